@@ -1,0 +1,58 @@
+/**
+ * All four services in one process on one port: `bun run start`. With no DATABASE_URL it keeps
+ * its data in embedded PGlite under VEXIL_DATA_DIR; with no NATS_URL it uses the in-process bus.
+ */
+import { createGateway } from "@vexil/gateway/app";
+import { busCallerVerifier } from "@vexil/gateway/caller-verifier";
+import { startAuthService } from "@vexil/auth/service";
+import { startFlagsService } from "@vexil/flags/service";
+import { startStreamingService } from "@vexil/streaming/service";
+import type { Bus } from "@vexil/shared/bus/bus";
+import { MemoryBus } from "@vexil/shared/bus/memory-bus";
+import { connectNatsBus } from "@vexil/shared/bus/nats-bus";
+import { loadConfig } from "@vexil/shared/config";
+import { openDatabase } from "@vexil/shared/db/connector";
+import { migrate } from "@vexil/shared/db/migrate";
+import { listen, onShutdown, runMain, within } from "@vexil/shared/lifecycle";
+import { createLogger } from "@vexil/shared/logger";
+import { inProcessServiceClient } from "@vexil/shared/transport/http-over-bus";
+
+await runMain(async () => {
+  const config = loadConfig(process.env);
+  const logger = createLogger(config.logLevel, { service: "vexil", pid: process.pid });
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  await migrate(database.db);
+  const bus: Bus = config.natsUrl ? await connectNatsBus(config.natsUrl, "vexil-all-in-one", logger) : new MemoryBus();
+
+  const auth = await startAuthService({
+    database,
+    bus,
+    logger: logger.child({ component: "auth" }),
+    adminToken: config.adminToken,
+    announce: (m) => process.stdout.write(m.replace("PORT", String(config.port)) + "\n"),
+  });
+  const flags = await startFlagsService({ database, bus, logger: logger.child({ component: "flags" }), requestTimeoutMs: config.serviceTimeoutMs });
+  const streaming = await startStreamingService({ logger: logger.child({ component: "streaming" }) });
+  await flags.bootstrapped;
+
+  let shutdown = { isShuttingDown: () => false };
+  const gateway = createGateway({
+    services: {
+      auth: inProcessServiceClient("auth", auth.handle, config.serviceTimeoutMs),
+      flags: inProcessServiceClient("flags", flags.handle, config.serviceTimeoutMs),
+    },
+    verifier: busCallerVerifier(bus, { timeoutMs: config.serviceTimeoutMs }),
+    logger,
+    readiness: { checks: { database: () => database.ping(), bus: () => bus.ping() }, isShuttingDown: () => shutdown.isShuttingDown() },
+  });
+  const server = listen({ port: config.port, host: config.host, fetch: (r) => gateway.handle(r) });
+  shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
+    await within(config.shutdownTimeoutMs, server.stop());
+    flags.stop();
+    auth.stop();
+    streaming.stop();
+    await bus.drain();
+    await database.close();
+  });
+  logger.info("Vexil is listening", { url: `http://localhost:${server.port}`, database: database.kind, bus: bus.kind });
+});

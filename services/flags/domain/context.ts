@@ -1,0 +1,21 @@
+/** What the flags use cases need, passed in: storage, the key issuer (auth, over the bus), a clock. */
+import type { IssuedEnvironmentKeys } from "@vexil/shared/auth-messages";
+import type { Logger } from "@vexil/shared/logger";
+import type { ProjectStore } from "../storage/project-store.ts";
+
+export interface EnvironmentKeyIssuer {
+  /** New SDK and mobile keys for these environments; the values are returned this once. */
+  issue(environmentIds: string[]): Promise<IssuedEnvironmentKeys[]>;
+  /** Forgets the keys of environments that are gone. */
+  forget(environmentIds: string[]): Promise<void>;
+}
+
+export interface FlagsContext {
+  store: ProjectStore;
+  keys: EnvironmentKeyIssuer;
+  logger: Logger;
+  now: () => number;
+}
+
+/** How many times a patch is re-applied when a concurrent write moved the version under it. */
+export const PATCH_ATTEMPTS = 5;

@@ -1,0 +1,131 @@
+/** Environment use cases: list, create (with keys from auth), read, patch, delete. */
+import { VexilError, notFound } from "@vexil/shared/errors";
+import { resourceId } from "@vexil/shared/ids";
+import { pageLinks } from "@vexil/shared/http/links";
+import type { EnvironmentRecord, ProjectRecord } from "../storage/project-store.ts";
+import { PATCH_ATTEMPTS, type FlagsContext } from "./context.ts";
+import { linkQuery, parseListParams, type ListParams } from "./list-params.ts";
+import { applyPatch, checkPatchedDocument, parsePatchRequest } from "./patch.ts";
+import { environmentRep, projectPath, type Collection, type EnvironmentRep } from "./representations.ts";
+import { EnvironmentEditable, type EnvironmentPost } from "./schemas.ts";
+
+export const DEFAULT_ENVIRONMENTS: EnvironmentPost[] = [
+  { key: "test", name: "Test", color: "F5A623" },
+  { key: "production", name: "Production", color: "417505" },
+];
+
+const LIST_OPTIONS = { filters: ["query", "tags"], sorts: ["key", "name", "createdOn", "critical"], expands: [] } as const;
+
+/** A new environment's record; its key hints are filled in once auth has issued the keys. */
+export function newEnvironment(projectId: string, post: EnvironmentPost, now: number): EnvironmentRecord {
+  return {
+    id: resourceId(),
+    projectId,
+    key: post.key,
+    name: post.name,
+    color: post.color.toUpperCase(),
+    defaultTtl: post.defaultTtl ?? 0,
+    secureMode: post.secureMode ?? false,
+    defaultTrackEvents: post.defaultTrackEvents ?? false,
+    requireComments: post.requireComments ?? false,
+    confirmChanges: post.confirmChanges ?? false,
+    tags: post.tags ?? [],
+    critical: post.critical ?? false,
+    sdkKeyLast4: "",
+    mobileKeyLast4: "",
+    createdAt: now,
+    version: 1,
+  };
+}
+
+/** Asks auth for the environments' keys and records their last four characters. */
+export async function issueKeys(ctx: FlagsContext, envs: EnvironmentRecord[]) {
+  if (envs.length === 0) return new Map<string, { sdkKey: string; mobileKey: string }>();
+  const issued = await ctx.keys.issue(envs.map((e) => e.id));
+  const byId = new Map(issued.map((k) => [k.environmentId, { sdkKey: k.sdkKey, mobileKey: k.mobileKey }]));
+  for (const env of envs) {
+    const keys = byId.get(env.id);
+    if (!keys) throw new VexilError("service_unavailable", "The auth service did not issue every environment key");
+    env.sdkKeyLast4 = keys.sdkKey.slice(-4);
+    env.mobileKeyLast4 = keys.mobileKey.slice(-4);
+  }
+  return byId;
+}
+
+/** Best effort: keys of environments that were never stored, or are gone, are forgotten. */
+export async function forgetKeys(ctx: FlagsContext, environmentIds: string[]): Promise<void> {
+  if (environmentIds.length === 0) return;
+  await ctx.keys.forget(environmentIds).catch((e: unknown) => ctx.logger.warn("could not forget environment keys", { error: e, environmentIds }));
+}
+
+async function projectOrThrow(ctx: FlagsContext, projectKey: string): Promise<ProjectRecord> {
+  const project = await ctx.store.projectByKey(projectKey);
+  if (!project) throw notFound(`Project "${projectKey}"`);
+  return project;
+}
+
+async function environmentOrThrow(ctx: FlagsContext, project: ProjectRecord, envKey: string): Promise<EnvironmentRecord> {
+  const env = await ctx.store.environmentByKey(project.id, envKey);
+  if (!env) throw notFound(`Environment "${envKey}" in project "${project.key}"`);
+  return env;
+}
+
+export async function listEnvironments(ctx: FlagsContext, projectKey: string, params: ListParams): Promise<Collection<EnvironmentRep>> {
+  const { query } = parseListParams(params, LIST_OPTIONS);
+  const project = await projectOrThrow(ctx, projectKey);
+  const { items, total } = await ctx.store.listEnvironments(project.id, query);
+  return {
+    items: items.map((e) => environmentRep(e, project.key)),
+    totalCount: total,
+    _links: pageLinks(`${projectPath(project.key)}/environments`, linkQuery(params), query, total),
+  };
+}
+
+export async function createEnvironment(ctx: FlagsContext, projectKey: string, post: EnvironmentPost): Promise<EnvironmentRep> {
+  const project = await projectOrThrow(ctx, projectKey);
+  if (await ctx.store.environmentByKey(project.id, post.key)) {
+    throw new VexilError("conflict", `An environment with key "${post.key}" already exists in project "${projectKey}"`);
+  }
+  const env = newEnvironment(project.id, post, ctx.now());
+  const keys = await issueKeys(ctx, [env]);
+  try {
+    await ctx.store.insertEnvironment(env);
+  } catch (e) {
+    await forgetKeys(ctx, [env.id]);
+    throw e;
+  }
+  return environmentRep(env, project.key, keys.get(env.id));
+}
+
+export async function getEnvironment(ctx: FlagsContext, projectKey: string, envKey: string): Promise<EnvironmentRep> {
+  const project = await projectOrThrow(ctx, projectKey);
+  return environmentRep(await environmentOrThrow(ctx, project, envKey), project.key);
+}
+
+const ENVIRONMENT_RULES = { readOnly: ["_id", "_links", "key", "apiKey", "mobileKey"], editable: EnvironmentEditable } as const;
+
+export async function patchEnvironment(
+  ctx: FlagsContext,
+  projectKey: string,
+  envKey: string,
+  body: unknown,
+  contentType: string | null,
+): Promise<EnvironmentRep> {
+  const request = parsePatchRequest(body, contentType);
+  const project = await projectOrThrow(ctx, projectKey);
+  for (let attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
+    const current = await environmentOrThrow(ctx, project, envKey);
+    const rep = environmentRep(current, project.key);
+    const fields = checkPatchedDocument<EnvironmentEditable>(rep, applyPatch(rep, request), ENVIRONMENT_RULES);
+    const next: EnvironmentRecord = { ...current, ...fields, color: (fields.color ?? current.color).toUpperCase(), version: current.version + 1 };
+    if (await ctx.store.updateEnvironment(next, current.version)) return environmentRep(next, project.key);
+  }
+  throw new VexilError("optimistic_locking_error", "Conflict. Optimistic lock error. Try again later.");
+}
+
+export async function deleteEnvironment(ctx: FlagsContext, projectKey: string, envKey: string): Promise<void> {
+  const project = await projectOrThrow(ctx, projectKey);
+  const env = await environmentOrThrow(ctx, project, envKey);
+  if (!(await ctx.store.deleteEnvironment(env.id))) throw notFound(`Environment "${envKey}" in project "${projectKey}"`);
+  await forgetKeys(ctx, [env.id]);
+}

@@ -1,0 +1,101 @@
+/**
+ * PATCH bodies: JSON Patch (RFC 6902, raw array or `{comment, patch}`) through `fast-json-patch`,
+ * JSON Merge Patch (RFC 7386, `{comment, merge}`, `application/merge-patch+json` or any other
+ * object) through `json-merge-patch`. The patched document is then checked whole against the
+ * resource's rules: read-only fields untouched, no unknown fields, every editable field valid.
+ */
+import { type TObject } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import jsonPatch, { type Operation } from "fast-json-patch";
+import mergePatch from "json-merge-patch";
+import { VexilError, invalidRequest } from "@vexil/shared/errors";
+
+export type PatchRequest =
+  | { format: "json-patch"; operations: unknown[]; comment?: string }
+  | { format: "merge"; merge: Record<string, unknown>; comment?: string }
+  | { format: "semantic"; instructions: unknown[]; environmentKey?: string; comment?: string };
+
+const SEMANTIC = /domain-model\s*=\s*"?launchdarkly\.semanticpatch"?/i;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function commentOf(body: Record<string, unknown>): string | undefined {
+  if (body.comment === undefined) return undefined;
+  if (typeof body.comment !== "string" || body.comment.length > 4096) throw invalidRequest("comment must be a string of at most 4096 characters");
+  return body.comment;
+}
+
+/** Tells the format of a PATCH body from its content type and shape. */
+export function parsePatchRequest(body: unknown, contentType: string | null): PatchRequest {
+  if (contentType && SEMANTIC.test(contentType)) {
+    if (!isObject(body) || !Array.isArray(body.instructions)) throw invalidRequest("A semantic patch needs an instructions array");
+    if (body.environmentKey !== undefined && typeof body.environmentKey !== "string") throw invalidRequest("environmentKey must be a string");
+    return { format: "semantic", instructions: body.instructions, environmentKey: body.environmentKey as string | undefined, comment: commentOf(body) };
+  }
+  if (Array.isArray(body)) return { format: "json-patch", operations: body };
+  if (!isObject(body)) throw invalidRequest("A patch must be a JSON Patch array or a JSON object");
+  if (contentType?.toLowerCase().startsWith("application/merge-patch+json")) return { format: "merge", merge: body };
+  if ("instructions" in body) throw invalidRequest("This looks like a semantic patch: send it with Content-Type: application/json; domain-model=launchdarkly.semanticpatch");
+  if ("patch" in body) {
+    if (!Array.isArray(body.patch)) throw invalidRequest("patch must be an array of JSON Patch operations");
+    return { format: "json-patch", operations: body.patch, comment: commentOf(body) };
+  }
+  if ("merge" in body) {
+    if (!isObject(body.merge)) throw invalidRequest("merge must be a JSON object");
+    return { format: "merge", merge: body.merge, comment: commentOf(body) };
+  }
+  return { format: "merge", merge: body };
+}
+
+/** Applies a JSON Patch or merge patch to a copy of `doc`. `test` failures are optimistic-locking conflicts. */
+export function applyPatch<T>(doc: T, request: PatchRequest): unknown {
+  const copy = structuredClone(doc);
+  if (request.format === "merge") return mergePatch.apply(copy, structuredClone(request.merge));
+  if (request.format === "semantic") throw invalidRequest("Semantic patch is not supported on this resource; use JSON Patch or JSON Merge Patch");
+  if (request.operations.length > 1000) throw invalidRequest("A patch may hold at most 1000 operations");
+  const invalid = jsonPatch.validate(request.operations as Operation[], copy);
+  if (invalid) throw describePatchError(invalid);
+  try {
+    return jsonPatch.applyPatch(copy, request.operations as Operation[], false, true, true).newDocument;
+  } catch (e) {
+    throw describePatchError(e);
+  }
+}
+
+function describePatchError(e: unknown): VexilError {
+  if (e instanceof jsonPatch.JsonPatchError) {
+    const op = e.operation as { op?: unknown; path?: unknown } | undefined;
+    const where = `operation ${e.index ?? 0}${typeof op?.path === "string" ? ` (${String(op.op)} ${op.path})` : ""}`;
+    if (e.name === "TEST_OPERATION_FAILED") {
+      return new VexilError("optimistic_locking_error", `Conflict: the test in ${where} did not hold; the resource has changed`);
+    }
+    return invalidRequest(`Invalid patch, ${where}: ${e.message.split("\n")[0]}`);
+  }
+  return invalidRequest("Invalid patch");
+}
+
+export interface DocumentRules {
+  /** Fields the patch may not change. */
+  readOnly: readonly string[];
+  /** Fields the patch may change, and what they must look like afterwards. */
+  editable: TObject;
+}
+
+/** Checks a patched document against `rules`; returns the editable fields. */
+export function checkPatchedDocument<E>(original: Record<string, unknown>, patched: unknown, rules: DocumentRules): E {
+  if (!isObject(patched)) throw invalidRequest("The patch must leave an object");
+  const editable = Object.keys(rules.editable.properties);
+  for (const key of Object.keys(patched)) {
+    if (!rules.readOnly.includes(key) && !editable.includes(key)) throw invalidRequest(`Unknown field "${key}"`);
+  }
+  for (const key of rules.readOnly) {
+    if (!Bun.deepEquals(original[key], patched[key], true)) throw invalidRequest(`"${key}" is read-only and cannot be changed`);
+  }
+  const candidate = Object.fromEntries(editable.filter((k) => k in patched).map((k) => [k, patched[k]]));
+  const error = Value.Errors(rules.editable, candidate).First();
+  if (error) {
+    const field = error.path.replace(/^\//, "").replaceAll("/", ".") || "document";
+    throw invalidRequest(`Invalid ${field}: ${error.message}`);
+  }
+  return candidate as E;
+}

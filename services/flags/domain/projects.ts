@@ -1,0 +1,122 @@
+/** Project use cases: list, create (with default environments), read, patch, delete, and the `default` project at first start. */
+import { VexilError, notFound } from "@vexil/shared/errors";
+import { resourceId } from "@vexil/shared/ids";
+import { pageLinks } from "@vexil/shared/http/links";
+import type { ProjectRecord } from "../storage/project-store.ts";
+import { PATCH_ATTEMPTS, type FlagsContext } from "./context.ts";
+import { DEFAULT_ENVIRONMENTS, forgetKeys, issueKeys, listEnvironments, newEnvironment } from "./environments.ts";
+import { linkQuery, parseListParams, type ListParams } from "./list-params.ts";
+import { applyPatch, checkPatchedDocument, parsePatchRequest } from "./patch.ts";
+import { environmentRep, projectRep, type Collection, type EnvironmentRep, type ProjectRep } from "./representations.ts";
+import { ProjectEditable, type ProjectPost } from "./schemas.ts";
+
+const LIST_OPTIONS = { filters: ["query", "tags", "keys"], sorts: ["key", "name", "createdOn"], expands: ["environments"] } as const;
+const GET_OPTIONS = { filters: [], sorts: [], expands: ["environments"] } as const;
+
+type ExpandedProject = ProjectRep & { environments?: Collection<EnvironmentRep> };
+
+function newProject(post: ProjectPost, now: number): ProjectRecord {
+  return {
+    id: resourceId(),
+    key: post.key,
+    name: post.name,
+    tags: post.tags ?? [],
+    includeInSnippetByDefault: post.includeInSnippetByDefault ?? false,
+    csaUsingEnvironmentId: post.defaultClientSideAvailability?.usingEnvironmentId ?? post.includeInSnippetByDefault ?? false,
+    csaUsingMobileKey: post.defaultClientSideAvailability?.usingMobileKey ?? true,
+    createdAt: now,
+    version: 1,
+  };
+}
+
+async function projectOrThrow(ctx: FlagsContext, key: string): Promise<ProjectRecord> {
+  const project = await ctx.store.projectByKey(key);
+  if (!project) throw notFound(`Project "${key}"`);
+  return project;
+}
+
+async function expanded(ctx: FlagsContext, project: ProjectRecord, expand: Set<string>): Promise<ExpandedProject> {
+  const rep: ExpandedProject = projectRep(project);
+  if (expand.has("environments")) rep.environments = await listEnvironments(ctx, project.key, {});
+  return rep;
+}
+
+export async function listProjects(ctx: FlagsContext, params: ListParams): Promise<Collection<ExpandedProject>> {
+  const { query, expand } = parseListParams(params, LIST_OPTIONS);
+  const { items, total } = await ctx.store.listProjects(query);
+  return {
+    items: await Promise.all(items.map((p) => expanded(ctx, p, expand))),
+    totalCount: total,
+    _links: pageLinks("/api/v2/projects", linkQuery(params), query, total),
+  };
+}
+
+export async function getProject(ctx: FlagsContext, key: string, params: ListParams): Promise<ExpandedProject> {
+  const { expand } = parseListParams({ expand: params.expand }, GET_OPTIONS);
+  return expanded(ctx, await projectOrThrow(ctx, key), expand);
+}
+
+/** Creates a project and its environments (`test` and `production` when none are given); keys are shown this once. */
+export async function createProject(ctx: FlagsContext, post: ProjectPost): Promise<ProjectRep & { environments: EnvironmentRep[] }> {
+  const envPosts = post.environments && post.environments.length > 0 ? post.environments : DEFAULT_ENVIRONMENTS;
+  const duplicate = envPosts.find((e, i) => envPosts.findIndex((o) => o.key === e.key) !== i);
+  if (duplicate) throw new VexilError("invalid_request", `environments: the key "${duplicate.key}" appears twice`);
+  if (await ctx.store.projectByKey(post.key)) throw new VexilError("conflict", `A project with key "${post.key}" already exists`);
+  const now = ctx.now();
+  const project = newProject(post, now);
+  const envs = envPosts.map((e) => newEnvironment(project.id, e, now));
+  const keys = await issueKeys(ctx, envs);
+  try {
+    await ctx.store.insertProject(project, envs);
+  } catch (e) {
+    await forgetKeys(ctx, envs.map((x) => x.id));
+    throw e;
+  }
+  return { ...projectRep(project), environments: envs.map((e) => environmentRep(e, project.key, keys.get(e.id))) };
+}
+
+const PROJECT_RULES = { readOnly: ["_id", "_links", "key"], editable: ProjectEditable } as const;
+
+export async function patchProject(ctx: FlagsContext, key: string, body: unknown, contentType: string | null): Promise<ProjectRep> {
+  const request = parsePatchRequest(body, contentType);
+  for (let attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
+    const current = await projectOrThrow(ctx, key);
+    const rep = projectRep(current);
+    const fields = checkPatchedDocument<ProjectEditable>(rep, applyPatch(rep, request), PROJECT_RULES);
+    const next: ProjectRecord = {
+      ...current,
+      name: fields.name,
+      tags: fields.tags,
+      includeInSnippetByDefault: fields.includeInSnippetByDefault,
+      csaUsingEnvironmentId: fields.defaultClientSideAvailability.usingEnvironmentId,
+      csaUsingMobileKey: fields.defaultClientSideAvailability.usingMobileKey,
+      version: current.version + 1,
+    };
+    if (await ctx.store.updateProject(next, current.version)) return projectRep(next);
+  }
+  throw new VexilError("optimistic_locking_error", "Conflict. Optimistic lock error. Try again later.");
+}
+
+export async function deleteProject(ctx: FlagsContext, key: string): Promise<void> {
+  const project = await projectOrThrow(ctx, key);
+  const envIds = await ctx.store.deleteProject(project.id);
+  if (!envIds) throw notFound(`Project "${key}"`);
+  await forgetKeys(ctx, envIds);
+}
+
+export const DEFAULT_PROJECT_STEP = "default-project";
+
+/**
+ * First start: the `default` project with `test` and `production`, as LaunchDarkly and Unleash
+ * have. Runs once across all instances and never again, even if the project is later deleted.
+ */
+export async function bootstrapDefaultProject(ctx: FlagsContext): Promise<boolean> {
+  if (await ctx.store.isBootstrapped(DEFAULT_PROJECT_STEP)) return false;
+  const now = ctx.now();
+  const project = newProject({ key: "default", name: "Default" }, now);
+  const envs = DEFAULT_ENVIRONMENTS.map((e) => newEnvironment(project.id, e, now));
+  await issueKeys(ctx, envs);
+  const created = await ctx.store.bootstrapProject(DEFAULT_PROJECT_STEP, project, envs);
+  if (!created) await forgetKeys(ctx, envs.map((e) => e.id));
+  return created;
+}

@@ -1,0 +1,18 @@
+/** The flags service's way to the auth service's key issuing, over the bus. */
+import type { IssueEnvironmentKeysReply } from "@vexil/shared/auth-messages";
+import type { Bus } from "@vexil/shared/bus/bus";
+import { requestJson } from "@vexil/shared/bus/rpc";
+import { subjects } from "@vexil/shared/subjects";
+import type { EnvironmentKeyIssuer } from "./domain/context.ts";
+
+export function busKeyIssuer(bus: Bus, timeoutMs: number): EnvironmentKeyIssuer {
+  return {
+    async issue(environmentIds) {
+      const reply = await requestJson<IssueEnvironmentKeysReply>(bus, subjects.authIssueEnvironmentKeys, { v: 1, environmentIds }, timeoutMs);
+      return reply.keys;
+    },
+    async forget(environmentIds) {
+      await requestJson(bus, subjects.authDeleteEnvironmentKeys, { v: 1, environmentIds }, timeoutMs);
+    },
+  };
+}

@@ -1,0 +1,9 @@
+/** The flags service on its own: `DATABASE_URL=… NATS_URL=… bun services/flags/main.ts`. */
+import { runStandalone } from "@vexil/shared/standalone";
+import { startFlagsService } from "./service.ts";
+
+await runStandalone({
+  name: "flags",
+  usesDatabase: true,
+  start: ({ config, logger, bus, database }) => startFlagsService({ database: database!, bus, logger, requestTimeoutMs: config.serviceTimeoutMs }),
+});

@@ -1,0 +1,46 @@
+/** Everything the flags service runs, wired from its parts; used by `main.ts` and by the all-in-one process. */
+import type { Bus } from "@vexil/shared/bus/bus";
+import type { Database } from "@vexil/shared/db/connector";
+import type { Logger } from "@vexil/shared/logger";
+import { createFlagsApp } from "./app.ts";
+import type { FlagsContext } from "./domain/context.ts";
+import { bootstrapDefaultProject } from "./domain/projects.ts";
+import { busKeyIssuer } from "./env-keys-client.ts";
+import { DrizzleProjectStore } from "./storage/drizzle-project-store.ts";
+
+export interface FlagsServiceOptions {
+  database: Database;
+  bus: Bus;
+  logger: Logger;
+  requestTimeoutMs: number;
+}
+
+export async function startFlagsService(options: FlagsServiceOptions) {
+  const ctx: FlagsContext = {
+    store: new DrizzleProjectStore(options.database.db),
+    keys: busKeyIssuer(options.bus, options.requestTimeoutMs),
+    logger: options.logger,
+    now: Date.now,
+  };
+  const app = createFlagsApp(ctx);
+  let stopped = false;
+  // The default project needs the auth service for its keys: keep trying until it answers.
+  const bootstrapped = (async () => {
+    for (let delay = 200; !stopped; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        if (await bootstrapDefaultProject(ctx)) options.logger.info("bootstrap: default project created");
+        return;
+      } catch (e) {
+        options.logger.warn("default project not created yet; retrying", { error: e, retryInMs: delay });
+        await Bun.sleep(delay);
+      }
+    }
+  })();
+  return {
+    handle: (request: Request) => app.handle(request),
+    bootstrapped,
+    stop: () => {
+      stopped = true;
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/** In-memory ProjectStore for `app.handle` tests; the contract suite runs it and the drizzle store alike. */
+import { conflict } from "@vexil/shared/errors";
+import type { EnvironmentRecord, ListQuery, Listed, ProjectRecord, ProjectStore } from "./project-store.ts";
+
+type Row = ProjectRecord | EnvironmentRecord;
+
+const byteCompare = (a: string, b: string) => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return Buffer.compare(x, y);
+};
+
+function list<T extends Row>(rows: T[], q: ListQuery): Listed<T> {
+  let out = rows;
+  if (q.query) {
+    const needle = q.query.toLowerCase();
+    out = out.filter((r) => r.key.toLowerCase().includes(needle) || r.name.toLowerCase().includes(needle));
+  }
+  if (q.tags && q.tags.length > 0) out = out.filter((r) => q.tags!.every((t) => r.tags.includes(t)));
+  if (q.keys) out = out.filter((r) => q.keys!.includes(r.key));
+  const sign = q.sort.descending ? -1 : 1;
+  const compare = (a: T, b: T): number => {
+    switch (q.sort.field) {
+      case "name":
+        return sign * (byteCompare(a.name, b.name) || byteCompare(a.key, b.key));
+      case "createdOn":
+        return sign * (a.createdAt - b.createdAt || byteCompare(a.key, b.key));
+      case "critical":
+        if ("critical" in a && "critical" in b) return sign * (Number(a.critical) - Number(b.critical)) || byteCompare(a.key, b.key);
+        return sign * byteCompare(a.key, b.key);
+      default:
+        return sign * byteCompare(a.key, b.key);
+    }
+  };
+  const sorted = [...out].sort(compare);
+  return { items: sorted.slice(q.offset, q.offset + q.limit).map((r) => structuredClone(r)), total: sorted.length };
+}
+
+export class MemoryProjectStore implements ProjectStore {
+  private projects = new Map<string, ProjectRecord>();
+  private environments = new Map<string, EnvironmentRecord>();
+  private bootstrapped = new Set<string>();
+
+  async listProjects(q: ListQuery) {
+    return list([...this.projects.values()], q);
+  }
+
+  async projectByKey(key: string) {
+    const p = [...this.projects.values()].find((x) => x.key === key);
+    return p && structuredClone(p);
+  }
+
+  async insertProject(project: ProjectRecord, envs: EnvironmentRecord[]) {
+    if (await this.projectByKey(project.key)) throw conflict(`A project with key "${project.key}" already exists`);
+    this.projects.set(project.id, structuredClone(project));
+    for (const e of envs) this.environments.set(e.id, structuredClone(e));
+  }
+
+  async updateProject(project: ProjectRecord, expectedVersion: number) {
+    const current = this.projects.get(project.id);
+    if (!current || current.version !== expectedVersion) return false;
+    this.projects.set(project.id, structuredClone(project));
+    return true;
+  }
+
+  async deleteProject(id: string) {
+    if (!this.projects.delete(id)) return undefined;
+    const envIds = [...this.environments.values()].filter((e) => e.projectId === id).map((e) => e.id);
+    for (const envId of envIds) this.environments.delete(envId);
+    return envIds;
+  }
+
+  async listEnvironments(projectId: string, q: ListQuery) {
+    return list(
+      [...this.environments.values()].filter((e) => e.projectId === projectId),
+      q,
+    );
+  }
+
+  async environmentByKey(projectId: string, key: string) {
+    const e = [...this.environments.values()].find((x) => x.projectId === projectId && x.key === key);
+    return e && structuredClone(e);
+  }
+
+  async insertEnvironment(env: EnvironmentRecord) {
+    if (await this.environmentByKey(env.projectId, env.key)) throw conflict(`An environment with key "${env.key}" already exists`);
+    this.environments.set(env.id, structuredClone(env));
+  }
+
+  async updateEnvironment(env: EnvironmentRecord, expectedVersion: number) {
+    const current = this.environments.get(env.id);
+    if (!current || current.version !== expectedVersion) return false;
+    this.environments.set(env.id, structuredClone(env));
+    return true;
+  }
+
+  async deleteEnvironment(id: string) {
+    return this.environments.delete(id);
+  }
+
+  async isBootstrapped(step: string) {
+    return this.bootstrapped.has(step);
+  }
+
+  async bootstrapProject(step: string, project: ProjectRecord, envs: EnvironmentRecord[]) {
+    if (this.bootstrapped.has(step)) return false;
+    this.bootstrapped.add(step);
+    if (await this.projectByKey(project.key)) return false;
+    await this.insertProject(project, envs);
+    return true;
+  }
+}

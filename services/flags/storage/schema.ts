@@ -1,0 +1,47 @@
+/** Tables owned by the flags service. */
+import { bigint, boolean, index, integer, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+
+export const projects = pgTable("projects", {
+  id: text("id").primaryKey(),
+  key: text("key").notNull().unique(),
+  name: text("name").notNull(),
+  tags: jsonb("tags").$type<string[]>().notNull(),
+  includeInSnippetByDefault: boolean("include_in_snippet_by_default").notNull(),
+  csaUsingEnvironmentId: boolean("csa_using_environment_id").notNull(),
+  csaUsingMobileKey: boolean("csa_using_mobile_key").notNull(),
+  createdAt: bigint("created_at", { mode: "number" }).notNull(),
+  version: integer("version").notNull(),
+});
+
+export const environments = pgTable(
+  "environments",
+  {
+    /** Also the environment's public client-side ID. */
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    name: text("name").notNull(),
+    color: text("color").notNull(),
+    defaultTtl: integer("default_ttl").notNull(),
+    secureMode: boolean("secure_mode").notNull(),
+    defaultTrackEvents: boolean("default_track_events").notNull(),
+    requireComments: boolean("require_comments").notNull(),
+    confirmChanges: boolean("confirm_changes").notNull(),
+    tags: jsonb("tags").$type<string[]>().notNull(),
+    critical: boolean("critical").notNull(),
+    /** The last four characters of the SDK and mobile keys, for the masked display. */
+    sdkKeyLast4: text("sdk_key_last4").notNull(),
+    mobileKeyLast4: text("mobile_key_last4").notNull(),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+    version: integer("version").notNull(),
+  },
+  (t) => [uniqueIndex("environments_project_key_idx").on(t.projectId, t.key), index("environments_project_idx").on(t.projectId)],
+);
+
+/** One-time start-up steps already done (e.g. the `default` project), so they never run twice. */
+export const flagsBootstrap = pgTable("flags_bootstrap", {
+  name: text("name").primaryKey(),
+  doneAt: bigint("done_at", { mode: "number" }).notNull(),
+});

@@ -1,0 +1,82 @@
+/**
+ * The gateway: the one public entry for REST calls. It gives every request an id, authenticates
+ * it at the edge through the auth service, and forwards it to the owning service unchanged but
+ * for the verified caller. Pure assembly: tests call `handle` with in-memory parts.
+ */
+import { encodeCaller, CALLER_HEADER } from "@vexil/shared/caller";
+import { VexilError, errorResponse } from "@vexil/shared/errors";
+import { readyResponse, type Readiness } from "@vexil/shared/http/health";
+import { acceptRequestId } from "@vexil/shared/ids";
+import type { Logger } from "@vexil/shared/logger";
+import type { ServiceClient } from "@vexil/shared/transport/http-over-bus";
+import type { CallerVerifier } from "./caller-verifier.ts";
+import { routeOf, type Route } from "./routes.ts";
+
+export interface GatewayDeps {
+  services: Record<Route["service"], ServiceClient>;
+  verifier: CallerVerifier;
+  logger: Logger;
+  readiness: Readiness;
+}
+
+const CHALLENGE = { "www-authenticate": 'Bearer realm="vexil", charset="UTF-8"' };
+
+/** `Authorization: <token>` or `Authorization: Bearer <token>`. */
+export function presentedToken(request: Request): string | undefined {
+  const header = request.headers.get("authorization");
+  if (!header) return undefined;
+  const value = header.replace(/^Bearer\s+/i, "").trim();
+  return value === "" ? undefined : value;
+}
+
+export function createGateway(deps: GatewayDeps) {
+  const { logger } = deps;
+
+  async function forward(request: Request, id: string): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname === "/healthz") return Response.json({ status: "ok" });
+    if (url.pathname === "/readyz") return readyResponse(deps.readiness, request);
+
+    const route = routeOf(url.pathname);
+    if (!route) return errorResponse(404, "not_found", `No resource at ${url.pathname}`, id);
+
+    const token = presentedToken(request);
+    if (!token) return errorResponse(401, "unauthorized", "An access token is required in the Authorization header", id, CHALLENGE);
+    let verdict;
+    try {
+      verdict = await deps.verifier.verify(token);
+    } catch (e) {
+      const err = e instanceof VexilError ? e : new VexilError("service_unavailable", "Authentication is not available");
+      return errorResponse(err.status >= 500 ? err.status : 503, err.code, "Authentication is not available right now; try again shortly", id, { "retry-after": "1" });
+    }
+    if (!verdict.ok) return errorResponse(401, "unauthorized", verdict.reason, id, CHALLENGE);
+
+    const headers = new Headers(request.headers);
+    headers.delete(CALLER_HEADER);
+    headers.set(CALLER_HEADER, encodeCaller(verdict.caller));
+    headers.set("x-request-id", id);
+    const response = await deps.services[route.service].handle(new Request(request, { headers }));
+    if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", id);
+    return response;
+  }
+
+  return {
+    async handle(request: Request): Promise<Response> {
+      const started = performance.now();
+      const id = acceptRequestId(request.headers.get("x-request-id"));
+      let response: Response;
+      try {
+        response = await forward(request, id);
+      } catch (e) {
+        logger.error("gateway failure", { id, error: e });
+        response = errorResponse(500, "internal_error", "Something went wrong on our side; quote this id when reporting it", id);
+      }
+      const status = response.status;
+      const line = { id, method: request.method, path: new URL(request.url).pathname, status, ms: Math.round(performance.now() - started) };
+      if (status >= 500) logger.warn("request", line);
+      else if (status >= 400) logger.info("request", line);
+      else logger.debug("request", line);
+      return response;
+    },
+  };
+}

@@ -1,0 +1,106 @@
+/** The in-process bus of the all-in-one mode: same semantics as NATS core, no network. */
+import { BusError, subjectMatches, type Bus, type BusMessage, type Headers, type Reply, type SubscribeOptions, type Subscription } from "./bus.ts";
+
+interface Entry {
+  pattern: string;
+  queue: string | undefined;
+  deliver: (msg: BusMessage, replyTo?: (reply: Reply) => void) => void;
+  responder: boolean;
+}
+
+export class MemoryBus implements Bus {
+  readonly kind = "memory" as const;
+  private entries = new Set<Entry>();
+  private rotation = new Map<string, number>();
+  private inflight = new Set<Promise<unknown>>();
+  private closed = false;
+
+  publish(subject: string, data: Uint8Array, headers: Headers = {}): void {
+    if (this.closed) throw new BusError("closed", subject);
+    for (const entry of this.pick(subject, false)) entry.deliver({ subject, data, headers });
+  }
+
+  subscribe(subject: string, handler: (msg: BusMessage) => void | Promise<void>, options: SubscribeOptions = {}): Subscription {
+    return this.add({
+      pattern: subject,
+      queue: options.queue,
+      responder: false,
+      deliver: (msg) => this.track(Promise.resolve().then(() => handler(msg))),
+    });
+  }
+
+  serve(subject: string, handler: (msg: BusMessage) => Promise<Reply> | Reply, options: SubscribeOptions = {}): Subscription {
+    return this.add({
+      pattern: subject,
+      queue: options.queue,
+      responder: true,
+      deliver: (msg, replyTo) =>
+        this.track(
+          Promise.resolve()
+            .then(() => handler(msg))
+            .then((reply) => replyTo?.(reply)),
+        ),
+    });
+  }
+
+  request(subject: string, data: Uint8Array, options: { timeoutMs: number; headers?: Headers }): Promise<BusMessage> {
+    if (this.closed) return Promise.reject(new BusError("closed", subject));
+    const targets = this.pick(subject, true);
+    const target = targets[0];
+    if (!target) return Promise.reject(new BusError("no_responders", subject));
+    return new Promise<BusMessage>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new BusError("timeout", subject)), options.timeoutMs);
+      target.deliver({ subject, data, headers: options.headers ?? {} }, (reply) => {
+        clearTimeout(timer);
+        resolve({ subject, data: reply.data, headers: reply.headers ?? {} });
+      });
+    });
+  }
+
+  async ping(): Promise<void> {
+    if (this.closed) throw new BusError("closed", "ping");
+  }
+
+  onReconnect(): void {
+    // An in-process bus never disconnects.
+  }
+
+  async drain(): Promise<void> {
+    this.closed = true;
+    this.entries.clear();
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  private add(entry: Entry): Subscription {
+    this.entries.add(entry);
+    return { unsubscribe: () => void this.entries.delete(entry) };
+  }
+
+  private track(work: Promise<unknown>): void {
+    const p = work.catch(() => undefined);
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
+  }
+
+  /** Every plain subscriber, plus one member per queue group (round robin). */
+  private pick(subject: string, respondersOnly: boolean): Entry[] {
+    const chosen: Entry[] = [];
+    const groups = new Map<string, Entry[]>();
+    for (const entry of this.entries) {
+      if (entry.responder !== respondersOnly || !subjectMatches(entry.pattern, subject)) continue;
+      if (entry.queue === undefined) chosen.push(entry);
+      else {
+        const key = `${entry.pattern}\u0000${entry.queue}`;
+        const group = groups.get(key) ?? [];
+        group.push(entry);
+        groups.set(key, group);
+      }
+    }
+    for (const [key, group] of groups) {
+      const turn = this.rotation.get(key) ?? 0;
+      this.rotation.set(key, turn + 1);
+      chosen.push(group[turn % group.length]!);
+    }
+    return chosen;
+  }
+}

@@ -1,0 +1,146 @@
+/** The bus over a real nats-server (core NATS: subjects, queue groups, request/reply). */
+import { connect, ErrorCode, headers as natsHeaders, type MsgHdrs, type NatsConnection, type NatsError, type Subscription as NatsSubscription } from "nats";
+import { BusError, type Bus, type BusMessage, type Headers, type Reply, type SubscribeOptions, type Subscription } from "./bus.ts";
+import type { Logger } from "../logger.ts";
+
+export async function connectNatsBus(url: string, name: string, logger: Logger): Promise<NatsBus> {
+  const nc = await connect({
+    servers: url.split(",").map((s) => s.trim()),
+    name,
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    pingInterval: 5_000,
+    maxPingOut: 2,
+  });
+  return new NatsBus(nc, logger);
+}
+
+function toNatsHeaders(h: Headers | undefined): MsgHdrs | undefined {
+  if (!h || Object.keys(h).length === 0) return undefined;
+  const out = natsHeaders();
+  for (const [k, v] of Object.entries(h)) out.set(k, v);
+  return out;
+}
+
+function fromNatsHeaders(h: MsgHdrs | undefined): Headers {
+  const out: Headers = {};
+  if (!h) return out;
+  for (const k of h.keys()) out[k] = h.get(k);
+  return out;
+}
+
+export class NatsBus implements Bus {
+  readonly kind = "nats" as const;
+  private reconnectListeners: Array<() => void> = [];
+  private subscriptions = new Set<NatsSubscription>();
+  private inflight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly logger: Logger,
+  ) {
+    void this.watch();
+  }
+
+  private async watch(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === "disconnect") this.logger.warn("bus disconnected");
+      if (status.type === "reconnect") {
+        this.logger.info("bus reconnected");
+        for (const listener of this.reconnectListeners) listener();
+      }
+    }
+  }
+
+  publish(subject: string, data: Uint8Array, headers?: Headers): void {
+    if (this.nc.isClosed() || this.nc.isDraining()) throw new BusError("closed", subject);
+    this.nc.publish(subject, data, { headers: toNatsHeaders(headers) });
+  }
+
+  subscribe(subject: string, handler: (msg: BusMessage) => void | Promise<void>, options: SubscribeOptions = {}): Subscription {
+    const sub = this.nc.subscribe(subject, {
+      queue: options.queue,
+      callback: (err, msg) => {
+        if (err) return;
+        this.track(
+          Promise.resolve()
+            .then(() => handler({ subject: msg.subject, data: msg.data, headers: fromNatsHeaders(msg.headers) }))
+            .catch((e: unknown) => this.logger.error("bus handler failed", { subject, error: e })),
+        );
+      },
+    });
+    return this.keep(sub);
+  }
+
+  serve(subject: string, handler: (msg: BusMessage) => Promise<Reply> | Reply, options: SubscribeOptions = {}): Subscription {
+    const sub = this.nc.subscribe(subject, {
+      queue: options.queue,
+      callback: (err, msg) => {
+        if (err) return;
+        this.track(
+          Promise.resolve()
+            .then(() => handler({ subject: msg.subject, data: msg.data, headers: fromNatsHeaders(msg.headers) }))
+            .then((reply) => {
+              if (msg.reply) msg.respond(reply.data, { headers: toNatsHeaders(reply.headers) });
+            })
+            .catch((e: unknown) => this.logger.error("bus responder failed", { subject, error: e })),
+        );
+      },
+    });
+    return this.keep(sub);
+  }
+
+  async request(subject: string, data: Uint8Array, options: { timeoutMs: number; headers?: Headers }): Promise<BusMessage> {
+    try {
+      const msg = await this.nc.request(subject, data, { timeout: options.timeoutMs, headers: toNatsHeaders(options.headers) });
+      return { subject, data: msg.data, headers: fromNatsHeaders(msg.headers) };
+    } catch (e) {
+      const code = (e as NatsError).code;
+      if (code === ErrorCode.NoResponders) throw new BusError("no_responders", subject);
+      if (code === ErrorCode.Timeout) throw new BusError("timeout", subject);
+      if (code === ErrorCode.ConnectionClosed || code === ErrorCode.ConnectionDraining) throw new BusError("closed", subject);
+      throw new BusError("timeout", subject);
+    }
+  }
+
+  async ping(timeoutMs = 1_000): Promise<void> {
+    if (this.nc.isClosed()) throw new BusError("closed", "ping");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new BusError("timeout", "ping")), timeoutMs);
+    });
+    try {
+      await Promise.race([this.nc.flush(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
+  }
+
+  /** Stops taking messages, waits for the handlers already running (their replies still go out), then closes. */
+  async drain(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    await Promise.allSettled([...this.subscriptions].map((s) => s.drain()));
+    await Promise.allSettled([...this.inflight]);
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+
+  private keep(sub: NatsSubscription): Subscription {
+    this.subscriptions.add(sub);
+    return {
+      unsubscribe: () => {
+        this.subscriptions.delete(sub);
+        sub.unsubscribe();
+      },
+    };
+  }
+
+  private track(work: Promise<unknown>): void {
+    this.inflight.add(work);
+    void work.finally(() => this.inflight.delete(work));
+  }
+}

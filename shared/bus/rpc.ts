@@ -1,0 +1,44 @@
+/** JSON request/reply on the bus, with failures carried as `{error: {code, message}}`. */
+import { VexilError, type ErrorCode } from "../errors.ts";
+import { BusError, decodeJson, encodeJson, type Bus, type Reply, type Subscription } from "./bus.ts";
+import type { Logger } from "../logger.ts";
+
+interface Envelope<T> {
+  ok?: T;
+  error?: { code: string; message: string };
+}
+
+export async function requestJson<T>(bus: Bus, subject: string, body: unknown, timeoutMs: number): Promise<T> {
+  let reply;
+  try {
+    reply = await bus.request(subject, encodeJson(body), { timeoutMs });
+  } catch (e) {
+    if (e instanceof BusError && e.kind === "timeout") throw new VexilError("gateway_timeout", `No answer on ${subject} in time`);
+    throw new VexilError("service_unavailable", `Nobody answers on ${subject}`);
+  }
+  const envelope = decodeJson<Envelope<T>>(reply.data);
+  if (envelope.error) throw new VexilError(envelope.error.code as ErrorCode, envelope.error.message);
+  return envelope.ok as T;
+}
+
+export function serveJson<In, Out>(
+  bus: Bus,
+  subject: string,
+  queue: string,
+  logger: Logger,
+  handler: (body: In) => Promise<Out>,
+): Subscription {
+  return bus.serve(
+    subject,
+    async (msg): Promise<Reply> => {
+      try {
+        return { data: encodeJson({ ok: await handler(decodeJson<In>(msg.data)) }) };
+      } catch (e) {
+        if (e instanceof VexilError) return { data: encodeJson({ error: { code: e.code, message: e.message } }) };
+        logger.error("bus handler failed", { subject, error: e });
+        return { data: encodeJson({ error: { code: "internal_error", message: "The handler failed" } }) };
+      }
+    },
+    { queue },
+  );
+}

@@ -1,0 +1,112 @@
+/**
+ * Configuration from the environment, read once at start. Every problem is collected
+ * and reported together; `main.ts` prints the message and exits 1.
+ */
+import type { LogLevel } from "./logger.ts";
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Absent: embedded PGlite in `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  /** Absent (all-in-one only): the in-process bus. */
+  natsUrl: string | undefined;
+  adminToken: string | undefined;
+  logLevel: LogLevel;
+  serviceTimeoutMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export interface ConfigNeeds {
+  /** A service started alone must reach the others over NATS. */
+  nats: boolean;
+  /** A service with tables started alone shares a Postgres server with its peers. */
+  database: boolean;
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+const LOG_LEVELS: LogLevel[] = ["debug", "info", "warn", "error", "silent"];
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, database: false }): Config {
+  const problems: string[] = [];
+  const value = (name: string) => {
+    const v = env[name];
+    return v === undefined || v.trim() === "" ? undefined : v.trim();
+  };
+  const integer = (name: string, fallback: number, min: number, max: number) => {
+    const raw = value(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < min || n > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  };
+
+  const port = integer("PORT", 8080, 0, 65535);
+  const serviceTimeoutMs = integer("VEXIL_SERVICE_TIMEOUT_MS", 5000, 100, 120_000);
+  const shutdownTimeoutMs = integer("VEXIL_SHUTDOWN_TIMEOUT_MS", 10_000, 0, 60_000);
+
+  const databaseUrl = value("DATABASE_URL");
+  if (databaseUrl !== undefined && !isUrl(databaseUrl, ["postgres:", "postgresql:"])) {
+    problems.push(`DATABASE_URL must be a postgres:// or postgresql:// URL (got "${maskUrl(databaseUrl)}")`);
+  }
+  if (databaseUrl === undefined && needs.database) {
+    problems.push("DATABASE_URL is required when a service runs on its own (instances share one Postgres)");
+  }
+
+  const natsUrl = value("NATS_URL");
+  if (natsUrl !== undefined && !natsUrl.split(",").every((u) => isUrl(u.trim(), ["nats:", "tls:", "ws:", "wss:"]))) {
+    problems.push(`NATS_URL must be one or more comma-separated nats:// URLs (got "${maskUrl(natsUrl)}")`);
+  }
+  if (natsUrl === undefined && needs.nats) {
+    problems.push("NATS_URL is required when a service runs on its own (services talk over NATS)");
+  }
+
+  const adminToken = value("VEXIL_ADMIN_TOKEN");
+  if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken) || adminToken.length > 256)) {
+    problems.push("VEXIL_ADMIN_TOKEN must be 16 to 256 characters without spaces");
+  }
+
+  const logLevel = (value("LOG_LEVEL") ?? "info").toLowerCase() as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got "${value("LOG_LEVEL")}")`);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    port,
+    host: value("HOST") ?? "0.0.0.0",
+    databaseUrl,
+    dataDir: value("VEXIL_DATA_DIR") ?? "./.vexil",
+    natsUrl,
+    adminToken,
+    logLevel,
+    serviceTimeoutMs,
+    shutdownTimeoutMs,
+  };
+}
+
+function isUrl(raw: string, protocols: string[]): boolean {
+  try {
+    const url = new URL(raw);
+    return protocols.includes(url.protocol) && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
+/** Never echo a password from a connection string. */
+function maskUrl(raw: string): string {
+  return raw.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+}

@@ -1,0 +1,87 @@
+/**
+ * One connector for both storage engines: postgres.js for a Postgres server (DATABASE_URL),
+ * PGlite (Postgres in WASM, on disk) for the embedded default. Callers get a drizzle database.
+ */
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { sql } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
+import type { ExtractTablesWithRelations } from "drizzle-orm";
+
+export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
+export type Tx = PgTransaction<PgQueryResultHKT, Record<string, never>, ExtractTablesWithRelations<Record<string, never>>>;
+/** Either the database or an open transaction: storage functions accept both. */
+export type Executor = Db | Tx;
+
+export interface Database {
+  readonly db: Db;
+  readonly kind: "postgres" | "pglite";
+  ping(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  url: string | undefined;
+  dataDir: string;
+  /** Pool size for postgres.js. */
+  max?: number;
+}
+
+export async function openDatabase(options: ConnectOptions): Promise<Database> {
+  return options.url ? openPostgres(options.url, options.max ?? 10) : openPglite(options.dataDir);
+}
+
+async function openPostgres(url: string, max: number): Promise<Database> {
+  const { default: postgres } = await import("postgres");
+  const { drizzle } = await import("drizzle-orm/postgres-js");
+  const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, prepare: true });
+  const db = drizzle(client) as unknown as Db;
+  return {
+    db,
+    kind: "postgres",
+    ping: (timeoutMs = 1_000) => withTimeout(db.execute(sql`select 1`), timeoutMs, "database"),
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle } = await import("drizzle-orm/pglite");
+  const dir = resolve(dataDir, "pg");
+  mkdirSync(dir, { recursive: true });
+  const client = await PGlite.create(dir);
+  const db = drizzle(client) as unknown as Db;
+  return {
+    db,
+    kind: "pglite",
+    ping: (timeoutMs = 1_000) => withTimeout(db.execute(sql`select 1`), timeoutMs, "database"),
+    close: () => client.close(),
+  };
+}
+
+async function withTimeout(work: Promise<unknown>, ms: number, what: string): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      work,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The Postgres error code of a driver error (drizzle wraps driver errors in `cause`). */
+export function pgErrorCode(error: unknown): string | undefined {
+  let e: unknown = error;
+  for (let i = 0; i < 4 && e && typeof e === "object"; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export const isUniqueViolation = (error: unknown) => pgErrorCode(error) === "23505";

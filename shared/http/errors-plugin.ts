@@ -1,0 +1,54 @@
+/**
+ * The common error format for every Elysia app: whatever goes wrong becomes
+ * `{code, message, id}` with a fitting status. Unknown errors are logged with the id, never shown.
+ */
+import { Elysia } from "elysia";
+import { VexilError, errorResponse } from "../errors.ts";
+import { acceptRequestId } from "../ids.ts";
+import type { Logger } from "../logger.ts";
+
+const ids = new WeakMap<Request, string>();
+
+/** The request's id: the gateway's `x-request-id`, or a new one, stable for the request. */
+export function requestIdOf(request: Request): string {
+  let id = ids.get(request);
+  if (!id) {
+    id = acceptRequestId(request.headers.get("x-request-id"));
+    ids.set(request, id);
+  }
+  return id;
+}
+
+interface ValidationLike {
+  type?: string;
+  all?: Array<{ path?: string; summary?: string; message?: string }>;
+  valueError?: { path?: string; summary?: string; message?: string };
+}
+
+/** "body.name: Expected string" — the field first, so the caller sees what to fix. */
+export function describeValidation(error: ValidationLike): string {
+  const first = error.valueError ?? error.all?.[0];
+  const where = error.type === "body" ? "body" : error.type === "query" ? "query" : error.type === "params" ? "path" : (error.type ?? "request");
+  const path = (first?.path ?? "").replace(/^\//, "").replaceAll("/", ".");
+  const field = path ? `${where}.${path}` : where;
+  const reason = first?.summary ?? first?.message ?? "is invalid";
+  return `Invalid ${field}: ${reason}`;
+}
+
+export function errorsPlugin(logger: Logger) {
+  return new Elysia({ name: "vexil-errors" }).onError({ as: "global" }, ({ code, error, request }) => {
+    const id = requestIdOf(request);
+    if (error instanceof VexilError) return errorResponse(error.status, error.code, error.message, id);
+    switch (code) {
+      case "VALIDATION":
+        return errorResponse(400, "invalid_request", describeValidation(error as unknown as ValidationLike), id);
+      case "PARSE":
+        return errorResponse(400, "invalid_request", "The request body is not valid JSON", id);
+      case "NOT_FOUND":
+        return errorResponse(404, "not_found", "Invalid resource identifier", id);
+      default:
+        logger.error("unhandled error", { id, code, error });
+        return errorResponse(500, "internal_error", "Something went wrong on our side; quote this id when reporting it", id);
+    }
+  });
+}

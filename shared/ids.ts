@@ -1,0 +1,20 @@
+/** Identifiers: 24-hex ObjectId-style ids for resources (as the LaunchDarkly API shows them), UUIDs for requests. */
+export function resourceId(): string {
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  // The first four bytes carry the creation second, so ids sort roughly by age.
+  const seconds = Math.floor(Date.now() / 1000);
+  new DataView(bytes.buffer).setUint32(0, seconds);
+  return Buffer.from(bytes).toString("hex");
+}
+
+export function requestId(): string {
+  return crypto.randomUUID();
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+
+/** Keeps a caller-supplied request id only when it is short and plain. */
+export function acceptRequestId(value: string | null): string {
+  return value && REQUEST_ID.test(value) ? value : requestId();
+}

@@ -1,0 +1,90 @@
+/**
+ * Process lifecycle shared by every `main.ts`: listening with a clear error for a busy port,
+ * graceful shutdown on SIGTERM/SIGINT within a time limit, and a one-message exit on bad start-up.
+ */
+import type { Server } from "bun";
+import { ConfigError } from "./config.ts";
+import type { Logger } from "./logger.ts";
+
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StartupError";
+  }
+}
+
+export interface ListenOptions {
+  port: number;
+  host: string;
+  fetch: (request: Request, server: Server<undefined>) => Response | Promise<Response>;
+}
+
+export function listen(options: ListenOptions): Server<undefined> {
+  try {
+    return Bun.serve({
+      port: options.port,
+      hostname: options.host,
+      // Long-lived streams manage their own liveness with heartbeats.
+      idleTimeout: 0,
+      maxRequestBodySize: 2 * 1024 * 1024,
+      fetch: options.fetch,
+    });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "EADDRINUSE") throw new StartupError(`Port ${options.port} is already in use; set PORT to a free port`);
+    if (code === "EACCES") throw new StartupError(`Not allowed to listen on port ${options.port}; set PORT to a port above 1023`);
+    throw e;
+  }
+}
+
+/** Runs `main`, turning configuration and start-up errors into one clear message and exit code 1. */
+export async function runMain(main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof StartupError) {
+      process.stderr.write(`vexil: ${e.message}\n`);
+    } else {
+      process.stderr.write(`vexil: failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+    process.exit(1);
+  }
+}
+
+export interface Shutdown {
+  readonly isShuttingDown: () => boolean;
+}
+
+/**
+ * On SIGTERM or SIGINT: run `stop` (stop taking work, finish what is in flight, close the
+ * database and the bus), then exit 0. If that takes longer than `timeoutMs`, exit anyway.
+ */
+export function onShutdown(logger: Logger, timeoutMs: number, stop: () => Promise<void>): Shutdown {
+  let shuttingDown = false;
+  const handler = (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info("shutting down", { signal });
+    const force = setTimeout(() => {
+      logger.warn("shutdown took too long; exiting", { timeoutMs });
+      process.exit(0);
+    }, timeoutMs + 500);
+    stop()
+      .catch((e: unknown) => logger.error("error during shutdown", { error: e }))
+      .finally(() => {
+        clearTimeout(force);
+        logger.info("stopped");
+        process.exit(0);
+      });
+  };
+  process.on("SIGTERM", () => handler("SIGTERM"));
+  process.on("SIGINT", () => handler("SIGINT"));
+  return { isShuttingDown: () => shuttingDown };
+}
+
+/** Waits for `work`, at most `ms`. */
+export async function within(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,21 @@
+/**
+ * Every NATS subject Vexil uses, in one place. `subjects.test.ts` pins the strings:
+ * changing one is a wire-protocol change between running versions.
+ */
+export type ServiceName = "gateway" | "auth" | "flags" | "streaming";
+
+export const subjects = {
+  /** Gateway → service: an HTTP request carried over request/reply (queue group = service name). */
+  http: (service: Exclude<ServiceName, "gateway">) => `vexil.http.${service}`,
+  /** Gateway → auth: verify a credential, reply with a verdict. */
+  authVerify: "vexil.auth.verify",
+  /** Flags → auth: issue an environment's SDK key and mobile key. */
+  authIssueEnvironmentKeys: "vexil.auth.env-keys.issue",
+  /** Flags → auth: forget the keys of deleted environments. */
+  authDeleteEnvironmentKeys: "vexil.auth.env-keys.delete",
+  /** Auth → every gateway and streaming instance: drop cached verdicts for these credentials. */
+  authRevoked: "vexil.auth.revoked",
+} as const;
+
+/** The queue group shared by every instance of a service. */
+export const queueGroup = (service: ServiceName) => `vexil-${service}`;
