@@ -1,73 +1,14 @@
 /**
- * A throwaway PostgreSQL cluster for tests: initdb in a temporary directory, a free port,
- * stoppable and restartable to inject faults. Postgres refuses to run as root, so as root the
- * cluster runs as the `postgres` user. With DATABASE_URL set, tests use that server instead
- * (without stop/restart).
+ * Databases for tests: one throwaway Postgres server per test process (or the server of
+ * DATABASE_URL, without stop/restart), a migrated template, and a fresh copy per caller.
  */
-import { chownSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import postgres from "postgres";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "@vexil/shared/db/migrate";
 import type { Db } from "@vexil/shared/db/connector";
-import { freePort } from "./ports.ts";
+import { startPostgres, type PgServer } from "../../infra/local/postgres.ts";
 
-export interface PgServer {
-  readonly port: number;
-  url(database?: string): string;
-  stop(): Promise<void>;
-  start(): Promise<void>;
-  destroy(): Promise<void>;
-  readonly restartable: boolean;
-}
-
-const asRoot = process.getuid?.() === 0;
-
-function run(args: string[]): void {
-  const cmd = asRoot ? ["runuser", "-u", "postgres", "--", ...args] : args;
-  const result = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-  if (result.exitCode !== 0) throw new Error(`${args[0]} failed: ${result.stderr.toString()}${result.stdout.toString()}`);
-}
-
-export async function startPostgres(): Promise<PgServer> {
-  const dir = mkdtempSync(join(tmpdir(), "vexil-pg-"));
-  if (asRoot) {
-    const uid = Number(Bun.spawnSync(["id", "-u", "postgres"]).stdout.toString().trim());
-    const gid = Number(Bun.spawnSync(["id", "-g", "postgres"]).stdout.toString().trim());
-    chownSync(dir, uid, gid);
-  }
-  const data = join(dir, "data");
-  run(["initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"]);
-  const port = freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`;
-  let running = false;
-  const server: PgServer = {
-    port,
-    restartable: true,
-    url: (database = "postgres") => `postgres://postgres@127.0.0.1:${port}/${database}`,
-    async start() {
-      run(["pg_ctl", "-D", data, "-o", options, "-l", join(dir, "log"), "-w", "-t", "60", "start"]);
-      running = true;
-    },
-    async stop() {
-      if (!running) return;
-      run(["pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"]);
-      running = false;
-    },
-    async destroy() {
-      await server.stop().catch(() => {});
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  await server.start();
-  // A process that dies without cleaning up must not leave clusters behind.
-  process.once("exit", () => {
-    if (running) Bun.spawnSync(asRoot ? ["runuser", "-u", "postgres", "--", "pg_ctl", "-D", data, "-m", "immediate", "stop"] : ["pg_ctl", "-D", data, "-m", "immediate", "stop"]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return server;
-}
+export { startPostgres, type PgServer };
 
 function external(url: string): PgServer {
   const base = new URL(url);

@@ -1,0 +1,181 @@
+/**
+ * The local launcher: the real services as separate processes, N instances of each, against a
+ * throwaway Postgres and nats-server (or the given DATABASE_URL / NATS_URL). Used by the
+ * end-to-end tests and the benchmarks, and by hand:
+ *
+ *   bun infra/launcher.ts --gateway 2 --auth 1 --flags 2 --streaming 1
+ */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+import { startNats, type NatsServer } from "./local/nats.ts";
+import { freePort } from "./local/ports.ts";
+import { startPostgres, type PgServer } from "./local/postgres.ts";
+
+export type ServiceKind = "gateway" | "auth" | "flags" | "streaming";
+
+export interface ClusterOptions {
+  counts: Record<ServiceKind, number>;
+  adminToken: string;
+  /** Use this server instead of a throwaway one. */
+  databaseUrl?: string;
+  natsUrl?: string;
+  logLevel?: string;
+  env?: Record<string, string>;
+}
+
+export interface Instance {
+  kind: ServiceKind;
+  index: number;
+  port: number;
+  url: string;
+  logFile: string;
+  process: Subprocess;
+}
+
+export interface Cluster {
+  gateways: string[];
+  instances: Instance[];
+  postgres: PgServer | undefined;
+  nats: NatsServer | undefined;
+  databaseUrl: string;
+  natsUrl: string;
+  logDir: string;
+  /** Starts one more instance of a service and waits until it is ready. */
+  add(kind: ServiceKind): Promise<Instance>;
+  /** Sends a signal to one instance and waits for it to exit. */
+  kill(instance: Instance, signal?: NodeJS.Signals): Promise<number>;
+  /** Everything the processes logged so far. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+const ROOT = resolve(import.meta.dir, "..");
+
+export async function waitReady(url: string, timeoutMs = 30_000, process?: Subprocess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (process?.exitCode !== null && process?.exitCode !== undefined) throw new Error(`${url}: the process exited with ${process.exitCode}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms`);
+    await Bun.sleep(100);
+  }
+}
+
+export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
+  const postgres = options.databaseUrl ? undefined : await startPostgres();
+  const nats = options.natsUrl ? undefined : await startNats();
+  const databaseUrl = options.databaseUrl ?? postgres!.url();
+  const natsUrl = options.natsUrl ?? nats!.url;
+  const logDir = mkdtempSync(join(tmpdir(), "vexil-cluster-"));
+  const instances: Instance[] = [];
+  const counters: Record<ServiceKind, number> = { gateway: 0, auth: 0, flags: 0, streaming: 0 };
+
+  const spawn = async (kind: ServiceKind): Promise<Instance> => {
+    const index = counters[kind]++;
+    const port = freePort();
+    const logFile = join(logDir, `${kind}-${index}.log`);
+    const proc = Bun.spawn(["bun", `services/${kind}/main.ts`], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ...options.env,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        DATABASE_URL: databaseUrl,
+        NATS_URL: natsUrl,
+        VEXIL_ADMIN_TOKEN: options.adminToken,
+        LOG_LEVEL: options.logLevel ?? "info",
+      },
+      stdout: Bun.file(logFile),
+      stderr: Bun.file(`${logFile}.err`),
+    });
+    const instance: Instance = { kind, index, port, url: `http://127.0.0.1:${port}`, logFile, process: proc };
+    instances.push(instance);
+    await waitReady(instance.url, 30_000, proc);
+    return instance;
+  };
+
+  // auth first: it migrates the database and creates the admin token the others rely on.
+  for (let i = 0; i < options.counts.auth; i++) await spawn("auth");
+  await Promise.all([
+    ...Array.from({ length: options.counts.flags }, () => spawn("flags")),
+    ...Array.from({ length: options.counts.streaming }, () => spawn("streaming")),
+    ...Array.from({ length: options.counts.gateway }, () => spawn("gateway")),
+  ]);
+
+  const cluster: Cluster = {
+    get gateways() {
+      return instances.filter((i) => i.kind === "gateway" && i.process.exitCode === null).map((i) => i.url);
+    },
+    instances,
+    postgres,
+    nats,
+    databaseUrl,
+    natsUrl,
+    logDir,
+    add: spawn,
+    async kill(instance, signal = "SIGTERM") {
+      instance.process.kill(signal);
+      return instance.process.exited;
+    },
+    logs() {
+      return instances
+        .flatMap((i) => [i.logFile, `${i.logFile}.err`])
+        .map((f) => {
+          try {
+            return readFileSync(f, "utf8");
+          } catch {
+            return "";
+          }
+        })
+        .join("\n");
+    },
+    async stop() {
+      for (const i of instances) if (i.process.exitCode === null) i.process.kill("SIGTERM");
+      await Promise.all(instances.map((i) => Promise.race([i.process.exited, Bun.sleep(12_000)])));
+      for (const i of instances) if (i.process.exitCode === null) i.process.kill("SIGKILL");
+      await nats?.destroy();
+      await postgres?.destroy();
+    },
+  };
+  return cluster;
+}
+
+function parseCounts(argv: string[]): Record<ServiceKind, number> {
+  const counts: Record<ServiceKind, number> = { gateway: 1, auth: 1, flags: 1, streaming: 1 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const kind = argv[i]?.replace(/^--/, "") as ServiceKind;
+    const n = Number(argv[i + 1]);
+    if (!(kind in counts) || !Number.isInteger(n) || n < 0 || n > 16) {
+      throw new Error(`usage: bun infra/launcher.ts [--gateway N] [--auth N] [--flags N] [--streaming N]`);
+    }
+    counts[kind] = n;
+  }
+  return counts;
+}
+
+if (import.meta.main) {
+  const counts = parseCounts(process.argv.slice(2));
+  const adminToken = process.env.VEXIL_ADMIN_TOKEN ?? `local-admin-${crypto.randomUUID()}`;
+  const cluster = await launchCluster({
+    counts,
+    adminToken,
+    databaseUrl: process.env.DATABASE_URL,
+    natsUrl: process.env.NATS_URL,
+  });
+  console.log(`Vexil cluster running (logs in ${cluster.logDir})`);
+  for (const url of cluster.gateways) console.log(`  gateway: ${url}`);
+  console.log(`  admin token: ${process.env.VEXIL_ADMIN_TOKEN ? "(VEXIL_ADMIN_TOKEN)" : adminToken}`);
+  const stop = () => void cluster.stop().then(() => process.exit(0));
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+export { freePort };
