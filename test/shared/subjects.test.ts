@@ -1,0 +1,27 @@
+/** The subject strings are the wire protocol between running versions: a change here must be deliberate. */
+import { expect, test } from "bun:test";
+import { queueGroup, subjects } from "@vexil/shared/subjects";
+
+test("HTTP-over-bus subjects", () => {
+  expect(subjects.http("auth")).toBe("vexil.http.auth");
+  expect(subjects.http("flags")).toBe("vexil.http.flags");
+  expect(subjects.http("streaming")).toBe("vexil.http.streaming");
+});
+
+test("auth subjects", () => {
+  expect(subjects.authVerify).toBe("vexil.auth.verify");
+  expect(subjects.authIssueEnvironmentKeys).toBe("vexil.auth.env-keys.issue");
+  expect(subjects.authDeleteEnvironmentKeys).toBe("vexil.auth.env-keys.delete");
+  expect(subjects.authRevoked).toBe("vexil.auth.revoked");
+});
+
+test("no subject is added or removed without updating this test", () => {
+  expect(Object.keys(subjects).sort()).toEqual(["authDeleteEnvironmentKeys", "authIssueEnvironmentKeys", "authRevoked", "authVerify", "http"]);
+});
+
+test("queue groups", () => {
+  expect(queueGroup("gateway")).toBe("vexil-gateway");
+  expect(queueGroup("auth")).toBe("vexil-auth");
+  expect(queueGroup("flags")).toBe("vexil-flags");
+  expect(queueGroup("streaming")).toBe("vexil-streaming");
+});
