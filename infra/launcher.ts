@@ -53,6 +53,9 @@ export interface Cluster {
 
 const ROOT = resolve(import.meta.dir, "..");
 
+/** Still running: neither exited nor killed by a signal. */
+export const isAlive = (instance: Instance) => instance.process.exitCode === null && instance.process.signalCode === null;
+
 export async function waitReady(url: string, timeoutMs = 30_000, process?: Subprocess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -112,7 +115,7 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
 
   const cluster: Cluster = {
     get gateways() {
-      return instances.filter((i) => i.kind === "gateway" && i.process.exitCode === null).map((i) => i.url);
+      return instances.filter((i) => i.kind === "gateway" && isAlive(i)).map((i) => i.url);
     },
     instances,
     postgres,
@@ -138,9 +141,9 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
         .join("\n");
     },
     async stop() {
-      for (const i of instances) if (i.process.exitCode === null) i.process.kill("SIGTERM");
+      for (const i of instances) if (isAlive(i)) i.process.kill("SIGTERM");
       await Promise.all(instances.map((i) => Promise.race([i.process.exited, Bun.sleep(12_000)])));
-      for (const i of instances) if (i.process.exitCode === null) i.process.kill("SIGKILL");
+      for (const i of instances) if (isAlive(i)) i.process.kill("SIGKILL");
       await nats?.destroy();
       await postgres?.destroy();
     },

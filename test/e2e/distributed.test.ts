@@ -1,0 +1,117 @@
+/**
+ * The distributed cluster: every service its own process (2 gateways, 1 auth, 2 flags,
+ * 1 streaming) over a throwaway Postgres and nats-server.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { isAlive, launchCluster, waitReady, type Cluster } from "../../infra/launcher.ts";
+import { makeClient, type Client } from "../support/client.ts";
+import { runScenario } from "./scenario.ts";
+
+const token = "distributed-admin-token-0001";
+let cluster: Cluster;
+let client: Client;
+
+beforeAll(async () => {
+  cluster = await launchCluster({ counts: { gateway: 2, auth: 1, flags: 2, streaming: 1 }, adminToken: token });
+  client = makeClient(cluster.gateways, token);
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+}, 60_000);
+
+describe("distributed cluster", () => {
+  test("runs the scenario through both gateways", async () => {
+    expect(cluster.gateways.length).toBe(2);
+    await runScenario(client, "dist");
+  }, 120_000);
+
+  test("every service started alone answers /healthz and /readyz", async () => {
+    for (const instance of cluster.instances) {
+      expect((await fetch(`${instance.url}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${instance.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect((await ready.json()).checks.bus).toBe("ok");
+    }
+  });
+
+  test("killing one of two flags instances while a client writes loses no acknowledged write", async () => {
+    const flags = cluster.instances.filter((i) => i.kind === "flags" && isAlive(i));
+    expect(flags.length).toBe(2);
+    const acknowledged: string[] = [];
+    const refused: number[] = [];
+    let n = 0;
+    const writer = async (worker: number) => {
+      const deadline = Date.now() + 4_000;
+      while (Date.now() < deadline) {
+        const key = `kill-${worker}-${n++}`;
+        const res = await client.call("POST", "/api/v2/projects", { body: { key, name: key, environments: [{ key: "only", name: "Only", color: "123456" }] } });
+        if (res.status === 201) acknowledged.push(key);
+        else {
+          refused.push(res.status);
+          expect(res.status).toBeGreaterThanOrEqual(500);
+          expect(res.body.code).toMatch(/^(service_unavailable|gateway_timeout|internal_error)$/);
+        }
+      }
+    };
+    const writers = Promise.all([writer(1), writer(2), writer(3), writer(4)]);
+    await Bun.sleep(1_000);
+    expect(await cluster.kill(flags[0]!, "SIGKILL")).not.toBe(0);
+    await writers;
+
+    expect(acknowledged.length).toBeGreaterThan(20);
+    for (const key of acknowledged) {
+      const res = await client.call("GET", `/api/v2/projects/${key}`);
+      expect(res.status).toBe(200);
+    }
+    // The survivor takes all the work now.
+    expect((await client.call("POST", "/api/v2/projects", { body: { key: "after-kill", name: "After" } })).status).toBe(201);
+    await cluster.add("flags");
+  }, 60_000);
+
+  test("a graceful SIGTERM of a flags instance finishes in-flight requests and exits 0", async () => {
+    const flags = cluster.instances.filter((i) => i.kind === "flags" && isAlive(i));
+    const inflight = Array.from({ length: 20 }, (_, i) => client.call("POST", "/api/v2/projects", { body: { key: `term-${i}`, name: "T" } }));
+    const code = await cluster.kill(flags[0]!, "SIGTERM");
+    const results = await Promise.all(inflight);
+    expect(code).toBe(0);
+    for (const r of results) expect(r.status).toBe(201);
+    await cluster.add("flags");
+  }, 60_000);
+
+  test("with no flags instance left the gateway answers a JSON 503 at once, and recovers when one starts", async () => {
+    for (const i of cluster.instances.filter((x) => x.kind === "flags" && isAlive(x))) await cluster.kill(i, "SIGTERM");
+    const res = await client.call("GET", "/api/v2/projects");
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe("service_unavailable");
+    expect(res.headers.get("retry-after")).toBe("1");
+    const started = await cluster.add("flags");
+    await waitReady(started.url);
+    expect((await client.call("GET", "/api/v2/projects")).status).toBe(200);
+  }, 60_000);
+
+  test("readiness reports a stopped database, and recovers when it is back", async () => {
+    const auth = cluster.instances.find((i) => i.kind === "auth" && isAlive(i))!;
+    await cluster.postgres!.stop();
+    try {
+      const res = await fetch(`${auth.url}/readyz`);
+      expect(res.status).toBe(503);
+      const body = await res.json();
+      expect(body.code).toBe("not_ready");
+      expect(body.message).toContain("database");
+      expect(typeof body.id).toBe("string");
+    } finally {
+      await cluster.postgres!.start();
+    }
+    await waitReady(auth.url, 20_000);
+    expect((await client.call("GET", "/api/v2/projects/default")).status).toBe(200);
+  }, 60_000);
+
+  test("no log line holds the admin token or an environment key", async () => {
+    const created = await client.call("POST", "/api/v2/projects", { body: { key: "secret-check", name: "S" } });
+    const keys = created.body.environments.flatMap((e: { apiKey: string; mobileKey: string }) => [e.apiKey, e.mobileKey]);
+    const logs = cluster.logs();
+    expect(logs.length).toBeGreaterThan(0);
+    for (const secret of [token, ...keys]) expect(logs).not.toContain(secret);
+  });
+});
