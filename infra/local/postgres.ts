@@ -19,8 +19,19 @@ export interface PgServer {
 
 const asRoot = process.getuid?.() === 0;
 
+/** Debian keeps the server binaries off PATH, under /usr/lib/postgresql/<version>/bin. */
+function binary(name: string): string {
+  const onPath = Bun.which(name);
+  if (onPath) return onPath;
+  const versions = [...new Bun.Glob("/usr/lib/postgresql/*/bin/" + name).scanSync({ onlyFiles: true })].sort();
+  const found = versions.at(-1);
+  if (!found) throw new Error(`${name} not found: install PostgreSQL (Debian package postgresql)`);
+  return found;
+}
+
 function run(args: string[]): void {
-  const cmd = asRoot ? ["runuser", "-u", "postgres", "--", ...args] : args;
+  const resolved = [binary(args[0]!), ...args.slice(1)];
+  const cmd = asRoot ? ["runuser", "-u", "postgres", "--", ...resolved] : resolved;
   const result = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
   if (result.exitCode !== 0) throw new Error(`${args[0]} failed: ${result.stderr.toString()}${result.stdout.toString()}`);
 }
@@ -58,7 +69,10 @@ export async function startPostgres(): Promise<PgServer> {
   await server.start();
   // A process that dies without cleaning up must not leave clusters behind.
   process.once("exit", () => {
-    if (running) Bun.spawnSync(asRoot ? ["runuser", "-u", "postgres", "--", "pg_ctl", "-D", data, "-m", "immediate", "stop"] : ["pg_ctl", "-D", data, "-m", "immediate", "stop"]);
+    if (running) {
+      const stop = [binary("pg_ctl"), "-D", data, "-m", "immediate", "stop"];
+      Bun.spawnSync(asRoot ? ["runuser", "-u", "postgres", "--", ...stop] : stop);
+    }
     rmSync(dir, { recursive: true, force: true });
   });
   return server;

@@ -25,7 +25,7 @@ const CHALLENGE = { "www-authenticate": 'Bearer realm="vexil", charset="UTF-8"' 
 export function presentedToken(request: Request): string | undefined {
   const header = request.headers.get("authorization");
   if (!header) return undefined;
-  const value = header.replace(/^Bearer\s+/i, "").trim();
+  const value = header.replace(/^Bearer(\s+|$)/i, "").trim();
   return value === "" ? undefined : value;
 }
 

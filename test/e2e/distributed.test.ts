@@ -31,7 +31,7 @@ describe("distributed cluster", () => {
       expect((await fetch(`${instance.url}/healthz`)).status).toBe(200);
       const ready = await fetch(`${instance.url}/readyz`);
       expect(ready.status).toBe(200);
-      expect((await ready.json()).checks.bus).toBe("ok");
+      expect(((await ready.json()) as { checks: Record<string, string> }).checks.bus).toBe("ok");
     }
   });
 
@@ -96,7 +96,7 @@ describe("distributed cluster", () => {
     try {
       const res = await fetch(`${auth.url}/readyz`);
       expect(res.status).toBe(503);
-      const body = await res.json();
+      const body = (await res.json()) as { code: string; message: string; id: string };
       expect(body.code).toBe("not_ready");
       expect(body.message).toContain("database");
       expect(typeof body.id).toBe("string");
