@@ -29,7 +29,7 @@ await runMain(async () => {
     bus,
     logger: logger.child({ component: "auth" }),
     adminToken: config.adminToken,
-    announce: (m) => process.stdout.write(m.replace("PORT", String(config.port)) + "\n"),
+    announce: (m) => process.stdout.write(`${m}For example: curl -H 'Authorization: <token>' http://localhost:${config.port}/api/v2/projects\n\n`),
   });
   const flags = await startFlagsService({ database, bus, logger: logger.child({ component: "flags" }), requestTimeoutMs: config.serviceTimeoutMs });
   const streaming = await startStreamingService({ logger: logger.child({ component: "streaming" }) });

@@ -22,15 +22,14 @@ export async function startAuthService(options: AuthServiceOptions) {
   if (result.created) {
     options.logger.info("bootstrap: owner member and admin token created");
     if (result.generatedToken) {
-      options.announce(
-        `\nVexil admin access token (shown once, store it now):\n\n    ${result.generatedToken}\n\nUse it as: curl -H 'Authorization: <token>' http://localhost:PORT/api/v2/projects\n`,
-      );
+      options.announce(`\nVexil admin access token (shown once, store it now):\n\n    ${result.generatedToken}\n\nSend it as the Authorization header of API calls.\n`);
     }
   }
-  const subscriptions = serveAuthBus(options.bus, store, options.logger);
+  // Draining the bus at shutdown ends these subscriptions after their in-flight replies.
+  serveAuthBus(options.bus, store, options.logger);
   const app = createAuthApp({ store, logger: options.logger });
   return {
     handle: (request: Request) => app.handle(request),
-    stop: () => subscriptions.forEach((s) => s.unsubscribe()),
+    stop: () => {},
   };
 }

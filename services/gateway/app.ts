@@ -46,12 +46,16 @@ export function createGateway(deps: GatewayDeps) {
     try {
       verdict = await deps.verifier.verify(token);
     } catch (e) {
-      const err = e instanceof VexilError ? e : new VexilError("service_unavailable", "Authentication is not available");
-      return errorResponse(err.status >= 500 ? err.status : 503, err.code, "Authentication is not available right now; try again shortly", id, { "retry-after": "1" });
+      const code = e instanceof VexilError && e.code === "gateway_timeout" ? "gateway_timeout" : "service_unavailable";
+      logger.warn("authentication unavailable", { id, error: e });
+      return errorResponse(code === "gateway_timeout" ? 504 : 503, code, "Authentication is not available right now; try again shortly", id, { "retry-after": "1" });
     }
     if (!verdict.ok) return errorResponse(401, "unauthorized", verdict.reason, id, CHALLENGE);
 
+    // Services get the verified caller, never the credential itself.
     const headers = new Headers(request.headers);
+    headers.delete("authorization");
+    headers.delete("cookie");
     headers.delete(CALLER_HEADER);
     headers.set(CALLER_HEADER, encodeCaller(verdict.caller));
     headers.set("x-request-id", id);

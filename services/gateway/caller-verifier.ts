@@ -42,10 +42,21 @@ export function busCallerVerifier(bus: Bus, options: VerifierOptions): CallerVer
     }
   });
 
+  const forget = (key: string) => {
+    const entry = cache.get(key);
+    cache.delete(key);
+    if (entry?.verdict.ok) {
+      const keys = byTokenId.get(entry.verdict.caller.tokenId);
+      keys?.delete(key);
+      if (keys?.size === 0) byTokenId.delete(entry.verdict.caller.tokenId);
+    }
+  };
+
   const remember = (key: string, verdict: Verdict) => {
+    forget(key);
     if (cache.size >= max) {
       const oldest = cache.keys().next().value;
-      if (oldest !== undefined) cache.delete(oldest);
+      if (oldest !== undefined) forget(oldest);
     }
     cache.set(key, { verdict, expiresAt: Date.now() + (verdict.ok ? ttl : negativeTtl) });
     if (verdict.ok) {

@@ -26,7 +26,8 @@ function setup(options: { authUp?: boolean; flags?: ServiceClient; ready?: () =>
     });
   }
   const echo: ServiceClient = {
-    handle: async (r) => Response.json({ caller: callerOf(r), requestId: r.headers.get("x-request-id"), path: new URL(r.url).pathname }),
+    handle: async (r) =>
+      Response.json({ caller: callerOf(r), requestId: r.headers.get("x-request-id"), credential: r.headers.get("authorization") ?? r.headers.get("cookie") }),
   };
   const gateway = createGateway({
     services: { auth: echo, flags: options.flags ?? echo },
@@ -56,12 +57,13 @@ describe("gateway", () => {
     expect(presentedToken(new Request("http://x"))).toBeUndefined();
   });
 
-  test("forwards the verified caller and drops one the client sent", async () => {
+  test("forwards the verified caller, drops one the client sent, and keeps the credential at the edge", async () => {
     const { call } = setup();
     const forged = encodeCaller({ tokenId: "forged", tokenName: "x", memberId: null, role: "owner", serviceToken: true });
-    const res = await call("/api/v2/projects", { authorization: GOOD, "x-vexil-caller": forged, "x-request-id": "req-12345678" });
+    const res = await call("/api/v2/projects", { authorization: GOOD, cookie: "a=b", "x-vexil-caller": forged, "x-request-id": "req-12345678" });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { caller: { tokenId: string; role: string }; requestId: string };
+    const body = (await res.json()) as { caller: { tokenId: string; role: string }; requestId: string; credential: string | null };
+    expect(body.credential).toBeNull();
     expect(body.caller.tokenId).toBe("t1");
     expect(body.caller.role).toBe("admin");
     expect(body.requestId).toBe("req-12345678");
@@ -71,7 +73,7 @@ describe("gateway", () => {
   test("a missing or refused token is a JSON 401 with a challenge, and the service is not called", async () => {
     let reached = 0;
     const { call } = setup({ flags: { handle: async () => (reached++, new Response("no")) } });
-    for (const headers of [{}, { authorization: "wrong-token-0123456789" }, { authorization: "Bearer " }]) {
+    for (const headers of [{}, { authorization: "wrong-token-0123456789" }, { authorization: "Bearer " }] as Record<string, string>[]) {
       const res = await call("/api/v2/projects", headers);
       expect(res.status).toBe(401);
       expect(res.headers.get("www-authenticate")).toContain("Bearer");
