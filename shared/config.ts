@@ -3,6 +3,7 @@
  * and reported together; `main.ts` prints the message and exits 1.
  */
 import type { LogLevel } from "./logger.ts";
+import { CREDENTIAL_SHAPE, parseCredential } from "./secrets.ts";
 
 export interface Config {
   port: number;
@@ -78,6 +79,8 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
   const adminToken = value("VEXIL_ADMIN_TOKEN");
   if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken) || adminToken.length > 256)) {
     problems.push("VEXIL_ADMIN_TOKEN must be 16 to 256 characters without spaces");
+  } else if (adminToken !== undefined && CREDENTIAL_SHAPE.test(adminToken) && !parseCredential(adminToken)) {
+    problems.push("VEXIL_ADMIN_TOKEN has the shape of a generated credential but a wrong checksum; use a generated token as it was issued, or any other string");
   }
 
   const logLevel = (value("LOG_LEVEL") ?? "info").toLowerCase() as LogLevel;
@@ -106,7 +109,10 @@ function isUrl(raw: string, protocols: string[]): boolean {
   }
 }
 
-/** Never echo a password from a connection string. */
+/** Never echo credentials from a connection string: everything between "//" and the last "@" of each URL goes. */
 function maskUrl(raw: string): string {
-  return raw.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+  return raw
+    .split(",")
+    .map((part) => part.replace(/\/\/([^/]*)@/, (_m, userinfo: string) => `//${userinfo.includes(":") ? `${userinfo.split(":")[0]}:***` : "***"}@`))
+    .join(",");
 }

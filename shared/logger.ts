@@ -7,11 +7,15 @@ export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 const SECRET_KEYS = /^(authorization|cookie|set-cookie|token|password|secret|apikey|api_key|mobilekey|sdkkey|x-api-key)$/i;
-const CREDENTIAL = /\b(api|sdk|mob)-[A-Za-z0-9]{12}_[A-Za-z0-9]{28}\b/g;
+/** A generated credential wherever it stands, even glued to other text. */
+const CREDENTIAL = /(api|sdk|mob)-[A-Za-z0-9]{12}_[A-Za-z0-9]{28}/g;
+const MAX_DEPTH = 6;
+const RESERVED = new Set(["time", "level", "msg"]);
 
 export function redact(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return value.replace(CREDENTIAL, (_m, p: string) => `${p}-[redacted]`);
-  if (depth > 6 || value === null || typeof value !== "object") return value;
+  if (value === null || typeof value !== "object") return value;
+  if (depth > MAX_DEPTH) return "[too deep]";
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   if (value instanceof Error) return { name: value.name, message: redact(value.message) };
   const out: Record<string, unknown> = {};
@@ -33,9 +37,14 @@ export function createLogger(
   write: (line: string) => void = (line) => process.stderr.write(line + "\n"),
 ): Logger {
   const min = rank[level];
+  const safeBase = redact(base) as Record<string, unknown>;
   const emit = (lvl: Exclude<LogLevel, "silent">, msg: string, fields?: Record<string, unknown>) => {
     if (rank[lvl] < min) return;
-    const entry = { time: new Date().toISOString(), level: lvl, msg, ...base, ...(fields ? (redact(fields) as object) : {}) };
+    const entry: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, msg: redact(msg) };
+    // Fields never overwrite the time, level or message of the line.
+    for (const source of [safeBase, fields ? (redact(fields) as Record<string, unknown>) : {}]) {
+      for (const [k, v] of Object.entries(source)) if (!RESERVED.has(k)) entry[k] = v;
+    }
     write(JSON.stringify(entry));
   };
   return {

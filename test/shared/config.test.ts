@@ -192,3 +192,28 @@ describe("loadConfig problems", () => {
     expect(error.problems).toHaveLength(7);
   });
 });
+
+describe("connection strings never echo their credentials", () => {
+  const message = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return "";
+    } catch (e) {
+      return (e as ConfigError).message;
+    }
+  };
+  test("empty user, @ in the password, several URLs", () => {
+    expect(message({ DATABASE_URL: "mysql://:pw-secret@host/db" })).not.toContain("pw-secret");
+    const at = message({ DATABASE_URL: "mysql://user:p@ss@host/db" });
+    expect(at).not.toContain("p@ss");
+    expect(at).not.toContain("ss@host");
+    const many = message({ NATS_URL: "nats://a:pw1@h1,foo://b:pw2@h2" });
+    expect(many).not.toContain("pw1");
+    expect(many).not.toContain("pw2");
+  });
+
+  test("an admin token shaped like a generated one must carry a valid checksum", () => {
+    const bad = `api-${"A".repeat(12)}_${"B".repeat(28)}`;
+    expect(message({ VEXIL_ADMIN_TOKEN: bad })).toContain("checksum");
+  });
+});

@@ -183,3 +183,45 @@ describe("createLogger", () => {
     expect(JSON.parse(written[0]!)).toMatchObject({ level: "error", msg: "to stderr" });
   });
 });
+
+describe("nothing secret escapes through the message, child fields or depth", () => {
+  test("a credential in the message is masked", () => {
+    const cred = issueCredential("api").value;
+    const { logger, lines, entries } = capture("info");
+    logger.info(`token ${cred} used`);
+    expect(JSON.stringify(lines)).not.toContain(cred);
+    expect(entries()[0]!.msg).toBe("token api-[redacted] used");
+  });
+
+  test("fields given to child() are redacted", () => {
+    const cred = issueCredential("sdk").value;
+    const { logger, lines } = capture("info");
+    logger.child({ token: "plain-secret", note: cred }).info("x");
+    const text = JSON.stringify(lines);
+    expect(text).not.toContain("plain-secret");
+    expect(text).not.toContain(cred);
+  });
+
+  test("values nested too deep are replaced, not written", () => {
+    const cred = issueCredential("mob").value;
+    const { logger, lines } = capture("info");
+    logger.info("deep", { a: { b: { c: { d: { e: { f: { g: { token: "deep-secret", s: cred } } } } } } } });
+    const text = JSON.stringify(lines);
+    expect(text).not.toContain("deep-secret");
+    expect(text).not.toContain(cred);
+  });
+
+  test("a credential glued to other text is masked", () => {
+    const cred = issueCredential("api").value;
+    expect(redact(`x_${cred}`)).toBe("x_api-[redacted]");
+    expect(redact(`token%3D${cred}`)).toBe("token%3Dapi-[redacted]");
+  });
+
+  test("fields cannot overwrite time, level or msg", () => {
+    const { logger, entries } = capture("info");
+    logger.info("real", { level: "fatal", msg: "fake", time: "never" });
+    expect(entries()[0]!.level).toBe("info");
+    expect(entries()[0]!.msg).toBe("real");
+    expect(entries()[0]!.time).not.toBe("never");
+  });
+});

@@ -9,6 +9,7 @@ import {
   verifierOf,
   type CredentialKind,
 } from "@vexil/shared/secrets";
+import { base62Checksum, buildCredential, crc32 } from "./credential-format.ts";
 
 const kinds: CredentialKind[] = ["api", "sdk", "mob"];
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -145,5 +146,23 @@ describe("maskCredential", () => {
     const masked = maskCredential(kind, c.last4);
     expect(masked).toBe(`${kind}-****${c.value.slice(-4)}`);
     expect(masked).not.toContain(c.selector);
+  });
+});
+
+describe("the documented checksum", () => {
+  test("CRC-32 reference vector", () => {
+    expect(crc32("123456789")).toBe(0xcbf43926);
+  });
+
+  test.each(kinds)("a %s credential ends with six base62 digits of CRC-32 over the rest", (kind) => {
+    for (let i = 0; i < 50; i++) {
+      const { value } = issueCredential(kind);
+      expect(value.slice(-6)).toBe(base62Checksum(value.slice(0, -6)));
+    }
+  });
+
+  test("a credential built from chosen parts parses", () => {
+    const value = buildCredential("mob", "AAAAAAAAAAAA", "0123456789abcdefABCDEF");
+    expect(parseCredential(value)).toEqual({ kind: "mob", selector: "AAAAAAAAAAAA" });
   });
 });

@@ -1,5 +1,6 @@
 import { eq, inArray, sql } from "drizzle-orm";
-import type { Db } from "@vexil/shared/db/connector";
+import { isUniqueViolation, type Db } from "@vexil/shared/db/connector";
+import { conflict } from "@vexil/shared/errors";
 import { LOCK_NAMESPACE } from "@vexil/shared/db/migrate";
 import type { AuthStore, EnvironmentKeyRecord, MemberRecord, TokenRecord } from "./auth-store.ts";
 import { accessTokens, environmentKeys, members } from "./schema.ts";
@@ -31,7 +32,14 @@ export class DrizzleAuthStore implements AuthStore {
   }
 
   async insertEnvironmentKeys(keys: EnvironmentKeyRecord[]): Promise<void> {
-    if (keys.length > 0) await this.db.insert(environmentKeys).values(keys);
+    if (keys.length === 0) return;
+    await this.db
+      .insert(environmentKeys)
+      .values(keys)
+      .catch((e: unknown) => {
+        if (isUniqueViolation(e)) throw conflict("An environment key with this selector already exists");
+        throw e;
+      });
   }
 
   async environmentKeyBySelector(selector: string): Promise<EnvironmentKeyRecord | undefined> {

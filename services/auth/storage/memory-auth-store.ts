@@ -25,7 +25,8 @@ export class MemoryAuthStore implements AuthStore {
   }
 
   async insertEnvironmentKeys(keys: EnvironmentKeyRecord[]): Promise<void> {
-    if (keys.some((k) => this.keys.has(k.selector))) throw conflict("duplicate key selector");
+    const selectors = keys.map((k) => k.selector);
+    if (selectors.some((s, i) => this.keys.has(s) || selectors.indexOf(s) !== i)) throw conflict("An environment key with this selector already exists");
     for (const k of keys) this.keys.set(k.selector, { ...k });
   }
 
