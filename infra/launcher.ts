@@ -77,6 +77,8 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
   const databaseUrl = options.databaseUrl ?? postgres!.url();
   const natsUrl = options.natsUrl ?? nats!.url;
   const logDir = mkdtempSync(join(tmpdir(), "vexil-cluster-"));
+  // One key for the whole cluster: the gateways sign caller assertions with it, the services check them.
+  const internalKey = options.env?.VEXIL_INTERNAL_KEY ?? process.env.VEXIL_INTERNAL_KEY ?? Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
   const instances: Instance[] = [];
   const counters: Record<ServiceKind, number> = { gateway: 0, auth: 0, flags: 0, streaming: 0 };
 
@@ -94,6 +96,7 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
         DATABASE_URL: databaseUrl,
         NATS_URL: natsUrl,
         VEXIL_ADMIN_TOKEN: options.adminToken,
+        VEXIL_INTERNAL_KEY: internalKey,
         LOG_LEVEL: options.logLevel ?? "info",
       },
       stdout: Bun.file(logFile),

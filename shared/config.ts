@@ -17,6 +17,14 @@ export interface Config {
   logLevel: LogLevel;
   serviceTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** Signs caller assertions between gateway and services; absent (all-in-one only): random per process. */
+  internalKey: string | undefined;
+  /** Session cookie signing keys, the first signs; absent: one derived from the internal key. */
+  sessionKeys: Array<{ kid: string; secret: string }>;
+  /** The browser origin allowed to use session cookies. */
+  publicOrigin: string;
+  /** Failed authentications per address per minute before further unknown tokens get 429. */
+  authFailureLimit: number;
 }
 
 export interface ConfigNeeds {
@@ -83,6 +91,33 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
     problems.push("VEXIL_ADMIN_TOKEN has the shape of a generated credential but a wrong checksum; use a generated token as it was issued, or any other string");
   }
 
+  const internalKey = value("VEXIL_INTERNAL_KEY");
+  if (internalKey !== undefined && internalKey.length < 32) problems.push("VEXIL_INTERNAL_KEY must be at least 32 characters");
+  if (internalKey === undefined && needs.nats) {
+    problems.push("VEXIL_INTERNAL_KEY is required when a service runs on its own (the same value for every service; at least 32 characters)");
+  }
+
+  const sessionKeys: Array<{ kid: string; secret: string }> = [];
+  const rawSessionKeys = value("VEXIL_SESSION_KEYS");
+  if (rawSessionKeys !== undefined) {
+    for (const entry of rawSessionKeys.split(",")) {
+      const colon = entry.indexOf(":");
+      const kid = entry.slice(0, colon).trim();
+      const secret = entry.slice(colon + 1).trim();
+      if (colon < 1 || !/^[A-Za-z0-9._-]{1,64}$/.test(kid) || secret.length < 32) {
+        problems.push("VEXIL_SESSION_KEYS must be comma-separated kid:secret pairs, each secret at least 32 characters");
+        break;
+      }
+      sessionKeys.push({ kid, secret });
+    }
+  }
+
+  const publicOrigin = value("VEXIL_PUBLIC_ORIGIN") ?? `http://localhost:${port}`;
+  if (!isUrl(publicOrigin, ["http:", "https:"]) || new URL(publicOrigin).origin !== publicOrigin.replace(/\/$/, "")) {
+    problems.push(`VEXIL_PUBLIC_ORIGIN must be an origin such as https://flags.example.com (got "${publicOrigin}")`);
+  }
+  const authFailureLimit = integer("VEXIL_AUTH_FAILURE_LIMIT", 30, 1, 1_000_000);
+
   const logLevel = (value("LOG_LEVEL") ?? "info").toLowerCase() as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got "${value("LOG_LEVEL")}")`);
 
@@ -97,6 +132,10 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
     logLevel,
     serviceTimeoutMs,
     shutdownTimeoutMs,
+    internalKey,
+    sessionKeys,
+    publicOrigin: publicOrigin.replace(/\/$/, ""),
+    authFailureLimit,
   };
 }
 

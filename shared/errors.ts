@@ -16,7 +16,9 @@ export type ErrorCode =
   | "rate_limited"
   | "internal_error"
   | "service_unavailable"
-  | "gateway_timeout";
+  | "gateway_timeout"
+  | "email_already_exists_in_account"
+  | "duplicate_email";
 
 const statusOf: Record<ErrorCode, number> = {
   invalid_request: 400,
@@ -33,6 +35,8 @@ const statusOf: Record<ErrorCode, number> = {
   internal_error: 500,
   service_unavailable: 503,
   gateway_timeout: 504,
+  email_already_exists_in_account: 400,
+  duplicate_email: 400,
 };
 
 export class VexilError extends Error {

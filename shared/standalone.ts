@@ -4,6 +4,7 @@
  * bus in its queue group, `/healthz` and `/readyz` on PORT, and graceful shutdown.
  */
 import { Elysia } from "elysia";
+import { createAssertions, keyFrom, type Assertions } from "./assertion.ts";
 import type { Bus } from "./bus/bus.ts";
 import { connectNatsBus } from "./bus/nats-bus.ts";
 import { loadConfig, type Config } from "./config.ts";
@@ -17,6 +18,7 @@ import { serveHttpOverBus } from "./transport/http-over-bus.ts";
 
 export interface StandaloneDeps {
   config: Config;
+  assertions: Assertions;
   logger: Logger;
   bus: Bus;
   database: Database | undefined;
@@ -45,7 +47,8 @@ export function runStandalone(spec: StandaloneSpec): Promise<void> {
       await migrate(database.db);
     }
     const bus = await connectNatsBus(config.natsUrl!, `vexil-${spec.name}`, logger);
-    const service = await spec.start({ config, logger, bus, database });
+    const assertions = createAssertions(keyFrom(config.internalKey!));
+    const service = await spec.start({ config, logger, bus, database, assertions });
     if (service.handle) serveHttpOverBus(bus, spec.name, service.handle, logger);
 
     const checks: Record<string, Check> = { bus: () => bus.ping() };

@@ -9,12 +9,20 @@ export const subjects = {
   http: (service: Exclude<ServiceName, "gateway">) => `vexil.http.${service}`,
   /** Gateway → auth: verify a credential, reply with a verdict. */
   authVerify: "vexil.auth.verify",
+  /** Streaming → auth: does this SDK key or mobile key work, and for which environment. */
+  authVerifyEnvironmentKey: "vexil.auth.env-keys.verify",
   /** Flags → auth: issue an environment's SDK key and mobile key. */
   authIssueEnvironmentKeys: "vexil.auth.env-keys.issue",
   /** Flags → auth: forget the keys of deleted environments. */
   authDeleteEnvironmentKeys: "vexil.auth.env-keys.delete",
+  /** Flags → auth: reset an environment's SDK key or mobile key. */
+  authResetEnvironmentKey: "vexil.auth.env-keys.reset",
   /** Auth → every gateway and streaming instance: drop cached verdicts for these credentials. */
   authRevoked: "vexil.auth.revoked",
+  /** Auth → streaming: environment keys that stop working. */
+  authEnvironmentKeysRevoked: "vexil.auth.env-keys.revoked",
+  /** Gateways → auth (queue group): tokens last used, members last seen. */
+  authUsage: "vexil.auth.usage",
 } as const;
 
 /** The queue group shared by every instance of a service. */

@@ -4,7 +4,9 @@
  */
 import { createGateway } from "@vexil/gateway/app";
 import { busCallerVerifier } from "@vexil/gateway/caller-verifier";
-import { startAuthService } from "@vexil/auth/service";
+import { sessionKeysFrom, startAuthService } from "@vexil/auth/service";
+import { createFailureLimiter } from "@vexil/gateway/failure-limiter";
+import { createAssertions, keyFrom } from "@vexil/shared/assertion";
 import { startFlagsService } from "@vexil/flags/service";
 import { startStreamingService } from "@vexil/streaming/service";
 import type { Bus } from "@vexil/shared/bus/bus";
@@ -24,30 +26,40 @@ await runMain(async () => {
   await migrate(database.db);
   const bus: Bus = config.natsUrl ? await connectNatsBus(config.natsUrl, "vexil-all-in-one", logger) : new MemoryBus();
 
+  // Without VEXIL_INTERNAL_KEY the assertions and sessions of this process use a key of its own.
+  const internalKey = config.internalKey ? keyFrom(config.internalKey) : crypto.getRandomValues(new Uint8Array(32));
+  const assertions = createAssertions(internalKey);
   const auth = await startAuthService({
     database,
     bus,
     logger: logger.child({ component: "auth" }),
+    assertions,
     adminToken: config.adminToken,
+    sessionKeys: sessionKeysFrom(config.sessionKeys, internalKey),
+    publicOrigin: config.publicOrigin,
     announce: (m) => process.stdout.write(`${m}For example: curl -H 'Authorization: <token>' http://localhost:${config.port}/api/v2/projects\n\n`),
   });
-  const flags = await startFlagsService({ database, bus, logger: logger.child({ component: "flags" }), requestTimeoutMs: config.serviceTimeoutMs });
+  const flags = await startFlagsService({ database, bus, assertions, logger: logger.child({ component: "flags" }), requestTimeoutMs: config.serviceTimeoutMs });
   const streaming = await startStreamingService({ logger: logger.child({ component: "streaming" }) });
   await flags.bootstrapped;
 
   let shutdown = { isShuttingDown: () => false };
+  const verifier = busCallerVerifier(bus, { timeoutMs: config.serviceTimeoutMs, assertions });
   const gateway = createGateway({
     services: {
       auth: inProcessServiceClient("auth", auth.handle, config.serviceTimeoutMs),
       flags: inProcessServiceClient("flags", flags.handle, config.serviceTimeoutMs),
     },
-    verifier: busCallerVerifier(bus, { timeoutMs: config.serviceTimeoutMs }),
+    verifier,
     logger,
+    publicOrigin: config.publicOrigin,
+    failures: createFailureLimiter(config.authFailureLimit),
     readiness: { checks: { database: () => database.ping(), bus: () => bus.ping() }, isShuttingDown: () => shutdown.isShuttingDown() },
   });
-  const server = listen({ port: config.port, host: config.host, fetch: (r) => gateway.handle(r) });
+  const server = listen({ port: config.port, host: config.host, fetch: (r, s) => gateway.handle(r, s.requestIP(r)?.address) });
   shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
     await within(config.shutdownTimeoutMs, server.stop());
+    verifier.stop();
     flags.stop();
     auth.stop();
     streaming.stop();

@@ -1,5 +1,5 @@
 /** The flags service's way to the auth service's key issuing, over the bus. */
-import type { IssueEnvironmentKeysReply } from "@vexil/shared/auth-messages";
+import type { IssueEnvironmentKeysReply, ResetEnvironmentKeyReply } from "@vexil/shared/auth-messages";
 import type { Bus } from "@vexil/shared/bus/bus";
 import { requestJson } from "@vexil/shared/bus/rpc";
 import { subjects } from "@vexil/shared/subjects";
@@ -13,6 +13,10 @@ export function busKeyIssuer(bus: Bus, timeoutMs: number): EnvironmentKeyIssuer 
     },
     async forget(environmentIds) {
       await requestJson(bus, subjects.authDeleteEnvironmentKeys, { v: 1, environmentIds }, timeoutMs);
+    },
+    async reset(request) {
+      const reply = await requestJson<ResetEnvironmentKeyReply>(bus, subjects.authResetEnvironmentKey, { v: 1, ...request }, timeoutMs);
+      return reply.key;
     },
   };
 }

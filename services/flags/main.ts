@@ -5,5 +5,6 @@ import { startFlagsService } from "./service.ts";
 await runStandalone({
   name: "flags",
   usesDatabase: true,
-  start: ({ config, logger, bus, database }) => startFlagsService({ database: database!, bus, logger, requestTimeoutMs: config.serviceTimeoutMs }),
+  start: ({ config, logger, bus, database, assertions }) =>
+    startFlagsService({ database: database!, bus, logger, assertions, requestTimeoutMs: config.serviceTimeoutMs }),
 });

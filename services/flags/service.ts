@@ -1,4 +1,5 @@
 /** Everything the flags service runs, wired from its parts; used by `main.ts` and by the all-in-one process. */
+import type { Assertions } from "@vexil/shared/assertion";
 import type { Bus } from "@vexil/shared/bus/bus";
 import type { Database } from "@vexil/shared/db/connector";
 import type { Logger } from "@vexil/shared/logger";
@@ -10,6 +11,7 @@ import { DrizzleProjectStore } from "./storage/drizzle-project-store.ts";
 
 export interface FlagsServiceOptions {
   database: Database;
+  assertions: Assertions;
   bus: Bus;
   logger: Logger;
   requestTimeoutMs: number;
@@ -22,7 +24,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     logger: options.logger,
     now: Date.now,
   };
-  const app = createFlagsApp(ctx);
+  const app = createFlagsApp(ctx, options.assertions);
   let stopped = false;
   // The default project needs the auth service for its keys: keep trying until it answers.
   const bootstrapped = (async () => {

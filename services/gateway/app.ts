@@ -1,15 +1,17 @@
 /**
  * The gateway: the one public entry for REST calls. It gives every request an id, authenticates
  * it at the edge through the auth service, and forwards it to the owning service unchanged but
- * for the verified caller. Pure assembly: tests call `handle` with in-memory parts.
+ * for the signed caller assertion (credentials stay here). Pure assembly: tests call `handle`.
  */
-import { encodeCaller, CALLER_HEADER } from "@vexil/shared/caller";
+import { CALLER_HEADER } from "@vexil/shared/caller";
 import { VexilError, errorResponse } from "@vexil/shared/errors";
+import { SESSION_COOKIE, cookieValue } from "@vexil/shared/http/cookies";
 import { readyResponse, type Readiness } from "@vexil/shared/http/health";
 import { acceptRequestId } from "@vexil/shared/ids";
 import type { Logger } from "@vexil/shared/logger";
 import type { ServiceClient } from "@vexil/shared/transport/http-over-bus";
-import type { CallerVerifier } from "./caller-verifier.ts";
+import type { CallerVerifier, Credential } from "./caller-verifier.ts";
+import { createFailureLimiter, type FailureLimiter } from "./failure-limiter.ts";
 import { routeOf, type Route } from "./routes.ts";
 
 export interface GatewayDeps {
@@ -17,9 +19,13 @@ export interface GatewayDeps {
   verifier: CallerVerifier;
   logger: Logger;
   readiness: Readiness;
+  /** The browser origin whose session cookies are accepted. */
+  publicOrigin: string;
+  failures?: FailureLimiter;
 }
 
 const CHALLENGE = { "www-authenticate": 'Bearer realm="vexil", charset="UTF-8"' };
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** `Authorization: <token>` or `Authorization: Bearer <token>`. */
 export function presentedToken(request: Request): string | undefined {
@@ -31,46 +37,68 @@ export function presentedToken(request: Request): string | undefined {
 
 export function createGateway(deps: GatewayDeps) {
   const { logger } = deps;
+  const failures = deps.failures ?? createFailureLimiter(30);
 
-  async function forward(request: Request, id: string): Promise<Response> {
+  /** The request's credential; a session cookie only from the public origin. */
+  function credentialOf(request: Request, id: string): Credential | Response {
+    const token = presentedToken(request);
+    if (token) return { token };
+    const session = cookieValue(request.headers.get("cookie"), SESSION_COOKIE);
+    if (!session) return errorResponse(401, "unauthorized", "An access token is required in the Authorization header", id, CHALLENGE);
+    const origin = request.headers.get("origin");
+    if (origin ? origin !== deps.publicOrigin : !SAFE_METHODS.has(request.method)) {
+      return errorResponse(403, "forbidden", "Session cookies are accepted only from the configured public origin", id);
+    }
+    return { session };
+  }
+
+  async function forward(request: Request, id: string, address: string): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/healthz") return Response.json({ status: "ok" });
     if (url.pathname === "/readyz") return readyResponse(deps.readiness, request);
 
-    const route = routeOf(url.pathname);
+    const route = routeOf(url.pathname, request.method);
     if (!route) return errorResponse(404, "not_found", `No resource at ${url.pathname}`, id);
-
-    const token = presentedToken(request);
-    if (!token) return errorResponse(401, "unauthorized", "An access token is required in the Authorization header", id, CHALLENGE);
-    let verdict;
-    try {
-      verdict = await deps.verifier.verify(token);
-    } catch (e) {
-      const code = e instanceof VexilError && e.code === "gateway_timeout" ? "gateway_timeout" : "service_unavailable";
-      logger.warn("authentication unavailable", { id, error: e });
-      return errorResponse(code === "gateway_timeout" ? 504 : 503, code, "Authentication is not available right now; try again shortly", id, { "retry-after": "1" });
-    }
-    if (!verdict.ok) return errorResponse(401, "unauthorized", verdict.reason, id, CHALLENGE);
 
     // Services get the verified caller, never the credential itself.
     const headers = new Headers(request.headers);
-    headers.delete("authorization");
-    headers.delete("cookie");
     headers.delete(CALLER_HEADER);
-    headers.set(CALLER_HEADER, encodeCaller(verdict.caller));
     headers.set("x-request-id", id);
+    if (!route.public) {
+      const credential = credentialOf(request, id);
+      if (credential instanceof Response) return credential;
+      const wait = failures.retryAfter(address);
+      if (wait > 0 && !deps.verifier.isKnownGood(credential)) {
+        return errorResponse(429, "rate_limited", "Too many failed authentications from this address; try again later", id, { "retry-after": String(wait) });
+      }
+      let checked;
+      try {
+        checked = await deps.verifier.verify(credential);
+      } catch (e) {
+        const code = e instanceof VexilError && e.code === "gateway_timeout" ? "gateway_timeout" : "service_unavailable";
+        logger.warn("authentication unavailable", { id, error: e });
+        return errorResponse(code === "gateway_timeout" ? 504 : 503, code, "Authentication is not available right now; try again shortly", id, { "retry-after": "1" });
+      }
+      if (!checked.ok) {
+        failures.fail(address);
+        return errorResponse(401, "unauthorized", checked.reason, id, CHALLENGE);
+      }
+      headers.delete("authorization");
+      headers.delete("cookie");
+      headers.set(CALLER_HEADER, checked.assertion);
+    }
     const response = await deps.services[route.service].handle(new Request(request, { headers }));
     if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", id);
     return response;
   }
 
   return {
-    async handle(request: Request): Promise<Response> {
+    async handle(request: Request, address = "unknown"): Promise<Response> {
       const started = performance.now();
       const id = acceptRequestId(request.headers.get("x-request-id"));
       let response: Response;
       try {
-        response = await forward(request, id);
+        response = await forward(request, id, address);
       } catch (e) {
         logger.error("gateway failure", { id, error: e });
         response = errorResponse(500, "internal_error", "Something went wrong on our side; quote this id when reporting it", id);

@@ -1,14 +1,22 @@
-/** Which service owns which public path. */
+/** Which service owns which public path, and which calls need no credential. */
 export interface Route {
   service: "auth" | "flags";
+  /** Answered without a verified caller (signing in and out). */
+  public?: boolean;
 }
 
-const prefixes: Array<[RegExp, Route["service"]]> = [
+const table: Array<[RegExp, Route["service"]]> = [
   [/^\/api\/v2\/projects(\/|$)/, "flags"],
   [/^\/api\/v2\/caller-identity$/, "auth"],
+  [/^\/api\/v2\/tokens(\/|$)/, "auth"],
+  [/^\/api\/v2\/members(\/|$)/, "auth"],
+  [/^\/api\/v2\/roles(\/|$)/, "auth"],
+  [/^\/api\/v2\/sessions$/, "auth"],
 ];
 
-export function routeOf(pathname: string): Route | undefined {
-  for (const [pattern, service] of prefixes) if (pattern.test(pathname)) return { service };
+export function routeOf(pathname: string, method = "GET"): Route | undefined {
+  for (const [pattern, service] of table) {
+    if (pattern.test(pathname)) return pathname === "/api/v2/sessions" && (method === "POST" || method === "DELETE") ? { service, public: true } : { service };
+  }
   return undefined;
 }

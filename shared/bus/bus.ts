@@ -43,6 +43,8 @@ export interface Bus {
   /** A request/reply responder; what the handler returns is the reply. */
   serve(subject: string, handler: (msg: BusMessage) => Promise<Reply> | Reply, options?: SubscribeOptions): Subscription;
   request(subject: string, data: Uint8Array, options: { timeoutMs: number; headers?: Headers }): Promise<BusMessage>;
+  /** Resolves once the server has everything published so far (so subscribers get it before any later reply). */
+  flush(): Promise<void>;
   /** Resolves when the bus is reachable; rejects otherwise. */
   ping(timeoutMs?: number): Promise<void>;
   /** Called after the connection came back from an outage. */

@@ -57,6 +57,11 @@ export class MemoryBus implements Bus {
     });
   }
 
+  async flush(): Promise<void> {
+    // Deliveries are queued as microtasks; let them run.
+    await Promise.resolve();
+  }
+
   async ping(): Promise<void> {
     if (this.closed) throw new BusError("closed", "ping");
   }

@@ -104,6 +104,10 @@ export class NatsBus implements Bus {
     }
   }
 
+  async flush(): Promise<void> {
+    await this.ping(2_000);
+  }
+
   async ping(timeoutMs = 1_000): Promise<void> {
     if (this.nc.isClosed()) throw new BusError("closed", "ping");
     let timer: ReturnType<typeof setTimeout> | undefined;

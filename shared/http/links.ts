@@ -1,4 +1,5 @@
 /** `_links` and paginated collections, in the LaunchDarkly shape. */
+import { invalidRequest } from "../errors.ts";
 export interface Link {
   href: string;
   type: string;
@@ -38,4 +39,15 @@ export function pageLinks(path: string, query: Record<string, string | undefined
     links.last = link(href(path, rest, { limit, offset: lastOffset }));
   }
   return links;
+}
+
+/** `limit` and `offset` from a query; a bad value is a 400 naming it. */
+export function parsePage(params: { limit?: string; offset?: string }, defaultLimit = DEFAULT_LIMIT, maxLimit = MAX_LIMIT): Page {
+  const read = (name: "limit" | "offset", fallback: number, min: number, max: number) => {
+    const raw = params[name];
+    if (raw === undefined || raw === "") return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw invalidRequest(`${name} must be a whole number from ${min} to ${max}`);
+    return Number(raw);
+  };
+  return { limit: read("limit", defaultLimit, 1, maxLimit), offset: read("offset", 0, 0, 1_000_000_000) };
 }

@@ -1,7 +1,9 @@
 /** The scenario through the gateway's `handle`, with every service in memory: no server, no database. */
 import { describe, test } from "bun:test";
 import { createAuthApp } from "@vexil/auth/app";
-import { serveAuthBus } from "@vexil/auth/bus-handlers";
+import { busAuthEvents, serveAuthBus } from "@vexil/auth/bus-handlers";
+import type { AuthContext } from "@vexil/auth/domain/context";
+import { createAssertions } from "@vexil/shared/assertion";
 import { bootstrapAuth } from "@vexil/auth/domain/bootstrap";
 import { MemoryAuthStore } from "@vexil/auth/storage/memory-auth-store";
 import { createFlagsApp } from "@vexil/flags/app";
@@ -16,24 +18,36 @@ import { inProcessServiceClient } from "@vexil/shared/transport/http-over-bus";
 import { makeClient } from "../support/client.ts";
 import { runScenario } from "./scenario.ts";
 
+/** The whole system in one process, every store in memory. */
 export async function inMemoryGateway(adminToken: string) {
   const bus = new MemoryBus();
+  const assertions = createAssertions(crypto.getRandomValues(new Uint8Array(32)));
   const authStore = new MemoryAuthStore();
   await bootstrapAuth(authStore, adminToken);
-  serveAuthBus(bus, authStore, silentLogger);
+  const authCtx: AuthContext = {
+    store: authStore,
+    events: busAuthEvents(bus),
+    logger: silentLogger,
+    now: Date.now,
+    sessionKeys: [{ kid: "test", secret: crypto.getRandomValues(new Uint8Array(32)) }],
+    publicOrigin: "http://localhost",
+  };
+  serveAuthBus(bus, authCtx);
   const flagsCtx = { store: new MemoryProjectStore(), keys: busKeyIssuer(bus, 1_000), logger: silentLogger, now: Date.now };
   await bootstrapDefaultProject(flagsCtx);
-  const auth = createAuthApp({ store: authStore, logger: silentLogger });
-  const flags = createFlagsApp(flagsCtx);
-  return createGateway({
+  const auth = createAuthApp(authCtx, assertions);
+  const flags = createFlagsApp(flagsCtx, assertions);
+  const gateway = createGateway({
     services: {
       auth: inProcessServiceClient("auth", (r) => auth.handle(r), 1_000),
       flags: inProcessServiceClient("flags", (r) => flags.handle(r), 1_000),
     },
-    verifier: busCallerVerifier(bus, { timeoutMs: 1_000 }),
+    verifier: busCallerVerifier(bus, { timeoutMs: 1_000, assertions }),
     logger: silentLogger,
     readiness: { checks: {}, isShuttingDown: () => false },
+    publicOrigin: "http://localhost",
   });
+  return { ...gateway, authStore, authCtx, bus };
 }
 
 describe("in-process gateway with in-memory services", () => {

@@ -6,7 +6,9 @@ import { resourceId } from "@vexil/shared/ids";
 import { freeformSelector, issueCredential, parseCredential, verifierOf } from "@vexil/shared/secrets";
 import type { AuthStore, MemberRecord, TokenRecord } from "../storage/auth-store.ts";
 
-export const CURRENT_API_VERSION = 20240415;
+import { CURRENT_API_VERSION } from "./context.ts";
+
+export { CURRENT_API_VERSION };
 
 export interface BootstrapResult {
   created: boolean;
@@ -21,8 +23,11 @@ export async function bootstrapAuth(store: AuthStore, adminToken: string | undef
     firstName: "Owner",
     lastName: null,
     role: "owner",
+    customRoles: [],
     passwordHash: null,
     createdAt: now,
+    lastSeen: null,
+    version: 1,
   };
   let value: string;
   let selector: string;
@@ -45,12 +50,15 @@ export async function bootstrapAuth(store: AuthStore, adminToken: string | undef
     ownerId: owner.id,
     memberId: owner.id,
     role: "admin",
+    customRoleIds: [],
+    inlineRole: null,
     serviceToken: false,
     defaultApiVersion: CURRENT_API_VERSION,
     createdAt: now,
     lastModified: now,
     lastUsed: null,
     expiresAt: null,
+    version: 1,
   };
   const created = await store.bootstrap(owner, token);
   return created && !adminToken ? { created, generatedToken: value } : { created };

@@ -1,5 +1,5 @@
 /** What the flags use cases need, passed in: storage, the key issuer (auth, over the bus), a clock. */
-import type { IssuedEnvironmentKeys } from "@vexil/shared/auth-messages";
+import type { IssuedEnvironmentKeys, ResetEnvironmentKeyRequest } from "@vexil/shared/auth-messages";
 import type { Logger } from "@vexil/shared/logger";
 import type { ProjectStore } from "../storage/project-store.ts";
 
@@ -8,6 +8,8 @@ export interface EnvironmentKeyIssuer {
   issue(environmentIds: string[]): Promise<IssuedEnvironmentKeys[]>;
   /** Forgets the keys of environments that are gone. */
   forget(environmentIds: string[]): Promise<void>;
+  /** A new key of one kind for an environment; returns its value, this once. */
+  reset(request: Omit<ResetEnvironmentKeyRequest, "v">): Promise<string>;
 }
 
 export interface FlagsContext {

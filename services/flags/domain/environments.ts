@@ -1,11 +1,13 @@
 /** Environment use cases: list, create (with keys from auth), read, patch, delete. */
-import { VexilError, notFound } from "@vexil/shared/errors";
+import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
+import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { resourceId } from "@vexil/shared/ids";
 import { pageLinks } from "@vexil/shared/http/links";
 import type { EnvironmentRecord, ProjectRecord } from "../storage/project-store.ts";
+import { ENVIRONMENT_FIELD_ACTIONS, changedActions, environmentResource, projectResource } from "./access.ts";
 import { PATCH_ATTEMPTS, type FlagsContext } from "./context.ts";
 import { linkQuery, parseListParams, type ListParams } from "./list-params.ts";
-import { applyPatch, checkPatchedDocument, parsePatchRequest } from "./patch.ts";
+import { applyPatch, checkPatchedDocument, parsePatchRequest } from "@vexil/shared/patch";
 import { environmentRep, projectPath, type Collection, type EnvironmentRep } from "./representations.ts";
 import { EnvironmentEditable, type EnvironmentPost } from "./schemas.ts";
 
@@ -70,7 +72,8 @@ async function environmentOrThrow(ctx: FlagsContext, project: ProjectRecord, env
   return env;
 }
 
-export async function listEnvironments(ctx: FlagsContext, projectKey: string, params: ListParams): Promise<Collection<EnvironmentRep>> {
+export async function listEnvironments(ctx: FlagsContext, caller: Caller, projectKey: string, params: ListParams): Promise<Collection<EnvironmentRep>> {
+  authorizeRead(caller);
   const { query } = parseListParams(params, LIST_OPTIONS);
   const project = await projectOrThrow(ctx, projectKey);
   const { items, total } = await ctx.store.listEnvironments(project.id, query);
@@ -81,8 +84,10 @@ export async function listEnvironments(ctx: FlagsContext, projectKey: string, pa
   };
 }
 
-export async function createEnvironment(ctx: FlagsContext, projectKey: string, post: EnvironmentPost): Promise<EnvironmentRep> {
+export async function createEnvironment(ctx: FlagsContext, caller: Caller, projectKey: string, post: EnvironmentPost): Promise<EnvironmentRep> {
+  authorizeRead(caller);
   const project = await projectOrThrow(ctx, projectKey);
+  authorize(caller, "createEnvironment", environmentResource(project, { key: post.key, tags: post.tags ?? [], critical: post.critical ?? false }));
   if (await ctx.store.environmentByKey(project.id, post.key)) {
     throw new VexilError("conflict", `An environment with key "${post.key}" already exists in project "${projectKey}"`);
   }
@@ -97,7 +102,8 @@ export async function createEnvironment(ctx: FlagsContext, projectKey: string, p
   return environmentRep(env, project.key, keys.get(env.id));
 }
 
-export async function getEnvironment(ctx: FlagsContext, projectKey: string, envKey: string): Promise<EnvironmentRep> {
+export async function getEnvironment(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string): Promise<EnvironmentRep> {
+  authorizeRead(caller);
   const project = await projectOrThrow(ctx, projectKey);
   return environmentRep(await environmentOrThrow(ctx, project, envKey), project.key);
 }
@@ -106,26 +112,66 @@ const ENVIRONMENT_RULES = { readOnly: ["_id", "_links", "key", "apiKey", "mobile
 
 export async function patchEnvironment(
   ctx: FlagsContext,
+  caller: Caller,
   projectKey: string,
   envKey: string,
   body: unknown,
   contentType: string | null,
 ): Promise<EnvironmentRep> {
   const request = parsePatchRequest(body, contentType);
+  authorizeRead(caller);
   const project = await projectOrThrow(ctx, projectKey);
   for (let attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
     const current = await environmentOrThrow(ctx, project, envKey);
     const rep = environmentRep(current, project.key);
     const fields = checkPatchedDocument<EnvironmentEditable>(rep, applyPatch(rep, request), ENVIRONMENT_RULES);
+    const actions = changedActions(rep, { ...fields, color: fields.color.toUpperCase() }, ENVIRONMENT_FIELD_ACTIONS);
+    if (actions.length === 0) return rep;
+    authorize(caller, actions, environmentResource(project, current));
     const next: EnvironmentRecord = { ...current, ...fields, color: (fields.color ?? current.color).toUpperCase(), version: current.version + 1 };
     if (await ctx.store.updateEnvironment(next, current.version)) return environmentRep(next, project.key);
   }
   throw new VexilError("optimistic_locking_error", "Conflict. Optimistic lock error. Try again later.");
 }
 
-export async function deleteEnvironment(ctx: FlagsContext, projectKey: string, envKey: string): Promise<void> {
+export async function deleteEnvironment(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string): Promise<void> {
+  authorizeRead(caller);
   const project = await projectOrThrow(ctx, projectKey);
   const env = await environmentOrThrow(ctx, project, envKey);
+  authorize(caller, "deleteEnvironment", environmentResource(project, env));
   if (!(await ctx.store.deleteEnvironment(env.id))) throw notFound(`Environment "${envKey}" in project "${projectKey}"`);
   await forgetKeys(ctx, [env.id]);
+}
+
+/**
+ * A new SDK key (`sdk`; the old one works until `expiry`, unix ms, by default dies now) or mobile
+ * key (`mob`; the old one dies now), issued by auth and shown in this response only.
+ */
+export async function resetEnvironmentKey(
+  ctx: FlagsContext,
+  caller: Caller,
+  projectKey: string,
+  envKey: string,
+  kind: "sdk" | "mob",
+  expiryParam: string | undefined,
+): Promise<EnvironmentRep> {
+  let expiry: number | undefined;
+  if (expiryParam !== undefined && expiryParam !== "") {
+    if (!/^\d{1,15}$/.test(expiryParam)) throw invalidRequest("expiry must be a time in unix milliseconds");
+    expiry = Number(expiryParam);
+  }
+  authorizeRead(caller);
+  const project = await projectOrThrow(ctx, projectKey);
+  for (let attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
+    const env = await environmentOrThrow(ctx, project, envKey);
+    const resource = environmentResource(project, env);
+    authorize(caller, kind === "sdk" ? "updateApiKey" : "updateMobileKey", resource);
+    const key = await ctx.keys.reset({ environmentId: env.id, kind, expiry: kind === "sdk" ? expiry : undefined, caller, spec: `proj/${project.key}:env/${env.key}` });
+    const next: EnvironmentRecord = { ...env, ...(kind === "sdk" ? { sdkKeyLast4: key.slice(-4) } : { mobileKeyLast4: key.slice(-4) }), version: env.version + 1 };
+    if (await ctx.store.updateEnvironment(next, env.version)) {
+      const current = environmentRep(next, project.key);
+      return kind === "sdk" ? { ...current, apiKey: key } : { ...current, mobileKey: key };
+    }
+  }
+  throw new VexilError("optimistic_locking_error", "Conflict. Optimistic lock error. Try again later.");
 }

@@ -3,7 +3,7 @@
  * `sort` (`name`, `-createdOn`, …) and `expand`. An unknown value is a 400 naming it.
  */
 import { invalidRequest } from "@vexil/shared/errors";
-import { DEFAULT_LIMIT, MAX_LIMIT } from "@vexil/shared/http/links";
+import { parsePage } from "@vexil/shared/http/links";
 import type { ListQuery, SortField } from "../storage/project-store.ts";
 
 export interface ListParams {
@@ -20,18 +20,8 @@ export interface ListOptions {
   expands: readonly string[];
 }
 
-function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === "") return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw invalidRequest(`${name} must be a whole number from ${min} to ${max}`);
-  return Number(raw);
-}
-
 export function parseListParams(params: ListParams, options: ListOptions): { query: ListQuery; expand: Set<string> } {
-  const query: ListQuery = {
-    limit: integer("limit", params.limit, DEFAULT_LIMIT, 1, MAX_LIMIT),
-    offset: integer("offset", params.offset, 0, 0, 1_000_000_000),
-    sort: { field: "key", descending: false },
-  };
+  const query: ListQuery = { ...parsePage(params), sort: { field: "key", descending: false } };
   if (params.filter) {
     for (const part of params.filter.split(",")) {
       const colon = part.indexOf(":");

@@ -1,12 +1,14 @@
 /** Project use cases: list, create (with default environments), read, patch, delete, and the `default` project at first start. */
+import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, notFound } from "@vexil/shared/errors";
 import { resourceId } from "@vexil/shared/ids";
 import { pageLinks } from "@vexil/shared/http/links";
 import type { ProjectRecord } from "../storage/project-store.ts";
+import { PROJECT_FIELD_ACTIONS, changedActions, projectResource } from "./access.ts";
 import { PATCH_ATTEMPTS, type FlagsContext } from "./context.ts";
 import { DEFAULT_ENVIRONMENTS, forgetKeys, issueKeys, listEnvironments, newEnvironment } from "./environments.ts";
 import { linkQuery, parseListParams, type ListParams } from "./list-params.ts";
-import { applyPatch, checkPatchedDocument, parsePatchRequest } from "./patch.ts";
+import { applyPatch, checkPatchedDocument, parsePatchRequest } from "@vexil/shared/patch";
 import { environmentRep, projectRep, type Collection, type EnvironmentRep, type ProjectRep } from "./representations.ts";
 import { ProjectEditable, type ProjectPost } from "./schemas.ts";
 
@@ -35,29 +37,32 @@ async function projectOrThrow(ctx: FlagsContext, key: string): Promise<ProjectRe
   return project;
 }
 
-async function expanded(ctx: FlagsContext, project: ProjectRecord, expand: Set<string>): Promise<ExpandedProject> {
+async function expanded(ctx: FlagsContext, caller: Caller, project: ProjectRecord, expand: Set<string>): Promise<ExpandedProject> {
   const rep: ExpandedProject = projectRep(project);
-  if (expand.has("environments")) rep.environments = await listEnvironments(ctx, project.key, {});
+  if (expand.has("environments")) rep.environments = await listEnvironments(ctx, caller, project.key, {});
   return rep;
 }
 
-export async function listProjects(ctx: FlagsContext, params: ListParams): Promise<Collection<ExpandedProject>> {
+export async function listProjects(ctx: FlagsContext, caller: Caller, params: ListParams): Promise<Collection<ExpandedProject>> {
+  authorizeRead(caller);
   const { query, expand } = parseListParams(params, LIST_OPTIONS);
   const { items, total } = await ctx.store.listProjects(query);
   return {
-    items: await Promise.all(items.map((p) => expanded(ctx, p, expand))),
+    items: await Promise.all(items.map((p) => expanded(ctx, caller, p, expand))),
     totalCount: total,
     _links: pageLinks("/api/v2/projects", linkQuery(params), query, total),
   };
 }
 
-export async function getProject(ctx: FlagsContext, key: string, params: ListParams): Promise<ExpandedProject> {
+export async function getProject(ctx: FlagsContext, caller: Caller, key: string, params: ListParams): Promise<ExpandedProject> {
+  authorizeRead(caller);
   const { expand } = parseListParams({ expand: params.expand }, GET_OPTIONS);
-  return expanded(ctx, await projectOrThrow(ctx, key), expand);
+  return expanded(ctx, caller, await projectOrThrow(ctx, key), expand);
 }
 
 /** Creates a project and its environments (`test` and `production` when none are given); keys are shown this once. */
-export async function createProject(ctx: FlagsContext, post: ProjectPost): Promise<ProjectRep & { environments: EnvironmentRep[] }> {
+export async function createProject(ctx: FlagsContext, caller: Caller, post: ProjectPost): Promise<ProjectRep & { environments: EnvironmentRep[] }> {
+  authorize(caller, "createProject", projectResource({ key: post.key, tags: post.tags ?? [] }));
   const envPosts = post.environments && post.environments.length > 0 ? post.environments : DEFAULT_ENVIRONMENTS;
   const duplicate = envPosts.find((e, i) => envPosts.findIndex((o) => o.key === e.key) !== i);
   if (duplicate) throw new VexilError("invalid_request", `environments: the key "${duplicate.key}" appears twice`);
@@ -77,12 +82,16 @@ export async function createProject(ctx: FlagsContext, post: ProjectPost): Promi
 
 const PROJECT_RULES = { readOnly: ["_id", "_links", "key"], editable: ProjectEditable } as const;
 
-export async function patchProject(ctx: FlagsContext, key: string, body: unknown, contentType: string | null): Promise<ProjectRep> {
+export async function patchProject(ctx: FlagsContext, caller: Caller, key: string, body: unknown, contentType: string | null): Promise<ProjectRep> {
   const request = parsePatchRequest(body, contentType);
+  authorizeRead(caller);
   for (let attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
     const current = await projectOrThrow(ctx, key);
     const rep = projectRep(current);
     const fields = checkPatchedDocument<ProjectEditable>(rep, applyPatch(rep, request), PROJECT_RULES);
+    const actions = changedActions(rep, fields, PROJECT_FIELD_ACTIONS);
+    if (actions.length === 0) return rep;
+    authorize(caller, actions, projectResource(current));
     const next: ProjectRecord = {
       ...current,
       name: fields.name,
@@ -97,8 +106,10 @@ export async function patchProject(ctx: FlagsContext, key: string, body: unknown
   throw new VexilError("optimistic_locking_error", "Conflict. Optimistic lock error. Try again later.");
 }
 
-export async function deleteProject(ctx: FlagsContext, key: string): Promise<void> {
+export async function deleteProject(ctx: FlagsContext, caller: Caller, key: string): Promise<void> {
+  authorizeRead(caller);
   const project = await projectOrThrow(ctx, key);
+  authorize(caller, "deleteProject", projectResource(project));
   const envIds = await ctx.store.deleteProject(project.id);
   if (!envIds) throw notFound(`Project "${key}"`);
   await forgetKeys(ctx, envIds);

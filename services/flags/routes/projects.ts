@@ -1,5 +1,6 @@
 /** Routes of `/api/v2/projects`: parse, call one use case, map the result. */
 import { Elysia, t } from "elysia";
+import type { Assertions } from "@vexil/shared/assertion";
 import { createProject, deleteProject, getProject, listProjects, patchProject } from "../domain/projects.ts";
 import type { FlagsContext } from "../domain/context.ts";
 import { ProjectPost } from "../domain/schemas.ts";
@@ -17,27 +18,32 @@ export const ListQuery = t.Object(
 
 export const ProjectParams = t.Object({ projectKey: t.String({ maxLength: 140 }) });
 
-export function projectRoutes(ctx: FlagsContext) {
+export function projectRoutes(ctx: FlagsContext, assertions: Assertions) {
+  const caller = (request: Request) => assertions.callerOf(request);
   return new Elysia({ normalize: false })
-    .get("/api/v2/projects", ({ query }) => listProjects(ctx, query), { query: ListQuery })
+    .get("/api/v2/projects", async ({ request, query }) => listProjects(ctx, await caller(request), query), { query: ListQuery })
     .post(
       "/api/v2/projects",
-      async ({ body, set }) => {
-        const created = await createProject(ctx, body);
+      async ({ request, body, set }) => {
+        const created = await createProject(ctx, await caller(request), body);
         set.status = 201;
         return created;
       },
       { body: ProjectPost },
     )
-    .get("/api/v2/projects/:projectKey", ({ params, query }) => getProject(ctx, params.projectKey, query), { params: ProjectParams, query: ListQuery })
-    .patch("/api/v2/projects/:projectKey", ({ params, body, request }) => patchProject(ctx, params.projectKey, body, request.headers.get("content-type")), {
+    .get("/api/v2/projects/:projectKey", async ({ request, params, query }) => getProject(ctx, await caller(request), params.projectKey, query), {
       params: ProjectParams,
-      body: t.Unknown(),
+      query: ListQuery,
     })
+    .patch(
+      "/api/v2/projects/:projectKey",
+      async ({ params, body, request }) => patchProject(ctx, await caller(request), params.projectKey, body, request.headers.get("content-type")),
+      { params: ProjectParams, body: t.Unknown() },
+    )
     .delete(
       "/api/v2/projects/:projectKey",
-      async ({ params, set }) => {
-        await deleteProject(ctx, params.projectKey);
+      async ({ request, params, set }) => {
+        await deleteProject(ctx, await caller(request), params.projectKey);
         set.status = 204;
       },
       { params: ProjectParams },

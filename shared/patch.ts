@@ -8,7 +8,7 @@ import { type TObject } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import jsonPatch, { type Operation } from "fast-json-patch";
 import mergePatch from "json-merge-patch";
-import { VexilError, invalidRequest } from "@vexil/shared/errors";
+import { VexilError, invalidRequest } from "./errors.ts";
 
 export type PatchRequest =
   | { format: "json-patch"; operations: unknown[]; comment?: string }

@@ -1,0 +1,74 @@
+/** Audit entries as the services write them, in the same transaction as the change they record. */
+import type { Caller } from "../caller.ts";
+import { resourceId } from "../ids.ts";
+import type { AuditAccess } from "./schema.ts";
+
+export interface AuditEntry {
+  id: string;
+  date: number;
+  kind: string;
+  spec: string;
+  name: string;
+  title: string;
+  description: string;
+  comment: string | null;
+  accesses: AuditAccess[];
+  memberId: string | null;
+  memberEmail: string | null;
+  tokenId: string | null;
+  tokenName: string | null;
+  serviceToken: boolean;
+  delta: unknown;
+  previousVersion: number | null;
+  currentVersion: number | null;
+  previous: unknown;
+  current: unknown;
+}
+
+export interface AuditInput {
+  caller: Caller;
+  kind: string;
+  spec: string;
+  name: string;
+  /** Past tense, e.g. "created the access token". */
+  verb: string;
+  actions: readonly string[];
+  comment?: string | null;
+  description?: string;
+  delta?: unknown;
+  previousVersion?: number | null;
+  currentVersion?: number | null;
+  previous?: unknown;
+  current?: unknown;
+  now?: number;
+}
+
+function actorName(caller: Caller): string {
+  if (caller.memberEmail) return caller.memberEmail;
+  if (caller.tokenName) return `token "${caller.tokenName}"`;
+  return "Vexil";
+}
+
+export function auditEntry(input: AuditInput): AuditEntry {
+  return {
+    id: resourceId(),
+    date: input.now ?? Date.now(),
+    kind: input.kind,
+    spec: input.spec,
+    name: input.name,
+    title: `${actorName(input.caller)} ${input.verb} ${input.name}`,
+    description: input.description ?? "",
+    comment: input.comment ?? null,
+    accesses: input.actions.map((action) => ({ action, resource: input.spec })),
+    memberId: input.caller.memberId,
+    memberEmail: input.caller.memberEmail,
+    tokenId: input.caller.tokenId,
+    tokenName: input.caller.tokenName,
+    serviceToken: input.caller.serviceToken,
+    delta: input.delta ?? null,
+    previousVersion: input.previousVersion ?? null,
+    currentVersion: input.currentVersion ?? null,
+    previous: input.previous ?? null,
+    current: input.current ?? null,
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The audit log. Every service that changes something writes its entry in the same transaction
+ * as the change, so the table is shared; the flags service serves it (`/api/v2/auditlog`).
+ */
+import { bigint, index, integer, jsonb, pgTable, text, boolean } from "drizzle-orm/pg-core";
+
+export interface AuditAccess {
+  action: string;
+  resource: string;
+}
+
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: text("id").primaryKey(),
+    date: bigint("date", { mode: "number" }).notNull(),
+    /** project, environment, flag, segment, token, member, role, … */
+    kind: text("kind").notNull(),
+    /** Resource specifier of the changed resource, e.g. `proj/p:env/e:flag/k`. */
+    spec: text("spec").notNull(),
+    name: text("name").notNull(),
+    title: text("title").notNull(),
+    description: text("description").notNull().default(""),
+    comment: text("comment"),
+    accesses: jsonb("accesses").$type<AuditAccess[]>().notNull(),
+    memberId: text("member_id"),
+    memberEmail: text("member_email"),
+    tokenId: text("token_id"),
+    tokenName: text("token_name"),
+    serviceToken: boolean("service_token").notNull().default(false),
+    /** The patch, instructions or body that made the change. */
+    delta: jsonb("delta"),
+    previousVersion: integer("previous_version"),
+    currentVersion: integer("current_version"),
+    previous: jsonb("previous"),
+    current: jsonb("current"),
+  },
+  (t) => [index("audit_log_date_idx").on(t.date), index("audit_log_spec_idx").on(t.spec)],
+);
