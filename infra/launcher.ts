@@ -41,6 +41,8 @@ export interface Cluster {
   nats: NatsServer | undefined;
   databaseUrl: string;
   natsUrl: string;
+  /** The key the cluster's gateways and services share. */
+  internalKey: string;
   logDir: string;
   /** Starts one more instance of a service and waits until it is ready. */
   add(kind: ServiceKind): Promise<Instance>;
@@ -125,6 +127,7 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
     nats,
     databaseUrl,
     natsUrl,
+    internalKey,
     logDir,
     add: spawn,
     async kill(instance, signal = "SIGTERM") {

@@ -1,0 +1,79 @@
+/**
+ * All four services in one process on one port. With no DATABASE_URL it keeps its data in
+ * embedded PGlite under VEXIL_DATA_DIR; with no NATS_URL it uses the in-process bus.
+ */
+import { createGateway } from "@vexil/gateway/app";
+import { busCallerVerifier } from "@vexil/gateway/caller-verifier";
+import { sessionKeysFrom, startAuthService } from "@vexil/auth/service";
+import { createFailureLimiter } from "@vexil/gateway/failure-limiter";
+import { createAssertions, keyFrom } from "@vexil/shared/assertion";
+import { startFlagsService } from "@vexil/flags/service";
+import { startStreamingService } from "@vexil/streaming/service";
+import type { Bus } from "@vexil/shared/bus/bus";
+import { MemoryBus } from "@vexil/shared/bus/memory-bus";
+import { connectNatsBus } from "@vexil/shared/bus/nats-bus";
+import type { Config } from "@vexil/shared/config";
+import type { Assertions } from "@vexil/shared/assertion";
+import type { CallerVerifier } from "@vexil/gateway/caller-verifier";
+import { openDatabase } from "@vexil/shared/db/connector";
+import { migrate } from "@vexil/shared/db/migrate";
+import { listen, onShutdown, within } from "@vexil/shared/lifecycle";
+import { createLogger } from "@vexil/shared/logger";
+import { inProcessServiceClient } from "@vexil/shared/transport/http-over-bus";
+
+/** The all-in-one process, started from a validated config. `overrides` lets benchmarks swap parts. */
+export interface AllInOneOverrides {
+  /** Replaces the gateway's credential check (benchmarks measure the cost of authentication with it). */
+  verifier?: (assertions: Assertions) => CallerVerifier;
+}
+
+export async function startAllInOne(config: Config, overrides: AllInOneOverrides = {}) {
+  const logger = createLogger(config.logLevel, { service: "vexil", pid: process.pid });
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  await migrate(database.db);
+  const bus: Bus = config.natsUrl ? await connectNatsBus(config.natsUrl, "vexil-all-in-one", logger) : new MemoryBus();
+
+  // Without VEXIL_INTERNAL_KEY the assertions and sessions of this process use a key of its own.
+  const internalKey = config.internalKey ? keyFrom(config.internalKey) : crypto.getRandomValues(new Uint8Array(32));
+  const assertions = createAssertions(internalKey);
+  const auth = await startAuthService({
+    database,
+    bus,
+    logger: logger.child({ component: "auth" }),
+    assertions,
+    adminToken: config.adminToken,
+    sessionKeys: sessionKeysFrom(config.sessionKeys, internalKey),
+    publicOrigin: config.publicOrigin,
+    announce: (m) => process.stdout.write(`${m}For example: curl -H 'Authorization: <token>' http://localhost:${config.port}/api/v2/projects\n\n`),
+  });
+  const flags = await startFlagsService({ database, bus, assertions, logger: logger.child({ component: "flags" }), requestTimeoutMs: config.serviceTimeoutMs });
+  const streaming = await startStreamingService({ logger: logger.child({ component: "streaming" }) });
+  await flags.bootstrapped;
+
+  let shutdown = { isShuttingDown: () => false };
+  const busVerifier = busCallerVerifier(bus, { timeoutMs: config.serviceTimeoutMs, assertions });
+  const verifier = overrides.verifier ? overrides.verifier(assertions) : busVerifier;
+  const gateway = createGateway({
+    services: {
+      auth: inProcessServiceClient("auth", auth.handle, config.serviceTimeoutMs),
+      flags: inProcessServiceClient("flags", flags.handle, config.serviceTimeoutMs),
+    },
+    verifier,
+    logger,
+    publicOrigin: config.publicOrigin,
+    failures: createFailureLimiter(config.authFailureLimit),
+    readiness: { checks: { database: () => database.ping(), bus: () => bus.ping() }, isShuttingDown: () => shutdown.isShuttingDown() },
+  });
+  const server = listen({ port: config.port, host: config.host, fetch: (r, s) => gateway.handle(r, s.requestIP(r)?.address) });
+  shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
+    await within(config.shutdownTimeoutMs, server.stop());
+    busVerifier.stop();
+    flags.stop();
+    auth.stop();
+    streaming.stop();
+    await bus.drain();
+    await database.close();
+  });
+  logger.info("Vexil is listening", { url: `http://localhost:${server.port}`, database: database.kind, bus: bus.kind });
+  return server;
+}

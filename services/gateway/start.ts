@@ -1,0 +1,42 @@
+/** A gateway started alone, from a validated config: NATS to the services, the public port. */
+import { createAssertions, keyFrom, type Assertions } from "@vexil/shared/assertion";
+import { connectNatsBus } from "@vexil/shared/bus/nats-bus";
+import type { Config } from "@vexil/shared/config";
+import { listen, onShutdown, within } from "@vexil/shared/lifecycle";
+import { createLogger } from "@vexil/shared/logger";
+import { busServiceClient } from "@vexil/shared/transport/http-over-bus";
+import { createGateway } from "./app.ts";
+import { busCallerVerifier, type CallerVerifier } from "./caller-verifier.ts";
+import { createFailureLimiter } from "./failure-limiter.ts";
+
+export interface GatewayOverrides {
+  /** Replaces the credential check (benchmarks measure the cost of authentication with it). */
+  verifier?: (assertions: Assertions) => CallerVerifier;
+}
+
+export async function startGateway(config: Config, overrides: GatewayOverrides = {}) {
+  const logger = createLogger(config.logLevel, { service: "gateway", pid: process.pid });
+  const bus = await connectNatsBus(config.natsUrl!, "vexil-gateway", logger);
+  const assertions = createAssertions(keyFrom(config.internalKey!));
+  const busVerifier = busCallerVerifier(bus, { timeoutMs: config.serviceTimeoutMs, assertions });
+  let shutdown = { isShuttingDown: () => false };
+  const gateway = createGateway({
+    services: {
+      auth: busServiceClient(bus, "auth", config.serviceTimeoutMs),
+      flags: busServiceClient(bus, "flags", config.serviceTimeoutMs),
+    },
+    verifier: overrides.verifier ? overrides.verifier(assertions) : busVerifier,
+    logger,
+    publicOrigin: config.publicOrigin,
+    failures: createFailureLimiter(config.authFailureLimit),
+    readiness: { checks: { bus: () => bus.ping() }, isShuttingDown: () => shutdown.isShuttingDown() },
+  });
+  const server = listen({ port: config.port, host: config.host, fetch: (r, s) => gateway.handle(r, s.requestIP(r)?.address) });
+  shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
+    await within(config.shutdownTimeoutMs, server.stop());
+    busVerifier.stop();
+    await bus.drain();
+  });
+  logger.info("started", { port: server.port });
+  return server;
+}
