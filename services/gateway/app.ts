@@ -64,7 +64,14 @@ export function createGateway(deps: GatewayDeps) {
     const headers = new Headers(request.headers);
     headers.delete(CALLER_HEADER);
     headers.set("x-request-id", id);
-    if (!route.public) {
+    if (route.public) {
+      // Signing in is guessing a password: it counts against the address like a wrong token.
+      const wait = failures.retryAfter(address);
+      if (wait > 0) return errorResponse(429, "rate_limited", "Too many failed authentications from this address; try again later", id, { "retry-after": String(wait) });
+      const response = await deps.services[route.service].handle(new Request(request, { headers }));
+      if (response.status === 401) failures.fail(address);
+      return response;
+    } else {
       const credential = credentialOf(request, id);
       if (credential instanceof Response) return credential;
       const wait = failures.retryAfter(address);

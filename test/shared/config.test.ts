@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError, loadConfig } from "@vexil/shared/config";
 
+const INTERNAL_KEY = "k".repeat(32);
+
 /** The ConfigError thrown for `env`, or a failure if none is thrown. */
 function problemsOf(env: Record<string, string | undefined>, needs?: { nats: boolean; database: boolean }): ConfigError {
   try {
@@ -24,6 +26,10 @@ describe("loadConfig defaults", () => {
       logLevel: "info",
       serviceTimeoutMs: 5000,
       shutdownTimeoutMs: 10_000,
+      internalKey: undefined,
+      sessionKeys: [],
+      publicOrigin: "http://localhost:8080",
+      authFailureLimit: 30,
     });
   });
 
@@ -47,6 +53,10 @@ describe("loadConfig defaults", () => {
       LOG_LEVEL: "DEBUG",
       VEXIL_SERVICE_TIMEOUT_MS: "250",
       VEXIL_SHUTDOWN_TIMEOUT_MS: "0",
+      VEXIL_INTERNAL_KEY: ` ${INTERNAL_KEY} `,
+      VEXIL_SESSION_KEYS: ` new:${"n".repeat(32)}, old : ${"o".repeat(32)} `,
+      VEXIL_PUBLIC_ORIGIN: " https://flags.example.com/ ",
+      VEXIL_AUTH_FAILURE_LIMIT: " 5 ",
     });
     expect(config).toEqual({
       port: 3000,
@@ -58,6 +68,13 @@ describe("loadConfig defaults", () => {
       logLevel: "debug",
       serviceTimeoutMs: 250,
       shutdownTimeoutMs: 0,
+      internalKey: INTERNAL_KEY,
+      sessionKeys: [
+        { kid: "new", secret: "n".repeat(32) },
+        { kid: "old", secret: "o".repeat(32) },
+      ],
+      publicOrigin: "https://flags.example.com",
+      authFailureLimit: 5,
     });
   });
 
@@ -126,27 +143,29 @@ describe("loadConfig problems", () => {
     expect(loadConfig({ NATS_URL: url }).natsUrl).toBe(url);
   });
 
-  test("a service running alone needs NATS_URL and DATABASE_URL", () => {
+  test("a service running alone needs NATS_URL, VEXIL_INTERNAL_KEY and DATABASE_URL", () => {
     const error = problemsOf({}, { nats: true, database: true });
-    expect(error.problems).toHaveLength(2);
+    expect(error.problems).toHaveLength(3);
     expect(error.problems.some((p) => p.startsWith("NATS_URL is required"))).toBe(true);
+    expect(error.problems.some((p) => p.startsWith("VEXIL_INTERNAL_KEY is required"))).toBe(true);
     expect(error.problems.some((p) => p.startsWith("DATABASE_URL is required"))).toBe(true);
   });
 
   test("each need is checked on its own", () => {
     expect(problemsOf({}, { nats: true, database: false }).problems).toEqual([
       "NATS_URL is required when a service runs on its own (services talk over NATS)",
+      "VEXIL_INTERNAL_KEY is required when a service runs on its own (the same value for every service; at least 32 characters)",
     ]);
     expect(problemsOf({}, { nats: false, database: true }).problems).toEqual([
       "DATABASE_URL is required when a service runs on its own (instances share one Postgres)",
     ]);
-    const config = loadConfig({ NATS_URL: "nats://n:4222", DATABASE_URL: "postgres://db/vexil" }, { nats: true, database: true });
-    expect(config).toMatchObject({ natsUrl: "nats://n:4222", databaseUrl: "postgres://db/vexil" });
+    const config = loadConfig({ NATS_URL: "nats://n:4222", DATABASE_URL: "postgres://db/vexil", VEXIL_INTERNAL_KEY: INTERNAL_KEY }, { nats: true, database: true });
+    expect(config).toMatchObject({ natsUrl: "nats://n:4222", databaseUrl: "postgres://db/vexil", internalKey: INTERNAL_KEY });
   });
 
   test("a blank required value is reported as missing", () => {
-    const error = problemsOf({ NATS_URL: "  ", DATABASE_URL: "" }, { nats: true, database: true });
-    expect(error.problems).toHaveLength(2);
+    const error = problemsOf({ NATS_URL: "  ", DATABASE_URL: "", VEXIL_INTERNAL_KEY: " " }, { nats: true, database: true });
+    expect(error.problems).toHaveLength(3);
   });
 
   test("the password of a refused DATABASE_URL is never echoed", () => {
@@ -186,10 +205,73 @@ describe("loadConfig problems", () => {
         NATS_URL: "nope",
         VEXIL_ADMIN_TOKEN: "short",
         LOG_LEVEL: "trace",
+        VEXIL_INTERNAL_KEY: "short",
+        VEXIL_SESSION_KEYS: "nokey",
+        VEXIL_PUBLIC_ORIGIN: "ftp://x",
+        VEXIL_AUTH_FAILURE_LIMIT: "0",
       },
       { nats: true, database: true },
     );
-    expect(error.problems).toHaveLength(7);
+    expect(error.problems).toHaveLength(11);
+  });
+});
+
+describe("internal key, session keys, public origin and failure limit", () => {
+  test("VEXIL_INTERNAL_KEY must be at least 32 characters, and is not echoed", () => {
+    const error = problemsOf({ VEXIL_INTERNAL_KEY: "s3cret-but-too-short" });
+    expect(error.problems).toEqual(["VEXIL_INTERNAL_KEY must be at least 32 characters"]);
+    expect(error.message).not.toContain("s3cret-but-too-short");
+    expect(loadConfig({ VEXIL_INTERNAL_KEY: INTERNAL_KEY }).internalKey).toBe(INTERNAL_KEY);
+  });
+
+  test("VEXIL_INTERNAL_KEY is optional in one process (the all-in-one makes its own)", () => {
+    expect(loadConfig({ DATABASE_URL: "postgres://db/vexil" }, { nats: false, database: true }).internalKey).toBeUndefined();
+  });
+
+  test("VEXIL_SESSION_KEYS: kid:secret pairs in order; a secret may hold colons", () => {
+    const secret = `with:colons:${"x".repeat(32)}`;
+    expect(loadConfig({ VEXIL_SESSION_KEYS: `2024-06.a:${secret}` }).sessionKeys).toEqual([{ kid: "2024-06.a", secret }]);
+  });
+
+  test.each([
+    ["no colon", "k1"],
+    ["an empty kid", `:${"s".repeat(32)}`],
+    ["a short secret", `k1:${"s".repeat(31)}`],
+    ["a kid with spaces", `my kid:${"s".repeat(32)}`],
+    ["a long kid", `${"k".repeat(65)}:${"s".repeat(32)}`],
+    ["one good and one bad pair", `k1:${"s".repeat(32)},k2:short-secret-value`],
+    ["a trailing comma", `k1:${"s".repeat(32)},`],
+  ])("VEXIL_SESSION_KEYS with %s is one problem that echoes no secret", (_, raw) => {
+    const error = problemsOf({ VEXIL_SESSION_KEYS: raw });
+    expect(error.problems).toEqual(["VEXIL_SESSION_KEYS must be comma-separated kid:secret pairs, each secret at least 32 characters"]);
+    expect(error.message).not.toContain("short-secret-value");
+    expect(error.message).not.toContain("s".repeat(31));
+  });
+
+  test("VEXIL_PUBLIC_ORIGIN defaults to localhost on PORT and loses a trailing slash", () => {
+    expect(loadConfig({ PORT: "3000" }).publicOrigin).toBe("http://localhost:3000");
+    expect(loadConfig({ VEXIL_PUBLIC_ORIGIN: "https://flags.example.com/" }).publicOrigin).toBe("https://flags.example.com");
+    expect(loadConfig({ VEXIL_PUBLIC_ORIGIN: "http://10.0.0.1:8080" }).publicOrigin).toBe("http://10.0.0.1:8080");
+  });
+
+  test.each(["https://flags.example.com/app", "https://flags.example.com?x=1", "ftp://flags.example.com", "flags.example.com", "https://"])(
+    "VEXIL_PUBLIC_ORIGIN=%s is not an origin",
+    (raw) => {
+      const error = problemsOf({ VEXIL_PUBLIC_ORIGIN: raw });
+      expect(error.problems).toHaveLength(1);
+      expect(error.problems[0]).toStartWith("VEXIL_PUBLIC_ORIGIN must be an origin");
+    },
+  );
+
+  test.each([
+    ["1", 1],
+    ["1000000", 1_000_000],
+  ])("VEXIL_AUTH_FAILURE_LIMIT=%s is accepted", (raw, expected) => {
+    expect(loadConfig({ VEXIL_AUTH_FAILURE_LIMIT: raw }).authFailureLimit).toBe(expected);
+  });
+
+  test.each(["0", "1000001", "ten", "-1"])("VEXIL_AUTH_FAILURE_LIMIT=%s is out of range", (raw) => {
+    expect(problemsOf({ VEXIL_AUTH_FAILURE_LIMIT: raw }).problems[0]).toStartWith("VEXIL_AUTH_FAILURE_LIMIT must be a whole number from 1 to 1000000");
   });
 });
 

@@ -13,10 +13,24 @@ test("auth subjects", () => {
   expect(subjects.authIssueEnvironmentKeys).toBe("vexil.auth.env-keys.issue");
   expect(subjects.authDeleteEnvironmentKeys).toBe("vexil.auth.env-keys.delete");
   expect(subjects.authRevoked).toBe("vexil.auth.revoked");
+  expect(subjects.authResetEnvironmentKey).toBe("vexil.auth.env-keys.reset");
+  expect(subjects.authVerifyEnvironmentKey).toBe("vexil.auth.env-keys.verify");
+  expect(subjects.authEnvironmentKeysRevoked).toBe("vexil.auth.env-keys.revoked");
+  expect(subjects.authUsage).toBe("vexil.auth.usage");
 });
 
 test("no subject is added or removed without updating this test", () => {
-  expect(Object.keys(subjects).sort()).toEqual(["authDeleteEnvironmentKeys", "authIssueEnvironmentKeys", "authRevoked", "authVerify", "http"]);
+  expect(Object.keys(subjects).sort()).toEqual([
+    "authDeleteEnvironmentKeys",
+    "authEnvironmentKeysRevoked",
+    "authIssueEnvironmentKeys",
+    "authResetEnvironmentKey",
+    "authRevoked",
+    "authUsage",
+    "authVerify",
+    "authVerifyEnvironmentKey",
+    "http",
+  ]);
 });
 
 test("queue groups", () => {

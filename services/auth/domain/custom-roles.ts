@@ -63,7 +63,7 @@ export async function createRole(ctx: AuthContext, caller: Caller, post: RolePos
     version: 1,
   };
   const rep = roleRep(role);
-  await ctx.store.insertRole(role, auditEntry({ caller, kind: "role", spec: `role/${role.key}`, name: role.name, verb: "created the role", actions: ["createRole"], current: rep, currentVersion: 1 }));
+  await ctx.store.insertRole(role, auditEntry({ caller, kind: "role", spec: `role/${role.key}`, name: role.name, verb: "created the role", actions: ["createRole"], current: rep, currentVersion: 1, now: role.createdAt }));
   return rep;
 }
 
@@ -98,6 +98,7 @@ export async function patchRole(ctx: AuthContext, caller: Caller, keyOrId: strin
       current: after,
       previousVersion: current.version,
       currentVersion: next.version,
+      now: ctx.now(),
     });
     if (await ctx.store.updateRole(next, current.version, audit)) {
       // Any verdict may rest on this role.
@@ -111,7 +112,7 @@ export async function patchRole(ctx: AuthContext, caller: Caller, keyOrId: strin
 export async function deleteRole(ctx: AuthContext, caller: Caller, keyOrId: string): Promise<void> {
   const role = await roleOr404(ctx, caller, keyOrId);
   authorize(caller, "deleteRole", roleResource(role.key));
-  const audit = auditEntry({ caller, kind: "role", spec: `role/${role.key}`, name: role.name, verb: "deleted the role", actions: ["deleteRole"], previous: roleRep(role), previousVersion: role.version });
+  const audit = auditEntry({ caller, kind: "role", spec: `role/${role.key}`, name: role.name, verb: "deleted the role", actions: ["deleteRole"], previous: roleRep(role), previousVersion: role.version, now: ctx.now() });
   if (!(await ctx.store.deleteRole(role, audit))) throw notFound(`Role "${keyOrId}"`);
   await ctx.events.revoked({ all: true });
 }

@@ -141,7 +141,8 @@ export async function patchMember(ctx: AuthContext, caller: Caller, id: string, 
     if (fields.role !== current.role || !Bun.deepEquals(fields.customRoles, current.customRoles)) actions.push("updateMemberRole");
     if (fields.password !== undefined) actions.push("updateMemberPassword");
     if (actions.length === 0) return rep;
-    // Members keep their own name and password; everything else takes a grant.
+    // Members keep their own name and password; everything else takes a grant, and only an owner changes an owner.
+    if (current.role === "owner" && !self) requireOwnerFor(caller, "change an owner");
     const needsGrant = actions.filter((a) => !(self && a !== "updateMemberRole"));
     if (needsGrant.length > 0) authorize(caller, needsGrant, memberResource(id));
     if (actions.includes("updateMemberRole")) {
@@ -174,6 +175,7 @@ export async function patchMember(ctx: AuthContext, caller: Caller, id: string, 
       current: after,
       previousVersion: current.version,
       currentVersion: next.version,
+      now: ctx.now(),
     });
     if (await ctx.store.updateMember(next, current.version, audit)) {
       if (actions.includes("updateMemberRole")) await ctx.events.revoked({ memberIds: [id] });
@@ -199,7 +201,7 @@ export async function deleteMember(ctx: AuthContext, caller: Caller, id: string)
     requireOwnerFor(caller, "remove an owner");
     if ((await ctx.store.countOwners()) <= 1) throw invalidRequest("The last owner cannot be removed");
   }
-  const audit = auditEntry({ caller, kind: "member", spec: spec(id), name: member.email, verb: "removed the member", actions: ["deleteMember"], previous: memberRep(member), previousVersion: member.version });
+  const audit = auditEntry({ caller, kind: "member", spec: spec(id), name: member.email, verb: "removed the member", actions: ["deleteMember"], previous: memberRep(member), previousVersion: member.version, now: ctx.now() });
   const tokenIds = await ctx.store.deleteMember(id, audit);
   if (!tokenIds) throw notFound(`Member "${id}"`);
   await ctx.events.revoked({ memberIds: [id], tokenIds });

@@ -182,7 +182,10 @@ export async function patchToken(ctx: AuthContext, caller: Caller, id: string, b
     const current = await tokenOr404(ctx, caller, id);
     const member = await ctx.store.memberById(current.memberId);
     const rep = tokenRep(current, member);
-    const fields = checkPatchedDocument<TokenEditable>(rep, applyPatch(rep, request), TOKEN_RULES);
+    // Absent settings are patched as null, so `replace` and merge patches can address them.
+    const base = { ...rep, inlineRole: current.inlineRole, expiresAt: current.expiresAt };
+    const fields = checkPatchedDocument<TokenEditable>(rep, applyPatch(base, request), TOKEN_RULES);
+    if (fields.expiresAt !== null && fields.expiresAt !== current.expiresAt && fields.expiresAt <= ctx.now()) throw invalidRequest("expiresAt must be in the future");
     const policy = { role: fields.role === "custom" ? undefined : fields.role, customRoleIds: fields.customRoleIds, inlineRole: fields.inlineRole };
     checkPolicyChoice(policy);
     checkApiVersion(fields.defaultApiVersion);
@@ -219,6 +222,7 @@ export async function patchToken(ctx: AuthContext, caller: Caller, id: string, b
       current: after,
       previousVersion: current.version,
       currentVersion: next.version,
+      now: next.lastModified,
     });
     if (await ctx.store.updateToken(next, current.version, audit)) {
       await ctx.events.revoked({ tokenIds: [id] });
@@ -232,7 +236,7 @@ export async function deleteToken(ctx: AuthContext, caller: Caller, id: string):
   const token = await tokenOr404(ctx, caller, id);
   authorize(caller, "deleteAccessToken", tokenResource(token));
   const member = await ctx.store.memberById(token.memberId);
-  const audit = auditEntry({ caller, kind: "token", spec: specifierOf(tokenResource(token)), name: token.name || token.id, verb: "deleted the access token", actions: ["deleteAccessToken"], previous: tokenRep(token, member), previousVersion: token.version });
+  const audit = auditEntry({ caller, kind: "token", spec: specifierOf(tokenResource(token)), name: token.name || token.id, verb: "deleted the access token", actions: ["deleteAccessToken"], previous: tokenRep(token, member), previousVersion: token.version, now: ctx.now() });
   if (!(await ctx.store.deleteToken(id, audit))) throw notFound(`Access token "${id}"`);
   await ctx.events.revoked({ tokenIds: [id] });
 }

@@ -58,9 +58,10 @@ export class DrizzleAuthStore implements AuthStore {
         or(sql`lower(${members.email}) like ${p}`, sql`lower(coalesce(${members.firstName}, '') || ' ' || coalesce(${members.lastName}, '')) like ${p}`)!,
       );
     }
-    if (q.roles) conds.push(inArray(members.role, q.roles.length ? q.roles : ["\u0000"]));
-    if (q.ids) conds.push(inArray(members.id, q.ids.length ? q.ids : ["\u0000"]));
-    if (q.emails) conds.push(inArray(members.email, q.emails.length ? q.emails : ["\u0000"]));
+    // An empty list matches nothing.
+    if (q.roles) conds.push(q.roles.length ? inArray(members.role, q.roles) : sql`false`);
+    if (q.ids) conds.push(q.ids.length ? inArray(members.id, q.ids) : sql`false`);
+    if (q.emails) conds.push(q.emails.length ? inArray(members.email, q.emails) : sql`false`);
     const where = conds.length ? and(...conds) : undefined;
     const [items, totals] = await Promise.all([
       this.db.select().from(members).where(where).orderBy(asc(sql`${members.email} collate "C"`)).limit(q.limit).offset(q.offset),

@@ -1,48 +1,57 @@
-/** An AuthStore over a MemoryAuthStore that records every call and every argument it receives. */
-import type { AuthStore, EnvironmentKeyRecord, MemberRecord, TokenRecord } from "@vexil/auth/storage/auth-store";
+/**
+ * An AuthStore over another one (a MemoryAuthStore by default) that records every call and every
+ * argument it receives, then delegates. Every method of the inner store is wrapped, so the
+ * recording follows the AuthStore interface as it grows. A test may still replace one method on an
+ * instance (`store.tokenBySelector = async () => { throw … }`) to make it fail.
+ */
+import type { AuthStore } from "@vexil/auth/storage/auth-store";
 import { MemoryAuthStore } from "@vexil/auth/storage/memory-auth-store";
 
-export class RecordingStore implements AuthStore {
-  readonly calls: Array<{ method: keyof AuthStore; args: unknown[] }> = [];
+export interface RecordedCall {
+  method: keyof AuthStore;
+  args: unknown[];
+}
 
-  constructor(readonly inner: AuthStore = new MemoryAuthStore()) {}
+/** Every method name an object answers, from its own prototype chain (not Object's). */
+function methodNames(target: object): Array<keyof AuthStore> {
+  const names = new Set<string>();
+  for (let proto = Object.getPrototypeOf(target); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name !== "constructor" && typeof (target as Record<string, unknown>)[name] === "function") names.add(name);
+    }
+  }
+  for (const name of Object.keys(target)) if (typeof (target as Record<string, unknown>)[name] === "function") names.add(name);
+  return [...names] as Array<keyof AuthStore>;
+}
+
+// The interface half of the class: every AuthStore method is an own property set in the constructor.
+export interface RecordingStore extends AuthStore {}
+
+export class RecordingStore {
+  readonly calls: RecordedCall[] = [];
+
+  constructor(readonly inner: AuthStore = new MemoryAuthStore()) {
+    for (const method of methodNames(inner)) {
+      const delegate = (inner[method] as (...args: unknown[]) => unknown).bind(inner);
+      Object.defineProperty(this, method, {
+        configurable: true,
+        writable: true,
+        enumerable: false,
+        value: (...args: unknown[]) => {
+          this.calls.push({ method, args: structuredClone(args) });
+          return delegate(...args);
+        },
+      });
+    }
+  }
 
   /** Everything ever handed to the store, as one string: a secret that is not in here was never stored. */
   received(): string {
     return JSON.stringify(this.calls.map((c) => c.args));
   }
 
-  private record(method: keyof AuthStore, args: unknown[]): void {
-    this.calls.push({ method, args: structuredClone(args) });
-  }
-
-  bootstrap(owner: MemberRecord, token: TokenRecord): Promise<boolean> {
-    this.record("bootstrap", [owner, token]);
-    return this.inner.bootstrap(owner, token);
-  }
-
-  tokenBySelector(selector: string): Promise<TokenRecord | undefined> {
-    this.record("tokenBySelector", [selector]);
-    return this.inner.tokenBySelector(selector);
-  }
-
-  memberById(id: string): Promise<MemberRecord | undefined> {
-    this.record("memberById", [id]);
-    return this.inner.memberById(id);
-  }
-
-  insertEnvironmentKeys(keys: EnvironmentKeyRecord[]): Promise<void> {
-    this.record("insertEnvironmentKeys", [keys]);
-    return this.inner.insertEnvironmentKeys(keys);
-  }
-
-  environmentKeyBySelector(selector: string): Promise<EnvironmentKeyRecord | undefined> {
-    this.record("environmentKeyBySelector", [selector]);
-    return this.inner.environmentKeyBySelector(selector);
-  }
-
-  deleteEnvironmentKeys(environmentIds: string[]): Promise<number> {
-    this.record("deleteEnvironmentKeys", [environmentIds]);
-    return this.inner.deleteEnvironmentKeys(environmentIds);
+  /** The methods called, in order. */
+  methods(): Array<keyof AuthStore> {
+    return this.calls.map((c) => c.method);
   }
 }

@@ -26,7 +26,19 @@ function connect(url: string) {
   return { client, db: drizzle(client) as unknown as Db };
 }
 
-const EXPECTED_TABLES = ["access_tokens", "environment_keys", "environments", "flags_bootstrap", "members", "projects", "vexil_migrations"];
+const EXPECTED_TABLES = [
+  "access_tokens",
+  "audit_log",
+  "custom_roles",
+  "environment_keys",
+  "environments",
+  "flags_bootstrap",
+  "members",
+  "projects",
+  "retired_token_secrets",
+  "sessions",
+  "vexil_migrations",
+];
 
 describe("migrate", () => {
   test("five instances migrating an empty database at once apply every migration exactly once", async () => {

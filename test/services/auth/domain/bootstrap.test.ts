@@ -18,14 +18,17 @@ describe("bootstrapAuth", () => {
     const store = new RecordingStore();
     await bootstrapAuth(store, "my-own-admin-token-123", NOW);
     const { owner, token } = written(store);
-    expect(owner).toMatchObject({ email: "owner@vexil.local", role: "owner", passwordHash: null, createdAt: NOW });
+    expect(owner).toMatchObject({ email: "owner@vexil.local", role: "owner", customRoles: [], passwordHash: null, createdAt: NOW, lastSeen: null, version: 1 });
     expect(owner.id).toMatch(/^[0-9a-f]{24}$/);
     expect(token).toMatchObject({
       name: "bootstrap admin token",
       ownerId: owner.id,
       memberId: owner.id,
       role: "admin",
+      customRoleIds: [],
+      inlineRole: null,
       serviceToken: false,
+      version: 1,
       defaultApiVersion: CURRENT_API_VERSION,
       createdAt: NOW,
       lastModified: NOW,

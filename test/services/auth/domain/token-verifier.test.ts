@@ -3,9 +3,11 @@ import type { Verdict } from "@vexil/shared/auth-messages";
 import { resourceId } from "@vexil/shared/ids";
 import { freeformSelector, issueCredential, verifierOf } from "@vexil/shared/secrets";
 import { bootstrapAuth } from "@vexil/auth/domain/bootstrap";
+import { builtInGrant, memberGrant } from "@vexil/auth/domain/grants";
 import { verifyAccessToken } from "@vexil/auth/domain/token-verifier";
 import type { MemberRecord, TokenRecord } from "@vexil/auth/storage/auth-store";
 import { buildCredential } from "../../../shared/credential-format.ts";
+import { allow, memberRecord, placeholderAudit, roleRecord } from "../auth-context.ts";
 import { RecordingStore } from "../recording-store.ts";
 
 const NOW = 1_760_000_000_000;
@@ -13,7 +15,7 @@ const NOW = 1_760_000_000_000;
 /** A store holding one generated api- token; `value` is what its holder presents. */
 async function storeWithToken(over: Partial<TokenRecord> = {}) {
   const store = new RecordingStore();
-  const owner: MemberRecord = { id: resourceId(), email: "o@vexil.local", firstName: null, lastName: null, role: "owner", passwordHash: null, createdAt: NOW };
+  const owner: MemberRecord = memberRecord({ email: "o@vexil.local", role: "owner" });
   const c = issueCredential("api");
   const record: TokenRecord = {
     id: resourceId(),
@@ -25,12 +27,15 @@ async function storeWithToken(over: Partial<TokenRecord> = {}) {
     ownerId: owner.id,
     memberId: owner.id,
     role: "writer",
+    customRoleIds: [],
+    inlineRole: null,
     serviceToken: false,
     defaultApiVersion: 20240415,
     createdAt: NOW,
     lastModified: NOW,
     lastUsed: null,
     expiresAt: null,
+    version: 1,
     ...over,
   };
   await store.bootstrap(owner, record);
@@ -50,9 +55,19 @@ describe("verifyAccessToken", () => {
     expect(await verifyAccessToken(store, value, NOW)).toEqual({
       v: 1,
       ok: true,
-      caller: { tokenId: record.id, tokenName: "deploy bot", memberId: owner.id, role: "writer", serviceToken: false },
+      caller: {
+        kind: "token",
+        tokenId: record.id,
+        tokenName: "deploy bot",
+        memberId: owner.id,
+        memberEmail: "o@vexil.local",
+        role: "writer",
+        serviceToken: false,
+        grants: [builtInGrant("writer", owner.id), builtInGrant("owner", owner.id)],
+      },
     });
-    expect(store.calls.map((c) => c.method)).toEqual(["tokenBySelector"]);
+    // No custom roles: no role lookups.
+    expect(store.calls.map((c) => c.method)).toEqual(["tokenBySelector", "memberById"]);
     expect(store.calls[0]!.args).toEqual([record.selector]);
   });
 
@@ -64,7 +79,12 @@ describe("verifyAccessToken", () => {
   test("a service token has no member", async () => {
     const { store, value, record } = await storeWithToken({ serviceToken: true, role: "reader" });
     const verdict = await verifyAccessToken(store, value, NOW);
-    expect(verdict).toEqual({ v: 1, ok: true, caller: { tokenId: record.id, tokenName: "deploy bot", memberId: null, role: "reader", serviceToken: true } });
+    expect(verdict).toEqual({
+      v: 1,
+      ok: true,
+      caller: { kind: "token", tokenId: record.id, tokenName: "deploy bot", memberId: null, memberEmail: null, role: "reader", serviceToken: true, grants: [builtInGrant("reader", null)] },
+    });
+    expect(store.calls.map((c) => c.method)).not.toContain("memberById");
   });
 
   test("the right selector with a wrong secret is refused", async () => {
@@ -108,7 +128,8 @@ describe("verifyAccessToken", () => {
   test("a well-formed api- token nobody issued is refused", async () => {
     const { store } = await storeWithToken();
     expect(refused(await verifyAccessToken(store, issueCredential("api").value, NOW))).toBe("Invalid access token");
-    expect(store.calls).toHaveLength(1);
+    // The selector is neither a current token's nor a retired secret's.
+    expect(store.calls.map((c) => c.method)).toEqual(["tokenBySelector", "retiredSecret"]);
   });
 
   test("an expired token is refused from its expiry on", async () => {
@@ -131,6 +152,55 @@ describe("verifyAccessToken", () => {
   });
 });
 
+describe("verifyAccessToken with members, roles and retired secrets", () => {
+  test("a personal token whose member is gone is refused", async () => {
+    const { store, value, record } = await storeWithToken();
+    // A personal token naming a member that does not exist.
+    const c = issueCredential("api");
+    await store.inner.insertToken({ ...record, id: resourceId(), selector: c.selector, verifier: c.verifier, memberId: resourceId() }, placeholderAudit());
+    expect(refused(await verifyAccessToken(store, c.value, NOW))).toBe("This access token's member no longer exists");
+    expect((await verifyAccessToken(store, value, NOW)).ok).toBe(true);
+  });
+
+  test("removing a member removes its tokens with it", async () => {
+    const { store, value, owner } = await storeWithToken();
+    await store.inner.deleteMember(owner.id, placeholderAudit());
+    expect(refused(await verifyAccessToken(store, value, NOW))).toBe("Invalid access token");
+  });
+
+  test("custom roles of the token and of its member are looked up by key or id", async () => {
+    const ops = roleRecord({ key: "ops", policy: [allow(["proj/a"])] });
+    const audit = roleRecord({ key: "audit", policy: [allow(["proj/b"])] });
+    const { store, value, owner } = await storeWithToken({ customRoleIds: [ops.id] });
+    await store.inner.insertRole(ops, placeholderAudit());
+    await store.inner.insertRole(audit, placeholderAudit());
+    await store.inner.updateMember({ ...owner, customRoles: ["audit"], version: 2 }, 1, placeholderAudit());
+    store.calls.length = 0;
+    const verdict = await verifyAccessToken(store, value, NOW);
+    expect(verdict).toMatchObject({ ok: true, caller: { role: "custom" } });
+    const grants = (verdict as { caller: { grants: unknown[] } }).caller.grants;
+    expect(grants).toEqual([{ base: "reader", statements: ops.policy }, memberGrant({ ...owner, customRoles: ["audit"] }, [audit])]);
+    expect(store.calls.filter((c) => c.method === "rolesByKeysOrIds").map((c) => c.args[0])).toEqual([[ops.id], ["audit"]]);
+  });
+
+  test("a retired secret works until its expiry and acts as its token", async () => {
+    const { store, value, record } = await storeWithToken();
+    const next = issueCredential("api");
+    const expiresAt = NOW + 60_000;
+    await store.inner.updateToken({ ...record, selector: next.selector, verifier: next.verifier, last4: next.last4, version: 2 }, 1, placeholderAudit(), {
+      selector: record.selector,
+      tokenId: record.id,
+      verifier: record.verifier,
+      expiresAt,
+    });
+    expect(await verifyAccessToken(store, value, expiresAt - 1)).toMatchObject({ ok: true, caller: { tokenId: record.id } });
+    expect(refused(await verifyAccessToken(store, value, expiresAt))).toBe("Invalid access token");
+    expect((await verifyAccessToken(store, next.value, expiresAt)).ok).toBe(true);
+    // The retired selector with a wrong secret is refused.
+    expect(refused(await verifyAccessToken(store, buildCredential("api", record.selector, "2".repeat(22)), NOW))).toBe("Invalid access token");
+  });
+});
+
 describe("verifyAccessToken with bootstrap tokens", () => {
   test("a free-form VEXIL_ADMIN_TOKEN verifies as the admin token", async () => {
     const store = new RecordingStore();
@@ -138,7 +208,7 @@ describe("verifyAccessToken with bootstrap tokens", () => {
     const verdict = await verifyAccessToken(store, "my-own-admin-token-123", NOW);
     expect(verdict.ok).toBe(true);
     expect(verdict).toMatchObject({ caller: { tokenName: "bootstrap admin token", role: "admin", serviceToken: false } });
-    expect(store.calls.at(-1)).toEqual({ method: "tokenBySelector", args: [freeformSelector("my-own-admin-token-123")] });
+    expect(store.calls.filter((c) => c.method === "tokenBySelector").at(-1)).toEqual({ method: "tokenBySelector", args: [freeformSelector("my-own-admin-token-123")] });
   });
 
   test("a different free-form token is refused", async () => {
