@@ -4,7 +4,9 @@ import type { Assertions } from "@vexil/shared/assertion";
 import { errorsPlugin } from "@vexil/shared/http/errors-plugin";
 import { jsonVariants } from "@vexil/shared/http/json-variants";
 import type { FlagsContext } from "./domain/context.ts";
+import { auditLogRoutes } from "./routes/audit-log.ts";
 import { environmentRoutes } from "./routes/environments.ts";
+import { flagRoutes } from "./routes/flags.ts";
 import { projectRoutes } from "./routes/projects.ts";
 
 export function createFlagsApp(ctx: FlagsContext, assertions: Assertions) {
@@ -12,5 +14,7 @@ export function createFlagsApp(ctx: FlagsContext, assertions: Assertions) {
     .use(errorsPlugin(ctx.logger))
     .use(jsonVariants())
     .use(projectRoutes(ctx, assertions))
-    .use(environmentRoutes(ctx, assertions));
+    .use(environmentRoutes(ctx, assertions))
+    .use(flagRoutes(ctx, assertions))
+    .use(auditLogRoutes(ctx.audit, assertions));
 }

@@ -7,6 +7,8 @@ import { createFlagsApp } from "./app.ts";
 import type { FlagsContext } from "./domain/context.ts";
 import { bootstrapDefaultProject } from "./domain/projects.ts";
 import { busKeyIssuer } from "./env-keys-client.ts";
+import { DrizzleAuditReader } from "./storage/drizzle-audit-reader.ts";
+import { DrizzleFlagStore } from "./storage/drizzle-flag-store.ts";
 import { DrizzleProjectStore } from "./storage/drizzle-project-store.ts";
 
 export interface FlagsServiceOptions {
@@ -20,6 +22,8 @@ export interface FlagsServiceOptions {
 export async function startFlagsService(options: FlagsServiceOptions) {
   const ctx: FlagsContext = {
     store: new DrizzleProjectStore(options.database.db),
+    flags: new DrizzleFlagStore(options.database.db),
+    audit: new DrizzleAuditReader(options.database.db),
     keys: busKeyIssuer(options.bus, options.requestTimeoutMs),
     logger: options.logger,
     now: Date.now,

@@ -7,6 +7,8 @@ export interface Route {
 
 const table: Array<[RegExp, Route["service"]]> = [
   [/^\/api\/v2\/projects(\/|$)/, "flags"],
+  [/^\/api\/v2\/flags\/[^/]+(\/|$)/, "flags"],
+  [/^\/api\/v2\/auditlog(\/|$)/, "flags"],
   [/^\/api\/v2\/caller-identity$/, "auth"],
   [/^\/api\/v2\/tokens(\/|$)/, "auth"],
   [/^\/api\/v2\/members(\/|$)/, "auth"],

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { isAlive, launchCluster, waitReady, type Cluster } from "../../infra/launcher.ts";
 import { makeClient, type Client } from "../support/client.ts";
+import { runFlagsScenario } from "./flags-scenario.ts";
 import { runScenario } from "./scenario.ts";
 
 const token = "distributed-admin-token-0001";
@@ -25,6 +26,48 @@ describe("distributed cluster", () => {
     expect(cluster.gateways.length).toBe(2);
     await runScenario(client, "dist");
   }, 120_000);
+
+  test("runs the flags scenario through both gateways on Postgres", async () => {
+    await runFlagsScenario(client, "dist-flags");
+  }, 60_000);
+
+  test("no lost update: 50 concurrent semantic addTargets all land", async () => {
+    expect((await client.call("POST", "/api/v2/projects", { body: { key: "race", name: "Race" } })).status).toBe(201);
+    const flag = await client.call("POST", "/api/v2/flags/race", { body: { key: "targets", name: "Targets" } });
+    const variationId = flag.body.variations[0]._id;
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        client.call("PATCH", "/api/v2/flags/race/targets", {
+          headers: { "content-type": "application/json; domain-model=launchdarkly.semanticpatch" },
+          body: { environmentKey: "production", instructions: [{ kind: "addTargets", values: [`user-${i}`], variationId }] },
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
+    const after = await client.call("GET", "/api/v2/flags/race/targets");
+    expect(after.body.environments.production.targets[0].values.sort()).toEqual(Array.from({ length: 50 }, (_, i) => `user-${i}`).sort());
+    expect(after.body._version).toBe(51);
+    expect(after.body.environments.production.version).toBe(51);
+  }, 60_000);
+
+  test("20 concurrent JSON patches testing /_version: exactly one per version wins, the rest get 409, one audit entry each", async () => {
+    const flag = await client.call("POST", "/api/v2/flags/race", { body: { key: "versions", name: "Versions" } });
+    expect(flag.status).toBe(201);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        client.call("PATCH", "/api/v2/flags/race/versions", { body: { comment: `writer ${i}`, patch: [{ op: "test", path: "/_version", value: 1 }, { op: "replace", path: "/description", value: `writer ${i}` }] } }),
+      ),
+    );
+    const won = results.filter((r) => r.status === 200);
+    expect(won.length).toBe(1);
+    expect(results.filter((r) => r.status === 409).length).toBe(19);
+    for (const r of results.filter((x) => x.status === 409)) expect(r.body.code).toBe("optimistic_locking_error");
+    const after = await client.call("GET", "/api/v2/flags/race/versions");
+    expect(after.body._version).toBe(2);
+    expect(after.body.description).toBe(won[0]!.body.description);
+    const audit = await client.call("GET", `/api/v2/auditlog?spec=${encodeURIComponent("proj/race:env/*:flag/versions")}&limit=20`);
+    expect(audit.body.items.length).toBe(2);
+  }, 60_000);
 
   test("every service started alone answers /healthz and /readyz", async () => {
     for (const instance of cluster.instances) {

@@ -9,13 +9,14 @@ import { MemoryAuthStore } from "@vexil/auth/storage/memory-auth-store";
 import { createFlagsApp } from "@vexil/flags/app";
 import { bootstrapDefaultProject } from "@vexil/flags/domain/projects";
 import { busKeyIssuer } from "@vexil/flags/env-keys-client";
-import { MemoryProjectStore } from "@vexil/flags/storage/memory-project-store";
+import { MemoryFlagStore } from "@vexil/flags/storage/memory-flag-store";
 import { createGateway } from "@vexil/gateway/app";
 import { busCallerVerifier } from "@vexil/gateway/caller-verifier";
 import { MemoryBus } from "@vexil/shared/bus/memory-bus";
 import { silentLogger } from "@vexil/shared/logger";
 import { inProcessServiceClient } from "@vexil/shared/transport/http-over-bus";
 import { makeClient } from "../support/client.ts";
+import { runFlagsScenario } from "./flags-scenario.ts";
 import { runScenario } from "./scenario.ts";
 
 /** The whole system in one process, every store in memory. */
@@ -33,7 +34,8 @@ export async function inMemoryGateway(adminToken: string) {
     publicOrigin: "http://localhost",
   };
   serveAuthBus(bus, authCtx);
-  const flagsCtx = { store: new MemoryProjectStore(), keys: busKeyIssuer(bus, 1_000), logger: silentLogger, now: Date.now };
+  const flagsStore = new MemoryFlagStore();
+  const flagsCtx = { store: flagsStore, flags: flagsStore, audit: flagsStore, keys: busKeyIssuer(bus, 1_000), logger: silentLogger, now: Date.now };
   await bootstrapDefaultProject(flagsCtx);
   const auth = createAuthApp(authCtx, assertions);
   const flags = createFlagsApp(flagsCtx, assertions);
@@ -55,5 +57,13 @@ describe("in-process gateway with in-memory services", () => {
     const token = "in-process-admin-token";
     const gateway = await inMemoryGateway(token);
     await runScenario(makeClient(["http://localhost"], `Bearer ${token}`, (r) => gateway.handle(r)));
+  });
+});
+
+describe("flags in-process", () => {
+  test("flags scenario", async () => {
+    const token = "in-process-admin-token";
+    const gateway = await inMemoryGateway(token);
+    await runFlagsScenario(makeClient(["http://localhost"], token, (r) => gateway.handle(r)), "flagship");
   });
 });

@@ -1,6 +1,8 @@
 /** What the flags use cases need, passed in: storage, the key issuer (auth, over the bus), a clock. */
 import type { IssuedEnvironmentKeys, ResetEnvironmentKeyRequest } from "@vexil/shared/auth-messages";
 import type { Logger } from "@vexil/shared/logger";
+import type { AuditReader } from "../storage/audit-reader.ts";
+import type { FlagStore } from "../storage/flag-store.ts";
 import type { ProjectStore } from "../storage/project-store.ts";
 
 export interface EnvironmentKeyIssuer {
@@ -14,6 +16,8 @@ export interface EnvironmentKeyIssuer {
 
 export interface FlagsContext {
   store: ProjectStore;
+  flags: FlagStore;
+  audit: AuditReader;
   keys: EnvironmentKeyIssuer;
   logger: Logger;
   now: () => number;

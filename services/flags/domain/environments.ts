@@ -4,6 +4,7 @@ import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { resourceId } from "@vexil/shared/ids";
 import { pageLinks } from "@vexil/shared/http/links";
 import type { EnvironmentRecord, ProjectRecord } from "../storage/project-store.ts";
+import { defaultEnvironment } from "./flags/model.ts";
 import { ENVIRONMENT_FIELD_ACTIONS, changedActions, environmentResource, projectResource } from "./access.ts";
 import { PATCH_ATTEMPTS, type FlagsContext } from "./context.ts";
 import { linkQuery, parseListParams, type ListParams } from "./list-params.ts";
@@ -94,7 +95,7 @@ export async function createEnvironment(ctx: FlagsContext, caller: Caller, proje
   const env = newEnvironment(project.id, post, ctx.now());
   const keys = await issueKeys(ctx, [env]);
   try {
-    await ctx.store.insertEnvironment(env);
+    await ctx.store.insertEnvironment(env, (flag) => defaultEnvironment(flag, env.createdAt));
   } catch (e) {
     await forgetKeys(ctx, [env.id]);
     throw e;

@@ -3,8 +3,10 @@ import type { PgColumn } from "drizzle-orm/pg-core";
 import { isUniqueViolation, type Db } from "@vexil/shared/db/connector";
 import { LOCK_NAMESPACE } from "@vexil/shared/db/migrate";
 import { conflict } from "@vexil/shared/errors";
+import type { FlagEnvironment } from "../domain/flags/model.ts";
+import type { FlagGlobal } from "./flag-store.ts";
 import type { EnvironmentRecord, ListQuery, Listed, ProjectRecord, ProjectStore } from "./project-store.ts";
-import { environments, flagsBootstrap, projects } from "./schema.ts";
+import { environments, flagConfigs, flags, flagsBootstrap, projects } from "./schema.ts";
 
 const BOOTSTRAP_LOCK = 3;
 
@@ -106,10 +108,17 @@ export class DrizzleProjectStore implements ProjectStore {
     )[0];
   }
 
-  async insertEnvironment(env: EnvironmentRecord): Promise<void> {
+  async insertEnvironment(env: EnvironmentRecord, defaultConfig: (flag: FlagGlobal) => FlagEnvironment): Promise<void> {
     await this.db
-      .insert(environments)
-      .values(env)
+      .transaction(async (tx) => {
+        await tx.insert(environments).values(env);
+        const projectFlags = await tx.select({ id: flags.id, doc: flags.doc }).from(flags).where(eq(flags.projectId, env.projectId));
+        if (projectFlags.length > 0) {
+          await tx.insert(flagConfigs).values(
+            projectFlags.map((f) => ({ flagId: f.id, environmentId: env.id, config: defaultConfig(f.doc as unknown as FlagGlobal) as unknown as Record<string, unknown> })),
+          );
+        }
+      })
       .catch((e) => translate(e, `An environment with key "${env.key}"`));
   }
 

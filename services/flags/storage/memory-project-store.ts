@@ -1,5 +1,7 @@
 /** In-memory ProjectStore for `app.handle` tests; the contract suite runs it and the drizzle store alike. */
 import { conflict } from "@vexil/shared/errors";
+import type { FlagEnvironment } from "../domain/flags/model.ts";
+import type { FlagGlobal, FlagRecord } from "./flag-store.ts";
 import type { EnvironmentRecord, ListQuery, Listed, ProjectRecord, ProjectStore } from "./project-store.ts";
 
 type Row = ProjectRecord | EnvironmentRecord;
@@ -37,8 +39,10 @@ function list<T extends Row>(rows: T[], q: ListQuery): Listed<T> {
 }
 
 export class MemoryProjectStore implements ProjectStore {
-  private projects = new Map<string, ProjectRecord>();
-  private environments = new Map<string, EnvironmentRecord>();
+  protected projects = new Map<string, ProjectRecord>();
+  protected environments = new Map<string, EnvironmentRecord>();
+  /** Flags live here too, so that environments and flags change together as in Postgres. */
+  protected flags = new Map<string, FlagRecord>();
   private bootstrapped = new Set<string>();
 
   async listProjects(q: ListQuery) {
@@ -65,6 +69,7 @@ export class MemoryProjectStore implements ProjectStore {
 
   async deleteProject(id: string) {
     if (!this.projects.delete(id)) return undefined;
+    for (const [flagId, f] of this.flags) if (f.projectId === id) this.flags.delete(flagId);
     const envIds = [...this.environments.values()].filter((e) => e.projectId === id).map((e) => e.id);
     for (const envId of envIds) this.environments.delete(envId);
     return envIds;
@@ -82,9 +87,10 @@ export class MemoryProjectStore implements ProjectStore {
     return e && structuredClone(e);
   }
 
-  async insertEnvironment(env: EnvironmentRecord) {
+  async insertEnvironment(env: EnvironmentRecord, defaultConfig: (flag: FlagGlobal) => FlagEnvironment) {
     if (await this.environmentByKey(env.projectId, env.key)) throw conflict(`An environment with key "${env.key}" already exists`);
     this.environments.set(env.id, structuredClone(env));
+    for (const f of this.flags.values()) if (f.projectId === env.projectId) f.configs[env.key] = defaultConfig(structuredClone(f.doc));
   }
 
   async updateEnvironment(env: EnvironmentRecord, expectedVersion: number) {
@@ -95,7 +101,11 @@ export class MemoryProjectStore implements ProjectStore {
   }
 
   async deleteEnvironment(id: string) {
-    return this.environments.delete(id);
+    const env = this.environments.get(id);
+    if (!env) return false;
+    this.environments.delete(id);
+    for (const f of this.flags.values()) if (f.projectId === env.projectId) delete f.configs[env.key];
+    return true;
   }
 
   async isBootstrapped(step: string) {

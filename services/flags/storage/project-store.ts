@@ -1,4 +1,6 @@
 /** Storage of projects and environments, as the flags domain sees it. */
+import type { FlagEnvironment } from "../domain/flags/model.ts";
+import type { FlagGlobal } from "./flag-store.ts";
 export interface ProjectRecord {
   id: string;
   key: string;
@@ -61,7 +63,8 @@ export interface ProjectStore {
 
   listEnvironments(projectId: string, q: ListQuery): Promise<Listed<EnvironmentRecord>>;
   environmentByKey(projectId: string, key: string): Promise<EnvironmentRecord | undefined>;
-  insertEnvironment(env: EnvironmentRecord): Promise<void>;
+  /** Inserts the environment and gives every flag of its project `defaultConfig` there, atomically. */
+  insertEnvironment(env: EnvironmentRecord, defaultConfig: (flag: FlagGlobal) => FlagEnvironment): Promise<void>;
   updateEnvironment(env: EnvironmentRecord, expectedVersion: number): Promise<boolean>;
   deleteEnvironment(id: string): Promise<boolean>;
 

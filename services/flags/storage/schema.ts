@@ -1,5 +1,5 @@
 /** Tables owned by the flags service. */
-import { bigint, boolean, index, integer, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
 
 export const projects = pgTable("projects", {
   id: text("id").primaryKey(),
@@ -45,3 +45,36 @@ export const flagsBootstrap = pgTable("flags_bootstrap", {
   name: text("name").primaryKey(),
   doneAt: bigint("done_at", { mode: "number" }).notNull(),
 });
+
+/** Flags: the flag-wide part of the document; per-environment targeting lives in `flag_configs`. */
+export const flags = pgTable(
+  "flags",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    /** The flag document without `environments` (see domain/flags/model.ts). */
+    doc: jsonb("doc").$type<Record<string, unknown>>().notNull(),
+    /** The flag's `_version`; every change raises it, so writes to one flag serialize on it. */
+    version: integer("version").notNull(),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+  },
+  (t) => [uniqueIndex("flags_project_key_idx").on(t.projectId, t.key)],
+);
+
+/** A flag's targeting in one environment (`FlagEnvironment`). */
+export const flagConfigs = pgTable(
+  "flag_configs",
+  {
+    flagId: text("flag_id")
+      .notNull()
+      .references(() => flags.id, { onDelete: "cascade" }),
+    environmentId: text("environment_id")
+      .notNull()
+      .references(() => environments.id, { onDelete: "cascade" }),
+    config: jsonb("config").$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.flagId, t.environmentId] }), index("flag_configs_environment_idx").on(t.environmentId)],
+);

@@ -41,6 +41,9 @@ const environment = (projectId: string, key: string, over: Partial<EnvironmentRe
   version: 1,
   ...over,
 });
+const noFlags = (): never => {
+  throw new Error("no flags in these projects");
+};
 const q = (over: Partial<ListQuery> = {}): ListQuery => ({ limit: 20, offset: 0, sort: { field: "key", descending: false }, ...over });
 
 const clients: Array<{ end(): Promise<void> }> = [];
@@ -92,7 +95,7 @@ for (const [name, make] of implementations) {
     test("a taken environment key is a conflict", async () => {
       const p = project("envdup");
       await store.insertProject(p, [environment(p.id, "test")]);
-      const error = await store.insertEnvironment(environment(p.id, "test")).catch((e: unknown) => e);
+      const error = await store.insertEnvironment(environment(p.id, "test"), noFlags).catch((e: unknown) => e);
       expect((error as VexilError).code).toBe("conflict");
     });
 
@@ -138,7 +141,7 @@ for (const [name, make] of implementations) {
       expect(await store.projectByKey("versioned")).toMatchObject({ name: "One", version: 2 });
 
       const e = environment(p.id, "env");
-      await store.insertEnvironment(e);
+      await store.insertEnvironment(e, noFlags);
       expect(await store.updateEnvironment({ ...e, color: "000000", version: 2 }, 1)).toBe(true);
       expect(await store.updateEnvironment({ ...e, color: "111111", version: 2 }, 1)).toBe(false);
       expect(await store.environmentByKey(p.id, "env")).toMatchObject({ color: "000000", version: 2 });

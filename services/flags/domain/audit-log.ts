@@ -1,0 +1,104 @@
+/** The audit log API: `GET /api/v2/auditlog` (newest first, paged by `before`) and `GET /api/v2/auditlog/{id}`. */
+import type { AuditEntry } from "@vexil/shared/audit/audit";
+import { authorizeRead, type Caller } from "@vexil/shared/caller";
+import { invalidRequest, notFound } from "@vexil/shared/errors";
+import { link } from "@vexil/shared/http/links";
+import { parseSpecifier } from "@vexil/shared/policy";
+import type { AuditReader } from "../storage/audit-reader.ts";
+
+const PATH = "/api/v2/auditlog";
+
+function entryRep(e: AuditEntry) {
+  return {
+    _links: { self: link(`${PATH}/${e.id}`), parent: link(PATH) },
+    _id: e.id,
+    _accountId: "",
+    date: e.date,
+    accesses: e.accesses,
+    kind: e.kind,
+    name: e.name,
+    description: e.description,
+    shortDescription: e.title,
+    comment: e.comment ?? undefined,
+    member: e.memberId ? { _id: e.memberId, email: e.memberEmail ?? undefined, _links: { self: link(`/api/v2/members/${e.memberId}`) } } : undefined,
+    token: e.tokenId ? { _id: e.tokenId, name: e.tokenName ?? undefined, serviceToken: e.serviceToken } : undefined,
+    title: e.title,
+    target: { name: e.name, resources: [e.spec] },
+  };
+}
+
+function detailRep(e: AuditEntry) {
+  return {
+    ...entryRep(e),
+    delta: e.delta ?? undefined,
+    previousVersion: e.previous ?? undefined,
+    currentVersion: e.current ?? undefined,
+    _previousVersionNumber: e.previousVersion ?? undefined,
+    _currentVersionNumber: e.currentVersion ?? undefined,
+  };
+}
+
+const time = (name: string, raw: string | undefined) => {
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^\d{1,15}$/.test(raw)) throw invalidRequest(`${name} must be a time in unix milliseconds`);
+  return Number(raw);
+};
+
+/** A resource specifier as a LIKE pattern over stored specifiers (name globs; selectors are not stored). */
+function specPattern(spec: string): string {
+  parseSpecifier(spec.replace(/\s/g, ""));
+  return spec
+    .split(":")
+    .map((scope) => scope.replace(/;.*$/, ""))
+    .join(":")
+    .replace(/[\\%_]/g, (c) => `\\${c}`)
+    .replaceAll("*", "%");
+}
+
+export interface AuditListParams {
+  before?: string;
+  after?: string;
+  q?: string;
+  limit?: string;
+  spec?: string;
+}
+
+export async function listAuditLog(reader: AuditReader, caller: Caller, params: AuditListParams) {
+  authorizeRead(caller);
+  const before = time("before", params.before);
+  const after = time("after", params.after);
+  let limit = 10;
+  if (params.limit !== undefined && params.limit !== "") {
+    if (!/^\d+$/.test(params.limit) || Number(params.limit) < 1 || Number(params.limit) > 20) throw invalidRequest("limit must be a whole number from 1 to 20");
+    limit = Number(params.limit);
+  }
+  let specLike: string | undefined;
+  if (params.spec) {
+    try {
+      specLike = specPattern(params.spec);
+    } catch (e) {
+      throw invalidRequest(`spec: ${(e as Error).message}`);
+    }
+  }
+  const entries = await reader.listAudit({ before, after, q: params.q || undefined, specLike, limit: limit + 1 });
+  const page = entries.slice(0, limit);
+  const links: Record<string, ReturnType<typeof link>> = { self: link(PATH) };
+  if (entries.length > limit) {
+    const query = new URLSearchParams();
+    if (after !== undefined) query.set("after", String(after));
+    query.set("before", String(page.at(-1)!.date));
+    query.set("limit", String(limit));
+    if (params.q) query.set("q", params.q);
+    if (params.spec) query.set("spec", params.spec);
+    query.sort();
+    links.next = link(`${PATH}?${query.toString()}`);
+  }
+  return { items: page.map(entryRep), _links: links };
+}
+
+export async function getAuditEntry(reader: AuditReader, caller: Caller, id: string) {
+  authorizeRead(caller);
+  const entry = await reader.auditById(id);
+  if (!entry) throw notFound(`Audit log entry "${id}"`);
+  return detailRep(entry);
+}

@@ -1,0 +1,326 @@
+/**
+ * Flag use cases: list, create (or clone), read, patch in every format, delete. Every write ends
+ * in one validation of the whole document and one audit entry, written with the change.
+ */
+import { auditEntry } from "@vexil/shared/audit/audit";
+import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
+import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
+import { pageLinks, parsePage } from "@vexil/shared/http/links";
+import { resourceId } from "@vexil/shared/ids";
+import { applyPatch, parsePatchRequest, type PatchRequest } from "@vexil/shared/patch";
+import type { FlagOutcome, FlagQuery, FlagRecord, FlagSortField } from "../../storage/flag-store.ts";
+import type { EnvironmentRecord, ProjectRecord } from "../../storage/project-store.ts";
+import type { FlagsContext } from "../context.ts";
+import { ENVIRONMENT_ACTIONS, FLAG_ENV_FIELD_ACTIONS, FLAG_FIELD_ACTIONS, flagResource } from "./access.ts";
+import { defaultEnvironment, newId, type Flag, type FlagEnvironment } from "./model.ts";
+import { flagDocument, flagRep, flagsPath, type FlagRep } from "./representation.ts";
+import type { FlagPost } from "./schemas.ts";
+import { applyInstructions } from "./semantic-patch.ts";
+import { validateFlag, type FlagLookup } from "./validate.ts";
+
+interface Scope {
+  project: ProjectRecord;
+  envs: EnvironmentRecord[];
+}
+
+async function scopeOf(ctx: FlagsContext, projectKey: string): Promise<Scope> {
+  const project = await ctx.store.projectByKey(projectKey);
+  if (!project) throw notFound(`Project "${projectKey}"`);
+  const { items } = await ctx.store.listEnvironments(project.id, { limit: 1000, offset: 0, sort: { field: "key", descending: false } });
+  return { project, envs: items };
+}
+
+async function flagOrThrow(ctx: FlagsContext, scope: Scope, flagKey: string): Promise<FlagRecord> {
+  const flag = await ctx.flags.flagByKey(scope.project.id, flagKey);
+  if (!flag) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
+  return flag;
+}
+
+async function lookupFor(ctx: FlagsContext, scope: Scope, except?: string): Promise<FlagLookup> {
+  const all = new Map((await ctx.flags.projectFlags(scope.project.id)).filter((f) => f.key !== except).map((f) => [f.key, flagDocument(f)]));
+  return { get: (key) => all.get(key) };
+}
+
+function parseEnvParam(scope: Scope, env: string | string[] | undefined): Set<string> | undefined {
+  if (env === undefined || env === "") return undefined;
+  const keys = (Array.isArray(env) ? env : [env]).flatMap((e) => e.split(",")).filter(Boolean);
+  for (const k of keys) if (!scope.envs.some((e) => e.key === k)) throw invalidRequest(`env: no environment "${k}" in project "${scope.project.key}"`);
+  return new Set(keys);
+}
+
+/** Checks an action on every environment it concerns (all of them for flag-wide actions). */
+function authorizeActions(caller: Caller, scope: Scope, flag: Pick<Flag, "key" | "tags">, actions: Iterable<string>, envKeys: string[]): void {
+  for (const action of actions) {
+    const targets = ENVIRONMENT_ACTIONS.has(action) && envKeys.length > 0 ? scope.envs.filter((e) => envKeys.includes(e.key)) : scope.envs;
+    if (targets.length === 0) authorize(caller, action, flagResource(scope.project, undefined, flag));
+    for (const env of targets) authorize(caller, action, flagResource(scope.project, env, flag));
+  }
+}
+
+const FILTERS = ["query", "tags", "state", "type", "sdkAvailability", "maintainerId", "filterEnv"];
+const SORTS: FlagSortField[] = ["key", "name", "creationDate", "maintainerId", "type"];
+
+export interface FlagListParams {
+  env?: string | string[];
+  tag?: string;
+  limit?: string;
+  offset?: string;
+  archived?: string;
+  summary?: string;
+  filter?: string;
+  sort?: string;
+}
+
+export async function listFlags(ctx: FlagsContext, caller: Caller, projectKey: string, params: FlagListParams) {
+  authorizeRead(caller);
+  const scope = await scopeOf(ctx, projectKey);
+  const q: FlagQuery = { ...parsePage(params), sort: { field: "key", descending: false } };
+  let only = parseEnvParam(scope, params.env);
+  for (const part of (params.filter ?? "").split(",").filter(Boolean)) {
+    const colon = part.indexOf(":");
+    const name = colon < 0 ? part : part.slice(0, colon);
+    const value = colon < 0 ? "" : part.slice(colon + 1);
+    if (!FILTERS.includes(name)) throw invalidRequest(`Unknown filter "${name}"; filters here are ${FILTERS.join(", ")}`);
+    if (!value) throw invalidRequest(`The filter "${name}" needs a value`);
+    if (name === "query") q.query = value;
+    else if (name === "tags") q.tags = value.split(/[+ ]/).filter(Boolean);
+    else if (name === "maintainerId") q.maintainerId = value;
+    else if (name === "filterEnv") only = parseEnvParam(scope, value);
+    else if (name === "state") {
+      if (!["live", "deprecated", "archived"].includes(value)) throw invalidRequest("state must be live, deprecated or archived");
+      q.state = value as FlagQuery["state"];
+    } else if (name === "type") {
+      if (!["temporary", "permanent"].includes(value)) throw invalidRequest("type must be temporary or permanent");
+      q.type = value as FlagQuery["type"];
+    } else if (name === "sdkAvailability") {
+      if (!["client", "mobile", "anyClient", "server"].includes(value)) throw invalidRequest("sdkAvailability must be client, mobile, anyClient or server");
+      q.sdkAvailability = value as FlagQuery["sdkAvailability"];
+    }
+  }
+  if (params.tag) q.tags = [...(q.tags ?? []), params.tag];
+  if (params.archived !== undefined) {
+    if (params.archived !== "true" && params.archived !== "false") throw invalidRequest("archived must be true or false");
+    if (params.archived === "true") q.state = "archived";
+  }
+  if (params.summary !== undefined && !["0", "1", "true", "false"].includes(params.summary)) throw invalidRequest("summary must be 0 or 1");
+  const summary = !(params.summary === "0" || params.summary === "false");
+  if (params.sort) {
+    const descending = params.sort.startsWith("-");
+    const field = (descending ? params.sort.slice(1) : params.sort) as FlagSortField;
+    if (!SORTS.includes(field)) throw invalidRequest(`Unknown sort "${params.sort}"; sort by ${SORTS.join(", ")} (prefix - for descending)`);
+    q.sort = { field, descending };
+  }
+  const { items, total } = await ctx.flags.listFlags(scope.project.id, q);
+  const query = { env: typeof params.env === "string" ? params.env : params.env?.join(","), tag: params.tag, archived: params.archived, summary: params.summary, filter: params.filter, sort: params.sort };
+  return {
+    items: items.map((f) => flagRep(flagDocument(f), { projectKey: scope.project.key, environments: scope.envs, only, summary })),
+    totalCount: total,
+    _links: pageLinks(flagsPath(scope.project.key), query, q, total),
+  };
+}
+
+export async function getFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, params: { env?: string | string[] }): Promise<FlagRep> {
+  authorizeRead(caller);
+  const scope = await scopeOf(ctx, projectKey);
+  const only = parseEnvParam(scope, params.env);
+  const flag = await flagOrThrow(ctx, scope, flagKey);
+  return flagRep(flagDocument(flag), { projectKey: scope.project.key, environments: scope.envs, only, summary: false });
+}
+
+function isBooleanPair(values: unknown[]): boolean {
+  return values.length === 2 && values.includes(true) && values.includes(false);
+}
+
+function newFlag(scope: Scope, post: FlagPost, now: number, source?: Flag): Flag {
+  const variations = source
+    ? source.variations.map((v) => ({ ...v, _id: newId() }))
+    : (post.variations ?? [{ value: true }, { value: false }]).map((v) => ({ _id: newId(), value: v.value, ...(v.name !== undefined ? { name: v.name } : {}), ...(v.description !== undefined ? { description: v.description } : {}) }));
+  const usingEnvironmentId = post.clientSideAvailability?.usingEnvironmentId ?? post.includeInSnippet ?? scope.project.csaUsingEnvironmentId;
+  const flag: Flag = {
+    key: post.key,
+    name: post.name,
+    description: post.description ?? source?.description ?? "",
+    kind: isBooleanPair(variations.map((v) => v.value)) ? "boolean" : "multivariate",
+    variations,
+    temporary: post.temporary ?? source?.temporary ?? true,
+    tags: post.tags ?? source?.tags ?? [],
+    clientSideAvailability: { usingEnvironmentId, usingMobileKey: post.clientSideAvailability?.usingMobileKey ?? scope.project.csaUsingMobileKey },
+    ...(post.maintainerId ? { maintainerId: post.maintainerId } : {}),
+    archived: false,
+    deprecated: false,
+    defaults: post.defaults ?? source?.defaults ?? { onVariation: 0, offVariation: variations.length - 1 },
+    customProperties: post.customProperties ?? source?.customProperties ?? {},
+    creationDate: now,
+    _version: 1,
+    environments: {},
+  };
+  for (const env of scope.envs) {
+    const fresh = defaultEnvironment(flag, now);
+    // A clone copies the source's targeting in every environment, on/off included, with its own salt.
+    flag.environments[env.key] = source?.environments[env.key] ? { ...structuredClone(source.environments[env.key]!), salt: fresh.salt, sel: fresh.sel, version: 1, lastModified: now } : fresh;
+  }
+  return flag;
+}
+
+export async function createFlag(ctx: FlagsContext, caller: Caller, projectKey: string, post: FlagPost, cloneKey?: string): Promise<FlagRep> {
+  authorizeRead(caller);
+  const scope = await scopeOf(ctx, projectKey);
+  const source = cloneKey ? await ctx.flags.flagByKey(scope.project.id, cloneKey) : undefined;
+  if (cloneKey && !source) throw notFound(`Flag "${cloneKey}" to clone in project "${projectKey}"`);
+  const now = ctx.now();
+  const flag = newFlag(scope, post, now, source && flagDocument(source));
+  authorizeActions(caller, scope, flag, [source ? "cloneFlag" : "createFlag"], []);
+  const lookup = await lookupFor(ctx, scope);
+  for (const p of post.initialPrerequisites ?? []) {
+    const prereq = lookup.get(p.key);
+    const index = prereq?.variations.findIndex((v) => v._id === p.variationId) ?? -1;
+    if (!prereq || index < 0) throw invalidRequest(`initialPrerequisites: no flag "${p.key}" with variation "${p.variationId}"`);
+    for (const env of Object.values(flag.environments)) env.prerequisites.push({ key: p.key, variation: index });
+  }
+  if (await ctx.flags.flagByKey(scope.project.id, flag.key)) throw new VexilError("conflict", `A flag with key "${flag.key}" already exists in project "${projectKey}"`);
+  validateFlag(flag, lookup);
+  const { environments, ...doc } = flag;
+  const record: FlagRecord = { id: resourceId(), projectId: scope.project.id, key: flag.key, doc, configs: environments, version: 1, createdAt: now };
+  const rep = flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
+  await ctx.flags.insertFlag(
+    record,
+    auditEntry({ caller, kind: "flag", spec: `proj/${scope.project.key}:env/*:flag/${flag.key}`, name: flag.name, verb: source ? `cloned ${source.key} as the flag` : "created the flag", actions: [source ? "cloneFlag" : "createFlag"], current: rep, currentVersion: 1, now }),
+  );
+  return rep;
+}
+
+/** Fields a JSON Patch or merge patch may not change. */
+const READ_ONLY_FLAG = ["key", "kind", "creationDate", "_version"] as const;
+const READ_ONLY_ENV = ["salt", "sel", "version", "lastModified"] as const;
+
+function changedFields(before: object, after: object, fields: Record<string, string>): string[] {
+  const b = before as Record<string, unknown>;
+  const a = after as Record<string, unknown>;
+  return Object.keys(fields).filter((f) => !Bun.deepEquals(b[f], a[f], true));
+}
+
+/** Applies a JSON Patch or merge patch to the flag document; refuses read-only and unknown fields. */
+function patchDocument(current: Flag, request: PatchRequest): { flag: Flag; actions: Set<string>; envs: string[] } {
+  const patched = applyPatch(current, request);
+  if (typeof patched !== "object" || patched === null || Array.isArray(patched)) throw invalidRequest("The patch must leave an object");
+  const next = patched as Flag;
+  const known = new Set([...Object.keys(FLAG_FIELD_ACTIONS), ...READ_ONLY_FLAG, "environments"]);
+  for (const k of Object.keys(next)) if (!known.has(k)) throw invalidRequest(`Unknown field "${k}"`);
+  for (const k of READ_ONLY_FLAG) if (!Bun.deepEquals(next[k], current[k], true)) throw invalidRequest(`"${k}" is read-only and cannot be changed`);
+  if (typeof next.environments !== "object" || next.environments === null || Array.isArray(next.environments)) throw invalidRequest("environments must be an object");
+  const envKeys = Object.keys(current.environments).sort();
+  if (!Bun.deepEquals(Object.keys(next.environments).sort(), envKeys)) throw invalidRequest("Environments cannot be added or removed through a flag patch");
+  const actions = new Set<string>(changedFields(current, next, FLAG_FIELD_ACTIONS).map((f) => FLAG_FIELD_ACTIONS[f]!));
+  const envs: string[] = [];
+  for (const key of envKeys) {
+    const before = current.environments[key]!;
+    const after = next.environments[key];
+    if (typeof after !== "object" || after === null || Array.isArray(after)) throw invalidRequest(`environments.${key} must be an object`);
+    const knownEnv = new Set([...Object.keys(FLAG_ENV_FIELD_ACTIONS), ...READ_ONLY_ENV]);
+    for (const k of Object.keys(after)) if (!knownEnv.has(k)) throw invalidRequest(`Unknown field "environments.${key}.${k}"`);
+    for (const k of READ_ONLY_ENV) {
+      if (!Bun.deepEquals(after[k], before[k], true)) throw invalidRequest(k === "salt" ? "Flag salt cannot be modified" : `"environments.${key}.${k}" is read-only and cannot be changed`);
+    }
+    const fields = changedFields(before, after, FLAG_ENV_FIELD_ACTIONS);
+    if (fields.length > 0) envs.push(key);
+    for (const f of fields) actions.add(FLAG_ENV_FIELD_ACTIONS[f]!);
+  }
+  return { flag: next, actions, envs };
+}
+
+/** Raises the versions of the environments that changed, and the flag's. */
+function stamp(current: Flag, next: Flag, now: number): string[] {
+  const changed: string[] = [];
+  for (const [key, env] of Object.entries(next.environments)) {
+    const before = current.environments[key];
+    if (before && !Bun.deepEquals(env, before, true)) {
+      env.version = before.version + 1;
+      env.lastModified = now;
+      changed.push(key);
+    }
+  }
+  next._version = current._version + 1;
+  return changed;
+}
+
+export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, body: unknown, contentType: string | null): Promise<FlagRep | undefined> {
+  const request = parsePatchRequest(body, contentType);
+  authorizeRead(caller);
+  const scope = await scopeOf(ctx, projectKey);
+  const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
+  // Under the flag's lock: every patch sees the result of the one before it, so none is lost.
+  return ctx.flags.modifyFlag<FlagRep | undefined>(scope.project.id, flagKey, async (record, others): Promise<FlagOutcome<FlagRep | undefined>> => {
+    if (!record) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
+    const current = flagDocument(record);
+    const byKey = new Map(others.map((f) => [f.key, f]));
+    const lookup: FlagLookup = { get: (key) => (byKey.has(key) ? flagDocument(byKey.get(key)!) : undefined) };
+    const dependents = others.filter((f) => Object.values(f.configs).some((c: FlagEnvironment) => c.prerequisites.some((p) => p.key === current.key))).map((f) => f.key);
+    const now = ctx.now();
+    let next: Flag;
+    let actions: Set<string>;
+    if (request.format === "semantic") {
+      const result = applyInstructions(current, request.instructions, { environmentKey: request.environmentKey, environments: scope.envs.map((e) => e.key), now, lookup, newId, dependents });
+      if (result.deleted) {
+        authorizeActions(caller, scope, current, ["deleteFlag"], []);
+        return { kind: "delete", audit: deletionAudit(caller, scope, current, request.comment, now, dependents), result: undefined };
+      }
+      next = result.flag;
+      actions = new Set(result.actions);
+    } else {
+      ({ flag: next, actions } = patchDocument(current, request));
+    }
+    const changedEnvs = stamp(current, next, now);
+    if (changedEnvs.length === 0 && Bun.deepEquals({ ...next, _version: current._version }, current, true)) return { kind: "none", result: rep(current) };
+    authorizeActions(caller, scope, current, actions, request.format === "semantic" && request.environmentKey ? [request.environmentKey] : changedEnvs);
+    for (const key of changedEnvs) {
+      const env = scope.envs.find((e) => e.key === key);
+      if (env?.requireComments && !request.comment) throw invalidRequest(`The environment "${key}" requires a comment on every change`);
+    }
+    validateFlag(next, lookup);
+    const after = rep(next);
+    const { environments, ...doc } = next;
+    const audit = auditEntry({
+      caller,
+      kind: "flag",
+      spec: `proj/${scope.project.key}:env/${changedEnvs.length === 1 ? changedEnvs[0] : "*"}:flag/${current.key}`,
+      name: next.name,
+      verb: "updated the flag",
+      actions: [...actions],
+      comment: request.comment,
+      delta: request.format === "semantic" ? { instructions: request.instructions, environmentKey: request.environmentKey } : request.format === "merge" ? request.merge : request.operations,
+      previous: rep(current),
+      current: after,
+      previousVersion: current._version,
+      currentVersion: next._version,
+      now,
+    });
+    return { kind: "update", flag: { ...record, doc, configs: environments, version: next._version }, audit, result: after };
+  });
+}
+
+function deletionAudit(caller: Caller, scope: Scope, flag: Flag, comment: string | undefined, now: number, dependents: string[]) {
+  if (dependents.length > 0) throw invalidRequest(`The flag is a prerequisite of ${dependents.map((k) => `"${k}"`).join(", ")}; remove those prerequisites first`);
+  return auditEntry({
+    caller,
+    kind: "flag",
+    spec: `proj/${scope.project.key}:env/*:flag/${flag.key}`,
+    name: flag.name,
+    verb: "deleted the flag",
+    actions: ["deleteFlag"],
+    comment,
+    previous: flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false }),
+    previousVersion: flag._version,
+    now,
+  });
+}
+
+export async function deleteFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string): Promise<void> {
+  authorizeRead(caller);
+  const scope = await scopeOf(ctx, projectKey);
+  await ctx.flags.modifyFlag<void>(scope.project.id, flagKey, async (record, others) => {
+    if (!record) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
+    authorizeActions(caller, scope, record.doc, ["deleteFlag"], []);
+    const dependents = others.filter((f) => Object.values(f.configs).some((c) => c.prerequisites.some((p) => p.key === record.key))).map((f) => f.key);
+    return { kind: "delete", audit: deletionAudit(caller, scope, flagDocument(record), undefined, ctx.now(), dependents), result: undefined };
+  });
+}

@@ -1,0 +1,321 @@
+/**
+ * One check of a whole flag document, the last step of every write path. The document may come
+ * from a JSON Patch a user wrote, so each field's JSON type is checked before its meaning, and
+ * the only error is a 400 naming the first problem by its path.
+ */
+import { invalidRequest } from "@vexil/shared/errors";
+import { CLAUSE_OPS, TOTAL_WEIGHT, type Flag } from "./model.ts";
+
+/** Other flags of the same project, for prerequisites. */
+export interface FlagLookup {
+  get(key: string): Pick<Flag, "key" | "variations" | "environments"> | undefined;
+}
+
+export const FLAG_LIMITS = { key: 140, name: 256, description: 8192, variations: 100, tags: 50, tag: 64, rules: 1000 } as const;
+
+const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const TAG = /^[A-Za-z0-9._:-]{1,64}$/;
+const OPS: readonly string[] = CLAUSE_OPS;
+
+type Json = Record<string, unknown>;
+
+export const isRecord = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Deep equality of JSON values; key order does not matter. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
+  }
+  if (!isRecord(a) || !isRecord(b)) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
+}
+
+function fail(path: string, reason: string): never {
+  throw invalidRequest(`${path}: ${reason}`);
+}
+
+function record(v: unknown, path: string): Json {
+  if (!isRecord(v)) fail(path, "must be an object");
+  return v;
+}
+
+function array(v: unknown, path: string): unknown[] {
+  if (!Array.isArray(v)) fail(path, "must be an array");
+  return v;
+}
+
+function string(v: unknown, path: string, min = 0, max = Infinity): string {
+  if (typeof v !== "string") fail(path, "must be a string");
+  if (v.length < min) fail(path, min === 1 ? "must not be empty" : `must be at least ${min} characters`);
+  if (v.length > max) fail(path, `must be at most ${max} characters`);
+  return v;
+}
+
+function boolean(v: unknown, path: string): boolean {
+  if (typeof v !== "boolean") fail(path, "must be a boolean");
+  return v;
+}
+
+function integer(v: unknown, path: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== "number" || !Number.isInteger(v)) fail(path, "must be an integer");
+  if (v < min || v > max) fail(path, `must be from ${min} to ${max}`);
+  return v;
+}
+
+function index(v: unknown, path: string, count: number, of = ""): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= count) {
+    fail(path, count === 0 ? `must be a variation index, but there are no variations${of}` : `must be a variation index${of} from 0 to ${count - 1}`);
+  }
+  return v;
+}
+
+/** Runs `check` unless the field is absent. */
+function optional<T>(v: unknown, check: (v: unknown) => T): T | undefined {
+  return v === undefined ? undefined : check(v);
+}
+
+export function validateFlag(flag: Flag, lookup: FlagLookup): void {
+  const f = record(flag as unknown, "flag");
+  const key = string(f.key, "key", 1, FLAG_LIMITS.key);
+  if (!KEY.test(key)) fail("key", "must start with a letter or digit and hold only letters, digits, '.', '_' and '-'");
+  string(f.name, "name", 1, FLAG_LIMITS.name);
+  string(f.description, "description", 0, FLAG_LIMITS.description);
+  const count = checkVariations(f);
+  boolean(f.temporary, "temporary");
+  checkTags(f.tags);
+  const csa = record(f.clientSideAvailability, "clientSideAvailability");
+  boolean(csa.usingEnvironmentId, "clientSideAvailability.usingEnvironmentId");
+  boolean(csa.usingMobileKey, "clientSideAvailability.usingMobileKey");
+  optional(f.maintainerId, (v) => string(v, "maintainerId", 1));
+  optional(f.maintainerTeamKey, (v) => string(v, "maintainerTeamKey", 1));
+  boolean(f.archived, "archived");
+  optional(f.archivedDate, (v) => integer(v, "archivedDate"));
+  boolean(f.deprecated, "deprecated");
+  optional(f.deprecatedDate, (v) => integer(v, "deprecatedDate"));
+  const defaults = record(f.defaults, "defaults");
+  index(defaults.onVariation, "defaults.onVariation", count);
+  index(defaults.offVariation, "defaults.offVariation", count);
+  checkCustomProperties(f.customProperties);
+  integer(f.creationDate, "creationDate");
+  integer(f._version, "_version");
+  for (const [envKey, env] of Object.entries(record(f.environments, "environments"))) {
+    checkEnvironment(key, envKey, env, count, lookup);
+  }
+}
+
+type ValueKind = "boolean" | "string" | "number" | "json" | "null";
+
+function valueKind(v: unknown, path: string): ValueKind {
+  if (v === null) return "null";
+  if (typeof v === "boolean" || typeof v === "string") return typeof v as ValueKind;
+  if (typeof v === "number" && Number.isFinite(v)) return "number";
+  if (typeof v === "object") return "json";
+  return fail(path, v === undefined ? "is required" : "must be a JSON value");
+}
+
+/** Checks the variations and returns their number. */
+function checkVariations(f: Json): number {
+  if (f.kind !== "boolean" && f.kind !== "multivariate") fail("kind", 'must be "boolean" or "multivariate"');
+  const variations = array(f.variations, "variations");
+  if (variations.length > FLAG_LIMITS.variations) fail("variations", `must not have more than ${FLAG_LIMITS.variations} entries`);
+  const ids = new Set<string>();
+  const kinds = variations.map((v, i) => {
+    const path = `variations[${i}]`;
+    const variation = record(v, path);
+    const id = string(variation._id, `${path}._id`, 1);
+    if (ids.has(id)) fail(`${path}._id`, `"${id}" is used by another variation`);
+    ids.add(id);
+    optional(variation.name, (n) => string(n, `${path}.name`));
+    optional(variation.description, (d) => string(d, `${path}.description`));
+    const kind = valueKind(variation.value, `${path}.value`);
+    if (variations.slice(0, i).some((other) => jsonEqual((other as Json).value, variation.value))) {
+      fail(`${path}.value`, "another variation has the same value");
+    }
+    return kind;
+  });
+  if (f.kind === "boolean") {
+    if (variations.length !== 2 || kinds[0] !== "boolean" || kinds[1] !== "boolean") {
+      fail("variations", "a boolean flag has exactly two variations, true and false");
+    }
+  } else {
+    if (variations.length < 2) fail("variations", "a multivariate flag has at least two variations");
+    const first = kinds[0];
+    if (first !== "string" && first !== "number" && first !== "json") {
+      fail("variations[0].value", "the values of a multivariate flag must be strings, numbers or JSON objects and arrays");
+    }
+    const other = kinds.findIndex((k) => k !== first);
+    if (other >= 0) fail(`variations[${other}].value`, `must be of the same type as the others (${first === "json" ? "JSON" : first})`);
+  }
+  return variations.length;
+}
+
+function checkTags(v: unknown) {
+  const tags = array(v, "tags");
+  if (tags.length > FLAG_LIMITS.tags) fail("tags", `must not have more than ${FLAG_LIMITS.tags} entries`);
+  tags.forEach((t, i) => {
+    const tag = string(t, `tags[${i}]`);
+    if (!TAG.test(tag)) fail(`tags[${i}]`, `must be 1 to ${FLAG_LIMITS.tag} letters, digits, '.', '_', ':' or '-'`);
+    if (tags.indexOf(tag) !== i) fail(`tags[${i}]`, `"${tag}" is listed twice`);
+  });
+}
+
+function checkCustomProperties(v: unknown) {
+  for (const [key, p] of Object.entries(record(v, "customProperties"))) {
+    const path = `customProperties.${key}`;
+    if (key === "") fail("customProperties", "keys must not be empty");
+    const property = record(p, path);
+    string(property.name, `${path}.name`, 1);
+    array(property.value, `${path}.value`).forEach((x, i) => string(x, `${path}.value[${i}]`));
+  }
+}
+
+function checkEnvironment(flagKey: string, envKey: string, v: unknown, count: number, lookup: FlagLookup) {
+  const path = `environments.${envKey}`;
+  const env = record(v, path);
+  boolean(env.on, `${path}.on`);
+  boolean(env.archived, `${path}.archived`);
+  string(env.salt, `${path}.salt`, 1);
+  string(env.sel, `${path}.sel`, 1);
+  integer(env.lastModified, `${path}.lastModified`);
+  integer(env.version, `${path}.version`);
+  checkTargets(env, path, count);
+  checkRules(env.rules, `${path}.rules`, count);
+  checkServe(record(env.fallthrough, `${path}.fallthrough`), `${path}.fallthrough`, count);
+  optional(env.offVariation, (o) => index(o, `${path}.offVariation`, count));
+  checkPrerequisites(flagKey, envKey, env.prerequisites, `${path}.prerequisites`, lookup);
+  boolean(env.trackEvents, `${path}.trackEvents`);
+  boolean(env.trackEventsFallthrough, `${path}.trackEventsFallthrough`);
+  const debug = env._debugEventsUntilDate;
+  if (debug !== undefined && debug !== null) integer(debug, `${path}._debugEventsUntilDate`);
+}
+
+/** A context key may be targeted only once per context kind, across `targets` and `contextTargets`. */
+function checkTargets(env: Json, path: string, count: number) {
+  const seen = new Map<string, string>();
+  for (const list of ["targets", "contextTargets"] as const) {
+    array(env[list], `${path}.${list}`).forEach((t, i) => {
+      const at = `${path}.${list}[${i}]`;
+      const target = record(t, at);
+      const kind = optional(target.contextKind, (k) => string(k, `${at}.contextKind`, 1)) ?? "user";
+      index(target.variation, `${at}.variation`, count);
+      array(target.values, `${at}.values`).forEach((x, j) => {
+        const contextKey = string(x, `${at}.values[${j}]`);
+        const id = JSON.stringify([kind, contextKey]);
+        const earlier = seen.get(id);
+        if (earlier !== undefined) fail(`${at}.values[${j}]`, `${kind} "${contextKey}" is already targeted by ${earlier}`);
+        seen.set(id, `${list}[${i}]`);
+      });
+    });
+  }
+}
+
+function checkRules(v: unknown, path: string, count: number) {
+  const rules = array(v, path);
+  if (rules.length > FLAG_LIMITS.rules) fail(path, `must not have more than ${FLAG_LIMITS.rules} entries`);
+  const ids = new Set<string>();
+  rules.forEach((r, i) => {
+    const at = `${path}[${i}]`;
+    const rule = record(r, at);
+    const id = string(rule._id, `${at}._id`, 1);
+    if (ids.has(id)) fail(`${at}._id`, `"${id}" is used by another rule`);
+    ids.add(id);
+    optional(rule.description, (d) => string(d, `${at}.description`));
+    optional(rule.ref, (d) => string(d, `${at}.ref`));
+    checkServe(rule, at, count);
+    const clauseIds = new Set<string>();
+    array(rule.clauses, `${at}.clauses`).forEach((c, j) => {
+      const cat = `${at}.clauses[${j}]`;
+      const clause = record(c, cat);
+      const clauseId = string(clause._id, `${cat}._id`, 1);
+      if (clauseIds.has(clauseId)) fail(`${cat}._id`, `"${clauseId}" is used by another clause of the rule`);
+      clauseIds.add(clauseId);
+      optional(clause.contextKind, (k) => string(k, `${cat}.contextKind`));
+      string(clause.attribute, `${cat}.attribute`, 1);
+      if (typeof clause.op !== "string" || !OPS.includes(clause.op)) fail(`${cat}.op`, `must be one of ${CLAUSE_OPS.join(", ")}`);
+      array(clause.values, `${cat}.values`);
+      boolean(clause.negate, `${cat}.negate`);
+    });
+    boolean(rule.trackEvents, `${at}.trackEvents`);
+  });
+}
+
+/** Exactly one of `variation` or `rollout`. */
+function checkServe(o: Json, path: string, count: number) {
+  const hasVariation = o.variation !== undefined;
+  if (hasVariation === (o.rollout !== undefined)) fail(path, "must have exactly one of variation or rollout");
+  if (hasVariation) index(o.variation, `${path}.variation`, count);
+  else checkRollout(o.rollout, `${path}.rollout`, count);
+}
+
+function checkRollout(v: unknown, path: string, count: number) {
+  const rollout = record(v, path);
+  const weighted = array(rollout.variations, `${path}.variations`);
+  if (weighted.length === 0) fail(`${path}.variations`, "must have at least one entry");
+  const used = new Set<number>();
+  let sum = 0;
+  weighted.forEach((w, i) => {
+    const at = `${path}.variations[${i}]`;
+    const entry = record(w, at);
+    const variation = index(entry.variation, `${at}.variation`, count);
+    if (used.has(variation)) fail(`${at}.variation`, `variation ${variation} is listed twice`);
+    used.add(variation);
+    sum += integer(entry.weight, `${at}.weight`, 0, TOTAL_WEIGHT);
+    optional(entry._untracked, (u) => boolean(u, `${at}._untracked`));
+  });
+  if (sum !== TOTAL_WEIGHT) fail(path, `weights must sum to ${TOTAL_WEIGHT}, not ${sum}`);
+  optional(rollout.bucketBy, (b) => string(b, `${path}.bucketBy`));
+  optional(rollout.seed, (s) => integer(s, `${path}.seed`, Number.MIN_SAFE_INTEGER));
+  optional(rollout.contextKind, (k) => string(k, `${path}.contextKind`, 1));
+  optional(rollout.experimentAllocation, (e) => {
+    const allocation = record(e, `${path}.experimentAllocation`);
+    index(allocation.defaultVariation, `${path}.experimentAllocation.defaultVariation`, count);
+    boolean(allocation.canReshuffle, `${path}.experimentAllocation.canReshuffle`);
+  });
+}
+
+function checkPrerequisites(flagKey: string, envKey: string, v: unknown, path: string, lookup: FlagLookup) {
+  const keys: string[] = [];
+  array(v, path).forEach((p, i) => {
+    const at = `${path}[${i}]`;
+    const prerequisite = record(p, at);
+    const key = string(prerequisite.key, `${at}.key`, 1);
+    if (key === flagKey) fail(`${at}.key`, "a flag cannot be its own prerequisite");
+    if (keys.includes(key)) fail(`${at}.key`, `"${key}" is listed twice`);
+    keys.push(key);
+    const other = lookup.get(key);
+    if (!other) fail(`${at}.key`, `there is no flag "${key}" in this project`);
+    const count = Array.isArray(other.variations) ? other.variations.length : 0;
+    index(prerequisite.variation, `${at}.variation`, count, ` of flag "${key}"`);
+  });
+  const cycle = prerequisiteCycle(flagKey, keys, envKey, lookup);
+  if (cycle) fail(path, `prerequisite cycle ${cycle.join(" → ")}`);
+}
+
+/** The prerequisite keys of another flag in one environment, read defensively. */
+function prerequisiteKeys(lookup: FlagLookup, key: string, envKey: string): string[] {
+  const environments: unknown = lookup.get(key)?.environments;
+  const env = isRecord(environments) && Object.hasOwn(environments, envKey) ? environments[envKey] : undefined;
+  const list = isRecord(env) && Array.isArray(env.prerequisites) ? env.prerequisites : [];
+  return list.flatMap((p: unknown) => (isRecord(p) && typeof p.key === "string" ? [p.key] : []));
+}
+
+/** A path from the flag back to itself through prerequisites, if there is one. */
+function prerequisiteCycle(root: string, rootKeys: string[], envKey: string, lookup: FlagLookup): string[] | undefined {
+  const trail = [root];
+  const cleared = new Set<string>();
+  const visit = (keys: string[]): string[] | undefined => {
+    for (const key of keys) {
+      if (key === root) return [...trail, key];
+      if (cleared.has(key) || trail.includes(key)) continue;
+      trail.push(key);
+      const found = visit(prerequisiteKeys(lookup, key, envKey));
+      if (found) return found;
+      trail.pop();
+      cleared.add(key);
+    }
+    return undefined;
+  };
+  return visit(rootKeys);
+}

@@ -1,0 +1,135 @@
+import { and, asc, count, desc, eq, inArray, ne, or, sql, type SQL } from "drizzle-orm";
+import type { AuditEntry } from "@vexil/shared/audit/audit";
+import { auditLog } from "@vexil/shared/audit/schema";
+import { isUniqueViolation, type Db, type Executor } from "@vexil/shared/db/connector";
+import { conflict } from "@vexil/shared/errors";
+import type { FlagEnvironment } from "../domain/flags/model.ts";
+import type { FlagGlobal, FlagOutcome, FlagQuery, FlagRecord, FlagStore } from "./flag-store.ts";
+import type { Listed } from "./project-store.ts";
+import { environments, flagConfigs, flags } from "./schema.ts";
+
+const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+const field = (name: string) => sql`${flags.doc}->>${name}`;
+
+function filters(projectId: string, q: FlagQuery): SQL {
+  const conds: SQL[] = [eq(flags.projectId, projectId)];
+  if (q.query) {
+    const p = likePattern(q.query);
+    conds.push(or(sql`lower(${flags.key}) like ${p}`, sql`lower(${field("name")}) like ${p}`)!);
+  }
+  if (q.tags && q.tags.length > 0) conds.push(sql`${flags.doc}->'tags' @> ${JSON.stringify(q.tags)}::jsonb`);
+  const archived = sql`coalesce((${flags.doc}->>'archived')::boolean, false)`;
+  const deprecated = sql`coalesce((${flags.doc}->>'deprecated')::boolean, false)`;
+  if (q.state === "archived") conds.push(sql`${archived}`);
+  else if (q.state === "deprecated") conds.push(sql`${deprecated} and not ${archived}`);
+  else if (q.state === "live") conds.push(sql`not ${deprecated} and not ${archived}`);
+  else conds.push(sql`not ${archived}`);
+  if (q.type) conds.push(sql`coalesce((${flags.doc}->>'temporary')::boolean, false) = ${q.type === "temporary"}`);
+  if (q.maintainerId) conds.push(sql`${field("maintainerId")} = ${q.maintainerId}`);
+  if (q.sdkAvailability) {
+    const env = sql`coalesce((${flags.doc}->'clientSideAvailability'->>'usingEnvironmentId')::boolean, false)`;
+    const mob = sql`coalesce((${flags.doc}->'clientSideAvailability'->>'usingMobileKey')::boolean, false)`;
+    const cond = { client: sql`${env}`, mobile: sql`${mob}`, anyClient: sql`(${env} or ${mob})`, server: sql`not ${env} and not ${mob}` }[q.sdkAvailability];
+    conds.push(cond);
+  }
+  return and(...conds)!;
+}
+
+function ordering(q: FlagQuery): SQL[] {
+  const dir = q.sort.descending ? desc : asc;
+  const byKey = dir(sql`${flags.key} collate "C"`);
+  switch (q.sort.field) {
+    case "name":
+      return [dir(sql`${field("name")} collate "C"`), byKey];
+    case "creationDate":
+      return [dir(flags.createdAt), byKey];
+    case "maintainerId":
+      return [dir(sql`coalesce(${field("maintainerId")}, '') collate "C"`), byKey];
+    case "type":
+      return [dir(sql`coalesce((${flags.doc}->>'temporary')::boolean, false)`), byKey];
+    default:
+      return [byKey];
+  }
+}
+
+type Row = typeof flags.$inferSelect;
+
+export class DrizzleFlagStore implements FlagStore {
+  constructor(private readonly db: Db) {}
+
+  private async withConfigs(rows: Row[], tx: Executor = this.db): Promise<FlagRecord[]> {
+    if (rows.length === 0) return [];
+    const configs = await tx
+      .select({ flagId: flagConfigs.flagId, envKey: environments.key, config: flagConfigs.config })
+      .from(flagConfigs)
+      .innerJoin(environments, eq(environments.id, flagConfigs.environmentId))
+      .where(inArray(flagConfigs.flagId, rows.map((r) => r.id)));
+    const byFlag = new Map<string, Record<string, FlagEnvironment>>();
+    for (const c of configs) {
+      const map = byFlag.get(c.flagId) ?? {};
+      map[c.envKey] = c.config as unknown as FlagEnvironment;
+      byFlag.set(c.flagId, map);
+    }
+    return rows.map((r) => ({ ...r, doc: r.doc as unknown as FlagGlobal, configs: byFlag.get(r.id) ?? {} }));
+  }
+
+  async listFlags(projectId: string, q: FlagQuery): Promise<Listed<FlagRecord>> {
+    const where = filters(projectId, q);
+    const [rows, totals] = await Promise.all([
+      this.db.select().from(flags).where(where).orderBy(...ordering(q)).limit(q.limit).offset(q.offset),
+      this.db.select({ n: count() }).from(flags).where(where),
+    ]);
+    return { items: await this.withConfigs(rows), total: totals[0]?.n ?? 0 };
+  }
+
+  async flagByKey(projectId: string, key: string) {
+    const rows = await this.db.select().from(flags).where(and(eq(flags.projectId, projectId), eq(flags.key, key))).limit(1);
+    return (await this.withConfigs(rows))[0];
+  }
+
+  async projectFlags(projectId: string) {
+    return this.withConfigs(await this.db.select().from(flags).where(eq(flags.projectId, projectId)));
+  }
+
+  private async writeConfigs(tx: Executor, flag: FlagRecord): Promise<void> {
+    const envs = await tx.select({ id: environments.id, key: environments.key }).from(environments).where(eq(environments.projectId, flag.projectId));
+    const rows = envs.filter((e) => flag.configs[e.key]).map((e) => ({ flagId: flag.id, environmentId: e.id, config: flag.configs[e.key] as unknown as Record<string, unknown> }));
+    if (rows.length === 0) return;
+    await tx
+      .insert(flagConfigs)
+      .values(rows)
+      .onConflictDoUpdate({ target: [flagConfigs.flagId, flagConfigs.environmentId], set: { config: sql`excluded.config` } });
+  }
+
+  async insertFlag(flag: FlagRecord, audit: AuditEntry) {
+    await this.db
+      .transaction(async (tx) => {
+        await tx.insert(flags).values({ id: flag.id, projectId: flag.projectId, key: flag.key, doc: flag.doc as unknown as Record<string, unknown>, version: flag.version, createdAt: flag.createdAt });
+        await this.writeConfigs(tx, flag);
+        await tx.insert(auditLog).values(audit);
+      })
+      .catch((e: unknown) => {
+        if (isUniqueViolation(e)) throw conflict(`A flag with key "${flag.key}" already exists`);
+        throw e;
+      });
+  }
+
+  async modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: FlagRecord[]) => Promise<FlagOutcome<T>>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.select().from(flags).where(and(eq(flags.projectId, projectId), eq(flags.key, key))).limit(1).for("update");
+      const current = (await this.withConfigs(rows, tx))[0];
+      const others = current ? await this.withConfigs(await tx.select().from(flags).where(and(eq(flags.projectId, projectId), ne(flags.id, current.id))), tx) : [];
+      const outcome = await change(current, others);
+      if (outcome.kind === "update") {
+        const { flag } = outcome;
+        await tx.update(flags).set({ doc: flag.doc as unknown as Record<string, unknown>, version: flag.version }).where(eq(flags.id, flag.id));
+        await this.writeConfigs(tx, flag);
+        await tx.insert(auditLog).values(outcome.audit);
+      } else if (outcome.kind === "delete" && current) {
+        await tx.delete(flags).where(eq(flags.id, current.id));
+        await tx.insert(auditLog).values(outcome.audit);
+      }
+      return outcome.result;
+    });
+  }
+}

@@ -1,0 +1,57 @@
+/** Storage of feature flags, as the flags domain sees it. */
+import type { AuditEntry } from "@vexil/shared/audit/audit";
+import type { Flag, FlagEnvironment } from "../domain/flags/model.ts";
+import type { Listed } from "./project-store.ts";
+
+/** The flag-wide part of a flag document. */
+export type FlagGlobal = Omit<Flag, "environments">;
+
+export interface FlagRecord {
+  id: string;
+  projectId: string;
+  key: string;
+  doc: FlagGlobal;
+  /** Targeting per environment, keyed by environment key. */
+  configs: Record<string, FlagEnvironment>;
+  /** Equals `doc._version`. */
+  version: number;
+  createdAt: number;
+}
+
+export type FlagSortField = "key" | "name" | "creationDate" | "maintainerId" | "type";
+
+export interface FlagQuery {
+  limit: number;
+  offset: number;
+  /** Case-insensitive substring of key or name. */
+  query?: string;
+  /** All of these tags. */
+  tags?: string[];
+  state?: "live" | "deprecated" | "archived";
+  type?: "temporary" | "permanent";
+  maintainerId?: string;
+  sdkAvailability?: "client" | "mobile" | "anyClient" | "server";
+  sort: { field: FlagSortField; descending: boolean };
+}
+
+/** What a change decided, written in the transaction that holds the flag's lock. */
+export type FlagOutcome<T> =
+  | { kind: "update"; flag: FlagRecord; audit: AuditEntry; result: T }
+  | { kind: "delete"; audit: AuditEntry; result: T }
+  | { kind: "none"; result: T };
+
+export interface FlagStore {
+  /**
+   * Locks the flag, hands it and the project's other flags (read in the same transaction) to
+   * `change`, and writes what it decides in that transaction: concurrent changes to one flag run
+   * one after the other and none is lost. `change` gets undefined if the flag does not exist;
+   * what it throws aborts the whole change.
+   */
+  modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: FlagRecord[]) => Promise<FlagOutcome<T>>): Promise<T>;
+  listFlags(projectId: string, q: FlagQuery): Promise<Listed<FlagRecord>>;
+  flagByKey(projectId: string, key: string): Promise<FlagRecord | undefined>;
+  /** Every flag of a project (prerequisite checks need the whole graph). */
+  projectFlags(projectId: string): Promise<FlagRecord[]>;
+  /** A taken key is a `conflict`. */
+  insertFlag(flag: FlagRecord, audit: AuditEntry): Promise<void>;
+}

@@ -1,0 +1,123 @@
+/** In-memory flags (with projects and environments) for `app.handle` tests; the contract suite keeps it honest. */
+import type { AuditEntry } from "@vexil/shared/audit/audit";
+import { conflict } from "@vexil/shared/errors";
+import type { AuditQuery, AuditReader } from "./audit-reader.ts";
+import type { FlagOutcome, FlagQuery, FlagRecord, FlagStore } from "./flag-store.ts";
+import type { Listed } from "./project-store.ts";
+import { MemoryProjectStore } from "./memory-project-store.ts";
+
+const byteCompare = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+function matches(f: FlagRecord, q: FlagQuery): boolean {
+  const d = f.doc;
+  if (q.query && !f.key.toLowerCase().includes(q.query.toLowerCase()) && !d.name.toLowerCase().includes(q.query.toLowerCase())) return false;
+  if (q.tags && !q.tags.every((t) => d.tags.includes(t))) return false;
+  if (q.state === "archived") {
+    if (!d.archived) return false;
+  } else if (q.state === "deprecated") {
+    if (!d.deprecated || d.archived) return false;
+  } else if (q.state === "live") {
+    if (d.deprecated || d.archived) return false;
+  } else if (d.archived) return false;
+  if (q.type && d.temporary !== (q.type === "temporary")) return false;
+  if (q.maintainerId && d.maintainerId !== q.maintainerId) return false;
+  if (q.sdkAvailability) {
+    const { usingEnvironmentId: env, usingMobileKey: mob } = d.clientSideAvailability;
+    const ok = { client: env, mobile: mob, anyClient: env || mob, server: !env && !mob }[q.sdkAvailability];
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function compare(q: FlagQuery): (a: FlagRecord, b: FlagRecord) => number {
+  const sign = q.sort.descending ? -1 : 1;
+  const byKey = (a: FlagRecord, b: FlagRecord) => byteCompare(a.key, b.key);
+  return (a, b) => {
+    switch (q.sort.field) {
+      case "name":
+        return sign * (byteCompare(a.doc.name, b.doc.name) || byKey(a, b));
+      case "creationDate":
+        return sign * (a.createdAt - b.createdAt || byKey(a, b));
+      case "maintainerId":
+        return sign * (byteCompare(a.doc.maintainerId ?? "", b.doc.maintainerId ?? "") || byKey(a, b));
+      case "type":
+        return sign * (Number(a.doc.temporary) - Number(b.doc.temporary) || byKey(a, b));
+      default:
+        return sign * byKey(a, b);
+    }
+  };
+}
+
+export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, AuditReader {
+  readonly audit: AuditEntry[] = [];
+
+  async listAudit(q: AuditQuery): Promise<AuditEntry[]> {
+    const like = q.specLike ? new RegExp(`^${q.specLike.split("%").map((s) => s.replace(/\\(.)/g, "$1").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`) : undefined;
+    return this.audit
+      .filter((e) => (q.before === undefined || e.date < q.before) && (q.after === undefined || e.date > q.after))
+      .filter((e) => !q.q || [e.name, e.title, e.comment ?? ""].some((s) => s.toLowerCase().includes(q.q!.toLowerCase())))
+      .filter((e) => !like || like.test(e.spec))
+      .sort((a, b) => b.date - a.date || Buffer.compare(Buffer.from(b.id), Buffer.from(a.id)))
+      .slice(0, q.limit)
+      .map((e) => structuredClone(e));
+  }
+
+  async auditById(id: string) {
+    const e = this.audit.find((x) => x.id === id);
+    return e && structuredClone(e);
+  }
+
+  async listFlags(projectId: string, q: FlagQuery): Promise<Listed<FlagRecord>> {
+    const rows = [...this.flags.values()].filter((f) => f.projectId === projectId && matches(f, q)).sort(compare(q));
+    return { items: rows.slice(q.offset, q.offset + q.limit).map((f) => structuredClone(f)), total: rows.length };
+  }
+
+  async flagByKey(projectId: string, key: string) {
+    const f = [...this.flags.values()].find((x) => x.projectId === projectId && x.key === key);
+    return f && structuredClone(f);
+  }
+
+  async projectFlags(projectId: string) {
+    return [...this.flags.values()].filter((f) => f.projectId === projectId).map((f) => structuredClone(f));
+  }
+
+  /** Configs only for environments that exist, as the database's foreign keys would have it. */
+  private stored(flag: FlagRecord): FlagRecord {
+    const envKeys = new Set([...this.environments.values()].filter((e) => e.projectId === flag.projectId).map((e) => e.key));
+    const copy = structuredClone(flag);
+    for (const k of Object.keys(copy.configs)) if (!envKeys.has(k)) delete copy.configs[k];
+    return copy;
+  }
+
+  private locks = new Map<string, Promise<unknown>>();
+
+  async modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: FlagRecord[]) => Promise<FlagOutcome<T>>): Promise<T> {
+    const lockKey = `${projectId}\u0000${key}`;
+    const previous = this.locks.get(lockKey) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(async () => {
+      const current = await this.flagByKey(projectId, key);
+      const others = current ? (await this.projectFlags(projectId)).filter((f) => f.id !== current.id) : [];
+      const outcome = await change(current, others);
+      if (outcome.kind === "update") {
+        this.flags.set(outcome.flag.id, this.stored(outcome.flag));
+        this.audit.push(structuredClone(outcome.audit));
+      } else if (outcome.kind === "delete" && current) {
+        this.flags.delete(current.id);
+        this.audit.push(structuredClone(outcome.audit));
+      }
+      return outcome.result;
+    });
+    this.locks.set(lockKey, run);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(lockKey) === run) this.locks.delete(lockKey);
+    }
+  }
+
+  async insertFlag(flag: FlagRecord, audit: AuditEntry) {
+    if (await this.flagByKey(flag.projectId, flag.key)) throw conflict(`A flag with key "${flag.key}" already exists`);
+    this.flags.set(flag.id, this.stored(flag));
+    this.audit.push(structuredClone(audit));
+  }
+}
