@@ -216,6 +216,27 @@ describe("authentication and permissions", () => {
     expect((await c.call("PATCH", "/api/v2/projects/acc/environments/test", { body: { name: "again" } })).status).toBe(403);
   });
 
+  test("a token whose inline policy allows only updateOn on proj/acc:env/test:flag/* turns a flag on in test and gets 403 in production", async () => {
+    expect((await admin.call("POST", "/api/v2/flags/acc", { body: { key: "launch", name: "Launch" } })).status).toBe(201);
+    const t = await token({ name: "toggler", inlineRole: [{ effect: "allow", resources: ["proj/acc:env/test:flag/*"], actions: ["updateOn"] }] });
+    const toggler = admin.as(t.value);
+    const semantic = { "content-type": "application/json; domain-model=launchdarkly.semanticpatch" };
+    const on = await toggler.call("PATCH", "/api/v2/flags/acc/launch", { headers: semantic, body: { environmentKey: "test", instructions: [{ kind: "turnFlagOn" }] } });
+    expect(on.status).toBe(200);
+    expect(on.body.environments.test.on).toBe(true);
+    const prod = await toggler.call("PATCH", "/api/v2/flags/acc/launch", { headers: semantic, body: { environmentKey: "production", instructions: [{ kind: "turnFlagOn" }] } });
+    expect(prod.status).toBe(403);
+    expect(prod.body.code).toBe("forbidden");
+    const viaJsonPatch = await toggler.call("PATCH", "/api/v2/flags/acc/launch", { body: [{ op: "replace", path: "/environments/production/on", value: true }] });
+    expect(viaJsonPatch.status).toBe(403);
+    const rename = await toggler.call("PATCH", "/api/v2/flags/acc/launch", { body: { name: "renamed" } });
+    expect(rename.status).toBe(403);
+    const current = await admin.call("GET", "/api/v2/flags/acc/launch");
+    expect(current.body.environments.production.on).toBe(false);
+    expect(current.body.name).toBe("Launch");
+    expect((await toggler.call("POST", "/api/v2/flags/acc", { body: { key: "by-toggler", name: "T" } })).status).toBe(403);
+  });
+
   test("a deleted or reset token is refused by both gateways on the very next call", async () => {
     for (let round = 0; round < 5; round++) {
       const t = await token({ name: `revoke-${round}`, role: "reader" });
