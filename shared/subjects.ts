@@ -5,6 +5,8 @@
 export type ServiceName = "gateway" | "auth" | "flags" | "streaming";
 
 export const subjects = {
+  /** Flags → streaming: change events of one environment, in commit order. */
+  changes: (environmentId: string) => `vexil.changes.${environmentId}`,
   /** Gateway → service: an HTTP request carried over request/reply (queue group = service name). */
   http: (service: Exclude<ServiceName, "gateway">) => `vexil.http.${service}`,
   /** Gateway → auth: verify a credential, reply with a verdict. */

@@ -68,7 +68,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
   shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
     await within(config.shutdownTimeoutMs, server.stop());
     busVerifier.stop();
-    flags.stop();
+    await flags.stop();
     auth.stop();
     streaming.stop();
     await bus.drain();

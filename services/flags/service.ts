@@ -7,6 +7,7 @@ import { createFlagsApp } from "./app.ts";
 import type { FlagsContext } from "./domain/context.ts";
 import { bootstrapDefaultProject } from "./domain/projects.ts";
 import { busKeyIssuer } from "./env-keys-client.ts";
+import { startOutboxRelay } from "./outbox-relay.ts";
 import { DrizzleAuditReader } from "./storage/drizzle-audit-reader.ts";
 import { DrizzleFlagStore } from "./storage/drizzle-flag-store.ts";
 import { DrizzleProjectStore } from "./storage/drizzle-project-store.ts";
@@ -28,6 +29,8 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     logger: options.logger,
     now: Date.now,
   };
+  const relay = startOutboxRelay({ db: options.database.db, bus: options.bus, logger: options.logger });
+  ctx.committed = relay.nudge;
   const app = createFlagsApp(ctx, options.assertions);
   let stopped = false;
   // The default project needs the auth service for its keys: keep trying until it answers.
@@ -45,8 +48,9 @@ export async function startFlagsService(options: FlagsServiceOptions) {
   return {
     handle: (request: Request) => app.handle(request),
     bootstrapped,
-    stop: () => {
+    stop: async () => {
       stopped = true;
+      await relay.stop();
     },
   };
 }

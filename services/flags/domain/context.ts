@@ -21,6 +21,8 @@ export interface FlagsContext {
   keys: EnvironmentKeyIssuer;
   logger: Logger;
   now: () => number;
+  /** Called after a change with events committed, so they go out at once. */
+  committed?: () => void;
 }
 
 /** How many times a patch is re-applied when a concurrent write moved the version under it. */

@@ -2,11 +2,12 @@ import { and, asc, count, desc, eq, inArray, ne, or, sql, type SQL } from "drizz
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog } from "@vexil/shared/audit/schema";
 import { isUniqueViolation, type Db, type Executor } from "@vexil/shared/db/connector";
+import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
 import { conflict } from "@vexil/shared/errors";
 import type { FlagEnvironment } from "../domain/flags/model.ts";
 import type { FlagGlobal, FlagOutcome, FlagQuery, FlagRecord, FlagStore } from "./flag-store.ts";
 import type { Listed } from "./project-store.ts";
-import { environments, flagConfigs, flags } from "./schema.ts";
+import { environmentSequences, environments, flagConfigs, flags, outbox } from "./schema.ts";
 
 const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 const field = (name: string) => sql`${flags.doc}->>${name}`;
@@ -53,6 +54,27 @@ function ordering(q: FlagQuery): SQL[] {
 }
 
 type Row = typeof flags.$inferSelect;
+
+/**
+ * Writes change events to the outbox, each with the next sequence number of its environment. The
+ * sequence row stays locked until commit, so per environment, commit order is sequence order.
+ */
+export async function writeChanges(tx: Executor, projectId: string, changes: PendingChange[], now: number): Promise<void> {
+  if (changes.length === 0) return;
+  const envs = await tx.select({ id: environments.id, key: environments.key }).from(environments).where(eq(environments.projectId, projectId));
+  for (const change of changes) {
+    const env = envs.find((e) => e.key === change.environmentKey);
+    if (!env) continue;
+    const [row] = await tx
+      .insert(environmentSequences)
+      .values({ environmentId: env.id, seq: 1 })
+      .onConflictDoUpdate({ target: environmentSequences.environmentId, set: { seq: sql`${environmentSequences.seq} + 1` } })
+      .returning({ seq: environmentSequences.seq });
+    const { environmentKey: _, ...rest } = change;
+    const event: ChangeEvent = { v: 1, environmentId: env.id, seq: row!.seq, ...rest };
+    await tx.insert(outbox).values({ environmentId: env.id, seq: row!.seq, payload: event as unknown as Record<string, unknown>, createdAt: now });
+  }
+}
 
 export class DrizzleFlagStore implements FlagStore {
   constructor(private readonly db: Db) {}
@@ -101,12 +123,13 @@ export class DrizzleFlagStore implements FlagStore {
       .onConflictDoUpdate({ target: [flagConfigs.flagId, flagConfigs.environmentId], set: { config: sql`excluded.config` } });
   }
 
-  async insertFlag(flag: FlagRecord, audit: AuditEntry) {
+  async insertFlag(flag: FlagRecord, audit: AuditEntry, changes: PendingChange[]) {
     await this.db
       .transaction(async (tx) => {
         await tx.insert(flags).values({ id: flag.id, projectId: flag.projectId, key: flag.key, doc: flag.doc as unknown as Record<string, unknown>, version: flag.version, createdAt: flag.createdAt });
         await this.writeConfigs(tx, flag);
         await tx.insert(auditLog).values(audit);
+        await writeChanges(tx, flag.projectId, changes, audit.date);
       })
       .catch((e: unknown) => {
         if (isUniqueViolation(e)) throw conflict(`A flag with key "${flag.key}" already exists`);
@@ -125,9 +148,11 @@ export class DrizzleFlagStore implements FlagStore {
         await tx.update(flags).set({ doc: flag.doc as unknown as Record<string, unknown>, version: flag.version }).where(eq(flags.id, flag.id));
         await this.writeConfigs(tx, flag);
         await tx.insert(auditLog).values(outcome.audit);
+        await writeChanges(tx, projectId, outcome.changes, outcome.audit.date);
       } else if (outcome.kind === "delete" && current) {
         await tx.delete(flags).where(eq(flags.id, current.id));
         await tx.insert(auditLog).values(outcome.audit);
+        await writeChanges(tx, projectId, outcome.changes, outcome.audit.date);
       }
       return outcome.result;
     });

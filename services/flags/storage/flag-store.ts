@@ -1,5 +1,6 @@
 /** Storage of feature flags, as the flags domain sees it. */
 import type { AuditEntry } from "@vexil/shared/audit/audit";
+import type { PendingChange } from "@vexil/shared/change-events";
 import type { Flag, FlagEnvironment } from "../domain/flags/model.ts";
 import type { Listed } from "./project-store.ts";
 
@@ -36,8 +37,8 @@ export interface FlagQuery {
 
 /** What a change decided, written in the transaction that holds the flag's lock. */
 export type FlagOutcome<T> =
-  | { kind: "update"; flag: FlagRecord; audit: AuditEntry; result: T }
-  | { kind: "delete"; audit: AuditEntry; result: T }
+  | { kind: "update"; flag: FlagRecord; audit: AuditEntry; changes: PendingChange[]; result: T }
+  | { kind: "delete"; audit: AuditEntry; changes: PendingChange[]; result: T }
   | { kind: "none"; result: T };
 
 export interface FlagStore {
@@ -52,6 +53,6 @@ export interface FlagStore {
   flagByKey(projectId: string, key: string): Promise<FlagRecord | undefined>;
   /** Every flag of a project (prerequisite checks need the whole graph). */
   projectFlags(projectId: string): Promise<FlagRecord[]>;
-  /** A taken key is a `conflict`. */
-  insertFlag(flag: FlagRecord, audit: AuditEntry): Promise<void>;
+  /** A taken key is a `conflict`. The change events go to the outbox in the same transaction. */
+  insertFlag(flag: FlagRecord, audit: AuditEntry, changes: PendingChange[]): Promise<void>;
 }

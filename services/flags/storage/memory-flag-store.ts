@@ -1,5 +1,6 @@
 /** In-memory flags (with projects and environments) for `app.handle` tests; the contract suite keeps it honest. */
 import type { AuditEntry } from "@vexil/shared/audit/audit";
+import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
 import { conflict } from "@vexil/shared/errors";
 import type { AuditQuery, AuditReader } from "./audit-reader.ts";
 import type { FlagOutcome, FlagQuery, FlagRecord, FlagStore } from "./flag-store.ts";
@@ -50,6 +51,20 @@ function compare(q: FlagQuery): (a: FlagRecord, b: FlagRecord) => number {
 
 export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, AuditReader {
   readonly audit: AuditEntry[] = [];
+  /** Change events in commit order, as the outbox would hold them. */
+  readonly outbox: ChangeEvent[] = [];
+  private sequences = new Map<string, number>();
+
+  private record(projectId: string, changes: PendingChange[]): void {
+    for (const change of changes) {
+      const env = [...this.environments.values()].find((e) => e.projectId === projectId && e.key === change.environmentKey);
+      if (!env) continue;
+      const seq = (this.sequences.get(env.id) ?? 0) + 1;
+      this.sequences.set(env.id, seq);
+      const { environmentKey: _, ...rest } = change;
+      this.outbox.push({ v: 1, environmentId: env.id, seq, ...structuredClone(rest) });
+    }
+  }
 
   async listAudit(q: AuditQuery): Promise<AuditEntry[]> {
     const like = q.specLike ? new RegExp(`^${q.specLike.split("%").map((s) => s.replace(/\\(.)/g, "$1").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`) : undefined;
@@ -101,9 +116,11 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Au
       if (outcome.kind === "update") {
         this.flags.set(outcome.flag.id, this.stored(outcome.flag));
         this.audit.push(structuredClone(outcome.audit));
+        this.record(projectId, outcome.changes);
       } else if (outcome.kind === "delete" && current) {
         this.flags.delete(current.id);
         this.audit.push(structuredClone(outcome.audit));
+        this.record(projectId, outcome.changes);
       }
       return outcome.result;
     });
@@ -115,9 +132,10 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Au
     }
   }
 
-  async insertFlag(flag: FlagRecord, audit: AuditEntry) {
+  async insertFlag(flag: FlagRecord, audit: AuditEntry, changes: PendingChange[]) {
     if (await this.flagByKey(flag.projectId, flag.key)) throw conflict(`A flag with key "${flag.key}" already exists`);
     this.flags.set(flag.id, this.stored(flag));
     this.audit.push(structuredClone(audit));
+    this.record(flag.projectId, changes);
   }
 }

@@ -1,5 +1,6 @@
 /** Tables owned by the flags service. */
-import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
 
 export const projects = pgTable("projects", {
   id: text("id").primaryKey(),
@@ -77,4 +78,26 @@ export const flagConfigs = pgTable(
     config: jsonb("config").$type<Record<string, unknown>>().notNull(),
   },
   (t) => [primaryKey({ columns: [t.flagId, t.environmentId] }), index("flag_configs_environment_idx").on(t.environmentId)],
+);
+
+/** The last change-event sequence number of each environment; its row lock orders commits per environment. */
+export const environmentSequences = pgTable("environment_sequences", {
+  environmentId: text("environment_id")
+    .primaryKey()
+    .references(() => environments.id, { onDelete: "cascade" }),
+  seq: bigint("seq", { mode: "number" }).notNull(),
+});
+
+/** Change events written with their change, published on the bus by the relay after commit. */
+export const outbox = pgTable(
+  "outbox",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    environmentId: text("environment_id").notNull(),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+    publishedAt: bigint("published_at", { mode: "number" }),
+  },
+  (t) => [index("outbox_unpublished_idx").on(t.id).where(sql`${t.publishedAt} is null`)],
 );

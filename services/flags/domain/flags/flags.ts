@@ -3,6 +3,7 @@
  * in one validation of the whole document and one audit entry, written with the change.
  */
 import { auditEntry } from "@vexil/shared/audit/audit";
+import type { PendingChange } from "@vexil/shared/change-events";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { pageLinks, parsePage } from "@vexil/shared/http/links";
@@ -15,6 +16,7 @@ import { ENVIRONMENT_ACTIONS, FLAG_ENV_FIELD_ACTIONS, FLAG_FIELD_ACTIONS, flagRe
 import { defaultEnvironment, newId, type Flag, type FlagEnvironment } from "./model.ts";
 import { flagDocument, flagRep, flagsPath, type FlagRep } from "./representation.ts";
 import type { FlagPost } from "./schemas.ts";
+import { sdkFlag } from "./sdk-format.ts";
 import { applyInstructions } from "./semantic-patch.ts";
 import { validateFlag, type FlagLookup } from "./validate.ts";
 
@@ -185,7 +187,9 @@ export async function createFlag(ctx: FlagsContext, caller: Caller, projectKey: 
   await ctx.flags.insertFlag(
     record,
     auditEntry({ caller, kind: "flag", spec: `proj/${scope.project.key}:env/*:flag/${flag.key}`, name: flag.name, verb: source ? `cloned ${source.key} as the flag` : "created the flag", actions: [source ? "cloneFlag" : "createFlag"], current: rep, currentVersion: 1, now }),
+    changesOf(flag, Object.keys(flag.environments)),
   );
+  ctx.committed?.();
   return rep;
 }
 
@@ -228,12 +232,15 @@ function patchDocument(current: Flag, request: PatchRequest): { flag: Flag; acti
   return { flag: next, actions, envs };
 }
 
-/** Raises the versions of the environments that changed, and the flag's. */
+/**
+ * Raises the versions of the environments whose targeting or SDK view changed (a new variation
+ * changes what SDKs see in every environment), and the flag's.
+ */
 function stamp(current: Flag, next: Flag, now: number): string[] {
   const changed: string[] = [];
   for (const [key, env] of Object.entries(next.environments)) {
     const before = current.environments[key];
-    if (before && !Bun.deepEquals(env, before, true)) {
+    if (before && (!Bun.deepEquals(env, before, true) || !Bun.deepEquals(sdkFlag(next, key), sdkFlag(current, key), true))) {
       env.version = before.version + 1;
       env.lastModified = now;
       changed.push(key);
@@ -249,7 +256,7 @@ export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: s
   const scope = await scopeOf(ctx, projectKey);
   const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
   // Under the flag's lock: every patch sees the result of the one before it, so none is lost.
-  return ctx.flags.modifyFlag<FlagRep | undefined>(scope.project.id, flagKey, async (record, others): Promise<FlagOutcome<FlagRep | undefined>> => {
+  const result = await ctx.flags.modifyFlag<FlagRep | undefined>(scope.project.id, flagKey, async (record, others): Promise<FlagOutcome<FlagRep | undefined>> => {
     if (!record) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
     const current = flagDocument(record);
     const byKey = new Map(others.map((f) => [f.key, f]));
@@ -262,7 +269,7 @@ export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: s
       const result = applyInstructions(current, request.instructions, { environmentKey: request.environmentKey, environments: scope.envs.map((e) => e.key), now, lookup, newId, dependents });
       if (result.deleted) {
         authorizeActions(caller, scope, current, ["deleteFlag"], []);
-        return { kind: "delete", audit: deletionAudit(caller, scope, current, request.comment, now, dependents), result: undefined };
+        return { kind: "delete", audit: deletionAudit(caller, scope, current, request.comment, now, dependents), changes: deletionsOf(current), result: undefined };
       }
       next = result.flag;
       actions = new Set(result.actions);
@@ -294,8 +301,27 @@ export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: s
       currentVersion: next._version,
       now,
     });
-    return { kind: "update", flag: { ...record, doc, configs: environments, version: next._version }, audit, result: after };
+    return { kind: "update", flag: { ...record, doc, configs: environments, version: next._version }, audit, changes: changesOf(next, changedEnvs), result: after };
   });
+  ctx.committed?.();
+  return result;
+}
+
+/** Change events for SDKs: the flag as each changed environment now serves it. */
+function changesOf(flag: Flag, envKeys: string[]): PendingChange[] {
+  return envKeys.map((environmentKey) => ({
+    environmentKey,
+    kind: "flag" as const,
+    key: flag.key,
+    version: flag.environments[environmentKey]!.version,
+    deleted: false,
+    data: sdkFlag(flag, environmentKey),
+  }));
+}
+
+/** A deletion is one event per environment, with a version above the last one SDKs saw. */
+function deletionsOf(flag: Flag): PendingChange[] {
+  return Object.entries(flag.environments).map(([environmentKey, env]) => ({ environmentKey, kind: "flag" as const, key: flag.key, version: env.version + 1, deleted: true }));
 }
 
 function deletionAudit(caller: Caller, scope: Scope, flag: Flag, comment: string | undefined, now: number, dependents: string[]) {
@@ -321,6 +347,7 @@ export async function deleteFlag(ctx: FlagsContext, caller: Caller, projectKey: 
     if (!record) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
     authorizeActions(caller, scope, record.doc, ["deleteFlag"], []);
     const dependents = others.filter((f) => Object.values(f.configs).some((c) => c.prerequisites.some((p) => p.key === record.key))).map((f) => f.key);
-    return { kind: "delete", audit: deletionAudit(caller, scope, flagDocument(record), undefined, ctx.now(), dependents), result: undefined };
+    return { kind: "delete", audit: deletionAudit(caller, scope, flagDocument(record), undefined, ctx.now(), dependents), changes: deletionsOf(flagDocument(record)), result: undefined };
   });
+  ctx.committed?.();
 }

@@ -314,6 +314,13 @@ function refuseIfDependedOn(d: Draft, doing: string) {
   if (dependents.length > 0) refuse(`cannot ${doing} a flag that is a prerequisite of ${dependents.map((k) => `"${k}"`).join(", ")}`);
 }
 
+/** A custom property's key; `__proto__` would not survive as a plain key of the document. */
+function propertyKey(p: Params): string {
+  const key = str(p, "key");
+  if (key === "__proto__") refuse("key must not be __proto__");
+  return key;
+}
+
 function customProperty(d: Draft, key: string) {
   return Object.hasOwn(d.flag.customProperties, key) ? d.flag.customProperties[key] : undefined;
 }
@@ -487,12 +494,12 @@ const KINDS: Record<string, Kind> = {
   }),
 
   addCustomProperties: onFlag("updateFlagCustomProperties", (d, p) => {
-    const [key, name, values] = [str(p, "key"), str(p, "name"), strings(p, "values")];
+    const [key, name, values] = [propertyKey(p), str(p, "name"), strings(p, "values")];
     const merged = unique([...(customProperty(d, key)?.value ?? []), ...values]);
     if (merged.length > 0) d.flag.customProperties[key] = { name, value: merged };
   }),
   replaceCustomProperties: onFlag("updateFlagCustomProperties", (d, p) => {
-    const [key, name, values] = [str(p, "key"), str(p, "name"), unique(strings(p, "values"))];
+    const [key, name, values] = [propertyKey(p), str(p, "name"), unique(strings(p, "values"))];
     if (values.length > 0) d.flag.customProperties[key] = { name, value: values };
     else delete d.flag.customProperties[key];
   }),

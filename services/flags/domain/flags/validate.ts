@@ -164,7 +164,7 @@ function checkTags(v: unknown) {
 function checkCustomProperties(v: unknown) {
   for (const [key, p] of Object.entries(record(v, "customProperties"))) {
     const path = `customProperties.${key}`;
-    if (key === "") fail("customProperties", "keys must not be empty");
+    if (key === "" || key === "__proto__") fail("customProperties", `"${key}" is not a valid key`);
     const property = record(p, path);
     string(property.name, `${path}.name`, 1);
     array(property.value, `${path}.value`).forEach((x, i) => string(x, `${path}.value[${i}]`));
