@@ -1,0 +1,114 @@
+/** The outbox relay on real Postgres: committed events go out in sequence order, rolled-back ones never. */
+import { afterAll, describe, expect, test } from "bun:test";
+import postgres from "postgres";
+import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/postgres-js";
+import { rowsOf } from "@vexil/shared/db/migrate";
+import { decodeJson, type Bus } from "@vexil/shared/bus/bus";
+import { MemoryBus } from "@vexil/shared/bus/memory-bus";
+import type { ChangeEvent } from "@vexil/shared/change-events";
+import type { Db } from "@vexil/shared/db/connector";
+import { silentLogger } from "@vexil/shared/logger";
+import { startOutboxRelay } from "@vexil/flags/outbox-relay";
+import { writeChanges } from "@vexil/flags/storage/drizzle-flag-store";
+import { environments, projects } from "@vexil/flags/storage/schema";
+import { testDatabaseUrl } from "../../support/postgres.ts";
+
+const clients: Array<{ end(): Promise<void> }> = [];
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.end()));
+});
+
+async function setup() {
+  const client = postgres(await testDatabaseUrl(), { max: 8, onnotice: () => {} });
+  clients.push(client);
+  const db = drizzle(client) as unknown as Db;
+  await db.insert(projects).values({ id: "p".repeat(24), key: "p", name: "P", tags: [], includeInSnippetByDefault: false, csaUsingEnvironmentId: false, csaUsingMobileKey: true, createdAt: 1, version: 1 });
+  for (const key of ["a", "b"]) {
+    await db.insert(environments).values({
+      id: key.repeat(24),
+      projectId: "p".repeat(24),
+      key,
+      name: key,
+      color: "000000",
+      defaultTtl: 0,
+      secureMode: false,
+      defaultTrackEvents: false,
+      requireComments: false,
+      confirmChanges: false,
+      tags: [],
+      critical: false,
+      sdkKeyLast4: "0000",
+      mobileKeyLast4: "0000",
+      createdAt: 1,
+      version: 1,
+    });
+  }
+  return db;
+}
+
+function collect(bus: Bus): ChangeEvent[] {
+  const seen: ChangeEvent[] = [];
+  bus.subscribe("vexil.changes.>", (msg) => void seen.push(decodeJson<ChangeEvent>(msg.data)));
+  return seen;
+}
+
+const change = (environmentKey: string, key: string, version: number) => ({ environmentKey, kind: "flag" as const, key, version, deleted: false, data: { key, version } });
+
+describe("outbox relay", () => {
+  test("publishes committed events per environment in sequence order, and never a rolled-back one", async () => {
+    const db = await setup();
+    const bus = new MemoryBus();
+    const seen = collect(bus);
+    // Concurrent transactions on the same environments: sequence numbers follow commit order.
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => db.transaction((tx) => writeChanges(tx, "p".repeat(24), [change(i % 2 ? "a" : "b", `f${i}`, i + 1)], Date.now()))),
+    );
+    await db
+      .transaction(async (tx) => {
+        await writeChanges(tx, "p".repeat(24), [change("a", "never", 99)], Date.now());
+        throw new Error("roll back");
+      })
+      .catch(() => undefined);
+    const relay = startOutboxRelay({ db, bus, logger: silentLogger, pollMs: 20 });
+    for (let i = 0; i < 100 && seen.length < 20; i++) await Bun.sleep(20);
+    await relay.stop();
+    expect(seen.length).toBe(20);
+    expect(seen.some((e) => e.key === "never")).toBe(false);
+    for (const env of ["a".repeat(24), "b".repeat(24)]) {
+      expect(seen.filter((e) => e.environmentId === env).map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    }
+  });
+
+  test("while the bus refuses, nothing is marked published; everything goes out in order when it is back", async () => {
+    const db = await setup();
+    const inner = new MemoryBus();
+    const seen = collect(inner);
+    let down = true;
+    const flaky: Bus = Object.assign(Object.create(inner) as Bus, {
+      flush: async () => {
+        if (down) throw new Error("bus down");
+      },
+      publish: (subject: string, data: Uint8Array) => {
+        if (!down) inner.publish(subject, data);
+      },
+    });
+    const relay = startOutboxRelay({ db, bus: flaky, logger: silentLogger, pollMs: 20 });
+    for (let i = 1; i <= 5; i++) await db.transaction((tx) => writeChanges(tx, "p".repeat(24), [change("a", "f", i)], Date.now()));
+    relay.nudge();
+    await Bun.sleep(300);
+    expect(seen.length).toBe(0);
+    const pending = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from outbox where published_at is null`));
+    expect(pending[0]!.n).toBe(5);
+    down = false;
+    for (let i = 0; i < 200 && seen.length < 5; i++) await Bun.sleep(20);
+    await relay.stop();
+    expect(seen.map((e) => [e.seq, e.version])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ]);
+  });
+});
