@@ -5,7 +5,7 @@
  *
  *   bun infra/launcher.ts --gateway 2 --auth 1 --flags 2 --streaming 1
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -110,13 +110,28 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
     return instance;
   };
 
-  // auth first: it migrates the database and creates the admin token the others rely on.
-  for (let i = 0; i < options.counts.auth; i++) await spawn("auth");
-  await Promise.all([
-    ...Array.from({ length: options.counts.flags }, () => spawn("flags")),
-    ...Array.from({ length: options.counts.streaming }, () => spawn("streaming")),
-    ...Array.from({ length: options.counts.gateway }, () => spawn("gateway")),
-  ]);
+  const stopAll = async () => {
+    for (const i of instances) if (isAlive(i)) i.process.kill("SIGTERM");
+    await Promise.all(instances.map((i) => Promise.race([i.process.exited, Bun.sleep(12_000)])));
+    for (const i of instances) if (isAlive(i)) i.process.kill("SIGKILL");
+    await nats?.destroy();
+    await postgres?.destroy();
+    rmSync(logDir, { recursive: true, force: true });
+  };
+
+  try {
+    // auth first: it migrates the database and creates the admin token the others rely on.
+    for (let i = 0; i < options.counts.auth; i++) await spawn("auth");
+    await Promise.all([
+      ...Array.from({ length: options.counts.flags }, () => spawn("flags")),
+      ...Array.from({ length: options.counts.streaming }, () => spawn("streaming")),
+      ...Array.from({ length: options.counts.gateway }, () => spawn("gateway")),
+    ]);
+  } catch (e) {
+    const logs = instances.map((i) => { try { return readFileSync(`${i.logFile}.err`, "utf8").slice(-2000); } catch { return ""; } }).join("\n");
+    await stopAll();
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\n${logs}`);
+  }
 
   const cluster: Cluster = {
     get gateways() {
@@ -146,13 +161,7 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
         })
         .join("\n");
     },
-    async stop() {
-      for (const i of instances) if (isAlive(i)) i.process.kill("SIGTERM");
-      await Promise.all(instances.map((i) => Promise.race([i.process.exited, Bun.sleep(12_000)])));
-      for (const i of instances) if (isAlive(i)) i.process.kill("SIGKILL");
-      await nats?.destroy();
-      await postgres?.destroy();
-    },
+    stop: stopAll,
   };
   return cluster;
 }

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { freePort, waitForPort } from "./ports.ts";
+import { registerThrowaway } from "./registry.ts";
 
 export interface NatsServer {
   readonly url: string;
@@ -35,10 +36,12 @@ export async function startNats(): Promise<NatsServer> {
       proc = undefined;
     },
     async destroy() {
+      unregister();
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  const unregister = registerThrowaway(() => server.destroy());
   await server.start();
   process.once("exit", () => proc?.kill("SIGKILL"));
   return server;

@@ -7,6 +7,7 @@ import { chownSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.ts";
+import { registerThrowaway } from "./registry.ts";
 
 export interface PgServer {
   readonly port: number;
@@ -62,10 +63,12 @@ export async function startPostgres(): Promise<PgServer> {
       running = false;
     },
     async destroy() {
+      unregister();
       await server.stop().catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  const unregister = registerThrowaway(() => server.destroy());
   await server.start();
   // A process that dies without cleaning up must not leave clusters behind.
   process.once("exit", () => {

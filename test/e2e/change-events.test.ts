@@ -1,0 +1,86 @@
+/**
+ * Change events end to end: the all-in-one process on real Postgres with a real nats-server.
+ * Changes reach subscribers after they commit, in order; a change committed while the
+ * nats-server is down reaches them once it is back.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { decodeJson, type Bus } from "@vexil/shared/bus/bus";
+import { connectNatsBus } from "@vexil/shared/bus/nats-bus";
+import type { ChangeEvent } from "@vexil/shared/change-events";
+import { silentLogger } from "@vexil/shared/logger";
+import { startNats, type NatsServer } from "../../infra/local/nats.ts";
+import { makeClient, type Client } from "../support/client.ts";
+import { freePort } from "../support/ports.ts";
+import { startEntry, type Running } from "../support/process.ts";
+import { testDatabaseUrl } from "../support/postgres.ts";
+
+const TOKEN = "change-events-admin-token";
+const SEMANTIC = { "content-type": "application/json; domain-model=launchdarkly.semanticpatch" };
+let nats: NatsServer;
+let vexil: Running;
+let client: Client;
+let bus: Bus;
+const seen: ChangeEvent[] = [];
+
+beforeAll(async () => {
+  nats = await startNats();
+  vexil = await startEntry("services/all-in-one/main.ts", freePort(), { DATABASE_URL: await testDatabaseUrl(), NATS_URL: nats.url, VEXIL_ADMIN_TOKEN: TOKEN });
+  client = makeClient([vexil.url], TOKEN);
+  bus = await connectNatsBus(nats.url, "change-events-test", silentLogger);
+  bus.subscribe("vexil.changes.>", (msg) => void seen.push(decodeJson<ChangeEvent>(msg.data)));
+  await bus.flush();
+}, 60_000);
+
+afterAll(async () => {
+  await bus?.drain().catch(() => undefined);
+  await vexil?.stop();
+  await nats?.destroy();
+}, 30_000);
+
+async function waitFor(predicate: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting for change events");
+    await Bun.sleep(25);
+  }
+}
+
+describe("change events", () => {
+  test("a flag's creation and changes are published after commit, with rising sequence numbers", async () => {
+    const created = await client.call("POST", "/api/v2/flags/default", { body: { key: "evented", name: "Evented" } });
+    expect(created.status).toBe(201);
+    const prodId = (await client.call("GET", "/api/v2/projects/default/environments/production")).body._id;
+    await waitFor(() => seen.filter((e) => e.key === "evented").length === 2);
+    const turnedOn = await client.call("PATCH", "/api/v2/flags/default/evented", { headers: SEMANTIC, body: { environmentKey: "production", instructions: [{ kind: "turnFlagOn" }] } });
+    expect(turnedOn.status).toBe(200);
+    await waitFor(() => seen.filter((e) => e.environmentId === prodId).length === 2);
+    const prod = seen.filter((e) => e.environmentId === prodId);
+    expect(prod.map((e) => e.seq)).toEqual([1, 2]);
+    expect(prod[1]).toMatchObject({ kind: "flag", key: "evented", version: 2, deleted: false });
+    expect((prod[1]!.data as { on: boolean }).on).toBe(true);
+    // A refused change publishes nothing.
+    const refused = await client.call("PATCH", "/api/v2/flags/default/evented", { headers: SEMANTIC, body: { environmentKey: "production", instructions: [{ kind: "updateOffVariation", variationId: "nope" }] } });
+    expect(refused.status).toBe(400);
+    await Bun.sleep(300);
+    expect(seen.filter((e) => e.environmentId === prodId).length).toBe(2);
+  }, 30_000);
+
+  test("changes committed while the nats-server is down reach subscribers, in order, once it is back", async () => {
+    const prodId = (await client.call("GET", "/api/v2/projects/default/environments/production")).body._id;
+    const before = seen.filter((e) => e.environmentId === prodId).length;
+    // The verdict for the token is cached: the calls below need no bus.
+    expect((await client.call("GET", "/api/v2/flags/default/evented")).status).toBe(200);
+    await nats.stop();
+    for (const kind of ["turnFlagOff", "turnFlagOn", "turnFlagOff"]) {
+      const res = await client.call("PATCH", "/api/v2/flags/default/evented", { headers: SEMANTIC, body: { environmentKey: "production", instructions: [{ kind }] } });
+      expect(res.status).toBe(200);
+    }
+    await Bun.sleep(500);
+    await nats.start();
+    await waitFor(() => seen.filter((e) => e.environmentId === prodId).length >= before + 3, 20_000);
+    const after = seen.filter((e) => e.environmentId === prodId).slice(before);
+    const unique = [...new Map(after.map((e) => [e.seq, e])).values()];
+    expect(unique.map((e) => e.seq)).toEqual([before + 1, before + 2, before + 3]);
+    expect(unique.map((e) => (e.data as { on: boolean }).on)).toEqual([false, true, false]);
+  }, 40_000);
+});
