@@ -18,4 +18,3 @@ const stop = () => {
 };
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
-process.stderr.write(`hello-server listening on ${server.url}\n`);

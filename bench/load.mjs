@@ -4,11 +4,16 @@
  * single JSON object on stdout.
  *
  *   node bench/load.mjs --url http://127.0.0.1:8080/ --connections 32 --duration 10 --warmup 3 \
- *     [--header "authorization: Bearer …"]
+ *     [--header "authorization: Bearer …"] [--server gateway-0:1234 …] [--infra postgres:5678:tree …]
+ *
+ * With --server (the processes under test) and --infra (their database and nats-server; `:tree`
+ * adds the process's children, e.g. Postgres backends) it also reports where the CPU went during
+ * the measured run, from /proc: each of them, this load client, and the rest of the machine.
  *
  * Latency percentiles are computed here from every 2xx response time (fractional milliseconds):
  * autocannon's own histogram keeps whole milliseconds, too coarse for sub-millisecond servers.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
@@ -24,6 +29,9 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "3" },
     header: { type: "string", multiple: true, default: [] },
     timeout: { type: "string", default: "10" },
+    server: { type: "string", multiple: true, default: [] },
+    infra: { type: "string", multiple: true, default: [] },
+    hz: { type: "string", default: "100" },
   },
 });
 if (!values.url) {
@@ -62,12 +70,66 @@ function percentile(sorted, p) {
   return sorted[rank];
 }
 
+const HZ = Number(values.hz);
+const parseWatch = (spec, kind) => {
+  const [label, pid, tree] = spec.split(":");
+  if (!label || !/^\d+$/.test(pid ?? "")) throw new Error(`bad --${kind} ${JSON.stringify(spec)}: expected label:pid[:tree]`);
+  return { label, pid: Number(pid), tree: tree === "tree", kind };
+};
+const watched = [...values.server.map((s) => parseWatch(s, "server")), ...values.infra.map((s) => parseWatch(s, "infra"))];
+
+function statFields(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime + stime of one process, in clock ticks (0 once it is gone). */
+const ticksOf = (pid) => {
+  const f = statFields(pid);
+  return f ? Number(f[11]) + Number(f[12]) : 0;
+};
+
+function childrenOf(ppid) {
+  const out = [];
+  for (const entry of readdirSync("/proc")) {
+    if (/^\d+$/.test(entry) && Number(statFields(entry)?.[1]) === ppid) out.push(Number(entry));
+  }
+  return out;
+}
+
+/** CPU ticks so far: the whole machine (busy time of all cores), each watched process (and its children), this process. */
+function cpuSnapshot() {
+  let busy = 0;
+  let steal = 0;
+  try {
+    const cols = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, stolen] = cols; // idle and iowait left out; steal apart
+    busy = user + nice + system + irq + softirq;
+    steal = stolen ?? 0;
+  } catch {}
+  // One entry per watched process: label → (pid → ticks); children are looked up anew each time.
+  const perWatch = watched.map((w) => new Map([w.pid, ...(w.tree ? childrenOf(w.pid) : [])].map((pid) => [pid, ticksOf(pid)])));
+  return { at: performance.now(), busy, steal, perWatch, client: ticksOf(process.pid) };
+}
+
+/** Ticks of one watched process (and its children) between two snapshots; one born in between counts from zero. */
+function ticksBetween(before, after, i) {
+  let t = 0;
+  for (const [pid, ticks] of after.perWatch[i]) t += Math.max(0, ticks - (before.perWatch[i].get(pid) ?? 0));
+  return t;
+}
+
 const warmupSeconds = Number(values.warmup);
 let warmup;
 if (warmupSeconds > 0) warmup = await run({ ...common, duration: warmupSeconds });
 
 let samples = new Float64Array(1 << 20);
 let n = 0;
+const before = cpuSnapshot();
 const result = await run({ ...common, duration: Number(values.duration) }, (_client, statusCode, _bytes, responseTime) => {
   if (statusCode < 200 || statusCode >= 300) return;
   if (n === samples.length) {
@@ -77,6 +139,35 @@ const result = await run({ ...common, duration: Number(values.duration) }, (_cli
   }
   samples[n++] = responseTime;
 });
+
+const after = cpuSnapshot();
+const msPerTick = 1000 / HZ;
+const perReq = (ticks) => (result.requests.total ? (ticks * msPerTick) / result.requests.total : NaN);
+const busy = after.busy - before.busy;
+const byLabel = {};
+let serverTicks = 0;
+let infraTicks = 0;
+for (const [i, w] of watched.entries()) {
+  const t = ticksBetween(before, after, i);
+  byLabel[w.label] = (byLabel[w.label] ?? 0) + t;
+  if (w.kind === "server") serverTicks += t;
+  else infraTicks += t;
+}
+const clientTicks = after.client - before.client;
+const cpu = {
+  wallSeconds: (after.at - before.at) / 1000,
+  busyCores: (busy * msPerTick) / (after.at - before.at),
+  /** Time the hypervisor gave to other machines: a sign of a noisy neighbour. */
+  stolenCores: ((after.steal - before.steal) * msPerTick) / (after.at - before.at),
+  msPerRequest: {
+    servers: perReq(serverTicks),
+    infra: perReq(infraTicks),
+    client: perReq(clientTicks),
+    rest: perReq(Math.max(0, busy - serverTicks - infraTicks - clientTicks)),
+    total: perReq(busy),
+    byLabel: Object.fromEntries(Object.entries(byLabel).map(([k, t]) => [k, perReq(t)])),
+  },
+};
 
 const sorted = samples.subarray(0, n).sort();
 const sum = sorted.reduce((a, b) => a + b, 0);
@@ -103,6 +194,7 @@ const out = {
     max: n ? sorted[n - 1] : NaN,
   },
   autocannonLatencyMs: { p50: result.latency.p50, p99: result.latency.p99, mean: result.latency.mean },
+  cpu,
   bytesPerResponse: result.requests.total ? result.throughput.total / result.requests.total : 0,
   status: { "2xx": result["2xx"], non2xx: result.non2xx, codes: result.statusCodeStats },
   errors: result.errors,

@@ -1,0 +1,653 @@
+/**
+ * The benchmark baseline: one authenticated read through each way of running Vexil, measured in
+ * the same run as a bare `Bun.serve` hello-world, so the figures can be read as ratios.
+ *
+ *   bun run bench                                   # every target, defaults
+ *   bun run bench --duration 10 --connections 32 --warmup 3
+ *   bun run bench --only hello,all-in-one,distributed
+ *   bun run bench --rounds 3 --json /tmp/bench.json
+ *
+ * Targets (all started before the first measurement, stopped after the last):
+ *   hello          bench/hello-server.ts, a bare Bun.serve answering a small JSON body
+ *   all-in-one     services/all-in-one/main.ts on embedded PGlite and the in-process bus
+ *   distributed    infra/launcher.ts: 1 gateway, 1 auth, 1 flags over nats-server and Postgres
+ *   all-in-one-pg  the all-in-one process with DATABASE_URL (the same Postgres server, its own database)
+ *
+ * The load comes from autocannon, run by node in its own process (bench/load.mjs). A target
+ * that answers anything but 2xx, or drops a request, fails the run.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { Subprocess } from "bun";
+import postgres from "postgres";
+import { freePort, launchCluster, waitReady, type Cluster } from "../infra/launcher.ts";
+import { startPostgres, type PgServer } from "../infra/local/postgres.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const TARGETS = ["hello", "all-in-one", "distributed", "all-in-one-pg"] as const;
+type TargetName = (typeof TARGETS)[number];
+
+const DESCRIPTIONS: Record<TargetName, string> = {
+  hello: "bare `Bun.serve`, small JSON body (bench/hello-server.ts)",
+  "all-in-one": "all-in-one process: embedded PGlite, in-process bus",
+  distributed: "1 gateway + 1 auth + 1 flags over nats-server and Postgres",
+  "all-in-one-pg": "all-in-one process with DATABASE_URL (Postgres), in-process bus",
+};
+
+const USAGE = `usage: bun run bench [--duration S] [--connections N] [--warmup S] [--rounds N]
+                     [--only ${TARGETS.join(",")}] [--json FILE]
+
+  --duration S      measured seconds per target and round (default 10)
+  --connections N   concurrent connections of the load client (default 32)
+  --warmup S        unmeasured seconds before each measurement (default 3)
+  --rounds N        measure every target N times, interleaved; the table shows medians (default 1)
+  --only LIST       comma-separated targets (default: all)
+  --json FILE       also write every raw measurement to FILE
+`;
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+interface Options {
+  duration: number;
+  connections: number;
+  warmup: number;
+  rounds: number;
+  only: TargetName[];
+  json: string | undefined;
+}
+
+function parseOptions(argv: string[]): Options {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        duration: { type: "string", default: "10" },
+        connections: { type: "string", default: "32" },
+        warmup: { type: "string", default: "3" },
+        rounds: { type: "string", default: "1" },
+        only: { type: "string" },
+        json: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    fail(`${(e as Error).message}\n\n${USAGE}`, 2);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const int = (name: string, raw: string, min: number, max: number) => {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < min || n > max) fail(`--${name} must be a whole number from ${min} to ${max} (got "${raw}")\n\n${USAGE}`, 2);
+    return n;
+  };
+  const only = values.only === undefined ? [...TARGETS] : values.only.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const name of only) if (!(TARGETS as readonly string[]).includes(name)) fail(`--only: unknown target "${name}" (known: ${TARGETS.join(", ")})`, 2);
+  if (only.length === 0) fail("--only: name at least one target", 2);
+  return {
+    duration: int("duration", values.duration, 1, 3600),
+    connections: int("connections", values.connections, 1, 1000),
+    warmup: int("warmup", values.warmup, 0, 600),
+    rounds: int("rounds", values.rounds, 1, 20),
+    // Keep the canonical order whatever order was given.
+    only: TARGETS.filter((t) => only.includes(t)),
+    json: values.json,
+  };
+}
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(code);
+}
+
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// Everything started here is stopped here, in reverse order, also on errors and signals.
+
+const cleanups: Array<{ name: string; run: () => Promise<void> }> = [];
+const children = new Set<Subprocess>();
+let cleaningUp: Promise<void> | undefined;
+/** Set when something went wrong: the server logs are then left in place and their folders named. */
+let keepLogs = false;
+
+function onCleanup(name: string, run: () => Promise<void>) {
+  cleanups.push({ name, run });
+}
+
+function track<T extends Subprocess>(proc: T): T {
+  children.add(proc);
+  void proc.exited.then(() => children.delete(proc));
+  return proc;
+}
+
+async function stopProcess(proc: Subprocess, graceMs = 12_000): Promise<number | null> {
+  if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+  const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(graceMs).then(() => false)]);
+  if (!exited) {
+    proc.kill("SIGKILL");
+    await proc.exited;
+  }
+  return proc.exitCode;
+}
+
+/** Direct children still alive (e.g. left by a cluster whose start failed half-way), by pid. */
+function ownChildPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // pid (comm) state ppid …; comm may contain spaces and parentheses.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === process.pid && fields[0] !== "Z") pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function cleanup(): Promise<void> {
+  cleaningUp ??= (async () => {
+    for (const { name, run } of cleanups.reverse()) {
+      try {
+        await run();
+      } catch (e) {
+        log(`while stopping ${name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    await Promise.all([...children].map((p) => stopProcess(p, 5_000)));
+    const stray = ownChildPids();
+    for (const pid of stray) {
+      try {
+        process.kill(pid, "SIGTERM");
+      } catch {}
+    }
+    if (stray.length > 0) {
+      await Bun.sleep(2_000);
+      for (const pid of ownChildPids()) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {}
+      }
+    }
+  })();
+  return cleaningUp;
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    log(`${signal}: stopping everything`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+process.on("exit", () => {
+  for (const p of children) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+});
+
+// ---------------------------------------------------------------------------------------------
+// Targets
+
+interface Watch {
+  servers: Array<{ label: string; pid: number }>;
+  /** `tree`: the process and its children (Postgres forks a backend per connection). */
+  infra: Array<{ label: string; pid: number; tree?: boolean }>;
+}
+
+interface Target {
+  name: TargetName;
+  url: string;
+  headers: Record<string, string>;
+  /** The processes to account CPU to: the servers under test, and their database and nats-server. */
+  watch(): Watch;
+  /** Checks one response before the load starts. */
+  check(body: unknown): boolean;
+  /** Stops the servers of this target; returns problems found on the way (bad exit codes). */
+  stop(): Promise<string[]>;
+  /** What the servers logged at warn level or above, and anything that is not a log line. */
+  complaints(): string[];
+}
+
+const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
+
+const ADMIN_TOKEN = `bench-admin-${crypto.randomUUID()}`;
+const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const READ_PATH = "/api/v2/projects/default";
+const isDefaultProject = (body: unknown) => (body as { key?: unknown } | null)?.key === "default";
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** Lines at warn or error level, and lines that are not JSON log lines at all (crashes, stack traces). */
+function complaintsIn(text: string, source: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    let level: unknown;
+    try {
+      level = (JSON.parse(line) as { level?: unknown }).level;
+    } catch {
+      out.push(`${source}: ${line}`);
+      continue;
+    }
+    if (level === "warn" || level === "error") out.push(`${source}: ${line}`);
+  }
+  return out;
+}
+
+function spawnServer(name: string, args: string[], env: Record<string, string | undefined>, logDir: string) {
+  const fullEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) fullEnv[k] = v;
+  const out = join(logDir, `${name}.out.log`);
+  const err = join(logDir, `${name}.err.log`);
+  const proc = track(Bun.spawn(args, { cwd: ROOT, env: fullEnv, stdin: "ignore", stdout: Bun.file(out), stderr: Bun.file(err) }));
+  return { proc, out, err };
+}
+
+async function startSingle(
+  infra: () => Watch["infra"],
+  name: TargetName,
+  entry: string,
+  env: Record<string, string | undefined>,
+  logDir: string,
+  headers: Record<string, string>,
+  path: string,
+  check: (body: unknown) => boolean,
+): Promise<Target> {
+  const port = freePort();
+  const { proc, out, err } = spawnServer(name, ["bun", entry], { ...env, PORT: String(port), HOST: "127.0.0.1" }, logDir);
+  let stopped: Promise<string[]> | undefined;
+  const target: Target = {
+    name,
+    url: `http://127.0.0.1:${port}${path}`,
+    headers,
+    watch: () => ({ servers: [{ label: name, pid: proc.pid }], infra: infra() }),
+    check,
+    stop: () =>
+      (stopped ??= stopProcess(proc).then((code) => (code === 0 ? [] : [`${name}: exited with ${code ?? proc.signalCode} after SIGTERM`]))),
+    complaints: () => [...complaintsIn(readText(err), `${name} stderr`), ...complaintsIn(readText(out), `${name} stdout`)],
+  };
+  onCleanup(name, async () => void (await target.stop()));
+  try {
+    await waitReady(`http://127.0.0.1:${port}`, 60_000, proc);
+  } catch (e) {
+    throw new Error(`${name} did not start: ${(e as Error).message}\n${readText(err).slice(-4000)}`);
+  }
+  return target;
+}
+
+const startHello = (logDir: string) =>
+  startSingle(() => [], "hello", "bench/hello-server.ts", {}, logDir, {}, "/", (b) => (b as { hello?: unknown } | null)?.hello === "world");
+
+function startAllInOne(name: TargetName, logDir: string, databaseUrl: string | undefined, pg: PgServer | undefined) {
+  const dataDir = mkdtempSync(join(tmpdir(), "vexil-bench-data-"));
+  onCleanup(`${name} data`, async () => rmSync(dataDir, { recursive: true, force: true }));
+  return startSingle(
+    () => (pg ? infraOf(pg, undefined) : []),
+    name,
+    "services/all-in-one/main.ts",
+    { VEXIL_DATA_DIR: dataDir, VEXIL_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: "warn", DATABASE_URL: databaseUrl, NATS_URL: undefined },
+    logDir,
+    AUTH,
+    READ_PATH,
+    isDefaultProject,
+  );
+}
+
+async function startDistributed(): Promise<{ target: Target; cluster: Cluster }> {
+  const cluster = await launchCluster({
+    counts: { gateway: 1, auth: 1, flags: 1, streaming: 0 },
+    adminToken: ADMIN_TOKEN,
+    logLevel: "warn",
+  });
+  onCleanup("distributed cluster", () => cluster.stop());
+  onCleanup("distributed logs", async () => {
+    if (keepLogs) log(`distributed logs kept in ${cluster.logDir}`);
+    else rmSync(cluster.logDir, { recursive: true, force: true });
+  });
+  let stopped: Promise<string[]> | undefined;
+  const target: Target = {
+    name: "distributed",
+    url: `${cluster.gateways[0]}${READ_PATH}`,
+    headers: AUTH,
+    watch: () => ({
+      servers: cluster.instances.map((i) => ({ label: `${i.kind}-${i.index}`, pid: i.process.pid })),
+      infra: infraOf(cluster.postgres, cluster.nats?.port),
+    }),
+    check: isDefaultProject,
+    // Stops the services; Postgres and nats-server stay up for all-in-one-pg and go with cluster.stop().
+    stop: () =>
+      (stopped ??= Promise.all(
+        cluster.instances.map(async (i) => {
+          const code = await stopProcess(i.process);
+          return code === 0 ? undefined : `distributed ${i.kind}-${i.index}: exited with ${code ?? i.process.signalCode} after SIGTERM`;
+        }),
+      ).then((problems) => problems.filter((p): p is string => p !== undefined))),
+    complaints: () =>
+      cluster.instances.flatMap((i) => [
+        ...complaintsIn(readText(`${i.logFile}.err`), `distributed ${i.kind}-${i.index} stderr`),
+        ...complaintsIn(readText(i.logFile), `distributed ${i.kind}-${i.index} stdout`),
+      ]),
+  };
+  return { target, cluster };
+}
+
+/** Processes whose command line has `-p <port>` and whose program is `program`. */
+function processesListeningOn(program: string, port: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      const i = argv.indexOf("-p");
+      if (argv[0]?.split("/").at(-1) === program && i > 0 && argv[i + 1] === String(port)) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function infraOf(pg: PgServer | undefined, natsPort: number | undefined): Watch["infra"] {
+  return [
+    ...(pg ? processesListeningOn("postgres", pg.port).map((pid) => ({ label: "postgres", pid, tree: true })) : []),
+    ...(natsPort ? processesListeningOn("nats-server", natsPort).map((pid) => ({ label: "nats-server", pid })) : []),
+  ];
+}
+
+async function createDatabase(server: PgServer, name: string): Promise<string> {
+  const sql = postgres(server.url(), { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe(`create database ${name}`);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  return server.url(name);
+}
+
+/** The first response must be the expected 2xx body: otherwise the load would measure errors. */
+async function checkTarget(target: Target): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    let detail: string;
+    try {
+      const res = await fetch(target.url, { headers: target.headers });
+      const text = await res.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {}
+      if (res.ok && target.check(body)) return text.length;
+      detail = `${res.status} ${text.slice(0, 300)}`;
+    } catch (e) {
+      detail = (e as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`${target.name}: ${target.url} does not answer as expected: ${detail}`);
+    await Bun.sleep(250);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+interface LoadResult {
+  autocannon: string;
+  node: string;
+  url: string;
+  connections: number;
+  duration: number;
+  warmup?: { duration: number; requests: number; non2xx: number; errors: number; timeouts: number };
+  requests: { total: number; sent: number; perSecond: number; perSecondMean: number; perSecondStddev: number };
+  latencyMs: { count: number; mean: number; p50: number; p90: number; p99: number; max: number };
+  cpu: {
+    wallSeconds: number;
+    busyCores: number;
+    stolenCores: number;
+    msPerRequest: { servers: number; infra: number; client: number; rest: number; total: number; byLabel: Record<string, number> };
+  };
+  bytesPerResponse: number;
+  status: { "2xx": number; non2xx: number; codes: Record<string, { count: number }> };
+  errors: number;
+  timeouts: number;
+  resets: number;
+  mismatches: number;
+}
+
+async function load(target: Target, options: Options): Promise<LoadResult> {
+  const args = [
+    "node",
+    "bench/load.mjs",
+    "--url",
+    target.url,
+    "--connections",
+    String(options.connections),
+    "--duration",
+    String(options.duration),
+    "--warmup",
+    String(options.warmup),
+    "--hz",
+    String(CLK_TCK),
+  ];
+  for (const [k, v] of Object.entries(target.headers)) args.push("--header", `${k}: ${v}`);
+  const watch = target.watch();
+  for (const w of watch.servers) args.push("--server", `${w.label}:${w.pid}`);
+  for (const w of watch.infra) args.push("--infra", `${w.label}:${w.pid}${w.tree ? ":tree" : ""}`);
+  const proc = track(Bun.spawn(args, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) throw new Error(`${target.name}: the load client exited with ${code}\n${stderr}`);
+  const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as LoadResult;
+  const w = result.warmup;
+  const problems = [
+    result.status.non2xx > 0 && `${result.status.non2xx} non-2xx responses (${JSON.stringify(result.status.codes)})`,
+    result.errors > 0 && `${result.errors} errors`,
+    result.timeouts > 0 && `${result.timeouts} timeouts`,
+    result.status["2xx"] === 0 && "no 2xx response at all",
+    w && (w.non2xx > 0 || w.errors > 0 || w.timeouts > 0) && `warm-up: ${w.non2xx} non-2xx, ${w.errors} errors, ${w.timeouts} timeouts`,
+  ].filter(Boolean);
+  if (problems.length > 0) throw new BenchFailure(`${target.name}: ${problems.join("; ")}`);
+  return result;
+}
+
+class BenchFailure extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function machine() {
+  const sh = (cmd: string[]) => {
+    try {
+      return Bun.spawnSync(cmd).stdout.toString().trim();
+    } catch {
+      return "?";
+    }
+  };
+  const cpuinfo = readText("/proc/cpuinfo");
+  const memKb = Number(/^MemTotal:\s+(\d+)/m.exec(readText("/proc/meminfo"))?.[1] ?? NaN);
+  return {
+    nproc: sh(["nproc"]),
+    memory: `${(memKb / 1024 / 1024).toFixed(1)} GiB`,
+    cpu: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? "?",
+    kernel: sh(["uname", "-sr"]),
+    bun: `${Bun.version} (${Bun.revision.slice(0, 9)})`,
+    commit: sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]) + (sh(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench"]) ? " with uncommitted changes" : ""),
+  };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+const fmtInt = (n: number) => Math.round(n).toLocaleString("en-US");
+const fmtMs = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(1));
+const fmtCpu = (n: number) => (Number.isFinite(n) ? n.toFixed(3) : "—");
+
+const fmtRatio = (n: number) => (n >= 0.1 ? n.toFixed(2) : n.toFixed(3));
+
+interface Row {
+  name: TargetName;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  bytes: number;
+  /** Labels of the server processes (one per process). */
+  servers: string[];
+  runs: LoadResult[];
+}
+
+function report(rows: Row[], options: Options, command: string, date: string, m: ReturnType<typeof machine>, client: LoadResult) {
+  const hello = rows.find((r) => r.name === "hello");
+  const lines = [
+    `### Gateway read baseline — ${date}`,
+    "",
+    "| target | req/s | p50 (ms) | p99 (ms) | × hello | non-2xx | bytes/resp |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${fmtInt(r.rps)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${hello ? fmtRatio(r.rps / hello.rps) : "—"} | ${r.non2xx} | ${Math.round(r.bytes)} |`,
+    ),
+    "",
+    "CPU per request during the measured run, in milliseconds of one core (from /proc): the processes under test, " +
+      "their Postgres and nats-server, the load client, and the rest of the machine (kernel network time charged to no process, anything else running):",
+    "",
+    "| target | servers | postgres | nats-server | load client | rest | total | busy cores | stolen |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.map((r) => {
+      const c = (f: (x: LoadResult["cpu"]) => number | undefined) => fmtCpu(median(r.runs.map((x) => f(x.cpu) ?? NaN)));
+      const cores = (f: (x: LoadResult["cpu"]) => number) => median(r.runs.map((x) => f(x.cpu))).toFixed(2);
+      return (
+        `| ${r.name} | ${c((x) => x.msPerRequest.servers)} | ${c((x) => x.msPerRequest.byLabel.postgres)} | ${c((x) => x.msPerRequest.byLabel["nats-server"])} | ` +
+        `${c((x) => x.msPerRequest.client)} | ${c((x) => x.msPerRequest.rest)} | ${c((x) => x.msPerRequest.total)} | ${cores((x) => x.busyCores)} of ${m.nproc} | ${cores((x) => x.stolenCores)} |`
+      );
+    }),
+    ...rows
+      .filter((r) => r.servers.length > 1)
+      .map(
+        (r) =>
+          `\n${r.name}, each server: ${r.servers.map((l) => `${l} ${fmtCpu(median(r.runs.map((x) => x.cpu.msPerRequest.byLabel[l] ?? NaN)))}`).join(", ")} ms per request`,
+      ),
+    "",
+    ...rows.map((r) => `- **${r.name}**: ${DESCRIPTIONS[r.name]}; \`GET ${new URL(r.runs[0]!.url).pathname}\`${r.name === "hello" ? "" : " with `Authorization: Bearer <admin token>`"}`),
+    "",
+    `- command: \`${command}\``,
+    `- load: autocannon ${client.autocannon} on node ${client.node}, its own process; ${options.connections} connections, ${options.warmup} s warm-up then ${options.duration} s measured per target` +
+      (options.rounds > 1 ? `, ${options.rounds} interleaved rounds (medians shown)` : ", 1 round"),
+    `- machine: ${m.nproc} cores (nproc), ${m.memory} RAM, ${m.cpu}, ${m.kernel}, bun ${m.bun}`,
+    `- code: commit ${m.commit}`,
+    `- date: ${date}`,
+    "",
+  ];
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function main() {
+  const argv = process.argv.slice(2);
+  const options = parseOptions(argv);
+  const command = ["bun run bench", ...argv].join(" ");
+  const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const logDir = mkdtempSync(join(tmpdir(), "vexil-bench-logs-"));
+  onCleanup("logs", async () => {
+    if (keepLogs) log(`server logs kept in ${logDir}`);
+    else rmSync(logDir, { recursive: true, force: true });
+  });
+
+  const check = Bun.spawnSync(["node", "-e", "require('autocannon')"], { cwd: ROOT, stderr: "pipe" });
+  if (check.exitCode !== 0) throw new Error(`autocannon cannot be loaded by node (run \`bun install\`): ${check.stderr.toString()}`);
+
+  // Start every target first, so that all rounds measure the same processes.
+  const targets: Target[] = [];
+  let cluster: Cluster | undefined;
+  for (const name of options.only) {
+    const started = Date.now();
+    log(`starting ${name}`);
+    if (name === "hello") targets.push(await startHello(logDir));
+    if (name === "all-in-one") targets.push(await startAllInOne(name, logDir, undefined, undefined));
+    if (name === "distributed") {
+      const d = await startDistributed();
+      cluster = d.cluster;
+      targets.push(d.target);
+    }
+    if (name === "all-in-one-pg") {
+      let server = cluster?.postgres;
+      if (!server) {
+        const own = await startPostgres();
+        onCleanup("postgres", () => own.destroy());
+        server = own;
+      }
+      targets.push(await startAllInOne(name, logDir, await createDatabase(server, "vexil_bench_all_in_one"), server));
+    }
+    const bytes = await checkTarget(targets.at(-1)!);
+    log(`${name} ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${targets.at(-1)!.url}, ${bytes} body bytes)`);
+  }
+
+  const results = new Map<TargetName, LoadResult[]>();
+  let failure: unknown;
+  try {
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const target of targets) {
+        log(`round ${round}/${options.rounds}: ${target.name} (${options.warmup} s warm-up + ${options.duration} s)`);
+        const r = await load(target, options);
+        log(`  ${fmtInt(r.requests.perSecond)} req/s, p50 ${fmtMs(r.latencyMs.p50)} ms, p99 ${fmtMs(r.latencyMs.p99)} ms, ${r.status["2xx"]} × 2xx`);
+        results.set(target.name, [...(results.get(target.name) ?? []), r]);
+      }
+    }
+  } catch (e) {
+    failure = e;
+  }
+
+  // Stop the servers before reading their logs, so shutdown problems show too.
+  const exitProblems = (await Promise.all(targets.map((t) => t.stop()))).flat();
+  const complaints = targets.flatMap((t) => t.complaints());
+  if (complaints.length > 0 || exitProblems.length > 0 || failure) keepLogs = true;
+  for (const p of exitProblems) log(`PROBLEM: ${p}`);
+  if (complaints.length > 0) {
+    log(`the servers logged ${complaints.length} warning/error line(s):`);
+    for (const c of complaints.slice(0, 20)) log(`  ${c.slice(0, 400)}`);
+  }
+
+  const rows: Row[] = [...results].map(([name, runs]) => ({
+    name,
+    rps: median(runs.map((r) => r.requests.perSecond)),
+    p50: median(runs.map((r) => r.latencyMs.p50)),
+    p99: median(runs.map((r) => r.latencyMs.p99)),
+    non2xx: runs.reduce((a, r) => a + r.status.non2xx, 0),
+    bytes: median(runs.map((r) => r.bytesPerResponse)),
+    servers: targets.find((t) => t.name === name)!.watch().servers.map((w) => w.label),
+    runs,
+  }));
+  const m = machine();
+  if (options.json) {
+    writeFileSync(options.json, JSON.stringify({ date, command, options, machine: m, results: Object.fromEntries(results), complaints, exitProblems }, null, 2));
+    log(`raw results written to ${options.json}`);
+  }
+  if (rows.length > 0) process.stdout.write("\n" + report(rows, options, command, date, m, rows[0]!.runs[0]!) + "\n");
+  if (failure) throw failure;
+  if (exitProblems.length > 0) throw new BenchFailure("a server did not stop cleanly (see above)");
+}
+
+try {
+  await main();
+  await cleanup();
+  process.exit(0);
+} catch (e) {
+  keepLogs = true;
+  process.stderr.write(`\nbench: FAILED: ${e instanceof Error ? e.message : String(e)}\n`);
+  await cleanup();
+  process.exit(1);
+}
