@@ -26,7 +26,7 @@ import { freePort, launchCluster, waitReady, type Cluster } from "../infra/launc
 import { startPostgres, type PgServer } from "../infra/local/postgres.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
-const TARGETS = ["hello", "all-in-one", "distributed", "all-in-one-pg"] as const;
+const TARGETS = ["hello", "all-in-one", "all-in-one-noauth", "distributed", "distributed-noauth", "all-in-one-pg"] as const;
 type TargetName = (typeof TARGETS)[number];
 
 const DESCRIPTIONS: Record<TargetName, string> = {
@@ -34,6 +34,8 @@ const DESCRIPTIONS: Record<TargetName, string> = {
   "all-in-one": "all-in-one process: embedded PGlite, in-process bus",
   distributed: "1 gateway + 1 auth + 1 flags over nats-server and Postgres",
   "all-in-one-pg": "all-in-one process with DATABASE_URL (Postgres), in-process bus",
+  "all-in-one-noauth": "all-in-one process as above, authentication bypassed (bench/entries/all-in-one-no-auth.ts)",
+  "distributed-noauth": "a second gateway of the distributed cluster, authentication bypassed (bench/entries/gateway-no-auth.ts)",
 };
 
 const USAGE = `usage: bun run bench [--duration S] [--connections N] [--warmup S] [--rounds N]
@@ -290,13 +292,13 @@ async function startSingle(
 const startHello = (logDir: string) =>
   startSingle(() => [], "hello", "bench/hello-server.ts", {}, logDir, {}, "/", (b) => (b as { hello?: unknown } | null)?.hello === "world");
 
-function startAllInOne(name: TargetName, logDir: string, databaseUrl: string | undefined, pg: PgServer | undefined) {
+function startAllInOne(name: TargetName, logDir: string, databaseUrl: string | undefined, pg: PgServer | undefined, entry = "services/all-in-one/main.ts") {
   const dataDir = mkdtempSync(join(tmpdir(), "vexil-bench-data-"));
   onCleanup(`${name} data`, async () => rmSync(dataDir, { recursive: true, force: true }));
   return startSingle(
     () => (pg ? infraOf(pg, undefined) : []),
     name,
-    "services/all-in-one/main.ts",
+    entry,
     { VEXIL_DATA_DIR: dataDir, VEXIL_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: "warn", DATABASE_URL: databaseUrl, NATS_URL: undefined },
     logDir,
     AUTH,
@@ -578,10 +580,26 @@ async function main() {
     log(`starting ${name}`);
     if (name === "hello") targets.push(await startHello(logDir));
     if (name === "all-in-one") targets.push(await startAllInOne(name, logDir, undefined, undefined));
-    if (name === "distributed") {
+    if (name === "all-in-one-noauth") targets.push(await startAllInOne(name, logDir, undefined, undefined, "bench/entries/all-in-one-no-auth.ts"));
+    if (name === "distributed" || (name === "distributed-noauth" && !cluster)) {
       const d = await startDistributed();
       cluster = d.cluster;
-      targets.push(d.target);
+      if (name === "distributed") targets.push(d.target);
+    }
+    if (name === "distributed-noauth") {
+      const c = cluster!;
+      targets.push(
+        await startSingle(
+          () => infraOf(c.postgres, c.nats?.port),
+          name,
+          "bench/entries/gateway-no-auth.ts",
+          { NATS_URL: c.natsUrl, VEXIL_INTERNAL_KEY: c.internalKey, LOG_LEVEL: "warn" },
+          logDir,
+          AUTH,
+          READ_PATH,
+          isDefaultProject,
+        ),
+      );
     }
     if (name === "all-in-one-pg") {
       let server = cluster?.postgres;
