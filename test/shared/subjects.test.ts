@@ -17,6 +17,7 @@ test("auth subjects", () => {
   expect(subjects.authVerifyEnvironmentKey).toBe("vexil.auth.env-keys.verify");
   expect(subjects.authEnvironmentKeysRevoked).toBe("vexil.auth.env-keys.revoked");
   expect(subjects.authUsage).toBe("vexil.auth.usage");
+  expect(subjects.changes("6b032fee1969c61bc4538117")).toBe("vexil.changes.6b032fee1969c61bc4538117");
 });
 
 test("no subject is added or removed without updating this test", () => {
@@ -29,6 +30,7 @@ test("no subject is added or removed without updating this test", () => {
     "authUsage",
     "authVerify",
     "authVerifyEnvironmentKey",
+    "changes",
     "http",
   ]);
 });
