@@ -1,6 +1,6 @@
 /** Audit entries as the services write them, in the same transaction as the change they record. */
 import type { Caller } from "../caller.ts";
-import { resourceId } from "../ids.ts";
+import { sortableId } from "../ids.ts";
 import type { AuditAccess } from "./schema.ts";
 
 export interface AuditEntry {
@@ -50,9 +50,10 @@ function actorName(caller: Caller): string {
 }
 
 export function auditEntry(input: AuditInput): AuditEntry {
+  const date = input.now ?? Date.now();
   return {
-    id: resourceId(),
-    date: input.now ?? Date.now(),
+    id: sortableId(date),
+    date,
     kind: input.kind,
     spec: input.spec,
     name: input.name,

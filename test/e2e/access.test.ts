@@ -346,7 +346,7 @@ describe("authentication and permissions", () => {
   test("every token, key, member and role change is in the audit log with its actor", async () => {
     const sql = postgres(cluster.databaseUrl, { max: 1, onnotice: () => {} });
     try {
-      const rows = await sql<{ kind: string; accesses: Array<{ action: string }>; token_name: string | null }[]>`select kind, accesses, token_name from audit_log`;
+      const rows = await sql<{ kind: string; accesses: Array<{ action: string }>; token_name: string | null; member_id: string | null }[]>`select kind, accesses, token_name, member_id from audit_log`;
       const actions = new Set(rows.flatMap((r) => r.accesses.map((a) => `${r.kind}:${a.action}`)));
       for (const expected of [
         "token:createAccessToken",
@@ -362,7 +362,8 @@ describe("authentication and permissions", () => {
       ]) {
         expect(actions.has(expected)).toBe(true);
       }
-      expect(rows.every((r) => r.token_name !== null)).toBe(true);
+      // Every entry names its actor: a token, or the member of a session.
+      expect(rows.every((r) => r.token_name !== null || r.member_id !== null)).toBe(true);
     } finally {
       await sql.end();
     }

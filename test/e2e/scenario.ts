@@ -144,6 +144,17 @@ export async function runScenario(client: Client, prefix = "s"): Promise<void> {
   }
   const after = await client.call("GET", path);
   expect(after.body).toMatchObject({ name: "Merged", tags: ["e2e", "more"], key: first.key });
+  // Each change is in the audit log, once, with its comment; refused patches left nothing.
+  const audit = await client.call("GET", `/api/v2/auditlog?spec=${encodeURIComponent(`proj/${first.key}`)}&limit=20`);
+  expect(audit.status).toBe(200);
+  expect(audit.body.items.map((e: any) => e.accesses.map((a: any) => a.action).join(","))).toEqual([
+    "updateDefaultClientSideAvailability",
+    "updateProjectName",
+    "updateTags",
+    "updateProjectName",
+    "createProject",
+  ]);
+  expect(audit.body.items[2].comment).toBe("why");
   expect((await client.call("PATCH", "/api/v2/projects/missing-project", { body: { name: "x" } })).status).toBe(404);
 
   // Environments.

@@ -1,4 +1,5 @@
 /** Environment use cases: list, create (with keys from auth), read, patch, delete. */
+import { auditEntry } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { resourceId } from "@vexil/shared/ids";
@@ -95,7 +96,12 @@ export async function createEnvironment(ctx: FlagsContext, caller: Caller, proje
   const env = newEnvironment(project.id, post, ctx.now());
   const keys = await issueKeys(ctx, [env]);
   try {
-    await ctx.store.insertEnvironment(env, (flag) => defaultEnvironment(flag, env.createdAt));
+    const spec = `proj/${project.key}:env/${env.key}`;
+    await ctx.store.insertEnvironment(
+      env,
+      (flag) => defaultEnvironment(flag, env.createdAt),
+      auditEntry({ caller, kind: "environment", spec, name: env.name, verb: "created the environment", actions: ["createEnvironment"], current: environmentRep(env, project.key), currentVersion: 1, now: env.createdAt }),
+    );
   } catch (e) {
     await forgetKeys(ctx, [env.id]);
     throw e;
@@ -130,7 +136,23 @@ export async function patchEnvironment(
     if (actions.length === 0) return rep;
     authorize(caller, actions, environmentResource(project, current));
     const next: EnvironmentRecord = { ...current, ...fields, color: (fields.color ?? current.color).toUpperCase(), version: current.version + 1 };
-    if (await ctx.store.updateEnvironment(next, current.version)) return environmentRep(next, project.key);
+    const after = environmentRep(next, project.key);
+    const audit = auditEntry({
+      caller,
+      kind: "environment",
+      spec: `proj/${project.key}:env/${current.key}`,
+      name: next.name,
+      verb: "updated the environment",
+      actions,
+      comment: request.comment,
+      delta: request.format === "json-patch" ? request.operations : request.format === "merge" ? request.merge : null,
+      previous: rep,
+      current: after,
+      previousVersion: current.version,
+      currentVersion: next.version,
+      now: ctx.now(),
+    });
+    if (await ctx.store.updateEnvironment(next, current.version, audit)) return after;
   }
   throw new VexilError("optimistic_locking_error", "Conflict. Optimistic lock error. Try again later.");
 }
@@ -140,7 +162,8 @@ export async function deleteEnvironment(ctx: FlagsContext, caller: Caller, proje
   const project = await projectOrThrow(ctx, projectKey);
   const env = await environmentOrThrow(ctx, project, envKey);
   authorize(caller, "deleteEnvironment", environmentResource(project, env));
-  if (!(await ctx.store.deleteEnvironment(env.id))) throw notFound(`Environment "${envKey}" in project "${projectKey}"`);
+  const audit = auditEntry({ caller, kind: "environment", spec: `proj/${project.key}:env/${env.key}`, name: env.name, verb: "deleted the environment", actions: ["deleteEnvironment"], previous: environmentRep(env, project.key), previousVersion: env.version, now: ctx.now() });
+  if (!(await ctx.store.deleteEnvironment(env.id, audit))) throw notFound(`Environment "${envKey}" in project "${projectKey}"`);
   await forgetKeys(ctx, [env.id]);
 }
 

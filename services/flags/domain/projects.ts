@@ -1,4 +1,5 @@
 /** Project use cases: list, create (with default environments), read, patch, delete, and the `default` project at first start. */
+import { auditEntry } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, notFound } from "@vexil/shared/errors";
 import { resourceId } from "@vexil/shared/ids";
@@ -71,13 +72,18 @@ export async function createProject(ctx: FlagsContext, caller: Caller, post: Pro
   const project = newProject(post, now);
   const envs = envPosts.map((e) => newEnvironment(project.id, e, now));
   const keys = await issueKeys(ctx, envs);
+  const rep = projectRep(project);
   try {
-    await ctx.store.insertProject(project, envs);
+    await ctx.store.insertProject(
+      project,
+      envs,
+      auditEntry({ caller, kind: "project", spec: `proj/${project.key}`, name: project.name, verb: "created the project", actions: ["createProject"], current: rep, currentVersion: 1, now }),
+    );
   } catch (e) {
     await forgetKeys(ctx, envs.map((x) => x.id));
     throw e;
   }
-  return { ...projectRep(project), environments: envs.map((e) => environmentRep(e, project.key, keys.get(e.id))) };
+  return { ...rep, environments: envs.map((e) => environmentRep(e, project.key, keys.get(e.id))) };
 }
 
 const PROJECT_RULES = { readOnly: ["_id", "_links", "key"], editable: ProjectEditable } as const;
@@ -101,7 +107,23 @@ export async function patchProject(ctx: FlagsContext, caller: Caller, key: strin
       csaUsingMobileKey: fields.defaultClientSideAvailability.usingMobileKey,
       version: current.version + 1,
     };
-    if (await ctx.store.updateProject(next, current.version)) return projectRep(next);
+    const after = projectRep(next);
+    const audit = auditEntry({
+      caller,
+      kind: "project",
+      spec: `proj/${current.key}`,
+      name: next.name,
+      verb: "updated the project",
+      actions,
+      comment: request.comment,
+      delta: request.format === "json-patch" ? request.operations : request.format === "merge" ? request.merge : null,
+      previous: rep,
+      current: after,
+      previousVersion: current.version,
+      currentVersion: next.version,
+      now: ctx.now(),
+    });
+    if (await ctx.store.updateProject(next, current.version, audit)) return after;
   }
   throw new VexilError("optimistic_locking_error", "Conflict. Optimistic lock error. Try again later.");
 }
@@ -110,7 +132,8 @@ export async function deleteProject(ctx: FlagsContext, caller: Caller, key: stri
   authorizeRead(caller);
   const project = await projectOrThrow(ctx, key);
   authorize(caller, "deleteProject", projectResource(project));
-  const envIds = await ctx.store.deleteProject(project.id);
+  const audit = auditEntry({ caller, kind: "project", spec: `proj/${project.key}`, name: project.name, verb: "deleted the project", actions: ["deleteProject"], previous: projectRep(project), previousVersion: project.version, now: ctx.now() });
+  const envIds = await ctx.store.deleteProject(project.id, audit);
   if (!envIds) throw notFound(`Project "${key}"`);
   await forgetKeys(ctx, envIds);
 }

@@ -2,6 +2,8 @@ import { and, asc, count, desc, eq, inArray, or, sql, type SQL } from "drizzle-o
 import type { PgColumn } from "drizzle-orm/pg-core";
 import { isUniqueViolation, type Db } from "@vexil/shared/db/connector";
 import { LOCK_NAMESPACE } from "@vexil/shared/db/migrate";
+import type { AuditEntry } from "@vexil/shared/audit/audit";
+import { auditLog } from "@vexil/shared/audit/schema";
 import { conflict } from "@vexil/shared/errors";
 import type { FlagEnvironment } from "../domain/flags/model.ts";
 import type { FlagGlobal } from "./flag-store.ts";
@@ -62,30 +64,37 @@ export class DrizzleProjectStore implements ProjectStore {
     return (await this.db.select().from(projects).where(eq(projects.key, key)).limit(1))[0];
   }
 
-  async insertProject(project: ProjectRecord, envs: EnvironmentRecord[]): Promise<void> {
+  async insertProject(project: ProjectRecord, envs: EnvironmentRecord[], audit?: AuditEntry): Promise<void> {
     await this.db
       .transaction(async (tx) => {
         await tx.insert(projects).values(project);
         if (envs.length > 0) await tx.insert(environments).values(envs);
+        if (audit) await tx.insert(auditLog).values(audit);
       })
       .catch((e) => translate(e, `A project with key "${project.key}"`));
   }
 
-  async updateProject(project: ProjectRecord, expectedVersion: number): Promise<boolean> {
+  async updateProject(project: ProjectRecord, expectedVersion: number, audit?: AuditEntry): Promise<boolean> {
     const { id, ...fields } = project;
-    const rows = await this.db
-      .update(projects)
-      .set(fields)
-      .where(and(eq(projects.id, id), eq(projects.version, expectedVersion)))
-      .returning({ id: projects.id });
-    return rows.length === 1;
+    return this.db.transaction(async (tx) => {
+      const rows = await tx
+        .update(projects)
+        .set(fields)
+        .where(and(eq(projects.id, id), eq(projects.version, expectedVersion)))
+        .returning({ id: projects.id });
+      if (rows.length !== 1) return false;
+      if (audit) await tx.insert(auditLog).values(audit);
+      return true;
+    });
   }
 
-  async deleteProject(id: string): Promise<string[] | undefined> {
+  async deleteProject(id: string, audit?: AuditEntry): Promise<string[] | undefined> {
     return this.db.transaction(async (tx) => {
       const envs = await tx.delete(environments).where(eq(environments.projectId, id)).returning({ id: environments.id });
       const deleted = await tx.delete(projects).where(eq(projects.id, id)).returning({ id: projects.id });
-      return deleted.length === 1 ? envs.map((e) => e.id) : undefined;
+      if (deleted.length !== 1) return undefined;
+      if (audit) await tx.insert(auditLog).values(audit);
+      return envs.map((e) => e.id);
     });
   }
 
@@ -108,10 +117,11 @@ export class DrizzleProjectStore implements ProjectStore {
     )[0];
   }
 
-  async insertEnvironment(env: EnvironmentRecord, defaultConfig: (flag: FlagGlobal) => FlagEnvironment): Promise<void> {
+  async insertEnvironment(env: EnvironmentRecord, defaultConfig: (flag: FlagGlobal) => FlagEnvironment, audit?: AuditEntry): Promise<void> {
     await this.db
       .transaction(async (tx) => {
         await tx.insert(environments).values(env);
+        if (audit) await tx.insert(auditLog).values(audit);
         const projectFlags = await tx.select({ id: flags.id, doc: flags.doc }).from(flags).where(eq(flags.projectId, env.projectId));
         if (projectFlags.length > 0) {
           await tx.insert(flagConfigs).values(
@@ -122,19 +132,27 @@ export class DrizzleProjectStore implements ProjectStore {
       .catch((e) => translate(e, `An environment with key "${env.key}"`));
   }
 
-  async updateEnvironment(env: EnvironmentRecord, expectedVersion: number): Promise<boolean> {
+  async updateEnvironment(env: EnvironmentRecord, expectedVersion: number, audit?: AuditEntry): Promise<boolean> {
     const { id, ...fields } = env;
-    const rows = await this.db
-      .update(environments)
-      .set(fields)
-      .where(and(eq(environments.id, id), eq(environments.version, expectedVersion)))
-      .returning({ id: environments.id });
-    return rows.length === 1;
+    return this.db.transaction(async (tx) => {
+      const rows = await tx
+        .update(environments)
+        .set(fields)
+        .where(and(eq(environments.id, id), eq(environments.version, expectedVersion)))
+        .returning({ id: environments.id });
+      if (rows.length !== 1) return false;
+      if (audit) await tx.insert(auditLog).values(audit);
+      return true;
+    });
   }
 
-  async deleteEnvironment(id: string): Promise<boolean> {
-    const rows = await this.db.delete(environments).where(eq(environments.id, id)).returning({ id: environments.id });
-    return rows.length === 1;
+  async deleteEnvironment(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.delete(environments).where(eq(environments.id, id)).returning({ id: environments.id });
+      if (rows.length !== 1) return false;
+      if (audit) await tx.insert(auditLog).values(audit);
+      return true;
+    });
   }
 
   async isBootstrapped(step: string): Promise<boolean> {

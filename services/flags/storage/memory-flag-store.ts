@@ -50,7 +50,6 @@ function compare(q: FlagQuery): (a: FlagRecord, b: FlagRecord) => number {
 }
 
 export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, AuditReader {
-  readonly audit: AuditEntry[] = [];
   /** Change events in commit order, as the outbox would hold them. */
   readonly outbox: ChangeEvent[] = [];
   private sequences = new Map<string, number>();

@@ -1,4 +1,5 @@
 /** In-memory ProjectStore for `app.handle` tests; the contract suite runs it and the drizzle store alike. */
+import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { conflict } from "@vexil/shared/errors";
 import type { FlagEnvironment } from "../domain/flags/model.ts";
 import type { FlagGlobal, FlagRecord } from "./flag-store.ts";
@@ -43,6 +44,12 @@ export class MemoryProjectStore implements ProjectStore {
   protected environments = new Map<string, EnvironmentRecord>();
   /** Flags live here too, so that environments and flags change together as in Postgres. */
   protected flags = new Map<string, FlagRecord>();
+  /** Audit entries of every change, in the order written. */
+  readonly audit: AuditEntry[] = [];
+
+  protected audited(entry: AuditEntry | undefined): void {
+    if (entry) this.audit.push(structuredClone(entry));
+  }
   private bootstrapped = new Set<string>();
 
   async listProjects(q: ListQuery) {
@@ -54,21 +61,24 @@ export class MemoryProjectStore implements ProjectStore {
     return p && structuredClone(p);
   }
 
-  async insertProject(project: ProjectRecord, envs: EnvironmentRecord[]) {
+  async insertProject(project: ProjectRecord, envs: EnvironmentRecord[], audit?: AuditEntry) {
     if (await this.projectByKey(project.key)) throw conflict(`A project with key "${project.key}" already exists`);
     this.projects.set(project.id, structuredClone(project));
     for (const e of envs) this.environments.set(e.id, structuredClone(e));
+    this.audited(audit);
   }
 
-  async updateProject(project: ProjectRecord, expectedVersion: number) {
+  async updateProject(project: ProjectRecord, expectedVersion: number, audit?: AuditEntry) {
     const current = this.projects.get(project.id);
     if (!current || current.version !== expectedVersion) return false;
     this.projects.set(project.id, structuredClone(project));
+    this.audited(audit);
     return true;
   }
 
-  async deleteProject(id: string) {
+  async deleteProject(id: string, audit?: AuditEntry) {
     if (!this.projects.delete(id)) return undefined;
+    this.audited(audit);
     for (const [flagId, f] of this.flags) if (f.projectId === id) this.flags.delete(flagId);
     const envIds = [...this.environments.values()].filter((e) => e.projectId === id).map((e) => e.id);
     for (const envId of envIds) this.environments.delete(envId);
@@ -87,23 +97,26 @@ export class MemoryProjectStore implements ProjectStore {
     return e && structuredClone(e);
   }
 
-  async insertEnvironment(env: EnvironmentRecord, defaultConfig: (flag: FlagGlobal) => FlagEnvironment) {
+  async insertEnvironment(env: EnvironmentRecord, defaultConfig: (flag: FlagGlobal) => FlagEnvironment, audit?: AuditEntry) {
     if (await this.environmentByKey(env.projectId, env.key)) throw conflict(`An environment with key "${env.key}" already exists`);
     this.environments.set(env.id, structuredClone(env));
+    this.audited(audit);
     for (const f of this.flags.values()) if (f.projectId === env.projectId) f.configs[env.key] = defaultConfig(structuredClone(f.doc));
   }
 
-  async updateEnvironment(env: EnvironmentRecord, expectedVersion: number) {
+  async updateEnvironment(env: EnvironmentRecord, expectedVersion: number, audit?: AuditEntry) {
     const current = this.environments.get(env.id);
     if (!current || current.version !== expectedVersion) return false;
     this.environments.set(env.id, structuredClone(env));
+    this.audited(audit);
     return true;
   }
 
-  async deleteEnvironment(id: string) {
+  async deleteEnvironment(id: string, audit?: AuditEntry) {
     const env = this.environments.get(id);
     if (!env) return false;
     this.environments.delete(id);
+    this.audited(audit);
     for (const f of this.flags.values()) if (f.projectId === env.projectId) delete f.configs[env.key];
     return true;
   }

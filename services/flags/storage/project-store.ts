@@ -1,4 +1,5 @@
 /** Storage of projects and environments, as the flags domain sees it. */
+import type { AuditEntry } from "@vexil/shared/audit/audit";
 import type { FlagEnvironment } from "../domain/flags/model.ts";
 import type { FlagGlobal } from "./flag-store.ts";
 export interface ProjectRecord {
@@ -51,22 +52,23 @@ export interface Listed<T> {
   total: number;
 }
 
+/** Every change takes its audit entry (when given) and writes it in the same transaction. */
 export interface ProjectStore {
   listProjects(q: ListQuery): Promise<Listed<ProjectRecord>>;
   projectByKey(key: string): Promise<ProjectRecord | undefined>;
   /** Inserts a project with its environments, atomically. A taken key is a `conflict`. */
-  insertProject(project: ProjectRecord, envs: EnvironmentRecord[]): Promise<void>;
+  insertProject(project: ProjectRecord, envs: EnvironmentRecord[], audit?: AuditEntry): Promise<void>;
   /** Writes `project` if the stored version is still `expectedVersion`; false if it moved on. */
-  updateProject(project: ProjectRecord, expectedVersion: number): Promise<boolean>;
+  updateProject(project: ProjectRecord, expectedVersion: number, audit?: AuditEntry): Promise<boolean>;
   /** Deletes the project and its environments; returns the deleted environments' ids, or undefined if absent. */
-  deleteProject(id: string): Promise<string[] | undefined>;
+  deleteProject(id: string, audit?: AuditEntry): Promise<string[] | undefined>;
 
   listEnvironments(projectId: string, q: ListQuery): Promise<Listed<EnvironmentRecord>>;
   environmentByKey(projectId: string, key: string): Promise<EnvironmentRecord | undefined>;
   /** Inserts the environment and gives every flag of its project `defaultConfig` there, atomically. */
-  insertEnvironment(env: EnvironmentRecord, defaultConfig: (flag: FlagGlobal) => FlagEnvironment): Promise<void>;
-  updateEnvironment(env: EnvironmentRecord, expectedVersion: number): Promise<boolean>;
-  deleteEnvironment(id: string): Promise<boolean>;
+  insertEnvironment(env: EnvironmentRecord, defaultConfig: (flag: FlagGlobal) => FlagEnvironment, audit?: AuditEntry): Promise<void>;
+  updateEnvironment(env: EnvironmentRecord, expectedVersion: number, audit?: AuditEntry): Promise<boolean>;
+  deleteEnvironment(id: string, audit?: AuditEntry): Promise<boolean>;
 
   isBootstrapped(step: string): Promise<boolean>;
   /** Inserts the project and marks `step` done, once across all instances; false if it was already done. */
