@@ -25,6 +25,9 @@ export interface Config {
   publicOrigin: string;
   /** Failed authentications per address per minute before further unknown tokens get 429. */
   authFailureLimit: number;
+  /** Where the Unleash-style toggle routes that name no project or environment act. */
+  unleashProject: string;
+  unleashEnvironment: string;
 }
 
 export interface ConfigNeeds {
@@ -117,6 +120,11 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
     problems.push(`VEXIL_PUBLIC_ORIGIN must be an origin such as https://flags.example.com (got "${publicOrigin}")`);
   }
   const authFailureLimit = integer("VEXIL_AUTH_FAILURE_LIMIT", 30, 1, 1_000_000);
+  const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,139}$/;
+  const unleashProject = value("VEXIL_UNLEASH_PROJECT") ?? "default";
+  const unleashEnvironment = value("VEXIL_UNLEASH_ENVIRONMENT") ?? "production";
+  if (!KEY.test(unleashProject)) problems.push(`VEXIL_UNLEASH_PROJECT must be a project key (got "${unleashProject}")`);
+  if (!KEY.test(unleashEnvironment)) problems.push(`VEXIL_UNLEASH_ENVIRONMENT must be an environment key (got "${unleashEnvironment}")`);
 
   const logLevel = (value("LOG_LEVEL") ?? "info").toLowerCase() as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got "${value("LOG_LEVEL")}")`);
@@ -136,6 +144,8 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
     sessionKeys,
     publicOrigin: publicOrigin.replace(/\/$/, ""),
     authFailureLimit,
+    unleashProject,
+    unleashEnvironment,
   };
 }
 

@@ -46,7 +46,14 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     publicOrigin: config.publicOrigin,
     announce: (m) => process.stdout.write(`${m}For example: curl -H 'Authorization: <token>' http://localhost:${config.port}/api/v2/projects\n\n`),
   });
-  const flags = await startFlagsService({ database, bus, assertions, logger: logger.child({ component: "flags" }), requestTimeoutMs: config.serviceTimeoutMs });
+  const flags = await startFlagsService({
+    database,
+    bus,
+    assertions,
+    logger: logger.child({ component: "flags" }),
+    requestTimeoutMs: config.serviceTimeoutMs,
+    unleash: { project: config.unleashProject, environment: config.unleashEnvironment },
+  });
   const streaming = await startStreamingService({ logger: logger.child({ component: "streaming" }) });
   await flags.bootstrapped;
 

@@ -5,16 +5,24 @@ import { errorsPlugin } from "@vexil/shared/http/errors-plugin";
 import { jsonVariants } from "@vexil/shared/http/json-variants";
 import type { FlagsContext } from "./domain/context.ts";
 import { auditLogRoutes } from "./routes/audit-log.ts";
+import { compatRoutes } from "./routes/compat.ts";
 import { environmentRoutes } from "./routes/environments.ts";
 import { flagRoutes } from "./routes/flags.ts";
 import { projectRoutes } from "./routes/projects.ts";
 
-export function createFlagsApp(ctx: FlagsContext, assertions: Assertions) {
+/** Where the Unleash toggle routes that name no project or environment act. */
+export interface CompatDefaults {
+  project: string;
+  environment: string;
+}
+
+export function createFlagsApp(ctx: FlagsContext, assertions: Assertions, unleash: CompatDefaults = { project: "default", environment: "production" }) {
   return new Elysia({ normalize: false })
     .use(errorsPlugin(ctx.logger))
     .use(jsonVariants())
     .use(projectRoutes(ctx, assertions))
     .use(environmentRoutes(ctx, assertions))
     .use(flagRoutes(ctx, assertions))
-    .use(auditLogRoutes(ctx.audit, assertions));
+    .use(auditLogRoutes(ctx.audit, assertions))
+    .use(compatRoutes(ctx, assertions, unleash));
 }

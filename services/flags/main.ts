@@ -6,5 +6,12 @@ await runStandalone({
   name: "flags",
   usesDatabase: true,
   start: ({ config, logger, bus, database, assertions }) =>
-    startFlagsService({ database: database!, bus, logger, assertions, requestTimeoutMs: config.serviceTimeoutMs }),
+    startFlagsService({
+      database: database!,
+      bus,
+      logger,
+      assertions,
+      requestTimeoutMs: config.serviceTimeoutMs,
+      unleash: { project: config.unleashProject, environment: config.unleashEnvironment },
+    }),
 });

@@ -3,7 +3,7 @@ import type { Assertions } from "@vexil/shared/assertion";
 import type { Bus } from "@vexil/shared/bus/bus";
 import type { Database } from "@vexil/shared/db/connector";
 import type { Logger } from "@vexil/shared/logger";
-import { createFlagsApp } from "./app.ts";
+import { createFlagsApp, type CompatDefaults } from "./app.ts";
 import type { FlagsContext } from "./domain/context.ts";
 import { bootstrapDefaultProject } from "./domain/projects.ts";
 import { busKeyIssuer } from "./env-keys-client.ts";
@@ -18,6 +18,8 @@ export interface FlagsServiceOptions {
   bus: Bus;
   logger: Logger;
   requestTimeoutMs: number;
+  /** Where the Unleash toggle routes that name no project or environment act. */
+  unleash?: CompatDefaults;
 }
 
 export async function startFlagsService(options: FlagsServiceOptions) {
@@ -31,7 +33,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
   };
   const relay = startOutboxRelay({ db: options.database.db, bus: options.bus, logger: options.logger });
   ctx.committed = relay.nudge;
-  const app = createFlagsApp(ctx, options.assertions);
+  const app = createFlagsApp(ctx, options.assertions, options.unleash);
   let stopped = false;
   // The default project needs the auth service for its keys: keep trying until it answers.
   const bootstrapped = (async () => {

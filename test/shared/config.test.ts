@@ -30,6 +30,8 @@ describe("loadConfig defaults", () => {
       sessionKeys: [],
       publicOrigin: "http://localhost:8080",
       authFailureLimit: 30,
+      unleashProject: "default",
+      unleashEnvironment: "production",
     });
   });
 
@@ -57,6 +59,8 @@ describe("loadConfig defaults", () => {
       VEXIL_SESSION_KEYS: ` new:${"n".repeat(32)}, old : ${"o".repeat(32)} `,
       VEXIL_PUBLIC_ORIGIN: " https://flags.example.com/ ",
       VEXIL_AUTH_FAILURE_LIMIT: " 5 ",
+      VEXIL_UNLEASH_PROJECT: "shop",
+      VEXIL_UNLEASH_ENVIRONMENT: "staging",
     });
     expect(config).toEqual({
       port: 3000,
@@ -75,6 +79,8 @@ describe("loadConfig defaults", () => {
       ],
       publicOrigin: "https://flags.example.com",
       authFailureLimit: 5,
+      unleashProject: "shop",
+      unleashEnvironment: "staging",
     });
   });
 

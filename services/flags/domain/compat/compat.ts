@@ -1,0 +1,61 @@
+/**
+ * The seeds' own API shapes on top of the flag use cases: Unleash's toggle on/off and
+ * FeatureProbe's toggle targeting. Both go through the same patch path as every other change:
+ * permissions, validation, the audit log with the acting token, change events.
+ */
+import type { Caller } from "@vexil/shared/caller";
+import { notFound } from "@vexil/shared/errors";
+import type { FlagsContext } from "../context.ts";
+import { getFlag, patchFlag } from "../flags/flags.ts";
+import type { Flag } from "../flags/model.ts";
+import { newId } from "../flags/model.ts";
+import { applyTargeting, targetingOf, type FpTargeting } from "./featureprobe.ts";
+
+const SEMANTIC = "application/json; domain-model=launchdarkly.semanticpatch";
+
+/** The document back from a flag representation (computed fields dropped). */
+async function flagOf(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string): Promise<Flag> {
+  const rep = await getFlag(ctx, caller, projectKey, flagKey, {});
+  const { includeInSnippet: _a, goalIds: _b, experiments: _c, _links: _d, environments, ...doc } = rep;
+  const envs: Flag["environments"] = {};
+  for (const [key, value] of Object.entries(environments)) {
+    const { _environmentName: _e, _site: _f, _summary: _g, ...config } = value as Record<string, unknown>;
+    envs[key] = config as unknown as Flag["environments"][string];
+  }
+  return { ...(doc as unknown as Omit<Flag, "environments">), environments: envs };
+}
+
+export async function unleashToggle(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, feature: string, on: boolean) {
+  const rep = await patchFlag(ctx, caller, projectKey, feature, { environmentKey: envKey, comment: `Unleash API: toggle ${on ? "on" : "off"}`, instructions: [{ kind: on ? "turnFlagOn" : "turnFlagOff" }] }, SEMANTIC);
+  if (!rep) throw notFound(`Feature "${feature}"`);
+  const env = (rep.environments as Record<string, { on: boolean }>)[envKey];
+  return {
+    name: rep.key,
+    description: rep.description,
+    type: rep.temporary ? "release" : "permission",
+    project: projectKey,
+    enabled: env?.on ?? false,
+    stale: rep.deprecated,
+    archived: rep.archived,
+    createdAt: new Date(rep.creationDate).toISOString(),
+    environments: Object.entries(rep.environments as Record<string, { on: boolean }>).map(([name, e]) => ({ name, enabled: e.on })),
+  };
+}
+
+export async function featureProbeTargeting(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, toggleKey: string) {
+  return targetingOf(await flagOf(ctx, caller, projectKey, toggleKey), envKey);
+}
+
+export async function patchFeatureProbeTargeting(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, toggleKey: string, body: FpTargeting) {
+  const flag = await flagOf(ctx, caller, projectKey, toggleKey);
+  const next = applyTargeting(flag, envKey, body, newId);
+  const path = `/environments/${envKey.replaceAll("~", "~0").replaceAll("/", "~1")}`;
+  const patch = [
+    { op: "replace", path: `${path}/on`, value: next.on },
+    { op: "replace", path: `${path}/rules`, value: next.rules },
+    { op: "replace", path: `${path}/fallthrough`, value: next.fallthrough },
+    { op: "replace", path: `${path}/offVariation`, value: next.offVariation },
+  ];
+  await patchFlag(ctx, caller, projectKey, toggleKey, { comment: typeof body.comment === "string" ? body.comment : undefined, patch }, "application/json");
+  return featureProbeTargeting(ctx, caller, projectKey, envKey, toggleKey);
+}
