@@ -3,6 +3,7 @@ import type { AuditEntry } from "@vexil/shared/audit/audit";
 import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
 import { conflict } from "@vexil/shared/errors";
 import type { AuditQuery, AuditReader } from "./audit-reader.ts";
+import type { SegmentOutcome, SegmentQuery, SegmentRecord, SegmentStore } from "./segment-store.ts";
 import type { FlagOutcome, FlagQuery, FlagRecord, FlagStore } from "./flag-store.ts";
 import type { Listed } from "./project-store.ts";
 import { MemoryProjectStore } from "./memory-project-store.ts";
@@ -49,7 +50,7 @@ function compare(q: FlagQuery): (a: FlagRecord, b: FlagRecord) => number {
   };
 }
 
-export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, AuditReader {
+export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, SegmentStore, AuditReader {
   /** Change events in commit order, as the outbox would hold them. */
   readonly outbox: ChangeEvent[] = [];
   private sequences = new Map<string, number>();
@@ -105,10 +106,20 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Au
 
   private locks = new Map<string, Promise<unknown>>();
 
-  async modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: FlagRecord[]) => Promise<FlagOutcome<T>>): Promise<T> {
-    const lockKey = `${projectId}\u0000${key}`;
+  /** Runs `work` after every earlier piece of work on the same key: the in-memory row lock. */
+  private async serialized<T>(lockKey: string, work: () => Promise<T>): Promise<T> {
     const previous = this.locks.get(lockKey) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(async () => {
+    const run = previous.catch(() => undefined).then(work);
+    this.locks.set(lockKey, run);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(lockKey) === run) this.locks.delete(lockKey);
+    }
+  }
+
+  async modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: FlagRecord[]) => Promise<FlagOutcome<T>>): Promise<T> {
+    return this.serialized(`flag\u0000${projectId}\u0000${key}`, async () => {
       const current = await this.flagByKey(projectId, key);
       const others = current ? (await this.projectFlags(projectId)).filter((f) => f.id !== current.id) : [];
       const outcome = await change(current, others);
@@ -123,12 +134,6 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Au
       }
       return outcome.result;
     });
-    this.locks.set(lockKey, run);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(lockKey) === run) this.locks.delete(lockKey);
-    }
   }
 
   async insertFlag(flag: FlagRecord, audit: AuditEntry, changes: PendingChange[]) {
@@ -136,5 +141,57 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Au
     this.flags.set(flag.id, this.stored(flag));
     this.audit.push(structuredClone(audit));
     this.record(flag.projectId, changes);
+  }
+
+  async listSegments(environmentId: string, q: SegmentQuery): Promise<Listed<SegmentRecord>> {
+    const needle = q.query?.toLowerCase();
+    const rows = [...this.segments.values()]
+      .filter((x) => x.environmentId === environmentId)
+      .filter((x) => !needle || x.key.toLowerCase().includes(needle) || x.doc.name.toLowerCase().includes(needle))
+      .filter((x) => !q.tags || q.tags.length === 0 || q.tags.some((t) => x.doc.tags.includes(t)));
+    const sign = q.sort.descending ? -1 : 1;
+    const byKey = (a: SegmentRecord, b: SegmentRecord) => byteCompare(a.key, b.key);
+    rows.sort((a, b) => {
+      switch (q.sort.field) {
+        case "name":
+          return sign * (byteCompare(a.doc.name, b.doc.name) || byKey(a, b));
+        case "creationDate":
+          return sign * (a.createdAt - b.createdAt || byKey(a, b));
+        case "lastModified":
+          return sign * (a.doc.lastModifiedDate - b.doc.lastModifiedDate || byKey(a, b));
+        default:
+          return sign * byKey(a, b);
+      }
+    });
+    return { items: rows.slice(q.offset, q.offset + q.limit).map((x) => structuredClone(x)), total: rows.length };
+  }
+
+  async segmentByKey(environmentId: string, key: string) {
+    const found = [...this.segments.values()].find((x) => x.environmentId === environmentId && x.key === key);
+    return found && structuredClone(found);
+  }
+
+  async insertSegment(segment: SegmentRecord, audit: AuditEntry, changes: PendingChange[]) {
+    if (await this.segmentByKey(segment.environmentId, segment.key)) throw conflict(`A segment with key "${segment.key}" already exists in this environment`);
+    this.segments.set(segment.id, structuredClone(segment));
+    this.audit.push(structuredClone(audit));
+    this.record(segment.projectId, changes);
+  }
+
+  async modifySegment<T>(environmentId: string, key: string, change: (segment: SegmentRecord | undefined) => Promise<SegmentOutcome<T>>): Promise<T> {
+    return this.serialized(`segment\u0000${environmentId}\u0000${key}`, async () => {
+      const current = await this.segmentByKey(environmentId, key);
+      const outcome = await change(current);
+      if (outcome.kind === "update") {
+        this.segments.set(outcome.segment.id, structuredClone(outcome.segment));
+        this.audit.push(structuredClone(outcome.audit));
+        this.record(outcome.segment.projectId, outcome.changes);
+      } else if (outcome.kind === "delete" && current) {
+        this.segments.delete(current.id);
+        this.audit.push(structuredClone(outcome.audit));
+        this.record(current.projectId, outcome.changes);
+      }
+      return outcome.result;
+    });
   }
 }

@@ -3,6 +3,7 @@ import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { conflict } from "@vexil/shared/errors";
 import type { FlagEnvironment } from "../domain/flags/model.ts";
 import type { FlagGlobal, FlagRecord } from "./flag-store.ts";
+import type { SegmentRecord } from "./segment-store.ts";
 import type { EnvironmentRecord, ListQuery, Listed, ProjectRecord, ProjectStore } from "./project-store.ts";
 
 type Row = ProjectRecord | EnvironmentRecord;
@@ -44,6 +45,7 @@ export class MemoryProjectStore implements ProjectStore {
   protected environments = new Map<string, EnvironmentRecord>();
   /** Flags live here too, so that environments and flags change together as in Postgres. */
   protected flags = new Map<string, FlagRecord>();
+  protected segments = new Map<string, SegmentRecord>();
   /** Audit entries of every change, in the order written. */
   readonly audit: AuditEntry[] = [];
 
@@ -80,6 +82,7 @@ export class MemoryProjectStore implements ProjectStore {
     if (!this.projects.delete(id)) return undefined;
     this.audited(audit);
     for (const [flagId, f] of this.flags) if (f.projectId === id) this.flags.delete(flagId);
+    for (const [segmentId, seg] of this.segments) if (seg.projectId === id) this.segments.delete(segmentId);
     const envIds = [...this.environments.values()].filter((e) => e.projectId === id).map((e) => e.id);
     for (const envId of envIds) this.environments.delete(envId);
     return envIds;
@@ -117,6 +120,7 @@ export class MemoryProjectStore implements ProjectStore {
     if (!env) return false;
     this.environments.delete(id);
     this.audited(audit);
+    for (const [segmentId, seg] of this.segments) if (seg.environmentId === id) this.segments.delete(segmentId);
     for (const f of this.flags.values()) if (f.projectId === env.projectId) delete f.configs[env.key];
     return true;
   }

@@ -101,3 +101,23 @@ export const outbox = pgTable(
   },
   (t) => [index("outbox_unpublished_idx").on(t.id).where(sql`${t.publishedAt} is null`)],
 );
+
+/** Segments belong to one environment. */
+export const segments = pgTable(
+  "segments",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    environmentId: text("environment_id")
+      .notNull()
+      .references(() => environments.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    /** The segment document (see domain/segments/model.ts). */
+    doc: jsonb("doc").$type<Record<string, unknown>>().notNull(),
+    version: integer("version").notNull(),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+  },
+  (t) => [uniqueIndex("segments_environment_key_idx").on(t.environmentId, t.key)],
+);

@@ -78,7 +78,7 @@ describe("FeatureProbe targeting", () => {
       const f = flag();
       const env = applyTargeting(f, "prod", body([{ type, subject: type === "segment" ? "" : "attr", predicate, objects }]), ids);
       const clause = env.rules[0]!.clauses[0]!;
-      expect([clause.op, clause.negate]).toEqual([op, negate]);
+      expect([clause.op as string, clause.negate]).toEqual([op, negate]);
       if (type === "number") expect(clause.values).toEqual([3, 4]);
       f.environments.prod = env;
       const back = targetingOf(f, "prod").content.rules[0]!.conditions[0]!;

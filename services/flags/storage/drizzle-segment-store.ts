@@ -1,0 +1,87 @@
+import { and, asc, count, desc, eq, or, sql, type SQL } from "drizzle-orm";
+import type { AuditEntry } from "@vexil/shared/audit/audit";
+import { auditLog } from "@vexil/shared/audit/schema";
+import type { PendingChange } from "@vexil/shared/change-events";
+import { isUniqueViolation, type Db } from "@vexil/shared/db/connector";
+import { conflict } from "@vexil/shared/errors";
+import type { Segment } from "../domain/segments/model.ts";
+import { writeChanges } from "./drizzle-flag-store.ts";
+import type { Listed } from "./project-store.ts";
+import { segments } from "./schema.ts";
+import type { SegmentOutcome, SegmentQuery, SegmentRecord, SegmentStore } from "./segment-store.ts";
+
+const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+const asRecord = (r: typeof segments.$inferSelect): SegmentRecord => ({ ...r, doc: r.doc as unknown as Segment });
+
+function ordering(q: SegmentQuery): SQL[] {
+  const dir = q.sort.descending ? desc : asc;
+  const byKey = dir(sql`${segments.key} collate "C"`);
+  switch (q.sort.field) {
+    case "name":
+      return [dir(sql`(${segments.doc}->>'name') collate "C"`), byKey];
+    case "creationDate":
+      return [dir(segments.createdAt), byKey];
+    case "lastModified":
+      return [dir(sql`(${segments.doc}->>'lastModifiedDate')::bigint`), byKey];
+    default:
+      return [byKey];
+  }
+}
+
+export class DrizzleSegmentStore implements SegmentStore {
+  constructor(private readonly db: Db) {}
+
+  async listSegments(environmentId: string, q: SegmentQuery): Promise<Listed<SegmentRecord>> {
+    const conds: SQL[] = [eq(segments.environmentId, environmentId)];
+    if (q.query) {
+      const p = likePattern(q.query);
+      conds.push(or(sql`lower(${segments.key}) like ${p}`, sql`lower(${segments.doc}->>'name') like ${p}`)!);
+    }
+    if (q.tags && q.tags.length > 0) conds.push(or(...q.tags.map((t) => sql`${segments.doc}->'tags' @> ${JSON.stringify([t])}::jsonb`))!);
+    const where = and(...conds);
+    const [rows, totals] = await Promise.all([
+      this.db.select().from(segments).where(where).orderBy(...ordering(q)).limit(q.limit).offset(q.offset),
+      this.db.select({ n: count() }).from(segments).where(where),
+    ]);
+    return { items: rows.map(asRecord), total: totals[0]?.n ?? 0 };
+  }
+
+  async segmentByKey(environmentId: string, key: string) {
+    const rows = await this.db.select().from(segments).where(and(eq(segments.environmentId, environmentId), eq(segments.key, key))).limit(1);
+    return rows[0] && asRecord(rows[0]);
+  }
+
+  async insertSegment(segment: SegmentRecord, audit: AuditEntry, changes: PendingChange[]) {
+    await this.db
+      .transaction(async (tx) => {
+        await tx.insert(segments).values({ ...segment, doc: segment.doc as unknown as Record<string, unknown> });
+        await tx.insert(auditLog).values(audit);
+        await writeChanges(tx, segment.projectId, changes, audit.date);
+      })
+      .catch((e: unknown) => {
+        if (isUniqueViolation(e)) throw conflict(`A segment with key "${segment.key}" already exists in this environment`);
+        throw e;
+      });
+  }
+
+  async modifySegment<T>(environmentId: string, key: string, change: (segment: SegmentRecord | undefined) => Promise<SegmentOutcome<T>>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.select().from(segments).where(and(eq(segments.environmentId, environmentId), eq(segments.key, key))).limit(1).for("update");
+      const current = rows[0] && asRecord(rows[0]);
+      const outcome = await change(current);
+      if (outcome.kind === "update") {
+        await tx
+          .update(segments)
+          .set({ doc: outcome.segment.doc as unknown as Record<string, unknown>, version: outcome.segment.version })
+          .where(eq(segments.id, outcome.segment.id));
+        await tx.insert(auditLog).values(outcome.audit);
+        await writeChanges(tx, outcome.segment.projectId, outcome.changes, outcome.audit.date);
+      } else if (outcome.kind === "delete" && current) {
+        await tx.delete(segments).where(eq(segments.id, current.id));
+        await tx.insert(auditLog).values(outcome.audit);
+        await writeChanges(tx, current.projectId, outcome.changes, outcome.audit.date);
+      }
+      return outcome.result;
+    });
+  }
+}
