@@ -9,6 +9,7 @@ import { compatRoutes } from "./routes/compat.ts";
 import { environmentRoutes } from "./routes/environments.ts";
 import { flagRoutes } from "./routes/flags.ts";
 import { projectRoutes } from "./routes/projects.ts";
+import { segmentRoutes } from "./routes/segments.ts";
 
 /** Where the Unleash toggle routes that name no project or environment act. */
 export interface CompatDefaults {
@@ -23,6 +24,7 @@ export function createFlagsApp(ctx: FlagsContext, assertions: Assertions, unleas
     .use(projectRoutes(ctx, assertions))
     .use(environmentRoutes(ctx, assertions))
     .use(flagRoutes(ctx, assertions))
+    .use(segmentRoutes(ctx, assertions))
     .use(auditLogRoutes(ctx.audit, assertions))
     .use(compatRoutes(ctx, assertions, unleash));
 }

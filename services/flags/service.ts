@@ -10,6 +10,7 @@ import { busKeyIssuer } from "./env-keys-client.ts";
 import { startOutboxRelay } from "./outbox-relay.ts";
 import { DrizzleAuditReader } from "./storage/drizzle-audit-reader.ts";
 import { DrizzleFlagStore } from "./storage/drizzle-flag-store.ts";
+import { DrizzleSegmentStore } from "./storage/drizzle-segment-store.ts";
 import { DrizzleProjectStore } from "./storage/drizzle-project-store.ts";
 
 export interface FlagsServiceOptions {
@@ -26,6 +27,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
   const ctx: FlagsContext = {
     store: new DrizzleProjectStore(options.database.db),
     flags: new DrizzleFlagStore(options.database.db),
+    segments: new DrizzleSegmentStore(options.database.db),
     audit: new DrizzleAuditReader(options.database.db),
     keys: busKeyIssuer(options.bus, options.requestTimeoutMs),
     logger: options.logger,

@@ -9,6 +9,7 @@ const table: Array<[RegExp, Route["service"]]> = [
   [/^\/api\/v2\/projects(\/|$)/, "flags"],
   [/^\/api\/v2\/flags\/[^/]+(\/|$)/, "flags"],
   [/^\/api\/v2\/auditlog(\/|$)/, "flags"],
+  [/^\/api\/v2\/segments\/[^/]+\/[^/]+(\/|$)/, "flags"],
   // The seeds' own shapes: Unleash's admin toggles and FeatureProbe's toggle targeting.
   [/^\/api\/admin\/(features|projects)\//, "flags"],
   [/^\/api\/projects\/[^/]+\/environments\/[^/]+\/toggles\//, "flags"],

@@ -92,13 +92,26 @@ export async function runFlagsScenario(client: Client, project: string): Promise
   res = await client.call("PATCH", path, { body: { environmentKey: "production", instructions: [{ kind: "turnFlagOff" }] } });
   expect(res.status).toBe(400);
 
+  // Copy production's targeting to test: a stale currentVersion is refused, then the targets and on/off go over.
+  const beforeCopy = (await client.call("GET", path)).body;
+  res = await client.call("POST", `${path}/copy`, { body: { source: { key: "production", currentVersion: 1 }, target: { key: "test" } } });
+  expect(res.status).toBe(409);
+  expect(res.body.code).toBe("optimistic_locking_error");
+  res = await client.call("POST", `${path}/copy`, { body: { source: { key: "production", currentVersion: beforeCopy.environments.production.version }, target: { key: "test", currentVersion: beforeCopy.environments.test.version }, includedActions: ["updateTargets"] } });
+  expect(res.status).toBe(201);
+  expect(res.body.environments.test.targets).toEqual(beforeCopy.environments.production.targets);
+  expect(res.body.environments.test.on).toBe(beforeCopy.environments.test.on);
+  expect(res.body.environments.test.salt).toBe(beforeCopy.environments.test.salt);
+  expect((await client.call("POST", `${path}/copy`, { body: { source: { key: "production" }, target: { key: "production" } } })).status).toBe(400);
+  expect((await client.call("POST", `${path}/copy`, { body: { source: { key: "production" }, target: { key: "nowhere" } } })).status).toBe(404);
+
   // The audit log has one entry per change, newest first, with the patch and the comment.
   const audit = await client.call("GET", `/api/v2/auditlog?spec=${encodeURIComponent(`proj/${project}:env/*:flag/checkout`)}&limit=20`);
   expect(audit.status).toBe(200);
   const titles = audit.body.items.map((e: any) => e.accesses.map((a: any) => a.action).join(","));
-  expect(titles).toEqual(["updateOn,updateTargets", "updateName,updateTags", "updateOn", "createFlag"]);
-  expect(audit.body.items[0].comment).toBe("go");
-  const entry = await client.call("GET", `/api/v2/auditlog/${audit.body.items[0]._id}`);
+  expect(titles).toEqual(["copyFlagConfigFrom,copyFlagConfigTo", "updateOn,updateTargets", "updateName,updateTags", "updateOn", "createFlag"]);
+  expect(audit.body.items[1].comment).toBe("go");
+  const entry = await client.call("GET", `/api/v2/auditlog/${audit.body.items[1]._id}`);
   expect(entry.body.delta.instructions[0].kind).toBe("turnFlagOn");
   expect(entry.body.previousVersion.environments.production.on).toBe(false);
   expect(entry.body.currentVersion.environments.production.on).toBe(true);
@@ -124,4 +137,35 @@ export async function runFlagsScenario(client: Client, project: string): Promise
   expect(res.status).toBe(204);
   expect((await client.call("GET", `${base}/color`)).status).toBe(404);
   expect((await client.call("GET", `/api/v2/flags/missing-project`)).status).toBe(404);
+
+  // Segments, per environment.
+  const segs = `/api/v2/segments/${project}/production`;
+  res = await client.call("POST", segs, { body: { key: "beta-users", name: "Beta users", tags: ["beta"] } });
+  expect(res.status).toBe(201);
+  expect(res.body).toMatchObject({ key: "beta-users", version: 1, included: [], rules: [], deleted: false });
+  expect((await client.call("POST", segs, { body: { key: "beta-users", name: "again" } })).status).toBe(409);
+  expect((await client.call("POST", segs, { body: { key: "big", name: "Big", unbounded: true } })).status).toBe(400);
+  res = await client.call("PATCH", `${segs}/beta-users`, {
+    headers: SEMANTIC,
+    body: { environmentKey: "production", comment: "invite", instructions: [{ kind: "addIncludedUsers", values: ["carol", "dave"] }, { kind: "addRule", clauses: [{ attribute: "email", op: "endsWith", values: ["@example.com"] }], weight: 50000 }] },
+  });
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({ version: 2, included: ["carol", "dave"] });
+  expect(res.body.rules[0]).toMatchObject({ weight: 50000, clauses: [{ attribute: "email", op: "endsWith", contextKind: "user" }] });
+  res = await client.call("PATCH", `${segs}/beta-users`, { headers: SEMANTIC, body: { instructions: [{ kind: "addIncludedUsers", values: ["eve"] }] } });
+  expect(res.status).toBe(400);
+  res = await client.call("PATCH", `${segs}/beta-users`, { body: [{ op: "add", path: "/excluded/-", value: "carol" }] });
+  expect(res.status).toBe(400);
+  res = await client.call("PATCH", `${segs}/beta-users`, { body: [{ op: "replace", path: "/salt", value: "x" }] });
+  expect(res.status).toBe(400);
+  res = await client.call("PATCH", `${segs}/beta-users`, { body: { comment: "rename", merge: { name: "Beta testers" } } });
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({ name: "Beta testers", version: 3 });
+  const segList = await client.call("GET", `${segs}?filter=${encodeURIComponent('tags anyOf ["beta"]')}`);
+  expect(segList.body.items.map((x: any) => x.key)).toEqual(["beta-users"]);
+  expect((await client.call("GET", `/api/v2/segments/${project}/test/beta-users`)).status).toBe(404);
+  const segAudit = await client.call("GET", `/api/v2/auditlog?spec=${encodeURIComponent(`proj/${project}:env/production:segment/beta-users`)}`);
+  expect(segAudit.body.items.map((e: any) => e.accesses.map((a: any) => a.action).join(","))).toEqual(["updateName", "updateIncluded,updateRules", "createSegment"]);
+  expect((await client.call("DELETE", `${segs}/beta-users`)).status).toBe(204);
+  expect((await client.call("GET", `${segs}/beta-users`)).status).toBe(404);
 }

@@ -3,6 +3,7 @@ import type { IssuedEnvironmentKeys, ResetEnvironmentKeyRequest } from "@vexil/s
 import type { Logger } from "@vexil/shared/logger";
 import type { AuditReader } from "../storage/audit-reader.ts";
 import type { FlagStore } from "../storage/flag-store.ts";
+import type { SegmentStore } from "../storage/segment-store.ts";
 import type { ProjectStore } from "../storage/project-store.ts";
 
 export interface EnvironmentKeyIssuer {
@@ -17,6 +18,7 @@ export interface EnvironmentKeyIssuer {
 export interface FlagsContext {
   store: ProjectStore;
   flags: FlagStore;
+  segments: SegmentStore;
   audit: AuditReader;
   keys: EnvironmentKeyIssuer;
   logger: Logger;

@@ -2,8 +2,8 @@
 import { Elysia, t } from "elysia";
 import type { Assertions } from "@vexil/shared/assertion";
 import type { FlagsContext } from "../domain/context.ts";
-import { createFlag, deleteFlag, getFlag, listFlags, patchFlag } from "../domain/flags/flags.ts";
-import { FlagPost } from "../domain/flags/schemas.ts";
+import { copyFlagConfig, createFlag, deleteFlag, getFlag, listFlags, patchFlag } from "../domain/flags/flags.ts";
+import { FlagCopy, FlagPost } from "../domain/flags/schemas.ts";
 
 const Env = t.Optional(t.Union([t.String({ maxLength: 1024 }), t.Array(t.String({ maxLength: 140 }), { maxItems: 50 })]));
 const ListQuery = t.Object(
@@ -52,6 +52,15 @@ export function flagRoutes(ctx: FlagsContext, assertions: Assertions) {
         return patched;
       },
       { params: FlagParams, body: t.Unknown() },
+    )
+    .post(
+      "/api/v2/flags/:projectKey/:flagKey/copy",
+      async ({ request, params, body, set }) => {
+        const copied = await copyFlagConfig(ctx, await caller(request), params.projectKey, params.flagKey, body);
+        set.status = 201;
+        return copied;
+      },
+      { params: FlagParams, body: FlagCopy },
     )
     .delete(
       "/api/v2/flags/:projectKey/:flagKey",

@@ -15,7 +15,7 @@ import type { FlagsContext } from "../context.ts";
 import { ENVIRONMENT_ACTIONS, FLAG_ENV_FIELD_ACTIONS, FLAG_FIELD_ACTIONS, flagResource } from "./access.ts";
 import { defaultEnvironment, newId, type Flag, type FlagEnvironment } from "./model.ts";
 import { flagDocument, flagRep, flagsPath, type FlagRep } from "./representation.ts";
-import type { FlagPost } from "./schemas.ts";
+import type { FlagCopy, FlagPost } from "./schemas.ts";
 import { sdkFlag } from "./sdk-format.ts";
 import { applyInstructions } from "./semantic-patch.ts";
 import { validateFlag, type FlagLookup } from "./validate.ts";
@@ -350,4 +350,74 @@ export async function deleteFlag(ctx: FlagsContext, caller: Caller, projectKey: 
     return { kind: "delete", audit: deletionAudit(caller, scope, flagDocument(record), undefined, ctx.now(), dependents), changes: deletionsOf(flagDocument(record)), result: undefined };
   });
   ctx.committed?.();
+}
+
+/** Which fields each copy action carries from the source environment to the target. */
+const COPY_FIELDS: Record<string, Array<keyof FlagEnvironment>> = {
+  updateOn: ["on"],
+  updateRules: ["rules"],
+  updateFallthrough: ["fallthrough"],
+  updateOffVariation: ["offVariation"],
+  updatePrerequisites: ["prerequisites"],
+  updateTargets: ["targets", "contextTargets"],
+  updateFlagConfigMigrationSettings: [],
+};
+
+/**
+ * Copies one environment's targeting to another of the same flag (`POST …/{flagKey}/copy`), all
+ * of it or the chosen parts; `currentVersion` on either side makes the copy conditional.
+ */
+export async function copyFlagConfig(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, body: FlagCopy): Promise<FlagRep> {
+  authorizeRead(caller);
+  if (body.includedActions && body.excludedActions) throw invalidRequest("Give includedActions or excludedActions, not both");
+  if (body.source.key === body.target.key) throw invalidRequest("source and target must be different environments");
+  const scope = await scopeOf(ctx, projectKey);
+  const source = scope.envs.find((e) => e.key === body.source.key);
+  const target = scope.envs.find((e) => e.key === body.target.key);
+  if (!source) throw notFound(`Environment "${body.source.key}" in project "${projectKey}"`);
+  if (!target) throw notFound(`Environment "${body.target.key}" in project "${projectKey}"`);
+  const actions = Object.keys(COPY_FIELDS).filter((a) => (body.includedActions ? body.includedActions.includes(a as never) : !body.excludedActions?.includes(a as never)));
+  const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
+  const result = await ctx.flags.modifyFlag<FlagRep>(scope.project.id, flagKey, async (record, others): Promise<FlagOutcome<FlagRep>> => {
+    if (!record) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
+    const current = flagDocument(record);
+    const from = current.environments[source.key]!;
+    const to = current.environments[target.key]!;
+    for (const [side, env, want] of [["source", from, body.source.currentVersion], ["target", to, body.target.currentVersion]] as const) {
+      if (want !== undefined && env.version !== want) {
+        throw new VexilError("optimistic_locking_error", `The ${side} environment is at version ${env.version}, not ${want}; the flag has changed`);
+      }
+    }
+    authorize(caller, "copyFlagConfigFrom", flagResource(scope.project, source, current));
+    authorize(caller, "copyFlagConfigTo", flagResource(scope.project, target, current));
+    const next = structuredClone(current);
+    const copied = next.environments[target.key]!;
+    for (const action of actions) for (const field of COPY_FIELDS[action]!) (copied as unknown as Record<string, unknown>)[field] = structuredClone(from[field]);
+    const now = ctx.now();
+    const changedEnvs = stamp(current, next, now);
+    if (changedEnvs.length === 0) return { kind: "none", result: rep(current) };
+    const byKey = new Map(others.map((f) => [f.key, f]));
+    validateFlag(next, { get: (key) => (byKey.has(key) ? flagDocument(byKey.get(key)!) : undefined) });
+    if (target.requireComments && !body.comment) throw invalidRequest(`The environment "${target.key}" requires a comment on every change`);
+    const after = rep(next);
+    const { environments, ...doc } = next;
+    const audit = auditEntry({
+      caller,
+      kind: "flag",
+      spec: `proj/${scope.project.key}:env/${target.key}:flag/${current.key}`,
+      name: next.name,
+      verb: `copied the targeting of ${source.key} to ${target.key} in the flag`,
+      actions: ["copyFlagConfigFrom", "copyFlagConfigTo"],
+      comment: body.comment,
+      delta: body,
+      previous: rep(current),
+      current: after,
+      previousVersion: current._version,
+      currentVersion: next._version,
+      now,
+    });
+    return { kind: "update", flag: { ...record, doc, configs: environments, version: next._version }, audit, changes: changesOf(next, changedEnvs), result: after };
+  });
+  ctx.committed?.();
+  return result;
 }

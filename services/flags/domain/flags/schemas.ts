@@ -30,3 +30,20 @@ export const FlagPost = T.Object(
   { additionalProperties: false },
 );
 export type FlagPost = Static<typeof FlagPost>;
+
+const CopyAction = T.Union(
+  ["updateOn", "updateRules", "updateFallthrough", "updateOffVariation", "updatePrerequisites", "updateTargets", "updateFlagConfigMigrationSettings"].map((a) => T.Literal(a)),
+);
+
+/** The body of a copy of one environment's targeting to another (`FlagCopyConfigPost`). */
+export const FlagCopy = T.Object(
+  {
+    source: T.Object({ key: Key, currentVersion: T.Optional(T.Integer()) }, { additionalProperties: false }),
+    target: T.Object({ key: Key, currentVersion: T.Optional(T.Integer()) }, { additionalProperties: false }),
+    comment: T.Optional(T.String({ maxLength: 4096 })),
+    includedActions: T.Optional(T.Array(CopyAction, { maxItems: 10 })),
+    excludedActions: T.Optional(T.Array(CopyAction, { maxItems: 10 })),
+  },
+  { additionalProperties: false },
+);
+export type FlagCopy = Static<typeof FlagCopy>;

@@ -31,35 +31,48 @@ export interface SemanticResult {
   deleted: boolean;
 }
 
-type Params = Record<string, unknown>;
+/** The parameters of one instruction: the instruction object itself. */
+export type Params = Record<string, unknown>;
 interface Draft {
   flag: Flag;
   ctx: SemanticContext;
   deleted: boolean;
 }
-interface Kind {
+
+/** One instruction kind: the policy action it takes, and its change to a draft of the document. */
+export interface InstructionKind<D> {
   action: string;
-  run(d: Draft, p: Params): void;
+  run(d: D, p: Params): void;
 }
+type Kind = InstructionKind<Draft>;
 
 /** Why one instruction failed; the loop adds its index and kind. */
 class Refusal extends Error {}
 
-function refuse(reason: string): never {
+export function refuse(reason: string): never {
   throw new Refusal(reason);
 }
 
 export function applyInstructions(flag: Flag, instructions: unknown, ctx: SemanticContext): SemanticResult {
-  if (!Array.isArray(instructions) || instructions.length === 0) throw invalidRequest("instructions: must be a non-empty array");
   const draft: Draft = { flag: structuredClone(flag), ctx, deleted: false };
+  const actions = runInstructions(instructions, KINDS, draft);
+  return { flag: draft.flag, actions, deleted: draft.deleted };
+}
+
+/**
+ * Runs the instructions in order on the draft, with the kinds given. The first that fails throws
+ * a 400 naming its index and kind. Returns the actions taken, deduplicated, in order of first use.
+ */
+export function runInstructions<D>(instructions: unknown, kinds: Record<string, InstructionKind<D>>, draft: D): string[] {
+  if (!Array.isArray(instructions) || instructions.length === 0) throw invalidRequest("instructions: must be a non-empty array");
   const actions = new Set<string>();
   instructions.forEach((instruction: unknown, i) => {
     if (!isRecord(instruction)) throw invalidRequest(`instruction ${i}: must be an object`);
     const name = instruction.kind;
     if (typeof name !== "string") throw invalidRequest(`instruction ${i}: kind must be a string`);
     const prefix = `instruction ${i} (${name.slice(0, 100)})`;
-    if (!Object.hasOwn(KINDS, name)) throw invalidRequest(`${prefix}: unknown instruction kind`);
-    const kind = KINDS[name]!;
+    if (!Object.hasOwn(kinds, name)) throw invalidRequest(`${prefix}: unknown instruction kind`);
+    const kind = kinds[name]!;
     try {
       kind.run(draft, instruction);
     } catch (e) {
@@ -68,10 +81,11 @@ export function applyInstructions(flag: Flag, instructions: unknown, ctx: Semant
     }
     actions.add(kind.action);
   });
-  return { flag: draft.flag, actions: [...actions], deleted: draft.deleted };
+  return [...actions];
 }
 
-// Parameters. `at` names the object a parameter belongs to in messages ("targets[1]").
+// Parameters, shared with segment instructions. `at` names the object a parameter belongs to in
+// messages ("targets[1]").
 
 const named = (at: string, key: string) => (at ? `${at}.${key}` : key);
 
@@ -80,23 +94,23 @@ function object(v: unknown, name: string): Params {
   return v;
 }
 
-function list(o: Params, key: string, at = ""): unknown[] {
+export function list(o: Params, key: string, at = ""): unknown[] {
   const v = o[key];
   if (!Array.isArray(v)) refuse(`${named(at, key)} must be an array`);
   return v;
 }
 
-function strings(o: Params, key: string, at = ""): string[] {
+export function strings(o: Params, key: string, at = ""): string[] {
   return list(o, key, at).map((v, i) => (typeof v === "string" ? v : refuse(`${named(at, key)}[${i}] must be a string`)));
 }
 
-function str(o: Params, key: string, at = ""): string {
+export function str(o: Params, key: string, at = ""): string {
   const v = o[key];
   if (typeof v !== "string" || v === "") refuse(`${named(at, key)} must be a non-empty string`);
   return v;
 }
 
-function optStr(o: Params, key: string, at = ""): string | undefined {
+export function optStr(o: Params, key: string, at = ""): string | undefined {
   const v = o[key];
   if (v !== undefined && typeof v !== "string") refuse(`${named(at, key)} must be a string`);
   return v;
@@ -112,7 +126,7 @@ function optBool(o: Params, key: string, at = ""): boolean | undefined {
   return o[key] === undefined ? undefined : bool(o, key, at);
 }
 
-const unique = <T>(values: T[]) => [...new Set(values)];
+export const unique = <T>(values: T[]) => [...new Set(values)];
 
 // Variations, environments, rules.
 
@@ -132,16 +146,28 @@ function environment(d: Draft): FlagEnvironment {
 }
 
 function ruleOf(env: FlagEnvironment, o: Params): Rule {
-  const id = str(o, "ruleId");
-  return env.rules.find((r) => r._id === id) ?? refuse(`unknown rule "${id}"`);
+  return ruleIn(env.rules, o);
 }
 
-function clauseOf(rule: Rule, o: Params): Clause {
+/** The rule that `ruleId` names. */
+export function ruleIn<R extends { _id: string }>(rules: R[], o: Params): R {
+  const id = str(o, "ruleId");
+  return rules.find((r) => r._id === id) ?? refuse(`unknown rule "${id}"`);
+}
+
+/** A rule as the clause instructions see it: a flag rule or a segment rule. */
+export interface RuleWithClauses {
+  _id: string;
+  clauses: Clause[];
+}
+
+function clauseOf(rule: RuleWithClauses, o: Params): Clause {
   const id = str(o, "clauseId");
   return rule.clauses.find((c) => c._id === id) ?? refuse(`unknown clause "${id}" in rule "${rule._id}"`);
 }
 
-function clauseFrom(v: unknown, at: string, id: string): Clause {
+/** A clause from instruction parameters; `contextKind` defaults to user, `negate` to false. */
+export function clauseFrom(v: unknown, at: string, id: string): Clause {
   const c = object(v, at);
   const op = str(c, "op", at);
   if (!(CLAUSE_OPS as readonly string[]).includes(op)) refuse(`${at}.op must be one of ${CLAUSE_OPS.join(", ")}`);
@@ -150,9 +176,45 @@ function clauseFrom(v: unknown, at: string, id: string): Clause {
     contextKind: optStr(c, "contextKind", at) || "user",
     attribute: str(c, "attribute", at),
     op: op as ClauseOp,
-    values: list(c, "values", at),
+    values: [...list(c, "values", at)],
     negate: optBool(c, "negate", at) ?? false,
   };
+}
+
+/** The clause instructions, shared by flag and segment rules; each works on the rule `ruleId` named. */
+export const CLAUSE_EDITS = {
+  addClauses(rule: RuleWithClauses, p: Params, newId: () => string) {
+    rule.clauses.push(...list(p, "clauses").map((c, i) => clauseFrom(c, `clauses[${i}]`, newId())));
+  },
+  removeClauses(rule: RuleWithClauses, p: Params) {
+    const ids = strings(p, "clauseIds");
+    const missing = ids.find((id) => !rule.clauses.some((c) => c._id === id));
+    if (missing !== undefined) refuse(`unknown clause "${missing}" in rule "${rule._id}"`);
+    rule.clauses = rule.clauses.filter((c) => !ids.includes(c._id));
+  },
+  updateClause(rule: RuleWithClauses, p: Params) {
+    const clause = clauseOf(rule, p);
+    rule.clauses[rule.clauses.indexOf(clause)] = clauseFrom(p.clause, "clause", clause._id);
+  },
+  addValuesToClause(rule: RuleWithClauses, p: Params) {
+    const clause = clauseOf(rule, p);
+    for (const v of list(p, "values")) if (!clause.values.some((x) => jsonEqual(x, v))) clause.values.push(v);
+  },
+  removeValuesFromClause(rule: RuleWithClauses, p: Params) {
+    const clause = clauseOf(rule, p);
+    const values = list(p, "values");
+    clause.values = clause.values.filter((x) => !values.some((v) => jsonEqual(x, v)));
+  },
+};
+
+/** The rules in the order `ruleIds` gives, which must list each of them exactly once. */
+export function reorderedRules<R extends { _id: string }>(rules: R[], p: Params): R[] {
+  const ids = strings(p, "ruleIds");
+  const current = rules.map((r) => r._id);
+  if (ids.length !== current.length || unique(ids).length !== ids.length || !current.every((id) => ids.includes(id))) {
+    refuse(`ruleIds must list each current rule exactly once (${current.map((id) => `"${id}"`).join(", ") || "none"})`);
+  }
+  return ids.map((id) => rules.find((r) => r._id === id)!);
 }
 
 /** `variationId`, or `rolloutWeights` with `rolloutBucketBy?` and `rolloutContextKind?`. */
@@ -366,14 +428,7 @@ const KINDS: Record<string, Kind> = {
     env.rules = env.rules.filter((r) => r._id !== id);
   }),
   replaceRules: onEnv("updateRules", (env, p, d) => void (env.rules = list(p, "rules").map((r, i) => ruleFrom(d, r, `rules[${i}]`)))),
-  reorderRules: onEnv("updateRules", (env, p) => {
-    const ids = strings(p, "ruleIds");
-    const current = env.rules.map((r) => r._id);
-    if (ids.length !== current.length || unique(ids).length !== ids.length || !current.every((id) => ids.includes(id))) {
-      refuse(`ruleIds must list each current rule exactly once (${current.map((id) => `"${id}"`).join(", ") || "none"})`);
-    }
-    env.rules = ids.map((id) => env.rules.find((r) => r._id === id)!);
-  }),
+  reorderRules: onEnv("updateRules", (env, p) => void (env.rules = reorderedRules(env.rules, p))),
   updateRuleVariationOrRollout: onEnv("updateRules", (env, p, d) => setServe(ruleOf(env, p), serveFrom(d.flag, p))),
   updateRuleDescription: onEnv("updateFlagRuleDescription", (env, p) => {
     const rule = ruleOf(env, p);
@@ -383,31 +438,11 @@ const KINDS: Record<string, Kind> = {
     const rule = ruleOf(env, p);
     rule.trackEvents = bool(p, "trackEvents");
   }),
-  addClauses: onEnv("updateRules", (env, p, d) => {
-    const rule = ruleOf(env, p);
-    rule.clauses.push(...list(p, "clauses").map((c, i) => clauseFrom(c, `clauses[${i}]`, d.ctx.newId())));
-  }),
-  removeClauses: onEnv("updateRules", (env, p) => {
-    const rule = ruleOf(env, p);
-    const ids = strings(p, "clauseIds");
-    const missing = ids.find((id) => !rule.clauses.some((c) => c._id === id));
-    if (missing !== undefined) refuse(`unknown clause "${missing}" in rule "${rule._id}"`);
-    rule.clauses = rule.clauses.filter((c) => !ids.includes(c._id));
-  }),
-  updateClause: onEnv("updateRules", (env, p) => {
-    const rule = ruleOf(env, p);
-    const clause = clauseOf(rule, p);
-    rule.clauses[rule.clauses.indexOf(clause)] = clauseFrom(p.clause, "clause", clause._id);
-  }),
-  addValuesToClause: onEnv("updateRules", (env, p) => {
-    const clause = clauseOf(ruleOf(env, p), p);
-    for (const v of list(p, "values")) if (!clause.values.some((x) => jsonEqual(x, v))) clause.values.push(v);
-  }),
-  removeValuesFromClause: onEnv("updateRules", (env, p) => {
-    const clause = clauseOf(ruleOf(env, p), p);
-    const values = list(p, "values");
-    clause.values = clause.values.filter((x) => !values.some((v) => jsonEqual(x, v)));
-  }),
+  addClauses: onEnv("updateRules", (env, p, d) => CLAUSE_EDITS.addClauses(ruleOf(env, p), p, () => d.ctx.newId())),
+  removeClauses: onEnv("updateRules", (env, p) => CLAUSE_EDITS.removeClauses(ruleOf(env, p), p)),
+  updateClause: onEnv("updateRules", (env, p) => CLAUSE_EDITS.updateClause(ruleOf(env, p), p)),
+  addValuesToClause: onEnv("updateRules", (env, p) => CLAUSE_EDITS.addValuesToClause(ruleOf(env, p), p)),
+  removeValuesFromClause: onEnv("updateRules", (env, p) => CLAUSE_EDITS.removeValuesFromClause(ruleOf(env, p), p)),
 
   updateFallthroughVariationOrRollout: onEnv("updateFallthrough", (env, p, d) => void (env.fallthrough = serveFrom(d.flag, p))),
   updateOffVariation: onEnv("updateOffVariation", (env, p, d) => void (env.offVariation = variationIndex(d.flag, p))),

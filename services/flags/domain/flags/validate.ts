@@ -32,33 +32,35 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
 }
 
-function fail(path: string, reason: string): never {
+// JSON type checks that fail with the path of the value; segment validation uses them too.
+
+export function fail(path: string, reason: string): never {
   throw invalidRequest(`${path}: ${reason}`);
 }
 
-function record(v: unknown, path: string): Json {
+export function record(v: unknown, path: string): Json {
   if (!isRecord(v)) fail(path, "must be an object");
   return v;
 }
 
-function array(v: unknown, path: string): unknown[] {
+export function array(v: unknown, path: string): unknown[] {
   if (!Array.isArray(v)) fail(path, "must be an array");
   return v;
 }
 
-function string(v: unknown, path: string, min = 0, max = Infinity): string {
+export function string(v: unknown, path: string, min = 0, max = Infinity): string {
   if (typeof v !== "string") fail(path, "must be a string");
   if (v.length < min) fail(path, min === 1 ? "must not be empty" : `must be at least ${min} characters`);
   if (v.length > max) fail(path, `must be at most ${max} characters`);
   return v;
 }
 
-function boolean(v: unknown, path: string): boolean {
+export function boolean(v: unknown, path: string): boolean {
   if (typeof v !== "boolean") fail(path, "must be a boolean");
   return v;
 }
 
-function integer(v: unknown, path: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+export function integer(v: unknown, path: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== "number" || !Number.isInteger(v)) fail(path, "must be an integer");
   if (v < min || v > max) fail(path, `must be from ${min} to ${max}`);
   return v;
@@ -72,14 +74,13 @@ function index(v: unknown, path: string, count: number, of = ""): number {
 }
 
 /** Runs `check` unless the field is absent. */
-function optional<T>(v: unknown, check: (v: unknown) => T): T | undefined {
+export function optional<T>(v: unknown, check: (v: unknown) => T): T | undefined {
   return v === undefined ? undefined : check(v);
 }
 
 export function validateFlag(flag: Flag, lookup: FlagLookup): void {
   const f = record(flag as unknown, "flag");
-  const key = string(f.key, "key", 1, FLAG_LIMITS.key);
-  if (!KEY.test(key)) fail("key", "must start with a letter or digit and hold only letters, digits, '.', '_' and '-'");
+  const key = checkKey(f.key);
   string(f.name, "name", 1, FLAG_LIMITS.name);
   string(f.description, "description", 0, FLAG_LIMITS.description);
   const count = checkVariations(f);
@@ -103,6 +104,13 @@ export function validateFlag(flag: Flag, lookup: FlagLookup): void {
   for (const [envKey, env] of Object.entries(record(f.environments, "environments"))) {
     checkEnvironment(key, envKey, env, count, lookup);
   }
+}
+
+/** A resource key: 1 to 140 letters, digits, '.', '_' and '-', starting with a letter or digit. */
+export function checkKey(v: unknown, path = "key"): string {
+  const key = string(v, path, 1, FLAG_LIMITS.key);
+  if (!KEY.test(key)) fail(path, "must start with a letter or digit and hold only letters, digits, '.', '_' and '-'");
+  return key;
 }
 
 type ValueKind = "boolean" | "string" | "number" | "json" | "null";
@@ -151,7 +159,7 @@ function checkVariations(f: Json): number {
   return variations.length;
 }
 
-function checkTags(v: unknown) {
+export function checkTags(v: unknown) {
   const tags = array(v, "tags");
   if (tags.length > FLAG_LIMITS.tags) fail("tags", `must not have more than ${FLAG_LIMITS.tags} entries`);
   tags.forEach((t, i) => {
@@ -224,20 +232,25 @@ function checkRules(v: unknown, path: string, count: number) {
     optional(rule.description, (d) => string(d, `${at}.description`));
     optional(rule.ref, (d) => string(d, `${at}.ref`));
     checkServe(rule, at, count);
-    const clauseIds = new Set<string>();
-    array(rule.clauses, `${at}.clauses`).forEach((c, j) => {
-      const cat = `${at}.clauses[${j}]`;
-      const clause = record(c, cat);
-      const clauseId = string(clause._id, `${cat}._id`, 1);
-      if (clauseIds.has(clauseId)) fail(`${cat}._id`, `"${clauseId}" is used by another clause of the rule`);
-      clauseIds.add(clauseId);
-      optional(clause.contextKind, (k) => string(k, `${cat}.contextKind`));
-      string(clause.attribute, `${cat}.attribute`, 1);
-      if (typeof clause.op !== "string" || !OPS.includes(clause.op)) fail(`${cat}.op`, `must be one of ${CLAUSE_OPS.join(", ")}`);
-      array(clause.values, `${cat}.values`);
-      boolean(clause.negate, `${cat}.negate`);
-    });
+    checkClauses(rule.clauses, `${at}.clauses`);
     boolean(rule.trackEvents, `${at}.trackEvents`);
+  });
+}
+
+/** The clauses of one rule, of a flag or a segment: ids unique within the rule. */
+export function checkClauses(v: unknown, path: string) {
+  const clauseIds = new Set<string>();
+  array(v, path).forEach((c, j) => {
+    const cat = `${path}[${j}]`;
+    const clause = record(c, cat);
+    const clauseId = string(clause._id, `${cat}._id`, 1);
+    if (clauseIds.has(clauseId)) fail(`${cat}._id`, `"${clauseId}" is used by another clause of the rule`);
+    clauseIds.add(clauseId);
+    optional(clause.contextKind, (k) => string(k, `${cat}.contextKind`));
+    string(clause.attribute, `${cat}.attribute`, 1);
+    if (typeof clause.op !== "string" || !OPS.includes(clause.op)) fail(`${cat}.op`, `must be one of ${CLAUSE_OPS.join(", ")}`);
+    array(clause.values, `${cat}.values`);
+    boolean(clause.negate, `${cat}.negate`);
   });
 }
 

@@ -1,0 +1,236 @@
+/**
+ * Segment use cases, per environment: list, create, read, patch (JSON Patch, merge patch,
+ * semantic patch with `environmentKey`), delete. Every write ends in one validation, one audit
+ * entry and one change event for SDKs, all in the transaction of the change.
+ */
+import { auditEntry } from "@vexil/shared/audit/audit";
+import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
+import type { PendingChange } from "@vexil/shared/change-events";
+import { conflict, invalidRequest, notFound } from "@vexil/shared/errors";
+import { link, pageLinks, parsePage } from "@vexil/shared/http/links";
+import { resourceId } from "@vexil/shared/ids";
+import { applyPatch, parsePatchRequest } from "@vexil/shared/patch";
+import type { Resource } from "@vexil/shared/policy";
+import type { SegmentOutcome, SegmentQuery, SegmentRecord, SegmentSortField } from "../../storage/segment-store.ts";
+import type { EnvironmentRecord, ProjectRecord } from "../../storage/project-store.ts";
+import type { FlagsContext } from "../context.ts";
+import { newId, randomHex } from "../flags/model.ts";
+import type { Segment } from "./model.ts";
+import type { SegmentPost } from "./schemas.ts";
+import { applySegmentInstructions } from "./semantic-patch.ts";
+import { validateSegment } from "./validate.ts";
+
+interface Scope {
+  project: ProjectRecord;
+  env: EnvironmentRecord;
+}
+
+const segmentsPath = (s: Scope) => `/api/v2/segments/${encodeURIComponent(s.project.key)}/${encodeURIComponent(s.env.key)}`;
+
+async function scopeOf(ctx: FlagsContext, projectKey: string, envKey: string): Promise<Scope> {
+  const project = await ctx.store.projectByKey(projectKey);
+  if (!project) throw notFound(`Project "${projectKey}"`);
+  const env = await ctx.store.environmentByKey(project.id, envKey);
+  if (!env) throw notFound(`Environment "${envKey}" in project "${projectKey}"`);
+  return { project, env };
+}
+
+function segmentResource(s: Scope, segment: Pick<Segment, "key" | "tags">): Resource {
+  return [
+    { type: "proj", key: s.project.key, tags: s.project.tags },
+    { type: "env", key: s.env.key, tags: s.env.tags, properties: { critical: s.env.critical } },
+    { type: "segment", key: segment.key, tags: segment.tags },
+  ];
+}
+
+export function segmentRep(s: Scope, segment: Segment) {
+  return { ...segment, _links: { self: link(`${segmentsPath(s)}/${encodeURIComponent(segment.key)}`), parent: link(segmentsPath(s)) } };
+}
+export type SegmentRep = ReturnType<typeof segmentRep>;
+
+/** A segment as SDKs receive it (server-side SDK segment format). */
+export function sdkSegment(segment: Segment) {
+  return {
+    key: segment.key,
+    version: segment.version,
+    included: segment.included,
+    excluded: segment.excluded,
+    includedContexts: segment.includedContexts,
+    excludedContexts: segment.excludedContexts,
+    rules: segment.rules.map((r) => ({
+      id: r._id,
+      clauses: r.clauses.map((c) => ({ contextKind: c.contextKind ?? "user", attribute: c.attribute, op: c.op, values: c.values, negate: c.negate })),
+      ...(r.weight !== undefined ? { weight: r.weight } : {}),
+      ...(r.bucketBy !== undefined ? { bucketBy: r.bucketBy } : {}),
+      ...(r.rolloutContextKind !== undefined ? { rolloutContextKind: r.rolloutContextKind } : {}),
+    })),
+    salt: segment.salt,
+    unbounded: segment.unbounded,
+    generation: segment.generation,
+    deleted: false,
+  };
+}
+
+const change = (s: Scope, segment: Segment, deleted = false): PendingChange[] => [
+  { environmentKey: s.env.key, kind: "segment", key: segment.key, version: deleted ? segment.version + 1 : segment.version, deleted, ...(deleted ? {} : { data: sdkSegment(segment) }) },
+];
+
+const SORTS: SegmentSortField[] = ["key", "name", "creationDate", "lastModified"];
+
+export async function listSegments(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, params: { limit?: string; offset?: string; sort?: string; filter?: string }) {
+  authorizeRead(caller);
+  const scope = await scopeOf(ctx, projectKey, envKey);
+  const q: SegmentQuery = { ...parsePage(params), sort: { field: "key", descending: false } };
+  if (params.sort) {
+    const descending = params.sort.startsWith("-");
+    const field = (descending ? params.sort.slice(1) : params.sort) as SegmentSortField;
+    if (!SORTS.includes(field)) throw invalidRequest(`Unknown sort "${params.sort}"; sort by ${SORTS.join(", ")}`);
+    q.sort = { field, descending };
+  }
+  if (params.filter) {
+    // `query equals "x"` and `tags anyOf ["a","b"]`, joined by commas.
+    for (const part of params.filter.split(/,(?=\s*\w+\s+(?:equals|anyOf)\b)/)) {
+      const m = /^\s*(\w+)\s+(equals|anyOf)\s+(.+?)\s*$/.exec(part);
+      if (!m) throw invalidRequest(`Cannot read the filter "${part}"; use e.g. query equals "x",tags anyOf ["a"]`);
+      let value: unknown;
+      try {
+        value = JSON.parse(m[3]!);
+      } catch {
+        throw invalidRequest(`The filter value ${m[3]} is not JSON`);
+      }
+      if (m[1] === "query" && m[2] === "equals" && typeof value === "string") q.query = value;
+      else if (m[1] === "tags" && m[2] === "anyOf" && Array.isArray(value) && value.every((v) => typeof v === "string")) q.tags = value as string[];
+      else throw invalidRequest(`Unknown filter "${m[1]} ${m[2]}"; filters here are query equals and tags anyOf`);
+    }
+  }
+  const { items, total } = await ctx.segments.listSegments(scope.env.id, q);
+  return { items: items.map((r) => segmentRep(scope, r.doc)), totalCount: total, _links: pageLinks(segmentsPath(scope), { sort: params.sort, filter: params.filter }, q, total) };
+}
+
+export async function getSegment(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, key: string): Promise<SegmentRep> {
+  authorizeRead(caller);
+  const scope = await scopeOf(ctx, projectKey, envKey);
+  const record = await ctx.segments.segmentByKey(scope.env.id, key);
+  if (!record) throw notFound(`Segment "${key}" in ${projectKey}/${envKey}`);
+  return segmentRep(scope, record.doc);
+}
+
+export async function createSegment(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, post: SegmentPost): Promise<SegmentRep> {
+  authorizeRead(caller);
+  const scope = await scopeOf(ctx, projectKey, envKey);
+  if (post.unbounded) throw invalidRequest("unbounded: big segments are not supported; use included and excluded targets");
+  authorize(caller, "createSegment", segmentResource(scope, { key: post.key, tags: post.tags ?? [] }));
+  const now = ctx.now();
+  const segment: Segment = {
+    key: post.key,
+    name: post.name,
+    description: post.description ?? "",
+    tags: post.tags ?? [],
+    creationDate: now,
+    lastModifiedDate: now,
+    included: [],
+    excluded: [],
+    includedContexts: [],
+    excludedContexts: [],
+    rules: [],
+    version: 1,
+    deleted: false,
+    generation: 1,
+    unbounded: false,
+    salt: randomHex(),
+  };
+  validateSegment(segment);
+  if (await ctx.segments.segmentByKey(scope.env.id, segment.key)) throw conflict(`A segment with key "${segment.key}" already exists in ${projectKey}/${envKey}`);
+  const rep = segmentRep(scope, segment);
+  const record: SegmentRecord = { id: resourceId(), projectId: scope.project.id, environmentId: scope.env.id, key: segment.key, doc: segment, version: 1, createdAt: now };
+  await ctx.segments.insertSegment(
+    record,
+    auditEntry({ caller, kind: "segment", spec: `proj/${scope.project.key}:env/${scope.env.key}:segment/${segment.key}`, name: segment.name, verb: "created the segment", actions: ["createSegment"], current: rep, currentVersion: 1, now }),
+    change(scope, segment),
+  );
+  ctx.committed?.();
+  return rep;
+}
+
+/** The action each changed field takes. */
+const FIELD_ACTIONS: Record<string, string> = {
+  name: "updateName",
+  description: "updateDescription",
+  tags: "updateTags",
+  included: "updateIncluded",
+  includedContexts: "updateIncluded",
+  excluded: "updateExcluded",
+  excludedContexts: "updateExcluded",
+  rules: "updateRules",
+};
+const READ_ONLY = ["key", "creationDate", "lastModifiedDate", "version", "deleted", "generation", "unbounded", "unboundedContextKind", "salt"];
+
+export async function patchSegment(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, key: string, body: unknown, contentType: string | null): Promise<SegmentRep> {
+  const request = parsePatchRequest(body, contentType);
+  authorizeRead(caller);
+  const scope = await scopeOf(ctx, projectKey, envKey);
+  const result = await ctx.segments.modifySegment<SegmentRep>(scope.env.id, key, async (record): Promise<SegmentOutcome<SegmentRep>> => {
+    if (!record) throw notFound(`Segment "${key}" in ${projectKey}/${envKey}`);
+    const current = record.doc;
+    let next: Segment;
+    if (request.format === "semantic") {
+      next = applySegmentInstructions(current, request.instructions, { environmentKey: request.environmentKey, environment: scope.env.key, newId }).segment;
+    } else {
+      const patched = applyPatch(current, request);
+      if (typeof patched !== "object" || patched === null || Array.isArray(patched)) throw invalidRequest("The patch must leave an object");
+      next = patched as Segment;
+      for (const k of Object.keys(next)) if (!(k in FIELD_ACTIONS) && !READ_ONLY.includes(k)) throw invalidRequest(`Unknown field "${k}"`);
+      for (const k of READ_ONLY) {
+        if (!Bun.deepEquals((next as unknown as Record<string, unknown>)[k], (current as unknown as Record<string, unknown>)[k], true)) throw invalidRequest(`"${k}" is read-only and cannot be changed`);
+      }
+    }
+    const actions = [...new Set(Object.keys(FIELD_ACTIONS).filter((f) => !Bun.deepEquals((next as never)[f], (current as never)[f], true)).map((f) => FIELD_ACTIONS[f]!))];
+    if (actions.length === 0) return { kind: "none", result: segmentRep(scope, current) };
+    authorize(caller, actions, segmentResource(scope, current));
+    if (scope.env.requireComments && !request.comment) throw invalidRequest(`The environment "${scope.env.key}" requires a comment on every change`);
+    const now = ctx.now();
+    next = { ...next, version: current.version + 1, lastModifiedDate: now };
+    validateSegment(next);
+    const rep = segmentRep(scope, next);
+    const audit = auditEntry({
+      caller,
+      kind: "segment",
+      spec: `proj/${scope.project.key}:env/${scope.env.key}:segment/${key}`,
+      name: next.name,
+      verb: "updated the segment",
+      actions,
+      comment: request.comment,
+      delta: request.format === "semantic" ? { instructions: request.instructions, environmentKey: request.environmentKey } : request.format === "merge" ? request.merge : request.operations,
+      previous: segmentRep(scope, current),
+      current: rep,
+      previousVersion: current.version,
+      currentVersion: next.version,
+      now,
+    });
+    return { kind: "update", segment: { ...record, doc: next, version: next.version }, audit, changes: change(scope, next), result: rep };
+  });
+  ctx.committed?.();
+  return result;
+}
+
+export async function deleteSegment(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, key: string): Promise<void> {
+  authorizeRead(caller);
+  const scope = await scopeOf(ctx, projectKey, envKey);
+  await ctx.segments.modifySegment<void>(scope.env.id, key, async (record) => {
+    if (!record) throw notFound(`Segment "${key}" in ${projectKey}/${envKey}`);
+    authorize(caller, "deleteSegment", segmentResource(scope, record.doc));
+    const audit = auditEntry({
+      caller,
+      kind: "segment",
+      spec: `proj/${scope.project.key}:env/${scope.env.key}:segment/${key}`,
+      name: record.doc.name,
+      verb: "deleted the segment",
+      actions: ["deleteSegment"],
+      previous: segmentRep(scope, record.doc),
+      previousVersion: record.doc.version,
+      now: ctx.now(),
+    });
+    return { kind: "delete", audit, changes: change(scope, record.doc, true), result: undefined };
+  });
+  ctx.committed?.();
+}
