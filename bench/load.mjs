@@ -32,6 +32,9 @@ const { values } = parseArgs({
     server: { type: "string", multiple: true, default: [] },
     infra: { type: "string", multiple: true, default: [] },
     hz: { type: "string", default: "100" },
+    method: { type: "string", default: "GET" },
+    /** `path|body`, repeated: requests go round-robin over them (a body is sent as is). */
+    request: { type: "string", multiple: true, default: [] },
   },
 });
 if (!values.url) {
@@ -46,11 +49,31 @@ for (const h of values.header) {
   headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
 }
 
+const spread = values.request.map((r) => {
+  const bar = r.indexOf("|");
+  return bar < 0 ? { path: r, body: undefined } : { path: r.slice(0, bar), body: r.slice(bar + 1) };
+});
+let turn = 0;
+
 const common = {
   url: values.url,
   connections: Number(values.connections),
   headers,
   timeout: Number(values.timeout),
+  method: values.method,
+  // With --request, every request takes the next path and body in turn, across all connections.
+  ...(spread.length > 0
+    ? {
+        requests: [
+          {
+            setupRequest: (req) => {
+              const next = spread[turn++ % spread.length];
+              return { ...req, method: values.method, path: next.path, ...(next.body !== undefined ? { body: next.body } : {}) };
+            },
+          },
+        ],
+      }
+    : {}),
 };
 
 function run(opts, onResponse) {

@@ -26,7 +26,7 @@ import { freePort, launchCluster, waitReady, type Cluster } from "../infra/launc
 import { startPostgres, type PgServer } from "../infra/local/postgres.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
-const TARGETS = ["hello", "all-in-one", "all-in-one-noauth", "distributed", "distributed-noauth", "all-in-one-pg"] as const;
+const TARGETS = ["hello", "all-in-one", "all-in-one-noauth", "distributed", "distributed-noauth", "all-in-one-pg", "flag-reads", "flag-writes"] as const;
 type TargetName = (typeof TARGETS)[number];
 
 const DESCRIPTIONS: Record<TargetName, string> = {
@@ -36,7 +36,12 @@ const DESCRIPTIONS: Record<TargetName, string> = {
   "all-in-one-pg": "all-in-one process with DATABASE_URL (Postgres), in-process bus",
   "all-in-one-noauth": "all-in-one process as above, authentication bypassed (bench/entries/all-in-one-no-auth.ts)",
   "distributed-noauth": "a second gateway of the distributed cluster, authentication bypassed (bench/entries/gateway-no-auth.ts)",
+  "flag-reads": "all-in-one process on Postgres: `GET` of 8 flags in turn",
+  "flag-writes": "the same process: semantic patches `turnFlagOn`/`turnFlagOff` on the same 8 flags in turn (audit entry and outbox event each)",
 };
+
+/** The flags the flag targets read and write. */
+const BENCH_FLAGS = Array.from({ length: 8 }, (_, i) => `bench-flag-${i}`);
 
 const USAGE = `usage: bun run bench [--duration S] [--connections N] [--warmup S] [--rounds N]
                      [--only ${TARGETS.join(",")}] [--json FILE]
@@ -206,6 +211,9 @@ interface Target {
   name: TargetName;
   url: string;
   headers: Record<string, string>;
+  /** Requests other than a GET of `url`: a method and `path|body` entries taken in turn. */
+  method?: string;
+  requests?: string[];
   /** The processes to account CPU to: the servers under test, and their database and nats-server. */
   watch(): Watch;
   /** Checks one response before the load starts. */
@@ -442,6 +450,8 @@ async function load(target: Target, options: Options): Promise<LoadResult> {
     String(CLK_TCK),
   ];
   for (const [k, v] of Object.entries(target.headers)) args.push("--header", `${k}: ${v}`);
+  if (target.method) args.push("--method", target.method);
+  for (const r of target.requests ?? []) args.push("--request", r);
   const watch = target.watch();
   for (const w of watch.servers) args.push("--server", `${w.label}:${w.pid}`);
   for (const w of watch.infra) args.push("--infra", `${w.label}:${w.pid}${w.tree ? ":tree" : ""}`);
@@ -600,6 +610,35 @@ async function main() {
           isDefaultProject,
         ),
       );
+    }
+    if (name === "flag-reads" || name === "flag-writes") {
+      let shared = targets.find((t) => t.name === "flag-reads" || t.name === "flag-writes");
+      if (!shared) {
+        let server = cluster?.postgres;
+        if (!server) {
+          const own = await startPostgres();
+          onCleanup("postgres", () => own.destroy());
+          server = own;
+        }
+        shared = await startAllInOne(name, logDir, await createDatabase(server, "vexil_bench_flags"), server);
+        const base = shared.url.slice(0, shared.url.indexOf("/api/"));
+        for (const key of BENCH_FLAGS) {
+          const res = await fetch(`${base}/api/v2/flags/default`, { method: "POST", headers: { ...AUTH, "content-type": "application/json" }, body: JSON.stringify({ key, name: key }) });
+          if (res.status !== 201) throw new Error(`could not create ${key}: ${res.status} ${await res.text()}`);
+        }
+      }
+      const base = shared.url.slice(0, shared.url.indexOf("/api/"));
+      const paths = BENCH_FLAGS.map((k) => `/api/v2/flags/default/${k}`);
+      const semantic = (kind: string) => JSON.stringify({ environmentKey: "production", instructions: [{ kind }] });
+      targets.push({
+        ...shared,
+        name,
+        url: `${base}${paths[0]}`,
+        headers: name === "flag-writes" ? { ...AUTH, "content-type": "application/json; domain-model=launchdarkly.semanticpatch" } : AUTH,
+        method: name === "flag-writes" ? "PATCH" : "GET",
+        requests: name === "flag-writes" ? paths.flatMap((p) => [`${p}|${semantic("turnFlagOn")}`, `${p}|${semantic("turnFlagOff")}`]) : paths,
+        check: (b) => (b as { key?: unknown } | null)?.key === BENCH_FLAGS[0],
+      });
     }
     if (name === "all-in-one-pg") {
       let server = cluster?.postgres;

@@ -54,14 +54,18 @@ function ordering(q: FlagQuery): SQL[] {
 }
 
 type Row = typeof flags.$inferSelect;
+type EnvIds = Array<{ id: string; key: string }>;
+
+const envIdsOf = (tx: Executor, projectId: string): Promise<EnvIds> =>
+  tx.select({ id: environments.id, key: environments.key }).from(environments).where(eq(environments.projectId, projectId));
 
 /**
  * Writes change events to the outbox, each with the next sequence number of its environment. The
  * sequence row stays locked until commit, so per environment, commit order is sequence order.
  */
-export async function writeChanges(tx: Executor, projectId: string, changes: PendingChange[], now: number): Promise<void> {
+export async function writeChanges(tx: Executor, projectId: string, changes: PendingChange[], now: number, known?: EnvIds): Promise<void> {
   if (changes.length === 0) return;
-  const envs = await tx.select({ id: environments.id, key: environments.key }).from(environments).where(eq(environments.projectId, projectId));
+  const envs = known ?? (await envIdsOf(tx, projectId));
   for (const change of changes) {
     const env = envs.find((e) => e.key === change.environmentKey);
     if (!env) continue;
@@ -113,9 +117,9 @@ export class DrizzleFlagStore implements FlagStore {
     return this.withConfigs(await this.db.select().from(flags).where(eq(flags.projectId, projectId)));
   }
 
-  private async writeConfigs(tx: Executor, flag: FlagRecord): Promise<void> {
-    const envs = await tx.select({ id: environments.id, key: environments.key }).from(environments).where(eq(environments.projectId, flag.projectId));
-    const rows = envs.filter((e) => flag.configs[e.key]).map((e) => ({ flagId: flag.id, environmentId: e.id, config: flag.configs[e.key] as unknown as Record<string, unknown> }));
+  /** Writes the flag's configs of `only` these environments (all when absent). */
+  private async writeConfigs(tx: Executor, flag: FlagRecord, envs: EnvIds, only?: Set<string>): Promise<void> {
+    const rows = envs.filter((e) => flag.configs[e.key] && (!only || only.has(e.key))).map((e) => ({ flagId: flag.id, environmentId: e.id, config: flag.configs[e.key] as unknown as Record<string, unknown> }));
     if (rows.length === 0) return;
     await tx
       .insert(flagConfigs)
@@ -127,9 +131,10 @@ export class DrizzleFlagStore implements FlagStore {
     await this.db
       .transaction(async (tx) => {
         await tx.insert(flags).values({ id: flag.id, projectId: flag.projectId, key: flag.key, doc: flag.doc as unknown as Record<string, unknown>, version: flag.version, createdAt: flag.createdAt });
-        await this.writeConfigs(tx, flag);
+        const envs = await envIdsOf(tx, flag.projectId);
+        await this.writeConfigs(tx, flag, envs);
         await tx.insert(auditLog).values(audit);
-        await writeChanges(tx, flag.projectId, changes, audit.date);
+        await writeChanges(tx, flag.projectId, changes, audit.date, envs);
       })
       .catch((e: unknown) => {
         if (isUniqueViolation(e)) throw conflict(`A flag with key "${flag.key}" already exists`);
@@ -137,18 +142,19 @@ export class DrizzleFlagStore implements FlagStore {
       });
   }
 
-  async modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: FlagRecord[]) => Promise<FlagOutcome<T>>): Promise<T> {
+  async modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>): Promise<T> {
     return this.db.transaction(async (tx) => {
       const rows = await tx.select().from(flags).where(and(eq(flags.projectId, projectId), eq(flags.key, key))).limit(1).for("update");
       const current = (await this.withConfigs(rows, tx))[0];
-      const others = current ? await this.withConfigs(await tx.select().from(flags).where(and(eq(flags.projectId, projectId), ne(flags.id, current.id))), tx) : [];
+      const others = async () => (current ? this.withConfigs(await tx.select().from(flags).where(and(eq(flags.projectId, projectId), ne(flags.id, current.id))), tx) : []);
       const outcome = await change(current, others);
       if (outcome.kind === "update") {
         const { flag } = outcome;
+        const envs = await envIdsOf(tx, projectId);
         await tx.update(flags).set({ doc: flag.doc as unknown as Record<string, unknown>, version: flag.version }).where(eq(flags.id, flag.id));
-        await this.writeConfigs(tx, flag);
+        await this.writeConfigs(tx, flag, envs, new Set(outcome.changes.map((c) => c.environmentKey)));
         await tx.insert(auditLog).values(outcome.audit);
-        await writeChanges(tx, projectId, outcome.changes, outcome.audit.date);
+        await writeChanges(tx, projectId, outcome.changes, outcome.audit.date, envs);
       } else if (outcome.kind === "delete" && current) {
         await tx.delete(flags).where(eq(flags.id, current.id));
         await tx.insert(auditLog).values(outcome.audit);

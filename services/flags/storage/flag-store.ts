@@ -43,12 +43,12 @@ export type FlagOutcome<T> =
 
 export interface FlagStore {
   /**
-   * Locks the flag, hands it and the project's other flags (read in the same transaction) to
-   * `change`, and writes what it decides in that transaction: concurrent changes to one flag run
-   * one after the other and none is lost. `change` gets undefined if the flag does not exist;
-   * what it throws aborts the whole change.
+   * Locks the flag, hands it to `change` with a loader of the project's other flags (read in the
+   * same transaction, for prerequisite checks; only when asked), and writes what it decides in that
+   * transaction: concurrent changes to one flag run one after the other and none is lost. `change`
+   * gets undefined if the flag does not exist; what it throws aborts the whole change.
    */
-  modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: FlagRecord[]) => Promise<FlagOutcome<T>>): Promise<T>;
+  modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>): Promise<T>;
   listFlags(projectId: string, q: FlagQuery): Promise<Listed<FlagRecord>>;
   flagByKey(projectId: string, key: string): Promise<FlagRecord | undefined>;
   /** Every flag of a project (prerequisite checks need the whole graph). */

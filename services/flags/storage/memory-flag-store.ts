@@ -118,10 +118,10 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Se
     }
   }
 
-  async modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: FlagRecord[]) => Promise<FlagOutcome<T>>): Promise<T> {
+  async modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>): Promise<T> {
     return this.serialized(`flag\u0000${projectId}\u0000${key}`, async () => {
       const current = await this.flagByKey(projectId, key);
-      const others = current ? (await this.projectFlags(projectId)).filter((f) => f.id !== current.id) : [];
+      const others = async () => (current ? (await this.projectFlags(projectId)).filter((f) => f.id !== current.id) : []);
       const outcome = await change(current, others);
       if (outcome.kind === "update") {
         this.flags.set(outcome.flag.id, this.stored(outcome.flag));

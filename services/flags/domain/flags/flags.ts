@@ -256,12 +256,12 @@ export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: s
   const scope = await scopeOf(ctx, projectKey);
   const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
   // Under the flag's lock: every patch sees the result of the one before it, so none is lost.
-  const result = await ctx.flags.modifyFlag<FlagRep | undefined>(scope.project.id, flagKey, async (record, others): Promise<FlagOutcome<FlagRep | undefined>> => {
+  const result = await ctx.flags.modifyFlag<FlagRep | undefined>(scope.project.id, flagKey, async (record, loadOthers): Promise<FlagOutcome<FlagRep | undefined>> => {
     if (!record) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
     const current = flagDocument(record);
-    const byKey = new Map(others.map((f) => [f.key, f]));
-    const lookup: FlagLookup = { get: (key) => (byKey.has(key) ? flagDocument(byKey.get(key)!) : undefined) };
-    const dependents = others.filter((f) => Object.values(f.configs).some((c: FlagEnvironment) => c.prerequisites.some((p) => p.key === current.key))).map((f) => f.key);
+    // The other flags are read only when the change or the result involves prerequisites.
+    const graph = needsGraph(request) || hasPrerequisites(current) ? await projectGraph(current.key, loadOthers) : undefined;
+    let { lookup, dependents } = graph ?? EMPTY_GRAPH;
     const now = ctx.now();
     let next: Flag;
     let actions: Set<string>;
@@ -279,6 +279,7 @@ export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: s
     const changedEnvs = stamp(current, next, now);
     if (changedEnvs.length === 0 && Bun.deepEquals({ ...next, _version: current._version }, current, true)) return { kind: "none", result: rep(current) };
     authorizeActions(caller, scope, current, actions, request.format === "semantic" && request.environmentKey ? [request.environmentKey] : changedEnvs);
+    if (!graph && hasPrerequisites(next)) ({ lookup, dependents } = await projectGraph(current.key, loadOthers));
     for (const key of changedEnvs) {
       const env = scope.envs.find((e) => e.key === key);
       if (env?.requireComments && !request.comment) throw invalidRequest(`The environment "${key}" requires a comment on every change`);
@@ -324,6 +325,33 @@ function deletionsOf(flag: Flag): PendingChange[] {
   return Object.entries(flag.environments).map(([environmentKey, env]) => ({ environmentKey, kind: "flag" as const, key: flag.key, version: env.version + 1, deleted: true }));
 }
 
+/** Instruction kinds that read other flags: prerequisites, and changes refused while others depend on this flag. */
+const GRAPH_KINDS = new Set(["addPrerequisite", "updatePrerequisite", "replacePrerequisites", "removeVariation", "archiveFlag", "deleteFlag"]);
+
+function needsGraph(request: PatchRequest): boolean {
+  if (request.format !== "semantic") return true;
+  return request.instructions.some((i) => typeof i !== "object" || i === null || GRAPH_KINDS.has(String((i as { kind?: unknown }).kind)));
+}
+
+const hasPrerequisites = (flag: Flag) => Object.values(flag.environments).some((e) => e.prerequisites.length > 0);
+
+interface Graph {
+  lookup: FlagLookup;
+  /** Keys of the flags that have this one as a prerequisite. */
+  dependents: string[];
+}
+
+const EMPTY_GRAPH: Graph = { lookup: { get: () => undefined }, dependents: [] };
+
+async function projectGraph(key: string, loadOthers: () => Promise<FlagRecord[]>): Promise<Graph> {
+  const others = await loadOthers();
+  const byKey = new Map(others.map((f) => [f.key, f]));
+  return {
+    lookup: { get: (k) => (byKey.has(k) ? flagDocument(byKey.get(k)!) : undefined) },
+    dependents: others.filter((f) => Object.values(f.configs).some((c: FlagEnvironment) => c.prerequisites.some((p) => p.key === key))).map((f) => f.key),
+  };
+}
+
 function deletionAudit(caller: Caller, scope: Scope, flag: Flag, comment: string | undefined, now: number, dependents: string[]) {
   if (dependents.length > 0) throw invalidRequest(`The flag is a prerequisite of ${dependents.map((k) => `"${k}"`).join(", ")}; remove those prerequisites first`);
   return auditEntry({
@@ -343,10 +371,10 @@ function deletionAudit(caller: Caller, scope: Scope, flag: Flag, comment: string
 export async function deleteFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string): Promise<void> {
   authorizeRead(caller);
   const scope = await scopeOf(ctx, projectKey);
-  await ctx.flags.modifyFlag<void>(scope.project.id, flagKey, async (record, others) => {
+  await ctx.flags.modifyFlag<void>(scope.project.id, flagKey, async (record, loadOthers) => {
     if (!record) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
     authorizeActions(caller, scope, record.doc, ["deleteFlag"], []);
-    const dependents = others.filter((f) => Object.values(f.configs).some((c) => c.prerequisites.some((p) => p.key === record.key))).map((f) => f.key);
+    const { dependents } = await projectGraph(record.key, loadOthers);
     return { kind: "delete", audit: deletionAudit(caller, scope, flagDocument(record), undefined, ctx.now(), dependents), changes: deletionsOf(flagDocument(record)), result: undefined };
   });
   ctx.committed?.();
@@ -378,7 +406,7 @@ export async function copyFlagConfig(ctx: FlagsContext, caller: Caller, projectK
   if (!target) throw notFound(`Environment "${body.target.key}" in project "${projectKey}"`);
   const actions = Object.keys(COPY_FIELDS).filter((a) => (body.includedActions ? body.includedActions.includes(a as never) : !body.excludedActions?.includes(a as never)));
   const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
-  const result = await ctx.flags.modifyFlag<FlagRep>(scope.project.id, flagKey, async (record, others): Promise<FlagOutcome<FlagRep>> => {
+  const result = await ctx.flags.modifyFlag<FlagRep>(scope.project.id, flagKey, async (record, loadOthers): Promise<FlagOutcome<FlagRep>> => {
     if (!record) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
     const current = flagDocument(record);
     const from = current.environments[source.key]!;
@@ -396,8 +424,7 @@ export async function copyFlagConfig(ctx: FlagsContext, caller: Caller, projectK
     const now = ctx.now();
     const changedEnvs = stamp(current, next, now);
     if (changedEnvs.length === 0) return { kind: "none", result: rep(current) };
-    const byKey = new Map(others.map((f) => [f.key, f]));
-    validateFlag(next, { get: (key) => (byKey.has(key) ? flagDocument(byKey.get(key)!) : undefined) });
+    validateFlag(next, hasPrerequisites(next) ? (await projectGraph(current.key, loadOthers)).lookup : EMPTY_GRAPH.lookup);
     if (target.requireComments && !body.comment) throw invalidRequest(`The environment "${target.key}" requires a comment on every change`);
     const after = rep(next);
     const { environments, ...doc } = next;
