@@ -99,3 +99,12 @@ export function checkPatchedDocument<E>(original: Record<string, unknown>, patch
   }
   return candidate as E;
 }
+
+/** What a patch request changes, as the audit log records it. */
+export function patchDelta(request: PatchRequest): unknown {
+  if (request.format === "semantic") return { instructions: request.instructions, environmentKey: request.environmentKey };
+  return request.format === "merge" ? request.merge : request.operations;
+}
+
+/** A write kept losing to concurrent ones, or a `test` did not hold. */
+export const optimisticLockError = () => new VexilError("optimistic_locking_error", "Conflict. Optimistic lock error. Try again later.");

@@ -85,3 +85,6 @@ export function pgErrorCode(error: unknown): string | undefined {
 }
 
 export const isUniqueViolation = (error: unknown) => pgErrorCode(error) === "23505";
+
+/** A case-insensitive substring pattern for `lower(column) like …`, with LIKE's own characters escaped. */
+export const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

@@ -1,10 +1,10 @@
 /** Custom roles: named policies assigned to members and tokens. A change reaches every cached verdict at once. */
 import { auditEntry } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
-import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
+import { invalidRequest, notFound } from "@vexil/shared/errors";
 import { link, pageLinks, parsePage } from "@vexil/shared/http/links";
 import { resourceId } from "@vexil/shared/ids";
-import { applyPatch, checkPatchedDocument, parsePatchRequest } from "@vexil/shared/patch";
+import { applyPatch, checkPatchedDocument, optimisticLockError, parsePatchRequest, patchDelta } from "@vexil/shared/patch";
 import { statementProblems, type Resource } from "@vexil/shared/policy";
 import type { RoleRecord } from "../storage/auth-store.ts";
 import type { AuthContext } from "./context.ts";
@@ -93,7 +93,7 @@ export async function patchRole(ctx: AuthContext, caller: Caller, keyOrId: strin
       verb: "updated the role",
       actions,
       comment: request.comment,
-      delta: request.format === "json-patch" ? request.operations : request.format === "merge" ? request.merge : null,
+      delta: patchDelta(request),
       previous: rep,
       current: after,
       previousVersion: current.version,
@@ -106,7 +106,7 @@ export async function patchRole(ctx: AuthContext, caller: Caller, keyOrId: strin
       return after;
     }
   }
-  throw new VexilError("optimistic_locking_error", "Conflict. Optimistic lock error. Try again later.");
+  throw optimisticLockError();
 }
 
 export async function deleteRole(ctx: AuthContext, caller: Caller, keyOrId: string): Promise<void> {

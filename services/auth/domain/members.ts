@@ -7,7 +7,7 @@ import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { link, pageLinks, parsePage } from "@vexil/shared/http/links";
 import { resourceId } from "@vexil/shared/ids";
-import { applyPatch, checkPatchedDocument, parsePatchRequest } from "@vexil/shared/patch";
+import { applyPatch, checkPatchedDocument, optimisticLockError, parsePatchRequest, patchDelta } from "@vexil/shared/patch";
 import type { Resource } from "@vexil/shared/policy";
 import type { MemberQuery, MemberRecord } from "../storage/auth-store.ts";
 import type { AuthContext } from "./context.ts";
@@ -161,7 +161,7 @@ export async function patchMember(ctx: AuthContext, caller: Caller, id: string, 
       version: current.version + 1,
     };
     const after = memberRep(next);
-    const delta = request.format === "json-patch" ? request.operations : request.format === "merge" ? request.merge : null;
+    const delta = patchDelta(request);
     const audit = auditEntry({
       caller,
       kind: "member",
@@ -182,7 +182,7 @@ export async function patchMember(ctx: AuthContext, caller: Caller, id: string, 
       return after;
     }
   }
-  throw new VexilError("optimistic_locking_error", "Conflict. Optimistic lock error. Try again later.");
+  throw optimisticLockError();
 }
 
 /** A password in a patch never reaches the audit log. */

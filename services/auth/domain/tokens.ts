@@ -5,10 +5,10 @@
  */
 import { auditEntry } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, can, forbidden, specifierOf, type Caller } from "@vexil/shared/caller";
-import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
+import { invalidRequest, notFound } from "@vexil/shared/errors";
 import { link, pageLinks, parsePage } from "@vexil/shared/http/links";
 import { resourceId } from "@vexil/shared/ids";
-import { applyPatch, checkPatchedDocument, parsePatchRequest } from "@vexil/shared/patch";
+import { applyPatch, checkPatchedDocument, optimisticLockError, parsePatchRequest } from "@vexil/shared/patch";
 import type { Resource } from "@vexil/shared/policy";
 import { issueCredential } from "@vexil/shared/secrets";
 import type { MemberRecord, TokenRecord } from "../storage/auth-store.ts";
@@ -229,7 +229,7 @@ export async function patchToken(ctx: AuthContext, caller: Caller, id: string, b
       return after;
     }
   }
-  throw new VexilError("optimistic_locking_error", "Conflict. Optimistic lock error. Try again later.");
+  throw optimisticLockError();
 }
 
 export async function deleteToken(ctx: AuthContext, caller: Caller, id: string): Promise<void> {
@@ -257,7 +257,7 @@ export async function resetToken(ctx: AuthContext, caller: Caller, id: string, e
   const member = await ctx.store.memberById(token.memberId);
   const audit = auditEntry({ caller, kind: "token", spec: specifierOf(tokenResource(token)), name: token.name || token.id, verb: "reset the access token", actions: ["resetAccessToken"], previousVersion: token.version, currentVersion: next.version, now });
   if (!(await ctx.store.updateToken(next, token.version, audit, retired))) {
-    throw new VexilError("optimistic_locking_error", "Conflict. Optimistic lock error. Try again later.");
+    throw optimisticLockError();
   }
   await ctx.events.revoked({ tokenIds: [id] });
   return tokenRep(next, member, secret.value);

@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, gt, inArray, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog } from "@vexil/shared/audit/schema";
-import { isUniqueViolation, type Db, type Executor } from "@vexil/shared/db/connector";
+import { likePattern, isUniqueViolation, type Db, type Executor } from "@vexil/shared/db/connector";
 import { LOCK_NAMESPACE } from "@vexil/shared/db/migrate";
 import { conflict } from "@vexil/shared/errors";
 import type {
@@ -20,7 +20,6 @@ import { accessTokens, customRoles, environmentKeys, members, retiredTokenSecret
 
 const BOOTSTRAP_LOCK = 2;
 
-const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 function unique<T>(work: Promise<T>, message: string): Promise<T> {
   return work.catch((e: unknown) => {

@@ -6,10 +6,10 @@ import { resourceId } from "@vexil/shared/ids";
 import { pageLinks } from "@vexil/shared/http/links";
 import type { EnvironmentRecord, ProjectRecord } from "../storage/project-store.ts";
 import { defaultEnvironment } from "./flags/model.ts";
-import { ENVIRONMENT_FIELD_ACTIONS, changedActions, environmentResource, projectResource } from "./access.ts";
+import { ENVIRONMENT_FIELD_ACTIONS, changedActions, environmentResource } from "./access.ts";
 import { PATCH_ATTEMPTS, type FlagsContext } from "./context.ts";
 import { linkQuery, parseListParams, type ListParams } from "./list-params.ts";
-import { applyPatch, checkPatchedDocument, parsePatchRequest } from "@vexil/shared/patch";
+import { applyPatch, checkPatchedDocument, optimisticLockError, parsePatchRequest, patchDelta } from "@vexil/shared/patch";
 import { environmentRep, projectPath, type Collection, type EnvironmentRep } from "./representations.ts";
 import { EnvironmentEditable, type EnvironmentPost } from "./schemas.ts";
 
@@ -145,7 +145,7 @@ export async function patchEnvironment(
       verb: "updated the environment",
       actions,
       comment: request.comment,
-      delta: request.format === "json-patch" ? request.operations : request.format === "merge" ? request.merge : null,
+      delta: patchDelta(request),
       previous: rep,
       current: after,
       previousVersion: current.version,
@@ -154,7 +154,7 @@ export async function patchEnvironment(
     });
     if (await ctx.store.updateEnvironment(next, current.version, audit)) return after;
   }
-  throw new VexilError("optimistic_locking_error", "Conflict. Optimistic lock error. Try again later.");
+  throw optimisticLockError();
 }
 
 export async function deleteEnvironment(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string): Promise<void> {
@@ -197,5 +197,5 @@ export async function resetEnvironmentKey(
       return kind === "sdk" ? { ...current, apiKey: key } : { ...current, mobileKey: key };
     }
   }
-  throw new VexilError("optimistic_locking_error", "Conflict. Optimistic lock error. Try again later.");
+  throw optimisticLockError();
 }

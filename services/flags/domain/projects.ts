@@ -9,7 +9,7 @@ import { PROJECT_FIELD_ACTIONS, changedActions, projectResource } from "./access
 import { PATCH_ATTEMPTS, type FlagsContext } from "./context.ts";
 import { DEFAULT_ENVIRONMENTS, forgetKeys, issueKeys, listEnvironments, newEnvironment } from "./environments.ts";
 import { linkQuery, parseListParams, type ListParams } from "./list-params.ts";
-import { applyPatch, checkPatchedDocument, parsePatchRequest } from "@vexil/shared/patch";
+import { applyPatch, checkPatchedDocument, optimisticLockError, parsePatchRequest, patchDelta } from "@vexil/shared/patch";
 import { environmentRep, projectRep, type Collection, type EnvironmentRep, type ProjectRep } from "./representations.ts";
 import { ProjectEditable, type ProjectPost } from "./schemas.ts";
 
@@ -116,7 +116,7 @@ export async function patchProject(ctx: FlagsContext, caller: Caller, key: strin
       verb: "updated the project",
       actions,
       comment: request.comment,
-      delta: request.format === "json-patch" ? request.operations : request.format === "merge" ? request.merge : null,
+      delta: patchDelta(request),
       previous: rep,
       current: after,
       previousVersion: current.version,
@@ -125,7 +125,7 @@ export async function patchProject(ctx: FlagsContext, caller: Caller, key: strin
     });
     if (await ctx.store.updateProject(next, current.version, audit)) return after;
   }
-  throw new VexilError("optimistic_locking_error", "Conflict. Optimistic lock error. Try again later.");
+  throw optimisticLockError();
 }
 
 export async function deleteProject(ctx: FlagsContext, caller: Caller, key: string): Promise<void> {

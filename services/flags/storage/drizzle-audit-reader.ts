@@ -1,10 +1,9 @@
 import { and, desc, eq, gt, lt, or, sql, type SQL } from "drizzle-orm";
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog } from "@vexil/shared/audit/schema";
-import type { Db } from "@vexil/shared/db/connector";
+import { likePattern, type Db } from "@vexil/shared/db/connector";
 import type { AuditQuery, AuditReader } from "./audit-reader.ts";
 
-const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 export class DrizzleAuditReader implements AuditReader {
   constructor(private readonly db: Db) {}

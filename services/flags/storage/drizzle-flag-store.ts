@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, inArray, ne, or, sql, type SQL } from "drizzle-orm";
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog } from "@vexil/shared/audit/schema";
-import { isUniqueViolation, type Db, type Executor } from "@vexil/shared/db/connector";
+import { likePattern, isUniqueViolation, type Db, type Executor } from "@vexil/shared/db/connector";
 import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
 import { conflict } from "@vexil/shared/errors";
 import type { FlagEnvironment } from "../domain/flags/model.ts";
@@ -9,7 +9,6 @@ import type { FlagGlobal, FlagOutcome, FlagQuery, FlagRecord, FlagStore } from "
 import type { Listed } from "./project-store.ts";
 import { environmentSequences, environments, flagConfigs, flags, outbox } from "./schema.ts";
 
-const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 const field = (name: string) => sql`${flags.doc}->>${name}`;
 
 function filters(projectId: string, q: FlagQuery): SQL {

@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
-import { isUniqueViolation, type Db } from "@vexil/shared/db/connector";
+import { likePattern, isUniqueViolation, type Db } from "@vexil/shared/db/connector";
 import { LOCK_NAMESPACE } from "@vexil/shared/db/migrate";
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog } from "@vexil/shared/audit/schema";
@@ -12,7 +12,6 @@ import { environments, flagConfigs, flags, flagsBootstrap, projects } from "./sc
 
 const BOOTSTRAP_LOCK = 3;
 
-const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 function filters(table: typeof projects | typeof environments, q: ListQuery): SQL | undefined {
   const conds: SQL[] = [];

@@ -2,7 +2,7 @@ import { and, asc, count, desc, eq, or, sql, type SQL } from "drizzle-orm";
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog } from "@vexil/shared/audit/schema";
 import type { PendingChange } from "@vexil/shared/change-events";
-import { isUniqueViolation, type Db } from "@vexil/shared/db/connector";
+import { likePattern, isUniqueViolation, type Db } from "@vexil/shared/db/connector";
 import { conflict } from "@vexil/shared/errors";
 import type { Segment } from "../domain/segments/model.ts";
 import { writeChanges } from "./drizzle-flag-store.ts";
@@ -10,7 +10,6 @@ import type { Listed } from "./project-store.ts";
 import { segments } from "./schema.ts";
 import type { SegmentOutcome, SegmentQuery, SegmentRecord, SegmentStore } from "./segment-store.ts";
 
-const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 const asRecord = (r: typeof segments.$inferSelect): SegmentRecord => ({ ...r, doc: r.doc as unknown as Segment });
 
 function ordering(q: SegmentQuery): SQL[] {

@@ -8,7 +8,7 @@ import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { pageLinks, parsePage } from "@vexil/shared/http/links";
 import { resourceId } from "@vexil/shared/ids";
-import { applyPatch, parsePatchRequest, type PatchRequest } from "@vexil/shared/patch";
+import { applyPatch, parsePatchRequest, patchDelta, type PatchRequest } from "@vexil/shared/patch";
 import type { FlagOutcome, FlagQuery, FlagRecord, FlagSortField } from "../../storage/flag-store.ts";
 import type { EnvironmentRecord, ProjectRecord } from "../../storage/project-store.ts";
 import type { FlagsContext } from "../context.ts";
@@ -295,7 +295,7 @@ export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: s
       verb: "updated the flag",
       actions: [...actions],
       comment: request.comment,
-      delta: request.format === "semantic" ? { instructions: request.instructions, environmentKey: request.environmentKey } : request.format === "merge" ? request.merge : request.operations,
+      delta: patchDelta(request),
       previous: rep(current),
       current: after,
       previousVersion: current._version,

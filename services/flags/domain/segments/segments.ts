@@ -9,7 +9,7 @@ import type { PendingChange } from "@vexil/shared/change-events";
 import { conflict, invalidRequest, notFound } from "@vexil/shared/errors";
 import { link, pageLinks, parsePage } from "@vexil/shared/http/links";
 import { resourceId } from "@vexil/shared/ids";
-import { applyPatch, parsePatchRequest } from "@vexil/shared/patch";
+import { applyPatch, parsePatchRequest, patchDelta } from "@vexil/shared/patch";
 import type { Resource } from "@vexil/shared/policy";
 import type { SegmentOutcome, SegmentQuery, SegmentRecord, SegmentSortField } from "../../storage/segment-store.ts";
 import type { EnvironmentRecord, ProjectRecord } from "../../storage/project-store.ts";
@@ -200,7 +200,7 @@ export async function patchSegment(ctx: FlagsContext, caller: Caller, projectKey
       verb: "updated the segment",
       actions,
       comment: request.comment,
-      delta: request.format === "semantic" ? { instructions: request.instructions, environmentKey: request.environmentKey } : request.format === "merge" ? request.merge : request.operations,
+      delta: patchDelta(request),
       previous: segmentRep(scope, current),
       current: rep,
       previousVersion: current.version,
