@@ -3,6 +3,7 @@ import { Elysia } from "elysia";
 import type { Assertions } from "@vexil/shared/assertion";
 import { errorsPlugin } from "@vexil/shared/http/errors-plugin";
 import { jsonVariants } from "@vexil/shared/http/json-variants";
+import { textGuard } from "@vexil/shared/http/text-guard";
 import type { AuthContext } from "./domain/context.ts";
 import { memberRoutes } from "./routes/members.ts";
 import { roleRoutes } from "./routes/roles.ts";
@@ -13,6 +14,7 @@ export function createAuthApp(ctx: AuthContext, assertions: Assertions) {
   return new Elysia({ normalize: false })
     .use(errorsPlugin(ctx.logger))
     .use(jsonVariants())
+    .use(textGuard())
     .use(tokenRoutes(ctx, assertions))
     .use(memberRoutes(ctx, assertions))
     .use(roleRoutes(ctx, assertions))

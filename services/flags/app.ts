@@ -3,6 +3,7 @@ import { Elysia } from "elysia";
 import type { Assertions } from "@vexil/shared/assertion";
 import { errorsPlugin } from "@vexil/shared/http/errors-plugin";
 import { jsonVariants } from "@vexil/shared/http/json-variants";
+import { textGuard } from "@vexil/shared/http/text-guard";
 import type { FlagsContext } from "./domain/context.ts";
 import { auditLogRoutes } from "./routes/audit-log.ts";
 import { compatRoutes } from "./routes/compat.ts";
@@ -21,6 +22,7 @@ export function createFlagsApp(ctx: FlagsContext, assertions: Assertions, unleas
   return new Elysia({ normalize: false })
     .use(errorsPlugin(ctx.logger))
     .use(jsonVariants())
+    .use(textGuard())
     .use(projectRoutes(ctx, assertions))
     .use(environmentRoutes(ctx, assertions))
     .use(flagRoutes(ctx, assertions))
