@@ -2,6 +2,7 @@
 import { VexilError, type ErrorCode } from "../errors.ts";
 import { BusError, decodeJson, encodeJson, type Bus, type Reply, type Subscription } from "./bus.ts";
 import type { Logger } from "../logger.ts";
+import { isDatabaseUnavailable } from "../db/connector.ts";
 
 interface Envelope<T> {
   ok?: T;
@@ -35,6 +36,7 @@ export function serveJson<In, Out>(
         return { data: encodeJson({ ok: await handler(decodeJson<In>(msg.data)) }) };
       } catch (e) {
         if (e instanceof VexilError) return { data: encodeJson({ error: { code: e.code, message: e.message } }) };
+        if (isDatabaseUnavailable(e)) return { data: encodeJson({ error: { code: "service_unavailable", message: "The database is not reachable right now" } }) };
         logger.error("bus handler failed", { subject, error: e });
         return { data: encodeJson({ error: { code: "internal_error", message: "The handler failed" } }) };
       }

@@ -5,6 +5,7 @@
 import { Elysia } from "elysia";
 import { VexilError, errorResponse } from "../errors.ts";
 import { acceptRequestId } from "../ids.ts";
+import { isDatabaseUnavailable } from "../db/connector.ts";
 import type { Logger } from "../logger.ts";
 
 const ids = new WeakMap<Request, string>();
@@ -39,6 +40,10 @@ export function errorsPlugin(logger: Logger) {
   return new Elysia({ name: "vexil-errors" }).onError({ as: "global" }, ({ code, error, request }) => {
     const id = requestIdOf(request);
     if (error instanceof VexilError) return errorResponse(error.status, error.code, error.message, id);
+    if (isDatabaseUnavailable(error)) {
+      logger.warn("database unavailable", { id, error });
+      return errorResponse(503, "service_unavailable", "The database is not reachable right now; try again shortly", id, { "retry-after": "1" });
+    }
     switch (code) {
       case "VALIDATION":
         return errorResponse(400, "invalid_request", describeValidation(error as unknown as ValidationLike), id);
