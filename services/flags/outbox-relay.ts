@@ -4,7 +4,7 @@
  * of flags instances may run one. An event is marked published only after the bus server has it;
  * if the bus is down nothing is marked and everything goes out, in order, when it is back.
  */
-import { asc, inArray, isNull, lt, and, isNotNull, sql } from "drizzle-orm";
+import { and, isNotNull, lt, sql } from "drizzle-orm";
 import type { Bus } from "@vexil/shared/bus/bus";
 import type { ChangeEvent } from "@vexil/shared/change-events";
 import type { Db } from "@vexil/shared/db/connector";
@@ -37,14 +37,19 @@ export function startOutboxRelay(options: { db: Db; bus: Bus; logger: Logger; po
     return db.transaction(async (tx) => {
       const locked = rowsOf<{ locked: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, ${RELAY_LOCK}) as locked`));
       if (!locked[0]?.locked) return 0;
-      const rows = await tx.select({ id: outbox.id, payload: outbox.payload }).from(outbox).where(isNull(outbox.publishedAt)).orderBy(asc(outbox.id)).limit(BATCH);
+      // Marked in the same statement that reads them; if publishing fails the transaction rolls back.
+      const rows = rowsOf<{ id: number; payload: ChangeEvent }>(
+        await tx.execute(sql`
+          update ${outbox} set published_at = ${Date.now()}
+          where id in (select id from ${outbox} where published_at is null order by id limit ${BATCH})
+          returning id, payload`),
+      ).sort((a, b) => Number(a.id) - Number(b.id));
       if (rows.length === 0) return 0;
       for (const row of rows) {
-        const event = row.payload as unknown as ChangeEvent;
+        const event = typeof row.payload === "string" ? (JSON.parse(row.payload) as ChangeEvent) : row.payload;
         bus.publish(subjects.changes(event.environmentId), encoder.encode(JSON.stringify(event)));
       }
       await bus.flush();
-      await tx.update(outbox).set({ publishedAt: Date.now() }).where(inArray(outbox.id, rows.map((r) => r.id)));
       return rows.length;
     });
   }

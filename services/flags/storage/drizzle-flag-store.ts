@@ -68,16 +68,21 @@ export async function writeChanges(tx: Executor, projectId: string, changes: Pen
   for (const change of changes) {
     const env = envs.find((e) => e.key === change.environmentKey);
     if (!env) continue;
-    const [row] = await tx
-      .insert(environmentSequences)
-      .values({ environmentId: env.id, seq: 1 })
-      .onConflictDoUpdate({ target: environmentSequences.environmentId, set: { seq: sql`${environmentSequences.seq} + 1` } })
-      .returning({ seq: environmentSequences.seq });
     const { environmentKey: _, ...rest } = change;
-    const event: ChangeEvent = { v: 1, environmentId: env.id, seq: row!.seq, ...rest };
-    await tx.insert(outbox).values({ environmentId: env.id, seq: row!.seq, payload: event as unknown as Record<string, unknown>, createdAt: now });
+    const event = { v: 1, environmentId: env.id, seq: 0, ...rest } satisfies ChangeEvent;
+    // One statement: take the environment's next sequence number (its row stays locked until
+    // commit) and write the outbox row carrying it.
+    await tx.execute(sql`
+      with next as (
+        insert into ${environmentSequences} (environment_id, seq) values (${env.id}, 1)
+        on conflict (environment_id) do update set seq = ${environmentSequences}.seq + 1
+        returning seq
+      )
+      insert into ${outbox} (environment_id, seq, payload, created_at)
+      select ${env.id}, next.seq, jsonb_set(${JSON.stringify(event)}::jsonb, '{seq}', to_jsonb(next.seq)), ${now} from next`);
   }
 }
+
 
 export class DrizzleFlagStore implements FlagStore {
   constructor(private readonly db: Db) {}

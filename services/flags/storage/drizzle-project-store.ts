@@ -63,6 +63,18 @@ export class DrizzleProjectStore implements ProjectStore {
     return (await this.db.select().from(projects).where(eq(projects.key, key)).limit(1))[0];
   }
 
+  async projectScope(key: string) {
+    const rows = await this.db
+      .select({ project: projects, environment: environments })
+      .from(projects)
+      .leftJoin(environments, eq(environments.projectId, projects.id))
+      .where(eq(projects.key, key))
+      .orderBy(asc(sql`${environments.key} collate "C"`));
+    const first = rows[0];
+    if (!first) return undefined;
+    return { project: first.project, environments: rows.flatMap((r) => (r.environment ? [r.environment] : [])) };
+  }
+
   async insertProject(project: ProjectRecord, envs: EnvironmentRecord[], audit?: AuditEntry): Promise<void> {
     await this.db
       .transaction(async (tx) => {

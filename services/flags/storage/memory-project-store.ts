@@ -63,6 +63,16 @@ export class MemoryProjectStore implements ProjectStore {
     return p && structuredClone(p);
   }
 
+  async projectScope(key: string) {
+    const project = await this.projectByKey(key);
+    if (!project) return undefined;
+    const environments = [...this.environments.values()]
+      .filter((e) => e.projectId === project.id)
+      .sort((a, b) => byteCompare(a.key, b.key))
+      .map((e) => structuredClone(e));
+    return { project, environments };
+  }
+
   async insertProject(project: ProjectRecord, envs: EnvironmentRecord[], audit?: AuditEntry) {
     if (await this.projectByKey(project.key)) throw conflict(`A project with key "${project.key}" already exists`);
     this.projects.set(project.id, structuredClone(project));

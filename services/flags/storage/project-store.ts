@@ -56,6 +56,8 @@ export interface Listed<T> {
 export interface ProjectStore {
   listProjects(q: ListQuery): Promise<Listed<ProjectRecord>>;
   projectByKey(key: string): Promise<ProjectRecord | undefined>;
+  /** A project with all its environments (sorted by key), in one round trip. */
+  projectScope(key: string): Promise<{ project: ProjectRecord; environments: EnvironmentRecord[] } | undefined>;
   /** Inserts a project with its environments, atomically. A taken key is a `conflict`. */
   insertProject(project: ProjectRecord, envs: EnvironmentRecord[], audit?: AuditEntry): Promise<void>;
   /** Writes `project` if the stored version is still `expectedVersion`; false if it moved on. */

@@ -26,10 +26,9 @@ interface Scope {
 }
 
 async function scopeOf(ctx: FlagsContext, projectKey: string): Promise<Scope> {
-  const project = await ctx.store.projectByKey(projectKey);
-  if (!project) throw notFound(`Project "${projectKey}"`);
-  const { items } = await ctx.store.listEnvironments(project.id, { limit: 1000, offset: 0, sort: { field: "key", descending: false } });
-  return { project, envs: items };
+  const scope = await ctx.store.projectScope(projectKey);
+  if (!scope) throw notFound(`Project "${projectKey}"`);
+  return { project: scope.project, envs: scope.environments };
 }
 
 async function flagOrThrow(ctx: FlagsContext, scope: Scope, flagKey: string): Promise<FlagRecord> {
