@@ -146,15 +146,22 @@ export class DrizzleFlagStore implements FlagStore {
       });
   }
 
-  async modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>): Promise<T> {
+  async modifyFlag<T>(
+    projectId: string,
+    key: string,
+    change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>,
+    known?: EnvIds,
+  ): Promise<T> {
     return this.db.transaction(async (tx) => {
+      // Lock first, then read the targeting rows: a statement that waited for the lock sees the
+      // locked row's newest version but joined rows only as they were when it started.
       const rows = await tx.select().from(flags).where(and(eq(flags.projectId, projectId), eq(flags.key, key))).limit(1).for("update");
       const current = (await this.withConfigs(rows, tx))[0];
       const others = async () => (current ? this.withConfigs(await tx.select().from(flags).where(and(eq(flags.projectId, projectId), ne(flags.id, current.id))), tx) : []);
       const outcome = await change(current, others);
       if (outcome.kind === "update") {
         const { flag } = outcome;
-        const envs = await envIdsOf(tx, projectId);
+        const envs = known ?? (await envIdsOf(tx, projectId));
         await tx.update(flags).set({ doc: flag.doc as unknown as Record<string, unknown>, version: flag.version }).where(eq(flags.id, flag.id));
         await this.writeConfigs(tx, flag, envs, new Set(outcome.changes.map((c) => c.environmentKey)));
         await tx.insert(auditLog).values(outcome.audit);

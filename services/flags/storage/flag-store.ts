@@ -48,7 +48,13 @@ export interface FlagStore {
    * transaction: concurrent changes to one flag run one after the other and none is lost. `change`
    * gets undefined if the flag does not exist; what it throws aborts the whole change.
    */
-  modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>): Promise<T>;
+  modifyFlag<T>(
+    projectId: string,
+    key: string,
+    change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>,
+    /** The project's environments, when the caller has them already (saves a query). */
+    environments?: Array<{ id: string; key: string }>,
+  ): Promise<T>;
   listFlags(projectId: string, q: FlagQuery): Promise<Listed<FlagRecord>>;
   flagByKey(projectId: string, key: string): Promise<FlagRecord | undefined>;
   /** Every flag of a project (prerequisite checks need the whole graph). */

@@ -118,7 +118,7 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Se
     }
   }
 
-  async modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>): Promise<T> {
+  async modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>, _environments?: Array<{ id: string; key: string }>): Promise<T> {
     return this.serialized(`flag\u0000${projectId}\u0000${key}`, async () => {
       const current = await this.flagByKey(projectId, key);
       const others = async () => (current ? (await this.projectFlags(projectId)).filter((f) => f.id !== current.id) : []);
