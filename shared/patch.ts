@@ -108,3 +108,19 @@ export function patchDelta(request: PatchRequest): unknown {
 
 /** A write kept losing to concurrent ones, or a `test` did not hold. */
 export const optimisticLockError = () => new VexilError("optimistic_locking_error", "Conflict. Optimistic lock error. Try again later.");
+
+/** How many times a change is re-read and re-applied when concurrent writes keep moving the version. */
+export const WRITE_ATTEMPTS = 5;
+
+/**
+ * Runs `attempt` until it gives a result. An attempt reads, applies and writes from the version it
+ * read, and gives undefined when a concurrent write moved that version; after WRITE_ATTEMPTS of
+ * those, 409.
+ */
+export async function untilWritten<T>(attempt: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < WRITE_ATTEMPTS; i++) {
+    const result = await attempt();
+    if (result !== undefined) return result;
+  }
+  throw optimisticLockError();
+}

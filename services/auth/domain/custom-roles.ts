@@ -4,7 +4,7 @@ import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { invalidRequest, notFound } from "@vexil/shared/errors";
 import { link, pageLinks, parsePage } from "@vexil/shared/http/links";
 import { resourceId } from "@vexil/shared/ids";
-import { applyPatch, checkPatchedDocument, optimisticLockError, parsePatchRequest, patchDelta } from "@vexil/shared/patch";
+import { applyPatch, checkPatchedDocument, parsePatchRequest, patchDelta, untilWritten } from "@vexil/shared/patch";
 import { statementProblems, type Resource } from "@vexil/shared/policy";
 import type { RoleRecord } from "../storage/auth-store.ts";
 import type { AuthContext } from "./context.ts";
@@ -71,7 +71,7 @@ const ROLE_RULES = { readOnly: ["_id", "_links", "key"], editable: RoleEditable 
 
 export async function patchRole(ctx: AuthContext, caller: Caller, keyOrId: string, body: unknown, contentType: string | null): Promise<RoleRep> {
   const request = parsePatchRequest(body, contentType);
-  for (let attempt = 0; attempt < 5; attempt++) {
+  return untilWritten(async () => {
     const current = await roleOr404(ctx, caller, keyOrId);
     const rep = roleRep(current);
     const fields = checkPatchedDocument<RoleEditable>(rep, applyPatch(rep, request), ROLE_RULES);
@@ -105,8 +105,8 @@ export async function patchRole(ctx: AuthContext, caller: Caller, keyOrId: strin
       await ctx.events.revoked({ all: true });
       return after;
     }
-  }
-  throw optimisticLockError();
+    return undefined;
+  });
 }
 
 export async function deleteRole(ctx: AuthContext, caller: Caller, keyOrId: string): Promise<void> {

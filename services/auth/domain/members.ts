@@ -7,7 +7,7 @@ import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { link, pageLinks, parsePage } from "@vexil/shared/http/links";
 import { resourceId } from "@vexil/shared/ids";
-import { applyPatch, checkPatchedDocument, optimisticLockError, parsePatchRequest, patchDelta } from "@vexil/shared/patch";
+import { applyPatch, checkPatchedDocument, parsePatchRequest, patchDelta, untilWritten } from "@vexil/shared/patch";
 import type { Resource } from "@vexil/shared/policy";
 import type { MemberQuery, MemberRecord } from "../storage/auth-store.ts";
 import type { AuthContext } from "./context.ts";
@@ -129,7 +129,7 @@ const MEMBER_RULES = {
 export async function patchMember(ctx: AuthContext, caller: Caller, id: string, body: unknown, contentType: string | null): Promise<MemberRep> {
   const request = parsePatchRequest(body, contentType);
   authorizeRead(caller);
-  for (let attempt = 0; attempt < 5; attempt++) {
+  return untilWritten(async () => {
     const current = await ctx.store.memberById(id);
     if (!current) throw notFound(`Member "${id}"`);
     const rep = memberRep(current);
@@ -181,8 +181,8 @@ export async function patchMember(ctx: AuthContext, caller: Caller, id: string, 
       if (actions.includes("updateMemberRole")) await ctx.events.revoked({ memberIds: [id] });
       return after;
     }
-  }
-  throw optimisticLockError();
+    return undefined;
+  });
 }
 
 /** A password in a patch never reaches the audit log. */

@@ -8,7 +8,7 @@ import { authorize, authorizeRead, can, forbidden, specifierOf, type Caller } fr
 import { invalidRequest, notFound } from "@vexil/shared/errors";
 import { link, pageLinks, parsePage } from "@vexil/shared/http/links";
 import { resourceId } from "@vexil/shared/ids";
-import { applyPatch, checkPatchedDocument, optimisticLockError, parsePatchRequest } from "@vexil/shared/patch";
+import { applyPatch, checkPatchedDocument, optimisticLockError, parsePatchRequest, untilWritten } from "@vexil/shared/patch";
 import type { Resource } from "@vexil/shared/policy";
 import { issueCredential } from "@vexil/shared/secrets";
 import type { MemberRecord, TokenRecord } from "../storage/auth-store.ts";
@@ -178,7 +178,7 @@ function changedActions(before: TokenRecord, after: TokenRecord): string[] {
 
 export async function patchToken(ctx: AuthContext, caller: Caller, id: string, body: unknown, contentType: string | null): Promise<TokenRep> {
   const request = parsePatchRequest(body, contentType);
-  for (let attempt = 0; attempt < 5; attempt++) {
+  return untilWritten(async () => {
     const current = await tokenOr404(ctx, caller, id);
     const member = await ctx.store.memberById(current.memberId);
     const rep = tokenRep(current, member);
@@ -228,8 +228,8 @@ export async function patchToken(ctx: AuthContext, caller: Caller, id: string, b
       await ctx.events.revoked({ tokenIds: [id] });
       return after;
     }
-  }
-  throw optimisticLockError();
+    return undefined;
+  });
 }
 
 export async function deleteToken(ctx: AuthContext, caller: Caller, id: string): Promise<void> {

@@ -26,6 +26,3 @@ export interface FlagsContext {
   /** Called after a change with events committed, so they go out at once. */
   committed?: () => void;
 }
-
-/** How many times a patch is re-applied when a concurrent write moved the version under it. */
-export const PATCH_ATTEMPTS = 5;

@@ -7,9 +7,9 @@ import { pageLinks } from "@vexil/shared/http/links";
 import type { EnvironmentRecord, ProjectRecord } from "../storage/project-store.ts";
 import { defaultEnvironment } from "./flags/model.ts";
 import { ENVIRONMENT_FIELD_ACTIONS, changedActions, environmentResource } from "./access.ts";
-import { PATCH_ATTEMPTS, type FlagsContext } from "./context.ts";
+import type { FlagsContext } from "./context.ts";
 import { linkQuery, parseListParams, type ListParams } from "./list-params.ts";
-import { applyPatch, checkPatchedDocument, optimisticLockError, parsePatchRequest, patchDelta } from "@vexil/shared/patch";
+import { applyPatch, checkPatchedDocument, parsePatchRequest, patchDelta, untilWritten } from "@vexil/shared/patch";
 import { environmentRep, projectPath, type Collection, type EnvironmentRep } from "./representations.ts";
 import { EnvironmentEditable, type EnvironmentPost } from "./schemas.ts";
 
@@ -128,7 +128,7 @@ export async function patchEnvironment(
   const request = parsePatchRequest(body, contentType);
   authorizeRead(caller);
   const project = await projectOrThrow(ctx, projectKey);
-  for (let attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
+  return untilWritten(async () => {
     const current = await environmentOrThrow(ctx, project, envKey);
     const rep = environmentRep(current, project.key);
     const fields = checkPatchedDocument<EnvironmentEditable>(rep, applyPatch(rep, request), ENVIRONMENT_RULES);
@@ -153,8 +153,8 @@ export async function patchEnvironment(
       now: ctx.now(),
     });
     if (await ctx.store.updateEnvironment(next, current.version, audit)) return after;
-  }
-  throw optimisticLockError();
+    return undefined;
+  });
 }
 
 export async function deleteEnvironment(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string): Promise<void> {
@@ -186,7 +186,7 @@ export async function resetEnvironmentKey(
   }
   authorizeRead(caller);
   const project = await projectOrThrow(ctx, projectKey);
-  for (let attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
+  return untilWritten(async () => {
     const env = await environmentOrThrow(ctx, project, envKey);
     const resource = environmentResource(project, env);
     authorize(caller, kind === "sdk" ? "updateApiKey" : "updateMobileKey", resource);
@@ -196,6 +196,6 @@ export async function resetEnvironmentKey(
       const current = environmentRep(next, project.key);
       return kind === "sdk" ? { ...current, apiKey: key } : { ...current, mobileKey: key };
     }
-  }
-  throw optimisticLockError();
+    return undefined;
+  });
 }

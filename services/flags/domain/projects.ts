@@ -6,10 +6,10 @@ import { resourceId } from "@vexil/shared/ids";
 import { pageLinks } from "@vexil/shared/http/links";
 import type { ProjectRecord } from "../storage/project-store.ts";
 import { PROJECT_FIELD_ACTIONS, changedActions, projectResource } from "./access.ts";
-import { PATCH_ATTEMPTS, type FlagsContext } from "./context.ts";
+import type { FlagsContext } from "./context.ts";
 import { DEFAULT_ENVIRONMENTS, forgetKeys, issueKeys, listEnvironments, newEnvironment } from "./environments.ts";
 import { linkQuery, parseListParams, type ListParams } from "./list-params.ts";
-import { applyPatch, checkPatchedDocument, optimisticLockError, parsePatchRequest, patchDelta } from "@vexil/shared/patch";
+import { applyPatch, checkPatchedDocument, parsePatchRequest, patchDelta, untilWritten } from "@vexil/shared/patch";
 import { environmentRep, projectRep, type Collection, type EnvironmentRep, type ProjectRep } from "./representations.ts";
 import { ProjectEditable, type ProjectPost } from "./schemas.ts";
 
@@ -91,7 +91,7 @@ const PROJECT_RULES = { readOnly: ["_id", "_links", "key"], editable: ProjectEdi
 export async function patchProject(ctx: FlagsContext, caller: Caller, key: string, body: unknown, contentType: string | null): Promise<ProjectRep> {
   const request = parsePatchRequest(body, contentType);
   authorizeRead(caller);
-  for (let attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
+  return untilWritten(async () => {
     const current = await projectOrThrow(ctx, key);
     const rep = projectRep(current);
     const fields = checkPatchedDocument<ProjectEditable>(rep, applyPatch(rep, request), PROJECT_RULES);
@@ -124,8 +124,8 @@ export async function patchProject(ctx: FlagsContext, caller: Caller, key: strin
       now: ctx.now(),
     });
     if (await ctx.store.updateProject(next, current.version, audit)) return after;
-  }
-  throw optimisticLockError();
+    return undefined;
+  });
 }
 
 export async function deleteProject(ctx: FlagsContext, caller: Caller, key: string): Promise<void> {
