@@ -17,7 +17,8 @@ export function redact(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== "object") return value;
   if (depth > MAX_DEPTH) return "[too deep]";
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  if (value instanceof Error) return { name: value.name, message: redact(value.message) };
+  // A failed query's message lists its parameters (rows being written): never log them.
+  if (value instanceof Error) return { name: value.name, message: redact(value.message.replace(/\nparams:[\s\S]*$/, "\nparams: [not logged]")) };
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.test(k) ? "[redacted]" : redact(v, depth + 1);
   return out;

@@ -225,3 +225,12 @@ describe("nothing secret escapes through the message, child fields or depth", ()
     expect(entries()[0]!.time).not.toBe("never");
   });
 });
+
+describe("errors of failed queries", () => {
+  test("their parameters are never logged", () => {
+    const { logger, lines } = capture("info");
+    logger.error("unhandled", { error: new Error('Failed query: insert into "members" values ($1, $2)\nparams: a@b.c,$argon2id$v=19$secret-hash') });
+    expect(lines.join("\n")).not.toContain("argon2id");
+    expect(lines.join("\n")).toContain("Failed query: insert into");
+  });
+});

@@ -84,6 +84,23 @@ export async function writeChanges(tx: Executor, projectId: string, changes: Pen
 }
 
 
+/** The CTE parts that take each change's sequence number and write its outbox row. */
+function changeParts(changes: PendingChange[], envs: EnvIds, now: number): SQL[] {
+  const parts: SQL[] = [];
+  changes.forEach((change, i) => {
+    const env = envs.find((e) => e.key === change.environmentKey);
+    if (!env) return;
+    const { environmentKey: _, ...rest } = change;
+    const event = { v: 1, environmentId: env.id, seq: 0, ...rest } satisfies ChangeEvent;
+    const seq = sql.raw(`seq_${i}`);
+    parts.push(
+      sql`${seq} as (insert into ${environmentSequences} (environment_id, seq) values (${env.id}, 1) on conflict (environment_id) do update set seq = ${environmentSequences}.seq + 1 returning seq)`,
+      sql`${sql.raw(`event_${i}`)} as (insert into ${outbox} (environment_id, seq, payload, created_at) select ${env.id}, ${seq}.seq, jsonb_set(${JSON.stringify(event)}::jsonb, '{seq}', to_jsonb(${seq}.seq)), ${now} from ${seq})`,
+    );
+  });
+  return parts;
+}
+
 export class DrizzleFlagStore implements FlagStore {
   constructor(private readonly db: Db) {}
 
@@ -162,10 +179,26 @@ export class DrizzleFlagStore implements FlagStore {
       if (outcome.kind === "update") {
         const { flag } = outcome;
         const envs = known ?? (await envIdsOf(tx, projectId));
-        await tx.update(flags).set({ doc: flag.doc as unknown as Record<string, unknown>, version: flag.version }).where(eq(flags.id, flag.id));
-        await this.writeConfigs(tx, flag, envs, new Set(outcome.changes.map((c) => c.environmentKey)));
-        await tx.insert(auditLog).values(outcome.audit);
-        await writeChanges(tx, projectId, outcome.changes, outcome.audit.date, envs);
+        // The flag, its changed targeting rows, the audit entry and the change events: one statement.
+        const changed = new Set(outcome.changes.map((c) => c.environmentKey));
+        const configRows = envs
+          .filter((e) => flag.configs[e.key] && changed.has(e.key))
+          .map((e) => ({ flagId: flag.id, environmentId: e.id, config: flag.configs[e.key] as unknown as Record<string, unknown> }));
+        const parts: SQL[] = [
+          // An embedded query builder brings its own parentheses.
+          sql`flag_row as ${tx.update(flags).set({ doc: flag.doc as unknown as Record<string, unknown>, version: flag.version }).where(eq(flags.id, flag.id))}`,
+          sql`audit_row as ${tx.insert(auditLog).values(outcome.audit)}`,
+          ...changeParts(outcome.changes, envs, outcome.audit.date),
+        ];
+        if (configRows.length > 0) {
+          parts.push(
+            sql`config_rows as ${tx
+              .insert(flagConfigs)
+              .values(configRows)
+              .onConflictDoUpdate({ target: [flagConfigs.flagId, flagConfigs.environmentId], set: { config: sql`excluded.config` } })}`,
+          );
+        }
+        await tx.execute(sql`with ${sql.join(parts, sql`, `)} select 1`);
       } else if (outcome.kind === "delete" && current) {
         await tx.delete(flags).where(eq(flags.id, current.id));
         await tx.insert(auditLog).values(outcome.audit);
