@@ -1,6 +1,7 @@
 /** Audit entries as the services write them, in the same transaction as the change they record. */
 import type { Caller } from "../caller.ts";
 import { sortableId } from "../ids.ts";
+import { patchDelta, type PatchRequest } from "../patch.ts";
 import type { AuditAccess } from "./schema.ts";
 
 export interface AuditEntry {
@@ -71,5 +72,29 @@ export function auditEntry(input: AuditInput): AuditEntry {
     currentVersion: input.currentVersion ?? null,
     previous: input.previous ?? null,
     current: input.current ?? null,
+  };
+}
+
+/**
+ * The fields of a PATCH's audit entry: its comment and patch (or `delta`, when the patch must be
+ * shown otherwise), and the representations and versions before and after.
+ */
+export function patchChange(
+  request: PatchRequest,
+  noun: string,
+  representations: { previous: unknown; current: unknown },
+  versions: { previous: number; current: number },
+  now: number,
+  delta: unknown = patchDelta(request),
+): Pick<AuditInput, "verb" | "comment" | "delta" | "previous" | "current" | "previousVersion" | "currentVersion" | "now"> {
+  return {
+    verb: `updated the ${noun}`,
+    comment: request.comment,
+    delta,
+    previous: representations.previous,
+    current: representations.current,
+    previousVersion: versions.previous,
+    currentVersion: versions.current,
+    now,
   };
 }

@@ -1,10 +1,10 @@
 /** Custom roles: named policies assigned to members and tokens. A change reaches every cached verdict at once. */
-import { auditEntry } from "@vexil/shared/audit/audit";
+import { auditEntry, patchChange } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { invalidRequest, notFound } from "@vexil/shared/errors";
 import { link, pageLinks, parsePage } from "@vexil/shared/http/links";
 import { resourceId } from "@vexil/shared/ids";
-import { applyPatch, checkPatchedDocument, parsePatchRequest, patchDelta, untilWritten } from "@vexil/shared/patch";
+import { applyPatch, checkPatchedDocument, parsePatchRequest, untilWritten } from "@vexil/shared/patch";
 import { statementProblems, type Resource } from "@vexil/shared/policy";
 import type { RoleRecord } from "../storage/auth-store.ts";
 import type { AuthContext } from "./context.ts";
@@ -90,15 +90,8 @@ export async function patchRole(ctx: AuthContext, caller: Caller, keyOrId: strin
       kind: "role",
       spec: `role/${current.key}`,
       name: next.name,
-      verb: "updated the role",
       actions,
-      comment: request.comment,
-      delta: patchDelta(request),
-      previous: rep,
-      current: after,
-      previousVersion: current.version,
-      currentVersion: next.version,
-      now: ctx.now(),
+      ...patchChange(request, "role", { previous: rep, current: after }, { previous: current.version, current: next.version }, ctx.now()),
     });
     if (await ctx.store.updateRole(next, current.version, audit)) {
       // Any verdict may rest on this role.

@@ -2,7 +2,7 @@
  * Account members. Admins add, change and remove members; only an owner touches owners, and the
  * last owner stays. A change of role or removal reaches the member's tokens at once.
  */
-import { auditEntry } from "@vexil/shared/audit/audit";
+import { auditEntry, patchChange } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { link, pageLinks, parsePage } from "@vexil/shared/http/links";
@@ -167,15 +167,8 @@ export async function patchMember(ctx: AuthContext, caller: Caller, id: string, 
       kind: "member",
       spec: spec(id),
       name: current.email,
-      verb: "updated the member",
       actions,
-      comment: request.comment,
-      delta: redactPasswords(delta),
-      previous: rep,
-      current: after,
-      previousVersion: current.version,
-      currentVersion: next.version,
-      now: ctx.now(),
+      ...patchChange(request, "member", { previous: rep, current: after }, { previous: current.version, current: next.version }, ctx.now(), redactPasswords(delta)),
     });
     if (await ctx.store.updateMember(next, current.version, audit)) {
       if (actions.includes("updateMemberRole")) await ctx.events.revoked({ memberIds: [id] });

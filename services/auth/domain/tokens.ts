@@ -3,7 +3,7 @@
  * once. Members manage their own tokens as far as their role allows; admins anyone's, and service
  * tokens. No caller can hand a token more power than it has itself.
  */
-import { auditEntry } from "@vexil/shared/audit/audit";
+import { auditEntry, patchChange } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, can, forbidden, specifierOf, type Caller } from "@vexil/shared/caller";
 import { invalidRequest, notFound } from "@vexil/shared/errors";
 import { link, pageLinks, parsePage } from "@vexil/shared/http/links";
@@ -214,15 +214,8 @@ export async function patchToken(ctx: AuthContext, caller: Caller, id: string, b
       kind: "token",
       spec: specifierOf(tokenResource(current)),
       name: next.name || next.id,
-      verb: "updated the access token",
       actions,
-      comment: request.comment,
-      delta: request.format === "merge" ? request.merge : request.format === "json-patch" ? request.operations : null,
-      previous: rep,
-      current: after,
-      previousVersion: current.version,
-      currentVersion: next.version,
-      now: next.lastModified,
+      ...patchChange(request, "access token", { previous: rep, current: after }, { previous: current.version, current: next.version }, next.lastModified),
     });
     if (await ctx.store.updateToken(next, current.version, audit)) {
       await ctx.events.revoked({ tokenIds: [id] });

@@ -1,5 +1,5 @@
 /** Environment use cases: list, create (with keys from auth), read, patch, delete. */
-import { auditEntry } from "@vexil/shared/audit/audit";
+import { auditEntry, patchChange } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { resourceId } from "@vexil/shared/ids";
@@ -9,7 +9,7 @@ import { defaultEnvironment } from "./flags/model.ts";
 import { ENVIRONMENT_FIELD_ACTIONS, changedActions, environmentResource } from "./access.ts";
 import type { FlagsContext } from "./context.ts";
 import { linkQuery, parseListParams, type ListParams } from "./list-params.ts";
-import { applyPatch, checkPatchedDocument, parsePatchRequest, patchDelta, untilWritten } from "@vexil/shared/patch";
+import { applyPatch, checkPatchedDocument, parsePatchRequest, untilWritten } from "@vexil/shared/patch";
 import { environmentRep, projectPath, type Collection, type EnvironmentRep } from "./representations.ts";
 import { EnvironmentEditable, type EnvironmentPost } from "./schemas.ts";
 
@@ -142,15 +142,8 @@ export async function patchEnvironment(
       kind: "environment",
       spec: `proj/${project.key}:env/${current.key}`,
       name: next.name,
-      verb: "updated the environment",
       actions,
-      comment: request.comment,
-      delta: patchDelta(request),
-      previous: rep,
-      current: after,
-      previousVersion: current.version,
-      currentVersion: next.version,
-      now: ctx.now(),
+      ...patchChange(request, "environment", { previous: rep, current: after }, { previous: current.version, current: next.version }, ctx.now()),
     });
     if (await ctx.store.updateEnvironment(next, current.version, audit)) return after;
     return undefined;

@@ -1,5 +1,5 @@
 /** Project use cases: list, create (with default environments), read, patch, delete, and the `default` project at first start. */
-import { auditEntry } from "@vexil/shared/audit/audit";
+import { auditEntry, patchChange } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, notFound } from "@vexil/shared/errors";
 import { resourceId } from "@vexil/shared/ids";
@@ -9,7 +9,7 @@ import { PROJECT_FIELD_ACTIONS, changedActions, projectResource } from "./access
 import type { FlagsContext } from "./context.ts";
 import { DEFAULT_ENVIRONMENTS, forgetKeys, issueKeys, listEnvironments, newEnvironment } from "./environments.ts";
 import { linkQuery, parseListParams, type ListParams } from "./list-params.ts";
-import { applyPatch, checkPatchedDocument, parsePatchRequest, patchDelta, untilWritten } from "@vexil/shared/patch";
+import { applyPatch, checkPatchedDocument, parsePatchRequest, untilWritten } from "@vexil/shared/patch";
 import { environmentRep, projectRep, type Collection, type EnvironmentRep, type ProjectRep } from "./representations.ts";
 import { ProjectEditable, type ProjectPost } from "./schemas.ts";
 
@@ -113,15 +113,8 @@ export async function patchProject(ctx: FlagsContext, caller: Caller, key: strin
       kind: "project",
       spec: `proj/${current.key}`,
       name: next.name,
-      verb: "updated the project",
       actions,
-      comment: request.comment,
-      delta: patchDelta(request),
-      previous: rep,
-      current: after,
-      previousVersion: current.version,
-      currentVersion: next.version,
-      now: ctx.now(),
+      ...patchChange(request, "project", { previous: rep, current: after }, { previous: current.version, current: next.version }, ctx.now()),
     });
     if (await ctx.store.updateProject(next, current.version, audit)) return after;
     return undefined;

@@ -2,13 +2,13 @@
  * Flag use cases: list, create (or clone), read, patch in every format, delete. Every write ends
  * in one validation of the whole document and one audit entry, written with the change.
  */
-import { auditEntry } from "@vexil/shared/audit/audit";
+import { auditEntry, patchChange } from "@vexil/shared/audit/audit";
 import type { PendingChange } from "@vexil/shared/change-events";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { pageLinks, parsePage } from "@vexil/shared/http/links";
 import { resourceId } from "@vexil/shared/ids";
-import { applyPatch, parsePatchRequest, patchDelta, type PatchRequest } from "@vexil/shared/patch";
+import { applyPatch, parsePatchRequest, type PatchRequest } from "@vexil/shared/patch";
 import type { FlagOutcome, FlagQuery, FlagRecord, FlagSortField } from "../../storage/flag-store.ts";
 import type { EnvironmentRecord, ProjectRecord } from "../../storage/project-store.ts";
 import type { FlagsContext } from "../context.ts";
@@ -291,15 +291,8 @@ export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: s
       kind: "flag",
       spec: `proj/${scope.project.key}:env/${changedEnvs.length === 1 ? changedEnvs[0] : "*"}:flag/${current.key}`,
       name: next.name,
-      verb: "updated the flag",
       actions: [...actions],
-      comment: request.comment,
-      delta: patchDelta(request),
-      previous: rep(current),
-      current: after,
-      previousVersion: current._version,
-      currentVersion: next._version,
-      now,
+      ...patchChange(request, "flag", { previous: rep(current), current: after }, { previous: current._version, current: next._version }, now),
     });
     return { kind: "update", flag: { ...record, doc, configs: environments, version: next._version }, audit, changes: changesOf(next, changedEnvs), result: after };
   });

@@ -3,13 +3,13 @@
  * semantic patch with `environmentKey`), delete. Every write ends in one validation, one audit
  * entry and one change event for SDKs, all in the transaction of the change.
  */
-import { auditEntry } from "@vexil/shared/audit/audit";
+import { auditEntry, patchChange } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import type { PendingChange } from "@vexil/shared/change-events";
 import { conflict, invalidRequest, notFound } from "@vexil/shared/errors";
 import { link, pageLinks, parsePage } from "@vexil/shared/http/links";
 import { resourceId } from "@vexil/shared/ids";
-import { applyPatch, parsePatchRequest, patchDelta } from "@vexil/shared/patch";
+import { applyPatch, parsePatchRequest } from "@vexil/shared/patch";
 import type { Resource } from "@vexil/shared/policy";
 import type { SegmentOutcome, SegmentQuery, SegmentRecord, SegmentSortField } from "../../storage/segment-store.ts";
 import type { EnvironmentRecord, ProjectRecord } from "../../storage/project-store.ts";
@@ -197,15 +197,8 @@ export async function patchSegment(ctx: FlagsContext, caller: Caller, projectKey
       kind: "segment",
       spec: `proj/${scope.project.key}:env/${scope.env.key}:segment/${key}`,
       name: next.name,
-      verb: "updated the segment",
       actions,
-      comment: request.comment,
-      delta: patchDelta(request),
-      previous: segmentRep(scope, current),
-      current: rep,
-      previousVersion: current.version,
-      currentVersion: next.version,
-      now,
+      ...patchChange(request, "segment", { previous: segmentRep(scope, current), current: rep }, { previous: current.version, current: next.version }, now),
     });
     return { kind: "update", segment: { ...record, doc: next, version: next.version }, audit, changes: change(scope, next), result: rep };
   });
