@@ -35,6 +35,8 @@ const { values } = parseArgs({
     method: { type: "string", default: "GET" },
     /** `path|body`, repeated: requests go round-robin over them (a body is sent as is). */
     request: { type: "string", multiple: true, default: [] },
+    /** Each connection keeps to its own share of the --request entries instead of taking the next of all. */
+    "per-connection": { type: "boolean", default: false },
   },
 });
 if (!values.url) {
@@ -54,6 +56,16 @@ const spread = values.request.map((r) => {
   return bar < 0 ? { path: r, body: undefined } : { path: r.slice(0, bar), body: r.slice(bar + 1) };
 });
 let turn = 0;
+let clients = 0;
+const connections = Number(values.connections);
+const share = Math.max(1, Math.floor(spread.length / connections));
+
+/** With --per-connection: each new connection (of the warm-up, then of the measured run) gets its own share of the requests. */
+function ownShare(client) {
+  const slot = clients++ % connections;
+  const mine = Array.from({ length: share }, (_, i) => spread[(slot * share + i) % spread.length]);
+  client.setRequests(mine.map((r) => ({ method: values.method, path: r.path, headers, ...(r.body !== undefined ? { body: r.body } : {}) })));
+}
 
 const common = {
   url: values.url,
@@ -61,8 +73,10 @@ const common = {
   headers,
   timeout: Number(values.timeout),
   method: values.method,
-  // With --request, every request takes the next path and body in turn, across all connections.
-  ...(spread.length > 0
+  // With --request, every request takes the next path and body in turn, across all connections
+  // (or, with --per-connection, of the connection's own share).
+  ...(spread.length > 0 && values["per-connection"] ? { setupClient: ownShare } : {}),
+  ...(spread.length > 0 && !values["per-connection"]
     ? {
         requests: [
           {

@@ -26,7 +26,7 @@ import { freePort, launchCluster, waitReady, type Cluster } from "../infra/launc
 import { startPostgres, type PgServer } from "../infra/local/postgres.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
-const TARGETS = ["hello", "all-in-one", "all-in-one-noauth", "distributed", "distributed-noauth", "all-in-one-pg", "flag-reads", "flag-writes"] as const;
+const TARGETS = ["hello", "all-in-one", "all-in-one-noauth", "distributed", "distributed-noauth", "all-in-one-pg", "flag-reads", "flag-writes", "flag-writes-contended"] as const;
 type TargetName = (typeof TARGETS)[number];
 
 const DESCRIPTIONS: Record<TargetName, string> = {
@@ -36,12 +36,24 @@ const DESCRIPTIONS: Record<TargetName, string> = {
   "all-in-one-pg": "all-in-one process with DATABASE_URL (Postgres), in-process bus",
   "all-in-one-noauth": "all-in-one process as above, authentication bypassed (bench/entries/all-in-one-no-auth.ts)",
   "distributed-noauth": "a second gateway of the distributed cluster, authentication bypassed (bench/entries/gateway-no-auth.ts)",
-  "flag-reads": "all-in-one process on Postgres: `GET` of 8 flags in turn",
-  "flag-writes": "the same process: semantic patches `turnFlagOn`/`turnFlagOff` on the same 8 flags in turn (audit entry and outbox event each)",
+  "flag-reads": "all-in-one process on Postgres: `GET` of 8 flags, each connection its own flag",
+  "flag-writes": "the same process: semantic patches `turnFlagOn` and `turnFlagOff` taking turns (audit entry and outbox event each), each connection on its own one of the same 8 flags",
+  "flag-writes-contended": "the same writes, every request taking the next of the 8 flags (on, off, next flag, …) across all connections, so concurrent writes meet on one flag",
 };
 
 /** The flags the flag targets read and write. */
 const BENCH_FLAGS = Array.from({ length: 8 }, (_, i) => `bench-flag-${i}`);
+
+/** The sum of the bench flags' versions, as the target's server reports them. */
+async function flagVersions(target: Target): Promise<number> {
+  const base = target.url.slice(0, target.url.indexOf("/api/"));
+  let sum = 0;
+  for (const key of BENCH_FLAGS) {
+    const res = await fetch(`${base}/api/v2/flags/default/${key}`, { headers: AUTH });
+    sum += ((await res.json()) as { _version: number })._version;
+  }
+  return sum;
+}
 
 const USAGE = `usage: bun run bench [--duration S] [--connections N] [--warmup S] [--rounds N]
                      [--only ${TARGETS.join(",")}] [--json FILE]
@@ -214,6 +226,8 @@ interface Target {
   /** Requests other than a GET of `url`: a method and `path|body` entries taken in turn. */
   method?: string;
   requests?: string[];
+  /** Each connection keeps to its own share of `requests` (one flag each) rather than taking the next of all. */
+  perConnection?: boolean;
   /** The processes to account CPU to: the servers under test, and their database and nats-server. */
   watch(): Watch;
   /** Checks one response before the load starts. */
@@ -452,6 +466,7 @@ async function load(target: Target, options: Options): Promise<LoadResult> {
   for (const [k, v] of Object.entries(target.headers)) args.push("--header", `${k}: ${v}`);
   if (target.method) args.push("--method", target.method);
   for (const r of target.requests ?? []) args.push("--request", r);
+  if (target.perConnection) args.push("--per-connection");
   const watch = target.watch();
   for (const w of watch.servers) args.push("--server", `${w.label}:${w.pid}`);
   for (const w of watch.infra) args.push("--infra", `${w.label}:${w.pid}${w.tree ? ":tree" : ""}`);
@@ -611,8 +626,8 @@ async function main() {
         ),
       );
     }
-    if (name === "flag-reads" || name === "flag-writes") {
-      let shared = targets.find((t) => t.name === "flag-reads" || t.name === "flag-writes");
+    if (name === "flag-reads" || name === "flag-writes" || name === "flag-writes-contended") {
+      let shared = targets.find((t) => t.name === "flag-reads" || t.name === "flag-writes" || t.name === "flag-writes-contended");
       if (!shared) {
         let server = cluster?.postgres;
         if (!server) {
@@ -630,13 +645,15 @@ async function main() {
       const base = shared.url.slice(0, shared.url.indexOf("/api/"));
       const paths = BENCH_FLAGS.map((k) => `/api/v2/flags/default/${k}`);
       const semantic = (kind: string) => JSON.stringify({ environmentKey: "production", instructions: [{ kind }] });
+      const writes = name !== "flag-reads";
       targets.push({
         ...shared,
         name,
         url: `${base}${paths[0]}`,
-        headers: name === "flag-writes" ? { ...AUTH, "content-type": "application/json; domain-model=launchdarkly.semanticpatch" } : AUTH,
-        method: name === "flag-writes" ? "PATCH" : "GET",
-        requests: name === "flag-writes" ? paths.flatMap((p) => [`${p}|${semantic("turnFlagOn")}`, `${p}|${semantic("turnFlagOff")}`]) : paths,
+        headers: writes ? { ...AUTH, "content-type": "application/json; domain-model=launchdarkly.semanticpatch" } : AUTH,
+        method: writes ? "PATCH" : "GET",
+        requests: writes ? paths.flatMap((p) => [`${p}|${semantic("turnFlagOn")}`, `${p}|${semantic("turnFlagOff")}`]) : paths,
+        perConnection: name !== "flag-writes-contended",
         check: (b) => (b as { key?: unknown } | null)?.key === BENCH_FLAGS[0],
       });
     }
@@ -659,8 +676,11 @@ async function main() {
     for (let round = 1; round <= options.rounds; round++) {
       for (const target of targets) {
         log(`round ${round}/${options.rounds}: ${target.name} (${options.warmup} s warm-up + ${options.duration} s)`);
+        const versionsBefore = target.method === "PATCH" ? await flagVersions(target) : 0;
         const r = await load(target, options);
         log(`  ${fmtInt(r.requests.perSecond)} req/s, p50 ${fmtMs(r.latencyMs.p50)} ms, p99 ${fmtMs(r.latencyMs.p99)} ms, ${r.status["2xx"]} × 2xx`);
+        // Each write that changed its flag raised its version: how many of the answered writes (warm-up included) did.
+        if (target.method === "PATCH") log(`  ${fmtInt((await flagVersions(target)) - versionsBefore)} flag versions written`);
         results.set(target.name, [...(results.get(target.name) ?? []), r]);
       }
     }

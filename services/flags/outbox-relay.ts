@@ -1,8 +1,14 @@
 /**
- * The outbox relay: publishes committed change events on the bus, per environment in sequence
- * order. One relay at a time holds the outbox (a transaction-scoped advisory lock), so any number
- * of flags instances may run one. An event is marked published only after the bus server has it;
- * if the bus is down nothing is marked and everything goes out, in order, when it is back.
+ * The outbox relay: publishes committed change events on the bus in the order it finds them
+ * committed, giving each the next sequence number of its environment as it goes. One relay at a
+ * time holds the outbox (a transaction-scoped advisory lock), so any number of flags instances may
+ * run one. An event is marked published only after the bus server has it; if the bus is down
+ * nothing is marked and everything goes out, in order, when it is back.
+ *
+ * Numbering at publish time, not at write time, keeps writers from queueing on one counter row per
+ * environment. Events of one flag or segment still go out in the order of their changes: each
+ * change waits for the one before it to commit, so its outbox row comes later in id order and is
+ * never visible before that row.
  */
 import { and, isNotNull, lt, sql } from "drizzle-orm";
 import type { Bus } from "@vexil/shared/bus/bus";
@@ -11,7 +17,7 @@ import type { Db } from "@vexil/shared/db/connector";
 import { LOCK_NAMESPACE, rowsOf } from "@vexil/shared/db/migrate";
 import type { Logger } from "@vexil/shared/logger";
 import { subjects } from "@vexil/shared/subjects";
-import { outbox } from "./storage/schema.ts";
+import { environmentSequences, outbox } from "./storage/schema.ts";
 
 const RELAY_LOCK = 4;
 const BATCH = 500;
@@ -35,18 +41,29 @@ export function startOutboxRelay(options: { db: Db; bus: Bus; logger: Logger; po
   /** One pass: publishes everything unpublished, oldest first; returns how many went out. */
   async function pass(): Promise<number> {
     return db.transaction(async (tx) => {
-      const locked = rowsOf<{ locked: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, ${RELAY_LOCK}) as locked`));
-      if (!locked[0]?.locked) return 0;
-      // Marked in the same statement that reads them; if publishing fails the transaction rolls back.
-      const rows = rowsOf<{ id: number; payload: ChangeEvent }>(
+      // One statement: take the relay lock, number the oldest unpublished events per environment
+      // (the counters rise by what each environment got), mark them and return them. Publishing
+      // happens before commit; if it fails, the transaction rolls all of it back.
+      const rows = rowsOf<{ id: number; seq: number; payload: ChangeEvent | string }>(
         await tx.execute(sql`
-          update ${outbox} set published_at = ${Date.now()}
-          where id in (select id from ${outbox} where published_at is null order by id limit ${BATCH})
-          returning id, payload`),
+          with relay as (select pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, ${RELAY_LOCK}) as locked),
+          oldest as (
+            select id, environment_id from ${outbox}
+            where published_at is null and (select locked from relay) order by id limit ${BATCH}),
+          batch as (select id, environment_id, row_number() over (partition by environment_id order by id) as n from oldest),
+          counts as (select environment_id, count(*) as c from batch group by environment_id),
+          counters as (
+            insert into ${environmentSequences} (environment_id, seq) select environment_id, c from counts
+            on conflict (environment_id) do update set seq = ${environmentSequences}.seq + excluded.seq
+            returning environment_id, seq)
+          update ${outbox} o set published_at = ${Date.now()}, seq = counters.seq - counts.c + batch.n
+          from batch join counts using (environment_id) join counters using (environment_id)
+          where o.id = batch.id
+          returning o.id, o.seq, o.payload`),
       ).sort((a, b) => Number(a.id) - Number(b.id));
       if (rows.length === 0) return 0;
       for (const row of rows) {
-        const event = typeof row.payload === "string" ? (JSON.parse(row.payload) as ChangeEvent) : row.payload;
+        const event = { ...(typeof row.payload === "string" ? (JSON.parse(row.payload) as ChangeEvent) : row.payload), seq: Number(row.seq) };
         bus.publish(subjects.changes(event.environmentId), encoder.encode(JSON.stringify(event)));
       }
       await bus.flush();

@@ -34,14 +34,40 @@ export async function openDatabase(options: ConnectOptions): Promise<Database> {
 async function openPostgres(url: string, max: number): Promise<Database> {
   const { default: postgres } = await import("postgres");
   const { drizzle } = await import("drizzle-orm/postgres-js");
-  const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, prepare: true });
-  const db = drizzle(client) as unknown as Db;
+  const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true });
+  const db = drizzle(preparing(client)) as unknown as Db;
   return {
     db,
     kind: "postgres",
     ping: (timeoutMs = 1_000) => withTimeout(db.execute(sql`select 1`), timeoutMs, "database"),
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+/**
+ * drizzle asks postgres.js not to prepare its statements (it prepares only queries built with a
+ * name), and postgres.js then sends each parameterised query twice — once to learn its parameter
+ * types, once to run it — and Postgres parses and plans it every time. Preparing every statement
+ * halves the round trips and lets Postgres reuse the parse; each connection keeps the statements
+ * it prepared until it is recycled (`max_lifetime`).
+ */
+function preparing<T extends object>(client: T): T {
+  const forceful = { prepare: true };
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== "function") return value;
+      if (property === "unsafe") return (query: string, params?: unknown[], options?: object) => value.call(target, query, params, { ...options, ...forceful });
+      // A transaction (or savepoint) hands its callback a client of its own: prepare there too.
+      if (property === "begin" || property === "savepoint") {
+        return (...args: unknown[]) => {
+          const callback = args.at(-1) as (tx: object) => unknown;
+          return value.apply(target, [...args.slice(0, -1), (tx: object) => callback(preparing(tx))]);
+        };
+      }
+      return value.bind(target);
+    },
+  });
 }
 
 async function openPglite(dataDir: string): Promise<Database> {

@@ -83,4 +83,39 @@ describe("change events", () => {
     expect(unique.map((e) => e.seq)).toEqual([before + 1, before + 2, before + 3]);
     expect(unique.map((e) => (e.data as { on: boolean }).on)).toEqual([false, true, false]);
   }, 40_000);
+
+  test("concurrent changes to several flags get gapless sequence numbers, and each flag's events go out in the order of its changes", async () => {
+    const prodId = (await client.call("GET", "/api/v2/projects/default/environments/production")).body._id;
+    const keys = ["busy-a", "busy-b", "busy-c"];
+    for (const key of keys) expect((await client.call("POST", "/api/v2/flags/default", { body: { key, name: key } })).status).toBe(201);
+    await waitFor(() => keys.every((k) => seen.some((e) => e.key === k && e.environmentId === prodId)));
+    const before = seen.filter((e) => e.environmentId === prodId).length;
+    // 8 writers each add 6 targets, spread over the 3 flags: 48 changes that all change something.
+    const variationOf = new Map<string, string>();
+    for (const key of keys) variationOf.set(key, (await client.call("GET", `/api/v2/flags/default/${key}`)).body.variations[0]._id);
+    await Promise.all(
+      Array.from({ length: 8 }, (_, w) =>
+        (async () => {
+          for (let i = 0; i < 6; i++) {
+            const key = keys[(w + i) % keys.length]!;
+            const res = await client.call("PATCH", `/api/v2/flags/default/${key}`, { headers: SEMANTIC, body: { environmentKey: "production", instructions: [{ kind: "addTargets", variationId: variationOf.get(key), values: [`w${w}-${i}`] }] } });
+            expect(res.status).toBe(200);
+          }
+        })(),
+      ),
+    );
+    await waitFor(() => seen.filter((e) => e.environmentId === prodId).length >= before + 48);
+    const prod = seen.filter((e) => e.environmentId === prodId);
+    expect(prod.map((e) => e.seq)).toEqual(prod.map((_, i) => i + 1));
+    const after = prod.slice(before);
+    expect(after.length).toBe(48);
+    for (const key of keys) {
+      const versions = after.filter((e) => e.key === key).map((e) => e.version);
+      expect(versions).toEqual([...versions].sort((a, b) => a - b));
+      expect(new Set(versions).size).toBe(versions.length);
+      // The last event of each flag carries every target added to it.
+      const last = after.filter((e) => e.key === key).at(-1)!.data as { targets: Array<{ values: string[] }> };
+      expect(last.targets.flatMap((t) => t.values).length).toBe(16);
+    }
+  }, 60_000);
 });

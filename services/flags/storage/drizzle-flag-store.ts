@@ -1,13 +1,15 @@
-import { and, asc, count, desc, eq, inArray, ne, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, inArray, ne, or, sql, type SQL } from "drizzle-orm";
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog } from "@vexil/shared/audit/schema";
+import { rowsOf } from "@vexil/shared/db/migrate";
+import { insertRowFrom } from "@vexil/shared/db/rows";
 import { likePattern, isUniqueViolation, type Db, type Executor } from "@vexil/shared/db/connector";
 import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
 import { conflict } from "@vexil/shared/errors";
 import type { FlagEnvironment } from "../domain/flags/model.ts";
 import type { FlagGlobal, FlagOutcome, FlagQuery, FlagRecord, FlagStore } from "./flag-store.ts";
 import type { Listed } from "./project-store.ts";
-import { environmentSequences, environments, flagConfigs, flags, outbox } from "./schema.ts";
+import { environments, flagConfigs, flags, outbox } from "./schema.ts";
 
 const field = (name: string) => sql`${flags.doc}->>${name}`;
 
@@ -55,54 +57,54 @@ function ordering(q: FlagQuery): SQL[] {
 type Row = typeof flags.$inferSelect;
 type EnvIds = Array<{ id: string; key: string }>;
 
+/** Optimistic rounds before a change waits for the flag's lock. */
+const OPTIMISTIC_ATTEMPTS = 3;
+
 const envIdsOf = (tx: Executor, projectId: string): Promise<EnvIds> =>
   tx.select({ id: environments.id, key: environments.key }).from(environments).where(eq(environments.projectId, projectId));
 
-/**
- * Writes change events to the outbox, each with the next sequence number of its environment. The
- * sequence row stays locked until commit, so per environment, commit order is sequence order.
- */
+/** The outbox rows of `changes`: the events without their sequence numbers, which the relay gives as it publishes. */
+function outboxRows(changes: PendingChange[], envs: EnvIds, now: number) {
+  return changes.flatMap((change) => {
+    const env = envs.find((e) => e.key === change.environmentKey);
+    if (!env) return [];
+    const { environmentKey: _, ...rest } = change;
+    const payload: ChangeEvent = { v: 1, environmentId: env.id, seq: 0, ...rest };
+    return [{ environmentId: env.id, payload: payload as unknown as Record<string, unknown>, createdAt: now }];
+  });
+}
+
+/** Writes change events to the outbox, in the caller's transaction. */
 export async function writeChanges(tx: Executor, projectId: string, changes: PendingChange[], now: number, known?: EnvIds): Promise<void> {
   if (changes.length === 0) return;
-  const envs = known ?? (await envIdsOf(tx, projectId));
-  for (const change of changes) {
-    const env = envs.find((e) => e.key === change.environmentKey);
-    if (!env) continue;
-    const { environmentKey: _, ...rest } = change;
-    const event = { v: 1, environmentId: env.id, seq: 0, ...rest } satisfies ChangeEvent;
-    // One statement: take the environment's next sequence number (its row stays locked until
-    // commit) and write the outbox row carrying it.
-    await tx.execute(sql`
-      with next as (
-        insert into ${environmentSequences} (environment_id, seq) values (${env.id}, 1)
-        on conflict (environment_id) do update set seq = ${environmentSequences}.seq + 1
-        returning seq
-      )
-      insert into ${outbox} (environment_id, seq, payload, created_at)
-      select ${env.id}, next.seq, jsonb_set(${JSON.stringify(event)}::jsonb, '{seq}', to_jsonb(next.seq)), ${now} from next`);
-  }
+  const rows = outboxRows(changes, known ?? (await envIdsOf(tx, projectId)), now);
+  if (rows.length > 0) await tx.insert(outbox).values(rows);
 }
 
+const parsedTargeting = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : v) as Record<string, FlagEnvironment>;
 
-/** The CTE parts that take each change's sequence number and write its outbox row. */
-function changeParts(changes: PendingChange[], envs: EnvIds, now: number): SQL[] {
-  const parts: SQL[] = [];
-  changes.forEach((change, i) => {
-    const env = envs.find((e) => e.key === change.environmentKey);
-    if (!env) return;
-    const { environmentKey: _, ...rest } = change;
-    const event = { v: 1, environmentId: env.id, seq: 0, ...rest } satisfies ChangeEvent;
-    const seq = sql.raw(`seq_${i}`);
-    parts.push(
-      sql`${seq} as (insert into ${environmentSequences} (environment_id, seq) values (${env.id}, 1) on conflict (environment_id) do update set seq = ${environmentSequences}.seq + 1 returning seq)`,
-      sql`${sql.raw(`event_${i}`)} as (insert into ${outbox} (environment_id, seq, payload, created_at) select ${env.id}, ${seq}.seq, jsonb_set(${JSON.stringify(event)}::jsonb, '{seq}', to_jsonb(${seq}.seq)), ${now} from ${seq})`,
-    );
-  });
-  return parts;
-}
+/** A flag row with its targeting in every environment, read in one statement (one snapshot). */
+const withTargeting = {
+  ...getTableColumns(flags),
+  configs: sql<Record<string, FlagEnvironment>>`coalesce((
+    select jsonb_object_agg(e.key, c.config) from ${flagConfigs} c join ${environments} e on e.id = c.environment_id
+    where c.flag_id = ${sql.identifier("flags")}.id), '{}'::jsonb)`.mapWith(parsedTargeting),
+};
+
+const asRecord = (r: Row & { configs: Record<string, FlagEnvironment> }): FlagRecord => ({ ...r, doc: r.doc as unknown as FlagGlobal });
 
 export class DrizzleFlagStore implements FlagStore {
-  constructor(private readonly db: Db) {}
+  /** The hottest read (every flag request), built once. */
+  private readonly byKey;
+
+  constructor(private readonly db: Db) {
+    this.byKey = db
+      .select(withTargeting)
+      .from(flags)
+      .where(and(eq(flags.projectId, sql.placeholder("projectId")), eq(flags.key, sql.placeholder("key"))))
+      .limit(1)
+      .prepare("flag_by_key");
+  }
 
   private async withConfigs(rows: Row[], tx: Executor = this.db): Promise<FlagRecord[]> {
     if (rows.length === 0) return [];
@@ -123,19 +125,19 @@ export class DrizzleFlagStore implements FlagStore {
   async listFlags(projectId: string, q: FlagQuery): Promise<Listed<FlagRecord>> {
     const where = filters(projectId, q);
     const [rows, totals] = await Promise.all([
-      this.db.select().from(flags).where(where).orderBy(...ordering(q)).limit(q.limit).offset(q.offset),
+      this.db.select(withTargeting).from(flags).where(where).orderBy(...ordering(q)).limit(q.limit).offset(q.offset),
       this.db.select({ n: count() }).from(flags).where(where),
     ]);
-    return { items: await this.withConfigs(rows), total: totals[0]?.n ?? 0 };
+    return { items: rows.map(asRecord), total: totals[0]?.n ?? 0 };
   }
 
   async flagByKey(projectId: string, key: string) {
-    const rows = await this.db.select().from(flags).where(and(eq(flags.projectId, projectId), eq(flags.key, key))).limit(1);
-    return (await this.withConfigs(rows))[0];
+    const rows = await this.byKey.execute({ projectId, key });
+    return rows[0] && asRecord(rows[0]);
   }
 
   async projectFlags(projectId: string) {
-    return this.withConfigs(await this.db.select().from(flags).where(eq(flags.projectId, projectId)));
+    return (await this.db.select(withTargeting).from(flags).where(eq(flags.projectId, projectId))).map(asRecord);
   }
 
   /** Writes the flag's configs of `only` these environments (all when absent). */
@@ -169,6 +171,59 @@ export class DrizzleFlagStore implements FlagStore {
     change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>,
     known?: EnvIds,
   ): Promise<T> {
+    // Optimistic first: read without a lock, decide, and write in one statement that applies only if
+    // the flag still has the version that was read. A write that finds it moved reads again; after a
+    // few such rounds (a busy flag), the change takes the flag's lock and waits its turn.
+    for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+      const current = await this.flagByKey(projectId, key);
+      const others = async () => (current ? (await this.db.select(withTargeting).from(flags).where(and(eq(flags.projectId, projectId), ne(flags.id, current.id)))).map(asRecord) : []);
+      const outcome = await change(current, others);
+      if (outcome.kind === "none") return outcome.result;
+      if (outcome.kind === "delete" || !current) break;
+      const envs = known ?? (await envIdsOf(this.db, projectId));
+      if (await this.writeIfUnchanged(this.db, current.version, outcome, envs)) return outcome.result;
+    }
+    return this.modifyLocked(projectId, key, change, known);
+  }
+
+  /**
+   * Writes an update decided on a flag read at `readVersion` — the flag, its changed targeting
+   * rows, the audit entry and the change events, in one statement — unless the flag has moved on
+   * since (then nothing is written and the answer is false).
+   */
+  private async writeIfUnchanged(tx: Executor, readVersion: number, outcome: Extract<FlagOutcome<unknown>, { kind: "update" }>, envs: EnvIds): Promise<boolean> {
+    const { flag } = outcome;
+    const changed = new Set(outcome.changes.map((c) => c.environmentKey));
+    const configRows = envs
+      .filter((e) => flag.configs[e.key] && changed.has(e.key))
+      .map((e) => ({ flag_id: flag.id, environment_id: e.id, config: flag.configs[e.key] }));
+    const parts: SQL[] = [
+      sql`flag_row as (update ${flags} set doc = ${JSON.stringify(flag.doc)}::jsonb, version = ${flag.version} where id = ${flag.id} and version = ${readVersion} returning id)`,
+      sql`audit_row as (${insertRowFrom(auditLog, outcome.audit, sql`flag_row`)})`,
+    ];
+    const events = outboxRows(outcome.changes, envs, outcome.audit.date).map((r) => ({ environment_id: r.environmentId, payload: r.payload, created_at: r.createdAt }));
+    if (events.length > 0) {
+      parts.push(sql`event_rows as (
+        insert into ${outbox} (environment_id, payload, created_at)
+        select e.environment_id, e.payload, e.created_at from flag_row, jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e(environment_id text, payload jsonb, created_at bigint))`);
+    }
+    if (configRows.length > 0) {
+      parts.push(sql`config_rows as (
+        insert into ${flagConfigs} (flag_id, environment_id, config)
+        select c.flag_id, c.environment_id, c.config from flag_row, jsonb_to_recordset(${JSON.stringify(configRows)}::jsonb) as c(flag_id text, environment_id text, config jsonb)
+        on conflict (flag_id, environment_id) do update set config = excluded.config)`);
+    }
+    const rows = rowsOf<{ n: number }>(await tx.execute(sql`with ${sql.join(parts, sql`, `)} select count(*)::int as n from flag_row`));
+    return Number(rows[0]?.n) === 1;
+  }
+
+  /** The pessimistic path: lock the flag, then decide and write in the transaction holding the lock. */
+  private async modifyLocked<T>(
+    projectId: string,
+    key: string,
+    change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>,
+    known?: EnvIds,
+  ): Promise<T> {
     return this.db.transaction(async (tx) => {
       // Lock first, then read the targeting rows: a statement that waited for the lock sees the
       // locked row's newest version but joined rows only as they were when it started.
@@ -176,33 +231,12 @@ export class DrizzleFlagStore implements FlagStore {
       const current = (await this.withConfigs(rows, tx))[0];
       const others = async () => (current ? this.withConfigs(await tx.select().from(flags).where(and(eq(flags.projectId, projectId), ne(flags.id, current.id))), tx) : []);
       const outcome = await change(current, others);
-      if (outcome.kind === "update") {
-        const { flag } = outcome;
-        const envs = known ?? (await envIdsOf(tx, projectId));
-        // The flag, its changed targeting rows, the audit entry and the change events: one statement.
-        const changed = new Set(outcome.changes.map((c) => c.environmentKey));
-        const configRows = envs
-          .filter((e) => flag.configs[e.key] && changed.has(e.key))
-          .map((e) => ({ flagId: flag.id, environmentId: e.id, config: flag.configs[e.key] as unknown as Record<string, unknown> }));
-        const parts: SQL[] = [
-          // An embedded query builder brings its own parentheses.
-          sql`flag_row as ${tx.update(flags).set({ doc: flag.doc as unknown as Record<string, unknown>, version: flag.version }).where(eq(flags.id, flag.id))}`,
-          sql`audit_row as ${tx.insert(auditLog).values(outcome.audit)}`,
-          ...changeParts(outcome.changes, envs, outcome.audit.date),
-        ];
-        if (configRows.length > 0) {
-          parts.push(
-            sql`config_rows as ${tx
-              .insert(flagConfigs)
-              .values(configRows)
-              .onConflictDoUpdate({ target: [flagConfigs.flagId, flagConfigs.environmentId], set: { config: sql`excluded.config` } })}`,
-          );
-        }
-        await tx.execute(sql`with ${sql.join(parts, sql`, `)} select 1`);
+      if (outcome.kind === "update" && current) {
+        if (!(await this.writeIfUnchanged(tx, current.version, outcome, known ?? (await envIdsOf(tx, projectId))))) throw new Error(`flag ${current.id} moved while locked`);
       } else if (outcome.kind === "delete" && current) {
         await tx.delete(flags).where(eq(flags.id, current.id));
         await tx.insert(auditLog).values(outcome.audit);
-        await writeChanges(tx, projectId, outcome.changes, outcome.audit.date);
+        await writeChanges(tx, projectId, outcome.changes, outcome.audit.date, known);
       }
       return outcome.result;
     });

@@ -48,7 +48,18 @@ function translate(e: unknown, what: string): never {
 }
 
 export class DrizzleProjectStore implements ProjectStore {
-  constructor(private readonly db: Db) {}
+  /** A project with its environments: read by every flag request, so built once. */
+  private readonly scopeByKey;
+
+  constructor(private readonly db: Db) {
+    this.scopeByKey = db
+      .select({ project: projects, environment: environments })
+      .from(projects)
+      .leftJoin(environments, eq(environments.projectId, projects.id))
+      .where(eq(projects.key, sql.placeholder("key")))
+      .orderBy(asc(sql`${environments.key} collate "C"`))
+      .prepare("project_scope");
+  }
 
   async listProjects(q: ListQuery): Promise<Listed<ProjectRecord>> {
     const where = filters(projects, q);
@@ -64,12 +75,7 @@ export class DrizzleProjectStore implements ProjectStore {
   }
 
   async projectScope(key: string) {
-    const rows = await this.db
-      .select({ project: projects, environment: environments })
-      .from(projects)
-      .leftJoin(environments, eq(environments.projectId, projects.id))
-      .where(eq(projects.key, key))
-      .orderBy(asc(sql`${environments.key} collate "C"`));
+    const rows = await this.scopeByKey.execute({ key });
     const first = rows[0];
     if (!first) return undefined;
     return { project: first.project, environments: rows.flatMap((r) => (r.environment ? [r.environment] : [])) };

@@ -80,21 +80,26 @@ export const flagConfigs = pgTable(
   (t) => [primaryKey({ columns: [t.flagId, t.environmentId] }), index("flag_configs_environment_idx").on(t.environmentId)],
 );
 
-/** The last change-event sequence number of each environment; its row lock orders commits per environment. */
+/**
+ * The last change-event sequence number given out in each environment. Only the outbox relay
+ * writes it, as it publishes; no foreign key, so the events of an environment deleted since still
+ * get their numbers.
+ */
 export const environmentSequences = pgTable("environment_sequences", {
-  environmentId: text("environment_id")
-    .primaryKey()
-    .references(() => environments.id, { onDelete: "cascade" }),
+  environmentId: text("environment_id").primaryKey(),
   seq: bigint("seq", { mode: "number" }).notNull(),
 });
 
-/** Change events written with their change, published on the bus by the relay after commit. */
+/**
+ * Change events written with their change, published on the bus by the relay after commit; the
+ * relay gives each its environment's sequence number (`seq`) as it publishes it.
+ */
 export const outbox = pgTable(
   "outbox",
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
     environmentId: text("environment_id").notNull(),
-    seq: bigint("seq", { mode: "number" }).notNull(),
+    seq: bigint("seq", { mode: "number" }),
     payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
     createdAt: bigint("created_at", { mode: "number" }).notNull(),
     publishedAt: bigint("published_at", { mode: "number" }),

@@ -295,7 +295,7 @@ export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: s
       ...patchChange(request, "flag", { previous: rep(current), current: after }, { previous: current._version, current: next._version }, now),
     });
     return { kind: "update", flag: { ...record, doc, configs: environments, version: next._version }, audit, changes: changesOf(next, changedEnvs), result: after };
-  });
+  }, scope.envs);
   ctx.committed?.();
   return result;
 }
@@ -368,7 +368,7 @@ export async function deleteFlag(ctx: FlagsContext, caller: Caller, projectKey: 
     authorizeActions(caller, scope, record.doc, ["deleteFlag"], []);
     const { dependents } = await projectGraph(record.key, loadOthers);
     return { kind: "delete", audit: deletionAudit(caller, scope, flagDocument(record), undefined, ctx.now(), dependents), changes: deletionsOf(flagDocument(record)), result: undefined };
-  });
+  }, scope.envs);
   ctx.committed?.();
 }
 
@@ -436,7 +436,7 @@ export async function copyFlagConfig(ctx: FlagsContext, caller: Caller, projectK
       now,
     });
     return { kind: "update", flag: { ...record, doc, configs: environments, version: next._version }, audit, changes: changesOf(next, changedEnvs), result: after };
-  });
+  }, scope.envs);
   ctx.committed?.();
   return result;
 }

@@ -7,9 +7,12 @@ import type { Flag, FlagEnvironment, VariationOrRollout } from "./model.ts";
 export const flagsPath = (projectKey: string) => `/api/v2/flags/${encodeURIComponent(projectKey)}`;
 export const flagPath = (projectKey: string, flagKey: string) => `${flagsPath(projectKey)}/${encodeURIComponent(flagKey)}`;
 
-/** The whole document of a stored flag. */
+/**
+ * The whole document of a stored flag. It shares the record's objects (every store hands out
+ * records of the caller's own), so a change works on a copy (`applyInstructions` and `applyPatch` make one).
+ */
 export function flagDocument(record: FlagRecord): Flag {
-  return { ...structuredClone(record.doc), environments: structuredClone(record.configs) };
+  return { ...record.doc, environments: record.configs };
 }
 
 interface VariationSummary {
