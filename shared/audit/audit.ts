@@ -1,6 +1,7 @@
 /** Audit entries as the services write them, in the same transaction as the change they record. */
 import type { Caller } from "../caller.ts";
 import { sortableId } from "../ids.ts";
+import jsonPatch, { type Operation } from "fast-json-patch";
 import { patchDelta, type PatchRequest } from "../patch.ts";
 import type { AuditAccess } from "./schema.ts";
 
@@ -22,8 +23,11 @@ export interface AuditEntry {
   delta: unknown;
   previousVersion: number | null;
   currentVersion: number | null;
+  /** Null when `previousDelta` holds it: read it with `previousOf`. */
   previous: unknown;
   current: unknown;
+  /** JSON Patch operations that turn `current` into the previous representation. */
+  previousDelta: unknown;
 }
 
 export interface AuditInput {
@@ -50,6 +54,25 @@ function actorName(caller: Caller): string {
   return "Vexil";
 }
 
+const isObject = (v: unknown): v is object => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * An entry keeps the representation after the change whole and the one before it as the patch
+ * back from it: a change touches a few fields of a document of kilobytes, and the entry is written
+ * with every change.
+ */
+function before(previous: unknown, current: unknown): Pick<AuditEntry, "previous" | "previousDelta"> {
+  if (!isObject(previous) || !isObject(current)) return { previous: previous ?? null, previousDelta: null };
+  return { previous: null, previousDelta: jsonPatch.compare(current, previous) };
+}
+
+/** The representation before the change an entry records, however the entry keeps it. */
+export function previousOf(entry: Pick<AuditEntry, "previous" | "current" | "previousDelta">): unknown {
+  if (entry.previous !== null && entry.previous !== undefined) return entry.previous;
+  if (!Array.isArray(entry.previousDelta) || !isObject(entry.current)) return null;
+  return jsonPatch.applyPatch(structuredClone(entry.current), entry.previousDelta as Operation[], false, true).newDocument;
+}
+
 export function auditEntry(input: AuditInput): AuditEntry {
   const date = input.now ?? Date.now();
   return {
@@ -70,7 +93,7 @@ export function auditEntry(input: AuditInput): AuditEntry {
     delta: input.delta ?? null,
     previousVersion: input.previousVersion ?? null,
     currentVersion: input.currentVersion ?? null,
-    previous: input.previous ?? null,
+    ...before(input.previous, input.current),
     current: input.current ?? null,
   };
 }

@@ -32,8 +32,11 @@ export const auditLog = pgTable(
     delta: jsonb("delta"),
     previousVersion: integer("previous_version"),
     currentVersion: integer("current_version"),
+    /** The representation before the change; null when `previous_delta` holds it. */
     previous: jsonb("previous"),
     current: jsonb("current"),
+    /** JSON Patch that turns `current` into the representation before the change (usually a few operations, where the whole would be kilobytes). */
+    previousDelta: jsonb("previous_delta"),
   },
   (t) => [index("audit_log_date_idx").on(t.date), index("audit_log_spec_idx").on(t.spec)],
 );

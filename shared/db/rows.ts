@@ -25,3 +25,10 @@ export function insertRowFrom<T extends PgTable>(table: T, values: T["$inferInse
   const list = sql.join(columns, sql`, `);
   return sql`insert into ${name} (${list}) select ${sql.join(columns.map((c) => sql`r.${c}`), sql`, `)} from ${source}, jsonb_populate_record(null::${name}, ${rowJson(table, values)}::jsonb) as r`;
 }
+
+/** The reverse of `rowJson`: a row read as JSON (e.g. `to_jsonb(t)`), keyed by property name. */
+export function rowFromJson<T extends PgTable>(table: T, json: Record<string, unknown>): T["$inferSelect"] {
+  const out: Record<string, unknown> = {};
+  for (const [property, column] of Object.entries(getTableColumns(table))) out[property] = json[column.name];
+  return out as T["$inferSelect"];
+}

@@ -77,6 +77,7 @@ export async function runFlagsScenario(client: Client, project: string): Promise
   res = await client.call("PATCH", path, { body: { comment: "rename", merge: { name: "Checkout v2", tags: ["web", "beta"] } } });
   expect(res.status).toBe(200);
   expect(res.body).toMatchObject({ name: "Checkout v2", tags: ["web", "beta"], _version: 3 });
+  const beforeSemantic = res.body;
 
   // Semantic patch.
   res = await client.call("PATCH", path, {
@@ -115,6 +116,8 @@ export async function runFlagsScenario(client: Client, project: string): Promise
   expect(entry.body.delta.instructions[0].kind).toBe("turnFlagOn");
   expect(entry.body.previousVersion.environments.production.on).toBe(false);
   expect(entry.body.currentVersion.environments.production.on).toBe(true);
+  // The whole representation before the change, as the merge patch above answered it.
+  expect(entry.body.previousVersion).toEqual(beforeSemantic);
   const page = await client.call("GET", `/api/v2/auditlog?spec=${encodeURIComponent(`proj/${project}:env/*:flag/checkout`)}&limit=2`);
   expect(page.body.items.length).toBe(2);
   expect(page.body._links.next.href).toContain("before=");

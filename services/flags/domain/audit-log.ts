@@ -1,5 +1,5 @@
 /** The audit log API: `GET /api/v2/auditlog` (newest first, paged by `before`) and `GET /api/v2/auditlog/{id}`. */
-import type { AuditEntry } from "@vexil/shared/audit/audit";
+import { previousOf, type AuditEntry } from "@vexil/shared/audit/audit";
 import { authorizeRead, type Caller } from "@vexil/shared/caller";
 import { invalidRequest, notFound } from "@vexil/shared/errors";
 import { link } from "@vexil/shared/http/links";
@@ -31,7 +31,7 @@ function detailRep(e: AuditEntry) {
   return {
     ...entryRep(e),
     delta: e.delta ?? undefined,
-    previousVersion: e.previous ?? undefined,
+    previousVersion: previousOf(e) ?? undefined,
     currentVersion: e.current ?? undefined,
     _previousVersionNumber: e.previousVersion ?? undefined,
     _currentVersionNumber: e.currentVersion ?? undefined,

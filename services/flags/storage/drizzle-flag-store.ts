@@ -2,14 +2,14 @@ import { and, asc, count, desc, eq, getTableColumns, inArray, ne, or, sql, type 
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog } from "@vexil/shared/audit/schema";
 import { rowsOf } from "@vexil/shared/db/migrate";
-import { insertRowFrom } from "@vexil/shared/db/rows";
+import { insertRowFrom, rowFromJson } from "@vexil/shared/db/rows";
 import { likePattern, isUniqueViolation, type Db, type Executor } from "@vexil/shared/db/connector";
 import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
 import { conflict } from "@vexil/shared/errors";
 import type { FlagEnvironment } from "../domain/flags/model.ts";
 import type { FlagGlobal, FlagOutcome, FlagQuery, FlagRecord, FlagStore } from "./flag-store.ts";
 import type { Listed } from "./project-store.ts";
-import { environments, flagConfigs, flags, outbox } from "./schema.ts";
+import { environments, flagConfigs, flags, outbox, projects } from "./schema.ts";
 
 const field = (name: string) => sql`${flags.doc}->>${name}`;
 
@@ -81,7 +81,8 @@ export async function writeChanges(tx: Executor, projectId: string, changes: Pen
   if (rows.length > 0) await tx.insert(outbox).values(rows);
 }
 
-const parsedTargeting = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : v) as Record<string, FlagEnvironment>;
+const parsedJson = <T>(v: unknown) => (typeof v === "string" ? JSON.parse(v) : v) as T;
+const parsedTargeting = (v: unknown) => parsedJson<Record<string, FlagEnvironment>>(v);
 
 /** A flag row with its targeting in every environment, read in one statement (one snapshot). */
 const withTargeting = {
@@ -94,8 +95,9 @@ const withTargeting = {
 const asRecord = (r: Row & { configs: Record<string, FlagEnvironment> }): FlagRecord => ({ ...r, doc: r.doc as unknown as FlagGlobal });
 
 export class DrizzleFlagStore implements FlagStore {
-  /** The hottest read (every flag request), built once. */
+  /** The hottest reads (every flag request), built once. */
   private readonly byKey;
+  private readonly inScope;
 
   constructor(private readonly db: Db) {
     this.byKey = db
@@ -104,6 +106,28 @@ export class DrizzleFlagStore implements FlagStore {
       .where(and(eq(flags.projectId, sql.placeholder("projectId")), eq(flags.key, sql.placeholder("key"))))
       .limit(1)
       .prepare("flag_by_key");
+    this.inScope = db
+      .select({
+        project: projects,
+        environments: sql<Array<Record<string, unknown>>>`coalesce((
+          select jsonb_agg(to_jsonb(e) order by e.key collate "C") from ${environments} e where e.project_id = ${sql.identifier("projects")}.id), '[]'::jsonb)`.mapWith((v) => parsedJson<Array<Record<string, unknown>>>(v)),
+        flag: getTableColumns(flags),
+        configs: withTargeting.configs,
+      })
+      .from(projects)
+      .leftJoin(flags, and(eq(flags.projectId, projects.id), eq(flags.key, sql.placeholder("flagKey"))))
+      .where(eq(projects.key, sql.placeholder("projectKey")))
+      .prepare("flag_in_scope");
+  }
+
+  async flagInScope(projectKey: string, flagKey: string) {
+    const row = (await this.inScope.execute({ projectKey, flagKey }))[0];
+    if (!row) return undefined;
+    return {
+      project: row.project,
+      environments: row.environments.map((e) => rowFromJson(environments, e)),
+      flag: row.flag ? asRecord({ ...row.flag, configs: row.configs }) : undefined,
+    };
   }
 
   private async withConfigs(rows: Row[], tx: Executor = this.db): Promise<FlagRecord[]> {
@@ -170,12 +194,13 @@ export class DrizzleFlagStore implements FlagStore {
     key: string,
     change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>,
     known?: EnvIds,
+    read?: { flag: FlagRecord | undefined },
   ): Promise<T> {
     // Optimistic first: read without a lock, decide, and write in one statement that applies only if
     // the flag still has the version that was read. A write that finds it moved reads again; after a
     // few such rounds (a busy flag), the change takes the flag's lock and waits its turn.
     for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
-      const current = await this.flagByKey(projectId, key);
+      const current = attempt === 0 && read ? read.flag : await this.flagByKey(projectId, key);
       const others = async () => (current ? (await this.db.select(withTargeting).from(flags).where(and(eq(flags.projectId, projectId), ne(flags.id, current.id)))).map(asRecord) : []);
       const outcome = await change(current, others);
       if (outcome.kind === "none") return outcome.result;

@@ -2,7 +2,7 @@
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import type { PendingChange } from "@vexil/shared/change-events";
 import type { Flag, FlagEnvironment } from "../domain/flags/model.ts";
-import type { Listed } from "./project-store.ts";
+import type { EnvironmentRecord, Listed, ProjectRecord } from "./project-store.ts";
 
 /** The flag-wide part of a flag document. */
 export type FlagGlobal = Omit<Flag, "environments">;
@@ -54,7 +54,11 @@ export interface FlagStore {
     change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>,
     /** The project's environments, when the caller has them already (saves a query). */
     environments?: Array<{ id: string; key: string }>,
+    /** The flag as the caller read it a moment ago (saves a query; a stale read costs a retry, never a lost update). */
+    read?: { flag: FlagRecord | undefined },
   ): Promise<T>;
+  /** A project with its environments and one of its flags, in one read; undefined when the project does not exist. */
+  flagInScope(projectKey: string, flagKey: string): Promise<{ project: ProjectRecord; environments: EnvironmentRecord[]; flag: FlagRecord | undefined } | undefined>;
   listFlags(projectId: string, q: FlagQuery): Promise<Listed<FlagRecord>>;
   flagByKey(projectId: string, key: string): Promise<FlagRecord | undefined>;
   /** Every flag of a project (prerequisite checks need the whole graph). */

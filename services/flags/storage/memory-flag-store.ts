@@ -118,6 +118,11 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Se
     }
   }
 
+  async flagInScope(projectKey: string, flagKey: string) {
+    const scope = await this.projectScope(projectKey);
+    return scope && { ...scope, flag: await this.flagByKey(scope.project.id, flagKey) };
+  }
+
   async modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>, _environments?: Array<{ id: string; key: string }>): Promise<T> {
     return this.serialized(`flag\u0000${projectId}\u0000${key}`, async () => {
       const current = await this.flagByKey(projectId, key);

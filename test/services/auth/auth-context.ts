@@ -178,6 +178,7 @@ export function placeholderAudit(): AuditEntry {
     currentVersion: null,
     previous: null,
     current: null,
+    previousDelta: null,
   };
 }
 

@@ -31,10 +31,11 @@ async function scopeOf(ctx: FlagsContext, projectKey: string): Promise<Scope> {
   return { project: scope.project, envs: scope.environments };
 }
 
-async function flagOrThrow(ctx: FlagsContext, scope: Scope, flagKey: string): Promise<FlagRecord> {
-  const flag = await ctx.flags.flagByKey(scope.project.id, flagKey);
-  if (!flag) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
-  return flag;
+/** The project's scope and the flag, in one read. */
+async function flagInScope(ctx: FlagsContext, projectKey: string, flagKey: string): Promise<{ scope: Scope; flag: FlagRecord | undefined }> {
+  const found = await ctx.flags.flagInScope(projectKey, flagKey);
+  if (!found) throw notFound(`Project "${projectKey}"`);
+  return { scope: { project: found.project, envs: found.environments }, flag: found.flag };
 }
 
 async function lookupFor(ctx: FlagsContext, scope: Scope, except?: string): Promise<FlagLookup> {
@@ -122,9 +123,9 @@ export async function listFlags(ctx: FlagsContext, caller: Caller, projectKey: s
 
 export async function getFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, params: { env?: string | string[] }): Promise<FlagRep> {
   authorizeRead(caller);
-  const scope = await scopeOf(ctx, projectKey);
+  const { scope, flag } = await flagInScope(ctx, projectKey, flagKey);
   const only = parseEnvParam(scope, params.env);
-  const flag = await flagOrThrow(ctx, scope, flagKey);
+  if (!flag) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
   return flagRep(flagDocument(flag), { projectKey: scope.project.key, environments: scope.envs, only, summary: false });
 }
 
@@ -252,7 +253,7 @@ function stamp(current: Flag, next: Flag, now: number): string[] {
 export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, body: unknown, contentType: string | null): Promise<FlagRep | undefined> {
   const request = parsePatchRequest(body, contentType);
   authorizeRead(caller);
-  const scope = await scopeOf(ctx, projectKey);
+  const { scope, flag: read } = await flagInScope(ctx, projectKey, flagKey);
   const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
   // Under the flag's lock: every patch sees the result of the one before it, so none is lost.
   const result = await ctx.flags.modifyFlag<FlagRep | undefined>(scope.project.id, flagKey, async (record, loadOthers): Promise<FlagOutcome<FlagRep | undefined>> => {
@@ -295,7 +296,7 @@ export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: s
       ...patchChange(request, "flag", { previous: rep(current), current: after }, { previous: current._version, current: next._version }, now),
     });
     return { kind: "update", flag: { ...record, doc, configs: environments, version: next._version }, audit, changes: changesOf(next, changedEnvs), result: after };
-  }, scope.envs);
+  }, scope.envs, { flag: read });
   ctx.committed?.();
   return result;
 }

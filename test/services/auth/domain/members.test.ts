@@ -1,5 +1,6 @@
 /** Account members: adding in batches, changing, removing, and the rules around owners. */
 import { describe, expect, test } from "bun:test";
+import { previousOf } from "@vexil/shared/audit/audit";
 import { createMembers, deleteMember, getMember, listMembers, patchMember } from "@vexil/auth/domain/members";
 import { verifyAccessToken } from "@vexil/auth/domain/token-verifier";
 import { actor, addMember, addToken, auditOf, NOW, placeholderAudit, rejection, roleRecord, testAuth } from "../auth-context.ts";
@@ -186,7 +187,8 @@ describe("patchMember", () => {
     expect(t.events.revocations).toEqual([{ memberIds: [other.id] }]);
     const audit = await auditOf(t, "updateMemberRole");
     expect(audit).toMatchObject({ kind: "member", spec: `member/${other.id}`, accesses: [{ action: "updateMemberRole" }], previousVersion: 1, currentVersion: 2 });
-    expect((audit.previous as { role: string }).role).toBe("writer");
+    expect((previousOf(audit) as { role: string }).role).toBe("writer");
+    expect(audit.previousDelta).toEqual(expect.arrayContaining([expect.objectContaining({ path: "/role" })]));
     expect((audit.current as { role: string }).role).toBe("reader");
   });
 
