@@ -27,6 +27,10 @@ export interface StandaloneDeps {
 export interface StartedService {
   /** The service's HTTP app, answered over the bus. */
   handle?: (request: Request) => Promise<Response>;
+  /** Routes the service answers on its own port, next to `/healthz` and `/readyz` (the streaming service's SDK endpoints). */
+  publicHandle?: (request: Request) => Promise<Response>;
+  /** Called first on shutdown, before the HTTP server stops (e.g. to close open streams). */
+  beforeStop?: () => void;
   /** Stop taking new work (timers, subscriptions of its own). */
   stop(): void | Promise<void>;
 }
@@ -55,8 +59,11 @@ export function runStandalone(spec: StandaloneSpec): Promise<void> {
     if (database) checks.database = () => database!.ping();
     let shutdown = { isShuttingDown: () => false };
     const health = new Elysia().use(healthRoutes({ checks, isShuttingDown: () => shutdown.isShuttingDown() }));
-    const server = listen({ port: config.port, host: config.host, fetch: (r) => health.handle(r) });
+    const publicHandle = service.publicHandle;
+    const isHealth = (r: Request) => /^\/(healthz|readyz)$/.test(new URL(r.url).pathname);
+    const server = listen({ port: config.port, host: config.host, fetch: (r) => (publicHandle && !isHealth(r) ? publicHandle(r) : health.handle(r)) });
     shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
+      service.beforeStop?.();
       await service.stop();
       await within(config.shutdownTimeoutMs, bus.drain());
       await server.stop();

@@ -23,6 +23,10 @@ export const subjects = {
   authRevoked: "vexil.auth.revoked",
   /** Auth → streaming: environment keys that stop working. */
   authEnvironmentKeysRevoked: "vexil.auth.env-keys.revoked",
+  /** Streaming → flags (queue group): one environment's flags and segments in the SDK format, with their sequence number. */
+  flagsEnvironmentData: "vexil.flags.env-data",
+  /** Streaming → whoever keeps flag statuses: evaluation counts per flag, in batches. */
+  streamingEvaluations: "vexil.streaming.evaluations",
   /** Gateways → auth (queue group): tokens last used, members last seen. */
   authUsage: "vexil.auth.usage",
 } as const;

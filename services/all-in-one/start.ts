@@ -8,7 +8,7 @@ import { sessionKeysFrom, startAuthService } from "@vexil/auth/service";
 import { createFailureLimiter } from "@vexil/gateway/failure-limiter";
 import { createAssertions, keyFrom } from "@vexil/shared/assertion";
 import { startFlagsService } from "@vexil/flags/service";
-import { startStreamingService } from "@vexil/streaming/service";
+import { STREAMING_PATHS, startStreamingService } from "@vexil/streaming/service";
 import type { Bus } from "@vexil/shared/bus/bus";
 import { MemoryBus } from "@vexil/shared/bus/memory-bus";
 import { connectNatsBus } from "@vexil/shared/bus/nats-bus";
@@ -54,7 +54,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     requestTimeoutMs: config.serviceTimeoutMs,
     unleash: { project: config.unleashProject, environment: config.unleashEnvironment },
   });
-  const streaming = await startStreamingService({ logger: logger.child({ component: "streaming" }) });
+  const streaming = await startStreamingService({ bus, logger: logger.child({ component: "streaming" }), requestTimeoutMs: config.serviceTimeoutMs });
   await flags.bootstrapped;
 
   let shutdown = { isShuttingDown: () => false };
@@ -71,8 +71,15 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     failures: createFailureLimiter(config.authFailureLimit),
     readiness: { checks: { database: () => database.ping(), bus: () => bus.ping() }, isShuttingDown: () => shutdown.isShuttingDown() },
   });
-  const server = listen({ port: config.port, host: config.host, fetch: (r, s) => gateway.handle(r, s.requestIP(r)?.address) });
+  // SDK requests go straight to the streaming service; the REST API goes through the gateway.
+  const server = listen({
+    port: config.port,
+    host: config.host,
+    fetch: (r, s) => (STREAMING_PATHS.test(new URL(r.url).pathname) ? streaming.handle(r) : gateway.handle(r, s.requestIP(r)?.address)),
+  });
   shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
+    // Open streams would hold the server's stop forever: close them first (SDKs reconnect).
+    streaming.closeStreams();
     await within(config.shutdownTimeoutMs, server.stop());
     busVerifier.stop();
     await flags.stop();

@@ -2,9 +2,12 @@
 import type { Assertions } from "@vexil/shared/assertion";
 import type { Bus } from "@vexil/shared/bus/bus";
 import type { Database } from "@vexil/shared/db/connector";
+import { serveJson } from "@vexil/shared/bus/rpc";
 import type { Logger } from "@vexil/shared/logger";
+import { queueGroup, subjects } from "@vexil/shared/subjects";
 import { createFlagsApp, type CompatDefaults } from "./app.ts";
 import type { FlagsContext } from "./domain/context.ts";
+import { environmentData } from "./domain/environment-data.ts";
 import { bootstrapDefaultProject } from "./domain/projects.ts";
 import { busKeyIssuer } from "./env-keys-client.ts";
 import { startOutboxRelay } from "./outbox-relay.ts";
@@ -36,6 +39,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
   const relay = startOutboxRelay({ db: options.database.db, bus: options.bus, logger: options.logger });
   ctx.committed = relay.nudge;
   const app = createFlagsApp(ctx, options.assertions, options.unleash);
+  const served = serveJson(options.bus, subjects.flagsEnvironmentData, queueGroup("flags"), options.logger, (body: { environmentId?: unknown }) => environmentData(ctx, body));
   let stopped = false;
   // The default project needs the auth service for its keys: keep trying until it answers.
   const bootstrapped = (async () => {
@@ -54,6 +58,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     bootstrapped,
     stop: async () => {
       stopped = true;
+      served.unsubscribe();
       await relay.stop();
     },
   };

@@ -1,5 +1,12 @@
-/** The streaming service on its own: `NATS_URL=… bun services/streaming/main.ts`. */
+/** The streaming service on its own: `NATS_URL=… VEXIL_INTERNAL_KEY=… bun services/streaming/main.ts`; SDKs connect to its PORT. */
 import { runStandalone } from "@vexil/shared/standalone";
 import { startStreamingService } from "./service.ts";
 
-await runStandalone({ name: "streaming", usesDatabase: false, start: ({ logger }) => startStreamingService({ logger }) });
+await runStandalone({
+  name: "streaming",
+  usesDatabase: false,
+  start: async ({ bus, logger, config }) => {
+    const streaming = await startStreamingService({ bus, logger, requestTimeoutMs: config.serviceTimeoutMs });
+    return { publicHandle: streaming.handle, beforeStop: streaming.closeStreams, stop: streaming.stop };
+  },
+});

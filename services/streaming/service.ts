@@ -1,16 +1,53 @@
 /**
- * The streaming service: the SDK-facing endpoints. This release runs it as a process of its own
- * with health and readiness, so clusters can be laid out as they will run; it serves no SDK route yet.
+ * The streaming service: the SDK-facing endpoints. It holds the environments its SDKs use in
+ * memory (loaded from the flags service, kept current by change events), serves streams and
+ * polling from there, and closes the streams of keys that stop working.
  */
-import { Elysia } from "elysia";
-import { errorsPlugin } from "@vexil/shared/http/errors-plugin";
+import type { Bus } from "@vexil/shared/bus/bus";
 import type { Logger } from "@vexil/shared/logger";
+import { createStreamingApp } from "./app.ts";
+import { EvaluationCounts } from "./evaluation-counts.ts";
+import { FeedHub } from "./feeds.ts";
+import { busKeyVerifier } from "./sdk-keys.ts";
+import { ServerStreams, type StreamTag } from "./server-sdk.ts";
+import { StreamHub } from "./streams.ts";
 
-export function createStreamingApp(logger: Logger) {
-  return new Elysia({ normalize: false }).use(errorsPlugin(logger));
+export interface StreamingServiceOptions {
+  bus: Bus;
+  logger: Logger;
+  requestTimeoutMs: number;
+  /** Open streams one instance holds; past it, new ones get 503 (SDKs retry, elsewhere behind a balancer). */
+  streamLimit?: number;
+  heartbeatMs?: number;
 }
 
-export async function startStreamingService(options: { logger: Logger }) {
-  const app = createStreamingApp(options.logger);
-  return { handle: (request: Request) => app.handle(request), stop: () => {} };
+/** Paths this service answers; everything else is the gateway's. */
+export const STREAMING_PATHS = /^\/(all|bulk|diagnostic|sdk\/|msdk\/|eval\/|meval|ping\/|mping|events\/|mobile|ofrep\/)/;
+
+export async function startStreamingService(options: StreamingServiceOptions) {
+  const { bus, logger } = options;
+  const keys = busKeyVerifier(bus, { timeoutMs: options.requestTimeoutMs });
+  const feeds = new FeedHub(bus, logger, { timeoutMs: options.requestTimeoutMs });
+  const hub = new StreamHub<StreamTag>({ heartbeatMs: options.heartbeatMs ?? 60_000, limit: options.streamLimit ?? 15_000 });
+  const serverStreams = new ServerStreams(hub, feeds);
+  const counts = new EvaluationCounts(bus, logger);
+  // A key that stops working closes its streams at once; reconnecting with it gets 401.
+  keys.onRevoked((environmentId, selectors) => {
+    const closed = hub.closeWhere((tag) => tag.environmentId === environmentId && selectors.has(tag.selector));
+    if (closed > 0) logger.info("closed the streams of keys that stopped working", { environmentId, streams: closed });
+  });
+  const app = createStreamingApp({ logger, keys, feeds, serverStreams, counts });
+  return {
+    handle: (request: Request) => app.handle(request),
+    /** Open streams, for readiness and benchmarks. */
+    streams: () => hub.size,
+    /** Closes every stream and refuses new ones (503): SDKs reconnect to another instance. */
+    closeStreams: () => hub.shutdown(),
+    stop: () => {
+      hub.shutdown();
+      keys.stop();
+      feeds.stop();
+      counts.stop();
+    },
+  };
 }

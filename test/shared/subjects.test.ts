@@ -20,6 +20,11 @@ test("auth subjects", () => {
   expect(subjects.changes("6b032fee1969c61bc4538117")).toBe("vexil.changes.6b032fee1969c61bc4538117");
 });
 
+test("flags subjects", () => {
+  expect(subjects.flagsEnvironmentData).toBe("vexil.flags.env-data");
+  expect(subjects.streamingEvaluations).toBe("vexil.streaming.evaluations");
+});
+
 test("no subject is added or removed without updating this test", () => {
   expect(Object.keys(subjects).sort()).toEqual([
     "authDeleteEnvironmentKeys",
@@ -31,7 +36,9 @@ test("no subject is added or removed without updating this test", () => {
     "authVerify",
     "authVerifyEnvironmentKey",
     "changes",
+    "flagsEnvironmentData",
     "http",
+    "streamingEvaluations",
   ]);
 });
 

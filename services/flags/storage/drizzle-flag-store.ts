@@ -6,10 +6,11 @@ import { insertRowFrom, rowFromJson } from "@vexil/shared/db/rows";
 import { likePattern, isUniqueViolation, type Db, type Executor } from "@vexil/shared/db/connector";
 import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
 import { conflict } from "@vexil/shared/errors";
-import type { FlagEnvironment } from "../domain/flags/model.ts";
-import type { FlagGlobal, FlagOutcome, FlagQuery, FlagRecord, FlagStore } from "./flag-store.ts";
+import type { Flag, FlagEnvironment } from "../domain/flags/model.ts";
+import type { EnvironmentContents, FlagGlobal, FlagOutcome, FlagQuery, FlagRecord, FlagStore } from "./flag-store.ts";
+import type { Segment } from "../domain/segments/model.ts";
 import type { Listed } from "./project-store.ts";
-import { environments, flagConfigs, flags, outbox, projects } from "./schema.ts";
+import { environmentSequences, environments, flagConfigs, flags, outbox, projects, segments } from "./schema.ts";
 
 const field = (name: string) => sql`${flags.doc}->>${name}`;
 
@@ -118,6 +119,28 @@ export class DrizzleFlagStore implements FlagStore {
       .leftJoin(flags, and(eq(flags.projectId, projects.id), eq(flags.key, sql.placeholder("flagKey"))))
       .where(eq(projects.key, sql.placeholder("projectKey")))
       .prepare("flag_in_scope");
+  }
+
+  async environmentContents(environmentId: string): Promise<EnvironmentContents | undefined> {
+    // One statement, so one snapshot: the sequence number and the items agree.
+    const rows = rowsOf<{ project_key: string; environment_key: string; seq: string | number; flags: unknown; segments: unknown }>(
+      await this.db.execute(sql`
+        select p.key as project_key, e.key as environment_key,
+          coalesce((select s.seq from ${environmentSequences} s where s.environment_id = e.id), 0) as seq,
+          coalesce((select jsonb_agg(f.doc || jsonb_build_object('environments', jsonb_build_object(e.key, c.config)))
+            from ${flags} f join ${flagConfigs} c on c.flag_id = f.id and c.environment_id = e.id), '[]'::jsonb) as flags,
+          coalesce((select jsonb_agg(g.doc) from ${segments} g where g.environment_id = e.id), '[]'::jsonb) as segments
+        from ${environments} e join ${projects} p on p.id = e.project_id where e.id = ${environmentId}`),
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      projectKey: row.project_key,
+      environmentKey: row.environment_key,
+      seq: Number(row.seq),
+      flags: parsedJson<Flag[]>(row.flags),
+      segments: parsedJson<Segment[]>(row.segments),
+    };
   }
 
   async flagInScope(projectKey: string, flagKey: string) {

@@ -2,6 +2,7 @@
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import type { PendingChange } from "@vexil/shared/change-events";
 import type { Flag, FlagEnvironment } from "../domain/flags/model.ts";
+import type { Segment } from "../domain/segments/model.ts";
 import type { EnvironmentRecord, Listed, ProjectRecord } from "./project-store.ts";
 
 /** The flag-wide part of a flag document. */
@@ -41,7 +42,20 @@ export type FlagOutcome<T> =
   | { kind: "delete"; audit: AuditEntry; changes: PendingChange[]; result: T }
   | { kind: "none"; result: T };
 
+/** One environment as SDKs see it, read at one moment. */
+export interface EnvironmentContents {
+  projectKey: string;
+  environmentKey: string;
+  /** The sequence number of the environment's last published change event. */
+  seq: number;
+  /** Each flag's document with this environment's targeting only. */
+  flags: Flag[];
+  segments: Segment[];
+}
+
 export interface FlagStore {
+  /** Undefined when there is no such environment. */
+  environmentContents(environmentId: string): Promise<EnvironmentContents | undefined>;
   /**
    * Locks the flag, hands it to `change` with a loader of the project's other flags (read in the
    * same transaction, for prerequisite checks; only when asked), and writes what it decides in that

@@ -4,7 +4,7 @@ import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
 import { conflict } from "@vexil/shared/errors";
 import type { AuditQuery, AuditReader } from "./audit-reader.ts";
 import type { SegmentOutcome, SegmentQuery, SegmentRecord, SegmentStore } from "./segment-store.ts";
-import type { FlagOutcome, FlagQuery, FlagRecord, FlagStore } from "./flag-store.ts";
+import type { EnvironmentContents, FlagOutcome, FlagQuery, FlagRecord, FlagStore } from "./flag-store.ts";
 import type { Listed } from "./project-store.ts";
 import { MemoryProjectStore } from "./memory-project-store.ts";
 
@@ -116,6 +116,17 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Se
     } finally {
       if (this.locks.get(lockKey) === run) this.locks.delete(lockKey);
     }
+  }
+
+  async environmentContents(environmentId: string): Promise<EnvironmentContents | undefined> {
+    const env = this.environments.get(environmentId);
+    const project = env && this.projects.get(env.projectId);
+    if (!env || !project) return undefined;
+    const flags = [...this.flags.values()]
+      .filter((f) => f.projectId === env.projectId && f.configs[env.key])
+      .map((f) => ({ ...structuredClone(f.doc), environments: { [env.key]: structuredClone(f.configs[env.key]!) } }));
+    const segments = [...this.segments.values()].filter((s) => s.environmentId === environmentId).map((s) => structuredClone(s.doc));
+    return { projectKey: project.key, environmentKey: env.key, seq: this.sequences.get(environmentId) ?? 0, flags, segments };
   }
 
   async flagInScope(projectKey: string, flagKey: string) {

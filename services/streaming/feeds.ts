@@ -1,0 +1,218 @@
+/**
+ * What this instance knows of each environment its SDKs use: the flags and segments in the SDK
+ * format, kept current from the change events on the bus. An environment is loaded from the flags
+ * service (`vexil.flags.env-data`) when first asked for; events that arrive meanwhile wait. Events
+ * apply in sequence order; a gap, or a reconnect to the bus (events may have gone by unseen), means
+ * a fresh load, and listeners are told the whole data changed (`put`). Nothing here reads the
+ * database: a change reaches it only as an event, after its commit.
+ */
+import { decodeJson, type Bus } from "@vexil/shared/bus/bus";
+import { requestJson } from "@vexil/shared/bus/rpc";
+import type { ChangeEvent } from "@vexil/shared/change-events";
+import type { EnvironmentData, SdkItem } from "@vexil/shared/environment-data";
+import { VexilError } from "@vexil/shared/errors";
+import type { Logger } from "@vexil/shared/logger";
+import { subjects } from "@vexil/shared/subjects";
+
+export type ItemKind = "flag" | "segment";
+
+export type FeedUpdate =
+  | { type: "put" }
+  | { type: "upsert"; kind: ItemKind; key: string; item: SdkItem }
+  | { type: "delete"; kind: ItemKind; key: string; version: number };
+
+export type FeedListener = (update: FeedUpdate, feed: Feed) => void;
+
+export class Feed {
+  readonly flags = new Map<string, SdkItem>();
+  readonly segments = new Map<string, SdkItem>();
+  /** Versions of deleted items, so a late, older event cannot bring one back. */
+  private readonly tombstones = new Map<string, number>();
+  readonly listeners = new Set<FeedListener>();
+  projectKey = "";
+  environmentKey = "";
+  /** The sequence number of the last event applied. */
+  seq = 0;
+  /** Rises with every load and every change: what polling ETags are made of. */
+  revision = 0;
+  lastUsed = Date.now();
+  /** Events that arrived while loading, applied after it. */
+  pending: ChangeEvent[] = [];
+  loading: Promise<void> | undefined;
+  loaded = false;
+
+  constructor(readonly environmentId: string) {}
+
+  items(kind: ItemKind): Map<string, SdkItem> {
+    return kind === "flag" ? this.flags : this.segments;
+  }
+
+  replace(data: EnvironmentData): void {
+    this.flags.clear();
+    this.segments.clear();
+    this.tombstones.clear();
+    for (const [key, item] of Object.entries(data.flags)) this.flags.set(key, item);
+    for (const [key, item] of Object.entries(data.segments)) this.segments.set(key, item);
+    this.projectKey = data.projectKey;
+    this.environmentKey = data.environmentKey;
+    this.seq = data.seq;
+    this.revision++;
+    this.loaded = true;
+  }
+
+  /** Applies one event in sequence; returns what changed for listeners, or nothing when the event changes nothing here. */
+  apply(event: ChangeEvent): FeedUpdate | undefined {
+    this.seq = event.seq;
+    const items = this.items(event.kind);
+    const tombstone = `${event.kind}/${event.key}`;
+    const known = items.get(event.key)?.version ?? this.tombstones.get(tombstone) ?? 0;
+    if (event.version <= known) return undefined;
+    this.revision++;
+    if (event.deleted || !event.data) {
+      items.delete(event.key);
+      this.tombstones.set(tombstone, event.version);
+      return { type: "delete", kind: event.kind, key: event.key, version: event.version };
+    }
+    const item = { ...event.data, key: event.key, version: event.version } as SdkItem;
+    items.set(event.key, item);
+    this.tombstones.delete(tombstone);
+    return { type: "upsert", kind: event.kind, key: event.key, item };
+  }
+
+  notify(update: FeedUpdate): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(update, this);
+      } catch {
+        // One listener's failure (a closed stream) is not the others'.
+      }
+    }
+  }
+}
+
+export interface FeedHubOptions {
+  timeoutMs: number;
+  /** Feeds nobody listens to and nobody asked for this long are forgotten. */
+  idleMs?: number;
+}
+
+export class FeedHub {
+  private readonly feeds = new Map<string, Feed>();
+  private readonly subscription;
+  private readonly sweeper: ReturnType<typeof setInterval>;
+  private stopped = false;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly logger: Logger,
+    private readonly options: FeedHubOptions,
+  ) {
+    this.subscription = bus.subscribe(subjects.changes("*"), (msg) => {
+      let event: ChangeEvent;
+      try {
+        event = decodeJson<ChangeEvent>(msg.data);
+      } catch {
+        return;
+      }
+      const feed = this.feeds.get(event.environmentId);
+      if (feed) this.onEvent(feed, event);
+    });
+    // Events may have gone by while the bus was away: load everything again.
+    bus.onReconnect(() => {
+      for (const feed of this.feeds.values()) this.reload(feed);
+    });
+    const idle = options.idleMs ?? 10 * 60_000;
+    this.sweeper = setInterval(() => {
+      const cutoff = Date.now() - idle;
+      for (const [id, feed] of this.feeds) if (feed.listeners.size === 0 && feed.lastUsed < cutoff && !feed.loading) this.feeds.delete(id);
+    }, Math.min(idle, 60_000));
+  }
+
+  /** The environment's feed, loaded. Rejects with `not_found` for an environment that does not exist. */
+  async get(environmentId: string): Promise<Feed> {
+    let feed = this.feeds.get(environmentId);
+    if (!feed) {
+      feed = new Feed(environmentId);
+      this.feeds.set(environmentId, feed);
+      this.reload(feed);
+    }
+    feed.lastUsed = Date.now();
+    if (!feed.loaded) {
+      try {
+        await feed.loading;
+      } catch (e) {
+        if (this.feeds.get(environmentId) === feed && !feed.loaded) this.feeds.delete(environmentId);
+        throw e;
+      }
+    }
+    return feed;
+  }
+
+  size(): number {
+    return this.feeds.size;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.subscription.unsubscribe();
+    clearInterval(this.sweeper);
+  }
+
+  private onEvent(feed: Feed, event: ChangeEvent): void {
+    if (feed.loading) {
+      feed.pending.push(event);
+      return;
+    }
+    if (event.seq <= feed.seq) return;
+    if (event.seq !== feed.seq + 1) {
+      this.logger.info("change events missed; loading the environment again", { environmentId: feed.environmentId, expected: feed.seq + 1, got: event.seq });
+      feed.pending.push(event);
+      this.reload(feed);
+      return;
+    }
+    const update = feed.apply(event);
+    if (update) feed.notify(update);
+  }
+
+  /** Loads the environment (again); a load already under way is joined, not repeated. */
+  private reload(feed: Feed): void {
+    if (feed.loading || this.stopped) return;
+    feed.loading = this.load(feed).finally(() => {
+      feed.loading = undefined;
+    });
+    // Failures reach whoever awaits the load; nobody else needs them.
+    feed.loading.catch(() => undefined);
+  }
+
+  private async load(feed: Feed): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const data = await requestJson<EnvironmentData>(this.bus, subjects.flagsEnvironmentData, { v: 1, environmentId: feed.environmentId }, this.options.timeoutMs);
+        feed.replace(data);
+        // The events that arrived meanwhile: those past the snapshot apply in order; a hole means another load.
+        const pending = feed.pending.sort((a, b) => a.seq - b.seq);
+        feed.pending = [];
+        let gap = false;
+        for (const event of pending) {
+          if (event.seq <= feed.seq) continue;
+          if (event.seq !== feed.seq + 1) {
+            gap = true;
+            break;
+          }
+          feed.apply(event);
+        }
+        if (gap && attempt < 3) continue;
+        feed.notify({ type: "put" });
+        return;
+      } catch (e) {
+        // An environment that does not exist is an answer, not a failure to retry.
+        if (e instanceof VexilError && e.code === "not_found") throw e;
+        if (!feed.loaded) throw e;
+        // Already serving older data: keep it, and keep trying in the background.
+        if (this.stopped) return;
+        if (attempt === 0) this.logger.warn("cannot load an environment's flags; serving what is known and retrying", { environmentId: feed.environmentId, error: e });
+        await Bun.sleep(Math.min(5_000, 250 * 2 ** attempt));
+      }
+    }
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * SDK keys and mobile keys, checked by the auth service over the bus and remembered briefly
+ * (keyed by a SHA-256 digest, never the key). When auth announces that keys stop working, their
+ * verdicts are dropped and whoever listens (the open streams) hears of it at the moment they stop.
+ */
+import type { EnvironmentKeysRevokedEvent } from "@vexil/shared/auth-messages";
+import { decodeJson, type Bus } from "@vexil/shared/bus/bus";
+import { requestJson } from "@vexil/shared/bus/rpc";
+import { parseCredential, verifierOf } from "@vexil/shared/secrets";
+import { subjects } from "@vexil/shared/subjects";
+
+export type KeyKind = "sdk" | "mob";
+
+export interface KeyGrant {
+  environmentId: string;
+  kind: KeyKind;
+  /** The key's public part: what revocations name. */
+  selector: string;
+}
+
+type Verdict = { v: 1; ok: true; environmentId: string; kind: KeyKind } | { v: 1; ok: false; reason: string };
+
+export interface KeyVerifier {
+  /** The key's environment, or undefined when the key does not work (or is of another kind). */
+  verify(presented: string, kind: KeyKind): Promise<KeyGrant | undefined>;
+  /** Called with the selectors of keys that stop working, when they stop. */
+  onRevoked(listener: (environmentId: string, selectors: Set<string>) => void): void;
+  stop(): void;
+}
+
+interface Entry {
+  grant: KeyGrant | undefined;
+  expiresAt: number;
+}
+
+export interface KeyVerifierOptions {
+  timeoutMs: number;
+  ttlMs?: number;
+  negativeTtlMs?: number;
+  maxEntries?: number;
+}
+
+/** The credential of an SDK request: the raw `Authorization` value (SDKs send it bare), `Bearer` or `api_key` prefixed accepted. */
+export function presentedKey(request: Request): string | undefined {
+  const raw = request.headers.get("authorization")?.trim();
+  if (!raw) return undefined;
+  const m = /^(?:bearer|api_key)\s+(.+)$/i.exec(raw);
+  return (m ? m[1]! : raw).trim();
+}
+
+export function busKeyVerifier(bus: Bus, options: KeyVerifierOptions): KeyVerifier {
+  const ttl = options.ttlMs ?? 30_000;
+  const negativeTtl = options.negativeTtlMs ?? 2_000;
+  const max = options.maxEntries ?? 20_000;
+  const cache = new Map<string, Entry>();
+  const listeners: Array<(environmentId: string, selectors: Set<string>) => void> = [];
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+
+  const revoke = (event: EnvironmentKeysRevokedEvent) => {
+    const selectors = new Set(event.selectors);
+    for (const [key, entry] of cache) if (entry.grant && selectors.has(entry.grant.selector)) cache.delete(key);
+    for (const listener of listeners) listener(event.environmentId, selectors);
+  };
+
+  const subscription = bus.subscribe(subjects.authEnvironmentKeysRevoked, (msg) => {
+    const event = decodeJson<EnvironmentKeysRevokedEvent>(msg.data);
+    if (!Array.isArray(event.selectors)) return;
+    const wait = (event.at ?? 0) - Date.now();
+    if (wait <= 0) return revoke(event);
+    // A key reset with an expiry keeps working until then.
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      revoke(event);
+    }, wait);
+    timers.add(timer);
+  });
+
+  return {
+    async verify(presented, kind) {
+      const parsed = parseCredential(presented);
+      if (!parsed || parsed.kind !== kind) return undefined;
+      const key = verifierOf(`k:${presented}`);
+      const now = Date.now();
+      const hit = cache.get(key);
+      if (hit && hit.expiresAt > now) return hit.grant;
+      const verdict = await requestJson<Verdict>(bus, subjects.authVerifyEnvironmentKey, { v: 1, key: presented }, options.timeoutMs);
+      const grant = verdict.ok && verdict.kind === kind ? { environmentId: verdict.environmentId, kind, selector: parsed.selector } : undefined;
+      if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      cache.set(key, { grant, expiresAt: now + (grant ? ttl : negativeTtl) });
+      return grant;
+    },
+    onRevoked(listener) {
+      listeners.push(listener);
+    },
+    stop() {
+      subscription.unsubscribe();
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}

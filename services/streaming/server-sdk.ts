@@ -1,0 +1,111 @@
+/**
+ * The endpoints of server-side SDKs (credential: the SDK key in `Authorization`): the `/all`
+ * stream, polling (`/sdk/latest-all` with ETags), single items, and the event endpoints.
+ *
+ * Streams of one environment share one feed listener: each change is encoded once and the same
+ * bytes go to every stream of the environment.
+ */
+import { createHash } from "node:crypto";
+import type { SdkItem } from "@vexil/shared/environment-data";
+import { VexilError } from "@vexil/shared/errors";
+import type { Feed, FeedHub, FeedUpdate } from "./feeds.ts";
+import { presentedKey, type KeyGrant, type KeyVerifier } from "./sdk-keys.ts";
+import { sseEvent, type Stream, type StreamHub } from "./streams.ts";
+
+export interface StreamTag {
+  environmentId: string;
+  /** The credential's public part (an SDK key's or mobile key's selector); empty for client-side IDs. */
+  selector: string;
+}
+
+const itemsOf = (items: Map<string, SdkItem>) => Object.fromEntries(items);
+
+/** The whole environment as server-side SDKs read it (`put` data and polling body). */
+export const allData = (feed: Feed) => ({ flags: itemsOf(feed.flags), segments: itemsOf(feed.segments) });
+
+const path = (kind: "flag" | "segment", key: string) => `/${kind === "flag" ? "flags" : "segments"}/${key}`;
+
+/** The SSE event of one feed update, in the server-side SDK protocol. */
+function serverEvent(update: FeedUpdate, feed: Feed): Uint8Array {
+  switch (update.type) {
+    case "put":
+      return sseEvent("put", { path: "/", data: allData(feed) });
+    case "upsert":
+      return sseEvent("patch", { path: path(update.kind, update.key), data: update.item });
+    case "delete":
+      return sseEvent("delete", { path: path(update.kind, update.key), version: update.version });
+  }
+}
+
+export class ServerStreams {
+  private readonly groups = new Map<string, { streams: Set<Stream>; listener: (update: FeedUpdate, feed: Feed) => void }>();
+
+  constructor(
+    private readonly hub: StreamHub<StreamTag>,
+    private readonly feeds: FeedHub,
+  ) {}
+
+  /** Opens an `/all` stream for `grant`: the `put` now, then every change. */
+  async open(grant: KeyGrant): Promise<Response> {
+    const feed = await this.feeds.get(grant.environmentId);
+    let group = this.groups.get(feed.environmentId);
+    const opened = this.hub.open({
+      initial: serverEvent({ type: "put" }, feed),
+      tag: { environmentId: feed.environmentId, selector: grant.selector },
+      onClose: () => {
+        const g = this.groups.get(feed.environmentId);
+        if (!g) return;
+        g.streams.delete(opened!.stream);
+        if (g.streams.size === 0) {
+          feed.listeners.delete(g.listener);
+          this.groups.delete(feed.environmentId);
+        }
+      },
+    });
+    if (!opened) throw unavailable();
+    if (!group) {
+      const streams = new Set<Stream>();
+      const listener = (update: FeedUpdate, f: Feed) => {
+        const bytes = serverEvent(update, f);
+        for (const stream of streams) stream.send(bytes);
+      };
+      group = { streams, listener };
+      this.groups.set(feed.environmentId, group);
+      feed.listeners.add(listener);
+    }
+    group.streams.add(opened.stream);
+    return opened.response;
+  }
+}
+
+export const unavailable = () => new VexilError("service_unavailable", "This instance takes no more streams right now; try again");
+
+/** Verifies the SDK key of a server-side SDK request; 401 (which SDKs take as final) only for a key that does not work. */
+export async function sdkGrant(keys: KeyVerifier, request: Request): Promise<KeyGrant> {
+  const key = presentedKey(request);
+  if (!key) throw new VexilError("unauthorized", "An SDK key is required in the Authorization header");
+  const grant = await keys.verify(key, "sdk");
+  if (!grant) throw new VexilError("unauthorized", "Invalid SDK key");
+  return grant;
+}
+
+/** Polling bodies, made once per feed revision, with an ETag from their bytes. */
+export class PollCache {
+  private readonly cache = new WeakMap<Feed, { revision: number; body: string; etag: string }>();
+
+  of(feed: Feed): { body: string; etag: string } {
+    const hit = this.cache.get(feed);
+    if (hit && hit.revision === feed.revision) return hit;
+    const body = JSON.stringify(allData(feed));
+    const entry = { revision: feed.revision, body, etag: `"${createHash("sha1").update(body).digest("base64url")}"` };
+    this.cache.set(feed, entry);
+    return entry;
+  }
+}
+
+/** `If-None-Match` against an ETag (a list, weak or strong). */
+export function matchesEtag(request: Request, etag: string): boolean {
+  const header = request.headers.get("if-none-match");
+  if (!header) return false;
+  return header.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*");
+}
