@@ -28,6 +28,10 @@ export interface Config {
   /** Where the Unleash-style toggle routes that name no project or environment act. */
   unleashProject: string;
   unleashEnvironment: string;
+  /** Open SDK streams one streaming instance holds before it answers 503. */
+  streamLimit: number;
+  /** How often idle SDK streams get a comment line. */
+  streamHeartbeatMs: number;
 }
 
 export interface ConfigNeeds {
@@ -120,6 +124,9 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
     problems.push(`VEXIL_PUBLIC_ORIGIN must be an origin such as https://flags.example.com (got "${publicOrigin}")`);
   }
   const authFailureLimit = integer("VEXIL_AUTH_FAILURE_LIMIT", 30, 1, 1_000_000);
+  const streamLimit = integer("VEXIL_STREAM_LIMIT", 15_000, 0, 1_000_000);
+  // SDKs drop a stream that is silent for 5 minutes.
+  const streamHeartbeatMs = integer("VEXIL_STREAM_HEARTBEAT_MS", 60_000, 100, 180_000);
   const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,139}$/;
   const unleashProject = value("VEXIL_UNLEASH_PROJECT") ?? "default";
   const unleashEnvironment = value("VEXIL_UNLEASH_ENVIRONMENT") ?? "production";
@@ -146,6 +153,8 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
     authFailureLimit,
     unleashProject,
     unleashEnvironment,
+    streamLimit,
+    streamHeartbeatMs,
   };
 }
 

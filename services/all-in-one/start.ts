@@ -54,7 +54,13 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     requestTimeoutMs: config.serviceTimeoutMs,
     unleash: { project: config.unleashProject, environment: config.unleashEnvironment },
   });
-  const streaming = await startStreamingService({ bus, logger: logger.child({ component: "streaming" }), requestTimeoutMs: config.serviceTimeoutMs });
+  const streaming = await startStreamingService({
+    bus,
+    logger: logger.child({ component: "streaming" }),
+    requestTimeoutMs: config.serviceTimeoutMs,
+    streamLimit: config.streamLimit,
+    heartbeatMs: config.streamHeartbeatMs,
+  });
   await flags.bootstrapped;
 
   let shutdown = { isShuttingDown: () => false };

@@ -6,7 +6,7 @@ await runStandalone({
   name: "streaming",
   usesDatabase: false,
   start: async ({ bus, logger, config }) => {
-    const streaming = await startStreamingService({ bus, logger, requestTimeoutMs: config.serviceTimeoutMs });
+    const streaming = await startStreamingService({ bus, logger, requestTimeoutMs: config.serviceTimeoutMs, streamLimit: config.streamLimit, heartbeatMs: config.streamHeartbeatMs });
     return { publicHandle: streaming.handle, beforeStop: streaming.closeStreams, stop: streaming.stop };
   },
 });

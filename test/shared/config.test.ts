@@ -32,6 +32,8 @@ describe("loadConfig defaults", () => {
       authFailureLimit: 30,
       unleashProject: "default",
       unleashEnvironment: "production",
+      streamLimit: 15_000,
+      streamHeartbeatMs: 60_000,
     });
   });
 
@@ -61,6 +63,8 @@ describe("loadConfig defaults", () => {
       VEXIL_AUTH_FAILURE_LIMIT: " 5 ",
       VEXIL_UNLEASH_PROJECT: "shop",
       VEXIL_UNLEASH_ENVIRONMENT: "staging",
+      VEXIL_STREAM_LIMIT: "100",
+      VEXIL_STREAM_HEARTBEAT_MS: "1000",
     });
     expect(config).toEqual({
       port: 3000,
@@ -81,6 +85,8 @@ describe("loadConfig defaults", () => {
       authFailureLimit: 5,
       unleashProject: "shop",
       unleashEnvironment: "staging",
+      streamLimit: 100,
+      streamHeartbeatMs: 1000,
     });
   });
 
