@@ -9,6 +9,9 @@ import type { Logger } from "@vexil/shared/logger";
 import type { EvaluationCounts } from "./evaluation-counts.ts";
 import type { FeedHub } from "./feeds.ts";
 import type { KeyVerifier } from "./sdk-keys.ts";
+import { clientRoutes } from "./client-routes.ts";
+import type { ClientStreams } from "./client-sdk.ts";
+import { ofrepRoutes } from "./ofrep.ts";
 import { matchesEtag, PollCache, sdkGrant, type ServerStreams } from "./server-sdk.ts";
 
 export interface StreamingParts {
@@ -16,6 +19,7 @@ export interface StreamingParts {
   keys: KeyVerifier;
   feeds: FeedHub;
   serverStreams: ServerStreams;
+  clientStreams: ClientStreams;
   counts: EvaluationCounts;
 }
 
@@ -43,6 +47,8 @@ export function createStreamingApp(parts: StreamingParts) {
   return (
     new Elysia({ normalize: false })
       .use(errorsPlugin(parts.logger))
+      .use(clientRoutes(parts))
+      .use(ofrepRoutes({ keys, feeds, logger: parts.logger }))
       // Server-side SDKs: the stream of every flag and segment.
       .get("/all", async ({ request }) => serverStreams.open(await sdkGrant(keys, request)))
       // Polling: the same data, with an ETag.

@@ -6,6 +6,8 @@
 import type { Bus } from "@vexil/shared/bus/bus";
 import type { Logger } from "@vexil/shared/logger";
 import { createStreamingApp } from "./app.ts";
+import { BROWSER_PATHS, withCors } from "./client-routes.ts";
+import { ClientStreams } from "./client-sdk.ts";
 import { EvaluationCounts } from "./evaluation-counts.ts";
 import { FeedHub } from "./feeds.ts";
 import { busKeyVerifier } from "./sdk-keys.ts";
@@ -30,15 +32,22 @@ export async function startStreamingService(options: StreamingServiceOptions) {
   const feeds = new FeedHub(bus, logger, { timeoutMs: options.requestTimeoutMs });
   const hub = new StreamHub<StreamTag>({ heartbeatMs: options.heartbeatMs ?? 60_000, limit: options.streamLimit ?? 15_000 });
   const serverStreams = new ServerStreams(hub, feeds);
+  const clientStreams = new ClientStreams(hub, feeds);
   const counts = new EvaluationCounts(bus, logger);
   // A key that stops working closes its streams at once; reconnecting with it gets 401.
   keys.onRevoked((environmentId, selectors) => {
     const closed = hub.closeWhere((tag) => tag.environmentId === environmentId && selectors.has(tag.selector));
     if (closed > 0) logger.info("closed the streams of keys that stopped working", { environmentId, streams: closed });
   });
-  const app = createStreamingApp({ logger, keys, feeds, serverStreams, counts });
+  const app = createStreamingApp({ logger, keys, feeds, serverStreams, clientStreams, counts });
+  const handle = async (request: Request): Promise<Response> => {
+    if (!BROWSER_PATHS.test(new URL(request.url).pathname)) return app.handle(request);
+    // Browser SDKs: preflights answered here, CORS headers on every answer.
+    if (request.method === "OPTIONS") return withCors(request, new Response(null, { status: 204 }));
+    return withCors(request, await app.handle(request));
+  };
   return {
-    handle: (request: Request) => app.handle(request),
+    handle,
     /** Open streams, for readiness and benchmarks. */
     streams: () => hub.size,
     /** Closes every stream and refuses new ones (503): SDKs reconnect to another instance. */
