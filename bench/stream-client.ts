@@ -1,0 +1,149 @@
+/**
+ * The load client of `bench/streams.ts`, its own process (a process may hold 20,000 open files).
+ * It opens SSE connections to `/all` as raw sockets (so reading 10,000 streams costs little of the
+ * machine it measures), waits for every `put`, prints `ready`, and on `go` (stdin) makes one flag
+ * change per environment and round through the admin API, timing each connection's `patch` from
+ * the PATCH response (and from the PATCH request). Prints one JSON object at the end.
+ *
+ * Input (argv[2], JSON): { streamUrl, adminUrl, token, project, flag, rounds,
+ *   environments: [{ key, sdkKey, connections }] }
+ */
+
+export {};
+
+interface Config {
+  streamUrl: string;
+  adminUrl: string;
+  token: string;
+  project: string;
+  flag: string;
+  rounds: number;
+  environments: Array<{ key: string; sdkKey: string; connections: number }>;
+}
+
+const config = JSON.parse(process.argv[2]!) as Config;
+const stream = new URL(config.streamUrl);
+const PUT = Buffer.from("event: put");
+const PATCH = Buffer.from("event: patch");
+
+interface Conn {
+  env: number;
+  gotPut: boolean;
+  /** When the patch of the current round arrived (performance.now()), or undefined. */
+  patchAt: number | undefined;
+  closed: boolean;
+}
+
+const conns: Conn[] = [];
+let errors = 0;
+
+function open(env: number, sdkKey: string): Promise<void> {
+  const conn: Conn = { env, gotPut: false, patchAt: undefined, closed: false };
+  conns.push(conn);
+  return new Promise((resolve) => {
+    Bun.connect({
+      hostname: stream.hostname,
+      port: Number(stream.port),
+      socket: {
+        open(s) {
+          s.write(`GET /all HTTP/1.1\r\nHost: ${stream.host}\r\nAuthorization: ${sdkKey}\r\nAccept: text/event-stream\r\n\r\n`);
+          resolve();
+        },
+        data(_s, data) {
+          if (!conn.gotPut && data.indexOf(PUT) >= 0) conn.gotPut = true;
+          else if (conn.patchAt === undefined && data.indexOf(PATCH) >= 0) conn.patchAt = performance.now();
+        },
+        close() {
+          conn.closed = true;
+        },
+        error() {
+          errors++;
+          conn.closed = true;
+        },
+        connectError() {
+          errors++;
+          conn.closed = true;
+          resolve();
+        },
+      },
+    }).catch(() => {
+      errors++;
+      conn.closed = true;
+      resolve();
+    });
+  });
+}
+
+async function until(ok: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await Bun.sleep(5);
+  }
+}
+
+const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
+
+// Open the connections, a batch at a time, environments interleaved.
+const plan: Array<[number, string]> = [];
+const most = Math.max(...config.environments.map((e) => e.connections));
+for (let i = 0; i < most; i++) config.environments.forEach((e, env) => i < e.connections && plan.push([env, e.sdkKey]));
+const openStarted = performance.now();
+for (let i = 0; i < plan.length; i += 250) await Promise.all(plan.slice(i, i + 250).map(([env, key]) => open(env, key)));
+await until(() => conns.every((c) => c.gotPut || c.closed), 120_000, "every put");
+const openMs = performance.now() - openStarted;
+process.stdout.write(`${JSON.stringify({ ready: true, open: conns.filter((c) => !c.closed).length, errors, openMs })}\n`);
+
+// Wait for the orchestrator to have measured the idle server.
+for await (const line of console) if (line.trim() === "go") break;
+
+const fromResponse: number[] = [];
+const fromRequest: number[] = [];
+let missing = 0;
+for (let round = 0; round < config.rounds; round++) {
+  for (let env = 0; env < config.environments.length; env++) {
+    const mine = conns.filter((c) => c.env === env && !c.closed);
+    for (const c of mine) c.patchAt = undefined;
+    // Every environment's flag starts off: on in even rounds, off in odd ones, so each PATCH changes it.
+    const kind = round % 2 === 0 ? "turnFlagOn" : "turnFlagOff";
+    const sent = performance.now();
+    const res = await fetch(`${config.adminUrl}/api/v2/flags/${config.project}/${config.flag}`, {
+      method: "PATCH",
+      headers: { authorization: config.token, "content-type": "application/json; domain-model=launchdarkly.semanticpatch" },
+      body: JSON.stringify({ environmentKey: config.environments[env]!.key, instructions: [{ kind }] }),
+    });
+    await res.arrayBuffer();
+    const answered = performance.now();
+    if (res.status !== 200) throw new Error(`PATCH answered ${res.status}`);
+    try {
+      await until(() => mine.every((c) => c.patchAt !== undefined || c.closed), 30_000, "every patch");
+    } catch {
+      // Counted below.
+    }
+    for (const c of mine) {
+      if (c.patchAt === undefined) {
+        missing++;
+        continue;
+      }
+      // A patch can arrive before the PATCH response does; it counts as 0.
+      fromResponse.push(Math.max(0, c.patchAt - answered));
+      fromRequest.push(c.patchAt - sent);
+    }
+    await Bun.sleep(200);
+  }
+}
+fromResponse.sort((a, b) => a - b);
+fromRequest.sort((a, b) => a - b);
+const stats = (xs: number[]) => ({ p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs.at(-1) ?? NaN });
+process.stdout.write(
+  `${JSON.stringify({
+    done: true,
+    samples: fromResponse.length,
+    missing,
+    closed: conns.filter((c) => c.closed).length,
+    errors,
+    fromResponse: stats(fromResponse),
+    fromRequest: stats(fromRequest),
+  })}\n`,
+);
+process.exit(0);
