@@ -23,6 +23,8 @@ export interface Config {
   sessionKeys: Array<{ kid: string; secret: string }>;
   /** The browser origin allowed to use session cookies. */
   publicOrigin: string;
+  /** Origins allowed to call the REST API from browsers; empty: any origin. */
+  corsOrigins: string[];
   /** Failed authentications per address per minute before further unknown tokens get 429. */
   authFailureLimit: number;
   /** Where the Unleash-style toggle routes that name no project or environment act. */
@@ -123,6 +125,13 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
   if (!isUrl(publicOrigin, ["http:", "https:"]) || new URL(publicOrigin).origin !== publicOrigin.replace(/\/$/, "")) {
     problems.push(`VEXIL_PUBLIC_ORIGIN must be an origin such as https://flags.example.com (got "${publicOrigin}")`);
   }
+  const corsOrigins = (value("VEXIL_CORS_ORIGINS") ?? "")
+    .split(",")
+    .map((o) => o.trim().replace(/\/$/, ""))
+    .filter((o) => o !== "");
+  for (const o of corsOrigins) {
+    if (!isUrl(o, ["http:", "https:"]) || new URL(o).origin !== o) problems.push(`VEXIL_CORS_ORIGINS must be comma-separated origins such as https://tools.example.com (got "${o}")`);
+  }
   const authFailureLimit = integer("VEXIL_AUTH_FAILURE_LIMIT", 30, 1, 1_000_000);
   const streamLimit = integer("VEXIL_STREAM_LIMIT", 15_000, 0, 1_000_000);
   // SDKs drop a stream that is silent for 5 minutes.
@@ -155,6 +164,7 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
     unleashEnvironment,
     streamLimit,
     streamHeartbeatMs,
+    corsOrigins,
   };
 }
 

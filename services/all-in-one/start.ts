@@ -74,6 +74,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     verifier,
     logger,
     publicOrigin: config.publicOrigin,
+    corsOrigins: config.corsOrigins,
     failures: createFailureLimiter(config.authFailureLimit),
     readiness: { checks: { database: () => database.ping(), bus: () => bus.ping() }, isShuttingDown: () => shutdown.isShuttingDown() },
   });

@@ -13,6 +13,7 @@ import type { ServiceClient } from "@vexil/shared/transport/http-over-bus";
 import type { CallerVerifier, Credential } from "./caller-verifier.ts";
 import { createFailureLimiter, type FailureLimiter } from "./failure-limiter.ts";
 import { routeOf, type Route } from "./routes.ts";
+import { apiVersionOf, checkedBody, corsHeaders, preflight, versionsBody, withMethodOverride, type CorsOptions } from "./conventions.ts";
 
 export interface GatewayDeps {
   services: Record<Route["service"], ServiceClient>;
@@ -22,7 +23,25 @@ export interface GatewayDeps {
   /** The browser origin whose session cookies are accepted. */
   publicOrigin: string;
   failures?: FailureLimiter;
+  /** Origins allowed to call the API from a browser; empty or absent: any (echoed). */
+  corsOrigins?: string[];
 }
+
+const link = (href: string) => ({ href, type: "application/json" });
+
+/** `GET /api/v2`: where the collections are. */
+const ROOT = {
+  links: {
+    self: link("/api/v2"),
+    projects: link("/api/v2/projects"),
+    tokens: link("/api/v2/tokens"),
+    members: link("/api/v2/members"),
+    roles: link("/api/v2/roles"),
+    auditLog: link("/api/v2/auditlog"),
+    callerIdentity: link("/api/v2/caller-identity"),
+    versions: link("/api/v2/versions"),
+  },
+};
 
 const CHALLENGE = { "www-authenticate": 'Bearer realm="vexil", charset="UTF-8"' };
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -38,6 +57,7 @@ export function presentedToken(request: Request): string | undefined {
 export function createGateway(deps: GatewayDeps) {
   const { logger } = deps;
   const failures = deps.failures ?? createFailureLimiter(30);
+  const cors: CorsOptions = { origins: deps.corsOrigins ?? [], publicOrigin: deps.publicOrigin };
 
   /** The request's credential; a session cookie only from the public origin. */
   function credentialOf(request: Request, id: string): Credential | Response {
@@ -52,13 +72,18 @@ export function createGateway(deps: GatewayDeps) {
     return { session };
   }
 
-  async function forward(request: Request, id: string, address: string): Promise<Response> {
-    const url = new URL(request.url);
+  async function forward(incoming: Request, id: string, address: string): Promise<Response> {
+    const url = new URL(incoming.url);
     if (url.pathname === "/healthz") return Response.json({ status: "ok" });
-    if (url.pathname === "/readyz") return readyResponse(deps.readiness, request);
+    if (url.pathname === "/readyz") return readyResponse(deps.readiness, incoming);
+    if (incoming.method === "OPTIONS") return preflight(incoming, cors);
 
-    const route = routeOf(url.pathname, request.method);
+    const request = withMethodOverride(incoming);
+    const version = apiVersionOf(request);
+    const local = url.pathname === "/api/v2" || url.pathname === "/api/v2/versions";
+    const route = local ? ({ service: "flags" } as Route) : routeOf(url.pathname, request.method);
     if (!route) return errorResponse(404, "not_found", `No resource at ${url.pathname}`, id);
+    if (local && request.method !== "GET") return errorResponse(405, "method_not_allowed", `${request.method} is not allowed on ${url.pathname}`, id, { allow: "GET" });
 
     // Services get the verified caller, never the credential itself.
     const headers = new Headers(request.headers);
@@ -94,7 +119,11 @@ export function createGateway(deps: GatewayDeps) {
       headers.delete("cookie");
       headers.set(CALLER_HEADER, checked.assertion);
     }
-    const response = await deps.services[route.service].handle(new Request(request, { headers }));
+    // Answered here, for any authenticated caller.
+    if (url.pathname === "/api/v2") return Response.json(ROOT);
+    if (url.pathname === "/api/v2/versions") return Response.json(versionsBody(version));
+    const body = await checkedBody(request);
+    const response = await deps.services[route.service].handle(new Request(body, { headers }));
     if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", id);
     return response;
   }
@@ -107,9 +136,13 @@ export function createGateway(deps: GatewayDeps) {
       try {
         response = await forward(request, id, address);
       } catch (e) {
-        logger.error("gateway failure", { id, error: e });
-        response = errorResponse(500, "internal_error", "Something went wrong on our side; quote this id when reporting it", id);
+        if (e instanceof VexilError) response = errorResponse(e.status, e.code, e.message, id);
+        else {
+          logger.error("gateway failure", { id, error: e });
+          response = errorResponse(500, "internal_error", "Something went wrong on our side; quote this id when reporting it", id);
+        }
       }
+      for (const [k, v] of Object.entries(corsHeaders(request, cors))) if (!response.headers.has(k)) response.headers.set(k, v);
       const status = response.status;
       const line = { id, method: request.method, path: new URL(request.url).pathname, status, ms: Math.round(performance.now() - started) };
       if (status >= 500) logger.warn("request", line);

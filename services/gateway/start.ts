@@ -28,6 +28,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     verifier: overrides.verifier ? overrides.verifier(assertions) : busVerifier,
     logger,
     publicOrigin: config.publicOrigin,
+    corsOrigins: config.corsOrigins,
     failures: createFailureLimiter(config.authFailureLimit),
     readiness: { checks: { bus: () => bus.ping() }, isShuttingDown: () => shutdown.isShuttingDown() },
   });

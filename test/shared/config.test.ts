@@ -34,6 +34,7 @@ describe("loadConfig defaults", () => {
       unleashEnvironment: "production",
       streamLimit: 15_000,
       streamHeartbeatMs: 60_000,
+      corsOrigins: [],
     });
   });
 
@@ -65,6 +66,7 @@ describe("loadConfig defaults", () => {
       VEXIL_UNLEASH_ENVIRONMENT: "staging",
       VEXIL_STREAM_LIMIT: "100",
       VEXIL_STREAM_HEARTBEAT_MS: "1000",
+      VEXIL_CORS_ORIGINS: " https://a.example, https://b.example/ ",
     });
     expect(config).toEqual({
       port: 3000,
@@ -87,6 +89,7 @@ describe("loadConfig defaults", () => {
       unleashEnvironment: "staging",
       streamLimit: 100,
       streamHeartbeatMs: 1000,
+      corsOrigins: ["https://a.example", "https://b.example"],
     });
   });
 

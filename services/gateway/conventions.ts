@@ -1,0 +1,100 @@
+/**
+ * The REST API's cross-cutting conventions, applied once at the gateway for every service: CORS,
+ * method override, API versions, and what a request body may be (JSON, at most 1 MiB).
+ */
+import { VexilError, invalidRequest } from "@vexil/shared/errors";
+
+/** Date-based API versions this server speaks; the newest is the default. */
+export const API_VERSIONS = [20191212, 20210729, 20220603, 20240415] as const;
+export const CURRENT_VERSION = 20240415;
+export const VERSION_HEADER = "ld-api-version";
+
+export interface ApiVersion {
+  version: number;
+  /** `LD-API-Version: beta`: beta resources may be used. */
+  beta: boolean;
+}
+
+/** The version a request asks for (`LD-API-Version`), the current one when it names none. */
+export function apiVersionOf(request: Request): ApiVersion {
+  const raw = request.headers.get(VERSION_HEADER)?.trim();
+  if (raw === undefined || raw === "") return { version: CURRENT_VERSION, beta: false };
+  if (raw.toLowerCase() === "beta") return { version: CURRENT_VERSION, beta: true };
+  const n = Number(raw);
+  if (!/^\d{8}$/.test(raw) || !(API_VERSIONS as readonly number[]).includes(n)) {
+    throw invalidRequest(`Unknown API version "${raw.slice(0, 40)}" in LD-API-Version; use one of ${API_VERSIONS.join(", ")} or beta`);
+  }
+  return { version: n, beta: false };
+}
+
+/** `GET /api/v2/versions`. */
+export const versionsBody = (v: ApiVersion) => ({ validVersions: [...API_VERSIONS], latestVersion: CURRENT_VERSION, currentVersion: v.version, beta: v.beta });
+
+const OVERRIDABLE = new Set(["PATCH", "PUT", "DELETE"]);
+
+/** `X-HTTP-Method-Override: PATCH|PUT|DELETE` on a POST is that method; on anything else, or naming another method, 400. */
+export function withMethodOverride(request: Request): Request {
+  const header = request.headers.get("x-http-method-override");
+  if (header === null) return request;
+  const method = header.trim().toUpperCase();
+  if (request.method !== "POST") throw invalidRequest("X-HTTP-Method-Override is honoured on POST only");
+  if (!OVERRIDABLE.has(method)) throw invalidRequest("X-HTTP-Method-Override must be PATCH, PUT or DELETE");
+  const headers = new Headers(request.headers);
+  headers.delete("x-http-method-override");
+  return new Request(request.url, { method, headers, body: request.body, duplex: "half" } as RequestInit);
+}
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json(?:\s*;.*)?$/i;
+
+/**
+ * The body of a call, checked: at most 1 MiB (413) and JSON when there is one (415). An empty body is
+ * never refused for its content type (clients send body-less POSTs labelled as forms).
+ */
+export async function checkedBody(request: Request): Promise<Request> {
+  if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS") return request;
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  if (declared > MAX_BODY_BYTES) throw new VexilError("payload_too_large", `A request body is at most ${MAX_BODY_BYTES} bytes`);
+  const body = new Uint8Array(await request.arrayBuffer());
+  if (body.byteLength > MAX_BODY_BYTES) throw new VexilError("payload_too_large", `A request body is at most ${MAX_BODY_BYTES} bytes`);
+  if (body.byteLength > 0) {
+    const type = request.headers.get("content-type") ?? "";
+    if (!JSON_TYPE.test(type.trim())) throw new VexilError("unsupported_media_type", `Send JSON (Content-Type: application/json), not "${type.slice(0, 80) || "no content type"}"`);
+  }
+  return new Request(request.url, { method: request.method, headers: request.headers, body: body.byteLength > 0 ? body : undefined });
+}
+
+export interface CorsOptions {
+  /** Origins allowed to call with a token; empty: any origin (echoed). */
+  origins: string[];
+  /** The one origin whose session cookies are accepted: only it gets credentials. */
+  publicOrigin: string;
+}
+
+const ALLOW_HEADERS = "Accept, Content-Type, Content-Length, Accept-Encoding, Authorization, LD-API-Version, X-HTTP-Method-Override, X-Request-Id";
+const ALLOW_METHODS = "OPTIONS, GET, POST, PUT, PATCH, DELETE";
+
+/** The CORS headers for a request from `Origin`, or none when it has no Origin or one that is not allowed. */
+export function corsHeaders(request: Request, options: CorsOptions): Record<string, string> {
+  const origin = request.headers.get("origin");
+  if (!origin) return {};
+  if (options.origins.length > 0 && !options.origins.includes(origin) && origin !== options.publicOrigin) return {};
+  const headers: Record<string, string> = {
+    "access-control-allow-origin": origin,
+    "access-control-expose-headers": "X-Request-Id, X-Ratelimit-Global-Remaining, X-Ratelimit-Route-Remaining, X-Ratelimit-Reset, Retry-After",
+    vary: "Origin",
+  };
+  if (origin === options.publicOrigin) headers["access-control-allow-credentials"] = "true";
+  return headers;
+}
+
+/** The answer to a CORS preflight. */
+export function preflight(request: Request, options: CorsOptions): Response {
+  const headers = corsHeaders(request, options);
+  if (headers["access-control-allow-origin"]) {
+    headers["access-control-allow-methods"] = ALLOW_METHODS;
+    headers["access-control-allow-headers"] = ALLOW_HEADERS;
+    headers["access-control-max-age"] = "300";
+  }
+  return new Response(null, { status: 204, headers });
+}
