@@ -45,6 +45,26 @@ export function withMethodOverride(request: Request): Request {
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Deeper than any document of the API; a parser walking hostile nesting would only waste time. */
+export const MAX_JSON_DEPTH = 64;
+
+/** The deepest nesting of arrays and objects in a JSON text (strings skipped), stopping once past `limit`. */
+export function jsonDepth(bytes: Uint8Array, limit = MAX_JSON_DEPTH): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json(?:\s*;.*)?$/i;
 
 /**
@@ -60,6 +80,7 @@ export async function checkedBody(request: Request): Promise<Request> {
   if (body.byteLength > 0) {
     const type = request.headers.get("content-type") ?? "";
     if (!JSON_TYPE.test(type.trim())) throw new VexilError("unsupported_media_type", `Send JSON (Content-Type: application/json), not "${type.slice(0, 80) || "no content type"}"`);
+    if (jsonDepth(body) > MAX_JSON_DEPTH) throw invalidRequest(`The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`);
   }
   return new Request(request.url, { method: request.method, headers: request.headers, body: body.byteLength > 0 ? body : undefined });
 }

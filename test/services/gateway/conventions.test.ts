@@ -10,7 +10,7 @@ import { subjects } from "@vexil/shared/subjects";
 import type { ServiceClient } from "@vexil/shared/transport/http-over-bus";
 import { createGateway } from "@vexil/gateway/app";
 import { busCallerVerifier } from "@vexil/gateway/caller-verifier";
-import { API_VERSIONS, CURRENT_VERSION, MAX_BODY_BYTES } from "@vexil/gateway/conventions";
+import { API_VERSIONS, CURRENT_VERSION, MAX_BODY_BYTES, jsonDepth } from "@vexil/gateway/conventions";
 
 const TOKEN = "conventions-token-0123456789";
 const PUBLIC_ORIGIN = "https://flags.example.com";
@@ -137,6 +137,18 @@ describe("bodies", () => {
     for (const type of ["application/json", "application/json; charset=utf-8", "application/merge-patch+json", "application/json-patch+json", "application/json; domain-model=launchdarkly.semanticpatch"]) {
       expect((await call("/api/v2/flags/p/f", { method: "PATCH", headers: { "content-type": type }, body: "{}" })).status).toBe(200);
     }
+  });
+
+  test("JSON nested deeper than 64 levels is 400; strings that look nested do not count", async () => {
+    const { call, seen } = gateway();
+    const deep = "[".repeat(10_000) + "]".repeat(10_000);
+    const res = await call("/api/v2/projects", { method: "POST", headers: { "content-type": "application/json" }, body: deep });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toContain("nested");
+    expect(seen).toEqual([]);
+    const shallow = JSON.stringify({ a: [{ b: [[["x"]]] }], s: "[[[[[[".repeat(50), q: '\\"[{' });
+    expect(jsonDepth(new TextEncoder().encode(shallow))).toBe(6);
+    expect((await call("/api/v2/projects", { method: "POST", headers: { "content-type": "application/json" }, body: `${"[".repeat(64)}${"]".repeat(64)}` })).status).toBe(200);
   });
 
   test("a body over 1 MiB is 413, declared or not", async () => {
