@@ -11,12 +11,16 @@ import { sessionRoutes } from "./routes/sessions.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 
 export function createAuthApp(ctx: AuthContext, assertions: Assertions) {
-  return new Elysia({ normalize: false })
-    .use(errorsPlugin(ctx.logger))
+  // The errors plugin lists the app's own routes in 405 answers; they exist once the app is built.
+  const built: { routes: ReadonlyArray<{ method: string; path: string }> } = { routes: [] };
+  const app = new Elysia({ normalize: false })
+    .use(errorsPlugin(ctx.logger, () => built.routes))
     .use(jsonVariants())
     .use(textGuard())
     .use(tokenRoutes(ctx, assertions))
     .use(memberRoutes(ctx, assertions))
     .use(roleRoutes(ctx, assertions))
     .use(sessionRoutes(ctx, assertions));
+  built.routes = app.routes;
+  return app;
 }

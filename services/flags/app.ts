@@ -19,8 +19,10 @@ export interface CompatDefaults {
 }
 
 export function createFlagsApp(ctx: FlagsContext, assertions: Assertions, unleash: CompatDefaults = { project: "default", environment: "production" }) {
-  return new Elysia({ normalize: false })
-    .use(errorsPlugin(ctx.logger))
+  // The errors plugin lists the app's own routes in 405 answers; they exist once the app is built.
+  const built: { routes: ReadonlyArray<{ method: string; path: string }> } = { routes: [] };
+  const app = new Elysia({ normalize: false })
+    .use(errorsPlugin(ctx.logger, () => built.routes))
     .use(jsonVariants())
     .use(textGuard())
     .use(projectRoutes(ctx, assertions))
@@ -29,4 +31,6 @@ export function createFlagsApp(ctx: FlagsContext, assertions: Assertions, unleas
     .use(segmentRoutes(ctx, assertions))
     .use(auditLogRoutes(ctx.audit, assertions))
     .use(compatRoutes(ctx, assertions, unleash));
+  built.routes = app.routes;
+  return app;
 }

@@ -36,7 +36,30 @@ export function describeValidation(error: ValidationLike): string {
   return `Invalid ${field}: ${reason}`;
 }
 
-export function errorsPlugin(logger: Logger) {
+interface RouteLike {
+  method: string;
+  path: string;
+}
+
+/**
+ * The methods an app answers on a path, from its registered routes: what a 405 lists in `Allow`
+ * when the path exists but not for the method used.
+ */
+export function allowedMethods(routes: readonly RouteLike[]): (pathname: string) => string[] {
+  let compiled: Array<{ method: string; pattern: RegExp }> | undefined;
+  return (pathname) => {
+    compiled ??= routes.map((r) => ({
+      method: r.method,
+      pattern: new RegExp(`^${r.path.split("/").map((part) => (part.startsWith(":") ? "[^/]+" : part === "*" ? ".*" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("/")}/?$`),
+    }));
+    const methods = new Set(compiled.filter((r) => r.pattern.test(pathname)).map((r) => r.method));
+    if (methods.has("GET")) methods.add("HEAD");
+    return [...methods].sort();
+  };
+}
+
+export function errorsPlugin(logger: Logger, routes?: () => readonly RouteLike[]) {
+  let allowed: ((pathname: string) => string[]) | undefined;
   return new Elysia({ name: "vexil-errors" }).onError({ as: "global" }, ({ code, error, request }) => {
     const id = requestIdOf(request);
     if (error instanceof VexilError) return errorResponse(error.status, error.code, error.message, id);
@@ -49,8 +72,13 @@ export function errorsPlugin(logger: Logger) {
         return errorResponse(400, "invalid_request", describeValidation(error as unknown as ValidationLike), id);
       case "PARSE":
         return errorResponse(400, "invalid_request", "The request body is not valid JSON", id);
-      case "NOT_FOUND":
+      case "NOT_FOUND": {
+        // The path exists, for other methods: 405 with them.
+        allowed ??= routes ? allowedMethods(routes()) : () => [];
+        const methods = allowed(new URL(request.url).pathname);
+        if (methods.length > 0) return errorResponse(405, "method_not_allowed", `${request.method} is not allowed here; use ${methods.join(", ")}`, id, { allow: methods.join(", ") });
         return errorResponse(404, "not_found", "Invalid resource identifier", id);
+      }
       default:
         logger.error("unhandled error", { id, code, error });
         return errorResponse(500, "internal_error", "Something went wrong on our side; quote this id when reporting it", id);

@@ -1,5 +1,5 @@
 /** The scenario through the gateway's `handle`, with every service in memory: no server, no database. */
-import { describe, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createAuthApp } from "@vexil/auth/app";
 import { busAuthEvents, serveAuthBus } from "@vexil/auth/bus-handlers";
 import type { AuthContext } from "@vexil/auth/domain/context";
@@ -65,5 +65,28 @@ describe("flags in-process", () => {
     const token = "in-process-admin-token";
     const gateway = await inMemoryGateway(token);
     await runFlagsScenario(makeClient(["http://localhost"], token, (r) => gateway.handle(r)), "flagship");
+  });
+});
+
+describe("methods", () => {
+  test("a path that exists answers another method with 405 and the methods it takes in Allow; an unknown path is 404", async () => {
+    const token = "in-process-admin-token";
+    const gateway = await inMemoryGateway(token);
+    const client = makeClient(["http://localhost"], token, (r) => gateway.handle(r));
+    const cases: Array<[string, string, string]> = [
+      ["PUT", "/api/v2/projects", "GET, HEAD, POST"],
+      ["POST", "/api/v2/projects/default", "DELETE, GET, HEAD, PATCH"],
+      ["PUT", "/api/v2/flags/default/some-flag", "DELETE, GET, HEAD, PATCH"],
+      ["DELETE", "/api/v2/tokens", "GET, HEAD, POST"],
+      ["PATCH", "/api/v2/auditlog", "GET, HEAD"],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await client.call(method, path, method === "DELETE" ? {} : { body: {} });
+      expect({ path, status: res.status, code: res.body.code }).toEqual({ path, status: 405, code: "method_not_allowed" });
+      expect(res.headers.get("allow")).toBe(allow);
+    }
+    const unknown = await client.call("GET", "/api/v2/projects/default/nothing-here");
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe("not_found");
   });
 });
