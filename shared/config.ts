@@ -25,6 +25,9 @@ export interface Config {
   publicOrigin: string;
   /** Origins allowed to call the REST API from browsers; empty: any origin. */
   corsOrigins: string[];
+  /** REST calls per caller per 10 s, all routes together and per route; 0: unlimited. */
+  rateLimitGlobal: number;
+  rateLimitRoute: number;
   /** Failed authentications per address per minute before further unknown tokens get 429. */
   authFailureLimit: number;
   /** Where the Unleash-style toggle routes that name no project or environment act. */
@@ -133,6 +136,8 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
     if (!isUrl(o, ["http:", "https:"]) || new URL(o).origin !== o) problems.push(`VEXIL_CORS_ORIGINS must be comma-separated origins such as https://tools.example.com (got "${o}")`);
   }
   const authFailureLimit = integer("VEXIL_AUTH_FAILURE_LIMIT", 30, 1, 1_000_000);
+  const rateLimitGlobal = integer("VEXIL_RATE_LIMIT_GLOBAL", 100_000, 0, 100_000_000);
+  const rateLimitRoute = integer("VEXIL_RATE_LIMIT_ROUTE", 50_000, 0, 100_000_000);
   const streamLimit = integer("VEXIL_STREAM_LIMIT", 15_000, 0, 1_000_000);
   // SDKs drop a stream that is silent for 5 minutes.
   const streamHeartbeatMs = integer("VEXIL_STREAM_HEARTBEAT_MS", 60_000, 100, 180_000);
@@ -165,6 +170,8 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
     streamLimit,
     streamHeartbeatMs,
     corsOrigins,
+    rateLimitGlobal,
+    rateLimitRoute,
   };
 }
 

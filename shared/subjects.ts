@@ -27,6 +27,8 @@ export const subjects = {
   flagsEnvironmentData: "vexil.flags.env-data",
   /** Streaming → whoever keeps flag statuses: evaluation counts per flag, in batches. */
   streamingEvaluations: "vexil.streaming.evaluations",
+  /** Gateways → gateways: calls admitted per caller and route in the current rate-limit window. */
+  gatewayRate: "vexil.gateway.rate",
   /** Gateways → auth (queue group): tokens last used, members last seen. */
   authUsage: "vexil.auth.usage",
 } as const;

@@ -6,6 +6,7 @@ import { createGateway } from "@vexil/gateway/app";
 import { busCallerVerifier } from "@vexil/gateway/caller-verifier";
 import { sessionKeysFrom, startAuthService } from "@vexil/auth/service";
 import { createFailureLimiter } from "@vexil/gateway/failure-limiter";
+import { createRateLimiter } from "@vexil/gateway/rate-limiter";
 import { createAssertions, keyFrom } from "@vexil/shared/assertion";
 import { startFlagsService } from "@vexil/flags/service";
 import { STREAMING_PATHS, startStreamingService } from "@vexil/streaming/service";
@@ -65,6 +66,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
 
   let shutdown = { isShuttingDown: () => false };
   const busVerifier = busCallerVerifier(bus, { timeoutMs: config.serviceTimeoutMs, assertions });
+  const rateLimiter = config.rateLimitGlobal > 0 || config.rateLimitRoute > 0 ? createRateLimiter({ global: config.rateLimitGlobal, route: config.rateLimitRoute }, bus) : undefined;
   const verifier = overrides.verifier ? overrides.verifier(assertions) : busVerifier;
   const gateway = createGateway({
     services: {
@@ -75,6 +77,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     logger,
     publicOrigin: config.publicOrigin,
     corsOrigins: config.corsOrigins,
+    rateLimiter,
     failures: createFailureLimiter(config.authFailureLimit),
     readiness: { checks: { database: () => database.ping(), bus: () => bus.ping() }, isShuttingDown: () => shutdown.isShuttingDown() },
   });
@@ -89,6 +92,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     streaming.closeStreams();
     await within(config.shutdownTimeoutMs, server.stop());
     busVerifier.stop();
+    rateLimiter?.stop();
     await flags.stop();
     auth.stop();
     streaming.stop();

@@ -13,6 +13,7 @@ import type { ServiceClient } from "@vexil/shared/transport/http-over-bus";
 import type { CallerVerifier, Credential } from "./caller-verifier.ts";
 import { createFailureLimiter, type FailureLimiter } from "./failure-limiter.ts";
 import { routeOf, type Route } from "./routes.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
 import { apiVersionOf, checkedBody, corsHeaders, preflight, versionsBody, withMethodOverride, type CorsOptions } from "./conventions.ts";
 
 export interface GatewayDeps {
@@ -25,6 +26,8 @@ export interface GatewayDeps {
   failures?: FailureLimiter;
   /** Origins allowed to call the API from a browser; empty or absent: any (echoed). */
   corsOrigins?: string[];
+  /** Per-caller rate limits; absent: none. */
+  rateLimiter?: RateLimiter;
 }
 
 const link = (href: string) => ({ href, type: "application/json" });
@@ -82,6 +85,7 @@ export function createGateway(deps: GatewayDeps) {
     const version = apiVersionOf(request);
     const local = url.pathname === "/api/v2" || url.pathname === "/api/v2/versions";
     const route = local ? ({ service: "flags" } as Route) : routeOf(url.pathname, request.method);
+    let limitHeaders: Record<string, string> = {};
     if (!route) return errorResponse(404, "not_found", `No resource at ${url.pathname}`, id);
     if (local && request.method !== "GET") return errorResponse(405, "method_not_allowed", `${request.method} is not allowed on ${url.pathname}`, id, { allow: "GET" });
 
@@ -118,12 +122,18 @@ export function createGateway(deps: GatewayDeps) {
       headers.delete("authorization");
       headers.delete("cookie");
       headers.set(CALLER_HEADER, checked.assertion);
+      const rate = deps.rateLimiter?.check(checked.caller.tokenId ?? `member:${checked.caller.memberId}`, request.method, url.pathname);
+      if (rate && !rate.ok) {
+        return errorResponse(429, "rate_limited", "You've exceeded the API rate limit; try again after the window resets", id, { ...rate.headers, "retry-after": String(rate.retryAfter) });
+      }
+      if (rate) limitHeaders = rate.headers;
     }
     // Answered here, for any authenticated caller.
-    if (url.pathname === "/api/v2") return Response.json(ROOT);
-    if (url.pathname === "/api/v2/versions") return Response.json(versionsBody(version));
+    if (url.pathname === "/api/v2") return Response.json(ROOT, { headers: limitHeaders });
+    if (url.pathname === "/api/v2/versions") return Response.json(versionsBody(version), { headers: limitHeaders });
     const body = await checkedBody(request);
     const response = await deps.services[route.service].handle(new Request(body, { headers }));
+    for (const [k, v] of Object.entries(limitHeaders)) response.headers.set(k, v);
     if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", id);
     return response;
   }

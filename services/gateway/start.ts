@@ -8,6 +8,7 @@ import { busServiceClient } from "@vexil/shared/transport/http-over-bus";
 import { createGateway } from "./app.ts";
 import { busCallerVerifier, type CallerVerifier } from "./caller-verifier.ts";
 import { createFailureLimiter } from "./failure-limiter.ts";
+import { createRateLimiter } from "./rate-limiter.ts";
 
 export interface GatewayOverrides {
   /** Replaces the credential check (benchmarks measure the cost of authentication with it). */
@@ -19,6 +20,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const bus = await connectNatsBus(config.natsUrl!, "vexil-gateway", logger);
   const assertions = createAssertions(keyFrom(config.internalKey!));
   const busVerifier = busCallerVerifier(bus, { timeoutMs: config.serviceTimeoutMs, assertions });
+  const rateLimiter = config.rateLimitGlobal > 0 || config.rateLimitRoute > 0 ? createRateLimiter({ global: config.rateLimitGlobal, route: config.rateLimitRoute }, bus) : undefined;
   let shutdown = { isShuttingDown: () => false };
   const gateway = createGateway({
     services: {
@@ -29,6 +31,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     logger,
     publicOrigin: config.publicOrigin,
     corsOrigins: config.corsOrigins,
+    rateLimiter,
     failures: createFailureLimiter(config.authFailureLimit),
     readiness: { checks: { bus: () => bus.ping() }, isShuttingDown: () => shutdown.isShuttingDown() },
   });
@@ -36,6 +39,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
     await within(config.shutdownTimeoutMs, server.stop());
     busVerifier.stop();
+    rateLimiter?.stop();
     await bus.drain();
   });
   logger.info("started", { port: server.port });

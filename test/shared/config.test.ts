@@ -35,6 +35,8 @@ describe("loadConfig defaults", () => {
       streamLimit: 15_000,
       streamHeartbeatMs: 60_000,
       corsOrigins: [],
+      rateLimitGlobal: 100_000,
+      rateLimitRoute: 50_000,
     });
   });
 
@@ -67,6 +69,8 @@ describe("loadConfig defaults", () => {
       VEXIL_STREAM_LIMIT: "100",
       VEXIL_STREAM_HEARTBEAT_MS: "1000",
       VEXIL_CORS_ORIGINS: " https://a.example, https://b.example/ ",
+      VEXIL_RATE_LIMIT_GLOBAL: "50",
+      VEXIL_RATE_LIMIT_ROUTE: "0",
     });
     expect(config).toEqual({
       port: 3000,
@@ -90,6 +94,8 @@ describe("loadConfig defaults", () => {
       streamLimit: 100,
       streamHeartbeatMs: 1000,
       corsOrigins: ["https://a.example", "https://b.example"],
+      rateLimitGlobal: 50,
+      rateLimitRoute: 0,
     });
   });
 

@@ -20,6 +20,10 @@ test("auth subjects", () => {
   expect(subjects.changes("6b032fee1969c61bc4538117")).toBe("vexil.changes.6b032fee1969c61bc4538117");
 });
 
+test("gateway subjects", () => {
+  expect(subjects.gatewayRate).toBe("vexil.gateway.rate");
+});
+
 test("flags subjects", () => {
   expect(subjects.flagsEnvironmentData).toBe("vexil.flags.env-data");
   expect(subjects.streamingEvaluations).toBe("vexil.streaming.evaluations");
@@ -37,6 +41,7 @@ test("no subject is added or removed without updating this test", () => {
     "authVerifyEnvironmentKey",
     "changes",
     "flagsEnvironmentData",
+    "gatewayRate",
     "http",
     "streamingEvaluations",
   ]);
