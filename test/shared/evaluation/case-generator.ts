@@ -7,6 +7,7 @@
  * users, invalid contexts, attribute references good and bad, and null fields.
  */
 import type { SdkClause, SdkFlag, SdkRollout, SdkSegment, SdkSegmentRule, SdkVariationOrRollout } from "@vexil/shared/evaluation/evaluate";
+import { seededRandom } from "../../support/random.ts";
 
 export interface Case {
   id: number;
@@ -18,17 +19,7 @@ export interface Case {
   segments: Record<string, SdkSegment>;
 }
 
-/** mulberry32: small, fast, and the same sequence everywhere. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = seededRandom;
 
 const KINDS = ["user", "org", "device"];
 const KEYS = ["alice", "bob", "carol", "dave", "org-1", "org-2", "dev-9", "42"];

@@ -5,6 +5,8 @@ import type { Flag, FlagEnvironment, Variation } from "@vexil/flags/domain/flags
 import type { SemanticContext } from "@vexil/flags/domain/flags/semantic-patch";
 import type { FlagLookup } from "@vexil/flags/domain/flags/validate";
 
+export { seededRandom } from "../../../../support/random.ts";
+
 export const NOW = 1_700_000_000_000;
 export const ENVIRONMENTS = ["production", "test"];
 
@@ -86,14 +88,3 @@ export function thrownBy(work: () => unknown): VexilError {
   return error;
 }
 
-/** Seeded pseudo-random numbers in [0, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
