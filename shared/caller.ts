@@ -27,6 +27,8 @@ export interface Caller {
   serviceToken: boolean;
   /** Personal tokens and sessions act for this member; service tokens for the account. */
   grants: Grant[];
+  /** The token's `defaultApiVersion`: the API version of calls that name none. */
+  apiVersion?: number;
 }
 
 export const CALLER_HEADER = "x-vexil-caller";

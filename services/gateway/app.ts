@@ -14,7 +14,7 @@ import type { CallerVerifier, Credential } from "./caller-verifier.ts";
 import { createFailureLimiter, type FailureLimiter } from "./failure-limiter.ts";
 import { routeOf, type Route } from "./routes.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
-import { apiVersionOf, checkedBody, corsHeaders, preflight, versionsBody, withMethodOverride, type CorsOptions } from "./conventions.ts";
+import { apiVersionOf, betaCheck, checkedBody, corsHeaders, preflight, versionsBody, withMethodOverride, type CorsOptions } from "./conventions.ts";
 
 export interface GatewayDeps {
   services: Record<Route["service"], ServiceClient>;
@@ -82,7 +82,7 @@ export function createGateway(deps: GatewayDeps) {
     if (incoming.method === "OPTIONS") return preflight(incoming, cors);
 
     const request = withMethodOverride(incoming);
-    const version = apiVersionOf(request);
+    let version = apiVersionOf(request);
     const local = url.pathname === "/api/v2" || url.pathname === "/api/v2/versions";
     const route = local ? ({ service: "flags" } as Route) : routeOf(url.pathname, request.method);
     let limitHeaders: Record<string, string> = {};
@@ -127,7 +127,10 @@ export function createGateway(deps: GatewayDeps) {
         return errorResponse(429, "rate_limited", "You've exceeded the API rate limit; try again after the window resets", id, { ...rate.headers, "retry-after": String(rate.retryAfter) });
       }
       if (rate) limitHeaders = rate.headers;
+      // Without LD-API-Version a call speaks the token's default version.
+      version = apiVersionOf(request, checked.caller.apiVersion);
     }
+    betaCheck(url.pathname, version);
     // Answered here, for any authenticated caller.
     if (url.pathname === "/api/v2") return Response.json(ROOT, { headers: limitHeaders });
     if (url.pathname === "/api/v2/versions") return Response.json(versionsBody(version), { headers: limitHeaders });

@@ -4,9 +4,10 @@
  */
 import { VexilError, invalidRequest } from "@vexil/shared/errors";
 
-/** Date-based API versions this server speaks; the newest is the default. */
-export const API_VERSIONS = [20191212, 20210729, 20220603, 20240415] as const;
-export const CURRENT_VERSION = 20240415;
+import { API_VERSIONS, CURRENT_API_VERSION } from "@vexil/shared/api-versions";
+
+export { API_VERSIONS };
+export const CURRENT_VERSION = CURRENT_API_VERSION;
 export const VERSION_HEADER = "ld-api-version";
 
 export interface ApiVersion {
@@ -15,16 +16,25 @@ export interface ApiVersion {
   beta: boolean;
 }
 
-/** The version a request asks for (`LD-API-Version`), the current one when it names none. */
-export function apiVersionOf(request: Request): ApiVersion {
+/** The version a request asks for (`LD-API-Version`); when it names none, `fallback` (the token's default, or the current one). */
+export function apiVersionOf(request: Request, fallback: number = CURRENT_VERSION): ApiVersion {
   const raw = request.headers.get(VERSION_HEADER)?.trim();
-  if (raw === undefined || raw === "") return { version: CURRENT_VERSION, beta: false };
+  if (raw === undefined || raw === "") return { version: fallback, beta: false };
   if (raw.toLowerCase() === "beta") return { version: CURRENT_VERSION, beta: true };
   const n = Number(raw);
   if (!/^\d{8}$/.test(raw) || !(API_VERSIONS as readonly number[]).includes(n)) {
     throw invalidRequest(`Unknown API version "${raw.slice(0, 40)}" in LD-API-Version; use one of ${API_VERSIONS.join(", ")} or beta`);
   }
   return { version: n, beta: false };
+}
+
+/** Resources in beta: without `LD-API-Version: beta` they answer 403. */
+const BETA = [/^\/api\/v2\/flags\/[^/]+\/[^/]+\/dependent-flags(\/[^/]+)?$/];
+
+export function betaCheck(pathname: string, version: ApiVersion): void {
+  if (!version.beta && BETA.some((p) => p.test(pathname))) {
+    throw new VexilError("forbidden", "This resource is in beta: send LD-API-Version: beta to use it (it may change without notice)");
+  }
 }
 
 /** `GET /api/v2/versions`. */

@@ -90,3 +90,39 @@ describe("methods", () => {
     expect(unknown.body.code).toBe("not_found");
   });
 });
+
+describe("versions and beta", () => {
+  test("a beta resource is 403 without LD-API-Version: beta, and answers with it", async () => {
+    const token = "in-process-admin-token";
+    const gateway = await inMemoryGateway(token);
+    const client = makeClient(["http://localhost"], token, (r) => gateway.handle(r));
+    const semantic = { "content-type": "application/json; domain-model=launchdarkly.semanticpatch" };
+    for (const key of ["base", "child", "other"]) expect((await client.call("POST", "/api/v2/flags/default", { body: { key, name: key } })).status).toBe(201);
+    const base = (await client.call("GET", "/api/v2/flags/default/base")).body;
+    const added = await client.call("PATCH", "/api/v2/flags/default/child", { headers: semantic, body: { environmentKey: "production", instructions: [{ kind: "addPrerequisite", key: "base", variationId: base.variations[0]._id }] } });
+    expect(added.status).toBe(200);
+    const refused = await client.call("GET", "/api/v2/flags/default/base/dependent-flags");
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe("forbidden");
+    expect(refused.body.message).toContain("beta");
+    const beta = { "ld-api-version": "beta" };
+    const all = await client.call("GET", "/api/v2/flags/default/base/dependent-flags", { headers: beta });
+    expect(all.status).toBe(200);
+    expect(all.body.items.map((i: { key: string; environments: Array<{ key: string }> }) => [i.key, i.environments.map((e) => e.key)])).toEqual([["child", ["production"]]]);
+    expect((await client.call("GET", "/api/v2/flags/default/base/dependent-flags/test", { headers: beta })).body.items).toEqual([]);
+    expect((await client.call("GET", "/api/v2/flags/default/base/dependent-flags/production", { headers: beta })).body.items.map((i: { key: string }) => i.key)).toEqual(["child"]);
+    expect((await client.call("GET", "/api/v2/flags/default/nope/dependent-flags", { headers: beta })).status).toBe(404);
+  });
+
+  test("without LD-API-Version a call speaks its token's defaultApiVersion; the header wins", async () => {
+    const token = "in-process-admin-token";
+    const gateway = await inMemoryGateway(token);
+    const client = makeClient(["http://localhost"], token, (r) => gateway.handle(r));
+    const created = await client.call("POST", "/api/v2/tokens", { body: { name: "old-client", role: "reader", defaultApiVersion: 20220603 } });
+    expect(created.status).toBe(201);
+    const old = client.as(created.body.token);
+    expect((await old.call("GET", "/api/v2/versions")).body).toMatchObject({ currentVersion: 20220603, beta: false });
+    expect((await old.call("GET", "/api/v2/versions", { headers: { "ld-api-version": "20240415" } })).body.currentVersion).toBe(20240415);
+    expect((await client.call("GET", "/api/v2/versions")).body.currentVersion).toBe(20240415);
+  });
+});

@@ -25,5 +25,4 @@ export interface AuthContext {
   publicOrigin: string;
 }
 
-export const CURRENT_API_VERSION = 20240415;
-export const API_VERSIONS = [20240415, 20220603, 20210729, 20191212, 20160426] as const;
+export { API_VERSIONS, CURRENT_API_VERSION } from "@vexil/shared/api-versions";

@@ -81,6 +81,7 @@ export function tokenCaller(token: TokenRecord, member: MemberRecord | undefined
     role,
     serviceToken: token.serviceToken,
     grants: personal && member ? [own, memberGrant(member, roles.member)] : [own],
+    apiVersion: token.defaultApiVersion,
   };
 }
 

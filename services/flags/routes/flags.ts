@@ -4,6 +4,7 @@ import type { Assertions } from "@vexil/shared/assertion";
 import type { FlagsContext } from "../domain/context.ts";
 import { copyFlagConfig, createFlag, deleteFlag, getFlag, listFlags, patchFlag } from "../domain/flags/flags.ts";
 import { FlagCopy, FlagPost } from "../domain/flags/schemas.ts";
+import { dependentFlags } from "../domain/flags/dependent-flags.ts";
 
 const Env = t.Optional(t.Union([t.String({ maxLength: 1024 }), t.Array(t.String({ maxLength: 140 }), { maxItems: 50 })]));
 const ListQuery = t.Object(
@@ -52,6 +53,12 @@ export function flagRoutes(ctx: FlagsContext, assertions: Assertions) {
         return patched;
       },
       { params: FlagParams, body: t.Unknown() },
+    )
+    .get("/api/v2/flags/:projectKey/:flagKey/dependent-flags", async ({ request, params }) => dependentFlags(ctx, await caller(request), params.projectKey, params.flagKey), { params: FlagParams })
+    .get(
+      "/api/v2/flags/:projectKey/:flagKey/dependent-flags/:environmentKey",
+      async ({ request, params }) => dependentFlags(ctx, await caller(request), params.projectKey, params.flagKey, params.environmentKey),
+      { params: t.Object({ projectKey: t.String({ maxLength: 140 }), flagKey: t.String({ maxLength: 140 }), environmentKey: t.String({ maxLength: 140 }) }) },
     )
     .post(
       "/api/v2/flags/:projectKey/:flagKey/copy",
