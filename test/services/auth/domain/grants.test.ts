@@ -184,6 +184,7 @@ describe("tokenCaller", () => {
       role: "writer",
       serviceToken: false,
       grants: [builtInGrant("writer", ME), builtInGrant("admin", ME)],
+      apiVersion: 20240415,
     });
     // The token's writer grant limits what the admin member's token does.
     expect(can(caller, "updateOn", R.flag)).toBe(true);

@@ -64,6 +64,7 @@ describe("verifyAccessToken", () => {
         role: "writer",
         serviceToken: false,
         grants: [builtInGrant("writer", owner.id), builtInGrant("owner", owner.id)],
+        apiVersion: 20240415,
       },
     });
     // No custom roles: no role lookups.
@@ -82,7 +83,7 @@ describe("verifyAccessToken", () => {
     expect(verdict).toEqual({
       v: 1,
       ok: true,
-      caller: { kind: "token", tokenId: record.id, tokenName: "deploy bot", memberId: null, memberEmail: null, role: "reader", serviceToken: true, grants: [builtInGrant("reader", null)] },
+      caller: { kind: "token", tokenId: record.id, tokenName: "deploy bot", memberId: null, memberEmail: null, role: "reader", serviceToken: true, grants: [builtInGrant("reader", null)], apiVersion: 20240415 },
     });
     expect(store.calls.map((c) => c.method)).not.toContain("memberById");
   });
