@@ -25,8 +25,36 @@ function commentOf(body: Record<string, unknown>): string | undefined {
   return body.comment;
 }
 
+/** Names that reach an object's prototype machinery rather than its data. */
+const RESERVED = new Set(["__proto__", "constructor", "prototype"]);
+
+/**
+ * Keys in `names` anywhere in a body: `__proto__` everywhere (JSON.parse makes it an ordinary key,
+ * which copying and merging do not treat as one), and in merge patches all three (the merge library
+ * stops at them silently, leaving the keys after them unapplied and unchecked).
+ */
+function refuseKeys(value: unknown, names: ReadonlySet<string>, depth = 0): void {
+  if (depth > 100 || typeof value !== "object" || value === null) return;
+  if (Array.isArray(value)) {
+    for (const item of value) refuseKeys(item, names, depth + 1);
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    if (names.has(key)) throw invalidRequest(`The key "${key}" is not allowed in ${names === RESERVED ? "a merge patch" : "a request body"}`);
+    refuseKeys((value as Record<string, unknown>)[key], names, depth + 1);
+  }
+}
+
+const PROTO = new Set(["__proto__"]);
+
+function merge(doc: Record<string, unknown>, comment?: string): PatchRequest {
+  refuseKeys(doc, RESERVED);
+  return { format: "merge", merge: doc, ...(comment === undefined ? {} : { comment }) };
+}
+
 /** Tells the format of a PATCH body from its content type and shape. */
 export function parsePatchRequest(body: unknown, contentType: string | null): PatchRequest {
+  refuseKeys(body, PROTO);
   if (contentType && SEMANTIC.test(contentType)) {
     if (!isObject(body) || !Array.isArray(body.instructions)) throw invalidRequest("A semantic patch needs an instructions array");
     if (body.environmentKey !== undefined && typeof body.environmentKey !== "string") throw invalidRequest("environmentKey must be a string");
@@ -34,7 +62,7 @@ export function parsePatchRequest(body: unknown, contentType: string | null): Pa
   }
   if (Array.isArray(body)) return { format: "json-patch", operations: body };
   if (!isObject(body)) throw invalidRequest("A patch must be a JSON Patch array or a JSON object");
-  if (contentType?.toLowerCase().startsWith("application/merge-patch+json")) return { format: "merge", merge: body };
+  if (contentType?.toLowerCase().startsWith("application/merge-patch+json")) return merge(body);
   if ("instructions" in body) throw invalidRequest("This looks like a semantic patch: send it with Content-Type: application/json; domain-model=launchdarkly.semanticpatch");
   if ("patch" in body) {
     if (!Array.isArray(body.patch)) throw invalidRequest("patch must be an array of JSON Patch operations");
@@ -42,9 +70,9 @@ export function parsePatchRequest(body: unknown, contentType: string | null): Pa
   }
   if ("merge" in body) {
     if (!isObject(body.merge)) throw invalidRequest("merge must be a JSON object");
-    return { format: "merge", merge: body.merge, comment: commentOf(body) };
+    return merge(body.merge, commentOf(body));
   }
-  return { format: "merge", merge: body };
+  return merge(body);
 }
 
 /** Applies a JSON Patch or merge patch to a copy of `doc`. `test` failures are optimistic-locking conflicts. */
@@ -53,11 +81,20 @@ export function applyPatch<T>(doc: T, request: PatchRequest): unknown {
   if (request.format === "merge") return mergePatch.apply(copy, structuredClone(request.merge));
   if (request.format === "semantic") throw invalidRequest("Semantic patch is not supported on this resource; use JSON Patch or JSON Merge Patch");
   if (request.operations.length > 1000) throw invalidRequest("A patch may hold at most 1000 operations");
-  const invalid = jsonPatch.validate(request.operations as Operation[], copy);
-  if (invalid) throw describePatchError(invalid);
+  request.operations.forEach((op, index) => {
+    for (const field of ["path", "from"] as const) {
+      const pointer = (op as Record<string, unknown> | null)?.[field];
+      if (typeof pointer === "string" && pointer.split("/").some((segment) => RESERVED.has(segment.replace(/~1/g, "/").replace(/~0/g, "~")))) {
+        throw invalidRequest(`Invalid patch, operation ${index}: "${pointer.slice(0, 100)}" names no field of the resource`);
+      }
+    }
+  });
   try {
+    const invalid = jsonPatch.validate(request.operations as Operation[], copy);
+    if (invalid) throw describePatchError(invalid);
     return jsonPatch.applyPatch(copy, request.operations as Operation[], false, true, true).newDocument;
   } catch (e) {
+    if (e instanceof VexilError) throw e;
     throw describePatchError(e);
   }
 }

@@ -97,7 +97,7 @@ export function createGateway(deps: GatewayDeps) {
       // Signing in is guessing a password: it counts against the address like a wrong token.
       const wait = failures.retryAfter(address);
       if (wait > 0) return errorResponse(429, "rate_limited", "Too many failed authentications from this address; try again later", id, { "retry-after": String(wait) });
-      const response = await deps.services[route.service].handle(new Request(request, { headers }));
+      const response = await deps.services[route.service].handle(new Request(await checkedBody(request), { headers }));
       if (response.status === 401) failures.fail(address);
       return response;
     } else {

@@ -85,6 +85,7 @@ const asText = (value: unknown) => (typeof value === "string" ? value : JSON.str
 function variationMap(flag: Flag, fp: FpTargeting["content"]["variations"]): number[] {
   if (fp.length !== flag.variations.length) throw invalidRequest(`variations: the flag has ${flag.variations.length} variations, the body ${fp.length}`);
   return fp.map((v, i) => {
+    if (typeof v !== "object" || v === null || typeof v.value !== "string") throw invalidRequest(`variations[${i}].value must be a string`);
     const index = flag.variations.findIndex((ours) => asText(ours.value) === v.value);
     if (index < 0) throw invalidRequest(`variations[${i}]: the flag has no variation with value ${JSON.stringify(v.value)}`);
     return index;
@@ -105,8 +106,10 @@ function serveOf(serve: FpServe, map: number[], where: string): VariationOrRollo
 }
 
 function clauseOf(c: FpCondition, where: string, newId: () => string): Clause {
-  const pair = TABLE[c?.type]?.find(([predicate]) => predicate === c.predicate);
-  if (!pair) throw invalidRequest(`${where}: unknown ${c?.type ?? ""} predicate ${JSON.stringify(c?.predicate)}`);
+  if (typeof c !== "object" || c === null || typeof c.type !== "string" || !Object.hasOwn(TABLE, c.type)) throw invalidRequest(`${where}.type must be one of ${Object.keys(TABLE).join(", ")}`);
+  if (c.subject !== undefined && typeof c.subject !== "string") throw invalidRequest(`${where}.subject must be a string`);
+  const pair = TABLE[c.type]!.find(([predicate]) => predicate === c.predicate);
+  if (!pair) throw invalidRequest(`${where}: unknown ${c.type} predicate ${JSON.stringify(c.predicate)}`);
   if (!Array.isArray(c.objects) || !c.objects.every((o) => typeof o === "string")) throw invalidRequest(`${where}.objects must be strings`);
   const values = c.type === "number" ? c.objects.map((o) => (Number.isFinite(Number(o)) ? Number(o) : o)) : c.objects;
   return { _id: newId(), contextKind: "user", attribute: c.type === "segment" ? "segmentMatch" : String(c.subject ?? ""), op: pair[1], values, negate: pair[2] };
@@ -123,9 +126,10 @@ export function applyTargeting(flag: Flag, envKey: string, body: FpTargeting, ne
   const map = variationMap(flag, content.variations);
   const rules: Rule[] = content.rules.map((r, i) => {
     if (!Array.isArray(r?.conditions)) throw invalidRequest(`content.rules[${i}].conditions must be an array`);
+    if (r.name !== undefined && r.name !== null && typeof r.name !== "string") throw invalidRequest(`content.rules[${i}].name must be a string`);
     return {
       _id: newId(),
-      ...(r.name ? { description: String(r.name) } : {}),
+      ...(r.name ? { description: r.name } : {}),
       clauses: r.conditions.map((c, j) => clauseOf(c, `content.rules[${i}].conditions[${j}]`, newId)),
       trackEvents: false,
       ...serveOf(r.serve, map, `content.rules[${i}].serve`),
