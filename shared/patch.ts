@@ -46,6 +46,7 @@ function refuseKeys(value: unknown, names: ReadonlySet<string>, depth = 0): void
 }
 
 const PROTO = new Set(["__proto__"]);
+const OPERATIONS = new Set(["add", "remove", "replace", "move", "copy", "test"]);
 
 function merge(doc: Record<string, unknown>, comment?: string): PatchRequest {
   refuseKeys(doc, RESERVED);
@@ -82,6 +83,9 @@ export function applyPatch<T>(doc: T, request: PatchRequest): unknown {
   if (request.format === "semantic") throw invalidRequest("Semantic patch is not supported on this resource; use JSON Patch or JSON Merge Patch");
   if (request.operations.length > 1000) throw invalidRequest("A patch may hold at most 1000 operations");
   request.operations.forEach((op, index) => {
+    const name = (op as Record<string, unknown> | null)?.op;
+    // The library also runs an internal "_get" operation; only RFC 6902's six are operations of a patch.
+    if (typeof name !== "string" || !OPERATIONS.has(name)) throw invalidRequest(`Invalid patch, operation ${index}: op must be one of ${[...OPERATIONS].join(", ")}`);
     for (const field of ["path", "from"] as const) {
       const pointer = (op as Record<string, unknown> | null)?.[field];
       if (typeof pointer === "string" && pointer.split("/").some((segment) => RESERVED.has(segment.replace(/~1/g, "/").replace(/~0/g, "~")))) {

@@ -256,7 +256,7 @@ export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: s
   const { scope, flag: read } = await flagInScope(ctx, projectKey, flagKey);
   const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
   // Under the flag's lock: every patch sees the result of the one before it, so none is lost.
-  const result = await ctx.flags.modifyFlag<FlagRep | undefined>(scope.project.id, flagKey, async (record, loadOthers): Promise<FlagOutcome<FlagRep | undefined>> => {
+  const result = await ctx.flags.modifyFlag<FlagRep | undefined>(scope.project.id, flagKey, (record, loadOthers) => malformedIsInvalid(async (): Promise<FlagOutcome<FlagRep | undefined>> => {
     if (!record) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
     const current = flagDocument(record);
     // The other flags are read only when the change or the result involves prerequisites.
@@ -296,9 +296,23 @@ export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: s
       ...patchChange(request, "flag", { previous: rep(current), current: after }, { previous: current._version, current: next._version }, now),
     });
     return { kind: "update", flag: { ...record, doc, configs: environments, version: next._version }, audit, changes: changesOf(next, changedEnvs), result: after };
-  }, scope.envs, { flag: read });
+  }), scope.envs, { flag: read });
   ctx.committed?.();
   return result;
+}
+
+/**
+ * A patch can leave values of the wrong shape where the checks that name the field come after code
+ * that reads them (a variation that is null, a rule that is a number); what trips over such a
+ * document is the patch's fault: 400, not 500.
+ */
+async function malformedIsInvalid<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (e instanceof TypeError || e instanceof RangeError) throw invalidRequest(`The patch leaves the flag malformed (${e.message.slice(0, 200)})`);
+    throw e;
+  }
 }
 
 /** Change events for SDKs: the flag as each changed environment now serves it. */
