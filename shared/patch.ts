@@ -96,10 +96,39 @@ export function applyPatch<T>(doc: T, request: PatchRequest): unknown {
   try {
     const invalid = jsonPatch.validate(request.operations as Operation[], copy);
     if (invalid) throw describePatchError(invalid);
-    return jsonPatch.applyPatch(copy, request.operations as Operation[], false, true, true).newDocument;
+    // One operation at a time, so each array index is checked against the array as it is then.
+    let doc: unknown = copy;
+    request.operations.forEach((op, index) => {
+      const o = op as { op: string; path: string; from?: string };
+      const inserts = o.op === "add" || o.op === "move" || o.op === "copy";
+      checkArrayIndexes(doc, o.path, inserts, index);
+      if (typeof o.from === "string") checkArrayIndexes(doc, o.from, false, index);
+      doc = jsonPatch.applyOperation(doc, op as Operation, false, true, true, index).newDocument;
+    });
+    return doc;
   } catch (e) {
     if (e instanceof VexilError) throw e;
     throw describePatchError(e);
+  }
+}
+
+/**
+ * RFC 6901 array indexes: digits without leading zeros, within the array (one past its end, or `-`,
+ * where an operation inserts). The library reads any text as a number (`~~key`), so `/tags/4294967296`
+ * or `/tags/` would silently mean index 0.
+ */
+function checkArrayIndexes(doc: unknown, pointer: string, inserts: boolean, index: number): void {
+  const parts = pointer.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+  let node = doc;
+  for (let i = 0; i < parts.length; i++) {
+    const key = parts[i]!;
+    const last = i === parts.length - 1;
+    if (Array.isArray(node)) {
+      const ok = key === "-" ? last && inserts : /^(0|[1-9]\d{0,8})$/.test(key) && Number(key) < node.length + (last && inserts ? 1 : 0);
+      if (!ok) throw invalidRequest(`Invalid patch, operation ${index}: "${pointer.slice(0, 100)}" is not an index of the array there`);
+      node = node[Number(key)];
+    } else if (typeof node === "object" && node !== null) node = (node as Record<string, unknown>)[key];
+    else return;
   }
 }
 

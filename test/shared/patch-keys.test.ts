@@ -39,3 +39,14 @@ test("JSON Patch paths through __proto__, constructor or prototype are 400, not 
   }
   expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 });
+
+test("array indexes are RFC 6901's: digits without leading zeros, inside the array; - only where an operation inserts", () => {
+  const doc = { tags: ["a", "b"] };
+  for (const path of ["/tags/4294967296", "/tags/", "/tags/01", "/tags/3", "/tags/-1", "/tags/1e0"]) {
+    expect(refused(() => applyPatch(doc, parsePatchRequest([{ op: "add", path, value: "x" }], "application/json")))).toBe("invalid_request");
+  }
+  expect(refused(() => applyPatch(doc, parsePatchRequest([{ op: "remove", path: "/tags/2" }], "application/json")))).toBe("invalid_request");
+  expect(refused(() => applyPatch(doc, parsePatchRequest([{ op: "replace", path: "/tags/-", value: "x" }], "application/json")))).toBe("invalid_request");
+  expect(applyPatch(doc, parsePatchRequest([{ op: "add", path: "/tags/2", value: "c" }, { op: "add", path: "/tags/-", value: "d" }, { op: "remove", path: "/tags/0" }], "application/json"))).toEqual({ tags: ["b", "c", "d"] });
+  expect(doc).toEqual({ tags: ["a", "b"] });
+});

@@ -310,7 +310,7 @@ async function malformedIsInvalid<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (e) {
-    if (e instanceof TypeError || e instanceof RangeError) throw invalidRequest(`The patch leaves the flag malformed (${e.message.slice(0, 200)})`);
+    if (e instanceof TypeError || e instanceof RangeError) throw invalidRequest("The patch leaves the flag malformed: variations, rules, targets and the other fields must keep their shapes");
     throw e;
   }
 }
