@@ -72,6 +72,11 @@ export async function runFlagsScenario(client: Client, project: string): Promise
   expect(res.body.message).toContain("100000");
   res = await client.call("PATCH", path, { body: [{ op: "replace", path: "/environments/test/offVariation", value: 7 }] });
   expect(res.status).toBe(400);
+  // A patch that leaves a misshapen document is refused for it, whatever would read it first.
+  for (const patch of [[{ op: "add", path: "/variations/-", value: null }], [{ op: "replace", path: "/variations", value: false }], [{ op: "replace", path: "/environments/test/prerequisites", value: null }]]) {
+    res = await client.call("PATCH", path, { body: patch });
+    expect({ patch, status: res.status, code: res.body.code }).toEqual({ patch, status: 400, code: "invalid_request" });
+  }
 
   // Merge patch.
   res = await client.call("PATCH", path, { body: { comment: "rename", merge: { name: "Checkout v2", tags: ["web", "beta"] } } });

@@ -256,7 +256,7 @@ export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: s
   const { scope, flag: read } = await flagInScope(ctx, projectKey, flagKey);
   const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
   // Under the flag's lock: every patch sees the result of the one before it, so none is lost.
-  const result = await ctx.flags.modifyFlag<FlagRep | undefined>(scope.project.id, flagKey, (record, loadOthers) => malformedIsInvalid(async (): Promise<FlagOutcome<FlagRep | undefined>> => {
+  const result = await ctx.flags.modifyFlag<FlagRep | undefined>(scope.project.id, flagKey, async (record, loadOthers): Promise<FlagOutcome<FlagRep | undefined>> => {
     if (!record) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
     const current = flagDocument(record);
     // The other flags are read only when the change or the result involves prerequisites.
@@ -276,15 +276,16 @@ export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: s
     } else {
       ({ flag: next, actions } = patchDocument(current, request));
     }
+    // The whole result is checked before anything else reads it: a patch may leave any field misshapen.
+    if (!graph && hasPrerequisites(next)) ({ lookup, dependents } = await projectGraph(current.key, loadOthers));
+    validateFlag(next, lookup);
     const changedEnvs = stamp(current, next, now);
     if (changedEnvs.length === 0 && Bun.deepEquals({ ...next, _version: current._version }, current, true)) return { kind: "none", result: rep(current) };
     authorizeActions(caller, scope, current, actions, request.format === "semantic" && request.environmentKey ? [request.environmentKey] : changedEnvs);
-    if (!graph && hasPrerequisites(next)) ({ lookup, dependents } = await projectGraph(current.key, loadOthers));
     for (const key of changedEnvs) {
       const env = scope.envs.find((e) => e.key === key);
       if (env?.requireComments && !request.comment) throw invalidRequest(`The environment "${key}" requires a comment on every change`);
     }
-    validateFlag(next, lookup);
     const after = rep(next);
     const { environments, ...doc } = next;
     const audit = auditEntry({
@@ -296,23 +297,9 @@ export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: s
       ...patchChange(request, "flag", { previous: rep(current), current: after }, { previous: current._version, current: next._version }, now),
     });
     return { kind: "update", flag: { ...record, doc, configs: environments, version: next._version }, audit, changes: changesOf(next, changedEnvs), result: after };
-  }), scope.envs, { flag: read });
+  }, scope.envs, { flag: read });
   ctx.committed?.();
   return result;
-}
-
-/**
- * A patch can leave values of the wrong shape where the checks that name the field come after code
- * that reads them (a variation that is null, a rule that is a number); what trips over such a
- * document is the patch's fault: 400, not 500.
- */
-async function malformedIsInvalid<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (e) {
-    if (e instanceof TypeError || e instanceof RangeError) throw invalidRequest("The patch leaves the flag malformed: variations, rules, targets and the other fields must keep their shapes");
-    throw e;
-  }
 }
 
 /** Change events for SDKs: the flag as each changed environment now serves it. */
@@ -340,7 +327,8 @@ function needsGraph(request: PatchRequest): boolean {
   return request.instructions.some((i) => typeof i !== "object" || i === null || GRAPH_KINDS.has(String((i as { kind?: unknown }).kind)));
 }
 
-const hasPrerequisites = (flag: Flag) => Object.values(flag.environments).some((e) => e.prerequisites.length > 0);
+/** Read before validation too, so it takes the document as it may be. */
+const hasPrerequisites = (flag: Flag) => Object.values(flag.environments ?? {}).some((e) => Array.isArray(e?.prerequisites) && e.prerequisites.length > 0);
 
 interface Graph {
   lookup: FlagLookup;
