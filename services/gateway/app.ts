@@ -6,6 +6,7 @@
 import { CALLER_HEADER } from "@vexil/shared/caller";
 import { VexilError, errorResponse } from "@vexil/shared/errors";
 import { SESSION_COOKIE, cookieValue } from "@vexil/shared/http/cookies";
+import { presentedCredential } from "@vexil/shared/http/credentials";
 import { readyResponse, type Readiness } from "@vexil/shared/http/health";
 import { acceptRequestId } from "@vexil/shared/ids";
 import type { Logger } from "@vexil/shared/logger";
@@ -50,12 +51,7 @@ const CHALLENGE = { "www-authenticate": 'Bearer realm="vexil", charset="UTF-8"' 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** `Authorization: <token>` or `Authorization: Bearer <token>`. */
-export function presentedToken(request: Request): string | undefined {
-  const header = request.headers.get("authorization");
-  if (!header) return undefined;
-  const value = header.replace(/^Bearer(\s+|$)/i, "").trim();
-  return value === "" ? undefined : value;
-}
+export const presentedToken = presentedCredential;
 
 export function createGateway(deps: GatewayDeps) {
   const { logger } = deps;

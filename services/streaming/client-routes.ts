@@ -8,7 +8,8 @@ import { VexilError, invalidRequest } from "@vexil/shared/errors";
 import type { EvaluationCounts } from "./evaluation-counts.ts";
 import type { FeedHub } from "./feeds.ts";
 import { clientFeed, contextFrom, evaluateAll, type ClientKind, type ClientStreams } from "./client-sdk.ts";
-import { presentedKey, type KeyVerifier } from "./sdk-keys.ts";
+import { presentedCredential } from "@vexil/shared/http/credentials";
+import { requireGrant, type KeyVerifier } from "./sdk-keys.ts";
 
 export interface ClientRouteParts {
   keys: KeyVerifier;
@@ -54,13 +55,7 @@ const reasonsWanted = (request: Request) => new URL(request.url).searchParams.ge
 export function clientRoutes(parts: ClientRouteParts) {
   const { keys, feeds, clientStreams, counts } = parts;
 
-  const mobileGrant = async (request: Request) => {
-    const key = presentedKey(request);
-    if (!key) throw new VexilError("unauthorized", "A mobile key is required in the Authorization header");
-    const grant = await keys.verify(key, "mob");
-    if (!grant) throw new VexilError("unauthorized", "Invalid mobile key");
-    return grant;
-  };
+  const mobileGrant = (request: Request) => requireGrant(keys, "mob", presentedCredential(request));
 
   const poll = async (environmentId: string, request: Request, kind: ClientKind, encoded: string | undefined) => {
     const context = contextFrom(encoded, encoded === undefined ? await reportBody(request) : undefined);

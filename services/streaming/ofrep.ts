@@ -21,7 +21,8 @@ import { requestIdOf } from "@vexil/shared/http/errors-plugin";
 import type { Logger } from "@vexil/shared/logger";
 import { evaluateIn } from "./evaluations.ts";
 import type { Feed, FeedHub } from "./feeds.ts";
-import { presentedKey, type KeyGrant, type KeyVerifier } from "./sdk-keys.ts";
+import { presentedCredential } from "@vexil/shared/http/credentials";
+import { requireGrant, type KeyGrant, type KeyVerifier } from "./sdk-keys.ts";
 import { matchesEtag } from "./server-sdk.ts";
 
 export interface OfrepParts {
@@ -206,16 +207,10 @@ function flagKeyOf(request: Request): string {
 
 /** The SDK key of an OFREP request: `Authorization` (bare or `Bearer`), else `X-API-Key`. */
 export function ofrepKey(request: Request): string | undefined {
-  return presentedKey(request) || request.headers.get("x-api-key")?.trim() || undefined;
+  return presentedCredential(request) || request.headers.get("x-api-key")?.trim() || undefined;
 }
 
-async function grantOf(keys: KeyVerifier, request: Request): Promise<KeyGrant> {
-  const key = ofrepKey(request);
-  if (!key) throw new VexilError("unauthorized", "An SDK key is required in the Authorization or X-API-Key header");
-  const grant = await keys.verify(key, "sdk");
-  if (!grant) throw new VexilError("unauthorized", "Invalid SDK key");
-  return grant;
-}
+const grantOf = (keys: KeyVerifier, request: Request): Promise<KeyGrant> => requireGrant(keys, "sdk", ofrepKey(request), "the Authorization or X-API-Key header");
 
 /** The body as JSON, read up to MAX_BODY_BYTES and no further. */
 async function readJson(request: Request): Promise<unknown> {

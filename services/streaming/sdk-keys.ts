@@ -6,6 +6,7 @@
 import type { EnvironmentKeysRevokedEvent } from "@vexil/shared/auth-messages";
 import { decodeJson, type Bus } from "@vexil/shared/bus/bus";
 import { requestJson } from "@vexil/shared/bus/rpc";
+import { VexilError } from "@vexil/shared/errors";
 import { parseCredential, verifierOf } from "@vexil/shared/secrets";
 import { subjects } from "@vexil/shared/subjects";
 
@@ -40,12 +41,17 @@ export interface KeyVerifierOptions {
   maxEntries?: number;
 }
 
-/** The credential of an SDK request: the raw `Authorization` value (SDKs send it bare), `Bearer` or `api_key` prefixed accepted. */
-export function presentedKey(request: Request): string | undefined {
-  const raw = request.headers.get("authorization")?.trim();
-  if (!raw) return undefined;
-  const m = /^(?:bearer|api_key)\s+(.+)$/i.exec(raw);
-  return (m ? m[1]! : raw).trim();
+const KIND_NAMES: Record<KeyKind, string> = { sdk: "SDK key", mob: "mobile key" };
+
+/**
+ * The grant of a key presented in `where`; 401 (which SDKs take as final) only for a key that is
+ * missing or does not work — an unreachable auth service is a 503 from the bus call.
+ */
+export async function requireGrant(keys: KeyVerifier, kind: KeyKind, presented: string | undefined, where = "the Authorization header"): Promise<KeyGrant> {
+  if (!presented) throw new VexilError("unauthorized", `An ${KIND_NAMES[kind]} is required in ${where}`);
+  const grant = await keys.verify(presented, kind);
+  if (!grant) throw new VexilError("unauthorized", `Invalid ${KIND_NAMES[kind]}`);
+  return grant;
 }
 
 export function busKeyVerifier(bus: Bus, options: KeyVerifierOptions): KeyVerifier {

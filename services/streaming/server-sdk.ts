@@ -9,7 +9,8 @@ import { createHash } from "node:crypto";
 import type { SdkItem } from "@vexil/shared/environment-data";
 import { VexilError } from "@vexil/shared/errors";
 import type { Feed, FeedHub, FeedUpdate } from "./feeds.ts";
-import { presentedKey, type KeyGrant, type KeyVerifier } from "./sdk-keys.ts";
+import { presentedCredential } from "@vexil/shared/http/credentials";
+import { requireGrant, type KeyGrant, type KeyVerifier } from "./sdk-keys.ts";
 import { sseEvent, type Stream, type StreamHub } from "./streams.ts";
 
 export interface StreamTag {
@@ -80,14 +81,8 @@ export class ServerStreams {
 
 export const unavailable = () => new VexilError("service_unavailable", "This instance takes no more streams right now; try again");
 
-/** Verifies the SDK key of a server-side SDK request; 401 (which SDKs take as final) only for a key that does not work. */
-export async function sdkGrant(keys: KeyVerifier, request: Request): Promise<KeyGrant> {
-  const key = presentedKey(request);
-  if (!key) throw new VexilError("unauthorized", "An SDK key is required in the Authorization header");
-  const grant = await keys.verify(key, "sdk");
-  if (!grant) throw new VexilError("unauthorized", "Invalid SDK key");
-  return grant;
-}
+/** The SDK key of a server-side SDK request, verified. */
+export const sdkGrant = (keys: KeyVerifier, request: Request): Promise<KeyGrant> => requireGrant(keys, "sdk", presentedCredential(request));
 
 /** Polling bodies, made once per feed revision, with an ETag from their bytes. */
 export class PollCache {
