@@ -8,7 +8,7 @@ import { parseContext, type EvaluationContext, type EvaluationReason } from "@ve
 import type { SdkItem } from "@vexil/shared/environment-data";
 import { VexilError, invalidRequest } from "@vexil/shared/errors";
 import { evaluateIn } from "./evaluations.ts";
-import type { Feed, FeedHub, FeedUpdate } from "./feeds.ts";
+import { FeedGroups, type Feed, type FeedHub, type FeedUpdate } from "./feeds.ts";
 import type { StreamTag } from "./server-sdk.ts";
 import { unavailable } from "./server-sdk.ts";
 import { sseEvent, type Stream, type StreamHub } from "./streams.ts";
@@ -137,7 +137,26 @@ interface ClientStream {
 
 /** Streams of client-side and mobile SDKs; one feed listener per environment works out what a change affects once, then evaluates per stream. */
 export class ClientStreams {
-  private readonly groups = new Map<string, { streams: Set<ClientStream>; listener: (update: FeedUpdate, feed: Feed) => void }>();
+  /** What a change affects is worked out once per environment; each stream then evaluates those flags for its context. */
+  private readonly groups = new FeedGroups<ClientStream>((update, feed, streams) => {
+    if (update.type === "put") {
+      for (const s of streams) s.stream.send(sseEvent("put", evaluateAll(feed, s.context, s.kind, s.withReasons)));
+      return;
+    }
+    const keys = [...affectedFlags(feed, update)];
+    for (const s of streams) {
+      for (const key of keys) {
+        const item = feed.flags.get(key);
+        if (!item || !availableTo(item, s.kind)) {
+          // Gone, or (by this very change) no longer for this credential: the SDK drops it.
+          if (!item || (update.kind === "flag" && update.key === key)) s.stream.send(sseEvent("delete", { key, version: feed.seq }));
+          continue;
+        }
+        const evaluated = evaluatedFlag(feed, key, s.context, s.withReasons);
+        if (evaluated) s.stream.send(sseEvent("patch", { key, ...evaluated }));
+      }
+    }
+  });
 
   constructor(
     private readonly hub: StreamHub<StreamTag>,
@@ -146,49 +165,16 @@ export class ClientStreams {
 
   async open(environmentId: string, selector: string, context: EvaluationContext, kind: ClientKind, withReasons: boolean): Promise<Response> {
     const feed = await this.feeds.get(environmentId);
-    const client: ClientStream = { stream: undefined as unknown as Stream, context, kind, withReasons };
+    let leave = () => {};
     const opened = this.hub.open({
       initial: sseEvent("put", evaluateAll(feed, context, kind, withReasons)),
       tag: { environmentId, selector },
-      onClose: () => {
-        const group = this.groups.get(environmentId);
-        if (!group) return;
-        group.streams.delete(client);
-        if (group.streams.size === 0) {
-          feed.listeners.delete(group.listener);
-          this.groups.delete(environmentId);
-        }
-      },
+      onClose: () => leave(),
     });
     if (!opened) throw unavailable();
-    client.stream = opened.stream;
-    let group = this.groups.get(environmentId);
-    if (!group) {
-      const streams = new Set<ClientStream>();
-      const listener = (update: FeedUpdate, f: Feed) => {
-        if (update.type === "put") {
-          for (const s of streams) s.stream.send(sseEvent("put", evaluateAll(f, s.context, s.kind, s.withReasons)));
-          return;
-        }
-        const keys = [...affectedFlags(f, update)];
-        for (const s of streams) {
-          for (const key of keys) {
-            const item = f.flags.get(key);
-            if (!item || !availableTo(item, s.kind)) {
-              // Gone, or (by this very change) no longer for this credential: the SDK drops it.
-              if (!item || (update.kind === "flag" && update.key === key)) s.stream.send(sseEvent("delete", { key, version: f.seq }));
-              continue;
-            }
-            const evaluated = evaluatedFlag(f, key, s.context, s.withReasons);
-            if (evaluated) s.stream.send(sseEvent("patch", { key, ...evaluated }));
-          }
-        }
-      };
-      group = { streams, listener };
-      this.groups.set(environmentId, group);
-      feed.listeners.add(listener);
-    }
-    group.streams.add(client);
+    leave = this.groups.join(feed, { stream: opened.stream, context, kind, withReasons });
+    // Closed before it joined (the client went away at once): nothing will call leave later.
+    if (opened.stream.closed) leave();
     return opened.response;
   }
 }

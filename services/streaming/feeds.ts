@@ -90,6 +90,36 @@ export class Feed {
   }
 }
 
+/**
+ * Members (streams) grouped by environment, with one feed listener per group: each update is worked
+ * out once for the group (`onUpdate` gets every member), not once per member.
+ */
+export class FeedGroups<T> {
+  private readonly groups = new Map<Feed, { members: Set<T>; listener: FeedListener }>();
+
+  constructor(private readonly onUpdate: (update: FeedUpdate, feed: Feed, members: ReadonlySet<T>) => void) {}
+
+  /** Adds `member` to the feed's group; the function returned takes it out (and the listener with the last one). */
+  join(feed: Feed, member: T): () => void {
+    let group = this.groups.get(feed);
+    if (!group) {
+      const members = new Set<T>();
+      group = { members, listener: (update, f) => this.onUpdate(update, f, members) };
+      this.groups.set(feed, group);
+      feed.listeners.add(group.listener);
+    }
+    group.members.add(member);
+    const joined = group;
+    return () => {
+      joined.members.delete(member);
+      if (joined.members.size === 0 && this.groups.get(feed) === joined) {
+        feed.listeners.delete(joined.listener);
+        this.groups.delete(feed);
+      }
+    };
+  }
+}
+
 export interface FeedHubOptions {
   timeoutMs: number;
   /** Feeds nobody listens to and nobody asked for this long are forgotten. */

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import type { SdkItem } from "@vexil/shared/environment-data";
 import { VexilError } from "@vexil/shared/errors";
-import type { Feed, FeedHub, FeedUpdate } from "./feeds.ts";
+import { FeedGroups, type Feed, type FeedHub, type FeedUpdate } from "./feeds.ts";
 import { presentedCredential } from "@vexil/shared/http/credentials";
 import { requireGrant, type KeyGrant, type KeyVerifier } from "./sdk-keys.ts";
 import { sseEvent, type Stream, type StreamHub } from "./streams.ts";
@@ -39,7 +39,11 @@ function serverEvent(update: FeedUpdate, feed: Feed): Uint8Array {
 }
 
 export class ServerStreams {
-  private readonly groups = new Map<string, { streams: Set<Stream>; listener: (update: FeedUpdate, feed: Feed) => void }>();
+  /** Each change is encoded once per environment and the same bytes go to all its streams. */
+  private readonly groups = new FeedGroups<Stream>((update, feed, streams) => {
+    const bytes = serverEvent(update, feed);
+    for (const stream of streams) stream.send(bytes);
+  });
 
   constructor(
     private readonly hub: StreamHub<StreamTag>,
@@ -49,32 +53,16 @@ export class ServerStreams {
   /** Opens an `/all` stream for `grant`: the `put` now, then every change. */
   async open(grant: KeyGrant): Promise<Response> {
     const feed = await this.feeds.get(grant.environmentId);
-    let group = this.groups.get(feed.environmentId);
+    let leave = () => {};
     const opened = this.hub.open({
       initial: serverEvent({ type: "put" }, feed),
       tag: { environmentId: feed.environmentId, selector: grant.selector },
-      onClose: () => {
-        const g = this.groups.get(feed.environmentId);
-        if (!g) return;
-        g.streams.delete(opened!.stream);
-        if (g.streams.size === 0) {
-          feed.listeners.delete(g.listener);
-          this.groups.delete(feed.environmentId);
-        }
-      },
+      onClose: () => leave(),
     });
     if (!opened) throw unavailable();
-    if (!group) {
-      const streams = new Set<Stream>();
-      const listener = (update: FeedUpdate, f: Feed) => {
-        const bytes = serverEvent(update, f);
-        for (const stream of streams) stream.send(bytes);
-      };
-      group = { streams, listener };
-      this.groups.set(feed.environmentId, group);
-      feed.listeners.add(listener);
-    }
-    group.streams.add(opened.stream);
+    leave = this.groups.join(feed, opened.stream);
+    // Closed before it joined (the client went away at once): nothing will call leave later.
+    if (opened.stream.closed) leave();
     return opened.response;
   }
 }

@@ -10,7 +10,7 @@ import type { ChangeEvent } from "@vexil/shared/change-events";
 import type { EnvironmentData, SdkItem } from "@vexil/shared/environment-data";
 import { silentLogger } from "@vexil/shared/logger";
 import { subjects } from "@vexil/shared/subjects";
-import { FeedHub, type FeedUpdate } from "@vexil/streaming/feeds";
+import { FeedGroups, FeedHub, type FeedUpdate } from "@vexil/streaming/feeds";
 
 const ENV = "env-1";
 
@@ -141,6 +141,30 @@ describe("feeds", () => {
     await expect(hub.get(ENV)).rejects.toMatchObject({ code: "service_unavailable" });
     flagsService(bus, { seq: 1, flags: { a: flag("a", 1) } });
     expect((await hub.get(ENV)).flags.has("a")).toBe(true);
+    hub.stop();
+  });
+});
+
+describe("feed groups", () => {
+  test("one listener per feed for all its members, gone with the last member", async () => {
+    const bus = new MemoryBus();
+    flagsService(bus, { seq: 0, flags: {} });
+    const hub = new FeedHub(bus, silentLogger, { timeoutMs: 1_000 });
+    const feed = await hub.get(ENV);
+    const seen: Array<[string, string[]]> = [];
+    const groups = new FeedGroups<string>((update, _feed, members) => void seen.push([update.type, [...members]]));
+    const leaveA = groups.join(feed, "a");
+    const leaveB = groups.join(feed, "b");
+    expect(feed.listeners.size).toBe(1);
+    await publish(bus, event(1, "x", 1));
+    expect(seen).toEqual([["upsert", ["a", "b"]]]);
+    leaveA();
+    leaveA();
+    expect(feed.listeners.size).toBe(1);
+    leaveB();
+    expect(feed.listeners.size).toBe(0);
+    await publish(bus, event(2, "x", 2));
+    expect(seen.length).toBe(1);
     hub.stop();
   });
 });
