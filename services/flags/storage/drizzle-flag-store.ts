@@ -224,7 +224,7 @@ export class DrizzleFlagStore implements FlagStore {
     // few such rounds (a busy flag), the change takes the flag's lock and waits its turn.
     for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
       const current = attempt === 0 && read ? read.flag : await this.flagByKey(projectId, key);
-      const others = async () => (current ? (await this.db.select(withTargeting).from(flags).where(and(eq(flags.projectId, projectId), ne(flags.id, current.id)))).map(asRecord) : []);
+      const others = async () => (current ? (await this.projectFlags(projectId)).filter((f) => f.id !== current.id) : []);
       const outcome = await change(current, others);
       if (outcome.kind === "none") return outcome.result;
       if (outcome.kind === "delete" || !current) break;
