@@ -4,6 +4,7 @@
  * object) through `json-merge-patch`. The patched document is then checked whole against the
  * resource's rules: read-only fields untouched, no unknown fields, every editable field valid.
  */
+import { cloneJson } from "./json-clone.ts";
 import { type TObject } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import jsonPatch, { type Operation } from "fast-json-patch";
@@ -78,8 +79,8 @@ export function parsePatchRequest(body: unknown, contentType: string | null): Pa
 
 /** Applies a JSON Patch or merge patch to a copy of `doc`. `test` failures are optimistic-locking conflicts. */
 export function applyPatch<T>(doc: T, request: PatchRequest): unknown {
-  const copy = structuredClone(doc);
-  if (request.format === "merge") return mergePatch.apply(copy, structuredClone(request.merge));
+  const copy = cloneJson(doc);
+  if (request.format === "merge") return mergePatch.apply(copy, cloneJson(request.merge));
   if (request.format === "semantic") throw invalidRequest("Semantic patch is not supported on this resource; use JSON Patch or JSON Merge Patch");
   if (request.operations.length > 1000) throw invalidRequest("A patch may hold at most 1000 operations");
   request.operations.forEach((op, index) => {

@@ -1,4 +1,5 @@
 /** Audit entries as the services write them, in the same transaction as the change they record. */
+import { cloneJson } from "../json-clone.ts";
 import type { Caller } from "../caller.ts";
 import { sortableId } from "../ids.ts";
 import jsonPatch, { type Operation } from "fast-json-patch";
@@ -70,7 +71,7 @@ function before(previous: unknown, current: unknown): Pick<AuditEntry, "previous
 export function previousOf(entry: Pick<AuditEntry, "previous" | "current" | "previousDelta">): unknown {
   if (entry.previous !== null && entry.previous !== undefined) return entry.previous;
   if (!Array.isArray(entry.previousDelta) || !isObject(entry.current)) return null;
-  return jsonPatch.applyPatch(structuredClone(entry.current), entry.previousDelta as Operation[], false, true).newDocument;
+  return jsonPatch.applyPatch(cloneJson(entry.current), entry.previousDelta as Operation[], false, true).newDocument;
 }
 
 export function auditEntry(input: AuditInput): AuditEntry {

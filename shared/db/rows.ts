@@ -3,7 +3,7 @@
  * `jsonb_populate_record(null::<table>, <json>)`: an insert that selects from an earlier part of
  * the same statement (and so writes nothing when that part matched nothing).
  */
-import { getTableColumns, getTableName, sql, type SQL } from "drizzle-orm";
+import { getTableColumns, getTableName, sql, type Placeholder, type SQL } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 
 export function rowJson<T extends PgTable>(table: T, values: Partial<T["$inferInsert"]>): string {
@@ -15,15 +15,20 @@ export function rowJson<T extends PgTable>(table: T, values: Partial<T["$inferIn
   return JSON.stringify(out);
 }
 
-/** `insert into <table> select the row from <source>`: one row per row of `source`. */
-export function insertRowFrom<T extends PgTable>(table: T, values: T["$inferInsert"], source: SQL): SQL {
+/**
+ * `insert into <table> select the row from <source>`: one row per row of `source`, the row given as
+ * JSON (`rowJson`) by `json`, typically a placeholder, so the statement has one shape whatever the
+ * row holds. Every column is written; one the JSON leaves out takes its default, or null.
+ */
+export function insertRowFrom<T extends PgTable>(table: T, source: SQL, json: SQL | Placeholder): SQL {
   const name = sql.identifier(getTableName(table));
-  // Only the columns given, so the others take their defaults.
-  const columns = Object.entries(getTableColumns(table))
-    .filter(([property]) => (values as Record<string, unknown>)[property] !== undefined)
-    .map(([, c]) => sql.identifier(c.name));
-  const list = sql.join(columns, sql`, `);
-  return sql`insert into ${name} (${list}) select ${sql.join(columns.map((c) => sql`r.${c}`), sql`, `)} from ${source}, jsonb_populate_record(null::${name}, ${rowJson(table, values)}::jsonb) as r`;
+  const columns = Object.values(getTableColumns(table));
+  const list = sql.join(columns.map((c) => sql.identifier(c.name)), sql`, `);
+  const values = columns.map((c) => {
+    const value = sql`r.${sql.identifier(c.name)}`;
+    return c.default === undefined ? value : sql`coalesce(${value}, ${c.default})`;
+  });
+  return sql`insert into ${name} (${list}) select ${sql.join(values, sql`, `)} from ${source}, jsonb_populate_record(null::${name}, ${json}::jsonb) as r`;
 }
 
 /** The reverse of `rowJson`: a row read as JSON (e.g. `to_jsonb(t)`), keyed by property name. */

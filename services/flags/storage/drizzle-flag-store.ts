@@ -2,8 +2,8 @@ import { and, asc, count, desc, eq, getTableColumns, inArray, ne, or, sql, type 
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog } from "@vexil/shared/audit/schema";
 import { rowsOf } from "@vexil/shared/db/migrate";
-import { insertRowFrom, rowFromJson } from "@vexil/shared/db/rows";
-import { likePattern, isUniqueViolation, type Db, type Executor } from "@vexil/shared/db/connector";
+import { insertRowFrom, rowFromJson, rowJson } from "@vexil/shared/db/rows";
+import { compiledStatement, likePattern, isUniqueViolation, type Db, type Executor } from "@vexil/shared/db/connector";
 import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
 import { conflict } from "@vexil/shared/errors";
 import type { Flag, FlagEnvironment } from "../domain/flags/model.ts";
@@ -84,6 +84,26 @@ export async function writeChanges(tx: Executor, projectId: string, changes: Pen
 
 const parsedJson = <T>(v: unknown) => (typeof v === "string" ? JSON.parse(v) : v) as T;
 const parsedTargeting = (v: unknown) => parsedJson<Record<string, FlagEnvironment>>(v);
+
+/**
+ * The flag, its changed targeting rows, the audit entry and the change events, in one statement that
+ * writes only if the flag still has the version the change was decided on (`readVersion`).
+ */
+const writeFlag = compiledStatement(sql`
+  with flag_row as (
+    update ${flags} set doc = ${sql.placeholder("doc")}::jsonb, version = ${sql.placeholder("version")}
+    where id = ${sql.placeholder("id")} and version = ${sql.placeholder("readVersion")} returning id),
+  audit_row as (${insertRowFrom(auditLog, sql`flag_row`, sql.placeholder("audit"))}),
+  event_rows as (
+    insert into ${outbox} (environment_id, payload, created_at)
+    select e.environment_id, e.payload, e.created_at
+    from flag_row, jsonb_to_recordset(${sql.placeholder("events")}::jsonb) as e(environment_id text, payload jsonb, created_at bigint)),
+  config_rows as (
+    insert into ${flagConfigs} (flag_id, environment_id, config)
+    select c.flag_id, c.environment_id, c.config
+    from flag_row, jsonb_to_recordset(${sql.placeholder("configs")}::jsonb) as c(flag_id text, environment_id text, config jsonb)
+    on conflict (flag_id, environment_id) do update set config = excluded.config)
+  select count(*)::int as n from flag_row`);
 
 /** A flag row with its targeting in every environment, read in one statement (one snapshot). */
 const withTargeting = {
@@ -242,26 +262,19 @@ export class DrizzleFlagStore implements FlagStore {
   private async writeIfUnchanged(tx: Executor, readVersion: number, outcome: Extract<FlagOutcome<unknown>, { kind: "update" }>, envs: EnvIds): Promise<boolean> {
     const { flag } = outcome;
     const changed = new Set(outcome.changes.map((c) => c.environmentKey));
-    const configRows = envs
-      .filter((e) => flag.configs[e.key] && changed.has(e.key))
-      .map((e) => ({ flag_id: flag.id, environment_id: e.id, config: flag.configs[e.key] }));
-    const parts: SQL[] = [
-      sql`flag_row as (update ${flags} set doc = ${JSON.stringify(flag.doc)}::jsonb, version = ${flag.version} where id = ${flag.id} and version = ${readVersion} returning id)`,
-      sql`audit_row as (${insertRowFrom(auditLog, outcome.audit, sql`flag_row`)})`,
-    ];
+    const configs = envs.filter((e) => flag.configs[e.key] && changed.has(e.key)).map((e) => ({ flag_id: flag.id, environment_id: e.id, config: flag.configs[e.key] }));
     const events = outboxRows(outcome.changes, envs, outcome.audit.date).map((r) => ({ environment_id: r.environmentId, payload: r.payload, created_at: r.createdAt }));
-    if (events.length > 0) {
-      parts.push(sql`event_rows as (
-        insert into ${outbox} (environment_id, payload, created_at)
-        select e.environment_id, e.payload, e.created_at from flag_row, jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e(environment_id text, payload jsonb, created_at bigint))`);
-    }
-    if (configRows.length > 0) {
-      parts.push(sql`config_rows as (
-        insert into ${flagConfigs} (flag_id, environment_id, config)
-        select c.flag_id, c.environment_id, c.config from flag_row, jsonb_to_recordset(${JSON.stringify(configRows)}::jsonb) as c(flag_id text, environment_id text, config jsonb)
-        on conflict (flag_id, environment_id) do update set config = excluded.config)`);
-    }
-    const rows = rowsOf<{ n: number }>(await tx.execute(sql`with ${sql.join(parts, sql`, `)} select count(*)::int as n from flag_row`));
+    const rows = rowsOf<{ n: number }>(
+      await writeFlag(tx, {
+        doc: JSON.stringify(flag.doc),
+        version: flag.version,
+        id: flag.id,
+        readVersion,
+        audit: rowJson(auditLog, outcome.audit),
+        events: JSON.stringify(events),
+        configs: JSON.stringify(configs),
+      }),
+    );
     return Number(rows[0]?.n) === 1;
   }
 

@@ -2,6 +2,7 @@
  * Flag use cases: list, create (or clone), read, patch in every format, delete. Every write ends
  * in one validation of the whole document and one audit entry, written with the change.
  */
+import { cloneJson } from "@vexil/shared/json-clone";
 import { auditEntry, patchChange } from "@vexil/shared/audit/audit";
 import type { PendingChange } from "@vexil/shared/change-events";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
@@ -159,7 +160,7 @@ function newFlag(scope: Scope, post: FlagPost, now: number, source?: Flag): Flag
   for (const env of scope.envs) {
     const fresh = defaultEnvironment(flag, now);
     // A clone copies the source's targeting in every environment, on/off included, with its own salt.
-    flag.environments[env.key] = source?.environments[env.key] ? { ...structuredClone(source.environments[env.key]!), salt: fresh.salt, sel: fresh.sel, version: 1, lastModified: now } : fresh;
+    flag.environments[env.key] = source?.environments[env.key] ? { ...cloneJson(source.environments[env.key]!), salt: fresh.salt, sel: fresh.sel, version: 1, lastModified: now } : fresh;
   }
   return flag;
 }
@@ -413,9 +414,9 @@ export async function copyFlagConfig(ctx: FlagsContext, caller: Caller, projectK
     }
     authorize(caller, "copyFlagConfigFrom", flagResource(scope.project, source, current));
     authorize(caller, "copyFlagConfigTo", flagResource(scope.project, target, current));
-    const next = structuredClone(current);
+    const next = cloneJson(current);
     const copied = next.environments[target.key]!;
-    for (const action of actions) for (const field of COPY_FIELDS[action]!) (copied as unknown as Record<string, unknown>)[field] = structuredClone(from[field]);
+    for (const action of actions) for (const field of COPY_FIELDS[action]!) (copied as unknown as Record<string, unknown>)[field] = cloneJson(from[field]);
     const now = ctx.now();
     const changedEnvs = stamp(current, next, now);
     if (changedEnvs.length === 0) return { kind: "none", result: rep(current) };

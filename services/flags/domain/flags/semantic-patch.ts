@@ -4,6 +4,7 @@
  * nothing is returned. Redundant instructions are no-ops. Versions are left alone, and the
  * caller checks the result with `validateFlag`; instructions never leave a dangling index.
  */
+import { cloneJson } from "@vexil/shared/json-clone";
 import { invalidRequest } from "@vexil/shared/errors";
 import { CLAUSE_OPS, TOTAL_WEIGHT, defaultEnvironment, type Clause, type ClauseOp, type Flag, type FlagEnvironment } from "./model.ts";
 import type { Prerequisite, Rollout, Rule, Target, VariationOrRollout } from "./model.ts";
@@ -54,7 +55,7 @@ export function refuse(reason: string): never {
 }
 
 export function applyInstructions(flag: Flag, instructions: unknown, ctx: SemanticContext): SemanticResult {
-  const draft: Draft = { flag: structuredClone(flag), ctx, deleted: false };
+  const draft: Draft = { flag: cloneJson(flag), ctx, deleted: false };
   const actions = runInstructions(instructions, KINDS, draft);
   return { flag: draft.flag, actions, deleted: draft.deleted };
 }

@@ -22,6 +22,7 @@
  * Big segments are not supported: their kinds (addBigSegmentIncludedTargets and the like,
  * processBigSegmentImport) are recognised and always refused.
  */
+import { cloneJson } from "@vexil/shared/json-clone";
 import { invalidRequest } from "@vexil/shared/errors";
 import { TOTAL_WEIGHT } from "../flags/model.ts";
 import { CLAUSE_EDITS, clauseFrom, list, optStr, reorderedRules, refuse, ruleIn, runInstructions, str, strings, unique } from "../flags/semantic-patch.ts";
@@ -56,7 +57,7 @@ export function applySegmentInstructions(segment: Segment, instructions: unknown
   if (key !== ctx.environment) {
     throw invalidRequest(`environmentKey: "${key.slice(0, 100)}" is not the segment's environment "${ctx.environment}"`);
   }
-  const draft: Draft = { segment: structuredClone(segment), ctx };
+  const draft: Draft = { segment: cloneJson(segment), ctx };
   const actions = runInstructions(instructions, KINDS, draft);
   return { segment: draft.segment, actions };
 }
