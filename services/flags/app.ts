@@ -4,6 +4,8 @@ import type { Assertions } from "@vexil/shared/assertion";
 import { errorsPlugin } from "@vexil/shared/http/errors-plugin";
 import { jsonVariants } from "@vexil/shared/http/json-variants";
 import { textGuard } from "@vexil/shared/http/text-guard";
+import { PART_PATH, servicePart } from "@vexil/shared/http/openapi";
+import { flagsComponents } from "./openapi/index.ts";
 import type { FlagsContext } from "./domain/context.ts";
 import { auditLogRoutes } from "./routes/audit-log.ts";
 import { compatRoutes } from "./routes/compat.ts";
@@ -20,7 +22,8 @@ export interface CompatDefaults {
 
 export function createFlagsApp(ctx: FlagsContext, assertions: Assertions, unleash: CompatDefaults = { project: "default", environment: "production" }) {
   // The errors plugin lists the app's own routes in 405 answers; they exist once the app is built.
-  const built: { routes: ReadonlyArray<{ method: string; path: string }> } = { routes: [] };
+  const built: { routes: ReadonlyArray<{ method: string; path: string }>; app?: unknown } = { routes: [] };
+  let part: ReturnType<typeof servicePart> | undefined;
   const app = new Elysia({ normalize: false })
     .use(errorsPlugin(ctx.logger, () => built.routes))
     .use(jsonVariants())
@@ -30,7 +33,10 @@ export function createFlagsApp(ctx: FlagsContext, assertions: Assertions, unleas
     .use(flagRoutes(ctx, assertions))
     .use(segmentRoutes(ctx, assertions))
     .use(auditLogRoutes(ctx.audit, assertions))
-    .use(compatRoutes(ctx, assertions, unleash));
+    .use(compatRoutes(ctx, assertions, unleash))
+    // This service's part of the OpenAPI document, for the gateway (built on first use).
+    .get(PART_PATH, () => (part ??= servicePart(built.app, flagsComponents)));
   built.routes = app.routes;
+  built.app = app;
   return app;
 }

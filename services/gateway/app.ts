@@ -14,6 +14,7 @@ import type { ServiceClient } from "@vexil/shared/transport/http-over-bus";
 import type { CallerVerifier, Credential } from "./caller-verifier.ts";
 import { createFailureLimiter, type FailureLimiter } from "./failure-limiter.ts";
 import { routeOf, type Route } from "./routes.ts";
+import { createDocs } from "./docs.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import { apiVersionOf, betaCheck, checkedBody, corsHeaders, preflight, versionsBody, withMethodOverride, type CorsOptions } from "./conventions.ts";
 
@@ -57,6 +58,7 @@ export function createGateway(deps: GatewayDeps) {
   const { logger } = deps;
   const failures = deps.failures ?? createFailureLimiter(30);
   const cors: CorsOptions = { origins: deps.corsOrigins ?? [], publicOrigin: deps.publicOrigin };
+  const docs = createDocs(deps.services, logger);
 
   /** The request's credential; a session cookie only from the public origin. */
   function credentialOf(request: Request, id: string): Credential | Response {
@@ -78,6 +80,11 @@ export function createGateway(deps: GatewayDeps) {
     if (incoming.method === "OPTIONS") return preflight(incoming, cors);
 
     const request = withMethodOverride(incoming);
+    // The API's documentation: public, like the routes it describes are not.
+    if (docs.has(url.pathname)) {
+      if (request.method !== "GET" && request.method !== "HEAD") return errorResponse(405, "method_not_allowed", `${request.method} is not allowed on ${url.pathname}; use GET`, id, { allow: "GET, HEAD" });
+      return docs.answer(url.pathname);
+    }
     let version = apiVersionOf(request);
     const local = url.pathname === "/api/v2" || url.pathname === "/api/v2/versions";
     const route = local ? ({ service: "flags" } as Route) : routeOf(url.pathname, request.method);

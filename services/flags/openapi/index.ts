@@ -1,0 +1,14 @@
+/** The flags service's named schemas: the component schemas its routes' documentation names. */
+import { auditLogComponents } from "./audit-log.ts";
+import { compatComponents } from "./compat.ts";
+import { flagComponents } from "./flags.ts";
+import { projectComponents } from "./projects.ts";
+import { segmentComponents } from "./segments.ts";
+
+export const flagsComponents = {
+  ...projectComponents,
+  ...flagComponents,
+  ...segmentComponents,
+  ...auditLogComponents,
+  ...compatComponents,
+};

@@ -1,0 +1,157 @@
+/**
+ * The API's documentation at the gateway: `GET /api/v2/openapi.json` joins the parts each service
+ * answers on `PART_PATH` (built from its routes) with the gateway's own operations, and `/docs`
+ * (also `/api-docs`) is Swagger UI over it, served from the `swagger-ui-dist` package: nothing is
+ * fetched from elsewhere, so the page works where the server has no way out.
+ */
+import { dirname, join } from "node:path";
+import { Type as T } from "@sinclair/typebox";
+import { API_VERSIONS } from "@vexil/shared/api-versions";
+import { VexilError } from "@vexil/shared/errors";
+import { Links, PART_PATH, joinParts, operation, plain, type OperationSpec, type ServicePart } from "@vexil/shared/http/openapi";
+import type { Logger } from "@vexil/shared/logger";
+import type { ServiceClient } from "@vexil/shared/transport/http-over-bus";
+
+export const DOCUMENT_PATH = "/api/v2/openapi.json";
+export const DOCS_PATHS = ["/docs", "/api-docs"];
+const ASSETS = "/docs/assets/";
+/** A joined document is kept this long, then built again from the services' current parts. */
+const KEEP_MS = 60_000;
+
+const info = {
+  title: "Vexil REST API",
+  version: "2.0",
+  description: [
+    "Feature flags, segments, projects, environments, access tokens, members, roles and the audit log.",
+    "",
+    "Authenticate with an access token in `Authorization` (raw, or after `Bearer `). Errors are `{code, message, id}`.",
+    "Patches take JSON Patch, JSON Merge Patch or, for flags and segments, semantic patch",
+    "(`Content-Type: application/json; domain-model=launchdarkly.semanticpatch`).",
+    "Send `LD-API-Version: <yyyymmdd>` to pin a version (else the token's default, else the latest) and `LD-API-Version: beta` for beta resources.",
+    "Rate limits: `X-Ratelimit-Global-Remaining`, `X-Ratelimit-Route-Remaining`, `X-Ratelimit-Reset`; 429 with `Retry-After`.",
+  ].join("\n"),
+};
+
+const Root = T.Object({ links: Links }, { additionalProperties: false });
+const Versions = T.Object(
+  {
+    validVersions: T.Array(T.Integer()),
+    latestVersion: T.Integer(),
+    currentVersion: T.Integer({ description: "The version this call was answered in" }),
+    beta: T.Boolean(),
+  },
+  { additionalProperties: false },
+);
+
+const op = (spec: OperationSpec) => operation(spec) as unknown as Record<string, unknown>;
+
+/** The operations the gateway answers itself. */
+function gatewayPart(): ServicePart {
+  return {
+    paths: {
+      "/api/v2": { get: op({ id: "getRoot", tag: "Other", summary: "Links to the API's collections", ok: { 200: "Root" } }) },
+      "/api/v2/versions": {
+        get: op({ id: "getVersions", tag: "Other", summary: "The API versions", ok: { 200: "Versions" }, example: { validVersions: [...API_VERSIONS], latestVersion: API_VERSIONS.at(-1), currentVersion: API_VERSIONS.at(-1), beta: false } }),
+      },
+      [DOCUMENT_PATH]: {
+        get: op({ id: "getOpenapiSpec", tag: "Other", summary: "This document", description: "Answered without a credential.", ok: { 200: T.Object({ openapi: T.String() }, { additionalProperties: true }) }, public: true }),
+      },
+    },
+    components: { schemas: { Root: plain(Root), Versions: plain(Versions) } },
+  };
+}
+
+const page = (document: string) => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Vexil REST API</title>
+<link rel="stylesheet" href="${ASSETS}swagger-ui.css">
+<link rel="icon" type="image/png" href="${ASSETS}favicon-32x32.png">
+</head>
+<body>
+<div id="docs"></div>
+<script src="${ASSETS}swagger-ui-bundle.js"></script>
+<script src="${ASSETS}docs-init.js" data-document="${document}"></script>
+</body>
+</html>
+`;
+
+/** Starts Swagger UI; a file of its own, so the page needs no inline script (a strict CSP holds). */
+const INIT = `(function () {
+  var script = document.currentScript;
+  window.ui = SwaggerUIBundle({
+    url: script.getAttribute("data-document"),
+    dom_id: "#docs",
+    deepLinking: true,
+    persistAuthorization: false,
+    tryItOutEnabled: true,
+  });
+})();
+`;
+
+const SERVED_ASSETS: Record<string, string> = {
+  "swagger-ui.css": "text/css; charset=utf-8",
+  "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+  "favicon-32x32.png": "image/png",
+  "favicon-16x16.png": "image/png",
+};
+
+function assetsDir(): string {
+  return dirname(Bun.resolveSync("swagger-ui-dist/package.json", import.meta.dir));
+}
+
+export interface Docs {
+  /** Whether the path is one of the documentation's. */
+  has(pathname: string): boolean;
+  /** The answer to a GET of one of its paths. */
+  answer(pathname: string): Promise<Response> | Response;
+}
+
+export function createDocs(services: Record<string, ServiceClient>, logger: Logger): Docs {
+  let kept: { body: string; at: number } | undefined;
+  let building: Promise<string> | undefined;
+  let dir: string | undefined;
+
+  async function part(name: string, client: ServiceClient) {
+    const response = await client.handle(new Request(`http://vexil.internal${PART_PATH}`, { headers: { accept: "application/json" } }));
+    if (response.status !== 200) throw new Error(`${name} answered ${response.status} for its part of the document`);
+    return (await response.json()) as ServicePart;
+  }
+
+  async function build(): Promise<string> {
+    const parts = await Promise.all(Object.entries(services).map(([name, client]) => part(name, client)));
+    return JSON.stringify(joinParts(info, [gatewayPart(), ...parts]));
+  }
+
+  async function document(): Promise<Response> {
+    const now = Date.now();
+    if (!kept || now - kept.at > KEEP_MS) {
+      building ??= build().finally(() => (building = undefined));
+      try {
+        kept = { body: await building, at: now };
+      } catch (error) {
+        if (!kept) {
+          logger.warn("API document unavailable", { error });
+          throw new VexilError("service_unavailable", "The API document cannot be built right now: a service did not answer; try again shortly");
+        }
+      }
+    }
+    return new Response(kept.body, { headers: { "content-type": "application/json", "cache-control": "public, max-age=60" } });
+  }
+
+  return {
+    has: (pathname) => pathname === DOCUMENT_PATH || DOCS_PATHS.includes(pathname) || pathname.startsWith(ASSETS),
+    answer(pathname) {
+      if (pathname === DOCUMENT_PATH) return document();
+      if (DOCS_PATHS.includes(pathname)) return new Response(page(DOCUMENT_PATH), { headers: { "content-type": "text/html; charset=utf-8" } });
+      const name = pathname.slice(ASSETS.length);
+      if (name === "docs-init.js") return new Response(INIT, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=3600" } });
+      const type = SERVED_ASSETS[name];
+      if (!type) throw new VexilError("not_found", `No resource at ${pathname}`);
+      dir ??= assetsDir();
+      return new Response(Bun.file(join(dir, name)), { headers: { "content-type": type, "cache-control": "public, max-age=86400" } });
+    },
+  };
+}
