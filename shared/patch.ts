@@ -163,6 +163,14 @@ export function checkPatchedDocument<E>(original: Record<string, unknown>, patch
     if (!Bun.deepEquals(original[key], patched[key], true)) throw invalidRequest(`"${key}" is read-only and cannot be changed`);
   }
   const candidate = Object.fromEntries(editable.filter((k) => k in patched).map((k) => [k, patched[k]]));
+  // A field the patch took away (a merge patch's null, a `remove`) is cleared: null where the field
+  // may be null, absent where it may be absent, refused where it must have a value.
+  const required = rules.editable.required ?? [];
+  for (const key of editable) {
+    if (key in patched || !required.includes(key)) continue;
+    if (!Value.Check(rules.editable.properties[key]!, null)) throw invalidRequest(`Invalid ${key}: it is required and cannot be removed or set to null`);
+    candidate[key] = null;
+  }
   const error = Value.Errors(rules.editable, candidate).First();
   if (error) {
     const field = error.path.replace(/^\//, "").replaceAll("/", ".") || "document";

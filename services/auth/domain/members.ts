@@ -9,7 +9,7 @@ import { link, pageLinks, parsePage } from "@vexil/shared/http/links";
 import { resourceId } from "@vexil/shared/ids";
 import { applyPatch, checkPatchedDocument, parsePatchRequest, patchDelta, untilWritten } from "@vexil/shared/patch";
 import type { Resource } from "@vexil/shared/policy";
-import type { MemberQuery, MemberRecord } from "../storage/auth-store.ts";
+import type { MemberQuery, MemberRecord, MemberSortField } from "../storage/auth-store.ts";
 import type { AuthContext } from "./context.ts";
 import { roleRank } from "./grants.ts";
 import { MemberEditable, type NewMember } from "./schemas.ts";
@@ -50,8 +50,15 @@ function requireOwnerFor(caller: Caller, what: string): void {
 
 const FILTERS = ["query", "role", "id", "email"];
 
-function parseMemberQuery(params: { limit?: string; offset?: string; filter?: string }): MemberQuery {
+const SORTS = ["displayName", "-displayName", "email", "-email"];
+
+function parseMemberQuery(params: { limit?: string; offset?: string; filter?: string; sort?: string }): MemberQuery {
   const q: MemberQuery = parsePage(params);
+  if (params.sort !== undefined) {
+    if (!SORTS.includes(params.sort)) throw invalidRequest(`Unknown sort "${params.sort}"; sort by ${SORTS.join(", ")}`);
+    const descending = params.sort.startsWith("-");
+    q.sort = { field: (descending ? params.sort.slice(1) : params.sort) as MemberSortField, descending };
+  }
   for (const part of (params.filter ?? "").split(",").filter(Boolean)) {
     const colon = part.indexOf(":");
     const field = colon < 0 ? part : part.slice(0, colon);
@@ -68,9 +75,6 @@ function parseMemberQuery(params: { limit?: string; offset?: string; filter?: st
 
 export async function listMembers(ctx: AuthContext, caller: Caller, params: { limit?: string; offset?: string; filter?: string; sort?: string }) {
   authorizeRead(caller);
-  if (params.sort !== undefined && !["displayName", "-displayName", "email", "-email"].includes(params.sort)) {
-    throw invalidRequest(`Unknown sort "${params.sort}"; sort by displayName`);
-  }
   const q = parseMemberQuery(params);
   const { items, total } = await ctx.store.listMembers(q);
   return { items: items.map(memberRep), totalCount: total, _links: pageLinks(PATH, { filter: params.filter || undefined, sort: params.sort }, q, total) };

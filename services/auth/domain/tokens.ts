@@ -28,6 +28,16 @@ export function tokenResource(token: Pick<TokenRecord, "serviceToken" | "memberI
       ];
 }
 
+/** The token's member in brief; like the member's own representation, it leaves out unset names. */
+const memberSummary = (member: MemberRecord) => ({
+  _id: member.id,
+  email: member.email,
+  role: member.role,
+  firstName: member.firstName ?? undefined,
+  lastName: member.lastName ?? undefined,
+  _links: { self: link(`/api/v2/members/${member.id}`) },
+});
+
 export function tokenRep(token: TokenRecord, member: MemberRecord | undefined, secret?: string) {
   const custom = token.inlineRole !== null || token.customRoleIds.length > 0;
   return {
@@ -35,7 +45,7 @@ export function tokenRep(token: TokenRecord, member: MemberRecord | undefined, s
     _links: { self: link(`${PATH}/${token.id}`), parent: link(PATH) },
     ownerId: token.ownerId,
     memberId: token.memberId,
-    _member: member ? { _id: member.id, email: member.email, role: member.role, firstName: member.firstName, lastName: member.lastName, _links: { self: link(`/api/v2/members/${member.id}`) } } : undefined,
+    _member: member ? memberSummary(member) : undefined,
     name: token.name,
     description: token.description,
     creationDate: token.createdAt,
@@ -182,7 +192,8 @@ export async function patchToken(ctx: AuthContext, caller: Caller, id: string, b
     const current = await tokenOr404(ctx, caller, id);
     const member = await ctx.store.memberById(current.memberId);
     const rep = tokenRep(current, member);
-    // Absent settings are patched as null, so `replace` and merge patches can address them.
+    // Absent settings are patched as null, so `replace` can address them; a merge patch's null or a
+    // `remove` clears them.
     const base = { ...rep, inlineRole: current.inlineRole, expiresAt: current.expiresAt };
     const fields = checkPatchedDocument<TokenEditable>(rep, applyPatch(base, request), TOKEN_RULES);
     if (fields.expiresAt !== null && fields.expiresAt !== current.expiresAt && fields.expiresAt <= ctx.now()) throw invalidRequest("expiresAt must be in the future");

@@ -24,7 +24,8 @@ export function memberRoutes(ctx: AuthContext, assertions: Assertions) {
         summary: "List account members",
         description:
           "`filter`, comma-separated: `query:<text>` (part of the email or name), `role:<a|b>`, `id:<a|b>`, `email:<a|b>`. " +
-          "Always ordered by email: `sort` accepts `displayName`, `email` and their `-` forms but does not change the order.",
+          "`sort`: `displayName` (first and last name, or the email when the member has neither), `email` (the default), or `-` before either for the reverse order; " +
+          "byte order, equal display names by email.",
         ok: { 200: "Members" },
         errors: [403],
       }),
@@ -67,6 +68,7 @@ export function memberRoutes(ctx: AuthContext, assertions: Assertions) {
           summary: "Update an account member",
           description:
             "Editable: `firstName`, `lastName`, `role`, `customRoles` (role keys), and `password` (write-only: `add` it or merge it in; no answer shows it). " +
+            "A name is cleared by null, a `remove` or a merge patch's null; `role` and `customRoles` keep a value (400). " +
             "Members change their own name and password; anything else takes a grant, and only an owner changes an owner or makes one. The last owner cannot be demoted (400). " +
             "A change of role reaches the member's tokens and sessions at once.",
           ok: { 200: "Member" },

@@ -57,7 +57,7 @@ export function roleRoutes(ctx: AuthContext, assertions: Assertions) {
           id: "patchCustomRole",
           tag: TAG,
           summary: "Update a custom role",
-          description: "Editable: `name`, `description`, `policy`, `basePermissions`. The change reaches every member and token with the role at once.",
+          description: "Editable: `name`, `description`, `policy`, `basePermissions`; each keeps a value, so removing one (or a merge patch's null) is a 400. The change reaches every member and token with the role at once.",
           ok: { 200: "CustomRole" },
           errors: [403, 404, 409],
           request: patchRequest(),

@@ -63,6 +63,7 @@ export function tokenRoutes(ctx: AuthContext, assertions: Assertions) {
           summary: "Update an access token",
           description:
             "Editable: `name`, `description`, `role`, `customRoleIds`, `inlineRole`, `defaultApiVersion` and `expiresAt` (absent settings can be addressed as null). " +
+            "A merge patch's null or a `remove` clears `inlineRole` and `expiresAt` and turns `role` back to `reader`; the other fields always keep a value (400). " +
             "The same delegation rules as on creation hold; the change reaches the token's next call.",
           ok: { 200: "Token" },
           errors: [403, 404, 409],

@@ -82,12 +82,21 @@ export interface Page {
   offset: number;
 }
 
+/** What members are listed by. */
+export type MemberSortField = "displayName" | "email";
+
 export interface MemberQuery extends Page {
   /** Substring of email or name, case-insensitive. */
   query?: string;
   roles?: string[];
   ids?: string[];
   emails?: string[];
+  /**
+   * Byte order of the email (the default), or of the display name: first and last name joined by
+   * a space, leaving out unset and empty ones, or the email when neither is left. Equal display
+   * names go by email in the same direction, so `descending` is the exact reverse.
+   */
+  sort?: { field: MemberSortField; descending: boolean };
 }
 
 export interface Listed<T> {

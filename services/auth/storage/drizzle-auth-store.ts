@@ -35,6 +35,15 @@ async function writeAudit(tx: Executor, entries: AuditEntry[]): Promise<void> {
   if (entries.length > 0) await tx.insert(auditLog).values(entries);
 }
 
+/** Byte order ("C" collation), as the memory store sorts; see `MemberQuery.sort`. */
+function memberOrder(q: MemberQuery): SQL[] {
+  const dir = q.sort?.descending ? desc : asc;
+  const byEmail = dir(sql`${members.email} collate "C"`);
+  if (q.sort?.field !== "displayName") return [byEmail];
+  const displayName = sql`coalesce(nullif(concat_ws(' ', nullif(${members.firstName}, ''), nullif(${members.lastName}, '')), ''), ${members.email})`;
+  return [dir(sql`${displayName} collate "C"`), byEmail];
+}
+
 export class DrizzleAuthStore implements AuthStore {
   constructor(private readonly db: Db) {}
 
@@ -63,7 +72,7 @@ export class DrizzleAuthStore implements AuthStore {
     if (q.emails) conds.push(q.emails.length ? inArray(members.email, q.emails) : sql`false`);
     const where = conds.length ? and(...conds) : undefined;
     const [items, totals] = await Promise.all([
-      this.db.select().from(members).where(where).orderBy(asc(sql`${members.email} collate "C"`)).limit(q.limit).offset(q.offset),
+      this.db.select().from(members).where(where).orderBy(...memberOrder(q)).limit(q.limit).offset(q.offset),
       this.db.select({ n: count() }).from(members).where(where),
     ]);
     return { items, total: totals[0]?.n ?? 0 };

@@ -16,6 +16,8 @@ import type {
 
 const clone = <T>(v: T): T => structuredClone(v);
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+/** The name members are sorted by: see `MemberQuery.sort`. */
+const displayName = (m: MemberRecord) => [m.firstName, m.lastName].filter(Boolean).join(" ") || m.email;
 const page = <T>(rows: T[], p: Page): Listed<T> => ({ items: rows.slice(p.offset, p.offset + p.limit).map(clone), total: rows.length });
 
 export class MemoryAuthStore implements AuthStore {
@@ -43,7 +45,9 @@ export class MemoryAuthStore implements AuthStore {
     if (q.roles) rows = rows.filter((m) => q.roles!.includes(m.role));
     if (q.ids) rows = rows.filter((m) => q.ids!.includes(m.id));
     if (q.emails) rows = rows.filter((m) => q.emails!.includes(m.email));
-    return page(rows.sort((a, b) => byteOrder(a.email, b.email)), q);
+    const sign = q.sort?.descending ? -1 : 1;
+    const primary = q.sort?.field === "displayName" ? displayName : (m: MemberRecord) => m.email;
+    return page(rows.sort((a, b) => sign * (byteOrder(primary(a), primary(b)) || byteOrder(a.email, b.email))), q);
   }
 
   async memberById(id: string) {

@@ -39,6 +39,9 @@ export async function exerciseAuth(api: Client, base: string): Promise<void> {
   expect((await api.call("PATCH", `${roles}/contract-role`, { body: { basePermissions: "no_access" }, headers: { "content-type": "application/merge-patch+json" } })).status).toBe(200);
   expect((await api.call("PATCH", `${roles}/contract-role`, { body: [{ op: "test", path: "/name", value: "other" }] })).status).toBe(409);
   expect((await api.call("PATCH", `${roles}/contract-role`, { body: [{ op: "replace", path: "/key", value: "contract-other" }] })).status).toBe(400);
+  // Every field of a role keeps a value: a merge patch cannot null one.
+  const nulled = await api.call("PATCH", `${roles}/contract-role`, { body: { description: null }, headers: { "content-type": "application/merge-patch+json" } });
+  expect([nulled.status, nulled.body.message]).toEqual([400, "Invalid description: it is required and cannot be removed or set to null"]);
   expect((await api.call("PATCH", `${roles}/contract-nope`, { body: [{ op: "replace", path: "/name", value: "X" }] })).status).toBe(404);
 
   // Members: a writer with a password and the custom role.
@@ -54,6 +57,10 @@ export async function exerciseAuth(api: Client, base: string): Promise<void> {
   expect((await api.call("POST", members, { body: [{ email: "contract-unknown-role@example.com", customRoles: ["contract-nope"] }] })).status).toBe(400);
   expect((await api.call("GET", `${members}?limit=5&filter=role:writer|owner`)).status).toBe(200);
   expect((await api.call("GET", `${members}?filter=query:contract&sort=-displayName`)).status).toBe(200);
+  // "Con" (the writer) before "Owner" (the bootstrap owner), and the reverse.
+  const byName = async (sort: string) => (await api.call("GET", `${members}?filter=id:${writerId}|${me.body.memberId}&sort=${sort}`)).body.items.map((m: { _id: string }) => m._id);
+  expect(await byName("displayName")).toEqual([writerId, me.body.memberId]);
+  expect(await byName("-displayName")).toEqual([me.body.memberId, writerId]);
   expect((await api.call("GET", `${members}?filter=colour:red`)).status).toBe(400);
   expect((await api.call("GET", `${members}/${writerId}`)).status).toBe(200);
   expect((await api.call("GET", `${members}/${NO_SUCH_ID}`)).status).toBe(404);
@@ -63,6 +70,10 @@ export async function exerciseAuth(api: Client, base: string): Promise<void> {
   expect((await api.call("PATCH", `${members}/${writerId}`, { body: [{ op: "replace", path: "/role", value: "owner" }] })).status).toBe(403);
   expect((await api.call("PATCH", `${members}/${writerId}`, { body: [{ op: "replace", path: "/email", value: "contract-other@example.com" }] })).status).toBe(400);
   expect((await api.call("PATCH", `${members}/${writerId}`, { body: [{ op: "test", path: "/firstName", value: "Other" }] })).status).toBe(409);
+  const noFirstName = await api.call("PATCH", `${members}/${writerId}`, { body: { firstName: null }, headers: { "content-type": "application/merge-patch+json" } });
+  expect(noFirstName.status).toBe(200);
+  expect(noFirstName.body).not.toHaveProperty("firstName");
+  expect((await api.call("PATCH", `${members}/${writerId}`, { body: { merge: { role: null } } })).status).toBe(400);
   expect((await api.call("PATCH", `${members}/${NO_SUCH_ID}`, { body: [{ op: "replace", path: "/firstName", value: "X" }] })).status).toBe(404);
   expect((await api.call("DELETE", `${roles}/contract-role`)).status).toBe(409);
 
@@ -90,10 +101,17 @@ export async function exerciseAuth(api: Client, base: string): Promise<void> {
   expect((await writer.call("GET", `${tokens}?showAll=true`)).status).toBe(403);
   expect((await api.call("GET", `${tokens}/${ownId}`)).status).toBe(200);
   expect((await api.call("GET", `${tokens}/${inline.body._id}`)).status).toBe(200);
+  // The writer's token names its member as the member's own answer does: without names once both are cleared.
+  const writerTokenRep = await api.call("GET", `${tokens}/${writerToken.body._id}`);
+  expect(writerTokenRep.status).toBe(200);
+  expect(writerTokenRep.body._member).toEqual({ _id: writerId, email, role: "writer", _links: { self: { href: `/api/v2/members/${writerId}`, type: "application/json" } } });
   expect((await api.call("GET", `${tokens}/${NO_SUCH_ID}`)).status).toBe(404);
   expect((await writer.call("GET", `${tokens}/${ownId}`)).status).toBe(403);
   expect((await api.call("PATCH", `${tokens}/${ownId}`, { body: [{ op: "replace", path: "/name", value: "contract-token-2" }] })).status).toBe(200);
   expect((await api.call("PATCH", `${tokens}/${ownId}`, { body: { merge: { description: "Contract, patched" } } })).status).toBe(200);
+  const noExpiry = await api.call("PATCH", `${tokens}/${ownId}`, { body: { expiresAt: null }, headers: { "content-type": "application/merge-patch+json" } });
+  expect(noExpiry.status).toBe(200);
+  expect(noExpiry.body).not.toHaveProperty("expiresAt");
   expect((await api.call("PATCH", `${tokens}/${ownId}`, { body: { comment: "no expiry", patch: [{ op: "replace", path: "/expiresAt", value: null }] } })).status).toBe(200);
   expect((await api.call("PATCH", `${tokens}/${custom.body._id}`, { body: [{ op: "replace", path: "/customRoleIds", value: [] }, { op: "add", path: "/role", value: "writer" }] })).status).toBe(200);
   expect((await api.call("PATCH", `${tokens}/${ownId}`, { body: [{ op: "test", path: "/name", value: "other" }] })).status).toBe(409);

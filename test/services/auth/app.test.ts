@@ -133,6 +133,34 @@ describe("/api/v2/members", () => {
     expect([taken.status, taken.body.code]).toEqual([400, "email_already_exists_in_account"]);
   });
 
+  test("sort orders the list by display name or email, either way", async () => {
+    const t = testAuth();
+    const { call } = app(t);
+    const { caller } = await actor(t, "admin", { email: "admin@example.com", firstName: "Zed" });
+    await addMember(t, { email: "b@example.com", firstName: "Ann", lastName: "Lee" });
+    await addMember(t, { email: "c@example.com" });
+    const emails = async (query: string) => {
+      const res = await call("GET", `/api/v2/members${query}`, { caller });
+      expect(res.status).toBe(200);
+      return res.body.items.map((m: { email: string }) => m.email);
+    };
+    expect(await emails("?sort=displayName")).toEqual(["b@example.com", "admin@example.com", "c@example.com"]);
+    expect(await emails("?sort=-displayName")).toEqual(["c@example.com", "admin@example.com", "b@example.com"]);
+    expect(await emails("?sort=-email")).toEqual(["c@example.com", "b@example.com", "admin@example.com"]);
+    expect(await emails("")).toEqual(["admin@example.com", "b@example.com", "c@example.com"]);
+    expect((await call("GET", "/api/v2/members?sort=lastSeen", { caller })).status).toBe(400);
+  });
+
+  test("a merge patch's null clears a name", async () => {
+    const t = testAuth();
+    const { call } = app(t);
+    const { member, caller } = await actor(t, "reader", { firstName: "Ann", lastName: "Lee" });
+    const patched = await call("PATCH", `/api/v2/members/${member.id}`, { caller, body: { lastName: null }, headers: { "content-type": "application/merge-patch+json" } });
+    expect(patched.status).toBe(200);
+    expect(patched.body).not.toHaveProperty("lastName");
+    expect(patched.body.firstName).toBe("Ann");
+  });
+
   test("lists, gets, patches with merge-patch+json and deletes", async () => {
     const t = testAuth();
     const { call } = app(t);
@@ -174,6 +202,27 @@ describe("/api/v2/tokens", () => {
 
     expect((await call("DELETE", `/api/v2/tokens/${id}`, { caller })).status).toBe(204);
     expect((await verifyAccessToken(t.store.inner, reset.body.token, t.clock.now)).ok).toBe(false);
+  });
+
+  test("a merge patch's null clears the expiry and the inline policy; on a required field it is a 400", async () => {
+    const t = testAuth();
+    const { call } = app(t);
+    const { caller } = await actor(t, "admin");
+    const policy = [{ effect: "allow", resources: ["proj/*"], actions: ["*"] }];
+    const created = await call("POST", "/api/v2/tokens", { caller, body: { name: "ci", inlineRole: policy, expiresAt: t.clock.now + 60_000 } });
+    const path = `/api/v2/tokens/${created.body._id}`;
+    const merge = { "content-type": "application/merge-patch+json" };
+    const noExpiry = await call("PATCH", path, { caller, body: { expiresAt: null }, headers: merge });
+    expect(noExpiry.status).toBe(200);
+    expect(noExpiry.body).not.toHaveProperty("expiresAt");
+    expect(noExpiry.body.inlineRole).toEqual(policy);
+    const noPolicy = await call("PATCH", path, { caller, body: { comment: "back to a role", merge: { inlineRole: null } } });
+    expect(noPolicy.status).toBe(200);
+    expect(noPolicy.body).not.toHaveProperty("inlineRole");
+    expect(noPolicy.body.role).toBe("reader");
+    const required = await call("PATCH", path, { caller, body: { name: null }, headers: merge });
+    expect([required.status, required.body.code, required.body.message]).toEqual([400, "invalid_request", "Invalid name: it is required and cannot be removed or set to null"]);
+    expect((await call("GET", path, { caller })).body).toMatchObject({ name: "ci", role: "reader" });
   });
 
   test("the body is checked against the schema", async () => {

@@ -109,6 +109,23 @@ describe("patchRole", () => {
     expect(t.events.revocations).toEqual([]);
   });
 
+  test("every field keeps a value: a merge patch's null or a remove is a 400 naming the field, and nothing changes", async () => {
+    const { t, admin } = await withRole();
+    for (const field of ["name", "description", "policy", "basePermissions"]) {
+      for (const [body, contentType] of [
+        [{ [field]: null }, MERGE],
+        [{ merge: { [field]: null } }, "application/json"],
+        [[{ op: "remove", path: `/${field}` }], JSON_PATCH],
+      ] as const) {
+        const error = await rejection(patchRole(t.ctx, admin.caller, "ops", body, contentType), "invalid_request");
+        expect(error.message).toBe(`Invalid ${field}: it is required and cannot be removed or set to null`);
+      }
+    }
+    expect((await t.store.inner.roleByKeyOrId("ops"))!).toMatchObject({ name: "Ops", description: "", basePermissions: "reader", version: 1 });
+    expect(t.events.revocations).toEqual([]);
+    expect((await patchRole(t.ctx, admin.caller, "ops", { description: "" }, MERGE)).description).toBe("");
+  });
+
   test("the key is read-only; a writer may not change roles; nothing changed publishes nothing", async () => {
     const { t, admin } = await withRole();
     await rejection(patchRole(t.ctx, admin.caller, "ops", { key: "other" }, MERGE), "invalid_request");

@@ -1,7 +1,9 @@
 /** Access tokens: who may create, see, change, reset and delete which, and what leaves the service. */
 import { describe, expect, test } from "bun:test";
+import { previousOf } from "@vexil/shared/audit/audit";
 import { CREDENTIAL_SHAPE, matchesVerifier, parseCredential } from "@vexil/shared/secrets";
 import { createToken, deleteToken, getToken, listTokens, patchToken, resetToken, tokenResource } from "@vexil/auth/domain/tokens";
+import { getMember } from "@vexil/auth/domain/members";
 import { verifyAccessToken } from "@vexil/auth/domain/token-verifier";
 import { actor, addMember, addToken, allow, auditOf, NOW, placeholderAudit, rejection, roleRecord, serviceCaller, testAuth, tokenCallerOf, type TestAuth } from "../auth-context.ts";
 
@@ -159,6 +161,30 @@ describe("listTokens and getToken", () => {
     await rejection(getToken(t.ctx, writer.caller, "ffffffffffffffffffffffff"), "not_found");
   });
 
+  test("the token's member leaves out unset names, as the member's own representation does", async () => {
+    const t = testAuth();
+    const { member: ann, caller } = await actor(t, "admin", { firstName: "Ann", lastName: null });
+    const nameless = await addMember(t, { firstName: null, lastName: null });
+    const mine = await addToken(t, ann.id);
+    const theirs = await addToken(t, nameless.id);
+    const json = (v: unknown) => JSON.parse(JSON.stringify(v));
+    const annRep = json(await getToken(t.ctx, caller, mine.record.id));
+    expect(annRep._member).toEqual({ _id: ann.id, email: ann.email, role: "admin", firstName: "Ann", _links: { self: { href: `/api/v2/members/${ann.id}`, type: "application/json" } } });
+    const member = json(await getMember(t.ctx, caller, ann.id));
+    expect(member).toMatchObject({ firstName: "Ann" });
+    expect(member).not.toHaveProperty("lastName");
+    for (const item of json(await listTokens(t.ctx, caller, { showAll: "true" })).items) {
+      expect(item._member).not.toHaveProperty("lastName");
+      if (item._id === theirs.record.id) expect(item._member).not.toHaveProperty("firstName");
+    }
+    expect(json(await getToken(t.ctx, caller, theirs.record.id))._member).toEqual({
+      _id: nameless.id,
+      email: nameless.email,
+      role: "reader",
+      _links: { self: { href: `/api/v2/members/${nameless.id}`, type: "application/json" } },
+    });
+  });
+
   test("an admin sees every member's token and service tokens", async () => {
     const { t, admin, mine, service } = await twoMembers();
     expect((await getToken(t.ctx, admin.caller, mine.record.id))._id).toBe(mine.record.id);
@@ -167,11 +193,6 @@ describe("listTokens and getToken", () => {
 });
 
 describe("patchToken", () => {
-  // Known defect: tokenRep gives `inlineRole` and `expiresAt` as undefined when the token has none,
-  // and TokenEditable requires them to be a policy or null and a number or null, so every patch of
-  // a token without an inline policy or without an expiry is refused with 400 "Invalid inlineRole"
-  // / "Invalid expiresAt". The tests marked `failing` state the intended behaviour; drop the mark
-  // once patchToken passes null for those fields.
   test("an owner of a token renames it; the change is audited and revoked everywhere", async () => {
     const t = testAuth();
     const { member, caller } = await actor(t, "writer");
@@ -272,6 +293,78 @@ describe("patchToken", () => {
     const { record } = await addToken(t, other.id, full);
     await rejection(patchToken(t.ctx, caller, record.id, { name: "mine now" }, MERGE), "forbidden");
     expect((await t.store.inner.tokenById(record.id))!.name).toBe(record.name);
+  });
+
+  test("a merge patch's null clears the expiry, in every merge form; the change is audited and revoked", async () => {
+    for (const [body, contentType] of [
+      [{ expiresAt: null }, MERGE],
+      [{ merge: { expiresAt: null } }, "application/json"],
+      [{ comment: "no expiry", merge: { expiresAt: null } }, "application/json"],
+      [{ expiresAt: null }, "application/json"],
+    ] as const) {
+      const t = testAuth();
+      const { member, caller } = await actor(t, "writer");
+      const { record, value } = await addToken(t, member.id, { role: "writer", expiresAt: NOW + 60_000 });
+      const rep = await patchToken(t.ctx, caller, record.id, body, contentType);
+      expect(rep.expiresAt).toBeUndefined();
+      expect(JSON.parse(JSON.stringify(rep))).not.toHaveProperty("expiresAt");
+      expect((await t.store.inner.tokenById(record.id))!).toMatchObject({ expiresAt: null, version: 2 });
+      expect(await verifies(t, value, NOW + 60_000)).toBe(true);
+      expect(t.events.revocations).toEqual([{ tokenIds: [record.id] }]);
+      const audit = await auditOf(t, "updateAccessTokenExpiry");
+      expect(audit).toMatchObject({ accesses: [{ action: "updateAccessTokenExpiry" }], delta: { expiresAt: null } });
+      expect((previousOf(audit) as { expiresAt?: number }).expiresAt).toBe(NOW + 60_000);
+    }
+  });
+
+  test("a JSON Patch remove clears the expiry like a replace with null", async () => {
+    const t = testAuth();
+    const { member, caller } = await actor(t, "writer");
+    const { record } = await addToken(t, member.id, { role: "writer", expiresAt: NOW + 60_000 });
+    await patchToken(t.ctx, caller, record.id, [{ op: "remove", path: "/expiresAt" }], JSON_PATCH);
+    expect((await t.store.inner.tokenById(record.id))!.expiresAt).toBeNull();
+  });
+
+  test("a merge patch's null on a token without an expiry changes nothing", async () => {
+    const t = testAuth();
+    const { member, caller } = await actor(t, "writer");
+    const { record } = await addToken(t, member.id, { role: "writer" });
+    t.store.calls.length = 0;
+    await patchToken(t.ctx, caller, record.id, { expiresAt: null, inlineRole: null }, MERGE);
+    expect(t.store.methods()).not.toContain("updateToken");
+    expect(t.events.revocations).toEqual([]);
+  });
+
+  test("a merge patch's null clears the inline policy: the token becomes a reader token", async () => {
+    const t = testAuth();
+    const { member, caller } = await actor(t, "admin");
+    const { record, value } = await addToken(t, member.id, full);
+    const rep = await patchToken(t.ctx, caller, record.id, { merge: { inlineRole: null } }, "application/json");
+    expect(rep).toMatchObject({ role: "reader", inlineRole: undefined, expiresAt: full.expiresAt });
+    expect((await t.store.inner.tokenById(record.id))!).toMatchObject({ inlineRole: null, role: "reader", expiresAt: full.expiresAt });
+    expect((await tokenCallerOf(t, value)).role).toBe("reader");
+    expect((await auditOf(t, "updateAccessTokenPolicy")).accesses).toEqual([{ action: "updateAccessTokenPolicy", resource: `member/${member.id}:token/${record.name}` }]);
+  });
+
+  test("a merge patch's null on the role turns the token back to a reader", async () => {
+    const t = testAuth();
+    const { member, caller } = await actor(t, "writer");
+    const { record } = await addToken(t, member.id, { role: "writer" });
+    expect((await patchToken(t.ctx, caller, record.id, { role: null }, MERGE)).role).toBe("reader");
+    expect((await t.store.inner.tokenById(record.id))!.role).toBe("reader");
+  });
+
+  test("a merge patch's null on a field that must keep a value is a 400 naming it, and nothing changes", async () => {
+    const t = testAuth();
+    const { member, caller } = await actor(t, "admin");
+    const { record } = await addToken(t, member.id, { ...full, name: "kept" });
+    for (const field of ["name", "description", "customRoleIds", "defaultApiVersion"]) {
+      const error = await rejection(patchToken(t.ctx, caller, record.id, { [field]: null, expiresAt: null }, MERGE), "invalid_request");
+      expect(error.message).toBe(`Invalid ${field}: it is required and cannot be removed or set to null`);
+      await rejection(patchToken(t.ctx, caller, record.id, [{ op: "remove", path: `/${field}` }], JSON_PATCH), "invalid_request");
+    }
+    expect((await t.store.inner.tokenById(record.id))!).toMatchObject({ name: "kept", expiresAt: full.expiresAt, version: 1 });
+    expect(t.events.revocations).toEqual([]);
   });
 
   test("read-only fields stay read-only", async () => {
