@@ -1,4 +1,9 @@
-/** The audit log API: `GET /api/v2/auditlog` (newest first, paged by `before`) and `GET /api/v2/auditlog/{id}`. */
+/**
+ * The audit log API: `GET /api/v2/auditlog` and `GET /api/v2/auditlog/{id}`. The list is newest
+ * first, by date and then id, and pages by `before`: the next page's link carries the last entry's
+ * date and, as `beforeId`, its id, so entries sharing that millisecond are neither lost nor
+ * repeated across the boundary.
+ */
 import { previousOf, type AuditEntry } from "@vexil/shared/audit/audit";
 import { authorizeRead, type Caller } from "@vexil/shared/caller";
 import { invalidRequest, notFound } from "@vexil/shared/errors";
@@ -55,8 +60,12 @@ function specPattern(spec: string): string {
     .replaceAll("*", "%");
 }
 
+/** An entry's id (`sortableId`): 24 lowercase hex digits. */
+const ENTRY_ID = /^[0-9a-f]{24}$/;
+
 export interface AuditListParams {
   before?: string;
+  beforeId?: string;
   after?: string;
   q?: string;
   limit?: string;
@@ -67,6 +76,12 @@ export async function listAuditLog(reader: AuditReader, caller: Caller, params: 
   authorizeRead(caller);
   const before = time("before", params.before);
   const after = time("after", params.after);
+  let beforeId: string | undefined;
+  if (params.beforeId !== undefined && params.beforeId !== "") {
+    if (!ENTRY_ID.test(params.beforeId)) throw invalidRequest("beforeId must be the id of an audit log entry (24 hex digits)");
+    if (before === undefined) throw invalidRequest("beforeId needs before: the date of the entry it names");
+    beforeId = params.beforeId;
+  }
   let limit = 10;
   if (params.limit !== undefined && params.limit !== "") {
     if (!/^\d+$/.test(params.limit) || Number(params.limit) < 1 || Number(params.limit) > 20) throw invalidRequest("limit must be a whole number from 1 to 20");
@@ -80,13 +95,15 @@ export async function listAuditLog(reader: AuditReader, caller: Caller, params: 
       throw invalidRequest(`spec: ${(e as Error).message}`);
     }
   }
-  const entries = await reader.listAudit({ before, after, q: params.q || undefined, specLike, limit: limit + 1 });
+  const entries = await reader.listAudit({ before, beforeId, after, q: params.q || undefined, specLike, limit: limit + 1 });
   const page = entries.slice(0, limit);
   const links: Record<string, ReturnType<typeof link>> = { self: link(PATH) };
   if (entries.length > limit) {
     const query = new URLSearchParams();
     if (after !== undefined) query.set("after", String(after));
-    query.set("before", String(page.at(-1)!.date));
+    const last = page.at(-1)!;
+    query.set("before", String(last.date));
+    query.set("beforeId", last.id);
     query.set("limit", String(limit));
     if (params.q) query.set("q", params.q);
     if (params.spec) query.set("spec", params.spec);

@@ -6,7 +6,14 @@ import type { AuditReader } from "../storage/audit-reader.ts";
 import { operation } from "@vexil/shared/http/openapi";
 
 const Query = t.Object(
-  { before: t.Optional(t.String()), after: t.Optional(t.String()), q: t.Optional(t.String({ maxLength: 256 })), limit: t.Optional(t.String()), spec: t.Optional(t.String({ maxLength: 1024 })) },
+  {
+    before: t.Optional(t.String()),
+    beforeId: t.Optional(t.String({ maxLength: 64, description: "With `before`: the `_id` of the last entry of the page before; entries of that same millisecond with a smaller id come next" })),
+    after: t.Optional(t.String()),
+    q: t.Optional(t.String({ maxLength: 256 })),
+    limit: t.Optional(t.String()),
+    spec: t.Optional(t.String({ maxLength: 1024 })),
+  },
   { additionalProperties: true },
 );
 
@@ -19,7 +26,7 @@ export function auditLogRoutes(reader: AuditReader, assertions: Assertions) {
         tag: "Audit log",
         summary: "List audit log entries",
         description:
-          "Every service's changes, newest first. `before` and `after` (unix ms) bound the dates, strictly; `q` finds text in the name, title or comment (case-insensitive); `spec` keeps the entries of matching resources (a resource specifier; `*` globs names, e.g. `proj/default:env/*:flag/*`); `limit` is 1–20 (default 10). `_links.next` is the next (older) page, when there is one.",
+          "Every service's changes, newest first (entries of the same millisecond by `_id`, descending). `before` and `after` (unix ms) bound the dates, strictly; `beforeId` (an entry's `_id`, only with `before`) also lets through the entries at `before` whose `_id` is smaller; `q` finds text in the name, title or comment (case-insensitive); `spec` keeps the entries of matching resources (a resource specifier; `*` globs names, e.g. `proj/default:env/*:flag/*`); `limit` is 1–20 (default 10). `_links.next` is the next (older) page, when there is one: it carries `before` and `beforeId` of the page's last entry, so following it from the first page to the last gives every entry exactly once.",
         ok: { 200: "AuditLogEntries" },
         errors: [403],
       }),

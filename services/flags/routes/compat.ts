@@ -21,7 +21,7 @@ export function compatRoutes(ctx: FlagsContext, assertions: Assertions, unleash:
           id: "unleashToggleFeature",
           tag: "Unleash compatibility",
           summary: "Turn a flag on or off (Unleash)",
-          description: `Unleash's admin toggle, on the flag \`feature\` of the project \`${unleash.project}\` in its environment \`${unleash.environment}\` (\`VEXIL_UNLEASH_PROJECT\` and \`VEXIL_UNLEASH_ENVIRONMENT\`): a semantic patch \`turnFlagOn\` or \`turnFlagOff\` with the comment "Unleash API: toggle on|off", with the same permissions, audit entry and change events. Answers the flag in Unleash's feature shape.`,
+          description: `Unleash's admin toggle, on the flag \`feature\` of the project \`${unleash.project}\` in its environment \`${unleash.environment}\` (\`VEXIL_UNLEASH_PROJECT\` and \`VEXIL_UNLEASH_ENVIRONMENT\`): a semantic patch \`turnFlagOn\` or \`turnFlagOff\` with the comment "Unleash API: toggle on|off", with the same permissions, audit entry and change events. Answers the flag in Unleash's feature shape. A project, environment or flag that does not exist is a 404 naming it.`,
           ok: { 200: "UnleashFeature" },
           errors: [403, 404],
         }),
@@ -37,7 +37,7 @@ export function compatRoutes(ctx: FlagsContext, assertions: Assertions, unleash:
           tag: "Unleash compatibility",
           summary: "Turn a flag on or off in an environment (Unleash)",
           description:
-            'Unleash\'s admin toggle of a feature in one environment of a project: a semantic patch `turnFlagOn` or `turnFlagOff` in `environmentKey` with the comment "Unleash API: toggle on|off", with the same permissions, audit entry and change events. An environment the project does not have is a 400. Answers the flag in Unleash\'s feature shape.',
+            'Unleash\'s admin toggle of a feature in one environment of a project: a semantic patch `turnFlagOn` or `turnFlagOff` in `environmentKey` with the comment "Unleash API: toggle on|off", with the same permissions, audit entry and change events. Answers the flag in Unleash\'s feature shape. A project, environment or flag that does not exist is a 404 naming it.',
           ok: { 200: "UnleashFeature" },
           errors: [403, 404],
         }),
@@ -53,7 +53,7 @@ export function compatRoutes(ctx: FlagsContext, assertions: Assertions, unleash:
           tag: "FeatureProbe compatibility",
           summary: "Get a flag's targeting in an environment (FeatureProbe)",
           description:
-            "FeatureProbe's toggle targeting as a view of the flag `toggleKey` in one environment: `disabled` is the flag off, `rules` its rules (clauses as conditions, descriptions as names), `defaultServe` the fallthrough, `disabledServe` the off variation; variations are given by value, as strings, and rollouts as splits out of 10000. An environment the project does not have is a 400.",
+            "FeatureProbe's toggle targeting as a view of the flag `toggleKey` in one environment: `disabled` is the flag off, `rules` its rules (clauses as conditions, descriptions as names), `defaultServe` the fallthrough, `disabledServe` the off variation; variations are given by value, as strings, and rollouts as splits out of 10000. A project, environment or flag that does not exist is a 404 naming it.",
           ok: { 200: "FeatureProbeToggleTargeting" },
           errors: [403, 404],
         }),
@@ -71,7 +71,7 @@ export function compatRoutes(ctx: FlagsContext, assertions: Assertions, unleash:
           tag: "FeatureProbe compatibility",
           summary: "Replace a flag's targeting in an environment (FeatureProbe)",
           description:
-            "FeatureProbe's targeting body, applied as one JSON Patch of the flag's environment (with `comment`): `disabled` sets it off or on, `rules` replace its rules, `defaultServe` its fallthrough and `disabledServe` its off variation. The body's variations must be the flag's, matched by value (a string as is, other values as JSON); `select` and `split` refer to the body's list. Conditions become clauses: string `is one of` → `in`, `starts with` → `startsWith`, `ends with` → `endsWith`, `contains` → `contains`, `matches regex` → `matches` (their `not` forms negated); number `=`/`!=` → `in`, `>`, `>=`, `<`, `<=` → `greaterThan`, `greaterThanOrEqual`, `lessThan`, `lessThanOrEqual`; datetime `after`/`before`; semver `=`/`!=` → `semVerEqual`, `>` → `semVerGreaterThan`, `<` → `semVerLessThan`, `>=`/`<=` → negated `semVerLessThan`/`semVerGreaterThan`; segment `is in`/`is not in` → `segmentMatch`. A split's weights (summing to 10000) become a rollout's (×10). Answers the targeting as it is then. The change goes through the flag's own checks, permissions, audit entry and change events; an environment with `requireComments` needs the `comment`.",
+            "FeatureProbe's targeting body, applied as one JSON Patch of the flag's environment (with `comment`): `disabled` sets it off or on, `rules` replace its rules, `defaultServe` its fallthrough and `disabledServe` its off variation. The body's variations must be the flag's, matched by value (a string as is, other values as JSON); `select` and `split` refer to the body's list. Conditions become clauses: string `is one of` → `in`, `starts with` → `startsWith`, `ends with` → `endsWith`, `contains` → `contains`, `matches regex` → `matches` (their `not` forms negated); number `=`/`!=` → `in`, `>`, `>=`, `<`, `<=` → `greaterThan`, `greaterThanOrEqual`, `lessThan`, `lessThanOrEqual`; datetime `after`/`before`; semver `=`/`!=` → `semVerEqual`, `>` → `semVerGreaterThan`, `<` → `semVerLessThan`, `>=`/`<=` → negated `semVerLessThan`/`semVerGreaterThan`; segment `is in`/`is not in` → `segmentMatch`. A split's weights (summing to 10000) become a rollout's (×10). Answers the targeting as it is then. The change goes through the flag's own checks, permissions, audit entry and change events; an environment with `requireComments` needs the `comment`. A project, environment or flag that does not exist is a 404 naming it.",
           ok: { 200: "FeatureProbeToggleTargeting" },
           errors: [403, 404],
           request: { "application/json": "FeatureProbeToggleTargetingPatch" },

@@ -45,7 +45,7 @@ export function segmentRoutes(ctx: FlagsContext, assertions: Assertions) {
           id: "postSegment",
           tag: "Segments",
           summary: "Create a segment",
-          description: "The new segment has no targets and no rules: add them with a patch. Big segments (`unbounded: true`) are not supported.",
+          description: "The new segment has no targets and no rules: add them with a patch. Big segments are not supported: `unbounded: true` and `unboundedContextKind` (the context kind of a big segment) are refused (400).",
           ok: { 201: "UserSegment" },
           errors: [403, 404, 409],
           requestExample: { key: "beta-testers", name: "Beta testers", description: "People who try features first", tags: ["beta"] },
@@ -68,7 +68,7 @@ export function segmentRoutes(ctx: FlagsContext, assertions: Assertions) {
           tag: "Segments",
           summary: "Update a segment",
           description:
-            "By JSON Patch, merge patch or semantic patch (whose body must name the segment's environment in `environmentKey`). `name`, `description`, `tags`, the targets and the rules may change; the other fields are read-only. A `test` on `/version` that does not hold answers 409. An environment with `requireComments` refuses a change without a comment (400).",
+            "By JSON Patch, merge patch or semantic patch (whose body must name the segment's environment in `environmentKey`). `name`, `description`, `tags`, the targets and the rules may change; the other fields are read-only. The whole result is validated: a field the segment does not have, at any level (rules, clauses, targets), is a 400 naming it, and nothing changes. A `test` on `/version` that does not hold answers 409. An environment with `requireComments` refuses a change without a comment (400).",
           ok: { 200: "UserSegment" },
           errors: [403, 404, 409],
           request: patchRequest(SEGMENT_INSTRUCTION_KINDS),

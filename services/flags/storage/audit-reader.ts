@@ -2,8 +2,13 @@
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 
 export interface AuditQuery {
-  /** Entries strictly before this time (unix ms). */
+  /** Entries strictly before this time (unix ms), or, with `beforeId`, at it with a smaller id. */
   before?: number;
+  /**
+   * With `before`: the id of the last entry of the page before, so entries of the same
+   * millisecond as it are neither lost nor repeated. Ids compare in byte order.
+   */
+  beforeId?: string;
   /** Entries strictly after this time (unix ms). */
   after?: number;
   /** Case-insensitive text in the name, title or comment. */
@@ -14,7 +19,7 @@ export interface AuditQuery {
 }
 
 export interface AuditReader {
-  /** Newest first. */
+  /** Newest first: by date, then by id (byte order), both descending. */
   listAudit(q: AuditQuery): Promise<AuditEntry[]>;
   auditById(id: string): Promise<AuditEntry | undefined>;
 }

@@ -1,16 +1,20 @@
-import { and, desc, eq, gt, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gt, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog } from "@vexil/shared/audit/schema";
 import { likePattern, type Db } from "@vexil/shared/db/connector";
 import type { AuditQuery, AuditReader } from "./audit-reader.ts";
 
-
+/** The audit log on Postgres; ids sort in byte order (`collate "C"`), as in the memory store. */
 export class DrizzleAuditReader implements AuditReader {
   constructor(private readonly db: Db) {}
 
   async listAudit(q: AuditQuery): Promise<AuditEntry[]> {
     const conds: SQL[] = [];
-    if (q.before !== undefined) conds.push(lt(auditLog.date, q.before));
+    if (q.before !== undefined && q.beforeId === undefined) conds.push(lt(auditLog.date, q.before));
+    if (q.before !== undefined && q.beforeId !== undefined) {
+      // A range on the date index, then the tie-break within its last millisecond.
+      conds.push(lte(auditLog.date, q.before), or(lt(auditLog.date, q.before), sql`${auditLog.id} collate "C" < ${q.beforeId}`)!);
+    }
     if (q.after !== undefined) conds.push(gt(auditLog.date, q.after));
     if (q.q) {
       const p = likePattern(q.q);
@@ -21,7 +25,7 @@ export class DrizzleAuditReader implements AuditReader {
       .select()
       .from(auditLog)
       .where(conds.length ? and(...conds) : undefined)
-      .orderBy(desc(auditLog.date), desc(auditLog.id))
+      .orderBy(desc(auditLog.date), desc(sql`${auditLog.id} collate "C"`))
       .limit(q.limit);
     return rows as AuditEntry[];
   }

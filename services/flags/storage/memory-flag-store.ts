@@ -69,10 +69,11 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Se
   async listAudit(q: AuditQuery): Promise<AuditEntry[]> {
     const like = q.specLike ? new RegExp(`^${q.specLike.split("%").map((s) => s.replace(/\\(.)/g, "$1").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`) : undefined;
     return this.audit
-      .filter((e) => (q.before === undefined || e.date < q.before) && (q.after === undefined || e.date > q.after))
+      .filter((e) => q.before === undefined || e.date < q.before || (q.beforeId !== undefined && e.date === q.before && byteCompare(e.id, q.beforeId) < 0))
+      .filter((e) => q.after === undefined || e.date > q.after)
       .filter((e) => !q.q || [e.name, e.title, e.comment ?? ""].some((s) => s.toLowerCase().includes(q.q!.toLowerCase())))
       .filter((e) => !like || like.test(e.spec))
-      .sort((a, b) => b.date - a.date || Buffer.compare(Buffer.from(b.id), Buffer.from(a.id)))
+      .sort((a, b) => b.date - a.date || byteCompare(b.id, a.id))
       .slice(0, q.limit)
       .map((e) => structuredClone(e));
   }

@@ -48,8 +48,28 @@ export async function exerciseAuditLog(api: Client): Promise<void> {
   expect(ids.length).toBeGreaterThan(3);
   for (const id of ids) expect((await api.call("GET", `/api/v2/auditlog/${id}`)).status).toBe(200);
 
+  // Many entries in the same few milliseconds: following next from the first page to the last gives each exactly once, newest first.
+  const crowdStarted = Date.now() - 1;
+  const keys = Array.from({ length: 30 }, (_, i) => `crowd-${i}`);
+  const createdCrowd = await Promise.all(keys.map((key) => api.call("POST", segs, { body: { key, name: key } })));
+  expect(createdCrowd.map((r) => r.status)).toEqual(keys.map(() => 201));
+  let crowdNext: string | undefined = `/api/v2/auditlog?limit=7&after=${crowdStarted}&spec=${encodeURIComponent("proj/contract-audit:env/live:segment/crowd-*")}`;
+  const crowd: Array<{ _id: string; date: number; name: string }> = [];
+  while (crowdNext) {
+    const page: { status: number; body: { items: Array<{ _id: string; date: number; name: string }>; _links: { next?: { href: string } } } } = await api.call("GET", crowdNext);
+    expect(page.status).toBe(200);
+    crowd.push(...page.body.items);
+    crowdNext = page.body._links.next?.href;
+  }
+  expect(crowd.map((e) => e.name).sort()).toEqual([...keys].sort());
+  expect(new Set(crowd.map((e) => e._id)).size).toBe(30);
+  const newestFirst = [...crowd].sort((a, b) => b.date - a.date || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0));
+  expect(crowd.map((e) => e._id)).toEqual(newestFirst.map((e) => e._id));
+
   // Refusals.
-  for (const query of ["limit=0", "limit=21", "limit=ten", "before=yesterday", "after=-1", `spec=${encodeURIComponent("proj/")}`, `spec=${encodeURIComponent("proj/a:{x")}`]) {
+  const refusals = ["limit=0", "limit=21", "limit=ten", "before=yesterday", "after=-1", `spec=${encodeURIComponent("proj/")}`, `spec=${encodeURIComponent("proj/a:{x")}`];
+  refusals.push(`before=${Date.now()}&beforeId=nope`, `before=${Date.now()}&beforeId=${"A".repeat(24)}`, `beforeId=${crowd[0]!._id}`);
+  for (const query of refusals) {
     expect({ query, status: (await api.call("GET", `/api/v2/auditlog?${query}`)).status }).toEqual({ query, status: 400 });
   }
 }

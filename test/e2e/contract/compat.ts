@@ -67,7 +67,8 @@ export async function exerciseCompat(api: Client): Promise<void> {
   expect(plan.status).toBe(200);
   expect(plan.body).toMatchObject({ type: "permission", enabled: true });
   expect((await api.call("POST", `${unleash}/toggle/environments/live/off`)).status).toBe(200);
-  expect((await api.call("POST", `${unleash}/toggle/environments/nope/on`)).status).toBe(400);
+  const unleashNoEnv = await api.call("POST", `${unleash}/toggle/environments/nope/on`);
+  expect({ status: unleashNoEnv.status, code: unleashNoEnv.body.code, message: unleashNoEnv.body.message }).toEqual({ status: 404, code: "not_found", message: 'Environment "nope" in project "contract-compat" not found' });
   expect((await api.call("POST", `${unleash}/nope/environments/live/on`)).status).toBe(404);
   expect((await api.call("POST", "/api/admin/projects/contract-compat-nope/features/toggle/environments/live/on")).status).toBe(404);
   expect((await api.call("POST", `${unleash}/toggle/environments/live/enable`)).status).toBe(400);
@@ -163,12 +164,14 @@ export async function exerciseCompat(api: Client): Promise<void> {
   expect((await api.call("PATCH", targeting, { body: [SEED_TARGETING] })).status).toBe(400);
   expect((await api.call("PATCH", "/api/projects/contract-compat/environments/live/toggles/nope/targeting", { body: SEED_TARGETING })).status).toBe(404);
   expect((await api.call("PATCH", "/api/projects/contract-compat-nope/environments/live/toggles/toggle/targeting", { body: SEED_TARGETING })).status).toBe(404);
-  expect((await api.call("PATCH", "/api/projects/contract-compat/environments/nope/toggles/toggle/targeting", { body: SEED_TARGETING })).status).toBe(400);
+  const patchNoEnv = await api.call("PATCH", "/api/projects/contract-compat/environments/nope/toggles/toggle/targeting", { body: SEED_TARGETING });
+  expect({ status: patchNoEnv.status, code: patchNoEnv.body.code, message: patchNoEnv.body.message }).toEqual({ status: 404, code: "not_found", message: 'Environment "nope" in project "contract-compat" not found' });
   expect((await asReader.call("PATCH", targeting, { body: { ...SEED_TARGETING, disabled: true } })).status).toBe(403);
   expect((await asReader.call("GET", targeting)).status).toBe(200);
   expect((await api.call("GET", "/api/projects/contract-compat/environments/live/toggles/nope/targeting")).status).toBe(404);
   expect((await api.call("GET", "/api/projects/contract-compat-nope/environments/live/toggles/toggle/targeting")).status).toBe(404);
-  expect((await api.call("GET", "/api/projects/contract-compat/environments/nope/toggles/toggle/targeting")).status).toBe(400);
+  const getNoEnv = await api.call("GET", "/api/projects/contract-compat/environments/nope/toggles/toggle/targeting");
+  expect({ status: getNoEnv.status, code: getNoEnv.body.code, message: getNoEnv.body.message }).toEqual({ status: 404, code: "not_found", message: 'Environment "nope" in project "contract-compat" not found' });
 
   // An environment that requires comments.
   const strict = "/api/projects/contract-compat/environments/strict/toggles/toggle/targeting";

@@ -54,6 +54,20 @@ export async function exerciseFlags(api: Client): Promise<void> {
   expect((await api.call("PATCH", `${flags}/checkout`, { body: [{ op: "test", path: "/_version", value: version }, { op: "replace", path: "/name", value: "Lost" }] })).status).toBe(409);
   expect((await api.call("PATCH", `${flags}/checkout`, { body: [{ op: "replace", path: "/_version", value: 100 }] })).status).toBeGreaterThanOrEqual(400);
   expect((await api.call("PATCH", `${flags}/checkout`, { body: [{ op: "replace", path: "/environments/test/fallthrough/variation", value: 9 }] })).status).toBeGreaterThanOrEqual(400);
+  // A field the flag does not have, at any level: refused, naming it; nothing changes.
+  const unchanged = (await api.call("GET", `${flags}/checkout`)).body;
+  const unknownFields: Array<[string, string]> = [
+    ["/environments/test/rules/0/foo", "environments.test.rules[0].foo"],
+    ["/variations/0/extra", "variations[0].extra"],
+    ["/environments/test/targets/0/x", "environments.test.targets[0].x"],
+    ["/environments/test/rules/1/clauses/0/bar", "environments.test.rules[1].clauses[0].bar"],
+    ["/environments/test/rules/1/rollout/variations/0/y", "environments.test.rules[1].rollout.variations[0].y"],
+  ];
+  for (const [path, field] of unknownFields) {
+    const answer = await api.call("PATCH", `${flags}/checkout`, { body: [{ op: "add", path, value: 1 }] });
+    expect({ field, status: answer.status, code: answer.body.code, message: answer.body.message }).toEqual({ field, status: 400, code: "invalid_request", message: `${field}: unknown field` });
+  }
+  expect((await api.call("GET", `${flags}/checkout`)).body).toEqual(unchanged);
   expect((await api.call("PATCH", `${flags}/checkout`, { body: { merge: { description: "The checkout page" } } })).status).toBe(200);
   expect((await api.call("PATCH", `${flags}/checkout`, { raw: JSON.stringify({ tags: ["shop", "web"] }), headers: { "content-type": "application/merge-patch+json" } })).status).toBe(200);
   expect((await api.call("PATCH", `${flags}/nope`, { body: [] })).status).toBe(404);

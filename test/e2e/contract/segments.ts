@@ -26,6 +26,11 @@ export async function exerciseSegments(api: Client): Promise<void> {
   expect((await api.call("POST", segs, { body: { key: "beta", name: "Again" } })).status).toBe(409);
   expect((await api.call("POST", segs, { body: { key: "", name: 5 } })).status).toBe(400);
   expect((await api.call("POST", segs, { body: { key: "big", name: "Big", unbounded: true } })).status).toBe(400);
+  // The context kind of a big segment is refused, not stored and dropped.
+  const kind = await api.call("POST", segs, { body: { key: "big", name: "Big", unbounded: false, unboundedContextKind: "user" } });
+  expect({ status: kind.status, code: kind.body.code }).toEqual({ status: 400, code: "invalid_request" });
+  expect(kind.body.message).toStartWith("unboundedContextKind: ");
+  expect((await api.call("GET", `${segs}/big`)).status).toBe(404);
   expect((await api.call("POST", segs, { body: { key: "extra", name: "Extra", rules: [] } })).status).toBe(400);
   expect((await api.call("POST", "/api/v2/segments/contract-seg/nope", { body: { key: "x", name: "X" } })).status).toBe(404);
   expect((await api.call("POST", "/api/v2/segments/contract-seg-nope/live", { body: { key: "x", name: "X" } })).status).toBe(404);
@@ -145,6 +150,22 @@ export async function exerciseSegments(api: Client): Promise<void> {
   for (const body of semanticRefusals) expect((await api.call("PATCH", `${segs}/beta`, { headers: SEMANTIC, body })).status).toBe(400);
   expect((await api.call("PATCH", `${segs}/beta`, { body: { environmentKey: "live", instructions: [{ kind: "updateName", value: "Wrong type" }] } })).status).toBe(400);
   expect((await api.call("PATCH", `${segs}/nope`, { headers: SEMANTIC, body: { environmentKey: "live", instructions: [{ kind: "updateName", value: "X" }] } })).status).toBe(404);
+  // A field the segment does not have, at any level, by any kind of patch: refused, naming it; nothing changes.
+  const unchanged = (await api.call("GET", `${segs}/beta`)).body;
+  const unknownFields: Array<[unknown, Record<string, string>, string]> = [
+    [[{ op: "add", path: "/rules/0/foo", value: 1 }], {}, "rules[0].foo"],
+    [[{ op: "add", path: "/includedContexts/0/extra", value: 1 }], {}, "includedContexts[0].extra"],
+    [[{ op: "add", path: "/rules/0/clauses/0/bar", value: 1 }], {}, "rules[0].clauses[0].bar"],
+    [[{ op: "add", path: "/excludedContexts/0/x", value: 1 }], {}, "excludedContexts[0].x"],
+    [{ comment: "sneaky", patch: [{ op: "add", path: "/rules/1/weight", value: 1 }, { op: "add", path: "/rules/1/extra", value: 1 }] }, {}, "rules[1].extra"],
+    [{ rules: [{ ...unchanged.rules[0], foo: 1 }, unchanged.rules[1]] }, { "content-type": "application/merge-patch+json" }, "rules[0].foo"],
+  ];
+  for (const [body, headers, field] of unknownFields) {
+    const answer = await api.call("PATCH", `${segs}/beta`, { body, headers });
+    expect({ field, status: answer.status, code: answer.body.code, message: answer.body.message }).toEqual({ field, status: 400, code: "invalid_request", message: `${field}: unknown field` });
+  }
+  expect((await api.call("GET", `${segs}/beta`)).body).toEqual(unchanged);
+
   const full = await api.call("GET", `${segs}/beta`);
   expect(full.status).toBe(200);
   expect(full.body.includedContexts).toEqual([{ contextKind: "device", values: ["d-1"] }]);

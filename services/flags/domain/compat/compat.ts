@@ -1,31 +1,32 @@
 /**
  * The seeds' own API shapes on top of the flag use cases: Unleash's toggle on/off and
  * FeatureProbe's toggle targeting. Both go through the same patch path as every other change:
- * permissions, validation, the audit log with the acting token, change events.
+ * permissions, validation, the audit log with the acting token, change events. The project, the
+ * environment and the flag a route names must exist: each one missing is a 404 naming it.
  */
-import type { Caller } from "@vexil/shared/caller";
+import { authorizeRead, type Caller } from "@vexil/shared/caller";
 import { notFound } from "@vexil/shared/errors";
 import type { FlagsContext } from "../context.ts";
-import { getFlag, patchFlag } from "../flags/flags.ts";
+import { patchFlag } from "../flags/flags.ts";
 import type { Flag } from "../flags/model.ts";
 import { newId } from "../flags/model.ts";
+import { flagDocument } from "../flags/representation.ts";
 import { applyTargeting, targetingOf, type FpTargeting } from "./featureprobe.ts";
 
 const SEMANTIC = "application/json; domain-model=launchdarkly.semanticpatch";
 
-/** The document back from a flag representation (computed fields dropped). */
-async function flagOf(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string): Promise<Flag> {
-  const rep = await getFlag(ctx, caller, projectKey, flagKey, {});
-  const { includeInSnippet: _a, goalIds: _b, experiments: _c, _links: _d, environments, ...doc } = rep;
-  const envs: Flag["environments"] = {};
-  for (const [key, value] of Object.entries(environments)) {
-    const { _environmentName: _e, _site: _f, _summary: _g, ...config } = value as Record<string, unknown>;
-    envs[key] = config as unknown as Flag["environments"][string];
-  }
-  return { ...(doc as unknown as Omit<Flag, "environments">), environments: envs };
+/** The flag the route names, in one read; a missing project, environment or flag (in that order) is a 404. */
+async function flagIn(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, flagKey: string): Promise<Flag> {
+  authorizeRead(caller);
+  const found = await ctx.flags.flagInScope(projectKey, flagKey);
+  if (!found) throw notFound(`Project "${projectKey}"`);
+  if (!found.environments.some((e) => e.key === envKey)) throw notFound(`Environment "${envKey}" in project "${projectKey}"`);
+  if (!found.flag) throw notFound(`Flag "${flagKey}" in project "${projectKey}"`);
+  return flagDocument(found.flag);
 }
 
 export async function unleashToggle(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, feature: string, on: boolean) {
+  await flagIn(ctx, caller, projectKey, envKey, feature);
   const rep = await patchFlag(ctx, caller, projectKey, feature, { environmentKey: envKey, comment: `Unleash API: toggle ${on ? "on" : "off"}`, instructions: [{ kind: on ? "turnFlagOn" : "turnFlagOff" }] }, SEMANTIC);
   if (!rep) throw notFound(`Feature "${feature}"`);
   const env = (rep.environments as Record<string, { on: boolean }>)[envKey];
@@ -43,11 +44,11 @@ export async function unleashToggle(ctx: FlagsContext, caller: Caller, projectKe
 }
 
 export async function featureProbeTargeting(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, toggleKey: string) {
-  return targetingOf(await flagOf(ctx, caller, projectKey, toggleKey), envKey);
+  return targetingOf(await flagIn(ctx, caller, projectKey, envKey, toggleKey), envKey);
 }
 
 export async function patchFeatureProbeTargeting(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, toggleKey: string, body: FpTargeting) {
-  const flag = await flagOf(ctx, caller, projectKey, toggleKey);
+  const flag = await flagIn(ctx, caller, projectKey, envKey, toggleKey);
   const next = applyTargeting(flag, envKey, body, newId);
   const path = `/environments/${envKey.replaceAll("~", "~0").replaceAll("/", "~1")}`;
   const patch = [

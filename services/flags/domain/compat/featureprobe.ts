@@ -13,7 +13,7 @@
  * `serve.select` is a variation; `serve.split` (weights summing to 10000) a rollout (×10);
  * `disabled` is `!on`, `defaultServe` the fallthrough, `disabledServe` the off variation.
  */
-import { invalidRequest } from "@vexil/shared/errors";
+import { invalidRequest, notFound } from "@vexil/shared/errors";
 import type { Clause, ClauseOp, Flag, FlagEnvironment, Rule, VariationOrRollout } from "../flags/model.ts";
 
 type Pair = [string, ClauseOp, boolean];
@@ -118,7 +118,7 @@ function clauseOf(c: FpCondition, where: string, newId: () => string): Clause {
 /** The flag's environment with the targeting of a FeatureProbe body. */
 export function applyTargeting(flag: Flag, envKey: string, body: FpTargeting, newId: () => string): FlagEnvironment {
   const env = flag.environments[envKey];
-  if (!env) throw invalidRequest(`The flag has no environment "${envKey}"`);
+  if (!env) throw notFound(`Environment "${envKey}"`);
   if (typeof body !== "object" || body === null || typeof body.content !== "object" || body.content === null) throw invalidRequest("content is required");
   if (typeof body.disabled !== "boolean") throw invalidRequest("disabled must be true or false");
   const { content } = body;
@@ -159,7 +159,7 @@ function serveFp(v: VariationOrRollout, flag: Flag): FpServe {
 /** The flag's environment as FeatureProbe targeting. */
 export function targetingOf(flag: Flag, envKey: string) {
   const env = flag.environments[envKey];
-  if (!env) throw invalidRequest(`The flag has no environment "${envKey}"`);
+  if (!env) throw notFound(`Environment "${envKey}"`);
   return {
     disabled: !env.on,
     version: env.version,

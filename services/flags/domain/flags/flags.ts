@@ -204,13 +204,14 @@ function changedFields(before: object, after: object, fields: Record<string, str
   return Object.keys(fields).filter((f) => !Bun.deepEquals(b[f], a[f], true));
 }
 
-/** Applies a JSON Patch or merge patch to the flag document; refuses read-only and unknown fields. */
+/**
+ * Applies a JSON Patch or merge patch to the flag document; refuses changes to read-only fields
+ * and to the set of environments. Unknown fields, at any level, are left to `validateFlag`.
+ */
 function patchDocument(current: Flag, request: PatchRequest): { flag: Flag; actions: Set<string>; envs: string[] } {
   const patched = applyPatch(current, request);
   if (typeof patched !== "object" || patched === null || Array.isArray(patched)) throw invalidRequest("The patch must leave an object");
   const next = patched as Flag;
-  const known = new Set([...Object.keys(FLAG_FIELD_ACTIONS), ...READ_ONLY_FLAG, "environments"]);
-  for (const k of Object.keys(next)) if (!known.has(k)) throw invalidRequest(`Unknown field "${k}"`);
   for (const k of READ_ONLY_FLAG) if (!Bun.deepEquals(next[k], current[k], true)) throw invalidRequest(`"${k}" is read-only and cannot be changed`);
   if (typeof next.environments !== "object" || next.environments === null || Array.isArray(next.environments)) throw invalidRequest("environments must be an object");
   const envKeys = Object.keys(current.environments).sort();
@@ -221,8 +222,6 @@ function patchDocument(current: Flag, request: PatchRequest): { flag: Flag; acti
     const before = current.environments[key]!;
     const after = next.environments[key];
     if (typeof after !== "object" || after === null || Array.isArray(after)) throw invalidRequest(`environments.${key} must be an object`);
-    const knownEnv = new Set([...Object.keys(FLAG_ENV_FIELD_ACTIONS), ...READ_ONLY_ENV]);
-    for (const k of Object.keys(after)) if (!knownEnv.has(k)) throw invalidRequest(`Unknown field "environments.${key}.${k}"`);
     for (const k of READ_ONLY_ENV) {
       if (!Bun.deepEquals(after[k], before[k], true)) throw invalidRequest(k === "salt" ? "Flag salt cannot be modified" : `"environments.${key}.${k}" is read-only and cannot be changed`);
     }

@@ -1,7 +1,8 @@
 /**
  * One check of a whole flag document, the last step of every write path. The document may come
- * from a JSON Patch a user wrote, so each field's JSON type is checked before its meaning, and
- * the only error is a 400 naming the first problem by its path.
+ * from a JSON Patch a user wrote, so each field's JSON type is checked before its meaning, a field
+ * the document does not have is refused at every level (it would be stored and served to SDKs),
+ * and the only error is a 400 naming the first problem by its path.
  */
 import { invalidRequest } from "@vexil/shared/errors";
 import { CLAUSE_OPS, TOTAL_WEIGHT, type Flag } from "./model.ts";
@@ -12,6 +13,24 @@ export interface FlagLookup {
 }
 
 export const FLAG_LIMITS = { key: 140, name: 256, description: 8192, variations: 100, tags: 50, tag: 64, rules: 1000 } as const;
+
+/** The fields each object of a flag document may have. */
+export const FLAG_FIELDS = {
+  flag: ["key", "name", "description", "kind", "variations", "temporary", "tags", "clientSideAvailability", "maintainerId", "maintainerTeamKey", "archived", "archivedDate", "deprecated", "deprecatedDate", "defaults", "customProperties", "creationDate", "_version", "environments"],
+  variation: ["_id", "value", "name", "description"],
+  clientSideAvailability: ["usingEnvironmentId", "usingMobileKey"],
+  defaults: ["onVariation", "offVariation"],
+  customProperty: ["name", "value"],
+  environment: ["on", "archived", "salt", "sel", "lastModified", "version", "targets", "contextTargets", "rules", "fallthrough", "offVariation", "prerequisites", "trackEvents", "trackEventsFallthrough", "_debugEventsUntilDate"],
+  target: ["contextKind", "values", "variation"],
+  rule: ["_id", "description", "ref", "clauses", "trackEvents", "variation", "rollout"],
+  clause: ["_id", "contextKind", "attribute", "op", "values", "negate"],
+  fallthrough: ["variation", "rollout"],
+  rollout: ["variations", "bucketBy", "seed", "contextKind", "experimentAllocation"],
+  weightedVariation: ["variation", "weight", "_untracked"],
+  experimentAllocation: ["defaultVariation", "canReshuffle"],
+  prerequisite: ["key", "variation"],
+} as const satisfies Record<string, readonly string[]>;
 
 const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const TAG = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -73,6 +92,19 @@ function index(v: unknown, path: string, count: number, of = ""): number {
   return v;
 }
 
+const NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** The path of a field of the object at `path` (the document itself when empty); odd or long names quoted, cut at 100 characters. */
+export function fieldPath(path: string, field: string): string {
+  if (NAME.test(field) && field.length <= 100) return path ? `${path}.${field}` : field;
+  return `${path}[${JSON.stringify(field.length > 100 ? `${field.slice(0, 100)}…` : field)}]`;
+}
+
+/** Refuses every field of `o` but `fields`, naming the first other one. */
+export function knownFields(o: Json, path: string, fields: readonly string[]): void {
+  for (const field of Object.keys(o)) if (!fields.includes(field)) fail(fieldPath(path, field), "unknown field");
+}
+
 /** Runs `check` unless the field is absent. */
 export function optional<T>(v: unknown, check: (v: unknown) => T): T | undefined {
   return v === undefined ? undefined : check(v);
@@ -80,6 +112,7 @@ export function optional<T>(v: unknown, check: (v: unknown) => T): T | undefined
 
 export function validateFlag(flag: Flag, lookup: FlagLookup): void {
   const f = record(flag as unknown, "flag");
+  knownFields(f, "", FLAG_FIELDS.flag);
   const key = checkKey(f.key);
   string(f.name, "name", 1, FLAG_LIMITS.name);
   string(f.description, "description", 0, FLAG_LIMITS.description);
@@ -87,6 +120,7 @@ export function validateFlag(flag: Flag, lookup: FlagLookup): void {
   boolean(f.temporary, "temporary");
   checkTags(f.tags);
   const csa = record(f.clientSideAvailability, "clientSideAvailability");
+  knownFields(csa, "clientSideAvailability", FLAG_FIELDS.clientSideAvailability);
   boolean(csa.usingEnvironmentId, "clientSideAvailability.usingEnvironmentId");
   boolean(csa.usingMobileKey, "clientSideAvailability.usingMobileKey");
   optional(f.maintainerId, (v) => string(v, "maintainerId", 1));
@@ -96,6 +130,7 @@ export function validateFlag(flag: Flag, lookup: FlagLookup): void {
   boolean(f.deprecated, "deprecated");
   optional(f.deprecatedDate, (v) => integer(v, "deprecatedDate"));
   const defaults = record(f.defaults, "defaults");
+  knownFields(defaults, "defaults", FLAG_FIELDS.defaults);
   index(defaults.onVariation, "defaults.onVariation", count);
   index(defaults.offVariation, "defaults.offVariation", count);
   checkCustomProperties(f.customProperties);
@@ -132,6 +167,7 @@ function checkVariations(f: Json): number {
   const kinds = variations.map((v, i) => {
     const path = `variations[${i}]`;
     const variation = record(v, path);
+    knownFields(variation, path, FLAG_FIELDS.variation);
     const id = string(variation._id, `${path}._id`, 1);
     if (ids.has(id)) fail(`${path}._id`, `"${id}" is used by another variation`);
     ids.add(id);
@@ -174,6 +210,7 @@ function checkCustomProperties(v: unknown) {
     const path = `customProperties.${key}`;
     if (key === "" || key === "__proto__") fail("customProperties", `"${key}" is not a valid key`);
     const property = record(p, path);
+    knownFields(property, path, FLAG_FIELDS.customProperty);
     string(property.name, `${path}.name`, 1);
     array(property.value, `${path}.value`).forEach((x, i) => string(x, `${path}.value[${i}]`));
   }
@@ -182,6 +219,7 @@ function checkCustomProperties(v: unknown) {
 function checkEnvironment(flagKey: string, envKey: string, v: unknown, count: number, lookup: FlagLookup) {
   const path = `environments.${envKey}`;
   const env = record(v, path);
+  knownFields(env, path, FLAG_FIELDS.environment);
   boolean(env.on, `${path}.on`);
   boolean(env.archived, `${path}.archived`);
   string(env.salt, `${path}.salt`, 1);
@@ -190,7 +228,9 @@ function checkEnvironment(flagKey: string, envKey: string, v: unknown, count: nu
   integer(env.version, `${path}.version`);
   checkTargets(env, path, count);
   checkRules(env.rules, `${path}.rules`, count);
-  checkServe(record(env.fallthrough, `${path}.fallthrough`), `${path}.fallthrough`, count);
+  const fallthrough = record(env.fallthrough, `${path}.fallthrough`);
+  knownFields(fallthrough, `${path}.fallthrough`, FLAG_FIELDS.fallthrough);
+  checkServe(fallthrough, `${path}.fallthrough`, count);
   optional(env.offVariation, (o) => index(o, `${path}.offVariation`, count));
   checkPrerequisites(flagKey, envKey, env.prerequisites, `${path}.prerequisites`, lookup);
   boolean(env.trackEvents, `${path}.trackEvents`);
@@ -206,6 +246,7 @@ function checkTargets(env: Json, path: string, count: number) {
     array(env[list], `${path}.${list}`).forEach((t, i) => {
       const at = `${path}.${list}[${i}]`;
       const target = record(t, at);
+      knownFields(target, at, FLAG_FIELDS.target);
       const kind = optional(target.contextKind, (k) => string(k, `${at}.contextKind`, 1)) ?? "user";
       index(target.variation, `${at}.variation`, count);
       array(target.values, `${at}.values`).forEach((x, j) => {
@@ -226,6 +267,7 @@ function checkRules(v: unknown, path: string, count: number) {
   rules.forEach((r, i) => {
     const at = `${path}[${i}]`;
     const rule = record(r, at);
+    knownFields(rule, at, FLAG_FIELDS.rule);
     const id = string(rule._id, `${at}._id`, 1);
     if (ids.has(id)) fail(`${at}._id`, `"${id}" is used by another rule`);
     ids.add(id);
@@ -243,6 +285,7 @@ export function checkClauses(v: unknown, path: string) {
   array(v, path).forEach((c, j) => {
     const cat = `${path}[${j}]`;
     const clause = record(c, cat);
+    knownFields(clause, cat, FLAG_FIELDS.clause);
     const clauseId = string(clause._id, `${cat}._id`, 1);
     if (clauseIds.has(clauseId)) fail(`${cat}._id`, `"${clauseId}" is used by another clause of the rule`);
     clauseIds.add(clauseId);
@@ -264,6 +307,7 @@ function checkServe(o: Json, path: string, count: number) {
 
 function checkRollout(v: unknown, path: string, count: number) {
   const rollout = record(v, path);
+  knownFields(rollout, path, FLAG_FIELDS.rollout);
   const weighted = array(rollout.variations, `${path}.variations`);
   if (weighted.length === 0) fail(`${path}.variations`, "must have at least one entry");
   const used = new Set<number>();
@@ -271,6 +315,7 @@ function checkRollout(v: unknown, path: string, count: number) {
   weighted.forEach((w, i) => {
     const at = `${path}.variations[${i}]`;
     const entry = record(w, at);
+    knownFields(entry, at, FLAG_FIELDS.weightedVariation);
     const variation = index(entry.variation, `${at}.variation`, count);
     if (used.has(variation)) fail(`${at}.variation`, `variation ${variation} is listed twice`);
     used.add(variation);
@@ -283,6 +328,7 @@ function checkRollout(v: unknown, path: string, count: number) {
   optional(rollout.contextKind, (k) => string(k, `${path}.contextKind`, 1));
   optional(rollout.experimentAllocation, (e) => {
     const allocation = record(e, `${path}.experimentAllocation`);
+    knownFields(allocation, `${path}.experimentAllocation`, FLAG_FIELDS.experimentAllocation);
     index(allocation.defaultVariation, `${path}.experimentAllocation.defaultVariation`, count);
     boolean(allocation.canReshuffle, `${path}.experimentAllocation.canReshuffle`);
   });
@@ -293,6 +339,7 @@ function checkPrerequisites(flagKey: string, envKey: string, v: unknown, path: s
   array(v, path).forEach((p, i) => {
     const at = `${path}[${i}]`;
     const prerequisite = record(p, at);
+    knownFields(prerequisite, at, FLAG_FIELDS.prerequisite);
     const key = string(prerequisite.key, `${at}.key`, 1);
     if (key === flagKey) fail(`${at}.key`, "a flag cannot be its own prerequisite");
     if (keys.includes(key)) fail(`${at}.key`, `"${key}" is listed twice`);

@@ -8,8 +8,8 @@ export const SegmentPost = T.Object(
     name: Name,
     description: T.Optional(T.String({ maxLength: 8192 })),
     tags: T.Optional(Tags),
-    unbounded: T.Optional(T.Boolean()),
-    unboundedContextKind: T.Optional(T.String({ maxLength: 64 })),
+    unbounded: T.Optional(T.Boolean({ description: "Big segments are not supported: only `false`" })),
+    unboundedContextKind: T.Optional(T.String({ maxLength: 64, description: "The context kind of a big segment; big segments are not supported, so it is refused" })),
   },
   { additionalProperties: false },
 );

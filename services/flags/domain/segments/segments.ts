@@ -119,6 +119,8 @@ export async function createSegment(ctx: FlagsContext, caller: Caller, projectKe
   authorizeRead(caller);
   const scope = await scopeOf(ctx, projectKey, envKey);
   if (post.unbounded) throw invalidRequest("unbounded: big segments are not supported; use included and excluded targets");
+  // The context kind of a big segment: with none to apply to, it would be silently dropped.
+  if (post.unboundedContextKind !== undefined) throw invalidRequest("unboundedContextKind: is the context kind of a big segment, and big segments are not supported; leave it out");
   authorize(caller, "createSegment", segmentResource(scope, { key: post.key, tags: post.tags ?? [] }));
   const now = ctx.now();
   const segment: Segment = {
@@ -163,6 +165,7 @@ const FIELD_ACTIONS: Record<string, string> = {
   excludedContexts: "updateExcluded",
   rules: "updateRules",
 };
+/** Fields a JSON Patch or merge patch may not change; any field neither here nor above is refused by `validateSegment`. */
 const READ_ONLY = ["key", "creationDate", "lastModifiedDate", "version", "deleted", "generation", "unbounded", "unboundedContextKind", "salt"];
 
 export async function patchSegment(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, key: string, body: unknown, contentType: string | null): Promise<SegmentRep> {
@@ -179,18 +182,19 @@ export async function patchSegment(ctx: FlagsContext, caller: Caller, projectKey
       const patched = applyPatch(current, request);
       if (typeof patched !== "object" || patched === null || Array.isArray(patched)) throw invalidRequest("The patch must leave an object");
       next = patched as Segment;
-      for (const k of Object.keys(next)) if (!(k in FIELD_ACTIONS) && !READ_ONLY.includes(k)) throw invalidRequest(`Unknown field "${k}"`);
       for (const k of READ_ONLY) {
         if (!Bun.deepEquals((next as unknown as Record<string, unknown>)[k], (current as unknown as Record<string, unknown>)[k], true)) throw invalidRequest(`"${k}" is read-only and cannot be changed`);
       }
     }
+    const now = ctx.now();
+    next = { ...next, version: current.version + 1, lastModifiedDate: now };
+    // The whole result, every level of it, before anything reads it: a field the patch added
+    // anywhere (`/rules/0/foo`) would otherwise be stored and served to SDKs.
+    validateSegment(next);
     const actions = [...new Set(Object.keys(FIELD_ACTIONS).filter((f) => !Bun.deepEquals((next as never)[f], (current as never)[f], true)).map((f) => FIELD_ACTIONS[f]!))];
     if (actions.length === 0) return { kind: "none", result: segmentRep(scope, current) };
     authorize(caller, actions, segmentResource(scope, current));
     if (scope.env.requireComments && !request.comment) throw invalidRequest(`The environment "${scope.env.key}" requires a comment on every change`);
-    const now = ctx.now();
-    next = { ...next, version: current.version + 1, lastModifiedDate: now };
-    validateSegment(next);
     const rep = segmentRep(scope, next);
     const audit = auditEntry({
       caller,

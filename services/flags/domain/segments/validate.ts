@@ -1,17 +1,26 @@
 /**
  * One check of a whole segment document, the last step of every write path. As with flags, the
  * document may come from a JSON Patch a user wrote: each field's JSON type is checked before its
- * meaning, and the only error is a 400 naming the first problem by its path.
+ * meaning, a field the document does not have is refused at every level (the segment, its
+ * targets, rules and clauses; it would be stored and served to SDKs), and the only error is a 400
+ * naming the first problem by its path.
  *
  * Targets: a context is identified by its kind and key; user keys count from `included` /
  * `excluded` and from `includedContexts` / `excludedContexts` entries of kind `user` alike.
  * No context may be both included and excluded.
  */
 import { TOTAL_WEIGHT } from "../flags/model.ts";
-import { array, boolean, checkClauses, checkKey, checkTags, fail, integer, optional, record, string } from "../flags/validate.ts";
+import { array, boolean, checkClauses, checkKey, checkTags, fail, integer, knownFields, optional, record, string } from "../flags/validate.ts";
 import type { Segment } from "./model.ts";
 
 export const SEGMENT_LIMITS = { name: 256, description: 8192, rules: 1000, targets: 10_000 } as const;
+
+/** The fields each object of a segment document may have (clauses are checked as flags' are). */
+export const SEGMENT_FIELDS = {
+  segment: ["key", "name", "description", "tags", "creationDate", "lastModifiedDate", "included", "excluded", "includedContexts", "excludedContexts", "rules", "version", "deleted", "generation", "unbounded", "unboundedContextKind", "salt"],
+  target: ["contextKind", "values"],
+  rule: ["_id", "clauses", "weight", "rolloutContextKind", "bucketBy", "description"],
+} as const satisfies Record<string, readonly string[]>;
 
 type Json = Record<string, unknown>;
 type Side = "included" | "excluded";
@@ -24,6 +33,7 @@ interface Listed {
 
 export function validateSegment(segment: Segment): void {
   const s = record(segment as unknown, "segment");
+  knownFields(s, "", SEGMENT_FIELDS.segment);
   checkKey(s.key);
   string(s.name, "name", 1, SEGMENT_LIMITS.name);
   string(s.description, "description", 0, SEGMENT_LIMITS.description);
@@ -61,6 +71,7 @@ function checkSide(s: Json, side: Side): Map<string, Listed> {
   array(s[path], path).forEach((t, i) => {
     const at = `${path}[${i}]`;
     const target = record(t, at);
+    knownFields(target, at, SEGMENT_FIELDS.target);
     const kind = string(target.contextKind, `${at}.contextKind`, 1);
     if (kinds.has(kind)) fail(`${at}.contextKind`, `"${kind}" is listed twice`);
     kinds.add(kind);
@@ -89,6 +100,7 @@ function checkRules(v: unknown) {
   rules.forEach((r, i) => {
     const at = `rules[${i}]`;
     const rule = record(r, at);
+    knownFields(rule, at, SEGMENT_FIELDS.rule);
     const id = string(rule._id, `${at}._id`, 1);
     if (ids.has(id)) fail(`${at}._id`, `"${id}" is used by another rule`);
     ids.add(id);

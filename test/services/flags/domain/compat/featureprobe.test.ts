@@ -117,4 +117,17 @@ describe("FeatureProbe targeting", () => {
       expect((thrown as VexilError).message).toContain(where);
     }
   });
+
+  test("an environment the flag does not have is not found, in both directions", () => {
+    for (const work of [() => targetingOf(flag(), "staging"), () => applyTargeting(flag(), "staging", body([]), ids)]) {
+      let thrown: unknown;
+      try {
+        work();
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(VexilError);
+      expect({ code: (thrown as VexilError).code, status: (thrown as VexilError).status, message: (thrown as VexilError).message }).toEqual({ code: "not_found", status: 404, message: 'Environment "staging" not found' });
+    }
+  });
 });

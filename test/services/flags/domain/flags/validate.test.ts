@@ -84,6 +84,47 @@ describe("valid documents", () => {
   });
 });
 
+describe("unknown fields", () => {
+  test("are refused at every level, naming the field by its path", () => {
+    const cases: Array<[(f: Doc) => void, string]> = [
+      [(f) => (f.extra = 1), "extra"],
+      [(f) => (f.variations[0].extra = "x"), "variations[0].extra"],
+      [(f) => (f.clientSideAvailability.usingNothing = true), "clientSideAvailability.usingNothing"],
+      [(f) => (f.defaults.fallback = 0), "defaults.fallback"],
+      [(f) => (f.customProperties.jira.url = "https://example.com"), "customProperties.jira.url"],
+      [(f) => (prod(f)._summary = {}), "environments.production._summary"],
+      [(f) => (prod(f).targets[0].x = 1), "environments.production.targets[0].x"],
+      [(f) => (prod(f).contextTargets[1].x = 1), "environments.production.contextTargets[1].x"],
+      [(f) => (prod(f).rules[0].foo = 1), "environments.production.rules[0].foo"],
+      [(f) => (prod(f).rules[1].clauses[0].bar = false), "environments.production.rules[1].clauses[0].bar"],
+      [(f) => (prod(f).rules[1].rollout.extra = 1), "environments.production.rules[1].rollout.extra"],
+      [(f) => (prod(f).rules[1].rollout.variations[1].extra = 1), "environments.production.rules[1].rollout.variations[1].extra"],
+      [(f) => (prod(f).fallthrough.extra = 1), "environments.production.fallthrough.extra"],
+      [(f) => (prod(f).fallthrough.rollout.variations[0].extra = 1), "environments.production.fallthrough.rollout.variations[0].extra"],
+      [(f) => (prod(f).fallthrough.rollout.experimentAllocation = { defaultVariation: 0, canReshuffle: false, extra: 1 }), "environments.production.fallthrough.rollout.experimentAllocation.extra"],
+      [(f) => (prod(f).prerequisites[0].extra = 1), "environments.production.prerequisites[0].extra"],
+      [(f) => (f.environments.test.extra = 1), "environments.test.extra"],
+    ];
+    for (const [mutate, path] of cases) expect(problem(mutate)).toBe(`${path}: unknown field`);
+  });
+
+  test("a field that is not a plain name is quoted", () => {
+    expect(problem((f) => (prod(f).rules[0]["a.b"] = 1))).toBe('environments.production.rules[0]["a.b"]: unknown field');
+  });
+
+  test("every field of the model is known, the optional ones included", () => {
+    passes((f) => {
+      f.maintainerTeamKey = "web";
+      f.archivedDate = 1;
+      f.deprecatedDate = 1;
+      f.variations[0].description = "d";
+      prod(f).rules[0].ref = "r";
+      prod(f).fallthrough.rollout.experimentAllocation = { defaultVariation: 0, canReshuffle: false };
+      prod(f)._debugEventsUntilDate = 5;
+    });
+  });
+});
+
 describe("key, name, description", () => {
   test("key format and length", () => {
     expect(problem((f) => (f.key = ""))).toBe("key: must not be empty");

@@ -40,7 +40,30 @@ describe("valid documents", () => {
     }
   });
 
-  test("unknown fields are left to the caller", () => passes((s) => (s.extra = { any: 1 })));
+});
+
+describe("unknown fields", () => {
+  test("are refused at every level, naming the field by its path", () => {
+    expect(problem((s) => (s.extra = { any: 1 }))).toBe("extra: unknown field");
+    expect(problem((s) => (s.rules[0].foo = 1))).toBe("rules[0].foo: unknown field");
+    expect(problem((s) => (s.rules[1].clauses = [{ _id: "c9", attribute: "a", op: "in", values: [], negate: false, bar: true }]))).toBe("rules[1].clauses[0].bar: unknown field");
+    expect(problem((s) => (s.rules[0].clauses[1].bar = null))).toBe("rules[0].clauses[1].bar: unknown field");
+    expect(problem((s) => (s.includedContexts[0].extra = "x"))).toBe("includedContexts[0].extra: unknown field");
+    expect(problem((s) => (s.excludedContexts[0].x = []))).toBe("excludedContexts[0].x: unknown field");
+  });
+
+  test("a field that is not a plain name is quoted", () => {
+    expect(problem((s) => (s.rules[0]["a b"] = 1))).toBe('rules[0]["a b"]: unknown field');
+    expect(problem((s) => (s[""] = 1))).toBe('[""]: unknown field');
+    expect(problem((s) => (s.rules[0]["x".repeat(300)] = 1))).toBe(`rules[0]["${"x".repeat(100)}…"]: unknown field`);
+  });
+
+  test("every field of the model is known, the optional ones included", () => {
+    passes((s) => {
+      s.unboundedContextKind = "user";
+      s.rules[0] = { _id: "r1", clauses: [{ _id: "c1", contextKind: "user", attribute: "a", op: "in", values: [], negate: false }], weight: 1, rolloutContextKind: "user", bucketBy: "key", description: "d" };
+    });
+  });
 });
 
 describe("key, name, description, tags", () => {

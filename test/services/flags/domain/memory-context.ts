@@ -1,0 +1,55 @@
+/** The flags use cases over the in-memory store, for the domain tests that need one. */
+import type { Caller } from "@vexil/shared/caller";
+import { VexilError } from "@vexil/shared/errors";
+import { silentLogger } from "@vexil/shared/logger";
+import type { EnvironmentKeyIssuer, FlagsContext } from "@vexil/flags/domain/context";
+import { createProject } from "@vexil/flags/domain/projects";
+import { MemoryFlagStore } from "@vexil/flags/storage/memory-flag-store";
+
+const keys: EnvironmentKeyIssuer = {
+  issue: async (ids) => ids.map((environmentId) => ({ environmentId, sdkKey: `sdk-${environmentId}`, mobileKey: `mob-${environmentId}` })),
+  forget: async () => {},
+  reset: async ({ environmentId }) => `sdk-${environmentId}-reset`,
+};
+
+const EVERYTHING = ["proj/*", "proj/*:env/*", "proj/*:env/*:flag/*", "proj/*:env/*:segment/*"];
+
+export const admin: Caller = {
+  kind: "token",
+  tokenId: "t-admin",
+  tokenName: "admin",
+  memberId: null,
+  memberEmail: null,
+  role: "admin",
+  serviceToken: true,
+  grants: [{ base: "reader", statements: [{ effect: "allow", resources: EVERYTHING, actions: ["*"] }] }],
+};
+
+export const reader: Caller = { ...admin, tokenId: "t-reader", tokenName: "reader", role: "reader", grants: [{ base: "reader", statements: [] }] };
+
+/** A memory store and a context over it, with the project `shop` (environments `production`, `test`). */
+export async function memoryContext(now: () => number = Date.now): Promise<{ ctx: FlagsContext; store: MemoryFlagStore }> {
+  const store = new MemoryFlagStore();
+  const ctx: FlagsContext = { store, flags: store, segments: store, audit: store, keys, logger: silentLogger, now };
+  await createProject(ctx, admin, {
+    key: "shop",
+    name: "Shop",
+    environments: [
+      { key: "production", name: "Production", color: "ff0000" },
+      { key: "test", name: "Test", color: "00ff00" },
+    ],
+  });
+  return { ctx, store };
+}
+
+/** The VexilError `work` rejects with; fails the test if it resolves or throws anything else. */
+export async function rejection(work: Promise<unknown>): Promise<VexilError> {
+  let error: unknown;
+  try {
+    await work;
+  } catch (e) {
+    error = e;
+  }
+  if (!(error instanceof VexilError)) throw new Error(`expected a VexilError, got ${error === undefined ? "success" : String(error)}`);
+  return error;
+}
