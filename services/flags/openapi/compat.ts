@@ -4,6 +4,7 @@
  */
 import { Type as T } from "@sinclair/typebox";
 import { Ref } from "@vexil/shared/http/openapi";
+import { PREDICATES } from "../domain/compat/featureprobe.ts";
 
 export const UnleashFeature = T.Object(
   {
@@ -30,16 +31,7 @@ export const FeatureProbeServe = T.Union(
   { description: "One variation (`select`), or a percentage rollout (`split`)" },
 );
 
-const CONDITION_TYPES = ["string", "number", "datetime", "semver", "segment"] as const;
-
-/** The predicates of each condition type, as the targeting body takes them. */
-const PREDICATES: Record<(typeof CONDITION_TYPES)[number], string[]> = {
-  string: ["is one of", "is not any of", "starts with", "does not start with", "ends with", "does not end with", "contains", "does not contain", "matches regex", "does not match regex"],
-  number: ["=", "!=", ">", ">=", "<", "<="],
-  datetime: ["after", "before"],
-  semver: ["=", "!=", ">", "<", ">=", "<="],
-  segment: ["is in", "is not in"],
-};
+const CONDITION_TYPES = Object.keys(PREDICATES);
 
 export const FeatureProbeCondition = T.Object(
   {
@@ -82,7 +74,7 @@ const ConditionInput = T.Union(
     T.Object({
       type: T.Literal(type),
       subject: type === "segment" ? T.Optional(T.String({ description: "Not used" })) : T.String({ description: "The context attribute" }),
-      predicate: T.Union(PREDICATES[type].map((p) => T.Literal(p))),
+      predicate: T.Union(PREDICATES[type]!.map((p) => T.Literal(p))),
       objects: T.Array(T.String(), { description: type === "segment" ? "Segment keys" : type === "number" ? "Numbers, as strings" : "Values" }),
     }),
   ),

@@ -56,6 +56,9 @@ const TABLE: Record<string, Pair[]> = {
   ],
 };
 
+/** Each condition type's predicates, as FeatureProbe's targeting body names them. */
+export const PREDICATES: Readonly<Record<string, readonly string[]>> = Object.fromEntries(Object.entries(TABLE).map(([type, pairs]) => [type, pairs.map(([predicate]) => predicate)]));
+
 export interface FpServe {
   select?: number;
   split?: number[];
