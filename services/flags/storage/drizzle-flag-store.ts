@@ -7,9 +7,10 @@ import { compiledStatement, likePattern, isUniqueViolation, type Db, type Execut
 import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
 import { conflict } from "@vexil/shared/errors";
 import type { Flag, FlagEnvironment } from "../domain/flags/model.ts";
-import type { EnvironmentContents, FlagGlobal, FlagOutcome, FlagQuery, FlagRecord, FlagStore } from "./flag-store.ts";
+import { cloneJson } from "@vexil/shared/json-clone";
+import { StaleRead, type EnvironmentContents, type FlagGlobal, type FlagOutcome, type FlagQuery, type FlagRecord, type FlagStore, type RecentRead, type ScopedFlag } from "./flag-store.ts";
 import type { Segment } from "../domain/segments/model.ts";
-import type { Listed } from "./project-store.ts";
+import type { EnvironmentRecord, Listed, ProjectRecord } from "./project-store.ts";
 import { environmentSequences, environments, flagConfigs, flags, outbox, projects, segments } from "./schema.ts";
 
 const field = (name: string) => sql`${flags.doc}->>${name}`;
@@ -87,12 +88,18 @@ const parsedTargeting = (v: unknown) => parsedJson<Record<string, FlagEnvironmen
 
 /**
  * The flag, its changed targeting rows, the audit entry and the change events, in one statement that
- * writes only if the flag still has the version the change was decided on (`readVersion`).
+ * writes only if the flag still has the version the change was decided on (`readVersion`) and, when
+ * `scope` is given, the project and its environments are still as they were read.
  */
 const writeFlag = compiledStatement(sql`
   with flag_row as (
     update ${flags} set doc = ${sql.placeholder("doc")}::jsonb, version = ${sql.placeholder("version")}
-    where id = ${sql.placeholder("id")} and version = ${sql.placeholder("readVersion")} returning id),
+    where id = ${sql.placeholder("id")} and version = ${sql.placeholder("readVersion")}
+      and (${sql.placeholder("scope")}::text is null or ${sql.placeholder("scope")}::text = (
+        select p.version || ':' || coalesce((
+          select string_agg(e.id || '@' || e.version, ',' order by e.id collate "C") from ${environments} e where e.project_id = p.id), '')
+        from ${projects} p where p.id = ${sql.placeholder("projectId")}))
+    returning id),
   audit_row as (${insertRowFrom(auditLog, sql`flag_row`, sql.placeholder("audit"))}),
   event_rows as (
     insert into ${outbox} (environment_id, payload, created_at)
@@ -115,7 +122,29 @@ const withTargeting = {
 
 const asRecord = (r: Row & { configs: Record<string, FlagEnvironment> }): FlagRecord => ({ ...r, doc: r.doc as unknown as FlagGlobal });
 
+/** What the write compares to know the project and its environments are as they were read. */
+export function scopeOf(project: ProjectRecord, envs: EnvironmentRecord[]): string {
+  const ids = envs.map((e) => ({ id: e.id, version: e.version })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return `${project.version}:${ids.map((e) => `${e.id}@${e.version}`).join(",")}`;
+}
+
+interface Recent extends RecentRead, ScopedFlag {
+  flag: FlagRecord;
+}
+
+/** How many flags an instance remembers for changes to come. */
+const RECENT_LIMIT = 10_000;
+/** After its memory of a flag proved out of date, changes to it read the database for this long. */
+const UNSETTLED_MS = 1_000;
+
 export class DrizzleFlagStore implements FlagStore {
+  /**
+   * Flags this instance last read or wrote for a change, with their project and environments: the
+   * next change to one of them is decided without a read, and its write checks that nothing moved.
+   */
+  private readonly recent = new Map<string, Recent>();
+  /** Flags whose memory proved out of date lately (changed elsewhere, or by several callers at once), and until when. */
+  private readonly unsettled = new Map<string, number>();
   /** The hottest reads (every flag request), built once. */
   private readonly byKey;
   private readonly inScope;
@@ -163,14 +192,44 @@ export class DrizzleFlagStore implements FlagStore {
     };
   }
 
-  async flagInScope(projectKey: string, flagKey: string) {
+  async flagInScope(projectKey: string, flagKey: string, options: { recent?: boolean } = {}) {
+    const key = `${projectKey}\u0000${flagKey}`;
+    const remember = options.recent === true && !this.isUnsettled(key);
+    const known = remember ? this.recent.get(key) : undefined;
+    if (known) return { project: known.project, environments: known.environments, flag: cloneJson(known.flag), recent: { ...known, remembered: true } };
     const row = (await this.inScope.execute({ projectKey, flagKey }))[0];
     if (!row) return undefined;
-    return {
+    const found: ScopedFlag = {
       project: row.project,
       environments: row.environments.map((e) => rowFromJson(environments, e)),
       flag: row.flag ? asRecord({ ...row.flag, configs: row.configs }) : undefined,
     };
+    if (!remember || !found.flag) return found;
+    const recent = this.remember({ ...found, flag: cloneJson(found.flag), key, scope: scopeOf(found.project, found.environments), remembered: false });
+    return { ...found, recent };
+  }
+
+  private isUnsettled(key: string): boolean {
+    const until = this.unsettled.get(key);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.unsettled.delete(key);
+    return false;
+  }
+
+  /** Forgets a flag that proved out of date, and leaves it to database reads for a while. */
+  private stale(key: string): StaleRead {
+    this.recent.delete(key);
+    if (this.unsettled.size >= RECENT_LIMIT) this.unsettled.clear();
+    this.unsettled.set(key, Date.now() + UNSETTLED_MS);
+    return new StaleRead();
+  }
+
+  private remember(entry: Recent): Recent {
+    this.recent.delete(entry.key);
+    if (this.recent.size >= RECENT_LIMIT) this.recent.delete(this.recent.keys().next().value!);
+    this.recent.set(entry.key, entry);
+    return entry;
   }
 
   private async withConfigs(rows: Row[], tx: Executor = this.db): Promise<FlagRecord[]> {
@@ -237,20 +296,39 @@ export class DrizzleFlagStore implements FlagStore {
     key: string,
     change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>,
     known?: EnvIds,
-    read?: { flag: FlagRecord | undefined },
+    read?: { flag: FlagRecord | undefined; recent?: RecentRead },
   ): Promise<T> {
     // Optimistic first: read without a lock, decide, and write in one statement that applies only if
     // the flag still has the version that was read. A write that finds it moved reads again; after a
-    // few such rounds (a busy flag), the change takes the flag's lock and waits its turn.
+    // few such rounds (a busy flag), the change takes the flag's lock and waits its turn. A change
+    // decided on this instance's memory of the flag goes back to its caller instead (`StaleRead`):
+    // project and environments may have moved too, and the caller decided on them.
     for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
-      const current = attempt === 0 && read ? read.flag : await this.flagByKey(projectId, key);
+      const first = attempt === 0 && read !== undefined;
+      const recent = first ? read.recent : undefined;
+      const current = first ? read.flag : await this.flagByKey(projectId, key);
       const others = async () => (current ? (await this.projectFlags(projectId)).filter((f) => f.id !== current.id) : []);
-      const outcome = await change(current, others);
+      let outcome: FlagOutcome<T>;
+      try {
+        outcome = await change(current, others);
+      } catch (e) {
+        if (!recent?.remembered) throw e;
+        outcome = { kind: "none", result: undefined as T };
+      }
+      // Only a write can confirm what memory said: a refusal, "nothing to change" or a deletion
+      // decided on memory is decided again on a fresh read.
+      if (recent?.remembered && outcome.kind !== "update") throw this.stale(recent.key);
       if (outcome.kind === "none") return outcome.result;
       if (outcome.kind === "delete" || !current) break;
       const envs = known ?? (await envIdsOf(this.db, projectId));
-      if (await this.writeIfUnchanged(this.db, current.version, outcome, envs)) return outcome.result;
+      if (await this.writeIfUnchanged(this.db, current.version, outcome, envs, recent?.scope)) {
+        const later = recent && (this.recent.get(recent.key)?.flag.version ?? 0) > outcome.flag.version;
+        if (recent && !later) this.remember({ ...(recent as Recent), flag: cloneJson(outcome.flag), remembered: false });
+        return outcome.result;
+      }
+      if (recent) throw this.stale(recent.key);
     }
+    if (read?.recent) this.recent.delete(read.recent.key);
     return this.modifyLocked(projectId, key, change, known);
   }
 
@@ -259,7 +337,7 @@ export class DrizzleFlagStore implements FlagStore {
    * rows, the audit entry and the change events, in one statement — unless the flag has moved on
    * since (then nothing is written and the answer is false).
    */
-  private async writeIfUnchanged(tx: Executor, readVersion: number, outcome: Extract<FlagOutcome<unknown>, { kind: "update" }>, envs: EnvIds): Promise<boolean> {
+  private async writeIfUnchanged(tx: Executor, readVersion: number, outcome: Extract<FlagOutcome<unknown>, { kind: "update" }>, envs: EnvIds, scope?: string): Promise<boolean> {
     const { flag } = outcome;
     const changed = new Set(outcome.changes.map((c) => c.environmentKey));
     const configs = envs.filter((e) => flag.configs[e.key] && changed.has(e.key)).map((e) => ({ flag_id: flag.id, environment_id: e.id, config: flag.configs[e.key] }));
@@ -270,6 +348,8 @@ export class DrizzleFlagStore implements FlagStore {
         version: flag.version,
         id: flag.id,
         readVersion,
+        scope: scope ?? null,
+        projectId: flag.projectId,
         audit: rowJson(auditLog, outcome.audit),
         events: JSON.stringify(events),
         configs: JSON.stringify(configs),

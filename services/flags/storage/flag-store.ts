@@ -53,6 +53,37 @@ export interface EnvironmentContents {
   segments: Segment[];
 }
 
+/** A project with its environments and one of its flags, read together. */
+export interface ScopedFlag {
+  project: ProjectRecord;
+  environments: EnvironmentRecord[];
+  flag: FlagRecord | undefined;
+}
+
+/**
+ * A read a change may be decided on without reading the database: what this instance last read or
+ * wrote of the flag, project and environments. The change's write applies only if all of them are
+ * still as they were read; otherwise `modifyFlag` throws `StaleRead`.
+ */
+export interface RecentRead {
+  readonly key: string;
+  /** The answer came from memory (not from the database just now). */
+  readonly remembered: boolean;
+  /** Project version and environment ids and versions, as the write compares them. */
+  readonly scope: string;
+}
+
+/**
+ * A change decided on a read from memory did not apply, or refused: what it was decided on may be
+ * out of date, so read afresh and decide again.
+ */
+export class StaleRead extends Error {
+  constructor() {
+    super("the flag, its project or its environments changed since they were read");
+    this.name = "StaleRead";
+  }
+}
+
 export interface FlagStore {
   /** Undefined when there is no such environment. */
   environmentContents(environmentId: string): Promise<EnvironmentContents | undefined>;
@@ -68,11 +99,19 @@ export interface FlagStore {
     change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>,
     /** The project's environments, when the caller has them already (saves a query). */
     environments?: Array<{ id: string; key: string }>,
-    /** The flag as the caller read it a moment ago (saves a query; a stale read costs a retry, never a lost update). */
-    read?: { flag: FlagRecord | undefined },
+    /**
+     * The flag as the caller read it a moment ago (saves a query; a stale read costs a retry, never a
+     * lost update). With `recent` the first write also checks project and environments, and if it
+     * does not apply `modifyFlag` throws `StaleRead` rather than reading again itself.
+     */
+    read?: { flag: FlagRecord | undefined; recent?: RecentRead },
   ): Promise<T>;
-  /** A project with its environments and one of its flags, in one read; undefined when the project does not exist. */
-  flagInScope(projectKey: string, flagKey: string): Promise<{ project: ProjectRecord; environments: EnvironmentRecord[]; flag: FlagRecord | undefined } | undefined>;
+  /**
+   * A project with its environments and one of its flags, in one read; undefined when the project
+   * does not exist. With `recent`, for a change: the answer may come from this instance's memory of
+   * the flag (then it carries `recent`, to hand to `modifyFlag`).
+   */
+  flagInScope(projectKey: string, flagKey: string, options?: { recent?: boolean }): Promise<(ScopedFlag & { recent?: RecentRead }) | undefined>;
   listFlags(projectId: string, q: FlagQuery): Promise<Listed<FlagRecord>>;
   flagByKey(projectId: string, key: string): Promise<FlagRecord | undefined>;
   /** Every flag of a project (prerequisite checks need the whole graph). */

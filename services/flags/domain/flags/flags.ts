@@ -10,7 +10,7 @@ import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { pageLinks, parsePage } from "@vexil/shared/http/links";
 import { resourceId } from "@vexil/shared/ids";
 import { applyPatch, parsePatchRequest, type PatchRequest } from "@vexil/shared/patch";
-import type { FlagOutcome, FlagQuery, FlagRecord, FlagSortField } from "../../storage/flag-store.ts";
+import { StaleRead, type FlagOutcome, type FlagQuery, type FlagRecord, type FlagSortField, type RecentRead } from "../../storage/flag-store.ts";
 import type { EnvironmentRecord, ProjectRecord } from "../../storage/project-store.ts";
 import type { FlagsContext } from "../context.ts";
 import { ENVIRONMENT_ACTIONS, FLAG_ENV_FIELD_ACTIONS, FLAG_FIELD_ACTIONS, flagResource } from "./access.ts";
@@ -32,11 +32,11 @@ async function scopeOf(ctx: FlagsContext, projectKey: string): Promise<Scope> {
   return { project: scope.project, envs: scope.environments };
 }
 
-/** The project's scope and the flag, in one read. */
-async function flagInScope(ctx: FlagsContext, projectKey: string, flagKey: string): Promise<{ scope: Scope; flag: FlagRecord | undefined }> {
-  const found = await ctx.flags.flagInScope(projectKey, flagKey);
+/** The project's scope and the flag, in one read (for a change, `recent`: perhaps from this instance's memory). */
+async function flagInScope(ctx: FlagsContext, projectKey: string, flagKey: string, recent = false): Promise<{ scope: Scope; flag: FlagRecord | undefined; recent?: RecentRead }> {
+  const found = await ctx.flags.flagInScope(projectKey, flagKey, { recent });
   if (!found) throw notFound(`Project "${projectKey}"`);
-  return { scope: { project: found.project, envs: found.environments }, flag: found.flag };
+  return { scope: { project: found.project, envs: found.environments }, flag: found.flag, recent: found.recent };
 }
 
 async function lookupFor(ctx: FlagsContext, scope: Scope, except?: string): Promise<FlagLookup> {
@@ -253,7 +253,18 @@ function stamp(current: Flag, next: Flag, now: number): string[] {
 export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, body: unknown, contentType: string | null): Promise<FlagRep | undefined> {
   const request = parsePatchRequest(body, contentType);
   authorizeRead(caller);
-  const { scope, flag: read } = await flagInScope(ctx, projectKey, flagKey);
+  // Decided first on what this instance remembers of the flag (no read); if that was out of date
+  // nothing was written, and the change is decided again on a fresh read.
+  try {
+    return await patchOnce(ctx, caller, projectKey, flagKey, request, true);
+  } catch (e) {
+    if (!(e instanceof StaleRead)) throw e;
+    return patchOnce(ctx, caller, projectKey, flagKey, request, false);
+  }
+}
+
+async function patchOnce(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, request: PatchRequest, recent: boolean): Promise<FlagRep | undefined> {
+  const { scope, flag: read, recent: memory } = await flagInScope(ctx, projectKey, flagKey, recent);
   const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
   // Under the flag's lock: every patch sees the result of the one before it, so none is lost.
   const result = await ctx.flags.modifyFlag<FlagRep | undefined>(scope.project.id, flagKey, async (record, loadOthers): Promise<FlagOutcome<FlagRep | undefined>> => {
@@ -297,7 +308,7 @@ export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: s
       ...patchChange(request, "flag", { previous: rep(current), current: after }, { previous: current._version, current: next._version }, now),
     });
     return { kind: "update", flag: { ...record, doc, configs: environments, version: next._version }, audit, changes: changesOf(next, changedEnvs), result: after };
-  }, scope.envs, { flag: read });
+  }, scope.envs, { flag: read, recent: memory });
   ctx.committed?.();
   return result;
 }
