@@ -109,7 +109,7 @@ export interface Docs {
   answer(pathname: string): Promise<Response> | Response;
 }
 
-export function createDocs(services: Record<string, ServiceClient>, logger: Logger): Docs {
+export function createDocs(services: Record<string, ServiceClient>, logger: Logger, clock: () => number = Date.now): Docs {
   let kept: { body: string; at: number } | undefined;
   let building: Promise<string> | undefined;
   let dir: string | undefined;
@@ -126,7 +126,7 @@ export function createDocs(services: Record<string, ServiceClient>, logger: Logg
   }
 
   async function document(): Promise<Response> {
-    const now = Date.now();
+    const now = clock();
     if (!kept || now - kept.at > KEEP_MS) {
       building ??= build().finally(() => (building = undefined));
       try {
