@@ -56,7 +56,7 @@ export function environmentRoutes(ctx: FlagsContext, assertions: Assertions) {
           tag: "Environments",
           summary: "Update an environment",
           ok: { 200: "Environment" },
-          errors: [403, 404, 409, 422],
+          errors: [403, 404, 409],
           request: patchRequest(),
           requestExample: [{ op: "replace", path: "/requireComments", value: true }],
         }),

@@ -95,7 +95,7 @@ export function flagRoutes(ctx: FlagsContext, assertions: Assertions) {
             "A semantic patch with `deleteFlag` answers 204. Environments with `requireComments` refuse changes without a comment.",
           ].join(" "),
           ok: { 200: "FeatureFlag", 204: null },
-          errors: [403, 404, 409, 422],
+          errors: [403, 404, 409],
           request: patchRequest(INSTRUCTION_KINDS),
           requestExample: { comment: "Rename", patch: [{ op: "test", path: "/_version", value: 1 }, { op: "replace", path: "/name", value: "New checkout flow" }] },
         }),

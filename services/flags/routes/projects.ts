@@ -68,7 +68,7 @@ export function projectRoutes(ctx: FlagsContext, assertions: Assertions) {
           tag: "Projects",
           summary: "Update a project",
           ok: { 200: "Project" },
-          errors: [403, 404, 409, 422],
+          errors: [403, 404, 409],
           request: patchRequest(),
           requestExample: [{ op: "replace", path: "/name", value: "Shop (web)" }],
         }),
