@@ -206,7 +206,7 @@ const PatchOperation = T.Object(
   },
   { additionalProperties: false },
 );
-const JsonPatch = T.Array(PatchOperation, { description: "JSON Patch (RFC 6902); `test` on `/_version` is an optimistic-concurrency check" });
+const JsonPatch = T.Array(PatchOperation, { description: "JSON Patch (RFC 6902); `test` of the version (`/_version` on flags, `/version` on segments) is an optimistic-concurrency check" });
 const Comment = T.String({ maxLength: 4096, description: "Kept in the audit log entry of the change" });
 
 /** The ways a resource can be patched (LaunchDarkly's): by content type. */

@@ -123,7 +123,7 @@ const withTargeting = {
 const asRecord = (r: Row & { configs: Record<string, FlagEnvironment> }): FlagRecord => ({ ...r, doc: r.doc as unknown as FlagGlobal });
 
 /** What the write compares to know the project and its environments are as they were read. */
-export function scopeOf(project: ProjectRecord, envs: EnvironmentRecord[]): string {
+function scopeStamp(project: ProjectRecord, envs: EnvironmentRecord[]): string {
   const ids = envs.map((e) => ({ id: e.id, version: e.version })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return `${project.version}:${ids.map((e) => `${e.id}@${e.version}`).join(",")}`;
 }
@@ -205,7 +205,7 @@ export class DrizzleFlagStore implements FlagStore {
       flag: row.flag ? asRecord({ ...row.flag, configs: row.configs }) : undefined,
     };
     if (!remember || !found.flag) return found;
-    const recent = this.remember({ ...found, flag: cloneJson(found.flag), key, scope: scopeOf(found.project, found.environments), remembered: false });
+    const recent = this.remember({ ...found, flag: cloneJson(found.flag), key, scope: scopeStamp(found.project, found.environments), remembered: false });
     return { ...found, recent };
   }
 
