@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, getTableColumns, inArray, ne, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog } from "@vexil/shared/audit/schema";
 import { rowsOf } from "@vexil/shared/db/migrate";
@@ -7,10 +7,9 @@ import { compiledStatement, likePattern, isUniqueViolation, type Db, type Execut
 import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
 import { conflict } from "@vexil/shared/errors";
 import type { Flag, FlagEnvironment } from "../domain/flags/model.ts";
-import { cloneJson } from "@vexil/shared/json-clone";
-import { StaleRead, type EnvironmentContents, type FlagGlobal, type FlagOutcome, type FlagQuery, type FlagRecord, type FlagStore, type RecentRead, type ScopedFlag } from "./flag-store.ts";
+import { scopeStamp, type EnvironmentContents, type FlagGlobal, type FlagQuery, type FlagRecord, type FlagStore, type FlagWrite, type PrerequisiteGraph, type ProjectScope, type ScopedFlag } from "./flag-store.ts";
 import type { Segment } from "../domain/segments/model.ts";
-import type { EnvironmentRecord, Listed, ProjectRecord } from "./project-store.ts";
+import type { Listed } from "./project-store.ts";
 import { environmentSequences, environments, flagConfigs, flags, outbox, projects, segments } from "./schema.ts";
 
 const field = (name: string) => sql`${flags.doc}->>${name}`;
@@ -56,14 +55,7 @@ function ordering(q: FlagQuery): SQL[] {
   }
 }
 
-type Row = typeof flags.$inferSelect;
 type EnvIds = Array<{ id: string; key: string }>;
-
-/** Optimistic rounds before a change waits for the flag's lock. */
-const OPTIMISTIC_ATTEMPTS = 3;
-
-const envIdsOf = (tx: Executor, projectId: string): Promise<EnvIds> =>
-  tx.select({ id: environments.id, key: environments.key }).from(environments).where(eq(environments.projectId, projectId));
 
 /** The outbox rows of `changes`: the events without their sequence numbers, which the relay gives as it publishes. */
 function outboxRows(changes: PendingChange[], envs: EnvIds, now: number) {
@@ -76,10 +68,11 @@ function outboxRows(changes: PendingChange[], envs: EnvIds, now: number) {
   });
 }
 
-/** Writes change events to the outbox, in the caller's transaction. */
+/** Writes change events to the outbox, in the caller's transaction (`known`: the project's environments, when the caller has them). */
 export async function writeChanges(tx: Executor, projectId: string, changes: PendingChange[], now: number, known?: EnvIds): Promise<void> {
   if (changes.length === 0) return;
-  const rows = outboxRows(changes, known ?? (await envIdsOf(tx, projectId)), now);
+  const envs = known ?? (await tx.select({ id: environments.id, key: environments.key }).from(environments).where(eq(environments.projectId, projectId)));
+  const rows = outboxRows(changes, envs, now);
   if (rows.length > 0) await tx.insert(outbox).values(rows);
 }
 
@@ -87,64 +80,60 @@ const parsedJson = <T>(v: unknown) => (typeof v === "string" ? JSON.parse(v) : v
 const parsedTargeting = (v: unknown) => parsedJson<Record<string, FlagEnvironment>>(v);
 
 /**
- * The flag, its changed targeting rows, the audit entry and the change events, in one statement that
- * writes only if the flag still has the version the change was decided on (`readVersion`) and, when
- * `scope` is given, the project and its environments are still as they were read.
+ * True when the project and its environments are as `scopeStamp` saw them: a change decided on
+ * them (comments required, the set of environments) is written only while it holds.
  */
-const writeFlag = compiledStatement(sql`
-  with flag_row as (
-    update ${flags} set doc = ${sql.placeholder("doc")}::jsonb, version = ${sql.placeholder("version")}
-    where id = ${sql.placeholder("id")} and version = ${sql.placeholder("readVersion")}
-      and (${sql.placeholder("scope")}::text is null or ${sql.placeholder("scope")}::text = (
-        select p.version || ':' || coalesce((
-          select string_agg(e.id || '@' || e.version, ',' order by e.id collate "C") from ${environments} e where e.project_id = p.id), '')
-        from ${projects} p where p.id = ${sql.placeholder("projectId")}))
-    returning id),
-  audit_row as (${insertRowFrom(auditLog, sql`flag_row`, sql.placeholder("audit"))}),
+const scopeHolds = sql`${sql.placeholder("scope")}::text = (
+  select p.version || ':' || coalesce((
+    select string_agg(e.id || '@' || e.version, ',' order by e.id collate "C") from ${environments} e where e.project_id = p.id), '')
+  from ${projects} p where p.id = ${sql.placeholder("projectId")})`;
+
+/** The audit entry and the change events of a write, inserted once per row of `changed`. */
+const auditAndEvents = sql`
+  audit_row as (${insertRowFrom(auditLog, sql`changed`, sql.placeholder("audit"))}),
   event_rows as (
     insert into ${outbox} (environment_id, payload, created_at)
     select e.environment_id, e.payload, e.created_at
-    from flag_row, jsonb_to_recordset(${sql.placeholder("events")}::jsonb) as e(environment_id text, payload jsonb, created_at bigint)),
+    from changed, jsonb_to_recordset(${sql.placeholder("events")}::jsonb) as e(environment_id text, payload jsonb, created_at bigint))`;
+
+/**
+ * An update: the flag, its changed targeting rows, the audit entry and the change events, in one
+ * statement that writes only if the flag still has the version the change was decided on
+ * (`readVersion`) and its scope holds.
+ */
+const updateFlag = compiledStatement(sql`
+  with changed as (
+    update ${flags} set doc = ${sql.placeholder("doc")}::jsonb, version = ${sql.placeholder("version")}
+    where id = ${sql.placeholder("id")} and version = ${sql.placeholder("readVersion")} and ${scopeHolds}
+    returning id),
+  ${auditAndEvents},
   config_rows as (
     insert into ${flagConfigs} (flag_id, environment_id, config)
     select c.flag_id, c.environment_id, c.config
-    from flag_row, jsonb_to_recordset(${sql.placeholder("configs")}::jsonb) as c(flag_id text, environment_id text, config jsonb)
+    from changed, jsonb_to_recordset(${sql.placeholder("configs")}::jsonb) as c(flag_id text, environment_id text, config jsonb)
     on conflict (flag_id, environment_id) do update set config = excluded.config)
-  select count(*)::int as n from flag_row`);
+  select count(*)::int as n from changed`);
+
+/** A deletion (targeting rows go with the flag), on the same conditions as an update. */
+const deleteFlag = compiledStatement(sql`
+  with changed as (
+    delete from ${flags}
+    where id = ${sql.placeholder("id")} and version = ${sql.placeholder("readVersion")} and ${scopeHolds}
+    returning id),
+  ${auditAndEvents}
+  select count(*)::int as n from changed`);
 
 /** A flag row with its targeting in every environment, read in one statement (one snapshot). */
-const withTargeting = {
-  ...getTableColumns(flags),
-  configs: sql<Record<string, FlagEnvironment>>`coalesce((
+const configsOf = (flagId: SQL) =>
+  sql<Record<string, FlagEnvironment>>`coalesce((
     select jsonb_object_agg(e.key, c.config) from ${flagConfigs} c join ${environments} e on e.id = c.environment_id
-    where c.flag_id = ${sql.identifier("flags")}.id), '{}'::jsonb)`.mapWith(parsedTargeting),
-};
+    where c.flag_id = ${flagId}), '{}'::jsonb)`.mapWith(parsedTargeting);
+const withTargeting = { ...getTableColumns(flags), configs: configsOf(sql`${sql.identifier("flags")}.id`) };
 
+type Row = typeof flags.$inferSelect;
 const asRecord = (r: Row & { configs: Record<string, FlagEnvironment> }): FlagRecord => ({ ...r, doc: r.doc as unknown as FlagGlobal });
 
-/** What the write compares to know the project and its environments are as they were read. */
-function scopeStamp(project: ProjectRecord, envs: EnvironmentRecord[]): string {
-  const ids = envs.map((e) => ({ id: e.id, version: e.version })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return `${project.version}:${ids.map((e) => `${e.id}@${e.version}`).join(",")}`;
-}
-
-interface Recent extends RecentRead, ScopedFlag {
-  flag: FlagRecord;
-}
-
-/** How many flags an instance remembers for changes to come. */
-const RECENT_LIMIT = 10_000;
-/** After its memory of a flag proved out of date, changes to it read the database for this long. */
-const UNSETTLED_MS = 1_000;
-
 export class DrizzleFlagStore implements FlagStore {
-  /**
-   * Flags this instance last read or wrote for a change, with their project and environments: the
-   * next change to one of them is decided without a read, and its write checks that nothing moved.
-   */
-  private readonly recent = new Map<string, Recent>();
-  /** Flags whose memory proved out of date lately (changed elsewhere, or by several callers at once), and until when. */
-  private readonly unsettled = new Map<string, number>();
   /** The hottest reads (every flag request), built once. */
   private readonly byKey;
   private readonly inScope;
@@ -192,69 +181,31 @@ export class DrizzleFlagStore implements FlagStore {
     };
   }
 
-  async flagInScope(projectKey: string, flagKey: string, options: { recent?: boolean } = {}) {
-    const key = `${projectKey}\u0000${flagKey}`;
-    const remember = options.recent === true && !this.isUnsettled(key);
-    const known = remember ? this.recent.get(key) : undefined;
-    if (known) return { project: known.project, environments: known.environments, flag: cloneJson(known.flag), recent: { ...known, remembered: true } };
+  async flagInScope(projectKey: string, flagKey: string): Promise<ScopedFlag | undefined> {
     const row = (await this.inScope.execute({ projectKey, flagKey }))[0];
     if (!row) return undefined;
-    const found: ScopedFlag = {
+    return {
       project: row.project,
       environments: row.environments.map((e) => rowFromJson(environments, e)),
       flag: row.flag ? asRecord({ ...row.flag, configs: row.configs }) : undefined,
     };
-    if (!remember || !found.flag) return found;
-    const recent = this.remember({ ...found, flag: cloneJson(found.flag), key, scope: scopeStamp(found.project, found.environments), remembered: false });
-    return { ...found, recent };
   }
 
-  private isUnsettled(key: string): boolean {
-    const until = this.unsettled.get(key);
-    if (until === undefined) return false;
-    if (until > Date.now()) return true;
-    this.unsettled.delete(key);
-    return false;
-  }
-
-  /** Forgets a flag that proved out of date, and leaves it to database reads for a while. */
-  private stale(key: string): StaleRead {
-    this.recent.delete(key);
-    if (this.unsettled.size >= RECENT_LIMIT) this.unsettled.clear();
-    this.unsettled.set(key, Date.now() + UNSETTLED_MS);
-    return new StaleRead();
-  }
-
-  private remember(entry: Recent): Recent {
-    this.recent.delete(entry.key);
-    if (this.recent.size >= RECENT_LIMIT) this.recent.delete(this.recent.keys().next().value!);
-    this.recent.set(entry.key, entry);
-    return entry;
-  }
-
-  private async withConfigs(rows: Row[], tx: Executor = this.db): Promise<FlagRecord[]> {
-    if (rows.length === 0) return [];
-    const configs = await tx
-      .select({ flagId: flagConfigs.flagId, envKey: environments.key, config: flagConfigs.config })
-      .from(flagConfigs)
-      .innerJoin(environments, eq(environments.id, flagConfigs.environmentId))
-      .where(inArray(flagConfigs.flagId, rows.map((r) => r.id)));
-    const byFlag = new Map<string, Record<string, FlagEnvironment>>();
-    for (const c of configs) {
-      const map = byFlag.get(c.flagId) ?? {};
-      map[c.envKey] = c.config as unknown as FlagEnvironment;
-      byFlag.set(c.flagId, map);
-    }
-    return rows.map((r) => ({ ...r, doc: r.doc as unknown as FlagGlobal, configs: byFlag.get(r.id) ?? {} }));
+  async projectScope(projectKey: string): Promise<ProjectScope | undefined> {
+    // The flag key no flag can have: the same prepared statement, without a flag.
+    const found = await this.flagInScope(projectKey, "");
+    return found && { project: found.project, environments: found.environments };
   }
 
   async listFlags(projectId: string, q: FlagQuery): Promise<Listed<FlagRecord>> {
     const where = filters(projectId, q);
-    const [rows, totals] = await Promise.all([
-      this.db.select(withTargeting).from(flags).where(where).orderBy(...ordering(q)).limit(q.limit).offset(q.offset),
-      this.db.select({ n: count() }).from(flags).where(where),
-    ]);
-    return { items: rows.map(asRecord), total: totals[0]?.n ?? 0 };
+    // The page's rows are found first and only they get their targeting: building it for every
+    // row before the offset made late pages cost as much as the whole project.
+    const page = this.db.select({ id: flags.id }).from(flags).where(where).orderBy(...ordering(q)).limit(q.limit).offset(q.offset);
+    const [ids, totals] = await Promise.all([page, this.db.select({ n: count() }).from(flags).where(where)]);
+    const rows = ids.length === 0 ? [] : await this.db.select(withTargeting).from(flags).where(inArray(flags.id, ids.map((r) => r.id)));
+    const byId = new Map(rows.map((r) => [r.id, asRecord(r)]));
+    return { items: ids.flatMap((r) => byId.get(r.id) ?? []), total: totals[0]?.n ?? 0 };
   }
 
   async flagByKey(projectId: string, key: string) {
@@ -262,26 +213,37 @@ export class DrizzleFlagStore implements FlagStore {
     return rows[0] && asRecord(rows[0]);
   }
 
-  async projectFlags(projectId: string) {
-    return (await this.db.select(withTargeting).from(flags).where(eq(flags.projectId, projectId))).map(asRecord);
-  }
-
-  /** Writes the flag's configs of `only` these environments (all when absent). */
-  private async writeConfigs(tx: Executor, flag: FlagRecord, envs: EnvIds, only?: Set<string>): Promise<void> {
-    const rows = envs.filter((e) => flag.configs[e.key] && (!only || only.has(e.key))).map((e) => ({ flagId: flag.id, environmentId: e.id, config: flag.configs[e.key] as unknown as Record<string, unknown> }));
-    if (rows.length === 0) return;
-    await tx
-      .insert(flagConfigs)
-      .values(rows)
-      .onConflictDoUpdate({ target: [flagConfigs.flagId, flagConfigs.environmentId], set: { config: sql`excluded.config` } });
+  async prerequisiteGraph(projectId: string, from: string[], of?: string): Promise<PrerequisiteGraph> {
+    const keys = JSON.stringify(from);
+    const rows = rowsOf<{ flag: Record<string, unknown>; configs: unknown; reachable: boolean; dependent: boolean }>(
+      await this.db.execute(sql`
+        with recursive reach(key) as (
+          select jsonb_array_elements_text(${keys}::jsonb)
+          union
+          select p->>'key' from reach
+            join ${flags} f on f.project_id = ${projectId} and f.key = reach.key
+            join ${flagConfigs} c on c.flag_id = f.id
+            cross join lateral jsonb_array_elements(coalesce(c.config->'prerequisites', '[]'::jsonb)) p),
+        dependent as (
+          select distinct f.id from ${flagConfigs} c join ${flags} f on f.id = c.flag_id
+          where ${of ?? null}::text is not null and f.project_id = ${projectId}
+            and c.config->'prerequisites' @> jsonb_build_array(jsonb_build_object('key', ${of ?? null}::text)))
+        select to_jsonb(f) as flag, ${configsOf(sql`f.id`)} as configs,
+          f.key in (select key from reach) as reachable, f.id in (select id from dependent) as dependent
+        from ${flags} f
+        where f.project_id = ${projectId} and (f.key in (select key from reach) or f.id in (select id from dependent))`),
+    );
+    const records = rows.map((r) => ({ record: asRecord({ ...rowFromJson(flags, r.flag), configs: parsedTargeting(r.configs) }), r }));
+    return { reachable: records.filter((x) => x.r.reachable).map((x) => x.record), dependents: records.filter((x) => x.r.dependent).map((x) => x.record) };
   }
 
   async insertFlag(flag: FlagRecord, audit: AuditEntry, changes: PendingChange[]) {
     await this.db
       .transaction(async (tx) => {
         await tx.insert(flags).values({ id: flag.id, projectId: flag.projectId, key: flag.key, doc: flag.doc as unknown as Record<string, unknown>, version: flag.version, createdAt: flag.createdAt });
-        const envs = await envIdsOf(tx, flag.projectId);
-        await this.writeConfigs(tx, flag, envs);
+        const envs = await tx.select({ id: environments.id, key: environments.key }).from(environments).where(eq(environments.projectId, flag.projectId));
+        const rows = envs.filter((e) => flag.configs[e.key]).map((e) => ({ flagId: flag.id, environmentId: e.id, config: flag.configs[e.key] as unknown as Record<string, unknown> }));
+        if (rows.length > 0) await tx.insert(flagConfigs).values(rows);
         await tx.insert(auditLog).values(audit);
         await writeChanges(tx, flag.projectId, changes, audit.date, envs);
       })
@@ -291,95 +253,19 @@ export class DrizzleFlagStore implements FlagStore {
       });
   }
 
-  async modifyFlag<T>(
-    projectId: string,
-    key: string,
-    change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>,
-    known?: EnvIds,
-    read?: { flag: FlagRecord | undefined; recent?: RecentRead },
-  ): Promise<T> {
-    // Optimistic first: read without a lock, decide, and write in one statement that applies only if
-    // the flag still has the version that was read. A write that finds it moved reads again; after a
-    // few such rounds (a busy flag), the change takes the flag's lock and waits its turn. A change
-    // decided on this instance's memory of the flag goes back to its caller instead (`StaleRead`):
-    // project and environments may have moved too, and the caller decided on them.
-    for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
-      const first = attempt === 0 && read !== undefined;
-      const recent = first ? read.recent : undefined;
-      const current = first ? read.flag : await this.flagByKey(projectId, key);
-      const others = async () => (current ? (await this.projectFlags(projectId)).filter((f) => f.id !== current.id) : []);
-      let outcome: FlagOutcome<T>;
-      try {
-        outcome = await change(current, others);
-      } catch (e) {
-        if (!recent?.remembered) throw e;
-        outcome = { kind: "none", result: undefined as T };
-      }
-      // Only a write can confirm what memory said: a refusal, "nothing to change" or a deletion
-      // decided on memory is decided again on a fresh read.
-      if (recent?.remembered && outcome.kind !== "update") throw this.stale(recent.key);
-      if (outcome.kind === "none") return outcome.result;
-      if (outcome.kind === "delete" || !current) break;
-      const envs = known ?? (await envIdsOf(this.db, projectId));
-      if (await this.writeIfUnchanged(this.db, current.version, outcome, envs, recent?.scope)) {
-        const later = recent && (this.recent.get(recent.key)?.flag.version ?? 0) > outcome.flag.version;
-        if (recent && !later) this.remember({ ...(recent as Recent), flag: cloneJson(outcome.flag), remembered: false });
-        return outcome.result;
-      }
-      if (recent) throw this.stale(recent.key);
+  async writeFlag(read: ScopedFlag & { flag: FlagRecord }, write: FlagWrite): Promise<boolean> {
+    const envs = read.environments;
+    const events = outboxRows(write.changes, envs, write.audit.date).map((r) => ({ environment_id: r.environmentId, payload: r.payload, created_at: r.createdAt }));
+    const common = { id: read.flag.id, readVersion: read.flag.version, scope: scopeStamp(read), projectId: read.project.id, audit: rowJson(auditLog, write.audit), events: JSON.stringify(events) };
+    let result: unknown;
+    if (write.kind === "delete") {
+      result = await deleteFlag(this.db, common);
+    } else {
+      const { flag } = write;
+      const changed = new Set(write.changes.map((c) => c.environmentKey));
+      const configs = envs.filter((e) => flag.configs[e.key] && changed.has(e.key)).map((e) => ({ flag_id: flag.id, environment_id: e.id, config: flag.configs[e.key] }));
+      result = await updateFlag(this.db, { ...common, doc: JSON.stringify(flag.doc), version: flag.version, configs: JSON.stringify(configs) });
     }
-    if (read?.recent) this.recent.delete(read.recent.key);
-    return this.modifyLocked(projectId, key, change, known);
-  }
-
-  /**
-   * Writes an update decided on a flag read at `readVersion` — the flag, its changed targeting
-   * rows, the audit entry and the change events, in one statement — unless the flag has moved on
-   * since (then nothing is written and the answer is false).
-   */
-  private async writeIfUnchanged(tx: Executor, readVersion: number, outcome: Extract<FlagOutcome<unknown>, { kind: "update" }>, envs: EnvIds, scope?: string): Promise<boolean> {
-    const { flag } = outcome;
-    const changed = new Set(outcome.changes.map((c) => c.environmentKey));
-    const configs = envs.filter((e) => flag.configs[e.key] && changed.has(e.key)).map((e) => ({ flag_id: flag.id, environment_id: e.id, config: flag.configs[e.key] }));
-    const events = outboxRows(outcome.changes, envs, outcome.audit.date).map((r) => ({ environment_id: r.environmentId, payload: r.payload, created_at: r.createdAt }));
-    const rows = rowsOf<{ n: number }>(
-      await writeFlag(tx, {
-        doc: JSON.stringify(flag.doc),
-        version: flag.version,
-        id: flag.id,
-        readVersion,
-        scope: scope ?? null,
-        projectId: flag.projectId,
-        audit: rowJson(auditLog, outcome.audit),
-        events: JSON.stringify(events),
-        configs: JSON.stringify(configs),
-      }),
-    );
-    return Number(rows[0]?.n) === 1;
-  }
-
-  /** The pessimistic path: lock the flag, then decide and write in the transaction holding the lock. */
-  private async modifyLocked<T>(
-    projectId: string,
-    key: string,
-    change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>,
-    known?: EnvIds,
-  ): Promise<T> {
-    return this.db.transaction(async (tx) => {
-      // Lock first, then read the targeting rows: a statement that waited for the lock sees the
-      // locked row's newest version but joined rows only as they were when it started.
-      const rows = await tx.select().from(flags).where(and(eq(flags.projectId, projectId), eq(flags.key, key))).limit(1).for("update");
-      const current = (await this.withConfigs(rows, tx))[0];
-      const others = async () => (current ? this.withConfigs(await tx.select().from(flags).where(and(eq(flags.projectId, projectId), ne(flags.id, current.id))), tx) : []);
-      const outcome = await change(current, others);
-      if (outcome.kind === "update" && current) {
-        if (!(await this.writeIfUnchanged(tx, current.version, outcome, known ?? (await envIdsOf(tx, projectId))))) throw new Error(`flag ${current.id} moved while locked`);
-      } else if (outcome.kind === "delete" && current) {
-        await tx.delete(flags).where(eq(flags.id, current.id));
-        await tx.insert(auditLog).values(outcome.audit);
-        await writeChanges(tx, projectId, outcome.changes, outcome.audit.date, known);
-      }
-      return outcome.result;
-    });
+    return Number(rowsOf<{ n: number }>(result)[0]?.n) === 1;
   }
 }

@@ -6,9 +6,10 @@ import { likePattern, isUniqueViolation, type Db } from "@vexil/shared/db/connec
 import { conflict } from "@vexil/shared/errors";
 import type { Segment } from "../domain/segments/model.ts";
 import { writeChanges } from "./drizzle-flag-store.ts";
+import { scopeStamp, type ProjectScope } from "./flag-store.ts";
 import type { Listed } from "./project-store.ts";
-import { segments } from "./schema.ts";
-import type { SegmentOutcome, SegmentQuery, SegmentRecord, SegmentStore } from "./segment-store.ts";
+import { environments, projects, segments } from "./schema.ts";
+import type { SegmentQuery, SegmentRecord, SegmentStore, SegmentWrite } from "./segment-store.ts";
 
 const asRecord = (r: typeof segments.$inferSelect): SegmentRecord => ({ ...r, doc: r.doc as unknown as Segment });
 
@@ -26,6 +27,12 @@ function ordering(q: SegmentQuery): SQL[] {
       return [byKey];
   }
 }
+
+/** The project's version and its environments' ids and versions, as `scopeStamp` writes them. */
+const currentStamp = (projectId: string) => sql`(
+  select p.version || ':' || coalesce((
+    select string_agg(e.id || '@' || e.version, ',' order by e.id collate "C") from ${environments} e where e.project_id = p.id), '')
+  from ${projects} p where p.id = ${projectId})`;
 
 export class DrizzleSegmentStore implements SegmentStore {
   constructor(private readonly db: Db) {}
@@ -55,7 +62,7 @@ export class DrizzleSegmentStore implements SegmentStore {
       .transaction(async (tx) => {
         await tx.insert(segments).values({ ...segment, doc: segment.doc as unknown as Record<string, unknown> });
         await tx.insert(auditLog).values(audit);
-        await writeChanges(tx, segment.projectId, changes, audit.date);
+        await writeChanges(tx, segment.projectId, changes, audit.date, changes.map((c) => ({ id: segment.environmentId, key: c.environmentKey })));
       })
       .catch((e: unknown) => {
         if (isUniqueViolation(e)) throw conflict(`A segment with key "${segment.key}" already exists in this environment`);
@@ -63,24 +70,20 @@ export class DrizzleSegmentStore implements SegmentStore {
       });
   }
 
-  async modifySegment<T>(environmentId: string, key: string, change: (segment: SegmentRecord | undefined) => Promise<SegmentOutcome<T>>): Promise<T> {
+  async writeSegment(read: ProjectScope & { segment: SegmentRecord }, write: SegmentWrite): Promise<boolean> {
+    const { segment } = read;
     return this.db.transaction(async (tx) => {
-      const rows = await tx.select().from(segments).where(and(eq(segments.environmentId, environmentId), eq(segments.key, key))).limit(1).for("update");
-      const current = rows[0] && asRecord(rows[0]);
-      const outcome = await change(current);
-      if (outcome.kind === "update") {
-        await tx
-          .update(segments)
-          .set({ doc: outcome.segment.doc as unknown as Record<string, unknown>, version: outcome.segment.version })
-          .where(eq(segments.id, outcome.segment.id));
-        await tx.insert(auditLog).values(outcome.audit);
-        await writeChanges(tx, outcome.segment.projectId, outcome.changes, outcome.audit.date);
-      } else if (outcome.kind === "delete" && current) {
-        await tx.delete(segments).where(eq(segments.id, current.id));
-        await tx.insert(auditLog).values(outcome.audit);
-        await writeChanges(tx, current.projectId, outcome.changes, outcome.audit.date);
-      }
-      return outcome.result;
+      // The segment's row, guarded by its version and the scope's stamp, is the one conditional
+      // step: when it matches nothing, nothing else is written.
+      const guard = and(eq(segments.id, segment.id), eq(segments.version, segment.version), sql`${scopeStamp(read)} = ${currentStamp(read.project.id)}`);
+      const rows =
+        write.kind === "update"
+          ? await tx.update(segments).set({ doc: write.segment.doc as unknown as Record<string, unknown>, version: write.segment.version }).where(guard).returning({ id: segments.id })
+          : await tx.delete(segments).where(guard).returning({ id: segments.id });
+      if (rows.length !== 1) return false;
+      await tx.insert(auditLog).values(write.audit);
+      await writeChanges(tx, read.project.id, write.changes, write.audit.date, read.environments);
+      return true;
     });
   }
 }

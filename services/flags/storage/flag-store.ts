@@ -36,12 +36,6 @@ export interface FlagQuery {
   sort: { field: FlagSortField; descending: boolean };
 }
 
-/** What a change decided, written in the transaction that holds the flag's lock. */
-export type FlagOutcome<T> =
-  | { kind: "update"; flag: FlagRecord; audit: AuditEntry; changes: PendingChange[]; result: T }
-  | { kind: "delete"; audit: AuditEntry; changes: PendingChange[]; result: T }
-  | { kind: "none"; result: T };
-
 /** One environment as SDKs see it, read at one moment. */
 export interface EnvironmentContents {
   projectKey: string;
@@ -53,69 +47,69 @@ export interface EnvironmentContents {
   segments: Segment[];
 }
 
-/** A project with its environments and one of its flags, read together. */
-export interface ScopedFlag {
+/** A project with its environments (sorted by key), read at one moment. */
+export interface ProjectScope {
   project: ProjectRecord;
   environments: EnvironmentRecord[];
+}
+
+/** A project with its environments and one of its flags, read together. */
+export interface ScopedFlag extends ProjectScope {
   flag: FlagRecord | undefined;
 }
 
 /**
- * A read a change may be decided on without reading the database: what this instance last read or
- * wrote of the flag, project and environments. The change's write applies only if all of them are
- * still as they were read; otherwise `modifyFlag` throws `StaleRead`.
+ * What a change to a flag decided. It is written only if the flag still has the version it was
+ * read at and its project and environments are as they were read (`FlagStore.writeFlag`).
  */
-export interface RecentRead {
-  readonly key: string;
-  /** The answer came from memory (not from the database just now). */
-  readonly remembered: boolean;
-  /** Project version and environment ids and versions, as the write compares them. */
-  readonly scope: string;
+export type FlagWrite =
+  | { kind: "update"; flag: FlagRecord; audit: AuditEntry; changes: PendingChange[] }
+  | { kind: "delete"; audit: AuditEntry; changes: PendingChange[] };
+
+/** The flags a change decides on besides the flag itself: prerequisites, both ways. */
+export interface PrerequisiteGraph {
+  /** Every flag reachable from the start keys through prerequisites, the start flags included. */
+  reachable: FlagRecord[];
+  /** The flags with `of` as a prerequisite in some environment. */
+  dependents: FlagRecord[];
 }
 
-/**
- * A change decided on a read from memory did not apply, or refused: what it was decided on may be
- * out of date, so read afresh and decide again.
- */
-export class StaleRead extends Error {
-  constructor() {
-    super("the flag, its project or its environments changed since they were read");
-    this.name = "StaleRead";
-  }
+export interface ReadOptions {
+  /**
+   * Read the database now. Without it an answer may come from this instance's memory: never older
+   * than this instance's own last write, and behind another instance's by at most the propagation
+   * time (docs/architecture.md). A change is always written conditionally, so what memory gets
+   * wrong costs a retry, never a lost update.
+   */
+  consistent?: boolean;
 }
 
 export interface FlagStore {
   /** Undefined when there is no such environment. */
   environmentContents(environmentId: string): Promise<EnvironmentContents | undefined>;
-  /**
-   * Locks the flag, hands it to `change` with a loader of the project's other flags (read in the
-   * same transaction, for prerequisite checks; only when asked), and writes what it decides in that
-   * transaction: concurrent changes to one flag run one after the other and none is lost. `change`
-   * gets undefined if the flag does not exist; what it throws aborts the whole change.
-   */
-  modifyFlag<T>(
-    projectId: string,
-    key: string,
-    change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>,
-    /** The project's environments, when the caller has them already (saves a query). */
-    environments?: Array<{ id: string; key: string }>,
-    /**
-     * The flag as the caller read it a moment ago (saves a query; a stale read costs a retry, never a
-     * lost update). With `recent` the first write also checks project and environments, and if it
-     * does not apply `modifyFlag` throws `StaleRead` rather than reading again itself.
-     */
-    read?: { flag: FlagRecord | undefined; recent?: RecentRead },
-  ): Promise<T>;
-  /**
-   * A project with its environments and one of its flags, in one read; undefined when the project
-   * does not exist. With `recent`, for a change: the answer may come from this instance's memory of
-   * the flag (then it carries `recent`, to hand to `modifyFlag`).
-   */
-  flagInScope(projectKey: string, flagKey: string, options?: { recent?: boolean }): Promise<(ScopedFlag & { recent?: RecentRead }) | undefined>;
+  /** A project with its environments and one of its flags, in one read; undefined when the project does not exist. */
+  flagInScope(projectKey: string, flagKey: string, options?: ReadOptions): Promise<ScopedFlag | undefined>;
+  /** A project with its environments; undefined when it does not exist. */
+  projectScope(projectKey: string, options?: ReadOptions): Promise<ProjectScope | undefined>;
   listFlags(projectId: string, q: FlagQuery): Promise<Listed<FlagRecord>>;
   flagByKey(projectId: string, key: string): Promise<FlagRecord | undefined>;
-  /** Every flag of a project (prerequisite checks need the whole graph). */
-  projectFlags(projectId: string): Promise<FlagRecord[]>;
+  /**
+   * The flags reachable through prerequisites from `from` (for validation and cycle checks) and
+   * those that name `of` as a prerequisite: never the whole project.
+   */
+  prerequisiteGraph(projectId: string, from: string[], of?: string): Promise<PrerequisiteGraph>;
+  /**
+   * Writes a change decided on `read` — the flag (or its deletion), its changed targeting rows, the
+   * audit entry and the change events, all or nothing — if the flag, its project and environments
+   * are still as read. False (nothing written) when any of them moved: decide again on a new read.
+   */
+  writeFlag(read: ScopedFlag & { flag: FlagRecord }, write: FlagWrite): Promise<boolean>;
   /** A taken key is a `conflict`. The change events go to the outbox in the same transaction. */
   insertFlag(flag: FlagRecord, audit: AuditEntry, changes: PendingChange[]): Promise<void>;
+}
+
+/** What the write compares to know the project and its environments are as they were read. */
+export function scopeStamp(scope: ProjectScope): string {
+  const ids = scope.environments.map((e) => ({ id: e.id, version: e.version })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return `${scope.project.version}:${ids.map((e) => `${e.id}@${e.version}`).join(",")}`;
 }

@@ -3,8 +3,8 @@ import type { AuditEntry } from "@vexil/shared/audit/audit";
 import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
 import { conflict } from "@vexil/shared/errors";
 import type { AuditQuery, AuditReader } from "./audit-reader.ts";
-import type { SegmentOutcome, SegmentQuery, SegmentRecord, SegmentStore } from "./segment-store.ts";
-import type { EnvironmentContents, FlagOutcome, FlagQuery, FlagRecord, FlagStore } from "./flag-store.ts";
+import type { SegmentQuery, SegmentRecord, SegmentStore, SegmentWrite } from "./segment-store.ts";
+import { scopeStamp, type EnvironmentContents, type FlagQuery, type FlagRecord, type FlagStore, type FlagWrite, type PrerequisiteGraph, type ProjectScope, type ScopedFlag } from "./flag-store.ts";
 import type { Listed } from "./project-store.ts";
 import { MemoryProjectStore } from "./memory-project-store.ts";
 
@@ -93,30 +93,12 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Se
     return f && structuredClone(f);
   }
 
-  async projectFlags(projectId: string) {
-    return [...this.flags.values()].filter((f) => f.projectId === projectId).map((f) => structuredClone(f));
-  }
-
   /** Configs only for environments that exist, as the database's foreign keys would have it. */
   private stored(flag: FlagRecord): FlagRecord {
     const envKeys = new Set([...this.environments.values()].filter((e) => e.projectId === flag.projectId).map((e) => e.key));
     const copy = structuredClone(flag);
     for (const k of Object.keys(copy.configs)) if (!envKeys.has(k)) delete copy.configs[k];
     return copy;
-  }
-
-  private locks = new Map<string, Promise<unknown>>();
-
-  /** Runs `work` after every earlier piece of work on the same key: the in-memory row lock. */
-  private async serialized<T>(lockKey: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(lockKey) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(work);
-    this.locks.set(lockKey, run);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(lockKey) === run) this.locks.delete(lockKey);
-    }
   }
 
   async environmentContents(environmentId: string): Promise<EnvironmentContents | undefined> {
@@ -135,22 +117,38 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Se
     return scope && { ...scope, flag: await this.flagByKey(scope.project.id, flagKey) };
   }
 
-  async modifyFlag<T>(projectId: string, key: string, change: (flag: FlagRecord | undefined, others: () => Promise<FlagRecord[]>) => Promise<FlagOutcome<T>>, _environments?: Array<{ id: string; key: string }>): Promise<T> {
-    return this.serialized(`flag\u0000${projectId}\u0000${key}`, async () => {
-      const current = await this.flagByKey(projectId, key);
-      const others = async () => (current ? (await this.projectFlags(projectId)).filter((f) => f.id !== current.id) : []);
-      const outcome = await change(current, others);
-      if (outcome.kind === "update") {
-        this.flags.set(outcome.flag.id, this.stored(outcome.flag));
-        this.audit.push(structuredClone(outcome.audit));
-        this.record(projectId, outcome.changes);
-      } else if (outcome.kind === "delete" && current) {
-        this.flags.delete(current.id);
-        this.audit.push(structuredClone(outcome.audit));
-        this.record(projectId, outcome.changes);
-      }
-      return outcome.result;
-    });
+  async prerequisiteGraph(projectId: string, from: string[], of?: string): Promise<PrerequisiteGraph> {
+    const inProject = [...this.flags.values()].filter((f) => f.projectId === projectId);
+    const byKey = new Map(inProject.map((f) => [f.key, f]));
+    const reach = new Set<string>();
+    const visit = (key: string) => {
+      if (reach.has(key)) return;
+      reach.add(key);
+      for (const c of Object.values(byKey.get(key)?.configs ?? {})) for (const p of c.prerequisites ?? []) visit(p.key);
+    };
+    from.forEach(visit);
+    return {
+      reachable: inProject.filter((f) => reach.has(f.key)).map((f) => structuredClone(f)),
+      dependents: of === undefined ? [] : inProject.filter((f) => Object.values(f.configs).some((c) => c.prerequisites?.some((p) => p.key === of))).map((f) => structuredClone(f)),
+    };
+  }
+
+  /** True when the project and its environments are as `read` saw them (what the database's write compares). */
+  private scopeHolds(read: ProjectScope): boolean {
+    const project = this.projects.get(read.project.id);
+    if (!project) return false;
+    const envs = [...this.environments.values()].filter((e) => e.projectId === project.id);
+    return scopeStamp({ project, environments: envs }) === scopeStamp(read);
+  }
+
+  async writeFlag(read: ScopedFlag & { flag: FlagRecord }, write: FlagWrite): Promise<boolean> {
+    const stored = this.flags.get(read.flag.id);
+    if (!stored || stored.version !== read.flag.version || !this.scopeHolds(read)) return false;
+    if (write.kind === "update") this.flags.set(write.flag.id, this.stored(write.flag));
+    else this.flags.delete(read.flag.id);
+    this.audit.push(structuredClone(write.audit));
+    this.record(read.project.id, write.changes);
+    return true;
   }
 
   async insertFlag(flag: FlagRecord, audit: AuditEntry, changes: PendingChange[]) {
@@ -195,20 +193,13 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Se
     this.record(segment.projectId, changes);
   }
 
-  async modifySegment<T>(environmentId: string, key: string, change: (segment: SegmentRecord | undefined) => Promise<SegmentOutcome<T>>): Promise<T> {
-    return this.serialized(`segment\u0000${environmentId}\u0000${key}`, async () => {
-      const current = await this.segmentByKey(environmentId, key);
-      const outcome = await change(current);
-      if (outcome.kind === "update") {
-        this.segments.set(outcome.segment.id, structuredClone(outcome.segment));
-        this.audit.push(structuredClone(outcome.audit));
-        this.record(outcome.segment.projectId, outcome.changes);
-      } else if (outcome.kind === "delete" && current) {
-        this.segments.delete(current.id);
-        this.audit.push(structuredClone(outcome.audit));
-        this.record(current.projectId, outcome.changes);
-      }
-      return outcome.result;
-    });
+  async writeSegment(read: ProjectScope & { segment: SegmentRecord }, write: SegmentWrite): Promise<boolean> {
+    const stored = this.segments.get(read.segment.id);
+    if (!stored || stored.version !== read.segment.version || !this.scopeHolds(read)) return false;
+    if (write.kind === "update") this.segments.set(write.segment.id, structuredClone(write.segment));
+    else this.segments.delete(read.segment.id);
+    this.audit.push(structuredClone(write.audit));
+    this.record(read.project.id, write.changes);
+    return true;
   }
 }

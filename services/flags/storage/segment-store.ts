@@ -2,6 +2,7 @@
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import type { PendingChange } from "@vexil/shared/change-events";
 import type { Segment } from "../domain/segments/model.ts";
+import type { ProjectScope, ReadOptions } from "./flag-store.ts";
 import type { Listed } from "./project-store.ts";
 
 export interface SegmentRecord {
@@ -27,16 +28,20 @@ export interface SegmentQuery {
   sort: { field: SegmentSortField; descending: boolean };
 }
 
-export type SegmentOutcome<T> =
-  | { kind: "update"; segment: SegmentRecord; audit: AuditEntry; changes: PendingChange[]; result: T }
-  | { kind: "delete"; audit: AuditEntry; changes: PendingChange[]; result: T }
-  | { kind: "none"; result: T };
+/** What a change to a segment decided; written only if the segment and its scope are as read. */
+export type SegmentWrite =
+  | { kind: "update"; segment: SegmentRecord; audit: AuditEntry; changes: PendingChange[] }
+  | { kind: "delete"; audit: AuditEntry; changes: PendingChange[] };
 
 export interface SegmentStore {
   listSegments(environmentId: string, q: SegmentQuery): Promise<Listed<SegmentRecord>>;
-  segmentByKey(environmentId: string, key: string): Promise<SegmentRecord | undefined>;
+  segmentByKey(environmentId: string, key: string, options?: ReadOptions): Promise<SegmentRecord | undefined>;
   /** A taken key is a `conflict`. */
   insertSegment(segment: SegmentRecord, audit: AuditEntry, changes: PendingChange[]): Promise<void>;
-  /** Locks the segment and writes what `change` decides in the same transaction (see FlagStore.modifyFlag). */
-  modifySegment<T>(environmentId: string, key: string, change: (segment: SegmentRecord | undefined) => Promise<SegmentOutcome<T>>): Promise<T>;
+  /**
+   * Writes a change decided on `read` (the segment, or its deletion, with the audit entry and the
+   * change events, all or nothing) if the segment and its project and environments are still as
+   * read; false, writing nothing, when any of them moved.
+   */
+  writeSegment(read: ProjectScope & { segment: SegmentRecord }, write: SegmentWrite): Promise<boolean>;
 }

@@ -18,7 +18,7 @@ export async function dependentFlags(ctx: FlagsContext, caller: Caller, projectK
   const envs = envKey === undefined ? found.environments : found.environments.filter((e) => e.key === envKey);
   if (envKey !== undefined && envs.length === 0) throw notFound(`Environment "${envKey}" in project "${projectKey}"`);
   const self = `${flagPath(projectKey, flagKey)}/dependent-flags${envKey === undefined ? "" : `/${encodeURIComponent(envKey)}`}`;
-  const dependents = (await ctx.flags.projectFlags(found.project.id))
+  const dependents = (await ctx.flags.prerequisiteGraph(found.project.id, [], flagKey)).dependents
     .filter((f) => f.key !== flagKey)
     .map((f) => ({ flag: f, in: envs.filter((e) => f.configs[e.key]?.prerequisites.some((p) => p.key === flagKey)) }))
     .filter((d) => d.in.length > 0)

@@ -10,7 +10,7 @@ import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { pageLinks, parsePage } from "@vexil/shared/http/links";
 import { resourceId } from "@vexil/shared/ids";
 import { applyPatch, parsePatchRequest, type PatchRequest } from "@vexil/shared/patch";
-import { StaleRead, type FlagOutcome, type FlagQuery, type FlagRecord, type FlagSortField, type RecentRead } from "../../storage/flag-store.ts";
+import type { FlagQuery, FlagRecord, FlagSortField, FlagWrite, ScopedFlag } from "../../storage/flag-store.ts";
 import type { EnvironmentRecord, ProjectRecord } from "../../storage/project-store.ts";
 import type { FlagsContext } from "../context.ts";
 import { ENVIRONMENT_ACTIONS, FLAG_ENV_FIELD_ACTIONS, FLAG_FIELD_ACTIONS, flagResource } from "./access.ts";
@@ -19,29 +19,39 @@ import { flagDocument, flagRep, flagsPath, type FlagRep } from "./representation
 import type { FlagCopy, FlagPost } from "./schemas.ts";
 import { sdkFlag } from "./sdk-format.ts";
 import { applyInstructions } from "./semantic-patch.ts";
-import { validateFlag, type FlagLookup } from "./validate.ts";
+import { validateFlag } from "./validate.ts";
+import { EMPTY_GRAPH, graphAround, prerequisiteKeys, type Graph } from "./prerequisite-graph.ts";
+import { decideAndWrite, type Decision } from "../unit-of-work.ts";
 
 interface Scope {
   project: ProjectRecord;
   envs: EnvironmentRecord[];
 }
 
-async function scopeOf(ctx: FlagsContext, projectKey: string): Promise<Scope> {
-  const scope = await ctx.store.projectScope(projectKey);
+/** The project and its environments (`consistent`: read from the database, not this instance's memory). */
+async function scopeOf(ctx: FlagsContext, projectKey: string, consistent = false): Promise<Scope> {
+  const scope = await ctx.flags.projectScope(projectKey, { consistent });
   if (!scope) throw notFound(`Project "${projectKey}"`);
   return { project: scope.project, envs: scope.environments };
 }
 
-/** The project's scope and the flag, in one read (for a change, `recent`: perhaps from this instance's memory). */
-async function flagInScope(ctx: FlagsContext, projectKey: string, flagKey: string, recent = false): Promise<{ scope: Scope; flag: FlagRecord | undefined; recent?: RecentRead }> {
-  const found = await ctx.flags.flagInScope(projectKey, flagKey, { recent });
-  if (!found) throw notFound(`Project "${projectKey}"`);
-  return { scope: { project: found.project, envs: found.environments }, flag: found.flag, recent: found.recent };
-}
+type Scoped = ScopedFlag & { flag: FlagRecord };
 
-async function lookupFor(ctx: FlagsContext, scope: Scope, except?: string): Promise<FlagLookup> {
-  const all = new Map((await ctx.flags.projectFlags(scope.project.id)).filter((f) => f.key !== except).map((f) => [f.key, flagDocument(f)]));
-  return { get: (key) => all.get(key) };
+/**
+ * One change to an existing flag, as a unit of work (`../unit-of-work.ts`): `decide` gets the
+ * project, its environments and the flag as read, and what it returns is written only if none of
+ * them moved meanwhile.
+ */
+function changeFlag<T>(ctx: FlagsContext, projectKey: string, flagKey: string, decide: (read: Scoped, scope: Scope) => Promise<Decision<FlagWrite, T>>): Promise<T> {
+  return decideAndWrite<ScopedFlag | undefined, FlagWrite, T>(`flag\u0000${projectKey}\u0000${flagKey}`, {
+    read: (consistent) => ctx.flags.flagInScope(projectKey, flagKey, { consistent }),
+    decide: async (read) => {
+      if (!read) throw notFound(`Project "${projectKey}"`);
+      if (!read.flag) throw notFound(`Flag "${flagKey}" in project "${read.project.key}"`);
+      return decide(read as Scoped, { project: read.project, envs: read.environments });
+    },
+    write: (read, write) => ctx.flags.writeFlag(read as Scoped, write),
+  });
 }
 
 function parseEnvParam(scope: Scope, env: string | string[] | undefined): Set<string> | undefined {
@@ -124,7 +134,10 @@ export async function listFlags(ctx: FlagsContext, caller: Caller, projectKey: s
 
 export async function getFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, params: { env?: string | string[] }): Promise<FlagRep> {
   authorizeRead(caller);
-  const { scope, flag } = await flagInScope(ctx, projectKey, flagKey);
+  const found = await ctx.flags.flagInScope(projectKey, flagKey);
+  if (!found) throw notFound(`Project "${projectKey}"`);
+  const scope: Scope = { project: found.project, envs: found.environments };
+  const flag = found.flag;
   const only = parseEnvParam(scope, params.env);
   if (!flag) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
   return flagRep(flagDocument(flag), { projectKey: scope.project.key, environments: scope.envs, only, summary: false });
@@ -167,13 +180,14 @@ function newFlag(scope: Scope, post: FlagPost, now: number, source?: Flag): Flag
 
 export async function createFlag(ctx: FlagsContext, caller: Caller, projectKey: string, post: FlagPost, cloneKey?: string): Promise<FlagRep> {
   authorizeRead(caller);
-  const scope = await scopeOf(ctx, projectKey);
+  // From the database: the new flag gets targeting in every environment there is.
+  const scope = await scopeOf(ctx, projectKey, true);
   const source = cloneKey ? await ctx.flags.flagByKey(scope.project.id, cloneKey) : undefined;
   if (cloneKey && !source) throw notFound(`Flag "${cloneKey}" to clone in project "${projectKey}"`);
   const now = ctx.now();
   const flag = newFlag(scope, post, now, source && flagDocument(source));
   authorizeActions(caller, scope, flag, [source ? "cloneFlag" : "createFlag"], []);
-  const lookup = await lookupFor(ctx, scope);
+  const { lookup } = await graphAround(ctx.flags, scope.project.id, flag.key, [...prerequisiteKeys(flag), ...(post.initialPrerequisites ?? []).map((p) => p.key)], false);
   for (const p of post.initialPrerequisites ?? []) {
     const prereq = lookup.get(p.key);
     const index = prereq?.variations.findIndex((v) => v._id === p.variationId) ?? -1;
@@ -253,51 +267,36 @@ function stamp(current: Flag, next: Flag, now: number): string[] {
 export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, body: unknown, contentType: string | null): Promise<FlagRep | undefined> {
   const request = parsePatchRequest(body, contentType);
   authorizeRead(caller);
-  // Decided first on what this instance remembers of the flag (no read); if that was out of date
-  // nothing was written, and the change is decided again on a fresh read.
-  try {
-    return await patchOnce(ctx, caller, projectKey, flagKey, request, true);
-  } catch (e) {
-    if (!(e instanceof StaleRead)) throw e;
-    return patchOnce(ctx, caller, projectKey, flagKey, request, false);
-  }
-}
-
-async function patchOnce(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, request: PatchRequest, recent: boolean): Promise<FlagRep | undefined> {
-  const { scope, flag: read, recent: memory } = await flagInScope(ctx, projectKey, flagKey, recent);
-  const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
-  // Under the flag's lock: every patch sees the result of the one before it, so none is lost.
-  const result = await ctx.flags.modifyFlag<FlagRep | undefined>(scope.project.id, flagKey, async (record, loadOthers): Promise<FlagOutcome<FlagRep | undefined>> => {
-    if (!record) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
-    const current = flagDocument(record);
+  const result = await changeFlag<FlagRep | undefined>(ctx, projectKey, flagKey, async (read, scope) => {
+    const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
+    const current = flagDocument(read.flag);
     // The other flags are read only when the change or the result involves prerequisites.
-    const graph = needsGraph(request) || hasPrerequisites(current) ? await projectGraph(current.key, loadOthers) : undefined;
-    let { lookup, dependents } = graph ?? EMPTY_GRAPH;
+    const named = [...prerequisiteKeys(current), ...instructionPrerequisites(request)];
+    let graph = named.length > 0 || needsDependents(request) ? await graphAround(ctx.flags, scope.project.id, current.key, named, needsDependents(request)) : EMPTY_GRAPH;
     const now = ctx.now();
     let next: Flag;
     let actions: Set<string>;
     if (request.format === "semantic") {
-      const result = applyInstructions(current, request.instructions, { environmentKey: request.environmentKey, environments: scope.envs.map((e) => e.key), now, lookup, newId, dependents });
+      const result = applyInstructions(current, request.instructions, { environmentKey: request.environmentKey, environments: scope.envs.map((e) => e.key), now, lookup: graph.lookup, newId, dependents: graph.dependents });
       if (result.deleted) {
         authorizeActions(caller, scope, current, ["deleteFlag"], []);
-        return { kind: "delete", audit: deletionAudit(caller, scope, current, request.comment, now, dependents), changes: deletionsOf(current), result: undefined };
+        return { write: { kind: "delete", audit: deletionAudit(caller, scope, current, request.comment, now, graph.dependents), changes: deletionsOf(current) }, result: undefined };
       }
       next = result.flag;
       actions = new Set(result.actions);
     } else {
       ({ flag: next, actions } = patchDocument(current, request));
     }
+    // A patch may name prerequisites the graph has not followed yet.
+    const after = prerequisiteKeys(next).filter((k) => k !== current.key && !graph.lookup.get(k));
+    if (after.length > 0) graph = await graphAround(ctx.flags, scope.project.id, current.key, [...named, ...prerequisiteKeys(next)], needsDependents(request));
     // The whole result is checked before anything else reads it: a patch may leave any field misshapen.
-    if (!graph && hasPrerequisites(next)) ({ lookup, dependents } = await projectGraph(current.key, loadOthers));
-    validateFlag(next, lookup);
+    validateFlag(next, graph.lookup);
     const changedEnvs = stamp(current, next, now);
-    if (changedEnvs.length === 0 && Bun.deepEquals({ ...next, _version: current._version }, current, true)) return { kind: "none", result: rep(current) };
+    if (changedEnvs.length === 0 && Bun.deepEquals({ ...next, _version: current._version }, current, true)) return { result: rep(current) };
     authorizeActions(caller, scope, current, actions, request.format === "semantic" && request.environmentKey ? [request.environmentKey] : changedEnvs);
-    for (const key of changedEnvs) {
-      const env = scope.envs.find((e) => e.key === key);
-      if (env?.requireComments && !request.comment) throw invalidRequest(`The environment "${key}" requires a comment on every change`);
-    }
-    const after = rep(next);
+    requireComments(scope, changedEnvs, request.comment);
+    const answer = rep(next);
     const { environments, ...doc } = next;
     const audit = auditEntry({
       caller,
@@ -305,12 +304,19 @@ async function patchOnce(ctx: FlagsContext, caller: Caller, projectKey: string, 
       spec: `proj/${scope.project.key}:env/${changedEnvs.length === 1 ? changedEnvs[0] : "*"}:flag/${current.key}`,
       name: next.name,
       actions: [...actions],
-      ...patchChange(request, "flag", { previous: rep(current), current: after }, { previous: current._version, current: next._version }, now),
+      ...patchChange(request, "flag", { previous: rep(current), current: answer }, { previous: current._version, current: next._version }, now),
     });
-    return { kind: "update", flag: { ...record, doc, configs: environments, version: next._version }, audit, changes: changesOf(next, changedEnvs), result: after };
-  }, scope.envs, { flag: read, recent: memory });
+    return { write: { kind: "update", flag: { ...read.flag, doc, configs: environments, version: next._version }, audit, changes: changesOf(next, changedEnvs) }, result: answer };
+  });
   ctx.committed?.();
   return result;
+}
+
+function requireComments(scope: Scope, changedEnvs: string[], comment: string | undefined): void {
+  for (const key of changedEnvs) {
+    const env = scope.envs.find((e) => e.key === key);
+    if (env?.requireComments && !comment) throw invalidRequest(`The environment "${key}" requires a comment on every change`);
+  }
 }
 
 /** Change events for SDKs: the flag as each changed environment now serves it. */
@@ -330,32 +336,24 @@ function deletionsOf(flag: Flag): PendingChange[] {
   return Object.entries(flag.environments).map(([environmentKey, env]) => ({ environmentKey, kind: "flag" as const, key: flag.key, version: env.version + 1, deleted: true }));
 }
 
-/** Instruction kinds that read other flags: prerequisites, and changes refused while others depend on this flag. */
-const GRAPH_KINDS = new Set(["addPrerequisite", "updatePrerequisite", "replacePrerequisites", "removeVariation", "archiveFlag", "deleteFlag"]);
+/** Instruction kinds refused or checked while other flags have this one as a prerequisite. */
+const DEPENDENT_KINDS = new Set(["removeVariation", "archiveFlag", "deleteFlag"]);
+const kindOf = (i: unknown) => (typeof i === "object" && i !== null ? String((i as { kind?: unknown }).kind) : "");
 
-function needsGraph(request: PatchRequest): boolean {
-  if (request.format !== "semantic") return true;
-  return request.instructions.some((i) => typeof i !== "object" || i === null || GRAPH_KINDS.has(String((i as { kind?: unknown }).kind)));
+function needsDependents(request: PatchRequest): boolean {
+  return request.format === "semantic" && request.instructions.some((i) => DEPENDENT_KINDS.has(kindOf(i)));
 }
 
-/** Read before validation too, so it takes the document as it may be. */
-const hasPrerequisites = (flag: Flag) => Object.values(flag.environments ?? {}).some((e) => Array.isArray(e?.prerequisites) && e.prerequisites.length > 0);
-
-interface Graph {
-  lookup: FlagLookup;
-  /** Keys of the flags that have this one as a prerequisite. */
-  dependents: string[];
-}
-
-const EMPTY_GRAPH: Graph = { lookup: { get: () => undefined }, dependents: [] };
-
-async function projectGraph(key: string, loadOthers: () => Promise<FlagRecord[]>): Promise<Graph> {
-  const others = await loadOthers();
-  const byKey = new Map(others.map((f) => [f.key, f]));
-  return {
-    lookup: { get: (k) => (byKey.has(k) ? flagDocument(byKey.get(k)!) : undefined) },
-    dependents: others.filter((f) => Object.values(f.configs).some((c: FlagEnvironment) => c.prerequisites.some((p) => p.key === key))).map((f) => f.key),
-  };
+/** Flags that prerequisite instructions name (read defensively: the instructions are checked later). */
+function instructionPrerequisites(request: PatchRequest): string[] {
+  if (request.format !== "semantic") return [];
+  const keyOf = (o: unknown) => (typeof o === "object" && o !== null && typeof (o as { key?: unknown }).key === "string" ? [(o as { key: string }).key] : []);
+  return request.instructions.flatMap((i) => {
+    const kind = kindOf(i);
+    if (kind === "addPrerequisite" || kind === "updatePrerequisite") return keyOf(i);
+    const list = kind === "replacePrerequisites" ? (i as { prerequisites?: unknown }).prerequisites : undefined;
+    return Array.isArray(list) ? list.flatMap(keyOf) : [];
+  });
 }
 
 function deletionAudit(caller: Caller, scope: Scope, flag: Flag, comment: string | undefined, now: number, dependents: string[]) {
@@ -376,13 +374,12 @@ function deletionAudit(caller: Caller, scope: Scope, flag: Flag, comment: string
 
 export async function deleteFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string): Promise<void> {
   authorizeRead(caller);
-  const scope = await scopeOf(ctx, projectKey);
-  await ctx.flags.modifyFlag<void>(scope.project.id, flagKey, async (record, loadOthers) => {
-    if (!record) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
-    authorizeActions(caller, scope, record.doc, ["deleteFlag"], []);
-    const { dependents } = await projectGraph(record.key, loadOthers);
-    return { kind: "delete", audit: deletionAudit(caller, scope, flagDocument(record), undefined, ctx.now(), dependents), changes: deletionsOf(flagDocument(record)), result: undefined };
-  }, scope.envs);
+  await changeFlag<void>(ctx, projectKey, flagKey, async (read, scope) => {
+    authorizeActions(caller, scope, read.flag.doc, ["deleteFlag"], []);
+    const current = flagDocument(read.flag);
+    const { dependents } = await graphAround(ctx.flags, scope.project.id, current.key, [], true);
+    return { write: { kind: "delete", audit: deletionAudit(caller, scope, current, undefined, ctx.now(), dependents), changes: deletionsOf(current) }, result: undefined };
+  });
   ctx.committed?.();
 }
 
@@ -405,16 +402,14 @@ export async function copyFlagConfig(ctx: FlagsContext, caller: Caller, projectK
   authorizeRead(caller);
   if (body.includedActions && body.excludedActions) throw invalidRequest("Give includedActions or excludedActions, not both");
   if (body.source.key === body.target.key) throw invalidRequest("source and target must be different environments");
-  const scope = await scopeOf(ctx, projectKey);
-  const source = scope.envs.find((e) => e.key === body.source.key);
-  const target = scope.envs.find((e) => e.key === body.target.key);
-  if (!source) throw notFound(`Environment "${body.source.key}" in project "${projectKey}"`);
-  if (!target) throw notFound(`Environment "${body.target.key}" in project "${projectKey}"`);
   const actions = Object.keys(COPY_FIELDS).filter((a) => (body.includedActions ? body.includedActions.includes(a as never) : !body.excludedActions?.includes(a as never)));
-  const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
-  const result = await ctx.flags.modifyFlag<FlagRep>(scope.project.id, flagKey, async (record, loadOthers): Promise<FlagOutcome<FlagRep>> => {
-    if (!record) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
-    const current = flagDocument(record);
+  const result = await changeFlag<FlagRep>(ctx, projectKey, flagKey, async (read, scope) => {
+    const source = scope.envs.find((e) => e.key === body.source.key);
+    const target = scope.envs.find((e) => e.key === body.target.key);
+    if (!source) throw notFound(`Environment "${body.source.key}" in project "${projectKey}"`);
+    if (!target) throw notFound(`Environment "${body.target.key}" in project "${projectKey}"`);
+    const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
+    const current = flagDocument(read.flag);
     const from = current.environments[source.key]!;
     const to = current.environments[target.key]!;
     for (const [side, env, want] of [["source", from, body.source.currentVersion], ["target", to, body.target.currentVersion]] as const) {
@@ -429,9 +424,9 @@ export async function copyFlagConfig(ctx: FlagsContext, caller: Caller, projectK
     for (const action of actions) for (const field of COPY_FIELDS[action]!) (copied as unknown as Record<string, unknown>)[field] = cloneJson(from[field]);
     const now = ctx.now();
     const changedEnvs = stamp(current, next, now);
-    if (changedEnvs.length === 0) return { kind: "none", result: rep(current) };
-    validateFlag(next, hasPrerequisites(next) ? (await projectGraph(current.key, loadOthers)).lookup : EMPTY_GRAPH.lookup);
-    if (target.requireComments && !body.comment) throw invalidRequest(`The environment "${target.key}" requires a comment on every change`);
+    if (changedEnvs.length === 0) return { result: rep(current) };
+    validateFlag(next, (await graphAround(ctx.flags, scope.project.id, current.key, prerequisiteKeys(next), false)).lookup);
+    requireComments(scope, [target.key], body.comment);
     const after = rep(next);
     const { environments, ...doc } = next;
     const audit = auditEntry({
@@ -449,8 +444,8 @@ export async function copyFlagConfig(ctx: FlagsContext, caller: Caller, projectK
       currentVersion: next._version,
       now,
     });
-    return { kind: "update", flag: { ...record, doc, configs: environments, version: next._version }, audit, changes: changesOf(next, changedEnvs), result: after };
-  }, scope.envs);
+    return { write: { kind: "update", flag: { ...read.flag, doc, configs: environments, version: next._version }, audit, changes: changesOf(next, changedEnvs) }, result: after };
+  });
   ctx.committed?.();
   return result;
 }

@@ -11,7 +11,9 @@ import { link, pageLinks, parsePage } from "@vexil/shared/http/links";
 import { resourceId } from "@vexil/shared/ids";
 import { applyPatch, parsePatchRequest } from "@vexil/shared/patch";
 import type { Resource } from "@vexil/shared/policy";
-import type { SegmentOutcome, SegmentQuery, SegmentRecord, SegmentSortField } from "../../storage/segment-store.ts";
+import type { SegmentQuery, SegmentRecord, SegmentSortField, SegmentWrite } from "../../storage/segment-store.ts";
+import type { ProjectScope } from "../../storage/flag-store.ts";
+import { decideAndWrite, type Decision } from "../unit-of-work.ts";
 import type { EnvironmentRecord, ProjectRecord } from "../../storage/project-store.ts";
 import type { FlagsContext } from "../context.ts";
 import { newId, randomHex } from "../flags/model.ts";
@@ -27,12 +29,34 @@ interface Scope {
 
 const segmentsPath = (s: Scope) => `/api/v2/segments/${encodeURIComponent(s.project.key)}/${encodeURIComponent(s.env.key)}`;
 
-async function scopeOf(ctx: FlagsContext, projectKey: string, envKey: string): Promise<Scope> {
-  const project = await ctx.store.projectByKey(projectKey);
-  if (!project) throw notFound(`Project "${projectKey}"`);
-  const env = await ctx.store.environmentByKey(project.id, envKey);
+/** The project and the environment (`consistent`: read from the database, not this instance's memory). */
+async function scopeOf(ctx: FlagsContext, projectKey: string, envKey: string, consistent = false): Promise<Scope & ProjectScope> {
+  const found = await ctx.flags.projectScope(projectKey, { consistent });
+  if (!found) throw notFound(`Project "${projectKey}"`);
+  const env = found.environments.find((e) => e.key === envKey);
   if (!env) throw notFound(`Environment "${envKey}" in project "${projectKey}"`);
-  return { project, env };
+  return { ...found, env };
+}
+
+type Read = Scope & ProjectScope & { segment: SegmentRecord | undefined };
+
+/**
+ * One change to an existing segment, as a unit of work (`../unit-of-work.ts`): `decide` gets the
+ * project, the environment and the segment as read, and what it returns is written only if none
+ * of them moved meanwhile.
+ */
+function changeSegment<T>(ctx: FlagsContext, projectKey: string, envKey: string, key: string, decide: (read: Read & { segment: SegmentRecord }) => Promise<Decision<SegmentWrite, T>>): Promise<T> {
+  return decideAndWrite<Read, SegmentWrite, T>(`segment\u0000${projectKey}\u0000${envKey}\u0000${key}`, {
+    read: async (consistent) => {
+      const scope = await scopeOf(ctx, projectKey, envKey, consistent);
+      return { ...scope, segment: await ctx.segments.segmentByKey(scope.env.id, key, { consistent }) };
+    },
+    decide: async (read) => {
+      if (!read.segment) throw notFound(`Segment "${key}" in ${projectKey}/${envKey}`);
+      return decide(read as Read & { segment: SegmentRecord });
+    },
+    write: (read, write) => ctx.segments.writeSegment(read as Read & { segment: SegmentRecord }, write),
+  });
 }
 
 function segmentResource(s: Scope, segment: Pick<Segment, "key" | "tags">): Resource {
@@ -117,7 +141,7 @@ export async function getSegment(ctx: FlagsContext, caller: Caller, projectKey: 
 
 export async function createSegment(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, post: SegmentPost): Promise<SegmentRep> {
   authorizeRead(caller);
-  const scope = await scopeOf(ctx, projectKey, envKey);
+  const scope = await scopeOf(ctx, projectKey, envKey, true);
   if (post.unbounded) throw invalidRequest("unbounded: big segments are not supported; use included and excluded targets");
   // The context kind of a big segment: with none to apply to, it would be silently dropped.
   if (post.unboundedContextKind !== undefined) throw invalidRequest("unboundedContextKind: is the context kind of a big segment, and big segments are not supported; leave it out");
@@ -171,9 +195,8 @@ const READ_ONLY = ["key", "creationDate", "lastModifiedDate", "version", "delete
 export async function patchSegment(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, key: string, body: unknown, contentType: string | null): Promise<SegmentRep> {
   const request = parsePatchRequest(body, contentType);
   authorizeRead(caller);
-  const scope = await scopeOf(ctx, projectKey, envKey);
-  const result = await ctx.segments.modifySegment<SegmentRep>(scope.env.id, key, async (record): Promise<SegmentOutcome<SegmentRep>> => {
-    if (!record) throw notFound(`Segment "${key}" in ${projectKey}/${envKey}`);
+  const result = await changeSegment<SegmentRep>(ctx, projectKey, envKey, key, async (scope) => {
+    const record = scope.segment;
     const current = record.doc;
     let next: Segment;
     if (request.format === "semantic") {
@@ -192,7 +215,7 @@ export async function patchSegment(ctx: FlagsContext, caller: Caller, projectKey
     // anywhere (`/rules/0/foo`) would otherwise be stored and served to SDKs.
     validateSegment(next);
     const actions = [...new Set(Object.keys(FIELD_ACTIONS).filter((f) => !Bun.deepEquals((next as never)[f], (current as never)[f], true)).map((f) => FIELD_ACTIONS[f]!))];
-    if (actions.length === 0) return { kind: "none", result: segmentRep(scope, current) };
+    if (actions.length === 0) return { result: segmentRep(scope, current) };
     authorize(caller, actions, segmentResource(scope, current));
     if (scope.env.requireComments && !request.comment) throw invalidRequest(`The environment "${scope.env.key}" requires a comment on every change`);
     const rep = segmentRep(scope, next);
@@ -204,7 +227,7 @@ export async function patchSegment(ctx: FlagsContext, caller: Caller, projectKey
       actions,
       ...patchChange(request, "segment", { previous: segmentRep(scope, current), current: rep }, { previous: current.version, current: next.version }, now),
     });
-    return { kind: "update", segment: { ...record, doc: next, version: next.version }, audit, changes: change(scope, next), result: rep };
+    return { write: { kind: "update", segment: { ...record, doc: next, version: next.version }, audit, changes: change(scope, next) }, result: rep };
   });
   ctx.committed?.();
   return result;
@@ -212,9 +235,8 @@ export async function patchSegment(ctx: FlagsContext, caller: Caller, projectKey
 
 export async function deleteSegment(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, key: string): Promise<void> {
   authorizeRead(caller);
-  const scope = await scopeOf(ctx, projectKey, envKey);
-  await ctx.segments.modifySegment<void>(scope.env.id, key, async (record) => {
-    if (!record) throw notFound(`Segment "${key}" in ${projectKey}/${envKey}`);
+  await changeSegment<void>(ctx, projectKey, envKey, key, async (scope) => {
+    const record = scope.segment;
     authorize(caller, "deleteSegment", segmentResource(scope, record.doc));
     const audit = auditEntry({
       caller,
@@ -227,7 +249,7 @@ export async function deleteSegment(ctx: FlagsContext, caller: Caller, projectKe
       previousVersion: record.doc.version,
       now: ctx.now(),
     });
-    return { kind: "delete", audit, changes: change(scope, record.doc, true), result: undefined };
+    return { write: { kind: "delete", audit, changes: change(scope, record.doc, true) }, result: undefined };
   });
   ctx.committed?.();
 }

@@ -72,13 +72,13 @@ describe("unknown fields below the top level", () => {
   test("semantic patch: the result is checked whole, so a field stored before this check blocks it until removed", async () => {
     const { segment } = await state();
     const doc = { ...segment!.doc, rules: [{ ...segment!.doc.rules[0]!, foo: 1 }] };
-    await ctx.segments.modifySegment(segment!.environmentId, "beta", async (record) => ({
+    const scope = (await ctx.flags.projectScope("shop"))!;
+    await ctx.segments.writeSegment({ ...scope, segment: segment! }, {
       kind: "update",
-      segment: { ...record!, doc },
+      segment: { ...segment!, doc },
       audit: auditEntry({ caller: admin, kind: "segment", spec: "proj/shop:env/production:segment/beta", name: "Beta", verb: "stored", actions: [] }),
       changes: [],
-      result: undefined,
-    }));
+    });
     await refused({ environmentKey: "production", instructions: [{ kind: "updateName", value: "Renamed" }] }, SEMANTIC, "rules[0].foo");
     const fixed = await patchSegment(ctx, admin, "shop", "production", "beta", [{ op: "remove", path: "/rules/0/foo" }, { op: "replace", path: "/name", value: "Renamed" }], JSON_TYPE);
     expect(fixed.name).toBe("Renamed");
