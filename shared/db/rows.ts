@@ -7,12 +7,17 @@ import { getTableColumns, getTableName, sql, type Placeholder, type SQL } from "
 import type { PgTable } from "drizzle-orm/pg-core";
 
 export function rowJson<T extends PgTable>(table: T, values: Partial<T["$inferInsert"]>): string {
+  return JSON.stringify(rowObject(table, values));
+}
+
+/** The same row as an object keyed by column name, to embed in a larger JSON value. */
+export function rowObject<T extends PgTable>(table: T, values: Partial<T["$inferInsert"]>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [property, column] of Object.entries(getTableColumns(table))) {
     const value = (values as Record<string, unknown>)[property];
     if (value !== undefined) out[column.name] = value;
   }
-  return JSON.stringify(out);
+  return out;
 }
 
 /**

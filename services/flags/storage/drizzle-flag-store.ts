@@ -2,7 +2,7 @@ import { and, asc, count, desc, eq, getTableColumns, inArray, or, sql, type SQL 
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog } from "@vexil/shared/audit/schema";
 import { rowsOf } from "@vexil/shared/db/migrate";
-import { insertRowFrom, rowFromJson, rowJson } from "@vexil/shared/db/rows";
+import { insertRowFrom, rowFromJson, rowJson, rowObject } from "@vexil/shared/db/rows";
 import { compiledStatement, likePattern, isUniqueViolation, type Db, type Executor } from "@vexil/shared/db/connector";
 import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
 import { conflict } from "@vexil/shared/errors";
@@ -10,6 +10,7 @@ import type { Flag, FlagEnvironment } from "../domain/flags/model.ts";
 import { scopeStamp, type EnvironmentContents, type FlagGlobal, type FlagQuery, type FlagRecord, type FlagStore, type FlagWrite, type PrerequisiteGraph, type ProjectScope, type ScopedFlag } from "./flag-store.ts";
 import type { Segment } from "../domain/segments/model.ts";
 import type { Listed } from "./project-store.ts";
+import { GroupCommit } from "./group-commit.ts";
 import { environmentSequences, environments, flagConfigs, flags, outbox, projects, segments } from "./schema.ts";
 
 const field = (name: string) => sql`${flags.doc}->>${name}`;
@@ -97,22 +98,51 @@ const auditAndEvents = sql`
     from changed, jsonb_to_recordset(${sql.placeholder("events")}::jsonb) as e(environment_id text, payload jsonb, created_at bigint))`;
 
 /**
- * An update: the flag, its changed targeting rows, the audit entry and the change events, in one
- * statement that writes only if the flag still has the version the change was decided on
- * (`readVersion`) and its scope holds.
+ * Updates of several flags, each with its changed targeting rows, audit entry and change events, in
+ * one statement (group commit: one transaction for all). Each flag is written only if it still has
+ * the version its change was decided on (`read_version`) and its project and environments are as
+ * read (`scope`); the answer lists the flags that were.
  */
-const updateFlag = compiledStatement(sql`
-  with changed as (
-    update ${flags} set doc = ${sql.placeholder("doc")}::jsonb, version = ${sql.placeholder("version")}
-    where id = ${sql.placeholder("id")} and version = ${sql.placeholder("readVersion")} and ${scopeHolds}
-    returning id),
-  ${auditAndEvents},
+const updateFlags = compiledStatement(sql`
+  with input as (
+    select * from jsonb_to_recordset(${sql.placeholder("writes")}::jsonb)
+      as w(id text, read_version int, version int, doc jsonb, scope text, project_id text, audit jsonb, events jsonb, configs jsonb)),
+  changed as (
+    update ${flags} f set doc = i.doc, version = i.version
+    from input i
+    where f.id = i.id and f.version = i.read_version and i.scope = (
+      select p.version || ':' || coalesce((
+        select string_agg(e.id || '@' || e.version, ',' order by e.id collate "C") from ${environments} e where e.project_id = p.id), '')
+      from ${projects} p where p.id = i.project_id)
+    returning f.id),
+  written as (select i.* from changed join input i using (id)),
+  audit_rows as (${insertRowFrom(auditLog, sql`written`, sql`written.audit`)}),
+  event_rows as (
+    insert into ${outbox} (environment_id, payload, created_at)
+    select e.environment_id, e.payload, e.created_at
+    from written, jsonb_to_recordset(written.events) as e(environment_id text, payload jsonb, created_at bigint)),
   config_rows as (
     insert into ${flagConfigs} (flag_id, environment_id, config)
-    select c.flag_id, c.environment_id, c.config
-    from changed, jsonb_to_recordset(${sql.placeholder("configs")}::jsonb) as c(flag_id text, environment_id text, config jsonb)
+    select written.id, c.environment_id, c.config
+    from written, jsonb_to_recordset(written.configs) as c(environment_id text, config jsonb)
     on conflict (flag_id, environment_id) do update set config = excluded.config)
-  select count(*)::int as n from changed`);
+  select id from changed`);
+
+/** One flag's update as `updateFlags` takes it. */
+interface UpdateRow {
+  id: string;
+  read_version: number;
+  version: number;
+  doc: FlagGlobal;
+  scope: string;
+  project_id: string;
+  audit: Record<string, unknown>;
+  events: Array<{ environment_id: string; payload: Record<string, unknown>; created_at: number }>;
+  configs: Array<{ environment_id: string; config: FlagEnvironment }>;
+}
+
+/** Concurrent updates written together, two batches in flight at most (see group-commit.ts). */
+const GROUP_COMMIT = { concurrency: 2, maxBatch: 256 };
 
 /** A deletion (targeting rows go with the flag), on the same conditions as an update. */
 const deleteFlag = compiledStatement(sql`
@@ -137,6 +167,13 @@ export class DrizzleFlagStore implements FlagStore {
   /** The hottest reads (every flag request), built once. */
   private readonly byKey;
   private readonly inScope;
+
+  /** Flag updates, written by group commit. */
+  private readonly updates = new GroupCommit<UpdateRow>({
+    ...GROUP_COMMIT,
+    keyOf: (row) => row.id,
+    writeBatch: async (rows) => new Set(rowsOf<{ id: string }>(await updateFlags(this.db, { writes: JSON.stringify(rows) })).map((r) => r.id)),
+  });
 
   constructor(private readonly db: Db) {
     this.byKey = db
@@ -256,16 +293,22 @@ export class DrizzleFlagStore implements FlagStore {
   async writeFlag(read: ScopedFlag & { flag: FlagRecord }, write: FlagWrite): Promise<boolean> {
     const envs = read.environments;
     const events = outboxRows(write.changes, envs, write.audit.date).map((r) => ({ environment_id: r.environmentId, payload: r.payload, created_at: r.createdAt }));
-    const common = { id: read.flag.id, readVersion: read.flag.version, scope: scopeStamp(read), projectId: read.project.id, audit: rowJson(auditLog, write.audit), events: JSON.stringify(events) };
-    let result: unknown;
     if (write.kind === "delete") {
-      result = await deleteFlag(this.db, common);
-    } else {
-      const { flag } = write;
-      const changed = new Set(write.changes.map((c) => c.environmentKey));
-      const configs = envs.filter((e) => flag.configs[e.key] && changed.has(e.key)).map((e) => ({ flag_id: flag.id, environment_id: e.id, config: flag.configs[e.key] }));
-      result = await updateFlag(this.db, { ...common, doc: JSON.stringify(flag.doc), version: flag.version, configs: JSON.stringify(configs) });
+      const result = await deleteFlag(this.db, { id: read.flag.id, readVersion: read.flag.version, scope: scopeStamp(read), projectId: read.project.id, audit: rowJson(auditLog, write.audit), events: JSON.stringify(events) });
+      return Number(rowsOf<{ n: number }>(result)[0]?.n) === 1;
     }
-    return Number(rowsOf<{ n: number }>(result)[0]?.n) === 1;
+    const { flag } = write;
+    const changed = new Set(write.changes.map((c) => c.environmentKey));
+    return this.updates.write({
+      id: read.flag.id,
+      read_version: read.flag.version,
+      version: flag.version,
+      doc: flag.doc,
+      scope: scopeStamp(read),
+      project_id: read.project.id,
+      audit: rowObject(auditLog, write.audit),
+      events,
+      configs: envs.filter((e) => flag.configs[e.key] && changed.has(e.key)).map((e) => ({ environment_id: e.id, config: flag.configs[e.key]! })),
+    });
   }
 }
