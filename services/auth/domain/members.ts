@@ -5,7 +5,8 @@
 import { auditEntry, patchChange } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
-import { link, pageLinks, parsePage } from "@vexil/shared/http/links";
+import { link, pageLinks } from "@vexil/shared/http/links";
+import { listQuery, pipeList, text, type ListParams } from "@vexil/shared/http/list-query";
 import { resourceId } from "@vexil/shared/ids";
 import { applyPatch, checkPatchedDocument, parsePatchRequest, patchDelta, untilWritten } from "@vexil/shared/patch";
 import type { Resource } from "@vexil/shared/policy";
@@ -48,34 +49,13 @@ function requireOwnerFor(caller: Caller, what: string): void {
   if (caller.role !== "owner") throw new VexilError("forbidden", `Forbidden: only an owner may ${what}`);
 }
 
-const FILTERS = ["query", "role", "id", "email"];
+// `expand` is accepted and ignored: members have nothing to expand.
+const LIST = listQuery({ filters: { query: text, role: pipeList, id: pipeList, email: pipeList }, sorts: ["displayName", "email"] satisfies MemberSortField[] });
 
-const SORTS = ["displayName", "-displayName", "email", "-email"];
-
-function parseMemberQuery(params: { limit?: string; offset?: string; filter?: string; sort?: string }): MemberQuery {
-  const q: MemberQuery = parsePage(params);
-  if (params.sort !== undefined) {
-    if (!SORTS.includes(params.sort)) throw invalidRequest(`Unknown sort "${params.sort}"; sort by ${SORTS.join(", ")}`);
-    const descending = params.sort.startsWith("-");
-    q.sort = { field: (descending ? params.sort.slice(1) : params.sort) as MemberSortField, descending };
-  }
-  for (const part of (params.filter ?? "").split(",").filter(Boolean)) {
-    const colon = part.indexOf(":");
-    const field = colon < 0 ? part : part.slice(0, colon);
-    const value = colon < 0 ? "" : part.slice(colon + 1);
-    if (!FILTERS.includes(field)) throw invalidRequest(`Unknown filter "${field}"; filters here are ${FILTERS.join(", ")}`);
-    if (!value) throw invalidRequest(`The filter "${field}" needs a value`);
-    if (field === "query") q.query = value;
-    if (field === "role") q.roles = value.split("|");
-    if (field === "id") q.ids = value.split("|");
-    if (field === "email") q.emails = value.split("|");
-  }
-  return q;
-}
-
-export async function listMembers(ctx: AuthContext, caller: Caller, params: { limit?: string; offset?: string; filter?: string; sort?: string }) {
+export async function listMembers(ctx: AuthContext, caller: Caller, params: Omit<ListParams, "expand">) {
   authorizeRead(caller);
-  const q = parseMemberQuery(params);
+  const { page, filters: f, sort } = LIST.parse(params);
+  const q: MemberQuery = { ...page, query: f.query, roles: f.role, ids: f.id, emails: f.email, sort };
   const { items, total } = await ctx.store.listMembers(q);
   return { items: items.map(memberRep), totalCount: total, _links: pageLinks(PATH, { filter: params.filter || undefined, sort: params.sort }, q, total) };
 }

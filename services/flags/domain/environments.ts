@@ -8,7 +8,7 @@ import type { EnvironmentRecord, ProjectRecord } from "../storage/project-store.
 import { defaultEnvironment } from "./flags/model.ts";
 import { ENVIRONMENT_FIELD_ACTIONS, changedActions, environmentResource } from "./access.ts";
 import type { FlagsContext } from "./context.ts";
-import { linkQuery, parseListParams, type ListParams } from "./list-params.ts";
+import { linkQuery, listQuery, plusList, text, type ListParams } from "@vexil/shared/http/list-query";
 import { applyPatch, checkPatchedDocument, parsePatchRequest, untilWritten } from "@vexil/shared/patch";
 import { environmentRep, projectPath, type Collection, type EnvironmentRep } from "./representations.ts";
 import { EnvironmentEditable, type EnvironmentPost } from "./schemas.ts";
@@ -18,7 +18,7 @@ export const DEFAULT_ENVIRONMENTS: EnvironmentPost[] = [
   { key: "production", name: "Production", color: "417505" },
 ];
 
-const LIST_OPTIONS = { filters: ["query", "tags"], sorts: ["key", "name", "createdOn", "critical"], expands: [] } as const;
+const LIST = listQuery({ filters: { query: text, tags: plusList }, sorts: ["key", "name", "createdOn", "critical"], expands: [] });
 
 /** A new environment's record; its key hints are filled in once auth has issued the keys. */
 export function newEnvironment(projectId: string, post: EnvironmentPost, now: number): EnvironmentRecord {
@@ -76,7 +76,8 @@ async function environmentOrThrow(ctx: FlagsContext, project: ProjectRecord, env
 
 export async function listEnvironments(ctx: FlagsContext, caller: Caller, projectKey: string, params: ListParams): Promise<Collection<EnvironmentRep>> {
   authorizeRead(caller);
-  const { query } = parseListParams(params, LIST_OPTIONS);
+  const { page, filters, sort } = LIST.parse(params);
+  const query = { ...page, ...filters, sort: sort ?? { field: "key" as const, descending: false } };
   const project = await projectOrThrow(ctx, projectKey);
   const { items, total } = await ctx.store.listEnvironments(project.id, query);
   return {

@@ -8,13 +8,13 @@ import type { ProjectRecord } from "../storage/project-store.ts";
 import { PROJECT_FIELD_ACTIONS, changedActions, projectResource } from "./access.ts";
 import type { FlagsContext } from "./context.ts";
 import { DEFAULT_ENVIRONMENTS, forgetKeys, issueKeys, listEnvironments, newEnvironment } from "./environments.ts";
-import { linkQuery, parseListParams, type ListParams } from "./list-params.ts";
+import { linkQuery, listQuery, pipeList, plusList, text, type ListParams } from "@vexil/shared/http/list-query";
 import { applyPatch, checkPatchedDocument, parsePatchRequest, untilWritten } from "@vexil/shared/patch";
 import { environmentRep, projectRep, type Collection, type EnvironmentRep, type ProjectRep } from "./representations.ts";
 import { ProjectEditable, type ProjectPost } from "./schemas.ts";
 
-const LIST_OPTIONS = { filters: ["query", "tags", "keys"], sorts: ["key", "name", "createdOn"], expands: ["environments"] } as const;
-const GET_OPTIONS = { filters: [], sorts: [], expands: ["environments"] } as const;
+const LIST = listQuery({ filters: { query: text, tags: plusList, keys: pipeList }, sorts: ["key", "name", "createdOn"], expands: ["environments"] });
+const GET = listQuery({ expands: ["environments"] });
 
 type ExpandedProject = ProjectRep & { environments?: Collection<EnvironmentRep> };
 
@@ -46,7 +46,8 @@ async function expanded(ctx: FlagsContext, caller: Caller, project: ProjectRecor
 
 export async function listProjects(ctx: FlagsContext, caller: Caller, params: ListParams): Promise<Collection<ExpandedProject>> {
   authorizeRead(caller);
-  const { query, expand } = parseListParams(params, LIST_OPTIONS);
+  const { page, filters, sort, expand } = LIST.parse(params);
+  const query = { ...page, ...filters, sort: sort ?? { field: "key" as const, descending: false } };
   const { items, total } = await ctx.store.listProjects(query);
   return {
     items: await Promise.all(items.map((p) => expanded(ctx, caller, p, expand))),
@@ -57,7 +58,7 @@ export async function listProjects(ctx: FlagsContext, caller: Caller, params: Li
 
 export async function getProject(ctx: FlagsContext, caller: Caller, key: string, params: ListParams): Promise<ExpandedProject> {
   authorizeRead(caller);
-  const { expand } = parseListParams({ expand: params.expand }, GET_OPTIONS);
+  const { expand } = GET.parse({ expand: params.expand });
   return expanded(ctx, caller, await projectOrThrow(ctx, key), expand);
 }
 

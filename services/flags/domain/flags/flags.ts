@@ -7,7 +7,8 @@ import { auditEntry, patchChange } from "@vexil/shared/audit/audit";
 import type { PendingChange } from "@vexil/shared/change-events";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
-import { pageLinks, parsePage } from "@vexil/shared/http/links";
+import { pageLinks } from "@vexil/shared/http/links";
+import { listQuery, oneOf, plusList, text } from "@vexil/shared/http/list-query";
 import { resourceId } from "@vexil/shared/ids";
 import { applyPatch, parsePatchRequest, type PatchRequest } from "@vexil/shared/patch";
 import type { FlagQuery, FlagRecord, FlagSortField, FlagWrite, ScopedFlag } from "../../storage/flag-store.ts";
@@ -70,8 +71,18 @@ function authorizeActions(caller: Caller, scope: Scope, flag: Pick<Flag, "key" |
   }
 }
 
-const FILTERS = ["query", "tags", "state", "type", "sdkAvailability", "maintainerId", "filterEnv"];
-const SORTS: FlagSortField[] = ["key", "name", "creationDate", "maintainerId", "type"];
+const LIST = listQuery({
+  filters: {
+    query: text,
+    tags: plusList,
+    state: oneOf("live", "deprecated", "archived"),
+    type: oneOf("temporary", "permanent"),
+    sdkAvailability: oneOf("client", "mobile", "anyClient", "server"),
+    maintainerId: text,
+    filterEnv: text,
+  },
+  sorts: ["key", "name", "creationDate", "maintainerId", "type"] satisfies FlagSortField[],
+});
 
 export interface FlagListParams {
   env?: string | string[];
@@ -87,29 +98,11 @@ export interface FlagListParams {
 export async function listFlags(ctx: FlagsContext, caller: Caller, projectKey: string, params: FlagListParams) {
   authorizeRead(caller);
   const scope = await scopeOf(ctx, projectKey);
-  const q: FlagQuery = { ...parsePage(params), sort: { field: "key", descending: false } };
   let only = parseEnvParam(scope, params.env);
-  for (const part of (params.filter ?? "").split(",").filter(Boolean)) {
-    const colon = part.indexOf(":");
-    const name = colon < 0 ? part : part.slice(0, colon);
-    const value = colon < 0 ? "" : part.slice(colon + 1);
-    if (!FILTERS.includes(name)) throw invalidRequest(`Unknown filter "${name}"; filters here are ${FILTERS.join(", ")}`);
-    if (!value) throw invalidRequest(`The filter "${name}" needs a value`);
-    if (name === "query") q.query = value;
-    else if (name === "tags") q.tags = value.split(/[+ ]/).filter(Boolean);
-    else if (name === "maintainerId") q.maintainerId = value;
-    else if (name === "filterEnv") only = parseEnvParam(scope, value);
-    else if (name === "state") {
-      if (!["live", "deprecated", "archived"].includes(value)) throw invalidRequest("state must be live, deprecated or archived");
-      q.state = value as FlagQuery["state"];
-    } else if (name === "type") {
-      if (!["temporary", "permanent"].includes(value)) throw invalidRequest("type must be temporary or permanent");
-      q.type = value as FlagQuery["type"];
-    } else if (name === "sdkAvailability") {
-      if (!["client", "mobile", "anyClient", "server"].includes(value)) throw invalidRequest("sdkAvailability must be client, mobile, anyClient or server");
-      q.sdkAvailability = value as FlagQuery["sdkAvailability"];
-    }
-  }
+  const { page, filters, sort } = LIST.parse(params);
+  const { filterEnv, ...byFlag } = filters;
+  const q: FlagQuery = { ...page, ...byFlag, sort: sort ?? { field: "key", descending: false } };
+  if (filterEnv !== undefined) only = parseEnvParam(scope, filterEnv);
   if (params.tag) q.tags = [...(q.tags ?? []), params.tag];
   if (params.archived !== undefined) {
     if (params.archived !== "true" && params.archived !== "false") throw invalidRequest("archived must be true or false");
@@ -117,12 +110,6 @@ export async function listFlags(ctx: FlagsContext, caller: Caller, projectKey: s
   }
   if (params.summary !== undefined && !["0", "1", "true", "false"].includes(params.summary)) throw invalidRequest("summary must be 0 or 1");
   const summary = !(params.summary === "0" || params.summary === "false");
-  if (params.sort) {
-    const descending = params.sort.startsWith("-");
-    const field = (descending ? params.sort.slice(1) : params.sort) as FlagSortField;
-    if (!SORTS.includes(field)) throw invalidRequest(`Unknown sort "${params.sort}"; sort by ${SORTS.join(", ")} (prefix - for descending)`);
-    q.sort = { field, descending };
-  }
   const { items, total } = await ctx.flags.listFlags(scope.project.id, q);
   const query = { env: typeof params.env === "string" ? params.env : params.env?.join(","), tag: params.tag, archived: params.archived, summary: params.summary, filter: params.filter, sort: params.sort };
   return {

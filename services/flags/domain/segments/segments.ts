@@ -7,7 +7,8 @@ import { auditEntry, patchChange } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import type { PendingChange } from "@vexil/shared/change-events";
 import { conflict, invalidRequest, notFound } from "@vexil/shared/errors";
-import { link, pageLinks, parsePage } from "@vexil/shared/http/links";
+import { link, pageLinks } from "@vexil/shared/http/links";
+import { anyOfStrings, equalsString, listQuery, type ListParams } from "@vexil/shared/http/list-query";
 import { resourceId } from "@vexil/shared/ids";
 import { applyPatch, parsePatchRequest } from "@vexil/shared/patch";
 import type { Resource } from "@vexil/shared/policy";
@@ -99,34 +100,13 @@ const change = (s: Scope, segment: Segment, deleted = false): PendingChange[] =>
   { environmentKey: s.env.key, kind: "segment", key: segment.key, version: deleted ? segment.version + 1 : segment.version, deleted, ...(deleted ? {} : { data: sdkSegment(segment) }) },
 ];
 
-const SORTS: SegmentSortField[] = ["key", "name", "creationDate", "lastModified"];
+const LIST = listQuery({ filters: { query: equalsString, tags: anyOfStrings }, sorts: ["key", "name", "creationDate", "lastModified"] satisfies SegmentSortField[] });
 
-export async function listSegments(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, params: { limit?: string; offset?: string; sort?: string; filter?: string }) {
+export async function listSegments(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, params: Omit<ListParams, "expand">) {
   authorizeRead(caller);
   const scope = await scopeOf(ctx, projectKey, envKey);
-  const q: SegmentQuery = { ...parsePage(params), sort: { field: "key", descending: false } };
-  if (params.sort) {
-    const descending = params.sort.startsWith("-");
-    const field = (descending ? params.sort.slice(1) : params.sort) as SegmentSortField;
-    if (!SORTS.includes(field)) throw invalidRequest(`Unknown sort "${params.sort}"; sort by ${SORTS.join(", ")}`);
-    q.sort = { field, descending };
-  }
-  if (params.filter) {
-    // `query equals "x"` and `tags anyOf ["a","b"]`, joined by commas.
-    for (const part of params.filter.split(/,(?=\s*\w+\s+(?:equals|anyOf)\b)/)) {
-      const m = /^\s*(\w+)\s+(equals|anyOf)\s+(.+?)\s*$/.exec(part);
-      if (!m) throw invalidRequest(`Cannot read the filter "${part}"; use e.g. query equals "x",tags anyOf ["a"]`);
-      let value: unknown;
-      try {
-        value = JSON.parse(m[3]!);
-      } catch {
-        throw invalidRequest(`The filter value ${m[3]} is not JSON`);
-      }
-      if (m[1] === "query" && m[2] === "equals" && typeof value === "string") q.query = value;
-      else if (m[1] === "tags" && m[2] === "anyOf" && Array.isArray(value) && value.every((v) => typeof v === "string")) q.tags = value as string[];
-      else throw invalidRequest(`Unknown filter "${m[1]} ${m[2]}"; filters here are query equals and tags anyOf`);
-    }
-  }
+  const { page, filters, sort } = LIST.parse(params);
+  const q: SegmentQuery = { ...page, ...filters, sort: sort ?? { field: "key", descending: false } };
   const { items, total } = await ctx.segments.listSegments(scope.env.id, q);
   return { items: items.map((r) => segmentRep(scope, r.doc)), totalCount: total, _links: pageLinks(segmentsPath(scope), { sort: params.sort, filter: params.filter }, q, total) };
 }
