@@ -1,14 +1,20 @@
 /**
  * Flag semantic patch: LaunchDarkly's 53 instruction kinds, applied in order to a copy of the
- * flag. Atomic: the first instruction that fails throws a 400 naming its index and kind, and
- * nothing is returned. Redundant instructions are no-ops. Versions are left alone, and the
- * caller checks the result with `validateFlag`; instructions never leave a dangling index.
+ * flag by the engine segments share (`../semantic-patch/engine.ts`). Atomic: the first
+ * instruction that fails throws a 400 naming its index and kind, and nothing is returned.
+ * Redundant instructions are no-ops. Versions are left alone, and the caller checks the result
+ * with `validateFlag`; instructions never leave a dangling index.
  */
 import { cloneJson } from "@vexil/shared/json-clone";
-import { invalidRequest } from "@vexil/shared/errors";
-import { CLAUSE_OPS, TOTAL_WEIGHT, defaultEnvironment, type Clause, type ClauseOp, type Flag, type FlagEnvironment } from "./model.ts";
-import type { Prerequisite, Rollout, Rule, Target, VariationOrRollout } from "./model.ts";
-import { isRecord, jsonEqual, type FlagLookup } from "./validate.ts";
+import { refuse, runInstructions, type InstructionKind, type InstructionTable, type Params } from "../semantic-patch/engine.ts";
+import { bool, list, named, object, optBool, optStr, str, strings, unique } from "../semantic-patch/params.ts";
+import { CLAUSE_EDITS, clauseFrom, reorderedRules, ruleIn } from "../semantic-patch/rules.ts";
+import { jsonEqual } from "../validation.ts";
+import { TOTAL_WEIGHT, defaultEnvironment, type Flag, type FlagEnvironment } from "./model.ts";
+import type { Prerequisite, Rollout, Rule, VariationOrRollout } from "./model.ts";
+import { addTargets, kindOf, removeTargets } from "./targets.ts";
+import type { FlagLookup } from "./validate.ts";
+import { removeVariationAt, variationUse } from "./variation-removal.ts";
 
 export interface SemanticContext {
   /** From the request body; required by the instructions that need an environment. */
@@ -32,102 +38,18 @@ export interface SemanticResult {
   deleted: boolean;
 }
 
-/** The parameters of one instruction: the instruction object itself. */
-export type Params = Record<string, unknown>;
 interface Draft {
   flag: Flag;
   ctx: SemanticContext;
   deleted: boolean;
 }
-
-/** One instruction kind: the policy action it takes, and its change to a draft of the document. */
-export interface InstructionKind<D> {
-  action: string;
-  run(d: D, p: Params): void;
-}
 type Kind = InstructionKind<Draft>;
-
-/** Why one instruction failed; the loop adds its index and kind. */
-class Refusal extends Error {}
-
-export function refuse(reason: string): never {
-  throw new Refusal(reason);
-}
 
 export function applyInstructions(flag: Flag, instructions: unknown, ctx: SemanticContext): SemanticResult {
   const draft: Draft = { flag: cloneJson(flag), ctx, deleted: false };
   const actions = runInstructions(instructions, KINDS, draft);
   return { flag: draft.flag, actions, deleted: draft.deleted };
 }
-
-/**
- * Runs the instructions in order on the draft, with the kinds given. The first that fails throws
- * a 400 naming its index and kind. Returns the actions taken, deduplicated, in order of first use.
- */
-export function runInstructions<D>(instructions: unknown, kinds: Record<string, InstructionKind<D>>, draft: D): string[] {
-  if (!Array.isArray(instructions) || instructions.length === 0) throw invalidRequest("instructions: must be a non-empty array");
-  const actions = new Set<string>();
-  instructions.forEach((instruction: unknown, i) => {
-    if (!isRecord(instruction)) throw invalidRequest(`instruction ${i}: must be an object`);
-    const name = instruction.kind;
-    if (typeof name !== "string") throw invalidRequest(`instruction ${i}: kind must be a string`);
-    const prefix = `instruction ${i} (${name.slice(0, 100)})`;
-    if (!Object.hasOwn(kinds, name)) throw invalidRequest(`${prefix}: unknown instruction kind`);
-    const kind = kinds[name]!;
-    try {
-      kind.run(draft, instruction);
-    } catch (e) {
-      if (e instanceof Refusal) throw invalidRequest(`${prefix}: ${e.message}`);
-      throw e;
-    }
-    actions.add(kind.action);
-  });
-  return [...actions];
-}
-
-// Parameters, shared with segment instructions. `at` names the object a parameter belongs to in
-// messages ("targets[1]").
-
-const named = (at: string, key: string) => (at ? `${at}.${key}` : key);
-
-function object(v: unknown, name: string): Params {
-  if (!isRecord(v)) refuse(`${name} must be an object`);
-  return v;
-}
-
-export function list(o: Params, key: string, at = ""): unknown[] {
-  const v = o[key];
-  if (!Array.isArray(v)) refuse(`${named(at, key)} must be an array`);
-  return v;
-}
-
-export function strings(o: Params, key: string, at = ""): string[] {
-  return list(o, key, at).map((v, i) => (typeof v === "string" ? v : refuse(`${named(at, key)}[${i}] must be a string`)));
-}
-
-export function str(o: Params, key: string, at = ""): string {
-  const v = o[key];
-  if (typeof v !== "string" || v === "") refuse(`${named(at, key)} must be a non-empty string`);
-  return v;
-}
-
-export function optStr(o: Params, key: string, at = ""): string | undefined {
-  const v = o[key];
-  if (v !== undefined && typeof v !== "string") refuse(`${named(at, key)} must be a string`);
-  return v;
-}
-
-function bool(o: Params, key: string, at = ""): boolean {
-  const v = o[key];
-  if (typeof v !== "boolean") refuse(`${named(at, key)} must be a boolean`);
-  return v;
-}
-
-function optBool(o: Params, key: string, at = ""): boolean | undefined {
-  return o[key] === undefined ? undefined : bool(o, key, at);
-}
-
-export const unique = <T>(values: T[]) => [...new Set(values)];
 
 // Variations, environments, rules.
 
@@ -148,74 +70,6 @@ function environment(d: Draft): FlagEnvironment {
 
 function ruleOf(env: FlagEnvironment, o: Params): Rule {
   return ruleIn(env.rules, o);
-}
-
-/** The rule that `ruleId` names. */
-export function ruleIn<R extends { _id: string }>(rules: R[], o: Params): R {
-  const id = str(o, "ruleId");
-  return rules.find((r) => r._id === id) ?? refuse(`unknown rule "${id}"`);
-}
-
-/** A rule as the clause instructions see it: a flag rule or a segment rule. */
-export interface RuleWithClauses {
-  _id: string;
-  clauses: Clause[];
-}
-
-function clauseOf(rule: RuleWithClauses, o: Params): Clause {
-  const id = str(o, "clauseId");
-  return rule.clauses.find((c) => c._id === id) ?? refuse(`unknown clause "${id}" in rule "${rule._id}"`);
-}
-
-/** A clause from instruction parameters; `contextKind` defaults to user, `negate` to false. */
-export function clauseFrom(v: unknown, at: string, id: string): Clause {
-  const c = object(v, at);
-  const op = str(c, "op", at);
-  if (!(CLAUSE_OPS as readonly string[]).includes(op)) refuse(`${at}.op must be one of ${CLAUSE_OPS.join(", ")}`);
-  return {
-    _id: id,
-    contextKind: optStr(c, "contextKind", at) || "user",
-    attribute: str(c, "attribute", at),
-    op: op as ClauseOp,
-    values: [...list(c, "values", at)],
-    negate: optBool(c, "negate", at) ?? false,
-  };
-}
-
-/** The clause instructions, shared by flag and segment rules; each works on the rule `ruleId` named. */
-export const CLAUSE_EDITS = {
-  addClauses(rule: RuleWithClauses, p: Params, newId: () => string) {
-    rule.clauses.push(...list(p, "clauses").map((c, i) => clauseFrom(c, `clauses[${i}]`, newId())));
-  },
-  removeClauses(rule: RuleWithClauses, p: Params) {
-    const ids = strings(p, "clauseIds");
-    const missing = ids.find((id) => !rule.clauses.some((c) => c._id === id));
-    if (missing !== undefined) refuse(`unknown clause "${missing}" in rule "${rule._id}"`);
-    rule.clauses = rule.clauses.filter((c) => !ids.includes(c._id));
-  },
-  updateClause(rule: RuleWithClauses, p: Params) {
-    const clause = clauseOf(rule, p);
-    rule.clauses[rule.clauses.indexOf(clause)] = clauseFrom(p.clause, "clause", clause._id);
-  },
-  addValuesToClause(rule: RuleWithClauses, p: Params) {
-    const clause = clauseOf(rule, p);
-    for (const v of list(p, "values")) if (!clause.values.some((x) => jsonEqual(x, v))) clause.values.push(v);
-  },
-  removeValuesFromClause(rule: RuleWithClauses, p: Params) {
-    const clause = clauseOf(rule, p);
-    const values = list(p, "values");
-    clause.values = clause.values.filter((x) => !values.some((v) => jsonEqual(x, v)));
-  },
-};
-
-/** The rules in the order `ruleIds` gives, which must list each of them exactly once. */
-export function reorderedRules<R extends { _id: string }>(rules: R[], p: Params): R[] {
-  const ids = strings(p, "ruleIds");
-  const current = rules.map((r) => r._id);
-  if (ids.length !== current.length || unique(ids).length !== ids.length || !current.every((id) => ids.includes(id))) {
-    refuse(`ruleIds must list each current rule exactly once (${current.map((id) => `"${id}"`).join(", ") || "none"})`);
-  }
-  return ids.map((id) => rules.find((r) => r._id === id)!);
 }
 
 /** `variationId`, or `rolloutWeights` with `rolloutBucketBy?` and `rolloutContextKind?`. */
@@ -256,38 +110,7 @@ function ruleFrom(d: Draft, v: unknown, at: string): Rule {
   return rule;
 }
 
-// Targets. User keys live in `targets`, other kinds in `contextTargets`; a key is targeted once per kind.
-
-const kindOf = (t: Target) => t.contextKind ?? "user";
-const allTargets = (env: FlagEnvironment) => [...env.targets, ...env.contextTargets];
-
-function addTargets(d: Draft, env: FlagEnvironment, kind: string, variation: number, values: string[]) {
-  for (const t of allTargets(env)) {
-    const clash = kindOf(t) === kind && t.variation !== variation ? values.find((v) => t.values.includes(v)) : undefined;
-    if (clash !== undefined) refuse(`${kind} "${clash}" is already targeted by variation "${d.flag.variations[t.variation]?._id}"`);
-  }
-  const targeted = new Set(allTargets(env).flatMap((t) => (kindOf(t) === kind && t.variation === variation ? t.values : [])));
-  const fresh = unique(values).filter((v) => !targeted.has(v));
-  if (fresh.length === 0) return;
-  const into = kind === "user" ? env.targets : env.contextTargets;
-  const entry = into.find((t) => kindOf(t) === kind && t.variation === variation);
-  if (entry) entry.values.push(...fresh);
-  else into.push({ contextKind: kind, values: fresh, variation });
-}
-
-/** Removes the targets `match` picks; entries left empty by it are dropped. */
-function removeTargets(env: FlagEnvironment, match: (t: Target) => boolean, values?: string[]) {
-  const prune = (targets: Target[]) =>
-    targets.filter((t) => {
-      if (!match(t)) return true;
-      const kept = values ? t.values.filter((v) => !values.includes(v)) : [];
-      const emptied = kept.length === 0 && t.values.length > 0;
-      t.values = kept;
-      return !emptied && (values !== undefined || t.values.length > 0);
-    });
-  env.targets = prune(env.targets);
-  env.contextTargets = prune(env.contextTargets);
-}
+// Targets (`targets.ts`).
 
 function targetKind(p: Params): string {
   return optStr(p, "contextKind") || "user";
@@ -307,56 +130,7 @@ function replaceTargets(d: Draft, env: FlagEnvironment, p: Params, userOnly: boo
     env.targets = [];
     env.contextTargets = [];
   }
-  for (const e of entries) addTargets(d, env, e.kind, e.variation, e.values);
-}
-
-// Variation removal: refused while the flag (or a flag depending on it) uses the variation.
-
-function serves(s: VariationOrRollout, i: number): boolean {
-  return (
-    s.variation === i ||
-    (s.rollout?.variations.some((w) => w.variation === i && w.weight > 0) ?? false) ||
-    s.rollout?.experimentAllocation?.defaultVariation === i
-  );
-}
-
-function variationUse(d: Draft, i: number): string | undefined {
-  const { flag } = d;
-  if (flag.defaults.onVariation === i || flag.defaults.offVariation === i) return "the flag's defaults";
-  for (const [key, env] of Object.entries(flag.environments)) {
-    if (allTargets(env).some((t) => t.variation === i && t.values.length > 0)) return `targets in environment "${key}"`;
-    const rule = env.rules.findIndex((r) => serves(r, i));
-    if (rule >= 0) return `rule ${rule} in environment "${key}"`;
-    if (serves(env.fallthrough, i)) return `the fallthrough in environment "${key}"`;
-    if (env.offVariation === i) return `the off variation in environment "${key}"`;
-  }
-  for (const dependent of d.ctx.dependents ?? []) {
-    for (const [key, env] of Object.entries(d.ctx.lookup.get(dependent)?.environments ?? {})) {
-      const prerequisite = env.prerequisites?.find((p) => p.key === flag.key && p.variation >= i);
-      if (prerequisite) return `${prerequisite.variation === i ? "" : "the index of a later variation in "}a prerequisite of flag "${dependent}" in environment "${key}"`;
-    }
-  }
-  return undefined;
-}
-
-function removeVariationAt(flag: Flag, i: number) {
-  const shift = (v: number) => (v > i ? v - 1 : v);
-  const reserve = (s: VariationOrRollout) => {
-    if (s.variation !== undefined) s.variation = shift(s.variation);
-    if (!s.rollout) return;
-    s.rollout.variations = s.rollout.variations.filter((w) => w.variation !== i).map((w) => ({ ...w, variation: shift(w.variation) }));
-    const allocation = s.rollout.experimentAllocation;
-    if (allocation) allocation.defaultVariation = shift(allocation.defaultVariation);
-  };
-  flag.variations.splice(i, 1);
-  flag.defaults = { onVariation: shift(flag.defaults.onVariation), offVariation: shift(flag.defaults.offVariation) };
-  for (const env of Object.values(flag.environments)) {
-    removeTargets(env, (t) => t.variation === i);
-    for (const t of allTargets(env)) t.variation = shift(t.variation);
-    env.rules.forEach(reserve);
-    reserve(env.fallthrough);
-    if (env.offVariation !== undefined) env.offVariation = shift(env.offVariation);
-  }
+  for (const e of entries) addTargets(d.flag, env, e.kind, e.variation, e.values);
 }
 
 function variationWithValue(flag: Flag, value: unknown, name: string): number {
@@ -393,16 +167,16 @@ function customProperty(d: Draft, key: string) {
 const onEnv = (action: string, run: (env: FlagEnvironment, p: Params, d: Draft) => void): Kind => ({ action, run: (d, p) => run(environment(d), p, d) });
 const onFlag = (action: string, run: (d: Draft, p: Params) => void): Kind => ({ action, run });
 
-const KINDS: Record<string, Kind> = {
+const KINDS: InstructionTable<Draft> = {
   turnFlagOn: onEnv("updateOn", (env) => void (env.on = true)),
   turnFlagOff: onEnv("updateOn", (env) => void (env.on = false)),
 
-  addTargets: onEnv("updateTargets", (env, p, d) => addTargets(d, env, targetKind(p), variationIndex(d.flag, p), strings(p, "values"))),
+  addTargets: onEnv("updateTargets", (env, p, d) => addTargets(d.flag, env, targetKind(p), variationIndex(d.flag, p), strings(p, "values"))),
   removeTargets: onEnv("updateTargets", (env, p, d) => {
     const [kind, variation, values] = [targetKind(p), variationIndex(d.flag, p), strings(p, "values")];
     removeTargets(env, (t) => kindOf(t) === kind && t.variation === variation, values);
   }),
-  addUserTargets: onEnv("updateTargets", (env, p, d) => addTargets(d, env, "user", variationIndex(d.flag, p), strings(p, "values"))),
+  addUserTargets: onEnv("updateTargets", (env, p, d) => addTargets(d.flag, env, "user", variationIndex(d.flag, p), strings(p, "values"))),
   removeUserTargets: onEnv("updateTargets", (env, p, d) => {
     const [variation, values] = [variationIndex(d.flag, p), strings(p, "values")];
     removeTargets(env, (t) => kindOf(t) === "user" && t.variation === variation, values);
@@ -481,7 +255,7 @@ const KINDS: Record<string, Kind> = {
   }),
   removeVariation: onFlag("updateFlagVariations", (d, p) => {
     const i = variationIndex(d.flag, p);
-    const use = variationUse(d, i);
+    const use = variationUse(d.flag, i, d.ctx.dependents ?? [], d.ctx.lookup);
     if (use) refuse(`variation "${d.flag.variations[i]!._id}" is used by ${use}`);
     removeVariationAt(d.flag, i);
   }),

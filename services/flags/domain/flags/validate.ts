@@ -4,15 +4,15 @@
  * the document does not have is refused at every level (it would be stored and served to SDKs),
  * and the only error is a 400 naming the first problem by its path.
  */
-import { invalidRequest } from "@vexil/shared/errors";
-import { CLAUSE_OPS, TOTAL_WEIGHT, type Flag } from "./model.ts";
+import { TOTAL_WEIGHT, type Flag } from "./model.ts";
+import { CLAUSE_FIELDS, KEY_AND_TAG_LIMITS, array, boolean, checkClauses, checkKey, checkTags, fail, integer, isRecord, jsonEqual, knownFields, optional, record, string, type Json } from "../validation.ts";
 
 /** Other flags of the same project, for prerequisites. */
 export interface FlagLookup {
   get(key: string): Pick<Flag, "key" | "variations" | "environments"> | undefined;
 }
 
-export const FLAG_LIMITS = { key: 140, name: 256, description: 8192, variations: 100, tags: 50, tag: 64, rules: 1000 } as const;
+export const FLAG_LIMITS = { ...KEY_AND_TAG_LIMITS, name: 256, description: 8192, variations: 100, rules: 1000 } as const;
 
 /** The fields each object of a flag document may have. */
 export const FLAG_FIELDS = {
@@ -24,7 +24,7 @@ export const FLAG_FIELDS = {
   environment: ["on", "archived", "salt", "sel", "lastModified", "version", "targets", "contextTargets", "rules", "fallthrough", "offVariation", "prerequisites", "trackEvents", "trackEventsFallthrough", "_debugEventsUntilDate"],
   target: ["contextKind", "values", "variation"],
   rule: ["_id", "description", "ref", "clauses", "trackEvents", "variation", "rollout"],
-  clause: ["_id", "contextKind", "attribute", "op", "values", "negate"],
+  clause: CLAUSE_FIELDS,
   fallthrough: ["variation", "rollout"],
   rollout: ["variations", "bucketBy", "seed", "contextKind", "experimentAllocation"],
   weightedVariation: ["variation", "weight", "_untracked"],
@@ -32,82 +32,11 @@ export const FLAG_FIELDS = {
   prerequisite: ["key", "variation"],
 } as const satisfies Record<string, readonly string[]>;
 
-const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const TAG = /^[A-Za-z0-9._:-]{1,64}$/;
-const OPS: readonly string[] = CLAUSE_OPS;
-
-type Json = Record<string, unknown>;
-
-export const isRecord = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** Deep equality of JSON values; key order does not matter. */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
-  }
-  if (!isRecord(a) || !isRecord(b)) return false;
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
-}
-
-// JSON type checks that fail with the path of the value; segment validation uses them too.
-
-export function fail(path: string, reason: string): never {
-  throw invalidRequest(`${path}: ${reason}`);
-}
-
-export function record(v: unknown, path: string): Json {
-  if (!isRecord(v)) fail(path, "must be an object");
-  return v;
-}
-
-export function array(v: unknown, path: string): unknown[] {
-  if (!Array.isArray(v)) fail(path, "must be an array");
-  return v;
-}
-
-export function string(v: unknown, path: string, min = 0, max = Infinity): string {
-  if (typeof v !== "string") fail(path, "must be a string");
-  if (v.length < min) fail(path, min === 1 ? "must not be empty" : `must be at least ${min} characters`);
-  if (v.length > max) fail(path, `must be at most ${max} characters`);
-  return v;
-}
-
-export function boolean(v: unknown, path: string): boolean {
-  if (typeof v !== "boolean") fail(path, "must be a boolean");
-  return v;
-}
-
-export function integer(v: unknown, path: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof v !== "number" || !Number.isInteger(v)) fail(path, "must be an integer");
-  if (v < min || v > max) fail(path, `must be from ${min} to ${max}`);
-  return v;
-}
-
 function index(v: unknown, path: string, count: number, of = ""): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= count) {
     fail(path, count === 0 ? `must be a variation index, but there are no variations${of}` : `must be a variation index${of} from 0 to ${count - 1}`);
   }
   return v;
-}
-
-const NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
-/** The path of a field of the object at `path` (the document itself when empty); odd or long names quoted, cut at 100 characters. */
-export function fieldPath(path: string, field: string): string {
-  if (NAME.test(field) && field.length <= 100) return path ? `${path}.${field}` : field;
-  return `${path}[${JSON.stringify(field.length > 100 ? `${field.slice(0, 100)}…` : field)}]`;
-}
-
-/** Refuses every field of `o` but `fields`, naming the first other one. */
-export function knownFields(o: Json, path: string, fields: readonly string[]): void {
-  for (const field of Object.keys(o)) if (!fields.includes(field)) fail(fieldPath(path, field), "unknown field");
-}
-
-/** Runs `check` unless the field is absent. */
-export function optional<T>(v: unknown, check: (v: unknown) => T): T | undefined {
-  return v === undefined ? undefined : check(v);
 }
 
 export function validateFlag(flag: Flag, lookup: FlagLookup): void {
@@ -139,13 +68,6 @@ export function validateFlag(flag: Flag, lookup: FlagLookup): void {
   for (const [envKey, env] of Object.entries(record(f.environments, "environments"))) {
     checkEnvironment(key, envKey, env, count, lookup);
   }
-}
-
-/** A resource key: 1 to 140 letters, digits, '.', '_' and '-', starting with a letter or digit. */
-export function checkKey(v: unknown, path = "key"): string {
-  const key = string(v, path, 1, FLAG_LIMITS.key);
-  if (!KEY.test(key)) fail(path, "must start with a letter or digit and hold only letters, digits, '.', '_' and '-'");
-  return key;
 }
 
 type ValueKind = "boolean" | "string" | "number" | "json" | "null";
@@ -193,16 +115,6 @@ function checkVariations(f: Json): number {
     if (other >= 0) fail(`variations[${other}].value`, `must be of the same type as the others (${first === "json" ? "JSON" : first})`);
   }
   return variations.length;
-}
-
-export function checkTags(v: unknown) {
-  const tags = array(v, "tags");
-  if (tags.length > FLAG_LIMITS.tags) fail("tags", `must not have more than ${FLAG_LIMITS.tags} entries`);
-  tags.forEach((t, i) => {
-    const tag = string(t, `tags[${i}]`);
-    if (!TAG.test(tag)) fail(`tags[${i}]`, `must be 1 to ${FLAG_LIMITS.tag} letters, digits, '.', '_', ':' or '-'`);
-    if (tags.indexOf(tag) !== i) fail(`tags[${i}]`, `"${tag}" is listed twice`);
-  });
 }
 
 function checkCustomProperties(v: unknown) {
@@ -276,24 +188,6 @@ function checkRules(v: unknown, path: string, count: number) {
     checkServe(rule, at, count);
     checkClauses(rule.clauses, `${at}.clauses`);
     boolean(rule.trackEvents, `${at}.trackEvents`);
-  });
-}
-
-/** The clauses of one rule, of a flag or a segment: ids unique within the rule. */
-export function checkClauses(v: unknown, path: string) {
-  const clauseIds = new Set<string>();
-  array(v, path).forEach((c, j) => {
-    const cat = `${path}[${j}]`;
-    const clause = record(c, cat);
-    knownFields(clause, cat, FLAG_FIELDS.clause);
-    const clauseId = string(clause._id, `${cat}._id`, 1);
-    if (clauseIds.has(clauseId)) fail(`${cat}._id`, `"${clauseId}" is used by another clause of the rule`);
-    clauseIds.add(clauseId);
-    optional(clause.contextKind, (k) => string(k, `${cat}.contextKind`));
-    string(clause.attribute, `${cat}.attribute`, 1);
-    if (typeof clause.op !== "string" || !OPS.includes(clause.op)) fail(`${cat}.op`, `must be one of ${CLAUSE_OPS.join(", ")}`);
-    array(clause.values, `${cat}.values`);
-    boolean(clause.negate, `${cat}.negate`);
   });
 }
 

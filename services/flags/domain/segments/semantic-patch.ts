@@ -25,8 +25,9 @@
 import { cloneJson } from "@vexil/shared/json-clone";
 import { invalidRequest } from "@vexil/shared/errors";
 import { TOTAL_WEIGHT } from "../flags/model.ts";
-import { CLAUSE_EDITS, clauseFrom, list, optStr, reorderedRules, refuse, ruleIn, runInstructions, str, strings, unique } from "../flags/semantic-patch.ts";
-import type { InstructionKind, Params } from "../flags/semantic-patch.ts";
+import { refuse, runInstructions, type InstructionKind, type InstructionTable, type Params } from "../semantic-patch/engine.ts";
+import { list, optStr, str, strings, unique } from "../semantic-patch/params.ts";
+import { CLAUSE_EDITS, clauseFrom, reorderedRules, ruleIn } from "../semantic-patch/rules.ts";
 import type { Segment, SegmentRule } from "./model.ts";
 
 export interface SegmentSemanticContext {
@@ -133,7 +134,7 @@ const targets = (side: Side, change: typeof addKeys, users: boolean): Kind =>
   on(side === "included" ? "updateIncluded" : "updateExcluded", (s, p) => change(s, side, users ? "user" : str(p, "contextKind"), strings(p, "values")));
 const bigSegment = (action: string): Kind => on(action, () => refuse("big segments are not supported; use included/excluded targets"));
 
-const KINDS: Record<string, Kind> = {
+const KINDS: InstructionTable<Draft> = {
   updateName: on("updateName", (s, p) => void (s.name = str(p, "value"))),
   updateDescription: on("updateDescription", (s, p) => void (s.description = optStr(p, "value") ?? refuse("value must be a string"))),
   addTags: on("updateTags", (s, p) => void (s.tags = unique([...s.tags, ...strings(p, "values")]))),

@@ -10,7 +10,7 @@
  * No context may be both included and excluded.
  */
 import { TOTAL_WEIGHT } from "../flags/model.ts";
-import { array, boolean, checkClauses, checkKey, checkTags, fail, integer, knownFields, optional, record, string } from "../flags/validate.ts";
+import { array, boolean, checkClauses, checkKey, checkTags, fail, integer, knownFields, optional, record, string } from "../validation.ts";
 import type { Segment } from "./model.ts";
 
 export const SEGMENT_LIMITS = { name: 256, description: 8192, rules: 1000, targets: 10_000 } as const;

@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { VexilError } from "@vexil/shared/errors";
 import type { Flag } from "@vexil/flags/domain/flags/model";
-import { jsonEqual, validateFlag, type FlagLookup } from "@vexil/flags/domain/flags/validate";
+import { validateFlag, type FlagLookup } from "@vexil/flags/domain/flags/validate";
+import { jsonEqual } from "@vexil/flags/domain/validation";
 import { booleanFlag, colourFlag, environment, lookupOf, seededRandom, thrownBy } from "./flag-fixtures.ts";
 
 const gate = booleanFlag("gate");
