@@ -262,8 +262,12 @@ export class DrizzleFlagStore implements FlagStore {
       result = await deleteFlag(this.db, common);
     } else {
       const { flag } = write;
-      const changed = new Set(write.changes.map((c) => c.environmentKey));
-      const configs = envs.filter((e) => flag.configs[e.key] && changed.has(e.key)).map((e) => ({ flag_id: flag.id, environment_id: e.id, config: flag.configs[e.key] }));
+      // Only the targeting rows that differ from the read are sent: a change usually touches one
+      // environment. Which ones differ is compared here, not taken from the change events, so a
+      // change stores exactly the flag it decided on.
+      const configs = envs
+        .filter((e) => flag.configs[e.key] && !Bun.deepEquals(flag.configs[e.key], read.flag.configs[e.key], true))
+        .map((e) => ({ flag_id: flag.id, environment_id: e.id, config: flag.configs[e.key] }));
       result = await updateFlag(this.db, { ...common, doc: JSON.stringify(flag.doc), version: flag.version, configs: JSON.stringify(configs) });
     }
     return Number(rowsOf<{ n: number }>(result)[0]?.n) === 1;
