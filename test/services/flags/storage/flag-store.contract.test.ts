@@ -37,7 +37,7 @@ for (const [name, make] of implementations) {
 
     test("inserts a flag and reads it back, with targeting only where an environment exists", async () => {
       const flag = await insertFlag(stores, flagRecord(s.project.id, "checkout", { envKeys: ["production", "test", "staging"] }));
-      const stored = { ...flag, configs: { production: flag.configs.production, test: flag.configs.test } };
+      const stored = { ...flag, configs: { production: flag.configs.production!, test: flag.configs.test! } };
       const scoped = await stores.flags.flagInScope("shop", "checkout");
       expect(scoped).toEqual({ project: s.project, environments: [s.production, s.test], flag: stored });
       expect(await stores.flags.flagInScope("shop", "checkout", { consistent: true })).toEqual(scoped!);
