@@ -58,6 +58,9 @@ class Lru<V> {
   deletePrefix(prefix: string): void {
     for (const key of this.map.keys()) if (key.startsWith(prefix)) this.map.delete(key);
   }
+  deleteWhere(drop: (value: V) => boolean): void {
+    for (const [key, value] of this.map) if (drop(value)) this.map.delete(key);
+  }
   clear(): void {
     this.map.clear();
   }
@@ -180,10 +183,23 @@ export class CachedStores {
         this.forgetLists(`segments${SEP}${env.id}`);
       }
     }
+    // Segments go with a deleted environment, which the scope may not be held to name.
+    this.segmentRecords.deleteWhere((segment) => segment.projectId === projectId);
+    this.lists.deleteWhere((listed) => listed.items.some((item) => item.projectId === projectId));
     // Targeting rows come and go with environments: the project's flags are read afresh.
     this.bump(`project${SEP}${projectId}`);
     this.flagRecords.deletePrefix(`${projectId}${SEP}`);
     this.forgetLists(`flags${SEP}${projectId}`);
+  }
+
+  /**
+   * What deleting an environment makes out of date: its project's flags (their targeting there) and
+   * its segments. Without the project (its scope is not held), lists of the project's flags may still
+   * be: everything is forgotten, as deleting an environment is rare.
+   */
+  forgetEnvironment(projectId: string | undefined): void {
+    if (projectId === undefined) this.clear();
+    else this.forgetProject(projectId);
   }
 
   forgetFlag(projectId: string, key: string): void {
@@ -374,7 +390,14 @@ function cachedProjects(cache: CachedStores, inner: ProjectStore): ProjectStore 
     environmentByKey: (projectId: string, key: string) => inner.environmentByKey(projectId, key),
     insertEnvironment: (env: EnvironmentRecord, defaultConfig: (flag: FlagGlobal) => FlagEnvironment, audit?: AuditEntry) => after(env.projectId, inner.insertEnvironment(env, defaultConfig, audit)),
     updateEnvironment: (env: EnvironmentRecord, expectedVersion: number, audit?: AuditEntry) => after(env.projectId, inner.updateEnvironment(env, expectedVersion, audit)),
-    deleteEnvironment: (id: string, audit?: AuditEntry) => after(cache.projectOfEnvironment(id) ?? "", inner.deleteEnvironment(id, audit)),
+    deleteEnvironment: async (id: string, audit?: AuditEntry) => {
+      const projectId = cache.projectOfEnvironment(id);
+      try {
+        return await inner.deleteEnvironment(id, audit);
+      } finally {
+        cache.forgetEnvironment(projectId);
+      }
+    },
     isBootstrapped: (step: string) => inner.isBootstrapped(step),
     bootstrapProject: (step: string, project: ProjectRecord, envs: EnvironmentRecord[]) => after(project.id, inner.bootstrapProject(step, project, envs)),
   };

@@ -298,7 +298,6 @@ export class DrizzleFlagStore implements FlagStore {
       return Number(rowsOf<{ n: number }>(result)[0]?.n) === 1;
     }
     const { flag } = write;
-    const changed = new Set(write.changes.map((c) => c.environmentKey));
     return this.updates.write({
       id: read.flag.id,
       read_version: read.flag.version,
@@ -308,7 +307,10 @@ export class DrizzleFlagStore implements FlagStore {
       project_id: read.project.id,
       audit: rowObject(auditLog, write.audit),
       events,
-      configs: envs.filter((e) => flag.configs[e.key] && changed.has(e.key)).map((e) => ({ environment_id: e.id, config: flag.configs[e.key]! })),
+      // Only the targeting rows that differ from the read are sent: a change usually touches one
+      // environment. Which ones differ is compared here, not taken from the change events, so a
+      // change stores exactly the flag it decided on.
+      configs: envs.filter((e) => flag.configs[e.key] && !Bun.deepEquals(flag.configs[e.key], read.flag.configs[e.key], true)).map((e) => ({ environment_id: e.id, config: flag.configs[e.key]! })),
     });
   }
 }

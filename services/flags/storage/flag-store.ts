@@ -99,9 +99,8 @@ export interface FlagStore {
    */
   prerequisiteGraph(projectId: string, from: string[], of?: string): Promise<PrerequisiteGraph>;
   /**
-   * Writes a change decided on `read` — the flag (or its deletion), its changed targeting rows, the
-   * audit entry and the change events, all or nothing — if the flag, its project and environments
-   * are still as read. False (nothing written) when any of them moved: decide again on a new read.
+   * Writes a change decided on `read` — the flag as given (or its deletion), the audit entry and the
+   * change events, all or nothing — if the flag, its project and environments are still as read. False (nothing written) when any of them moved: decide again on a new read.
    */
   writeFlag(read: ScopedFlag & { flag: FlagRecord }, write: FlagWrite): Promise<boolean>;
   /** A taken key is a `conflict`. The change events go to the outbox in the same transaction. */
