@@ -541,7 +541,7 @@ function routes(w: World): Route[] {
       clientSideAvailability: { ok: fc.constant(o({ usingEnvironmentId: true })), bad: fc.oneof(notObject, fc.constantFrom<J>(o({ usingEnvironmentId: "yes" }), o({ zz: true }))) },
       variations: {
         ok: fc.oneof(fc.constant<J>([o({ value: "a" }), o({ value: "b" })]), fc.tuple(leaf, leaf).filter(([a, b]) => encode(a) !== encode(b)).map(([a, b]) => [o({ value: a, name: "A" }), o({ value: b })])),
-        bad: fc.oneof(notArray, fc.constantFrom<J>([], [o({ value: 1 })], [o({ _id: "x", value: 1 }), o({ value: 2 })], [o({ value: 1, zz: 1 }), o({ value: 2 })], [o({ value: 1, name: 5 }), o({ value: 2 })], [null, null]), fc.constant(Array.from({ length: 101 }, (_, i) => o({ value: i })))),
+        bad: fc.oneof(notArray, fc.constantFrom<J>([], [o({ value: 1 })], [o({ _id: "x", value: 1 }), o({ _id: "x", value: 2 })], [o({ _id: 5, value: 1 }), o({ value: 2 })], [o({ value: 1, zz: 1 }), o({ value: 2 })], [o({ value: 1, name: 5 }), o({ value: 2 })], [null, null]), fc.constant(Array.from({ length: 101 }, (_, i) => o({ value: i })))),
       },
       temporary: bool,
       tags,

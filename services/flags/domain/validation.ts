@@ -102,16 +102,13 @@ export function checkTags(v: unknown) {
   });
 }
 
-/** The clauses of one rule, of a flag or a segment: ids unique within the rule. */
+/** The clauses of one rule, of a flag or a segment (their ids are unique within the rule: `flags/ids.ts`). */
 export function checkClauses(v: unknown, path: string) {
-  const clauseIds = new Set<string>();
   array(v, path).forEach((c, j) => {
     const cat = `${path}[${j}]`;
     const clause = record(c, cat);
     knownFields(clause, cat, CLAUSE_FIELDS);
-    const clauseId = string(clause._id, `${cat}._id`, 1);
-    if (clauseIds.has(clauseId)) fail(`${cat}._id`, `"${clauseId}" is used by another clause of the rule`);
-    clauseIds.add(clauseId);
+    string(clause._id, `${cat}._id`, 1);
     optional(clause.contextKind, (k) => string(k, `${cat}.contextKind`));
     string(clause.attribute, `${cat}.attribute`, 1);
     if (typeof clause.op !== "string" || !OPS.includes(clause.op)) fail(`${cat}.op`, `must be one of ${CLAUSE_OPS.join(", ")}`);

@@ -92,6 +92,7 @@ export function flagRoutes(ctx: FlagsContext, assertions: Assertions) {
           description: [
             "JSON Patch (with a `comment`, and `test` of `/_version` or `/environments/<env>/version` for optimistic concurrency: 409 `optimistic_locking_error`), JSON Merge Patch, or a semantic patch of instructions (`turnFlagOn`, `addTargets`, `addRule`, …).",
             "The whole result is validated before anything is written (a field the flag does not have, at any level, is a 400 naming it); a change either applies entirely or not at all.",
+            "Variations, rules and clauses without an `_id` (or with `\"\"`) get one from the server; given ids are kept, and one used twice (two variations, two rules of an environment, two clauses of a rule) is a 400 naming it. A rule without `trackEvents`, a clause without `negate`, get `false`.",
             "A semantic patch with `deleteFlag` answers 204. Environments with `requireComments` refuse changes without a comment.",
           ].join(" "),
           ok: { 200: "FeatureFlag", 204: null },

@@ -68,7 +68,7 @@ export function segmentRoutes(ctx: FlagsContext, assertions: Assertions) {
           tag: "Segments",
           summary: "Update a segment",
           description:
-            "By JSON Patch, merge patch or semantic patch (whose body must name the segment's environment in `environmentKey`). `name`, `description`, `tags`, the targets and the rules may change; the other fields are read-only. The whole result is validated: a field the segment does not have, at any level (rules, clauses, targets), is a 400 naming it, and nothing changes. A `test` on `/version` that does not hold answers 409. An environment with `requireComments` refuses a change without a comment (400).",
+            "By JSON Patch, merge patch or semantic patch (whose body must name the segment's environment in `environmentKey`). `name`, `description`, `tags`, the targets and the rules may change; the other fields are read-only. The whole result is validated: a field the segment does not have, at any level (rules, clauses, targets), is a 400 naming it, and nothing changes. Rules and clauses without an `_id` get one from the server; an id used twice is a 400. A `test` on `/version` that does not hold answers 409. An environment with `requireComments` refuses a change without a comment (400).",
           ok: { 200: "UserSegment" },
           errors: [403, 404, 409],
           request: patchRequest(SEGMENT_INSTRUCTION_KINDS),

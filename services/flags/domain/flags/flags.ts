@@ -16,6 +16,7 @@ import type { EnvironmentRecord, ProjectRecord } from "../../storage/project-sto
 import type { FlagsContext } from "../context.ts";
 import { ENVIRONMENT_ACTIONS, FLAG_ENV_FIELD_ACTIONS, FLAG_FIELD_ACTIONS, flagResource } from "./access.ts";
 import { defaultEnvironment, newId, type Flag, type FlagEnvironment } from "./model.ts";
+import { withFlagIds } from "./ids.ts";
 import { flagDocument, flagRep, flagsPath, type FlagRep } from "./representation.ts";
 import type { FlagCopy, FlagPost } from "./schemas.ts";
 import { sdkFlag } from "./sdk-format.ts";
@@ -137,7 +138,7 @@ function isBooleanPair(values: unknown[]): boolean {
 function newFlag(scope: Scope, post: FlagPost, now: number, source?: Flag): Flag {
   const variations = source
     ? source.variations.map((v) => ({ ...v, _id: newId() }))
-    : (post.variations ?? [{ value: true }, { value: false }]).map((v) => ({ _id: newId(), value: v.value, ...(v.name !== undefined ? { name: v.name } : {}), ...(v.description !== undefined ? { description: v.description } : {}) }));
+    : (post.variations ?? [{ value: true }, { value: false }]).map((v) => ({ _id: v._id ?? "", value: v.value, ...(v.name !== undefined ? { name: v.name } : {}), ...(v.description !== undefined ? { description: v.description } : {}) }));
   const usingEnvironmentId = post.clientSideAvailability?.usingEnvironmentId ?? post.includeInSnippet ?? scope.project.csaUsingEnvironmentId;
   const flag: Flag = {
     key: post.key,
@@ -172,7 +173,7 @@ export async function createFlag(ctx: FlagsContext, caller: Caller, projectKey: 
   const source = cloneKey ? await ctx.flags.flagByKey(scope.project.id, cloneKey) : undefined;
   if (cloneKey && !source) throw notFound(`Flag "${cloneKey}" to clone in project "${projectKey}"`);
   const now = ctx.now();
-  const flag = newFlag(scope, post, now, source && flagDocument(source));
+  let flag = newFlag(scope, post, now, source && flagDocument(source));
   authorizeActions(caller, scope, flag, [source ? "cloneFlag" : "createFlag"], []);
   const { lookup } = await graphAround(ctx.flags, scope.project.id, flag.key, [...prerequisiteKeys(flag), ...(post.initialPrerequisites ?? []).map((p) => p.key)], false);
   for (const p of post.initialPrerequisites ?? []) {
@@ -182,6 +183,7 @@ export async function createFlag(ctx: FlagsContext, caller: Caller, projectKey: 
     for (const env of Object.values(flag.environments)) env.prerequisites.push({ key: p.key, variation: index });
   }
   if (await ctx.flags.flagByKey(scope.project.id, flag.key)) throw new VexilError("conflict", `A flag with key "${flag.key}" already exists in project "${projectKey}"`);
+  flag = withFlagIds(flag);
   validateFlag(flag, lookup);
   const { environments, ...doc } = flag;
   const record: FlagRecord = { id: resourceId(), projectId: scope.project.id, key: flag.key, doc, configs: environments, version: 1, createdAt: now };
@@ -278,6 +280,7 @@ export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: s
     const after = prerequisiteKeys(next).filter((k) => k !== current.key && !graph.lookup.get(k));
     if (after.length > 0) graph = await graphAround(ctx.flags, scope.project.id, current.key, [...named, ...prerequisiteKeys(next)], needsDependents(request));
     // The whole result is checked before anything else reads it: a patch may leave any field misshapen.
+    next = withFlagIds(next);
     validateFlag(next, graph.lookup);
     const changedEnvs = stamp(current, next, now);
     if (changedEnvs.length === 0 && Bun.deepEquals({ ...next, _version: current._version }, current, true)) return { result: rep(current) };
@@ -406,12 +409,13 @@ export async function copyFlagConfig(ctx: FlagsContext, caller: Caller, projectK
     }
     authorize(caller, "copyFlagConfigFrom", flagResource(scope.project, source, current));
     authorize(caller, "copyFlagConfigTo", flagResource(scope.project, target, current));
-    const next = cloneJson(current);
+    let next = cloneJson(current);
     const copied = next.environments[target.key]!;
     for (const action of actions) for (const field of COPY_FIELDS[action]!) (copied as unknown as Record<string, unknown>)[field] = cloneJson(from[field]);
     const now = ctx.now();
     const changedEnvs = stamp(current, next, now);
     if (changedEnvs.length === 0) return { result: rep(current) };
+    next = withFlagIds(next);
     validateFlag(next, (await graphAround(ctx.flags, scope.project.id, current.key, prerequisiteKeys(next), false)).lookup);
     requireComments(scope, [target.key], body.comment);
     const after = rep(next);

@@ -1,8 +1,9 @@
 /**
  * The feature flag document: LaunchDarkly's detailed flag representation without its computed
  * fields (`_links`, `_site`, `_summary`, `_maintainer`, …), which `representation.ts` adds.
- * Every write path (create, JSON Patch, merge patch, semantic patch, copy) ends in
- * `validateFlag`, one check of the whole resulting document.
+ * Every write path (create, JSON Patch, merge patch, semantic patch, copy) ends in `withFlagIds`
+ * (`ids.ts`: ids the server assigns, duplicates refused) and `validateFlag`, one check of the
+ * whole resulting document.
  */
 export const CLAUSE_OPS = [
   "in",

@@ -12,7 +12,7 @@ export const FlagPost = T.Object(
     variations: T.Optional(
       T.Array(
         T.Object(
-          { _id: T.Optional(T.String({ maxLength: 0 })), value: T.Unknown(), name: T.Optional(T.String({ maxLength: 256 })), description: T.Optional(T.String({ maxLength: 8192 })) },
+          { _id: T.Optional(T.String({ description: "Leave out or empty: the server assigns one; one given is kept" })), value: T.Unknown(), name: T.Optional(T.String({ maxLength: 256 })), description: T.Optional(T.String({ maxLength: 8192 })) },
           { additionalProperties: false },
         ),
         { minItems: 2, maxItems: 100 },

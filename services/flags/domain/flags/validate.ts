@@ -2,7 +2,8 @@
  * One check of a whole flag document, the last step of every write path. The document may come
  * from a JSON Patch a user wrote, so each field's JSON type is checked before its meaning, a field
  * the document does not have is refused at every level (it would be stored and served to SDKs),
- * and the only error is a 400 naming the first problem by its path.
+ * and the only error is a 400 naming the first problem by its path. Ids are assigned, and refused
+ * when duplicated, by `ids.ts` just before; here an `_id` need only be a non-empty string.
  */
 import { TOTAL_WEIGHT, type Flag } from "./model.ts";
 import { CLAUSE_FIELDS, KEY_AND_TAG_LIMITS, array, boolean, checkClauses, checkKey, checkTags, fail, integer, isRecord, jsonEqual, knownFields, optional, record, string, type Json } from "../validation.ts";
@@ -85,14 +86,11 @@ function checkVariations(f: Json): number {
   if (f.kind !== "boolean" && f.kind !== "multivariate") fail("kind", 'must be "boolean" or "multivariate"');
   const variations = array(f.variations, "variations");
   if (variations.length > FLAG_LIMITS.variations) fail("variations", `must not have more than ${FLAG_LIMITS.variations} entries`);
-  const ids = new Set<string>();
   const kinds = variations.map((v, i) => {
     const path = `variations[${i}]`;
     const variation = record(v, path);
     knownFields(variation, path, FLAG_FIELDS.variation);
-    const id = string(variation._id, `${path}._id`, 1);
-    if (ids.has(id)) fail(`${path}._id`, `"${id}" is used by another variation`);
-    ids.add(id);
+    string(variation._id, `${path}._id`, 1);
     optional(variation.name, (n) => string(n, `${path}.name`));
     optional(variation.description, (d) => string(d, `${path}.description`));
     const kind = valueKind(variation.value, `${path}.value`);
@@ -175,14 +173,11 @@ function checkTargets(env: Json, path: string, count: number) {
 function checkRules(v: unknown, path: string, count: number) {
   const rules = array(v, path);
   if (rules.length > FLAG_LIMITS.rules) fail(path, `must not have more than ${FLAG_LIMITS.rules} entries`);
-  const ids = new Set<string>();
   rules.forEach((r, i) => {
     const at = `${path}[${i}]`;
     const rule = record(r, at);
     knownFields(rule, at, FLAG_FIELDS.rule);
-    const id = string(rule._id, `${at}._id`, 1);
-    if (ids.has(id)) fail(`${at}._id`, `"${id}" is used by another rule`);
-    ids.add(id);
+    string(rule._id, `${at}._id`, 1);
     optional(rule.description, (d) => string(d, `${at}.description`));
     optional(rule.ref, (d) => string(d, `${at}.ref`));
     checkServe(rule, at, count);

@@ -1,6 +1,6 @@
 /**
  * A segment of one environment: LaunchDarkly's `UserSegment` without computed fields
- * (`_links`, `_flags`). Every write path ends in `validateSegment`.
+ * (`_links`, `_flags`). Every write path ends in `withSegmentIds` (`ids.ts`) and `validateSegment`.
  */
 import type { Clause } from "../flags/model.ts";
 

@@ -21,6 +21,7 @@ import { newId, randomHex } from "../flags/model.ts";
 import type { Segment } from "./model.ts";
 import type { SegmentPost } from "./schemas.ts";
 import { applySegmentInstructions } from "./semantic-patch.ts";
+import { withSegmentIds } from "./ids.ts";
 import { validateSegment } from "./validate.ts";
 
 interface Scope {
@@ -190,7 +191,7 @@ export async function patchSegment(ctx: FlagsContext, caller: Caller, projectKey
       }
     }
     const now = ctx.now();
-    next = { ...next, version: current.version + 1, lastModifiedDate: now };
+    next = withSegmentIds({ ...next, version: current.version + 1, lastModifiedDate: now });
     // The whole result, every level of it, before anything reads it: a field the patch added
     // anywhere (`/rules/0/foo`) would otherwise be stored and served to SDKs.
     validateSegment(next);

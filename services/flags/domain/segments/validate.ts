@@ -7,7 +7,8 @@
  *
  * Targets: a context is identified by its kind and key; user keys count from `included` /
  * `excluded` and from `includedContexts` / `excludedContexts` entries of kind `user` alike.
- * No context may be both included and excluded.
+ * No context may be both included and excluded. Rule and clause ids are assigned, and refused when
+ * duplicated, by `ids.ts` just before.
  */
 import { TOTAL_WEIGHT } from "../flags/model.ts";
 import { array, boolean, checkClauses, checkKey, checkTags, fail, integer, knownFields, optional, record, string } from "../validation.ts";
@@ -96,14 +97,11 @@ function checkKeys(v: unknown, path: string): string[] {
 function checkRules(v: unknown) {
   const rules = array(v, "rules");
   if (rules.length > SEGMENT_LIMITS.rules) fail("rules", `must not have more than ${SEGMENT_LIMITS.rules} entries`);
-  const ids = new Set<string>();
   rules.forEach((r, i) => {
     const at = `rules[${i}]`;
     const rule = record(r, at);
     knownFields(rule, at, SEGMENT_FIELDS.rule);
-    const id = string(rule._id, `${at}._id`, 1);
-    if (ids.has(id)) fail(`${at}._id`, `"${id}" is used by another rule`);
-    ids.add(id);
+    string(rule._id, `${at}._id`, 1);
     checkClauses(rule.clauses, `${at}.clauses`);
     optional(rule.weight, (w) => integer(w, `${at}.weight`, 0, TOTAL_WEIGHT));
     optional(rule.rolloutContextKind, (k) => string(k, `${at}.rolloutContextKind`, 1));

@@ -1,7 +1,9 @@
 /** The flags use cases over the in-memory store, for the domain tests that need one. */
-import type { Caller } from "@vexil/shared/caller";
+import { createAssertions } from "@vexil/shared/assertion";
+import { CALLER_HEADER, type Caller } from "@vexil/shared/caller";
 import { VexilError } from "@vexil/shared/errors";
 import { silentLogger } from "@vexil/shared/logger";
+import { createFlagsApp } from "@vexil/flags/app";
 import type { EnvironmentKeyIssuer, FlagsContext } from "@vexil/flags/domain/context";
 import { createProject } from "@vexil/flags/domain/projects";
 import { MemoryFlagStore } from "@vexil/flags/storage/memory-flag-store";
@@ -52,4 +54,29 @@ export async function rejection(work: Promise<unknown>): Promise<VexilError> {
   }
   if (!(error instanceof VexilError)) throw new Error(`expected a VexilError, got ${error === undefined ? "success" : String(error)}`);
   return error;
+}
+
+/** A JSON answer of the flags app. */
+export interface Answer {
+  status: number;
+  body: any;
+}
+
+/**
+ * The flags service's HTTP app over a memory context (`memoryContext`), called as the gateway
+ * would: with `admin`'s signed assertion. Routes, schemas and the error format included.
+ */
+export async function memoryApp(now: () => number = Date.now) {
+  const { ctx, store } = await memoryContext(now);
+  const assertions = createAssertions(crypto.getRandomValues(new Uint8Array(32)));
+  const app = createFlagsApp(ctx, assertions);
+  const assertion = await assertions.sign(admin);
+  const call = async (method: string, path: string, body?: unknown, contentType = "application/json"): Promise<Answer> => {
+    const headers: Record<string, string> = { [CALLER_HEADER]: assertion };
+    if (body !== undefined) headers["content-type"] = contentType;
+    const response = await app.handle(new Request(`http://flags${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }));
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  };
+  return { ctx, store, call };
 }
