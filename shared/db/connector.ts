@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { sql, type Query, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
+import { pgliteListener, postgresListener, type Listen } from "./notifications.ts";
 
 export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
 export type Tx = PgTransaction<PgQueryResultHKT, Record<string, never>, ExtractTablesWithRelations<Record<string, never>>>;
@@ -17,6 +18,8 @@ export interface Database {
   readonly db: Db;
   readonly kind: "postgres" | "pglite";
   ping(timeoutMs?: number): Promise<void>;
+  /** LISTEN on a channel (`notifications.ts`); Postgres listens on a connection of its own. */
+  listen: Listen;
   close(): Promise<void>;
 }
 
@@ -36,11 +39,19 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   const { drizzle } = await import("drizzle-orm/postgres-js");
   const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true });
   const db = drizzle(preparing(client)) as unknown as Db;
+  // Opened on the first `listen`; it idles between notifications, so neither timeout applies.
+  // `onnotify` is the option postgres.js builds its own `listen` on; its types leave it out.
+  const listener = postgresListener(({ onnotify, onclose }) =>
+    postgres(url, { max: 1, onnotice: () => {}, onclose, connect_timeout: 5, idle_timeout: 0, max_lifetime: 0, fetch_types: false, ...{ onnotify } }),
+  );
   return {
     db,
     kind: "postgres",
     ping: (timeoutMs = 1_000) => withTimeout(db.execute(sql`select 1`), timeoutMs, "database"),
-    close: () => client.end({ timeout: 5 }),
+    listen: listener.listen,
+    close: async () => {
+      await Promise.all([listener.close(), client.end({ timeout: 5 })]);
+    },
   };
 }
 
@@ -81,6 +92,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     db,
     kind: "pglite",
     ping: (timeoutMs = 1_000) => withTimeout(db.execute(sql`select 1`), timeoutMs, "database"),
+    listen: pgliteListener(client),
     close: () => client.close(),
   };
 }
