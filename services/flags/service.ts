@@ -11,6 +11,8 @@ import { environmentData } from "./domain/environment-data.ts";
 import { bootstrapDefaultProject } from "./domain/projects.ts";
 import { busKeyIssuer } from "./env-keys-client.ts";
 import { startOutboxRelay } from "./outbox-relay.ts";
+import { CachedStores } from "./storage/cached-stores.ts";
+import { listenForChanges } from "./storage/change-notices.ts";
 import { DrizzleAuditReader } from "./storage/drizzle-audit-reader.ts";
 import { DrizzleFlagStore } from "./storage/drizzle-flag-store.ts";
 import { DrizzleSegmentStore } from "./storage/drizzle-segment-store.ts";
@@ -27,10 +29,14 @@ export interface FlagsServiceOptions {
 }
 
 export async function startFlagsService(options: FlagsServiceOptions) {
+  const { db } = options.database;
+  // Reads come from this instance's memory, kept current by the database's commit notices.
+  const notices = await listenForChanges(options.database);
+  const cache = new CachedStores({ projects: new DrizzleProjectStore(db), flags: new DrizzleFlagStore(db), segments: new DrizzleSegmentStore(db) }, notices);
   const ctx: FlagsContext = {
-    store: new DrizzleProjectStore(options.database.db),
-    flags: new DrizzleFlagStore(options.database.db),
-    segments: new DrizzleSegmentStore(options.database.db),
+    store: cache.projects,
+    flags: cache.flags,
+    segments: cache.segments,
     audit: new DrizzleAuditReader(options.database.db),
     keys: busKeyIssuer(options.bus, options.requestTimeoutMs),
     logger: options.logger,
@@ -59,6 +65,8 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     stop: async () => {
       stopped = true;
       served.unsubscribe();
+      cache.close();
+      await notices.close();
       await relay.stop();
     },
   };

@@ -21,6 +21,7 @@
  */
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import type { PendingChange } from "@vexil/shared/change-events";
+import type { ChangeNotice } from "@vexil/shared/db/notifications";
 import { cloneJson } from "@vexil/shared/json-clone";
 import type { FlagEnvironment } from "../domain/flags/model.ts";
 import type { EnvironmentContents, FlagGlobal, FlagQuery, FlagRecord, FlagStore, FlagWrite, PrerequisiteGraph, ProjectScope, ReadOptions, ScopedFlag } from "./flag-store.ts";
@@ -73,11 +74,7 @@ const SEP = "\u0000";
 const flagKeyOf = (projectId: string, key: string) => `${projectId}${SEP}${key}`;
 const segmentKeyOf = (environmentId: string, key: string) => `${environmentId}${SEP}${key}`;
 
-/** What a commit notice (`vexil_changes`) says changed; a version of -1 is a deletion. */
-export type ChangeNotice =
-  | { kind: "flag"; projectId: string; version: number; key: string }
-  | { kind: "segment"; environmentId: string; version: number; key: string }
-  | { kind: "project"; projectId: string };
+export type { ChangeNotice };
 
 /** Commit notices of one database: what the cache listens to. */
 export interface ChangeNoticeSource {
@@ -99,6 +96,8 @@ export class CachedStores {
   /** Per item (flag, segment, project scope, list owner): raised whenever it may have changed. */
   private readonly generations = new Map<string, number>();
   private epoch = 0;
+  /** Raised with every generation: a load during which it did not move saw nothing change. */
+  changes = 0;
   private readonly stop: () => void;
 
   constructor(
@@ -135,6 +134,7 @@ export class CachedStores {
   }
 
   private bump(item: string): void {
+    this.changes++;
     this.generations.set(item, (this.generations.get(item) ?? 0) + 1);
     // Generations only need to outlive loads in flight; past a bound, a new epoch replaces them all.
     if (this.generations.size > 100_000) {
@@ -144,6 +144,7 @@ export class CachedStores {
   }
 
   clear(): void {
+    this.changes++;
     this.epoch++;
     this.generations.clear();
     this.scopes.clear();
@@ -304,12 +305,15 @@ function cachedFlags(cache: CachedStores, inner: FlagStore): FlagStore {
       const known = cache.scope(projectKey);
       const items = [...scopeItems(projectKey), ...(known ? [`project${SEP}${known.project.id}`, flagKeyOf(known.project.id, flagKey)] : [])];
       const before = items.map((i) => cache.generation(i));
+      const changes = cache.changes;
       const found = await inner.flagInScope(projectKey, flagKey, { consistent: true });
       if (!found) return undefined;
+      // Nothing at all changed during the load: everything it read may be kept.
+      const quiet = cache.changes === changes;
       const unchanged = items.every((i, n) => cache.generation(i) === before[n]);
-      if (unchanged && (!known || known.project.id === found.project.id)) {
+      if (quiet || (unchanged && (!known || known.project.id === found.project.id))) {
         cache.keepScope(copyRecord({ project: found.project, environments: found.environments }));
-        if (known && found.flag) cache.keepFlag(copyRecord(found.flag));
+        if ((quiet || known) && found.flag) cache.keepFlag(copyRecord(found.flag));
       }
       return found;
     },

@@ -1,18 +1,20 @@
 /**
- * A flags instance decides a change on its memory of the flag, project and environments when it has
- * one; the write applies only if none of them moved. Two instances over one Postgres database: what
- * one changes, the other never overlooks — no lost update, no check skipped, no stale answer.
+ * Two flags instances over one Postgres database, each with its own memory of projects, flags and
+ * segments (CachedStores, kept current by the database's commit notices). A change decided on an
+ * instance's memory applies only if nothing it was decided on moved: what one instance changes,
+ * the other never overlooks — no lost update, no check skipped — and reads catch up within the
+ * propagation of one notice.
  */
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
-import postgres from "postgres";
-import { drizzle } from "drizzle-orm/postgres-js";
 import { sql } from "drizzle-orm";
-import type { Db } from "@vexil/shared/db/connector";
+import { openDatabase, type Database, type Db } from "@vexil/shared/db/connector";
 import { silentLogger } from "@vexil/shared/logger";
 import type { EnvironmentKeyIssuer, FlagsContext } from "@vexil/flags/domain/context";
 import { createEnvironment, deleteEnvironment, patchEnvironment } from "@vexil/flags/domain/environments";
-import { createFlag, getFlag, patchFlag } from "@vexil/flags/domain/flags/flags";
+import { createFlag, getFlag, listFlags, patchFlag } from "@vexil/flags/domain/flags/flags";
 import { createProject } from "@vexil/flags/domain/projects";
+import { CachedStores } from "@vexil/flags/storage/cached-stores";
+import { listenForChanges } from "@vexil/flags/storage/change-notices";
 import { DrizzleAuditReader } from "@vexil/flags/storage/drizzle-audit-reader";
 import { DrizzleFlagStore } from "@vexil/flags/storage/drizzle-flag-store";
 import { DrizzleProjectStore } from "@vexil/flags/storage/drizzle-project-store";
@@ -27,41 +29,50 @@ const keys: EnvironmentKeyIssuer = {
 };
 const SEMANTIC = "application/json; domain-model=launchdarkly.semanticpatch";
 
-const clients: Array<{ end(): Promise<void> }> = [];
+const closers: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.end()));
+  await Promise.all(closers.splice(0).map((c) => c()));
 });
 
-/** One flags instance: its own connection pool and stores (and so its own memory of flags). */
-function instance(url: string): FlagsContext & { db: Db } {
-  const client = postgres(url, { max: 2, onnotice: () => {} });
-  clients.push(client);
-  const db = drizzle(client) as unknown as Db;
-  return {
-    db,
-    store: new DrizzleProjectStore(db),
-    flags: new DrizzleFlagStore(db),
-    segments: new DrizzleSegmentStore(db),
-    audit: new DrizzleAuditReader(db),
-    keys,
-    logger: silentLogger,
-    now: Date.now,
-  };
+type Instance = FlagsContext & { db: Db; cache: CachedStores };
+
+/** One flags instance: its own connection pool, its own notice listener and cache. */
+async function instance(url: string): Promise<Instance> {
+  const database: Database = await openDatabase({ url, dataDir: "", max: 4 });
+  const notices = await listenForChanges(database);
+  const { db } = database;
+  const cache = new CachedStores({ projects: new DrizzleProjectStore(db), flags: new DrizzleFlagStore(db), segments: new DrizzleSegmentStore(db) }, notices);
+  closers.push(async () => {
+    cache.close();
+    await notices.close();
+    await database.close();
+  });
+  return { db, cache, store: cache.projects, flags: cache.flags, segments: cache.segments, audit: new DrizzleAuditReader(db), keys, logger: silentLogger, now: Date.now };
+}
+
+/** Reads on `instance` until `ok` holds (at most `ms`); how long it took. */
+async function until(ms: number, read: () => Promise<boolean>): Promise<number> {
+  const start = performance.now();
+  while (!(await read())) {
+    if (performance.now() - start > ms) throw new Error(`not seen within ${ms} ms`);
+    await Bun.sleep(1);
+  }
+  return performance.now() - start;
 }
 
 const semantic = (ctx: FlagsContext, instructions: unknown[], extra: Record<string, unknown> = {}) =>
   patchFlag(ctx, admin, "shop", "checkout", { environmentKey: "production", instructions, ...extra }, SEMANTIC);
 
-let a: FlagsContext & { db: Db };
-let b: FlagsContext & { db: Db };
+let a: Instance;
+let b: Instance;
 
 beforeEach(async () => {
   const url = await testDatabaseUrl();
-  a = instance(url);
-  b = instance(url);
+  a = await instance(url);
+  b = await instance(url);
   await createProject(a, admin, { key: "shop", name: "Shop", environments: [{ key: "production", name: "Production", color: "ff0000" }, { key: "test", name: "Test", color: "00ff00" }] });
   await createFlag(a, admin, "shop", { key: "checkout", name: "Checkout", variations: [{ value: "a" }, { value: "b" }], defaults: { onVariation: 1, offVariation: 0 } });
-  // Instance a now remembers the flag from its first change.
+  // Instance a now holds the flag from its first change.
   await semantic(a, [{ kind: "updateFallthroughVariationOrRollout", variationId: (await getFlag(a, admin, "shop", "checkout", {})).variations[0]!._id }]);
 });
 
@@ -83,8 +94,9 @@ describe("a change decided on an instance's memory", () => {
     expect(changed!.variations.map((v) => v.value)).toEqual(["a", "b", "c"]);
     expect(config(changed).targets).toEqual([{ contextKind: "user", values: ["alice"], variation: 2 }]);
     expect(config(changed).on).toBe(true);
+    // b serves its memory until the notice of a's change arrives.
+    await until(5_000, async () => (await getFlag(b, admin, "shop", "checkout", {}))._version === changed!._version);
     const stored = await getFlag(b, admin, "shop", "checkout", {});
-    expect(stored._version).toBe(changed!._version);
     expect(config(stored).targets).toEqual([{ contextKind: "user", values: ["alice"], variation: 2 }]);
   });
 
@@ -93,7 +105,7 @@ describe("a change decided on an instance's memory", () => {
     // a remembers the flag off: turning it off looks like nothing to do, but it is on.
     const off = await semantic(a, [{ kind: "turnFlagOff" }]);
     expect(config(off).on).toBe(false);
-    expect(config(await getFlag(b, admin, "shop", "checkout", {})).on).toBe(false);
+    await until(5_000, async () => config(await getFlag(b, admin, "shop", "checkout", {})).on === false);
     const on = await semantic(a, [{ kind: "turnFlagOn" }]);
     expect(config(on).on).toBe(true);
   });
@@ -140,5 +152,43 @@ describe("a change decided on an instance's memory", () => {
     const audit = (await a.db.execute(sql`select count(*)::int as n from audit_log where kind = 'flag'`)) as unknown as Array<{ n: number }>;
     // creation, the first change, and one entry per target added
     expect(audit[0]!.n).toBe(2 + values.length);
+  });
+});
+
+describe("reads from memory", () => {
+  test("read-your-writes: 200 alternating changes and reads on one instance never read the old version", async () => {
+    let version = (await getFlag(a, admin, "shop", "checkout", {}))._version;
+    for (let i = 0; i < 200; i++) {
+      const changed = await semantic(a, [{ kind: i % 2 === 0 ? "turnFlagOn" : "turnFlagOff" }]);
+      expect(changed!._version).toBe(version + 1);
+      version = changed!._version;
+      const read = await getFlag(a, admin, "shop", "checkout", {});
+      expect(read._version).toBe(version);
+      expect(config(read).on).toBe(i % 2 === 0);
+      const listed = await listFlags(a, admin, "shop", {});
+      expect((listed.items.find((f) => f.key === "checkout") as { _version: number })._version).toBe(version);
+    }
+    expect(a.cache.size.flags).toBeGreaterThan(0);
+  });
+
+  test("a change written on one instance is served by a read on the other once its notice arrives", async () => {
+    // b holds the flag and a list page in memory before a changes it.
+    const before = await getFlag(b, admin, "shop", "checkout", {});
+    // (A load is kept only if nothing about it changed meanwhile: the setup's notices may still be arriving.)
+    await until(5_000, async () => (await getFlag(b, admin, "shop", "checkout", {}), await listFlags(b, admin, "shop", {}), b.cache.size.flags === 1 && b.cache.size.lists === 1));
+    for (let i = 0; i < 20; i++) {
+      const changed = await semantic(a, [{ kind: i % 2 === 0 ? "turnFlagOn" : "turnFlagOff" }]);
+      await until(5_000, async () => (await getFlag(b, admin, "shop", "checkout", {}))._version === changed!._version);
+      await until(5_000, async () => ((await listFlags(b, admin, "shop", {})).items[0] as { _version: number })._version === changed!._version);
+    }
+    expect((await getFlag(b, admin, "shop", "checkout", {}))._version).toBe(before._version + 20);
+  });
+
+  test("project and environment changes made on one instance reach the other's reads", async () => {
+    await getFlag(b, admin, "shop", "checkout", {});
+    await createEnvironment(a, admin, "shop", { key: "staging", name: "Staging", color: "0000ff" });
+    await until(5_000, async () => Object.keys((await getFlag(b, admin, "shop", "checkout", {})).environments).includes("staging"));
+    await patchEnvironment(a, admin, "shop", "staging", [{ op: "replace", path: "/name", value: "Pre-production" }], "application/json");
+    await until(5_000, async () => ((await getFlag(b, admin, "shop", "checkout", {})).environments as Record<string, { _environmentName?: string }>).staging?._environmentName === "Pre-production");
   });
 });

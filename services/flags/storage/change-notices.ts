@@ -1,0 +1,29 @@
+/** The commit notices of the flags service's tables (`vexil_changes`), for this instance's cache. */
+import { CHANGES_CHANNEL, parseChangeNotice, type Listen, type Unlisten } from "@vexil/shared/db/notifications";
+import type { ChangeNotice, ChangeNoticeSource } from "./cached-stores.ts";
+
+/**
+ * Listens for change notices; resolves once the LISTEN is in place, so a cache built on it never
+ * holds anything it could not hear about.
+ */
+export async function listenForChanges(database: { listen: Listen }): Promise<ChangeNoticeSource & { close: Unlisten }> {
+  const subscribers = new Set<{ onNotice: (n: ChangeNotice) => void; onReset: () => void }>();
+  const close = await database.listen(
+    CHANGES_CHANNEL,
+    (payload) => {
+      const notice = parseChangeNotice(payload);
+      if (notice) for (const s of subscribers) s.onNotice(notice);
+    },
+    () => {
+      for (const s of subscribers) s.onReset();
+    },
+  );
+  return {
+    subscribe(onNotice, onReset) {
+      const subscriber = { onNotice, onReset };
+      subscribers.add(subscriber);
+      return () => void subscribers.delete(subscriber);
+    },
+    close,
+  };
+}
