@@ -6,6 +6,8 @@
  *
  *   PORT=8080 PUT_FILE=/tmp/put.txt bun bench/hello-sse.ts
  */
+export {};
+
 const put = new Uint8Array(await Bun.file(process.env.PUT_FILE ?? "/dev/null").arrayBuffer());
 const heartbeat = new TextEncoder().encode(":\n\n");
 const open = new Set<ReadableStreamDirectController>();
