@@ -3,9 +3,11 @@
  * It opens SSE connections to `/all` as raw sockets (so reading 10,000 streams costs little of the
  * machine it measures), waits for every `put`, prints `ready`, and on `go` (stdin) makes one flag
  * change per environment and round through the admin API, timing each connection's `patch` from
- * the PATCH response (and from the PATCH request). Prints one JSON object at the end.
+ * the PATCH response (and from the PATCH request). Prints one JSON object at the end. With
+ * `rounds: 0` it only holds the streams until `go` (bench/stream-memory.ts); with `putBytes` a
+ * stream counts as ready once that many bytes of it arrived (the whole `put`, not its first chunk).
  *
- * Input (argv[2], JSON): { streamUrl, adminUrl, token, project, flag, rounds,
+ * Input (argv[2], JSON): { streamUrl, adminUrl, token, project, flag, rounds, putBytes?,
  *   environments: [{ key, sdkKey, connections }] }
  */
 
@@ -18,6 +20,7 @@ interface Config {
   project: string;
   flag: string;
   rounds: number;
+  putBytes?: number;
   environments: Array<{ key: string; sdkKey: string; connections: number }>;
 }
 
@@ -28,7 +31,10 @@ const PATCH = Buffer.from("event: patch");
 
 interface Conn {
   env: number;
+  sawPut: boolean;
   gotPut: boolean;
+  /** Bytes received until the whole `put` is in (when `putBytes` is given). */
+  bytes: number;
   /** When the patch of the current round arrived (performance.now()), or undefined. */
   patchAt: number | undefined;
   closed: boolean;
@@ -38,7 +44,7 @@ const conns: Conn[] = [];
 let errors = 0;
 
 function open(env: number, sdkKey: string): Promise<void> {
-  const conn: Conn = { env, gotPut: false, patchAt: undefined, closed: false };
+  const conn: Conn = { env, sawPut: false, gotPut: false, bytes: 0, patchAt: undefined, closed: false };
   conns.push(conn);
   return new Promise((resolve) => {
     Bun.connect({
@@ -50,8 +56,12 @@ function open(env: number, sdkKey: string): Promise<void> {
           resolve();
         },
         data(_s, data) {
-          if (!conn.gotPut && data.indexOf(PUT) >= 0) conn.gotPut = true;
-          else if (conn.patchAt === undefined && data.indexOf(PATCH) >= 0) conn.patchAt = performance.now();
+          if (!conn.gotPut) {
+            conn.bytes += data.length;
+            conn.sawPut ||= data.indexOf(PUT) >= 0;
+            // The response head comes before the put, so the put is whole once its size has arrived.
+            conn.gotPut = conn.sawPut && conn.bytes >= (config.putBytes ?? 0);
+          } else if (conn.patchAt === undefined && data.indexOf(PATCH) >= 0) conn.patchAt = performance.now();
         },
         close() {
           conn.closed = true;

@@ -6,29 +6,31 @@ import { Elysia, t } from "elysia";
 import { VexilError } from "@vexil/shared/errors";
 import { errorsPlugin } from "@vexil/shared/http/errors-plugin";
 import type { Logger } from "@vexil/shared/logger";
+import type { AllDataCache } from "./all-data.ts";
 import type { EvaluationCounts } from "./evaluation-counts.ts";
 import type { FeedHub } from "./feeds.ts";
 import type { KeyVerifier } from "./sdk-keys.ts";
 import { clientRoutes } from "./client-routes.ts";
 import type { ClientStreams } from "./client-sdk.ts";
 import { ofrepRoutes } from "./ofrep.ts";
-import { matchesEtag, PollCache, sdkGrant, type ServerStreams } from "./server-sdk.ts";
+import { matchesEtag, sdkGrant, type ServerStreams } from "./server-sdk.ts";
 
 export interface StreamingParts {
   logger: Logger;
   keys: KeyVerifier;
   feeds: FeedHub;
   serverStreams: ServerStreams;
+  /** The environments' data encoded for server-side SDKs, shared with the streams. */
+  all: AllDataCache;
   clientStreams: ClientStreams;
   counts: EvaluationCounts;
 }
 
 const Key = t.Object({ key: t.String({ maxLength: 256 }) });
-const json = (body: string, headers: Record<string, string> = {}) => new Response(body, { headers: { "content-type": "application/json; charset=utf-8", ...headers } });
+const json = (body: string | Uint8Array, headers: Record<string, string> = {}) => new Response(body, { headers: { "content-type": "application/json; charset=utf-8", ...headers } });
 
 export function createStreamingApp(parts: StreamingParts) {
-  const { keys, feeds, serverStreams, counts } = parts;
-  const polls = new PollCache();
+  const { keys, feeds, serverStreams, all, counts } = parts;
 
   const feedOf = async (request: Request) => feeds.get((await sdkGrant(keys, request)).environmentId);
   const item = async (request: Request, kind: "flags" | "segments", key: string) => {
@@ -53,7 +55,7 @@ export function createStreamingApp(parts: StreamingParts) {
       .get("/all", async ({ request }) => serverStreams.open(await sdkGrant(keys, request)))
       // Polling: the same data, with an ETag.
       .get("/sdk/latest-all", async ({ request }) => {
-        const { body, etag } = polls.of(await feedOf(request));
+        const { body, etag } = all.poll(await feedOf(request));
         if (matchesEtag(request, etag)) return new Response(null, { status: 304, headers: { etag } });
         return json(body, { etag, "cache-control": "no-cache" });
       })

@@ -3,11 +3,11 @@
  * stream, polling (`/sdk/latest-all` with ETags), single items, and the event endpoints.
  *
  * Streams of one environment share one feed listener: each change is encoded once and the same
- * bytes go to every stream of the environment.
+ * bytes go to every stream of the environment. The `put` is encoded once per revision of the
+ * environment's data (`AllDataCache`) and shared by every stream that opens on that revision.
  */
-import { createHash } from "node:crypto";
-import type { SdkItem } from "@vexil/shared/environment-data";
 import { VexilError } from "@vexil/shared/errors";
+import type { AllDataCache } from "./all-data.ts";
 import { FeedGroups, type Feed, type FeedHub, type FeedUpdate } from "./feeds.ts";
 import { presentedCredential } from "@vexil/shared/http/credentials";
 import { requireGrant, type KeyGrant, type KeyVerifier } from "./sdk-keys.ts";
@@ -19,18 +19,13 @@ export interface StreamTag {
   selector: string;
 }
 
-const itemsOf = (items: Map<string, SdkItem>) => Object.fromEntries(items);
-
-/** The whole environment as server-side SDKs read it (`put` data and polling body). */
-export const allData = (feed: Feed) => ({ flags: itemsOf(feed.flags), segments: itemsOf(feed.segments) });
-
 const path = (kind: "flag" | "segment", key: string) => `/${kind === "flag" ? "flags" : "segments"}/${key}`;
 
 /** The SSE event of one feed update, in the server-side SDK protocol. */
-function serverEvent(update: FeedUpdate, feed: Feed): Uint8Array {
+function serverEvent(update: FeedUpdate, feed: Feed, all: AllDataCache): Uint8Array {
   switch (update.type) {
     case "put":
-      return sseEvent("put", { path: "/", data: allData(feed) });
+      return all.put(feed);
     case "upsert":
       return sseEvent("patch", { path: path(update.kind, update.key), data: update.item });
     case "delete":
@@ -41,13 +36,14 @@ function serverEvent(update: FeedUpdate, feed: Feed): Uint8Array {
 export class ServerStreams {
   /** Each change is encoded once per environment and the same bytes go to all its streams. */
   private readonly groups = new FeedGroups<Stream>((update, feed, streams) => {
-    const bytes = serverEvent(update, feed);
+    const bytes = serverEvent(update, feed, this.all);
     for (const stream of streams) stream.send(bytes);
   });
 
   constructor(
     private readonly hub: StreamHub<StreamTag>,
     private readonly feeds: FeedHub,
+    private readonly all: AllDataCache,
   ) {}
 
   /** Opens an `/all` stream for `grant`: the `put` now, then every change. */
@@ -55,7 +51,7 @@ export class ServerStreams {
     const feed = await this.feeds.get(grant.environmentId);
     let leave = () => {};
     const opened = this.hub.open({
-      initial: serverEvent({ type: "put" }, feed),
+      initial: this.all.put(feed),
       tag: { environmentId: feed.environmentId, selector: grant.selector },
       onClose: () => leave(),
     });
@@ -71,20 +67,6 @@ export const unavailable = () => new VexilError("service_unavailable", "This ins
 
 /** The SDK key of a server-side SDK request, verified. */
 export const sdkGrant = (keys: KeyVerifier, request: Request): Promise<KeyGrant> => requireGrant(keys, "sdk", presentedCredential(request));
-
-/** Polling bodies, made once per feed revision, with an ETag from their bytes. */
-export class PollCache {
-  private readonly cache = new WeakMap<Feed, { revision: number; body: string; etag: string }>();
-
-  of(feed: Feed): { body: string; etag: string } {
-    const hit = this.cache.get(feed);
-    if (hit && hit.revision === feed.revision) return hit;
-    const body = JSON.stringify(allData(feed));
-    const entry = { revision: feed.revision, body, etag: `"${createHash("sha1").update(body).digest("base64url")}"` };
-    this.cache.set(feed, entry);
-    return entry;
-  }
-}
 
 /** `If-None-Match` against an ETag (a list, weak or strong). */
 export function matchesEtag(request: Request, etag: string): boolean {

@@ -5,6 +5,7 @@
  */
 import type { Bus } from "@vexil/shared/bus/bus";
 import type { Logger } from "@vexil/shared/logger";
+import { AllDataCache } from "./all-data.ts";
 import { createStreamingApp } from "./app.ts";
 import { BROWSER_PATHS, withCors } from "./client-routes.ts";
 import { ClientStreams } from "./client-sdk.ts";
@@ -31,7 +32,8 @@ export async function startStreamingService(options: StreamingServiceOptions) {
   const keys = busKeyVerifier(bus, { timeoutMs: options.requestTimeoutMs });
   const feeds = new FeedHub(bus, logger, { timeoutMs: options.requestTimeoutMs });
   const hub = new StreamHub<StreamTag>({ heartbeatMs: options.heartbeatMs ?? 60_000, limit: options.streamLimit ?? 15_000 });
-  const serverStreams = new ServerStreams(hub, feeds);
+  const all = new AllDataCache();
+  const serverStreams = new ServerStreams(hub, feeds, all);
   const clientStreams = new ClientStreams(hub, feeds);
   const counts = new EvaluationCounts(bus, logger);
   // A key that stops working closes its streams at once; reconnecting with it gets 401.
@@ -39,7 +41,7 @@ export async function startStreamingService(options: StreamingServiceOptions) {
     const closed = hub.closeWhere((tag) => tag.environmentId === environmentId && selectors.has(tag.selector));
     if (closed > 0) logger.info("closed the streams of keys that stopped working", { environmentId, streams: closed });
   });
-  const app = createStreamingApp({ logger, keys, feeds, serverStreams, clientStreams, counts });
+  const app = createStreamingApp({ logger, keys, feeds, serverStreams, all, clientStreams, counts });
   const handle = async (request: Request): Promise<Response> => {
     if (!BROWSER_PATHS.test(new URL(request.url).pathname)) return app.handle(request);
     // Browser SDKs: preflights answered here, CORS headers on every answer.

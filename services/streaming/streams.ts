@@ -3,8 +3,13 @@
  * arrive; what goes to many streams is encoded once and the same bytes are written to each. A
  * comment line every `heartbeatMs` keeps idle connections (and SDK read timeouts) alive. A stream
  * whose reader falls far behind is closed: the SDK reconnects and gets the whole data afresh.
+ *
+ * A body is Bun's direct ReadableStream: a write goes straight to the response's sink, which sends
+ * it to the socket or, when the socket is full, keeps what is left until it drains. There is no
+ * queue of chunks per stream in JavaScript, so a stream holds no reference to what it was sent —
+ * the `put` an environment's streams share (some 35 KB) stays one buffer however many streams got
+ * it, and is garbage once the environment's data moves on.
  */
-
 const encoder = new TextEncoder();
 
 /** One SSE event: `event:` name and JSON data on one line. */
@@ -46,14 +51,113 @@ export const SSE_HEADERS = {
   "x-accel-buffering": "no",
 };
 
+/** One open stream: its response's sink once the response has started, and what it owes the socket. */
+class SseStream<T> implements Stream {
+  private ended = false;
+  private sink: ReadableStreamDirectController | undefined;
+  /** What was sent before the response started (the `put`, perhaps a change): written when it starts. */
+  private early: Uint8Array[] | undefined;
+  /**
+   * Bytes waiting for the socket: those sent before the response started, then those the sink holds
+   * beyond what the socket took (writes whose promise has not settled).
+   */
+  private waiting = 0;
+
+  constructor(
+    readonly tag: T,
+    initial: Uint8Array,
+    private readonly onFinish: (stream: SseStream<T>) => void,
+  ) {
+    this.early = [initial];
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** The response has started (Bun calls the body's `pull`; a reader calls it again per read). */
+  attach(sink: ReadableStreamDirectController): void {
+    if (this.sink) return;
+    this.sink = sink;
+    if (this.ended) {
+      sink.close();
+      return;
+    }
+    const early = this.early ?? [];
+    this.early = undefined;
+    this.waiting = 0;
+    for (const bytes of early) if (!this.write(bytes)) return;
+  }
+
+  send(bytes: Uint8Array): boolean {
+    if (this.ended) return false;
+    if (!this.sink) {
+      this.early!.push(bytes);
+      this.waiting += bytes.byteLength;
+      if (this.waiting <= MAX_BACKLOG) return true;
+      this.close();
+      return false;
+    }
+    return this.write(bytes);
+  }
+
+  private write(bytes: Uint8Array): boolean {
+    if (this.waiting > MAX_BACKLOG) {
+      this.close();
+      return false;
+    }
+    let written: number | Promise<number>;
+    try {
+      written = this.sink!.write(bytes);
+      // Out now rather than at the end of the tick. (A reader's sink answers undefined here.)
+      const flushed = this.sink!.flush();
+      if (flushed instanceof Promise) flushed.catch(() => undefined);
+    } catch {
+      this.finish();
+      return false;
+    }
+    if (!(written instanceof Promise)) {
+      // Nothing taken: the client has gone.
+      if (written === 0 && bytes.byteLength > 0) this.finish();
+      return !this.ended;
+    }
+    // Taken, but the socket is full: the sink keeps the rest until it drains.
+    const size = bytes.byteLength;
+    this.waiting += size;
+    written.then(
+      () => void (this.waiting -= size),
+      () => this.finish(),
+    );
+    return true;
+  }
+
+  close(): void {
+    if (this.ended) return;
+    try {
+      this.sink?.close();
+    } catch {
+      // Already closed by the other side.
+    }
+    this.finish();
+  }
+
+  /** The stream has ended, however it ended: once. */
+  finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.early = undefined;
+    this.onFinish(this);
+  }
+}
+
 export class StreamHub<T> {
-  private readonly streams = new Set<{ stream: Stream; tag: T }>();
+  private readonly streams = new Set<SseStream<T>>();
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private accepting = true;
 
   constructor(private readonly options: StreamHubOptions) {
     this.heartbeat = setInterval(() => {
-      for (const { stream } of this.streams) stream.send(HEARTBEAT);
+      for (const stream of this.streams) stream.send(HEARTBEAT);
     }, options.heartbeatMs);
   }
 
@@ -64,63 +168,20 @@ export class StreamHub<T> {
   /** A new stream and the response carrying it, or undefined when at the limit or shutting down. */
   open(options: StreamOptions<T>, headers: Record<string, string> = {}): { stream: Stream; response: Response } | undefined {
     if (!this.accepting || this.streams.size >= this.options.limit) return undefined;
-    let controller!: ReadableStreamDefaultController<Uint8Array>;
-    let closed = false;
-    const entry = { stream: undefined as unknown as Stream, tag: options.tag };
-    const finish = () => {
-      if (closed) return;
-      closed = true;
-      this.streams.delete(entry);
-      options.onClose();
-    };
-    const stream: Stream = {
-      send(bytes) {
-        if (closed) return false;
-        if ((controller.desiredSize ?? 0) < -MAX_BACKLOG) {
-          stream.close();
-          return false;
-        }
-        try {
-          controller.enqueue(bytes);
-          return true;
-        } catch {
-          finish();
-          return false;
-        }
-      },
-      close() {
-        if (closed) return;
-        try {
-          controller.close();
-        } catch {
-          // Already closed by the other side.
-        }
-        finish();
-      },
-      get closed() {
-        return closed;
-      },
-    };
-    entry.stream = stream;
-    const body = new ReadableStream<Uint8Array>(
-      {
-        start(c) {
-          controller = c;
-          c.enqueue(options.initial);
-        },
-        cancel: finish,
-      },
-      { highWaterMark: 0 },
-    );
-    this.streams.add(entry);
+    const { onClose } = options;
+    const stream = new SseStream(options.tag, options.initial, (s) => {
+      if (this.streams.delete(s)) onClose();
+    });
+    const body = new ReadableStream({ type: "direct", pull: (sink) => stream.attach(sink), cancel: () => stream.finish() });
+    this.streams.add(stream);
     return { stream, response: new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...headers } }) };
   }
 
   /** Closes the streams whose tag matches; returns how many. */
   closeWhere(predicate: (tag: T) => boolean): number {
     let n = 0;
-    for (const { stream, tag } of [...this.streams]) {
-      if (predicate(tag)) {
+    for (const stream of [...this.streams]) {
+      if (predicate(stream.tag)) {
         stream.close();
         n++;
       }
