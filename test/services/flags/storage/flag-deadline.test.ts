@@ -106,3 +106,44 @@ test("a flag write that waited for the flag's row lock until past its deadline w
   }
   expect(await written()).toEqual(before);
 });
+
+test("a late write in a batch of writes fails alone: the writes in time go on", async () => {
+  // Enough connections for two batches held up and the reads of two more writes.
+  const wide = await openDatabase({ url, dataDir: "", max: 4 });
+  opened.push(wide);
+  const db = wide.db;
+  const wctx: FlagsContext = { ...ctx, store: new DrizzleProjectStore(db), flags: new DrizzleFlagStore(db), segments: new DrizzleSegmentStore(db), audit: new DrizzleAuditReader(db) };
+  const variations = new Map<string, string>();
+  for (const key of ["x", "y", "late", "timely"]) variations.set(key, (await createFlag(wctx, admin, "shop", { key, name: key })).variations[0]!._id);
+  const add = (key: string) =>
+    patchFlag(wctx, admin, "shop", key, { environmentKey: "production", instructions: [{ kind: "addTargets", values: [`to-${key}`], variationId: variations.get(key) }] }, "application/json; domain-model=launchdarkly.semanticpatch");
+  const version = async (key: string) => Number(rowsOf<{ version: number }>(await db.execute(sql`select version from flags where key = ${key}`))[0]!.version);
+
+  const locker = postgres(url, { max: 1, onnotice: () => {} });
+  const holder = await locker.reserve();
+  let held: Promise<unknown>[] = [];
+  let timely: Promise<unknown> | undefined;
+  try {
+    await holder`begin`;
+    await holder`select id from flags where key in ('x', 'y') for update`;
+    // Both batches in flight wait for the lock: the next two writes queue for one batch together.
+    held = [add("x"), add("y")];
+    for (let i = 0; i < 200; i++) {
+      const [waiting] = await holder`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`;
+      if (Number(waiting?.n) >= 2) break;
+      await Bun.sleep(20);
+    }
+    const late = withDeadline(Date.now() + 600, () => add("late"));
+    timely = withDeadline(Date.now() + 30_000, () => add("timely"));
+    await refusal(late);
+  } finally {
+    await holder`rollback`;
+    holder.release();
+    await locker.end();
+  }
+  await Promise.all([...held, timely]);
+  expect(await version("x")).toBe(2);
+  expect(await version("y")).toBe(2);
+  expect(await version("timely")).toBe(2);
+  expect(await version("late")).toBe(1);
+});
