@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { startNats, type NatsServer } from "./local/nats.ts";
 import { freePort } from "./local/ports.ts";
-import { startPostgres, type PgServer } from "./local/postgres.ts";
+import { startPostgres, type PgServer, type PostgresOptions } from "./local/postgres.ts";
 
 export type ServiceKind = "gateway" | "auth" | "flags" | "streaming";
 
@@ -23,6 +23,8 @@ export interface ClusterOptions {
   natsUrl?: string;
   logLevel?: string;
   env?: Record<string, string>;
+  /** Settings of the throwaway Postgres (see `startPostgres`). */
+  postgres?: PostgresOptions;
 }
 
 export interface Instance {
@@ -74,7 +76,7 @@ export async function waitReady(url: string, timeoutMs = 30_000, process?: Subpr
 }
 
 export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
-  const postgres = options.databaseUrl ? undefined : await startPostgres();
+  const postgres = options.databaseUrl ? undefined : await startPostgres(options.postgres);
   const nats = options.natsUrl ? undefined : await startNats();
   const databaseUrl = options.databaseUrl ?? postgres!.url();
   const natsUrl = options.natsUrl ?? nats!.url;

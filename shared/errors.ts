@@ -51,6 +51,19 @@ export class VexilError extends Error {
   }
 }
 
+/**
+ * The VexilError an error is, or carries as its cause: drizzle wraps whatever its driver throws,
+ * the refusal of a statement past the request's deadline included (`shared/db/deadline-guard.ts`).
+ */
+export function vexilErrorOf(error: unknown): VexilError | undefined {
+  let e: unknown = error;
+  for (let i = 0; i < 4 && e && typeof e === "object"; i++) {
+    if (e instanceof VexilError) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 export const invalidRequest = (message: string) => new VexilError("invalid_request", message);
 export const notFound = (what: string) => new VexilError("not_found", `${what} not found`);
 export const conflict = (message: string) => new VexilError("conflict", message);

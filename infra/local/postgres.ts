@@ -37,7 +37,16 @@ function run(args: string[]): void {
   if (result.exitCode !== 0) throw new Error(`${args[0]} failed: ${result.stderr.toString()}${result.stdout.toString()}`);
 }
 
-export async function startPostgres(): Promise<PgServer> {
+export interface PostgresOptions {
+  /**
+   * Server settings over the defaults, which trade durability for speed (`fsync=off`,
+   * `synchronous_commit=off`). With `synchronous_commit=off` a stop (immediate: a crash) can lose
+   * transactions already reported committed; a test of what was acknowledged turns it on.
+   */
+  settings?: Record<string, string>;
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<PgServer> {
   const dir = mkdtempSync(join(tmpdir(), "vexil-pg-"));
   if (asRoot) {
     const uid = Number(Bun.spawnSync(["id", "-u", "postgres"]).stdout.toString().trim());
@@ -47,14 +56,15 @@ export async function startPostgres(): Promise<PgServer> {
   const data = join(dir, "data");
   run(["initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"]);
   const port = freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`;
+  const settings = { fsync: "off", synchronous_commit: "off", full_page_writes: "off", max_connections: "300", ...options.settings };
+  const serverOptions = [`-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(" ");
   let running = false;
   const server: PgServer = {
     port,
     restartable: true,
     url: (database = "postgres") => `postgres://postgres@127.0.0.1:${port}/${database}`,
     async start() {
-      run(["pg_ctl", "-D", data, "-o", options, "-l", join(dir, "log"), "-w", "-t", "60", "start"]);
+      run(["pg_ctl", "-D", data, "-o", serverOptions, "-l", join(dir, "log"), "-w", "-t", "60", "start"]);
       running = true;
     },
     async stop() {

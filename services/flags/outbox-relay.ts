@@ -14,6 +14,7 @@ import { and, isNotNull, lt, sql } from "drizzle-orm";
 import type { Bus } from "@vexil/shared/bus/bus";
 import type { ChangeEvent } from "@vexil/shared/change-events";
 import type { Db } from "@vexil/shared/db/connector";
+import { withoutDeadline } from "@vexil/shared/deadline";
 import { LOCK_NAMESPACE, rowsOf } from "@vexil/shared/db/migrate";
 import type { Logger } from "@vexil/shared/logger";
 import { subjects } from "@vexil/shared/subjects";
@@ -92,7 +93,9 @@ export function startOutboxRelay(options: { db: Db; bus: Bus; logger: Logger; po
       again = true;
       return;
     }
-    running = drainOutbox().finally(() => {
+    // A nudge comes from a request that committed; the relay's work is not that request's and
+    // must not end at its deadline.
+    running = withoutDeadline(drainOutbox).finally(() => {
       running = undefined;
     });
   }

@@ -1,4 +1,9 @@
-/** The in-process bus of the all-in-one mode: same semantics as NATS core, no network. */
+/**
+ * The in-process bus of the all-in-one mode: same semantics as NATS core, no network. Handlers run
+ * outside the sender's request context, as they would in another process: a deadline reaches
+ * them only in a message's headers.
+ */
+import { withoutDeadline } from "../deadline.ts";
 import { BusError, subjectMatches, type Bus, type BusMessage, type Headers, type Reply, type SubscribeOptions, type Subscription } from "./bus.ts";
 
 interface Entry {
@@ -25,7 +30,7 @@ export class MemoryBus implements Bus {
       pattern: subject,
       queue: options.queue,
       responder: false,
-      deliver: (msg) => this.track(Promise.resolve().then(() => handler(msg))),
+      deliver: (msg) => this.track(withoutDeadline(() => Promise.resolve().then(() => handler(msg)))),
     });
   }
 
@@ -36,9 +41,11 @@ export class MemoryBus implements Bus {
       responder: true,
       deliver: (msg, replyTo) =>
         this.track(
-          Promise.resolve()
-            .then(() => handler(msg))
-            .then((reply) => replyTo?.(reply)),
+          withoutDeadline(() =>
+            Promise.resolve()
+              .then(() => handler(msg))
+              .then((reply) => replyTo?.(reply)),
+          ),
         ),
     });
   }

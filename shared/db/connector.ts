@@ -8,6 +8,7 @@ import { sql, type Query, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import { pgliteListener, postgresListener, type Listen } from "./notifications.ts";
+import { boundedQuery, guardedPglite, guardedTransaction, postgresGuard } from "./deadline-guard.ts";
 
 export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
 export type Tx = PgTransaction<PgQueryResultHKT, Record<string, never>, ExtractTablesWithRelations<Record<string, never>>>;
@@ -61,6 +62,10 @@ async function openPostgres(url: string, max: number): Promise<Database> {
  * types, once to run it — and Postgres parses and plans it every time. Preparing every statement
  * halves the round trips and lets Postgres reuse the parse; each connection keeps the statements
  * it prepared until it is recycled (`max_lifetime`).
+ *
+ * Here too every statement and transaction comes under the deadline of the request it serves
+ * (`deadline-guard.ts`): none starts past it, none is waited for past it, and a transaction ends
+ * with the check in the database before it commits.
  */
 function preparing<T extends object>(client: T): T {
   const forceful = { prepare: true };
@@ -68,9 +73,19 @@ function preparing<T extends object>(client: T): T {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
       if (typeof value !== "function") return value;
-      if (property === "unsafe") return (query: string, params?: unknown[], options?: object) => value.call(target, query, params, { ...options, ...forceful });
+      if (property === "unsafe") return (query: string, params?: unknown[], options?: object) => boundedQuery(value.call(target, query, params, { ...options, ...forceful }));
       // A transaction (or savepoint) hands its callback a client of its own: prepare there too.
-      if (property === "begin" || property === "savepoint") {
+      if (property === "begin") {
+        return (...args: unknown[]) => {
+          const callback = args.at(-1) as (tx: object) => Promise<unknown>;
+          return guardedTransaction(
+            (body) => value.apply(target, [...args.slice(0, -1), body]) as Promise<unknown>,
+            (tx: object) => callback(preparing(tx)),
+            (tx, deadline) => postgresGuard(tx as Parameters<typeof postgresGuard>[0], deadline),
+          );
+        };
+      }
+      if (property === "savepoint") {
         return (...args: unknown[]) => {
           const callback = args.at(-1) as (tx: object) => unknown;
           return value.apply(target, [...args.slice(0, -1), (tx: object) => callback(preparing(tx))]);
@@ -87,7 +102,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   const dir = resolve(dataDir, "pg");
   mkdirSync(dir, { recursive: true });
   const client = await PGlite.create(dir);
-  const db = drizzle(client) as unknown as Db;
+  const db = drizzle(guardedPglite(client)) as unknown as Db;
   return {
     db,
     kind: "pglite",

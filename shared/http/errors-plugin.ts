@@ -3,7 +3,7 @@
  * `{code, message, id}` with a fitting status. Unknown errors are logged with the id, never shown.
  */
 import { Elysia } from "elysia";
-import { VexilError, errorResponse } from "../errors.ts";
+import { errorResponse, vexilErrorOf } from "../errors.ts";
 import { acceptRequestId } from "../ids.ts";
 import { isDatabaseUnavailable } from "../db/connector.ts";
 import type { Logger } from "../logger.ts";
@@ -62,7 +62,8 @@ export function errorsPlugin(logger: Logger, routes?: () => readonly RouteLike[]
   let allowed: ((pathname: string) => string[]) | undefined;
   return new Elysia({ name: "vexil-errors" }).onError({ as: "global" }, ({ code, error, request }) => {
     const id = requestIdOf(request);
-    if (error instanceof VexilError) return errorResponse(error.status, error.code, error.message, id);
+    const known = vexilErrorOf(error);
+    if (known) return errorResponse(known.status, known.code, known.message, id);
     if (isDatabaseUnavailable(error)) {
       logger.warn("database unavailable", { id, error });
       return errorResponse(503, "service_unavailable", "The database is not reachable right now; try again shortly", id, { "retry-after": "1" });

@@ -1,8 +1,13 @@
 /**
  * Carries HTTP requests and responses over the bus, unchanged: status, headers and body.
  * Frame: one line of JSON metadata, a newline, then the raw body bytes.
+ *
+ * Every request carries its deadline (`x-vexil-deadline`, unix ms): the instant the gateway stops
+ * waiting and answers 504 itself. The service handles the request inside that deadline
+ * (`shared/deadline.ts`), so nothing it does commits after the caller was told it failed.
  */
 import { BusError, type Bus, type Subscription } from "../bus/bus.ts";
+import { DEADLINE_HEADER, deadlineFromHeader, deadlinePassed, remainingMs, withDeadline } from "../deadline.ts";
 import { errorResponse } from "../errors.ts";
 import { acceptRequestId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
@@ -44,10 +49,13 @@ interface ResponseMeta {
   headers: [string, string][];
 }
 
-export async function encodeRequest(request: Request): Promise<Uint8Array> {
+/** The request's frame; `deadline` (unix ms), when given, replaces any deadline header the request had. */
+export async function encodeRequest(request: Request, deadline?: number): Promise<Uint8Array> {
   const url = new URL(request.url);
   const body = request.body ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array(0);
-  return frame({ method: request.method, path: url.pathname + url.search, headers: [...request.headers] } satisfies RequestMeta, body);
+  const headers = [...request.headers];
+  const framed = deadline === undefined ? headers : [...headers.filter(([name]) => name !== DEADLINE_HEADER), [DEADLINE_HEADER, String(deadline)] as [string, string]];
+  return frame({ method: request.method, path: url.pathname + url.search, headers: framed } satisfies RequestMeta, body);
 }
 
 export function decodeRequest(data: Uint8Array): Request {
@@ -67,6 +75,20 @@ export function decodeResponse(data: Uint8Array): Response {
   return new Response(noBody ? null : body, { status: meta.status, headers: meta.headers });
 }
 
+/**
+ * The service's side of a request's deadline: `handle` runs inside the deadline its header
+ * carries; a request that arrives with no time left is refused without being handled (504, as
+ * the gateway answers it anyway).
+ */
+export function handleWithDeadline(handle: Handle): (request: Request) => Promise<Response> {
+  return (request) =>
+    withDeadline(deadlineFromHeader(request.headers.get(DEADLINE_HEADER)), async () => {
+      if (remainingMs() > 0) return handle(request);
+      const refused = deadlinePassed();
+      return errorResponse(refused.status, refused.code, refused.message, acceptRequestId(request.headers.get("x-request-id")));
+    });
+}
+
 /** Service side: answer HTTP-over-bus requests with the app's own `handle`, in the service's queue group. */
 export function serveHttpOverBus(
   bus: Bus,
@@ -74,6 +96,7 @@ export function serveHttpOverBus(
   handle: Handle,
   logger: Logger,
 ): Subscription {
+  const handleInTime = handleWithDeadline(handle);
   return bus.serve(
     subjects.http(service),
     async (msg) => {
@@ -84,7 +107,7 @@ export function serveHttpOverBus(
         return { data: await encodeResponse(errorResponse(400, "invalid_request", "Malformed request frame", acceptRequestId(null))) };
       }
       try {
-        return { data: await encodeResponse(await handle(request)) };
+        return { data: await encodeResponse(await handleInTime(request)) };
       } catch (e) {
         const id = acceptRequestId(request.headers.get("x-request-id"));
         logger.error("unhandled service error", { id, error: e });
@@ -103,13 +126,16 @@ function timedOut(service: string, id: string): Response {
   return errorResponse(504, "gateway_timeout", `The ${service} service did not answer in time`, id);
 }
 
-/** Gateway side, distributed mode: one request over NATS, load-balanced by the queue group. */
+/**
+ * Gateway side, distributed mode: one request over NATS, load-balanced by the queue group, with the
+ * instant this side stops waiting as its deadline.
+ */
 export function busServiceClient(bus: Bus, service: "auth" | "flags" | "streaming", timeoutMs: number): ServiceClient {
   return {
     async handle(request) {
       const id = acceptRequestId(request.headers.get("x-request-id"));
       try {
-        const reply = await bus.request(subjects.http(service), await encodeRequest(request), { timeoutMs });
+        const reply = await bus.request(subjects.http(service), await encodeRequest(request, Date.now() + timeoutMs), { timeoutMs });
         return decodeResponse(reply.data);
       } catch (e) {
         if (e instanceof BusError && e.kind === "timeout") return timedOut(service, id);
@@ -119,17 +145,23 @@ export function busServiceClient(bus: Bus, service: "auth" | "flags" | "streamin
   };
 }
 
-/** Gateway side, all-in-one mode: the app's `handle` in this process, with the same time limit. */
+/**
+ * Gateway side, all-in-one mode: the app's `handle` in this process, with the same time limit,
+ * given to the service as a deadline exactly as over the bus.
+ */
 export function inProcessServiceClient(service: string, handle: Handle, timeoutMs: number): ServiceClient {
+  const handleInTime = handleWithDeadline(handle);
   return {
     async handle(request) {
       const id = acceptRequestId(request.headers.get("x-request-id"));
+      const headers = new Headers(request.headers);
+      headers.set(DEADLINE_HEADER, String(Date.now() + timeoutMs));
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<Response>((resolve) => {
         timer = setTimeout(() => resolve(timedOut(service, id)), timeoutMs);
       });
       try {
-        return await Promise.race([Promise.resolve().then(() => handle(request)), timeout]);
+        return await Promise.race([Promise.resolve().then(() => handleInTime(new Request(request, { headers }))), timeout]);
       } catch {
         return errorResponse(500, "internal_error", `The ${service} service failed to answer`, id);
       } finally {

@@ -4,6 +4,8 @@ import { auditLog } from "@vexil/shared/audit/schema";
 import { rowsOf } from "@vexil/shared/db/migrate";
 import { insertRowFrom, rowFromJson, rowJson, rowObject } from "@vexil/shared/db/rows";
 import { compiledStatement, likePattern, isUniqueViolation, type Db, type Executor } from "@vexil/shared/db/connector";
+import { commitDeadlineValue, deadlineCheck, refusedPastDeadline } from "@vexil/shared/db/deadline-guard";
+import { checkDeadline, untilCallerDeadline, withoutDeadline } from "@vexil/shared/deadline";
 import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
 import { conflict } from "@vexil/shared/errors";
 import type { Flag, FlagEnvironment } from "../domain/flags/model.ts";
@@ -101,12 +103,15 @@ const auditAndEvents = sql`
  * Updates of several flags, each with its changed targeting rows, audit entry and change events, in
  * one statement (group commit: one transaction for all). Each flag is written only if it still has
  * the version its change was decided on (`read_version`) and its project and environments are as
- * read (`scope`); the answer lists the flags that were.
+ * read (`scope`); the answer lists the flags that were. The statement fails, writing nothing, if
+ * Postgres's clock has passed the earliest request deadline among the flags it updated by the time
+ * every update is done: checked last, so no write commits late after waiting for a row lock. (Group
+ * commit then writes each flag alone, and only the late one fails.)
  */
 const updateFlags = compiledStatement(sql`
   with input as (
     select * from jsonb_to_recordset(${sql.placeholder("writes")}::jsonb)
-      as w(id text, read_version int, version int, doc jsonb, scope text, project_id text, audit jsonb, events jsonb, configs jsonb)),
+      as w(id text, read_version int, version int, doc jsonb, scope text, project_id text, audit jsonb, events jsonb, configs jsonb, deadline float8)),
   changed as (
     update ${flags} f set doc = i.doc, version = i.version
     from input i
@@ -126,7 +131,7 @@ const updateFlags = compiledStatement(sql`
     select written.id, c.environment_id, c.config
     from written, jsonb_to_recordset(written.configs) as c(environment_id text, config jsonb)
     on conflict (flag_id, environment_id) do update set config = excluded.config)
-  select id from changed`);
+  select coalesce(jsonb_agg(id), '[]'::jsonb) as ids, ${deadlineCheck(sql`min(deadline)`)} as in_time from written`);
 
 /** One flag's update as `updateFlags` takes it. */
 interface UpdateRow {
@@ -139,19 +144,21 @@ interface UpdateRow {
   audit: Record<string, unknown>;
   events: Array<{ environment_id: string; payload: Record<string, unknown>; created_at: number }>;
   configs: Array<{ environment_id: string; config: FlagEnvironment }>;
+  /** The commit deadline of the request the update serves (unix ms), if it has one. */
+  deadline: number | null;
 }
 
 /** Concurrent updates written together, two batches in flight at most (see group-commit.ts). */
 const GROUP_COMMIT = { concurrency: 2, maxBatch: 256 };
 
-/** A deletion (targeting rows go with the flag), on the same conditions as an update. */
+/** A deletion (targeting rows go with the flag), on the same conditions and the same deadline check as an update. */
 const deleteFlag = compiledStatement(sql`
   with changed as (
     delete from ${flags}
     where id = ${sql.placeholder("id")} and version = ${sql.placeholder("readVersion")} and ${scopeHolds}
     returning id),
   ${auditAndEvents}
-  select count(*)::int as n from changed`);
+  select count(*)::int as n, ${deadlineCheck(sql.placeholder("deadline"))} as in_time from changed`);
 
 /** A flag row with its targeting in every environment, read in one statement (one snapshot). */
 const configsOf = (flagId: SQL) =>
@@ -172,7 +179,8 @@ export class DrizzleFlagStore implements FlagStore {
   private readonly updates = new GroupCommit<UpdateRow>({
     ...GROUP_COMMIT,
     keyOf: (row) => row.id,
-    writeBatch: async (rows) => new Set(rowsOf<{ id: string }>(await updateFlags(this.db, { writes: JSON.stringify(rows) })).map((r) => r.id)),
+    // A batch serves several requests: it runs under none of their deadlines, each row carries its own.
+    writeBatch: async (rows) => new Set(rowsOf<{ ids: string[] | string }>(await withoutDeadline(() => updateFlags(this.db, { writes: JSON.stringify(rows) }))).flatMap((r) => parsedJson<string[]>(r.ids))),
   });
 
   constructor(private readonly db: Db) {
@@ -294,11 +302,14 @@ export class DrizzleFlagStore implements FlagStore {
     const envs = read.environments;
     const events = outboxRows(write.changes, envs, write.audit.date).map((r) => ({ environment_id: r.environmentId, payload: r.payload, created_at: r.createdAt }));
     if (write.kind === "delete") {
-      const result = await deleteFlag(this.db, { id: read.flag.id, readVersion: read.flag.version, scope: scopeStamp(read), projectId: read.project.id, audit: rowJson(auditLog, write.audit), events: JSON.stringify(events) });
+      const result = await deleteFlag(this.db, { id: read.flag.id, readVersion: read.flag.version, scope: scopeStamp(read), projectId: read.project.id, audit: rowJson(auditLog, write.audit), events: JSON.stringify(events), deadline: commitDeadlineValue() }).catch(refusedPastDeadline);
       return Number(rowsOf<{ n: number }>(result)[0]?.n) === 1;
     }
     const { flag } = write;
-    return this.updates.write({
+    // Past its deadline a write does not join a batch; once in one, it is waited for until the
+    // caller's deadline at most (the batch may still commit it in time).
+    checkDeadline();
+    const written = this.updates.write({
       id: read.flag.id,
       read_version: read.flag.version,
       version: flag.version,
@@ -311,6 +322,8 @@ export class DrizzleFlagStore implements FlagStore {
       // environment. Which ones differ is compared here, not taken from the change events, so a
       // change stores exactly the flag it decided on.
       configs: envs.filter((e) => flag.configs[e.key] && !Bun.deepEquals(flag.configs[e.key], read.flag.configs[e.key], true)).map((e) => ({ environment_id: e.id, config: flag.configs[e.key]! })),
+      deadline: commitDeadlineValue(),
     });
+    return untilCallerDeadline(written.catch(refusedPastDeadline));
   }
 }

@@ -7,7 +7,8 @@ import { rowsOf } from "@vexil/shared/db/migrate";
 import { decodeJson, type Bus } from "@vexil/shared/bus/bus";
 import { MemoryBus } from "@vexil/shared/bus/memory-bus";
 import type { ChangeEvent } from "@vexil/shared/change-events";
-import type { Db } from "@vexil/shared/db/connector";
+import { openDatabase, type Db } from "@vexil/shared/db/connector";
+import { withDeadline } from "@vexil/shared/deadline";
 import { silentLogger } from "@vexil/shared/logger";
 import { startOutboxRelay } from "@vexil/flags/outbox-relay";
 import { writeChanges } from "@vexil/flags/storage/drizzle-flag-store";
@@ -19,10 +20,15 @@ afterAll(async () => {
   await Promise.all(clients.map((c) => c.end()));
 });
 
-async function setup() {
-  const client = postgres(await testDatabaseUrl(), { max: 8, onnotice: () => {} });
-  clients.push(client);
-  const db = drizzle(client) as unknown as Db;
+async function setup(through?: (url: string) => Promise<Db>) {
+  const url = await testDatabaseUrl();
+  let db: Db;
+  if (through) db = await through(url);
+  else {
+    const client = postgres(url, { max: 8, onnotice: () => {} });
+    clients.push(client);
+    db = drizzle(client) as unknown as Db;
+  }
   await db.insert(projects).values({ id: "p".repeat(24), key: "p", name: "P", tags: [], includeInSnippetByDefault: false, csaUsingEnvironmentId: false, csaUsingMobileKey: true, createdAt: 1, version: 1 });
   for (const key of ["a", "b"]) {
     await db.insert(environments).values({
@@ -110,5 +116,23 @@ describe("outbox relay", () => {
       [4, 4],
       [5, 5],
     ]);
+  });
+
+  test("a nudge from a request already past its deadline still publishes: the relay's work is not the request's", async () => {
+    const db = await setup(async (url) => {
+      const database = await openDatabase({ url, dataDir: "", max: 2 });
+      clients.push({ end: () => database.close() });
+      return database.db;
+    });
+    const bus = new MemoryBus();
+    const seen = collect(bus);
+    // No polling to speak of: only the nudge can publish.
+    const relay = startOutboxRelay({ db, bus, logger: silentLogger, pollMs: 600_000 });
+    await Bun.sleep(100);
+    await db.transaction((tx) => writeChanges(tx, "p".repeat(24), [change("a", "f", 1)], Date.now()));
+    withDeadline(Date.now() - 1, () => relay.nudge());
+    for (let i = 0; i < 100 && seen.length < 1; i++) await Bun.sleep(20);
+    await relay.stop();
+    expect(seen.map((e) => [e.seq, e.key])).toEqual([[1, "f"]]);
   });
 });

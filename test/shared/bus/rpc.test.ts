@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { decodeJson, encodeJson } from "@vexil/shared/bus/bus";
 import { MemoryBus } from "@vexil/shared/bus/memory-bus";
 import { requestJson, serveJson } from "@vexil/shared/bus/rpc";
+import { callerDeadline, commitDeadline, deadlinePassed, withDeadline } from "@vexil/shared/deadline";
 import { VexilError } from "@vexil/shared/errors";
 import { createLogger, silentLogger } from "@vexil/shared/logger";
 
@@ -71,5 +72,59 @@ describe("serveJson + requestJson", () => {
     expect(served[0]! + served[1]!).toBe(6);
     expect(served[0]).toBeGreaterThan(0);
     expect(served[1]).toBeGreaterThan(0);
+  });
+});
+
+describe("deadlines on JSON requests", () => {
+  const seeing = () =>
+    serveJson(bus, "rpc.deadline", "q", silentLogger, async () => {
+      await Bun.sleep(1);
+      return { caller: callerDeadline() ?? null };
+    });
+
+  test("a request carries the instant its sender stops waiting, and the handler runs inside it", async () => {
+    seeing();
+    const before = Date.now();
+    const { caller } = await requestJson<{ caller: number }>(bus, "rpc.deadline", {}, 3_000);
+    expect(caller).toBeGreaterThanOrEqual(before + 3_000);
+    expect(caller).toBeLessThanOrEqual(Date.now() + 3_000);
+  });
+
+  test("made while handling a request, it waits no longer than that request's time to commit", async () => {
+    seeing();
+    await withDeadline(Date.now() + 10_000, async () => {
+      const { caller } = await requestJson<{ caller: number }>(bus, "rpc.deadline", {}, 60_000);
+      expect(caller).toBe(commitDeadline()!);
+    });
+  });
+
+  test("past the request's deadline it is not sent at all", async () => {
+    let handled = 0;
+    serveJson(bus, "rpc.count", "q", silentLogger, async () => ++handled);
+    const error = await withDeadline(Date.now() - 1, () => vexilError(requestJson(bus, "rpc.count", {}, 1_000)));
+    expect(error).toMatchObject({ code: "gateway_timeout", status: 504 });
+    expect(handled).toBe(0);
+  });
+
+  test("a handler's refusal past its deadline travels as gateway_timeout, even wrapped by a driver error", async () => {
+    const lines: string[] = [];
+    serveJson(bus, "rpc.late", "q", createLogger("error", {}, (l) => lines.push(l)), async () => {
+      throw new Error("Failed query", { cause: deadlinePassed() });
+    });
+    expect((await vexilError(requestJson(bus, "rpc.late", {}, 1_000))).code).toBe("gateway_timeout");
+    expect(lines).toEqual([]);
+  });
+
+  test("in process, a handler does not inherit the sender's deadline: only the header's", async () => {
+    let published: number | null | undefined;
+    bus.subscribe("rpc.event", () => {
+      published = callerDeadline() ?? null;
+    });
+    await withDeadline(Date.now() - 1, async () => {
+      bus.publish("rpc.event", new Uint8Array());
+      await bus.flush();
+    });
+    await Bun.sleep(1);
+    expect(published).toBeNull();
   });
 });

@@ -1,5 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { Elysia } from "elysia";
 import { MemoryBus } from "@vexil/shared/bus/memory-bus";
+import { COMMIT_MARGIN_MS, DEADLINE_HEADER, callerDeadline, commitDeadline, deadlinePassed } from "@vexil/shared/deadline";
+import { errorsPlugin } from "@vexil/shared/http/errors-plugin";
 import { createLogger, silentLogger } from "@vexil/shared/logger";
 import { subjects } from "@vexil/shared/subjects";
 import {
@@ -243,5 +246,88 @@ describe("inProcessServiceClient", () => {
       expect(body).toEqual({ code: "internal_error", message: expect.stringContaining("auth"), id: "req-in-proc-2" });
       expect(JSON.stringify(body)).not.toContain("secret");
     }
+  });
+});
+
+describe("deadlines", () => {
+  let bus: MemoryBus;
+  beforeEach(() => {
+    bus = new MemoryBus();
+  });
+  afterEach(async () => {
+    await bus.drain();
+  });
+
+  /** A handler that answers with what it saw: the header, and the deadline it runs in. */
+  const reporting = (request: Request) => Response.json({ header: request.headers.get(DEADLINE_HEADER), running: callerDeadline() ?? null, commit: commitDeadline() ?? null });
+
+  test("the frame carries the deadline given, in place of any the request had", async () => {
+    const original = new Request("http://g/x", { headers: { [DEADLINE_HEADER]: "99999999999999", "x-other": "kept" } });
+    const decoded = decodeRequest(await encodeRequest(original, 1_700_000_000_000));
+    expect(decoded.headers.get(DEADLINE_HEADER)).toBe("1700000000000");
+    expect(decoded.headers.get("x-other")).toBe("kept");
+    const untouched = decodeRequest(await encodeRequest(new Request("http://g/x", { headers: { [DEADLINE_HEADER]: "123" } })));
+    expect(untouched.headers.get(DEADLINE_HEADER)).toBe("123");
+  });
+
+  test("over the bus: the gateway's limit becomes the request's deadline, and the handler runs inside it", async () => {
+    serveHttpOverBus(bus, "flags", reporting, silentLogger);
+    const before = Date.now();
+    // A deadline a client sends is not the gateway's: it is replaced.
+    const response = await busServiceClient(bus, "flags", 3_000).handle(new Request("http://g/x", { headers: { [DEADLINE_HEADER]: "99999999999999" } }));
+    const seen = (await response.json()) as { header: string; running: number; commit: number };
+    const deadline = Number(seen.header);
+    expect(deadline).toBeGreaterThanOrEqual(before + 3_000);
+    expect(deadline).toBeLessThanOrEqual(Date.now() + 3_000);
+    expect(seen.running).toBe(deadline);
+    expect(seen.commit).toBe(deadline - COMMIT_MARGIN_MS);
+  });
+
+  test("in process: the same header and the same deadline around the handler", async () => {
+    const before = Date.now();
+    const response = await inProcessServiceClient("flags", reporting, 3_000).handle(new Request("http://g/x", { headers: { [DEADLINE_HEADER]: "5" } }));
+    const seen = (await response.json()) as { header: string; running: number; commit: number };
+    const deadline = Number(seen.header);
+    expect(deadline).toBeGreaterThanOrEqual(before + 3_000);
+    expect(seen.running).toBe(deadline);
+    expect(seen.commit).toBe(deadline - COMMIT_MARGIN_MS);
+  });
+
+  test("a request without the header runs with no deadline", async () => {
+    serveHttpOverBus(bus, "flags", reporting, silentLogger);
+    const reply = await bus.request(subjects.http("flags"), await encodeRequest(new Request("http://g/x")), { timeoutMs: 2_000 });
+    expect(await decodeResponse(reply.data).json()).toEqual({ header: null, running: null, commit: null });
+  });
+
+  test("a request that arrives after its deadline is refused with 504 without being handled", async () => {
+    let handled = 0;
+    serveHttpOverBus(
+      bus,
+      "flags",
+      () => {
+        handled++;
+        return new Response("handled");
+      },
+      silentLogger,
+    );
+    const late = new Request("http://g/x", { headers: { [DEADLINE_HEADER]: String(Date.now() - 1), "x-request-id": "req-late-0001" } });
+    const reply = await bus.request(subjects.http("flags"), await encodeRequest(late), { timeoutMs: 2_000 });
+    const response = decodeResponse(reply.data);
+    expect(response.status).toBe(504);
+    expect(await json(response)).toEqual({ code: "gateway_timeout", message: expect.stringContaining("nothing was changed"), id: "req-late-0001" });
+    expect(handled).toBe(0);
+  });
+
+  test("a refusal past the deadline inside the service, even wrapped by the driver's error, is a 504 and no failure in the log", async () => {
+    const lines: string[] = [];
+    const app = new Elysia().use(errorsPlugin(createLogger("debug", {}, (l) => lines.push(l)))).get("/x", () => {
+      // What drizzle throws when a statement is refused: its own error, the refusal as the cause.
+      throw new Error("Failed query: select 1", { cause: deadlinePassed() });
+    });
+    serveHttpOverBus(bus, "flags", (request) => app.handle(request), silentLogger);
+    const response = await busServiceClient(bus, "flags", 2_000).handle(new Request("http://g/x"));
+    expect(response.status).toBe(504);
+    expect((await json(response)).message).toContain("nothing was changed");
+    expect(lines).toEqual([]);
   });
 });
