@@ -62,7 +62,8 @@ export const flags = pgTable(
     version: integer("version").notNull(),
     createdAt: bigint("created_at", { mode: "number" }).notNull(),
   },
-  (t) => [uniqueIndex("flags_project_key_idx").on(t.projectId, t.key)],
+  // Lists sort by key in byte order ("C"): this index serves a page by reading only up to it.
+  (t) => [uniqueIndex("flags_project_key_idx").on(t.projectId, t.key), index("flags_project_key_c_idx").on(t.projectId, sql`${t.key} collate "C"`)],
 );
 
 /** A flag's targeting in one environment (`FlagEnvironment`). */
@@ -77,7 +78,12 @@ export const flagConfigs = pgTable(
       .references(() => environments.id, { onDelete: "cascade" }),
     config: jsonb("config").$type<Record<string, unknown>>().notNull(),
   },
-  (t) => [primaryKey({ columns: [t.flagId, t.environmentId] }), index("flag_configs_environment_idx").on(t.environmentId)],
+  (t) => [
+    primaryKey({ columns: [t.flagId, t.environmentId] }),
+    index("flag_configs_environment_idx").on(t.environmentId),
+    // The flags that name a given flag as a prerequisite (`prerequisiteGraph`), without reading the project.
+    index("flag_configs_prerequisites_idx").using("gin", sql`(${t.config}->'prerequisites') jsonb_path_ops`),
+  ],
 );
 
 /**
