@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, getTableColumns, inArray, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, inArray, or, sql, type SQL, type SQLWrapper } from "drizzle-orm";
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog } from "@vexil/shared/audit/schema";
 import { rowsOf } from "@vexil/shared/db/migrate";
@@ -86,10 +86,15 @@ const parsedTargeting = (v: unknown) => parsedJson<Record<string, FlagEnvironmen
  * True when the project and its environments are as `scopeStamp` saw them: a change decided on
  * them (comments required, the set of environments) is written only while it holds.
  */
-const scopeHolds = sql`${sql.placeholder("scope")}::text = (
-  select p.version || ':' || coalesce((
-    select string_agg(e.id || '@' || e.version, ',' order by e.id collate "C") from ${environments} e where e.project_id = p.id), '')
-  from ${projects} p where p.id = ${sql.placeholder("projectId")})`;
+const scopeHolds = sql`${sql.placeholder("scope")}::text = ${currentScope(sql.placeholder("projectId"))}`;
+
+/** The project's version and its environments' ids and versions now, as `scopeStamp` writes them. */
+export function currentScope(projectId: SQLWrapper): SQL {
+  return sql`(
+    select p.version || ':' || coalesce((
+      select string_agg(e.id || '@' || e.version, ',' order by e.id collate "C") from ${environments} e where e.project_id = p.id), '')
+    from ${projects} p where p.id = ${projectId})`;
+}
 
 /** The audit entry and the change events of a write, inserted once per row of `changed`. */
 const auditAndEvents = sql`
@@ -115,10 +120,7 @@ const updateFlags = compiledStatement(sql`
   changed as (
     update ${flags} f set doc = i.doc, version = i.version
     from input i
-    where f.id = i.id and f.version = i.read_version and i.scope = (
-      select p.version || ':' || coalesce((
-        select string_agg(e.id || '@' || e.version, ',' order by e.id collate "C") from ${environments} e where e.project_id = p.id), '')
-      from ${projects} p where p.id = i.project_id)
+    where f.id = i.id and f.version = i.read_version and i.scope = ${currentScope(sql`i.project_id`)}
     returning f.id),
   written as (select i.* from changed join input i using (id)),
   audit_rows as (${insertRowFrom(auditLog, sql`written`, sql`written.audit`)}),
