@@ -38,7 +38,9 @@ export async function openDatabase(options: ConnectOptions): Promise<Database> {
 async function openPostgres(url: string, max: number): Promise<Database> {
   const { default: postgres } = await import("postgres");
   const { drizzle } = await import("drizzle-orm/postgres-js");
-  const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true });
+  // JIT compilation off: it pays for long analytical queries, and costs a short statement whose row
+  // estimate is high (a recursive walk of prerequisites) a hundred milliseconds or more.
+  const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true, connection: { jit: "off" } });
   const db = drizzle(preparing(client)) as unknown as Db;
   // Opened on the first `listen`; it idles between notifications, so neither timeout applies.
   // `onnotify` is the option postgres.js builds its own `listen` on; its types leave it out.

@@ -261,27 +261,35 @@ export class DrizzleFlagStore implements FlagStore {
   }
 
   async prerequisiteGraph(projectId: string, from: string[], of?: string): Promise<PrerequisiteGraph> {
-    const keys = JSON.stringify(from);
-    const rows = rowsOf<{ flag: Record<string, unknown>; configs: unknown; reachable: boolean; dependent: boolean }>(
-      await this.db.execute(sql`
-        with recursive reach(key) as (
-          select jsonb_array_elements_text(${keys}::jsonb)
-          union
-          select p->>'key' from reach
-            join ${flags} f on f.project_id = ${projectId} and f.key = reach.key
-            join ${flagConfigs} c on c.flag_id = f.id
-            cross join lateral jsonb_array_elements(coalesce(c.config->'prerequisites', '[]'::jsonb)) p),
-        dependent as (
-          select distinct f.id from ${flagConfigs} c join ${flags} f on f.id = c.flag_id
-          where ${of ?? null}::text is not null and f.project_id = ${projectId}
-            and c.config->'prerequisites' @> jsonb_build_array(jsonb_build_object('key', ${of ?? null}::text)))
-        select to_jsonb(f) as flag, ${configsOf(sql`f.id`)} as configs,
-          f.key in (select key from reach) as reachable, f.id in (select id from dependent) as dependent
-        from ${flags} f
-        where f.project_id = ${projectId} and (f.key in (select key from reach) or f.id in (select id from dependent))`),
+    // Each only when asked, each by index: the flags reached by following prerequisites from
+    // `from`, a level at a time by key (chains are short; a cycle ends where keys repeat), and
+    // those naming `of` (the GIN index on prerequisites).
+    const reach = async (): Promise<FlagRecord[]> => {
+      const found = new Map<string, FlagRecord>();
+      for (let next = [...new Set(from)]; next.length > 0; ) {
+        const level = await this.flagRows(sql`f.key in (${sql.join(next.map((k) => sql`${k}`), sql`, `)})`, projectId);
+        for (const f of level) found.set(f.key, f);
+        next = [...new Set(level.flatMap((f) => Object.values(f.configs).flatMap((c) => (c.prerequisites ?? []).map((p) => p.key))))].filter((k) => !found.has(k));
+      }
+      return [...found.values()];
+    };
+    const [reachable, dependents] = await Promise.all([
+      from.length === 0 ? [] : reach(),
+      of === undefined
+        ? []
+        : this.flagRows(sql`f.id = any(array(
+            select c.flag_id from ${flagConfigs} c
+            where c.config->'prerequisites' @> jsonb_build_array(jsonb_build_object('key', ${of}::text))))`, projectId),
+    ]);
+    return { reachable, dependents };
+  }
+
+  /** The project's flags matching `where` (over `f`), with their targeting. */
+  private async flagRows(where: SQL, projectId: string): Promise<FlagRecord[]> {
+    const rows = rowsOf<{ flag: Record<string, unknown>; configs: unknown }>(
+      await this.db.execute(sql`select to_jsonb(f) as flag, ${configsOf(sql`f.id`)} as configs from ${flags} f where f.project_id = ${projectId} and ${where}`),
     );
-    const records = rows.map((r) => ({ record: asRecord({ ...rowFromJson(flags, r.flag), configs: parsedTargeting(r.configs) }), r }));
-    return { reachable: records.filter((x) => x.r.reachable).map((x) => x.record), dependents: records.filter((x) => x.r.dependent).map((x) => x.record) };
+    return rows.map((r) => asRecord({ ...rowFromJson(flags, r.flag), configs: parsedTargeting(r.configs) }));
   }
 
   async insertFlag(flag: FlagRecord, audit: AuditEntry, changes: PendingChange[]) {

@@ -62,8 +62,14 @@ export const flags = pgTable(
     version: integer("version").notNull(),
     createdAt: bigint("created_at", { mode: "number" }).notNull(),
   },
-  // Lists sort by key in byte order ("C"): this index serves a page by reading only up to it.
-  (t) => [uniqueIndex("flags_project_key_idx").on(t.projectId, t.key), index("flags_project_key_c_idx").on(t.projectId, sql`${t.key} collate "C"`)],
+  (t) => [
+    uniqueIndex("flags_project_key_idx").on(t.projectId, t.key),
+    // The default list (flags not archived, by key in byte order): a page reads the index up to
+    // itself, and the count is an index-only scan of the project's entries.
+    index("flags_live_by_key_idx")
+      .on(t.projectId, sql`${t.key} collate "C"`)
+      .where(sql`not coalesce((${t.doc}->>'archived')::boolean, false)`),
+  ],
 );
 
 /** A flag's targeting in one environment (`FlagEnvironment`). */
