@@ -39,6 +39,13 @@
  * --connections takes a list (`8,64`): every target is then measured at each count, and each
  * row's ratio is to the hello row of the same count.
  *
+ * Two benchmarks of their own run only when --only names them (after any targets above), each
+ * given the arguments after `--` and printing its own tables:
+ *   project-size   bench/project-size.ts: single admin calls against the number of flags in a project
+ *   streams        bench/streams.ts: change → SDK `patch` latency over many SDK streams
+ *   bun run bench --only project-size -- --sizes 100,1000,5000,20000
+ *   bun run bench --only streams -- --connections 300 --only distributed,distributed-2flags
+ *
  * The load comes from autocannon, run by node in its own process (bench/load.mjs). A target
  * that answers anything but 2xx, or drops a request, fails the run.
  */
@@ -80,6 +87,11 @@ const DESCRIPTIONS: Record<TargetName, string> = {
   "flag-writes": "the all-in-one-pg process: semantic patches `turnFlagOn` and `turnFlagOff` taking turns (audit entry and outbox event each), each connection on its own flag, so every write is a change",
   "flag-writes-contended": "the same writes, every request taking the next flag (on, off, next flag, …) across all connections, so concurrent writes meet on one flag",
 };
+
+/** Benchmarks of their own, run (after the targets above) only when --only names them. */
+const SCRIPTS = { "project-size": "bench/project-size.ts", streams: "bench/streams.ts" } as const;
+type ScriptName = keyof typeof SCRIPTS;
+const SCRIPT_NAMES = Object.keys(SCRIPTS) as ScriptName[];
 
 const FLAG_TARGETS: readonly TargetName[] = ["flag-reads-all-in-one", "flag-reads-distributed", "flag-reads", "flag-writes", "flag-writes-contended"];
 
@@ -149,13 +161,16 @@ function isSeededFlag(body: unknown): boolean {
 
 const USAGE = `usage: bun run bench [--duration S] [--connections N] [--warmup S] [--rounds N]
                      [--only ${TARGETS.join(",")}] [--json FILE]
+       bun run bench --only project-size|streams [-- script options]
 
   --duration S      measured seconds per target and round (default 10)
   --connections N   concurrent connections of the load client (default 32); a list (8,64)
                     measures every target at each count
   --warmup S        unmeasured seconds before each measurement (default 3)
   --rounds N        measure every target N times, interleaved; the table shows medians (default 1)
-  --only LIST       comma-separated targets (default: all)
+  --only LIST       comma-separated targets (default: all of the above); project-size
+                    (bench/project-size.ts) and streams (bench/streams.ts) run their own
+                    benchmarks afterwards, given the arguments after --
   --json FILE       also write every raw measurement to FILE
 `;
 
@@ -168,14 +183,20 @@ interface Options {
   warmup: number;
   rounds: number;
   only: TargetName[];
+  scripts: ScriptName[];
+  /** Passed to each script. */
+  scriptArgs: string[];
   json: string | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
+  // What follows `--` is for the scripts.
+  const cut = argv.indexOf("--");
+  const scriptArgs = cut < 0 ? [] : argv.slice(cut + 1);
   let values;
   try {
     ({ values } = parseArgs({
-      args: argv,
+      args: cut < 0 ? argv : argv.slice(0, cut),
       options: {
         duration: { type: "string", default: "10" },
         connections: { type: "string", default: "32" },
@@ -199,8 +220,11 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const only = values.only === undefined ? [...TARGETS] : values.only.split(",").map((s) => s.trim()).filter(Boolean);
-  for (const name of only) if (!(TARGETS as readonly string[]).includes(name)) fail(`--only: unknown target "${name}" (known: ${TARGETS.join(", ")})`, 2);
+  const known = [...TARGETS, ...SCRIPT_NAMES];
+  for (const name of only) if (!known.includes(name as never)) fail(`--only: unknown target "${name}" (known: ${known.join(", ")})`, 2);
   if (only.length === 0) fail("--only: name at least one target", 2);
+  const scripts = SCRIPT_NAMES.filter((s) => only.includes(s));
+  if (scriptArgs.length > 0 && scripts.length === 0) fail(`arguments after -- are for ${SCRIPT_NAMES.join(" or ")}; name one in --only`, 2);
   return {
     duration: int("duration", values.duration, 1, 3600),
     connections: [...new Set(values.connections.split(",").map((c) => int("connections", c.trim(), 1, 1000)))],
@@ -208,6 +232,8 @@ function parseOptions(argv: string[]): Options {
     rounds: int("rounds", values.rounds, 1, 20),
     // Keep the canonical order whatever order was given.
     only: TARGETS.filter((t) => only.includes(t)),
+    scripts,
+    scriptArgs,
     json: values.json,
   };
 }
@@ -729,6 +755,16 @@ async function main() {
   const argv = process.argv.slice(2);
   const options = parseOptions(argv);
   const command = ["bun run bench", ...argv].join(" ");
+  if (options.only.length > 0) await measureTargets(options, command);
+  for (const script of options.scripts) {
+    log(`running ${SCRIPTS[script]} ${options.scriptArgs.join(" ")}`);
+    const proc = track(Bun.spawn(["bun", SCRIPTS[script], ...options.scriptArgs], { cwd: ROOT, stdin: "ignore", stdout: "inherit", stderr: "inherit" }));
+    const code = await proc.exited;
+    if (code !== 0) throw new BenchFailure(`${SCRIPTS[script]} exited with ${code ?? proc.signalCode}`);
+  }
+}
+
+async function measureTargets(options: Options, command: string) {
   const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
   const logDir = mkdtempSync(join(tmpdir(), "vexil-bench-logs-"));
   onCleanup("logs", async () => {
