@@ -16,12 +16,13 @@
  * At each N, one request at a time, --samples times each, timed from request to the last byte:
  *   create      `POST` of a new flag (`n-<N>-<i>`)
  *   cold patch  semantic patch `turnFlagOn` (production) of a flag picked at random among the N that
- *               this process has not changed or read before, so nothing of it is in its memory
- *   warm patch  `turnFlagOff` of the same flag right after: decided on the instance's memory
+ *               the process has not read or changed before, so no cache of it holds that flag
+ *   warm patch  `turnFlagOff` of the same flag right after, when the flag's rows (and whatever the
+ *               instance keeps of a flag it just changed) are fresh
  *   delete      `DELETE` of each flag the creates made (so the project holds N flags again)
  *   first page  `GET /api/v2/flags/default?limit=20&offset=0`
- *   last page   `GET …?limit=20&offset=N-20`; each page read follows an (untimed) flag change, which
- *               drops the instance's cached pages, so every page read goes to the database
+ *   last page   `GET …?limit=20&offset=N-20`; each page read follows an (untimed) change to a flag
+ *               of the project, so that no page read can be answered from a cache of pages
  * A warm-up (creates, patches, page reads and deletes of other flags) comes before the first N.
  * Prints per target a markdown table of medians and 95th percentiles in milliseconds, and the
  * ratio of each median to its median at the smallest N (targets: flat within 1.5×; the last page
@@ -299,8 +300,8 @@ async function measure(server: Server, o: ReturnType<typeof options>): Promise<R
       warms.push((await turn(server, flagKey(at), false)).ms);
     }
     for (const key of made) deletes.push((await remove(server, key)).ms);
-    // Page reads, each after a change that drops the pages the instance holds (the change is to a
-    // flag already changed above, so it touches nothing new).
+    // Page reads, each after a change to the project's flags, which makes any page held out of date
+    // (the change is to a flag already changed above, so it leaves the cold picks alone).
     const churn = [...touched].slice(0, 2);
     let on = true;
     for (let i = 0; i < o.samples; i++) {
