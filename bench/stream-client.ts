@@ -150,7 +150,7 @@ for (let round = 0; round < config.rounds; round++) {
 fromResponse.sort((a, b) => a - b);
 fromRequest.sort((a, b) => a - b);
 firstPerChange.sort((a, b) => a - b);
-const stats = (xs: number[]) => ({ p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs.at(-1) ?? NaN });
+const stats = (xs: number[]) => ({ p50: percentile(xs, 50), p90: percentile(xs, 90), p99: percentile(xs, 99), max: xs.at(-1) ?? NaN });
 process.stdout.write(
   `${JSON.stringify({
     done: true,
