@@ -358,6 +358,7 @@ function table(name: TargetName, rows: Row[], samples: number): string {
 }
 
 const o = options();
+const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
 const results: Record<string, Row[]> = {};
 const complaints: string[] = [];
 let failed = false;
@@ -385,7 +386,6 @@ if (complaints.length > 0) {
 
 const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT }).stdout.toString().trim();
 const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench"], { cwd: ROOT }).stdout.toString().trim() !== "";
-const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
 const command = ["bun bench/project-size.ts", ...process.argv.slice(2)].join(" ");
 if (o.json) writeFileSync(o.json, JSON.stringify({ date, command, options: o, results, complaints }, null, 2));
 for (const [name, rows] of Object.entries(results)) console.log(`\n${table(name as TargetName, rows, o.samples)}`);
@@ -394,5 +394,5 @@ console.log(`- command: \`${command}\``);
 console.log(`- fill: \`POST /api/v2/flags/default\` through the API, ${o.fillConnections} clients at once; timed requests one at a time, ${o.samples} per operation and N`);
 console.log(`- machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${cpus()[0]?.model ?? "?"}, bun ${Bun.version}`);
 console.log(`- code: commit ${commit}${dirty ? " with uncommitted changes" : ""}`);
-console.log(`- date: ${date}`);
+console.log(`- date: ${date} (start)`);
 process.exit(failed || complaints.length > 0 ? 1 : 0);
