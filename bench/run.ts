@@ -47,7 +47,8 @@
  *   bun run bench --only streams -- --connections 300 --only distributed,distributed-2flags
  *
  * The load comes from autocannon, run by node in its own process (bench/load.mjs). A target
- * that answers anything but 2xx, or drops a request, fails the run.
+ * that answers anything but 2xx, or drops a request, fails the run. The gateways run with their
+ * rate limits set as high as they go, since one admin token sends every request.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -364,6 +365,12 @@ const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().t
 const ADMIN_TOKEN = `bench-admin-${crypto.randomUUID()}`;
 const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const READ_PATH = "/api/v2/projects/default";
+/**
+ * The gateways' rate limits (per caller: 100,000 calls and 50,000 per route in 10 s by default) at
+ * their highest: every request of a run comes from one admin token, and a fast target passes 5,000
+ * per second. The limiter still counts every call, as it does in service.
+ */
+const NO_RATE_LIMIT = { VEXIL_RATE_LIMIT_GLOBAL: "100000000", VEXIL_RATE_LIMIT_ROUTE: "100000000" };
 const isDefaultProject = (body: unknown) => (body as { key?: unknown } | null)?.key === "default";
 
 function readText(file: string): string {
@@ -442,7 +449,7 @@ function startAllInOne(name: TargetName, logDir: string, databaseUrl: string | u
     () => (pg ? infraOf(pg, undefined) : []),
     name,
     entry,
-    { VEXIL_DATA_DIR: dataDir, VEXIL_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: "warn", DATABASE_URL: databaseUrl, NATS_URL: undefined },
+    { ...NO_RATE_LIMIT, VEXIL_DATA_DIR: dataDir, VEXIL_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: "warn", DATABASE_URL: databaseUrl, NATS_URL: undefined },
     logDir,
     AUTH,
     READ_PATH,
@@ -455,6 +462,7 @@ async function startDistributed(): Promise<{ target: Target; cluster: Cluster }>
     counts: { gateway: 1, auth: 1, flags: 1, streaming: 0 },
     adminToken: ADMIN_TOKEN,
     logLevel: "warn",
+    env: NO_RATE_LIMIT,
   });
   onCleanup("distributed cluster", () => cluster.stop());
   onCleanup("distributed logs", async () => {
@@ -807,7 +815,7 @@ async function measureTargets(options: Options, command: string) {
           () => infraOf(cluster!.postgres, cluster!.nats?.port),
           "distributed-noauth",
           "bench/entries/gateway-no-auth.ts",
-          { NATS_URL: cluster!.natsUrl, VEXIL_INTERNAL_KEY: cluster!.internalKey, LOG_LEVEL: "warn" },
+          { ...NO_RATE_LIMIT, NATS_URL: cluster!.natsUrl, VEXIL_INTERNAL_KEY: cluster!.internalKey, LOG_LEVEL: "warn" },
           logDir,
           AUTH,
           READ_PATH,
