@@ -277,8 +277,19 @@ export class CachedStores {
   }
 }
 
-const copyRecord = <T>(record: T): T => cloneJson(record);
-const copyListed = <T>(listed: Listed<T>): Listed<T> => ({ items: listed.items.map(copyRecord), total: listed.total });
+/**
+ * What the cache keeps is a deep-frozen copy, handed out as it is: reads cost no copy, and a caller
+ * that tried to change a record it was given would fail at once rather than change the cache.
+ */
+function frozen<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const item of Object.values(value)) frozen(item);
+    Object.freeze(value);
+  }
+  return value;
+}
+const copyRecord = <T>(record: T): T => frozen(cloneJson(record));
+const copyListed = <T>(listed: Listed<T>): Listed<T> => frozen({ items: listed.items.map((r) => cloneJson(r)), total: listed.total });
 
 function cachedFlags(cache: CachedStores, inner: FlagStore): FlagStore {
   const scopeItems = (projectKey: string) => [`scope${SEP}${projectKey}`];
@@ -289,7 +300,7 @@ function cachedFlags(cache: CachedStores, inner: FlagStore): FlagStore {
 
     async projectScope(projectKey: string, options: ReadOptions = {}): Promise<ProjectScope | undefined> {
       const held = options.consistent ? undefined : cache.scope(projectKey);
-      if (held) return copyRecord(held);
+      if (held) return held;
       const found = await cache.filled(scopeItems(projectKey), () => inner.projectScope(projectKey, { consistent: true }), (s) => s && cache.keepScope(copyRecord(s)));
       return found;
     },
@@ -298,7 +309,7 @@ function cachedFlags(cache: CachedStores, inner: FlagStore): FlagStore {
       if (!options.consistent) {
         const scope = cache.scope(projectKey);
         const flag = scope && cache.flag(scope.project.id, flagKey);
-        if (scope && flag) return { ...copyRecord(scope), flag: copyRecord(flag) };
+        if (scope && flag) return { ...scope, flag };
       }
       // The flag's generation is known only once its project's id is: a notice about the project
       // (or about this flag, named by its project's id) during the load keeps it out of the cache.
@@ -320,7 +331,7 @@ function cachedFlags(cache: CachedStores, inner: FlagStore): FlagStore {
 
     async listFlags(projectId: string, q: FlagQuery): Promise<Listed<FlagRecord>> {
       const { key, owner, held } = cache.list<FlagRecord>(`flags${SEP}${projectId}`, q);
-      if (held) return copyListed(held);
+      if (held) return held;
       return cache.filled([owner, `project${SEP}${projectId}`], () => inner.listFlags(projectId, q), (listed) => cache.keepList(key, copyListed(listed)));
     },
 
@@ -347,13 +358,13 @@ function cachedSegments(cache: CachedStores, inner: SegmentStore): SegmentStore 
   return {
     async segmentByKey(environmentId: string, key: string, options: ReadOptions = {}): Promise<SegmentRecord | undefined> {
       const held = options.consistent ? undefined : cache.segment(environmentId, key);
-      if (held) return copyRecord(held);
+      if (held) return held;
       return cache.filled([segmentKeyOf(environmentId, key)], () => inner.segmentByKey(environmentId, key, { consistent: true }), (s) => s && cache.keepSegment(copyRecord(s)));
     },
 
     async listSegments(environmentId: string, q: SegmentQuery): Promise<Listed<SegmentRecord>> {
       const { key, owner, held } = cache.list<SegmentRecord>(`segments${SEP}${environmentId}`, q);
-      if (held) return copyListed(held);
+      if (held) return held;
       return cache.filled([owner], () => inner.listSegments(environmentId, q), (listed) => cache.keepList(key, copyListed(listed)));
     },
 
