@@ -78,8 +78,11 @@ export type { ChangeNotice };
 
 /** Commit notices of one database: what the cache listens to. */
 export interface ChangeNoticeSource {
-  /** `onNotice` for every committed change; `onReset` when some may have been missed. Returns a stop function. */
-  subscribe(onNotice: (notice: ChangeNotice) => void, onReset: () => void): () => void;
+  /**
+   * `onNotice` for every committed change; `onLost` when notices stop being heard (the connection
+   * dropped), `onReset` when they are heard again (some may have been missed). Returns a stop function.
+   */
+  subscribe(onNotice: (notice: ChangeNotice) => void, onReset: () => void, onLost?: () => void): () => void;
 }
 
 export class CachedStores {
@@ -96,6 +99,8 @@ export class CachedStores {
   /** Per item (flag, segment, project scope, list owner): raised whenever it may have changed. */
   private readonly generations = new Map<string, number>();
   private epoch = 0;
+  /** While notices are not heard, nothing is kept: every read goes to the store. */
+  private deaf = false;
   /** Raised with every generation: a load during which it did not move saw nothing change. */
   changes = 0;
   private readonly stop: () => void;
@@ -113,7 +118,14 @@ export class CachedStores {
     this.projects = cachedProjects(this, inner.projects);
     this.stop = notices.subscribe(
       (notice) => this.notice(notice),
-      () => this.clear(),
+      () => {
+        this.clear();
+        this.deaf = false;
+      },
+      () => {
+        this.deaf = true;
+        this.clear();
+      },
     );
   }
 
@@ -243,6 +255,7 @@ export class CachedStores {
   }
 
   keepScope(scope: ProjectScope): void {
+    if (this.deaf) return;
     this.scopes.set(scope.project.key, scope);
     this.projectKeys.set(scope.project.id, scope.project.key);
   }
@@ -252,6 +265,7 @@ export class CachedStores {
   }
 
   keepFlag(record: FlagRecord): void {
+    if (this.deaf) return;
     const item = flagKeyOf(record.projectId, record.key);
     const held = this.flagRecords.get(item);
     if (!held || held.version <= record.version) this.flagRecords.set(item, record);
@@ -262,6 +276,7 @@ export class CachedStores {
   }
 
   keepSegment(record: SegmentRecord): void {
+    if (this.deaf) return;
     const item = segmentKeyOf(record.environmentId, record.key);
     const held = this.segmentRecords.get(item);
     if (!held || held.version <= record.version) this.segmentRecords.set(item, record);
@@ -273,6 +288,7 @@ export class CachedStores {
   }
 
   keepList(key: string, listed: Listed<FlagRecord> | Listed<SegmentRecord>): void {
+    if (this.deaf) return;
     this.lists.set(key, listed);
   }
 }

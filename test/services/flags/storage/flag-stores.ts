@@ -43,9 +43,9 @@ export interface Stores {
 
 /** Commit notices as the test sends them. */
 export class Notices implements ChangeNoticeSource {
-  private readonly listeners = new Set<{ onNotice: (n: ChangeNotice) => void; onReset: () => void }>();
-  subscribe(onNotice: (n: ChangeNotice) => void, onReset: () => void) {
-    const listener = { onNotice, onReset };
+  private readonly listeners = new Set<{ onNotice: (n: ChangeNotice) => void; onReset: () => void; onLost?: () => void }>();
+  subscribe(onNotice: (n: ChangeNotice) => void, onReset: () => void, onLost?: () => void) {
+    const listener = { onNotice, onReset, onLost };
     this.listeners.add(listener);
     return () => void this.listeners.delete(listener);
   }
@@ -54,6 +54,9 @@ export class Notices implements ChangeNoticeSource {
   }
   reset(): void {
     for (const l of this.listeners) l.onReset();
+  }
+  lose(): void {
+    for (const l of this.listeners) l.onLost?.();
   }
 }
 
