@@ -61,6 +61,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     requestTimeoutMs: config.serviceTimeoutMs,
     streamLimit: config.streamLimit,
     heartbeatMs: config.streamHeartbeatMs,
+    evaluationsFlushMs: config.evaluationsFlushMs,
   });
   await flags.bootstrapped;
 

@@ -10,6 +10,7 @@ import type { FlagsContext } from "./domain/context.ts";
 import { auditLogRoutes } from "./routes/audit-log.ts";
 import { compatRoutes } from "./routes/compat.ts";
 import { environmentRoutes } from "./routes/environments.ts";
+import { flagStatusRoutes } from "./routes/flag-statuses.ts";
 import { flagRoutes } from "./routes/flags.ts";
 import { projectRoutes } from "./routes/projects.ts";
 import { segmentRoutes } from "./routes/segments.ts";
@@ -31,6 +32,7 @@ export function createFlagsApp(ctx: FlagsContext, assertions: Assertions, unleas
     .use(projectRoutes(ctx, assertions))
     .use(environmentRoutes(ctx, assertions))
     .use(flagRoutes(ctx, assertions))
+    .use(flagStatusRoutes(ctx, assertions))
     .use(segmentRoutes(ctx, assertions))
     .use(auditLogRoutes(ctx.audit, assertions))
     .use(compatRoutes(ctx, assertions, unleash))

@@ -11,10 +11,12 @@ import { environmentData } from "./domain/environment-data.ts";
 import { bootstrapDefaultProject } from "./domain/projects.ts";
 import { busKeyIssuer } from "./env-keys-client.ts";
 import { startOutboxRelay } from "./outbox-relay.ts";
+import { subscribeToEvaluations } from "./usage-subscriber.ts";
 import { CachedStores } from "./storage/cached-stores.ts";
 import { listenForChanges } from "./storage/change-notices.ts";
 import { DrizzleAuditReader } from "./storage/drizzle-audit-reader.ts";
 import { DrizzleFlagStore } from "./storage/drizzle-flag-store.ts";
+import { DrizzleFlagUsageStore } from "./storage/drizzle-flag-usage-store.ts";
 import { DrizzleSegmentStore } from "./storage/drizzle-segment-store.ts";
 import { DrizzleProjectStore } from "./storage/drizzle-project-store.ts";
 
@@ -37,6 +39,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     store: cache.projects,
     flags: cache.flags,
     segments: cache.segments,
+    usage: new DrizzleFlagUsageStore(options.database.db),
     audit: new DrizzleAuditReader(options.database.db),
     keys: busKeyIssuer(options.bus, options.requestTimeoutMs),
     logger: options.logger,
@@ -46,6 +49,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
   ctx.committed = relay.nudge;
   const app = createFlagsApp(ctx, options.assertions, options.unleash);
   const served = serveJson(options.bus, subjects.flagsEnvironmentData, queueGroup("flags"), options.logger, (body: { environmentId?: unknown }) => environmentData(ctx, body));
+  const evaluations = subscribeToEvaluations(options.bus, ctx.usage, options.logger);
   let stopped = false;
   // The default project needs the auth service for its keys: keep trying until it answers.
   const bootstrapped = (async () => {
@@ -65,6 +69,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     stop: async () => {
       stopped = true;
       served.unsubscribe();
+      evaluations.unsubscribe();
       cache.close();
       await notices.close();
       await relay.stop();

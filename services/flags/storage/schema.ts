@@ -138,3 +138,29 @@ export const segments = pgTable(
   },
   (t) => [uniqueIndex("segments_environment_key_idx").on(t.environmentId, t.key)],
 );
+
+/**
+ * What SDKs reported evaluating, per flag and environment (flag statuses): when it was last
+ * requested, how many evaluations got each variation and when each last did, and the default value
+ * the application passed. Written in batches from the streaming service's evaluation counts, merged
+ * with what is there; goes with its flag or environment.
+ */
+export const flagUsage = pgTable(
+  "flag_usage",
+  {
+    environmentId: text("environment_id")
+      .notNull()
+      .references(() => environments.id, { onDelete: "cascade" }),
+    flagId: text("flag_id")
+      .notNull()
+      .references(() => flags.id, { onDelete: "cascade" }),
+    /** Epoch ms. */
+    lastRequested: bigint("last_requested", { mode: "number" }).notNull(),
+    evaluations: bigint("evaluations", { mode: "number" }).notNull(),
+    /** By variation index (-1: the caller's default value was served): `{count, lastRequested}`. */
+    variations: jsonb("variations").$type<Record<string, { count: number; lastRequested: number }>>().notNull(),
+    /** The default value SDKs last reported; SQL null when none did (a JSON `null` is a value). */
+    defaultValue: jsonb("default_value"),
+  },
+  (t) => [primaryKey({ columns: [t.environmentId, t.flagId] }), index("flag_usage_flag_idx").on(t.flagId)],
+);

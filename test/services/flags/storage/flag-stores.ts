@@ -17,6 +17,8 @@ import { DrizzleFlagStore } from "@vexil/flags/storage/drizzle-flag-store";
 import { DrizzleProjectStore } from "@vexil/flags/storage/drizzle-project-store";
 import { DrizzleSegmentStore } from "@vexil/flags/storage/drizzle-segment-store";
 import type { FlagGlobal, FlagRecord, FlagStore, FlagWrite, ScopedFlag } from "@vexil/flags/storage/flag-store";
+import { DrizzleFlagUsageStore } from "@vexil/flags/storage/drizzle-flag-usage-store";
+import type { FlagUsageStore } from "@vexil/flags/storage/flag-usage-store";
 import { MemoryFlagStore } from "@vexil/flags/storage/memory-flag-store";
 import type { EnvironmentRecord, ProjectRecord, ProjectStore } from "@vexil/flags/storage/project-store";
 import { outbox } from "@vexil/flags/storage/schema";
@@ -35,6 +37,7 @@ export interface Stores {
   flags: FlagStore;
   segments: SegmentStore;
   projects: ProjectStore;
+  usage: FlagUsageStore;
   /** Every audit entry written, oldest first. */
   auditEntries(): Promise<AuditEntry[]>;
   /** Every change event recorded (memory: `store.outbox`; Postgres: the `outbox` table), in order. */
@@ -75,6 +78,7 @@ export async function postgresStores(): Promise<Stores & { db: Db }> {
     flags: new DrizzleFlagStore(db),
     segments: new DrizzleSegmentStore(db),
     projects: new DrizzleProjectStore(db),
+    usage: new DrizzleFlagUsageStore(db),
     auditEntries: () => db.select().from(auditLog).orderBy(asc(auditLog.date), asc(auditLog.id)) as Promise<AuditEntry[]>,
     events: async () => (await db.select().from(outbox).orderBy(asc(outbox.id))).map((r) => recorded(r.payload as unknown as ChangeEvent)),
   };
@@ -95,6 +99,7 @@ export function memoryStores(): Stores & { memory: MemoryFlagStore } {
     flags: memory,
     segments: memory,
     projects: memory,
+    usage: memory,
     auditEntries: async () => structuredClone(memory.audit),
     events: async () => memory.outbox.map(recorded),
   };
