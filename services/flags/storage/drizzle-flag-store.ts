@@ -246,13 +246,14 @@ export class DrizzleFlagStore implements FlagStore {
 
   async listFlags(projectId: string, q: FlagQuery): Promise<Listed<FlagRecord>> {
     const where = filters(projectId, q);
-    // The page's rows are found first and only they get their targeting: building it for every
-    // row before the offset made late pages cost as much as the whole project.
-    const page = this.db.select({ id: flags.id }).from(flags).where(where).orderBy(...ordering(q)).limit(q.limit).offset(q.offset);
-    const [ids, totals] = await Promise.all([page, this.db.select({ n: count() }).from(flags).where(where)]);
-    const rows = ids.length === 0 ? [] : await this.db.select(withTargeting).from(flags).where(inArray(flags.id, ids.map((r) => r.id)));
-    const byId = new Map(rows.map((r) => [r.id, asRecord(r)]));
-    return { items: ids.flatMap((r) => byId.get(r.id) ?? []), total: totals[0]?.n ?? 0 };
+    // The page's keys are found first and only those rows get their targeting: building it for
+    // every row before the offset made late pages cost as much as the whole project. Keys, not
+    // ids: the default list (by key, not archived) then reads its partial index alone.
+    const page = this.db.select({ key: flags.key }).from(flags).where(where).orderBy(...ordering(q)).limit(q.limit).offset(q.offset);
+    const [keys, totals] = await Promise.all([page, this.db.select({ n: count() }).from(flags).where(where)]);
+    const rows = keys.length === 0 ? [] : await this.db.select(withTargeting).from(flags).where(and(eq(flags.projectId, projectId), inArray(flags.key, keys.map((r) => r.key))));
+    const byKey = new Map(rows.map((r) => [r.key, asRecord(r)]));
+    return { items: keys.flatMap((r) => byKey.get(r.key) ?? []), total: totals[0]?.n ?? 0 };
   }
 
   async flagByKey(projectId: string, key: string) {
