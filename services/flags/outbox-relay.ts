@@ -9,12 +9,18 @@
  * environment. Events of one flag or segment still go out in the order of their changes: each
  * change waits for the one before it to commit, so its outbox row comes later in id order and is
  * never visible before that row.
+ *
+ * The relay wakes when an outbox insert commits anywhere: a trigger sends `vexil_outbox` (see
+ * `shared/db/notifications.ts`), every instance's relay hears it, and the one that gets the lock
+ * publishes. A local commit also nudges it directly. A slow poll (5 s) is only a safety net, and
+ * the relay also runs whenever its LISTEN was re-established (notifications may have been missed).
  */
 import { and, isNotNull, lt, sql } from "drizzle-orm";
 import type { Bus } from "@vexil/shared/bus/bus";
 import type { ChangeEvent } from "@vexil/shared/change-events";
-import type { Db } from "@vexil/shared/db/connector";
+import type { Database } from "@vexil/shared/db/connector";
 import { LOCK_NAMESPACE, rowsOf } from "@vexil/shared/db/migrate";
+import { OUTBOX_CHANNEL, type Unlisten } from "@vexil/shared/db/notifications";
 import type { Logger } from "@vexil/shared/logger";
 import { subjects } from "@vexil/shared/subjects";
 import { environmentSequences, outbox } from "./storage/schema.ts";
@@ -30,8 +36,17 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
-export function startOutboxRelay(options: { db: Db; bus: Bus; logger: Logger; pollMs?: number }): OutboxRelay {
-  const { db, bus, logger } = options;
+export interface OutboxRelayOptions {
+  database: Pick<Database, "db" | "listen">;
+  bus: Bus;
+  logger: Logger;
+  /** The safety-net poll; notifications and nudges do the real work. */
+  pollMs?: number;
+}
+
+export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { bus, logger } = options;
+  const { db } = options.database;
   const encoder = new TextEncoder();
   let running: Promise<void> | undefined;
   let again = false;
@@ -41,15 +56,19 @@ export function startOutboxRelay(options: { db: Db; bus: Bus; logger: Logger; po
   /** One pass: publishes everything unpublished, oldest first; returns how many went out. */
   async function pass(): Promise<number> {
     return db.transaction(async (tx) => {
-      // One statement: take the relay lock, number the oldest unpublished events per environment
-      // (the counters rise by what each environment got), mark them and return them. Publishing
-      // happens before commit; if it fails, the transaction rolls all of it back.
+      // The lock first, in a statement of its own: every relay wakes on the same notification,
+      // and a statement that got the lock just after another relay committed must not read the
+      // outbox as it was before that commit (it would number those events a second time).
+      const lock = rowsOf<{ locked: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, ${RELAY_LOCK}) as locked`));
+      if (!lock[0]?.locked) return 0;
+      // One statement: number the oldest unpublished events per environment (the counters rise by
+      // what each environment got), mark them and return them. Publishing happens before commit;
+      // if it fails, the transaction rolls all of it back.
       const rows = rowsOf<{ id: number; seq: number; payload: ChangeEvent | string }>(
         await tx.execute(sql`
-          with relay as (select pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, ${RELAY_LOCK}) as locked),
-          oldest as (
+          with oldest as (
             select id, environment_id from ${outbox}
-            where published_at is null and (select locked from relay) order by id limit ${BATCH}),
+            where published_at is null order by id limit ${BATCH}),
           batch as (select id, environment_id, row_number() over (partition by environment_id order by id) as n from oldest),
           counts as (select environment_id, count(*) as c from batch group by environment_id),
           counters as (
@@ -97,7 +116,19 @@ export function startOutboxRelay(options: { db: Db; bus: Bus; logger: Logger; po
     });
   }
 
-  const poll = setInterval(nudge, options.pollMs ?? 100);
+  // Listening again after a failed first LISTEN (the database was away) is left to the poll.
+  let unlisten: Promise<Unlisten | undefined> | undefined;
+  const listen = () => {
+    unlisten = options.database.listen(OUTBOX_CHANNEL, nudge, nudge).catch((e: unknown) => {
+      logger.warn("outbox relay cannot listen for commits; polling until it can", { error: e });
+      unlisten = undefined;
+      return undefined;
+    });
+  };
+  const poll = setInterval(() => {
+    if (!unlisten) listen();
+    nudge();
+  }, options.pollMs ?? 5_000);
   const cleanup = setInterval(() => {
     void db
       .delete(outbox)
@@ -105,6 +136,7 @@ export function startOutboxRelay(options: { db: Db; bus: Bus; logger: Logger; po
       .catch(() => undefined);
   }, 60_000);
   bus.onReconnect(nudge);
+  listen();
   nudge();
 
   return {
@@ -113,6 +145,7 @@ export function startOutboxRelay(options: { db: Db; bus: Bus; logger: Logger; po
       stopped = true;
       clearInterval(poll);
       clearInterval(cleanup);
+      await (await unlisten)?.();
       await running;
     },
   };
