@@ -12,8 +12,9 @@
  *
  * The relay wakes when an outbox insert commits anywhere: a trigger sends `vexil_outbox` (see
  * `shared/db/notifications.ts`), every instance's relay hears it, and the one that gets the lock
- * publishes. A local commit also nudges it directly. A slow poll (5 s) is only a safety net, and
- * the relay also runs whenever its LISTEN was re-established (notifications may have been missed).
+ * publishes. A local commit also nudges it directly. A slow poll is only a safety net (5 s on a
+ * Postgres server; 60 s on PGlite, whose notifications come from inside this process and cannot be
+ * missed), and the relay also runs whenever its LISTEN was re-established after a lost connection.
  */
 import { and, isNotNull, lt, sql } from "drizzle-orm";
 import type { Bus } from "@vexil/shared/bus/bus";
@@ -27,8 +28,9 @@ import { environmentSequences, outbox } from "./storage/schema.ts";
 
 const RELAY_LOCK = 4;
 const BATCH = 500;
-/** Published events are kept this long, then removed. */
+/** Published events are kept this long, then removed (checked every 10 minutes). */
 const KEEP_MS = 60 * 60 * 1000;
+const CLEANUP_MS = 10 * 60 * 1000;
 
 export interface OutboxRelay {
   /** Publish now (after a local commit) rather than at the next poll. */
@@ -37,7 +39,7 @@ export interface OutboxRelay {
 }
 
 export interface OutboxRelayOptions {
-  database: Pick<Database, "db" | "listen">;
+  database: Pick<Database, "db" | "kind" | "listen">;
   bus: Bus;
   logger: Logger;
   /** The safety-net poll; notifications and nudges do the real work. */
@@ -125,16 +127,22 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       return undefined;
     });
   };
-  const poll = setInterval(() => {
-    if (!unlisten) listen();
-    nudge();
-  }, options.pollMs ?? 5_000);
+  const poll = setInterval(
+    () => {
+      if (!unlisten) listen();
+      nudge();
+    },
+    options.pollMs ?? (options.database.kind === "pglite" ? 60_000 : 5_000),
+  );
   const cleanup = setInterval(() => {
     void db
       .delete(outbox)
       .where(and(isNotNull(outbox.publishedAt), lt(outbox.publishedAt, Date.now() - KEEP_MS)))
       .catch(() => undefined);
-  }, 60_000);
+  }, CLEANUP_MS);
+  // Neither keeps a process alive on its own.
+  poll.unref?.();
+  cleanup.unref?.();
   bus.onReconnect(nudge);
   listen();
   nudge();

@@ -48,14 +48,11 @@ export const SSE_HEADERS = {
 
 export class StreamHub<T> {
   private readonly streams = new Set<{ stream: Stream; tag: T }>();
-  private readonly heartbeat: ReturnType<typeof setInterval>;
+  /** Runs while streams are open. */
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
   private accepting = true;
 
-  constructor(private readonly options: StreamHubOptions) {
-    this.heartbeat = setInterval(() => {
-      for (const { stream } of this.streams) stream.send(HEARTBEAT);
-    }, options.heartbeatMs);
-  }
+  constructor(private readonly options: StreamHubOptions) {}
 
   get size(): number {
     return this.streams.size;
@@ -71,6 +68,10 @@ export class StreamHub<T> {
       if (closed) return;
       closed = true;
       this.streams.delete(entry);
+      if (this.streams.size === 0) {
+        clearInterval(this.heartbeat);
+        this.heartbeat = undefined;
+      }
       options.onClose();
     };
     const stream: Stream = {
@@ -113,6 +114,9 @@ export class StreamHub<T> {
       { highWaterMark: 0 },
     );
     this.streams.add(entry);
+    this.heartbeat ??= setInterval(() => {
+      for (const { stream } of this.streams) stream.send(HEARTBEAT);
+    }, this.options.heartbeatMs);
     return { stream, response: new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...headers } }) };
   }
 
@@ -131,8 +135,9 @@ export class StreamHub<T> {
   /** Refuses new streams from now on and closes the open ones (their SDKs reconnect elsewhere). */
   shutdown(): void {
     this.accepting = false;
-    clearInterval(this.heartbeat);
     this.closeWhere(() => true);
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
   }
 
   get isAccepting(): boolean {
