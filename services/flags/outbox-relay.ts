@@ -120,12 +120,21 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   // Listening again after a failed first LISTEN (the database was away) is left to the poll.
   let unlisten: Promise<Unlisten | undefined> | undefined;
+  let listenFailed = false;
   const listen = () => {
-    unlisten = options.database.listen(OUTBOX_CHANNEL, nudge, nudge).catch((e: unknown) => {
-      logger.warn("outbox relay cannot listen for commits; polling until it can", { error: e });
-      unlisten = undefined;
-      return undefined;
-    });
+    unlisten = options.database.listen(OUTBOX_CHANNEL, nudge, nudge).then(
+      (stop) => {
+        if (listenFailed) logger.info("outbox relay listening for commits again");
+        listenFailed = false;
+        return stop;
+      },
+      (e: unknown) => {
+        if (!listenFailed) logger.warn("outbox relay cannot listen for commits; polling until it can", { error: e });
+        listenFailed = true;
+        unlisten = undefined;
+        return undefined;
+      },
+    );
   };
   const poll = setInterval(
     () => {
