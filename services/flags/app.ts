@@ -4,7 +4,7 @@ import type { Assertions } from "@vexil/shared/assertion";
 import { errorsPlugin } from "@vexil/shared/http/errors-plugin";
 import { jsonVariants } from "@vexil/shared/http/json-variants";
 import { textGuard } from "@vexil/shared/http/text-guard";
-import { PART_PATH, servicePart } from "@vexil/shared/http/openapi";
+import { PART_PATH, servicePart, type ServicePart } from "@vexil/shared/http/openapi";
 import { flagsComponents } from "./openapi/index.ts";
 import type { FlagsContext } from "./domain/context.ts";
 import { auditLogRoutes } from "./routes/audit-log.ts";
@@ -24,7 +24,7 @@ export interface CompatDefaults {
 export function createFlagsApp(ctx: FlagsContext, assertions: Assertions, unleash: CompatDefaults = { project: "default", environment: "production" }) {
   // The errors plugin lists the app's own routes in 405 answers; they exist once the app is built.
   const built: { routes: ReadonlyArray<{ method: string; path: string }>; app?: unknown } = { routes: [] };
-  let part: ReturnType<typeof servicePart> | undefined;
+  let part: ServicePart | undefined;
   const app = new Elysia({ normalize: false })
     .use(errorsPlugin(ctx.logger, () => built.routes))
     .use(jsonVariants())
@@ -37,7 +37,7 @@ export function createFlagsApp(ctx: FlagsContext, assertions: Assertions, unleas
     .use(auditLogRoutes(ctx.audit, assertions))
     .use(compatRoutes(ctx, assertions, unleash))
     // This service's part of the OpenAPI document, for the gateway (built on first use).
-    .get(PART_PATH, () => (part ??= servicePart(built.app, flagsComponents)));
+    .get(PART_PATH, async () => (part ??= await servicePart(built.app, flagsComponents)));
   built.routes = app.routes;
   built.app = app;
   return app;

@@ -45,7 +45,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     logger: options.logger,
     now: Date.now,
   };
-  const relay = startOutboxRelay({ db: options.database.db, bus: options.bus, logger: options.logger });
+  const relay = startOutboxRelay({ database: options.database, bus: options.bus, logger: options.logger });
   ctx.committed = relay.nudge;
   const app = createFlagsApp(ctx, options.assertions, options.unleash);
   const served = serveJson(options.bus, subjects.flagsEnvironmentData, queueGroup("flags"), options.logger, (body: { environmentId?: unknown }) => environmentData(ctx, body));

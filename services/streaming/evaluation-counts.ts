@@ -50,7 +50,10 @@ function defaultOf(feature: { default?: unknown }): { value: unknown } | undefin
 
 export class EvaluationCounts {
   private counts = new Map<string, Map<string, FlagEvaluations>>();
-  private readonly timer: ReturnType<typeof setInterval>;
+  /** Armed by the first report after a flush: no timer runs while nothing is counted. */
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly flushMs: number;
+  private stopped = false;
   private readonly maxEnvironments: number;
   private readonly maxFlags: number;
   private readonly maxVariations: number;
@@ -64,7 +67,7 @@ export class EvaluationCounts {
     this.maxEnvironments = options.maxEnvironments ?? 10_000;
     this.maxFlags = options.maxFlagsPerEnvironment ?? 5_000;
     this.maxVariations = options.maxVariationsPerFlag ?? 64;
-    this.timer = setInterval(() => this.flush(), options.flushMs ?? 30_000);
+    this.flushMs = options.flushMs ?? 30_000;
   }
 
   /** Takes a report body (raw bytes, maybe gzip) to read later. */
@@ -74,6 +77,10 @@ export class EvaluationCounts {
         const text = new TextDecoder().decode(gzip ? gunzipSync(body) : body);
         const events = JSON.parse(text) as unknown;
         if (Array.isArray(events)) for (const e of events) this.add(environmentId, e as SummaryEvent);
+        if (!this.timer && !this.stopped && this.counts.size > 0) {
+          this.timer = setTimeout(() => this.flush(), this.flushMs);
+          this.timer.unref?.();
+        }
       } catch {
         // A report that is not what SDKs send counts for nothing.
       }
@@ -131,6 +138,8 @@ export class EvaluationCounts {
   }
 
   flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     const counts = this.counts;
     this.counts = new Map();
     for (const [environmentId, flags] of counts) {
@@ -145,7 +154,7 @@ export class EvaluationCounts {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.stopped = true;
     this.flush();
   }
 }

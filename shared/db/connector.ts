@@ -2,7 +2,6 @@
  * One connector for both storage engines: postgres.js for a Postgres server (DATABASE_URL),
  * PGlite (Postgres in WASM, on disk) for the embedded default. Callers get a drizzle database.
  */
-import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { sql, type Query, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
@@ -99,11 +98,9 @@ function preparing<T extends object>(client: T): T {
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
-  const { PGlite } = await import("@electric-sql/pglite");
+  const { openPgliteDir } = await import("./pglite.ts");
   const { drizzle } = await import("drizzle-orm/pglite");
-  const dir = resolve(dataDir, "pg");
-  mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create(dir);
+  const client = await openPgliteDir(resolve(dataDir, "pg"));
   const db = drizzle(guardedPglite(client)) as unknown as Db;
   return {
     db,
