@@ -128,7 +128,26 @@ export async function getFlag(ctx: FlagsContext, caller: Caller, projectKey: str
   const flag = found.flag;
   const only = parseEnvParam(scope, params.env);
   if (!flag) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
-  return flagRep(flagDocument(flag), { projectKey: scope.project.key, environments: scope.envs, only, summary: false });
+  // A record from the cache is the same frozen object until the flag changes, and so are the
+  // project's environments: its answer is built once per version, not per read.
+  const memo = Object.isFrozen(flag) && Object.isFrozen(found.environments) ? answers(flag, found.environments) : undefined;
+  const key = only ? [...only].join(",") : "";
+  const known = memo?.get(key);
+  if (known && known.projectKey === scope.project.key) return known.rep;
+  const rep = flagRep(flagDocument(flag), { projectKey: scope.project.key, environments: scope.envs, only, summary: false });
+  memo?.set(key, { projectKey: scope.project.key, rep });
+  return rep;
+}
+
+/** Answers built from one frozen flag record and one frozen list of environments, by `env` filter. */
+const built = new WeakMap<FlagRecord, WeakMap<object, Map<string, { projectKey: string; rep: FlagRep }>>>();
+
+function answers(flag: FlagRecord, environments: object): Map<string, { projectKey: string; rep: FlagRep }> {
+  let byScope = built.get(flag);
+  if (!byScope) built.set(flag, (byScope = new WeakMap()));
+  let byFilter = byScope.get(environments);
+  if (!byFilter) byScope.set(environments, (byFilter = new Map()));
+  return byFilter;
 }
 
 function isBooleanPair(values: unknown[]): boolean {
