@@ -11,6 +11,9 @@ import { environmentData } from "./domain/environment-data.ts";
 import { bootstrapDefaultProject } from "./domain/projects.ts";
 import { busKeyIssuer } from "./env-keys-client.ts";
 import { startOutboxRelay } from "./outbox-relay.ts";
+import { executeItem } from "./domain/schedules/execute.ts";
+import { createScheduler } from "./scheduler.ts";
+import { DrizzleScheduleStore } from "./storage/drizzle-schedule-store.ts";
 import { CachedStores } from "./storage/cached-stores.ts";
 import { listenForChanges } from "./storage/change-notices.ts";
 import { DrizzleAuditReader } from "./storage/drizzle-audit-reader.ts";
@@ -37,6 +40,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     store: cache.projects,
     flags: cache.flags,
     segments: cache.segments,
+    schedules: new DrizzleScheduleStore(db),
     audit: new DrizzleAuditReader(options.database.db),
     keys: busKeyIssuer(options.bus, options.requestTimeoutMs),
     logger: options.logger,
@@ -44,6 +48,9 @@ export async function startFlagsService(options: FlagsServiceOptions) {
   };
   const relay = startOutboxRelay({ db: options.database.db, bus: options.bus, logger: options.logger });
   ctx.committed = relay.nudge;
+  // Scheduled changes and expiring targets, executed by whichever instance claims them first.
+  const scheduler = createScheduler({ store: ctx.schedules, execute: (item) => executeItem(ctx, item), now: ctx.now, logger: options.logger, onOutcome: () => relay.nudge() });
+  ctx.scheduled = scheduler.nudge;
   const app = createFlagsApp(ctx, options.assertions, options.unleash);
   const served = serveJson(options.bus, subjects.flagsEnvironmentData, queueGroup("flags"), options.logger, (body: { environmentId?: unknown }) => environmentData(ctx, body));
   let stopped = false;
@@ -65,6 +72,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     stop: async () => {
       stopped = true;
       served.unsubscribe();
+      await scheduler.stop();
       cache.close();
       await notices.close();
       await relay.stop();

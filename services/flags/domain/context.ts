@@ -5,6 +5,7 @@ import type { AuditReader } from "../storage/audit-reader.ts";
 import type { FlagStore } from "../storage/flag-store.ts";
 import type { SegmentStore } from "../storage/segment-store.ts";
 import type { ProjectStore } from "../storage/project-store.ts";
+import type { ScheduleStore } from "../storage/schedule-store.ts";
 
 export interface EnvironmentKeyIssuer {
   /** New SDK and mobile keys for these environments; the values are returned this once. */
@@ -19,10 +20,14 @@ export interface FlagsContext {
   store: ProjectStore;
   flags: FlagStore;
   segments: SegmentStore;
+  /** Scheduled changes and expiring targets (written with their flag or segment, read here). */
+  schedules: ScheduleStore;
   audit: AuditReader;
   keys: EnvironmentKeyIssuer;
   logger: Logger;
   now: () => number;
   /** Called after a change with events committed, so they go out at once. */
   committed?: () => void;
+  /** Called after a scheduled item due at `dueAt` (epoch ms) was written, so this instance's scheduler wakes for it. */
+  scheduled?: (dueAt: number) => void;
 }

@@ -5,7 +5,8 @@ import type { PendingChange } from "@vexil/shared/change-events";
 import { likePattern, isUniqueViolation, type Db } from "@vexil/shared/db/connector";
 import { conflict } from "@vexil/shared/errors";
 import type { Segment } from "../domain/segments/model.ts";
-import { writeChanges } from "./drizzle-flag-store.ts";
+import { refused, writeChanges } from "./drizzle-flag-store.ts";
+import { writeSegmentSchedule } from "./drizzle-schedule-store.ts";
 import { scopeStamp, type ProjectScope } from "./flag-store.ts";
 import type { Listed } from "./project-store.ts";
 import { environments, projects, segments } from "./schema.ts";
@@ -72,7 +73,8 @@ export class DrizzleSegmentStore implements SegmentStore {
 
   async writeSegment(read: ProjectScope & { segment: SegmentRecord }, write: SegmentWrite): Promise<boolean> {
     const { segment } = read;
-    return this.db.transaction(async (tx) => {
+    return this.db
+      .transaction(async (tx) => {
       // The segment's row, guarded by its version and the scope's stamp, is the one conditional
       // step: when it matches nothing, nothing else is written.
       const guard = and(eq(segments.id, segment.id), eq(segments.version, segment.version), sql`${scopeStamp(read)} = ${currentStamp(read.project.id)}`);
@@ -83,7 +85,9 @@ export class DrizzleSegmentStore implements SegmentStore {
       if (rows.length !== 1) return false;
       await tx.insert(auditLog).values(write.audit);
       await writeChanges(tx, read.project.id, write.changes, write.audit.date, read.environments);
+      if (write.kind === "update") await writeSegmentSchedule(tx, segment.id, write.schedule);
       return true;
-    });
+    })
+      .catch(refused(write.audit));
   }
 }
