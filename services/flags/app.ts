@@ -13,6 +13,7 @@ import { environmentRoutes } from "./routes/environments.ts";
 import { flagRoutes } from "./routes/flags.ts";
 import { projectRoutes } from "./routes/projects.ts";
 import { segmentRoutes } from "./routes/segments.ts";
+import { scheduledChangeRoutes } from "./routes/scheduled-changes.ts";
 
 /** Where the Unleash toggle routes that name no project or environment act. */
 export interface CompatDefaults {
@@ -32,6 +33,7 @@ export function createFlagsApp(ctx: FlagsContext, assertions: Assertions, unleas
     .use(environmentRoutes(ctx, assertions))
     .use(flagRoutes(ctx, assertions))
     .use(segmentRoutes(ctx, assertions))
+    .use(scheduledChangeRoutes(ctx, assertions))
     .use(auditLogRoutes(ctx.audit, assertions))
     .use(compatRoutes(ctx, assertions, unleash))
     // This service's part of the OpenAPI document, for the gateway (built on first use).

@@ -21,6 +21,7 @@ import { exerciseCompat } from "./contract/compat.ts";
 import { exerciseFlags } from "./contract/flags.ts";
 import { exerciseProjects } from "./contract/projects.ts";
 import { exerciseSegments } from "./contract/segments.ts";
+import { exerciseScheduledChanges } from "./contract/scheduled-changes.ts";
 
 const TOKEN = "openapi-contract-admin-token";
 
@@ -78,6 +79,14 @@ describe("the OpenAPI document", () => {
     expect(id("post", "/api/v2/tokens")).toBe("postToken");
     expect(id("get", "/api/v2/auditlog")).toBe("getAuditLogEntries");
     expect(id("get", "/api/v2/versions")).toBe("getVersions");
+    const changes = "/api/v2/projects/{projectKey}/flags/{flagKey}/environments/{environmentKey}/scheduled-changes";
+    expect([id("get", changes), id("post", changes), id("get", `${changes}/{id}`), id("patch", `${changes}/{id}`), id("delete", `${changes}/{id}`)]).toEqual([
+      "getFlagConfigScheduledChanges",
+      "postFlagConfigScheduledChanges",
+      "getFeatureFlagScheduledChange",
+      "patchFlagConfigScheduledChange",
+      "deleteFlagConfigScheduledChanges",
+    ]);
   });
 
   test("request bodies from the routes' own schemas, with the ways of patching by content type", () => {
@@ -186,6 +195,10 @@ describe("the contract: every documented operation, called", () => {
 
   test("segments", async () => {
     await exerciseSegments(api);
+  });
+
+  test("scheduled changes", async () => {
+    await exerciseScheduledChanges(api);
   });
 
   test("the audit log", async () => {

@@ -4,11 +4,13 @@ import { compatComponents } from "./compat.ts";
 import { flagComponents } from "./flags.ts";
 import { projectComponents } from "./projects.ts";
 import { segmentComponents } from "./segments.ts";
+import { scheduledChangeComponents } from "./scheduled-changes.ts";
 
 export const flagsComponents = {
   ...projectComponents,
   ...flagComponents,
   ...segmentComponents,
+  ...scheduledChangeComponents,
   ...auditLogComponents,
   ...compatComponents,
 };
