@@ -22,6 +22,7 @@ import { exerciseFlags } from "./contract/flags.ts";
 import { exerciseProjects } from "./contract/projects.ts";
 import { exerciseSegments } from "./contract/segments.ts";
 import { exerciseScheduledChanges } from "./contract/scheduled-changes.ts";
+import { exerciseExpiringTargets } from "./contract/expiring-targets.ts";
 
 const TOKEN = "openapi-contract-admin-token";
 
@@ -87,6 +88,14 @@ describe("the OpenAPI document", () => {
       "patchFlagConfigScheduledChange",
       "deleteFlagConfigScheduledChanges",
     ]);
+    const expiring = [
+      ["/api/v2/flags/{projectKey}/{flagKey}/expiring-targets/{environmentKey}", "getExpiringContextTargets", "patchExpiringTargets"],
+      ["/api/v2/flags/{projectKey}/{flagKey}/expiring-user-targets/{environmentKey}", "getExpiringUserTargets", "patchExpiringUserTargets"],
+      ["/api/v2/segments/{projectKey}/{segmentKey}/expiring-targets/{environmentKey}", "getExpiringTargetsForSegment", "patchExpiringTargetsForSegment"],
+      ["/api/v2/segments/{projectKey}/{segmentKey}/expiring-user-targets/{environmentKey}", "getExpiringUserTargetsForSegment", "patchExpiringUserTargetsForSegment"],
+      ["/api/v2/users/{projectKey}/{userKey}/expiring-user-targets/{environmentKey}", "getExpiringFlagsForUser", "patchExpiringFlagsForUser"],
+    ];
+    for (const [path, get, patch] of expiring) expect([id("get", path!), id("patch", path!)]).toEqual([get, patch]);
   });
 
   test("request bodies from the routes' own schemas, with the ways of patching by content type", () => {
@@ -199,6 +208,10 @@ describe("the contract: every documented operation, called", () => {
 
   test("scheduled changes", async () => {
     await exerciseScheduledChanges(api);
+  });
+
+  test("expiring targets", async () => {
+    await exerciseExpiringTargets(api);
   });
 
   test("the audit log", async () => {

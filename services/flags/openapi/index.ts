@@ -5,12 +5,14 @@ import { flagComponents } from "./flags.ts";
 import { projectComponents } from "./projects.ts";
 import { segmentComponents } from "./segments.ts";
 import { scheduledChangeComponents } from "./scheduled-changes.ts";
+import { expiringTargetComponents } from "./expiring-targets.ts";
 
 export const flagsComponents = {
   ...projectComponents,
   ...flagComponents,
   ...segmentComponents,
   ...scheduledChangeComponents,
+  ...expiringTargetComponents,
   ...auditLogComponents,
   ...compatComponents,
 };

@@ -20,7 +20,7 @@ import { decidePatch } from "../flags/patch-flag.ts";
 import { flagDocument } from "../flags/representation.ts";
 import { allTargets, kindOf } from "../flags/targets.ts";
 import { changeSegment, decideSegmentPatch, segmentScheduleUpdate } from "../segments/segments.ts";
-import type { Segment } from "../segments/model.ts";
+import { listedIn } from "../segments/targets.ts";
 
 export type Outcome =
   /** The change was made (or there was nothing to change), and the item is gone. */
@@ -126,12 +126,6 @@ function executeFlagItem(ctx: FlagsContext, item: ScheduledItem): Promise<Outcom
   );
 }
 
-/** True when the segment lists the context on that side. */
-function listed(segment: Segment, side: "included" | "excluded", kind: string, key: string): boolean {
-  if (kind === "user" && segment[side].includes(key)) return true;
-  return segment[side === "included" ? "includedContexts" : "excludedContexts"].some((t) => t.contextKind === kind && t.values.includes(key));
-}
-
 function executeSegmentItem(ctx: FlagsContext, item: ScheduledItem): Promise<Outcome> {
   return changeSegment<Outcome, ScheduledItem | undefined>(
     ctx,
@@ -143,7 +137,7 @@ function executeSegmentItem(ctx: FlagsContext, item: ScheduledItem): Promise<Out
       const caller = scheduleCaller(item);
       const by = { actor: actorOf(item), operationId: operationOf(item), requireComments: false, schedule: { remove: [item.id] } };
       const side = item.targetType ?? "included";
-      if (listed(read.segment.doc, side, item.contextKind!, item.contextKey!)) {
+      if (listedIn(read.segment.doc, side, item.contextKind!, item.contextKey!)) {
         const instructions = [{ kind: side === "included" ? "removeIncludedTargets" : "removeExcludedTargets", contextKind: item.contextKind, values: [item.contextKey] }];
         const decision = await decideSegmentPatch(ctx, caller, read, { format: "semantic", instructions, environmentKey: read.env.key }, by);
         if (decision.write) return { write: decision.write, result: applied };
