@@ -56,7 +56,13 @@ function sameWhere(item: ScheduledItem, w: Where): void {
   if (w.targetType !== undefined && item.targetType !== w.targetType) refuse(`${named(w)} is to be removed from the ${item.targetType} list, not the ${w.targetType} one`);
 }
 
+/** Bytes of a context's kind and key at most: they are indexed (one date per context), and an index entry is bounded. */
+const MAX_KIND_BYTES = 256;
+const MAX_KEY_BYTES = 1024;
+
 function add(d: ExpiringDraft, w: Where, p: Params): void {
+  if (Buffer.byteLength(w.contextKind) > MAX_KIND_BYTES) refuse(`contextKind is over ${MAX_KIND_BYTES} bytes`);
+  if (Buffer.byteLength(w.contextKey) > MAX_KEY_BYTES) refuse(`the context key is over ${MAX_KEY_BYTES} bytes`);
   const dueAt = removalDate(p, d.now);
   d.checkTargeted(w);
   const existing = find(d, w);

@@ -24,6 +24,8 @@ import { decidePatch } from "../flags/patch-flag.ts";
 import { conflictsOf } from "./conflicts.ts";
 import { applyScheduledChangeInstructions, executionDate, flagInstructions } from "./scheduled-change-patch.ts";
 
+const SEMANTIC = "application/json; domain-model=launchdarkly.semanticpatch";
+
 export const scheduledChangesPath = (projectKey: string, flagKey: string, envKey: string) =>
   `/api/v2/projects/${encodeURIComponent(projectKey)}/flags/${encodeURIComponent(flagKey)}/environments/${encodeURIComponent(envKey)}/scheduled-changes`;
 
@@ -145,6 +147,8 @@ export async function getScheduledChange(ctx: FlagsContext, caller: Caller, proj
 
 export async function createScheduledChange(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, envKey: string, post: ScheduledChangePost, ignoreConflicts: boolean): Promise<ScheduledChangeRep> {
   authorizeRead(caller);
+  // The checks every semantic patch body gets (no `__proto__` keys anywhere).
+  parsePatchRequest({ instructions: post.instructions }, SEMANTIC);
   const change = { ...post, executionDate: checked(() => executionDate(post.executionDate, "executionDate")), instructions: checked(() => flagInstructions(post.instructions, "instructions")) };
   const item = await changeFlag<ScheduledItem, ScheduledItem[]>(
     ctx,

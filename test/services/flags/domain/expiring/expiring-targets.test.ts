@@ -108,6 +108,10 @@ describe("a flag's expiring targets", () => {
       ["alice", T + 8_000, 2],
     ]);
     expect(answer.body.items[1]._id).toBe(first._id);
+    // A key too long to index is refused (the index of one date per context bounds it).
+    const long = "k".repeat(1_025);
+    expect((await call("PATCH", FLAG, { environmentKey: "production", instructions: [{ kind: "addTargets", variationId: on, values: [long] }] }, SEMANTIC)).status).toBe(200);
+    expect((await patch(EXPIRING, add(long, T + 1))).body.errors).toEqual([{ instructionIndex: 0, message: "addExpiringTarget: the context key is over 1024 bytes" }]);
     // A request whose instructions all fail changes nothing.
     const version = (await call("GET", FLAG)).body._version;
     const failing = await patch(EXPIRING, add("carol", T + 1));

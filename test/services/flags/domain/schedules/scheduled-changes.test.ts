@@ -94,6 +94,8 @@ describe("creating and reading", () => {
       [{ executionDate: T + 1, instructions: [{ kind: "turnFlagOn" }], extra: 1 }, "extra"],
       [{ executionDate: T + 1, instructions: ["turnFlagOn"] }, "instructions"],
     ];
+    const proto = await call("POST", CHANGES, JSON.parse(`{"executionDate": ${T + 1}, "instructions": [{"kind": "turnFlagOn", "__proto__": {"x": 1}}]}`));
+    expect({ status: proto.status, code: proto.body.code }).toEqual({ status: 400, code: "invalid_request" });
     const flagBefore = (await call("GET", FLAG)).body;
     for (const [body, says] of cases) {
       const answer = await schedule(body);
