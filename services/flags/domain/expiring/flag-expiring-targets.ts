@@ -27,6 +27,7 @@ import { expiringTargets, flagExpiringPath, patchAnswer, userExpiringPath } from
 export function expiringPatch(body: unknown, contentType: string | null): { instructions: unknown[]; comment?: string } {
   const request = parsePatchRequest(body, contentType);
   if (request.format !== "semantic") throw invalidRequest("Expiring targets are changed by semantic patch: send Content-Type: application/json; domain-model=launchdarkly.semanticpatch");
+  if (request.instructions.length === 0) throw invalidRequest("instructions: must be a non-empty array");
   if (request.instructions.length > MAX_EXPIRING_INSTRUCTIONS) throw invalidRequest(`instructions: at most ${MAX_EXPIRING_INSTRUCTIONS} in one request, not ${request.instructions.length}`);
   return { instructions: request.instructions, comment: request.comment };
 }

@@ -3,6 +3,7 @@
  * with its policy action, run by the shared engine on a draft of the change. What the draft ends
  * as is checked by the use case (a date in the future, instructions the flag takes).
  */
+import { invalidRequest } from "@vexil/shared/errors";
 import { refuse, runInstructions, type InstructionTable } from "../semantic-patch/engine.ts";
 import { isRecord } from "../validation.ts";
 
@@ -41,6 +42,7 @@ export const SCHEDULED_CHANGE_INSTRUCTION_KINDS: readonly string[] = Object.keys
 
 /** Runs the instructions on a copy of the change; returns the draft and the actions taken. */
 export function applyScheduledChangeInstructions(current: Omit<ScheduledChangeDraft, "deleted">, instructions: unknown): { draft: ScheduledChangeDraft; actions: string[] } {
+  if (Array.isArray(instructions) && instructions.length > MAX_SCHEDULED_INSTRUCTIONS) throw invalidRequest(`instructions: at most ${MAX_SCHEDULED_INSTRUCTIONS} in one request, not ${instructions.length}`);
   const draft: ScheduledChangeDraft = { executionDate: current.executionDate, instructions: current.instructions, deleted: false };
   const actions = runInstructions(instructions, KINDS, draft);
   return { draft, actions };
