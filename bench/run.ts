@@ -1,20 +1,54 @@
 /**
- * The benchmark baseline: one authenticated read through each way of running Vexil, measured in
- * the same run as a bare `Bun.serve` hello-world, so the figures can be read as ratios.
+ * The benchmark baseline: authenticated reads and writes through each way of running Vexil,
+ * measured in the same run as a bare `Bun.serve` hello-world, so the figures can be read as ratios.
  *
  *   bun run bench                                   # every target, defaults
  *   bun run bench --duration 10 --connections 32 --warmup 3
  *   bun run bench --only hello,all-in-one,distributed
+ *   bun run bench --only hello,flag-reads-all-in-one,flag-reads,flag-reads-distributed
+ *   bun run bench --only flag-writes --connections 8,64
  *   bun run bench --rounds 3 --json /tmp/bench.json
  *
- * Targets (all started before the first measurement, stopped after the last):
- *   hello          bench/hello-server.ts, a bare Bun.serve answering a small JSON body
- *   all-in-one     services/all-in-one/main.ts on embedded PGlite and the in-process bus
- *   distributed    infra/launcher.ts: 1 gateway, 1 auth, 1 flags over nats-server and Postgres
- *   all-in-one-pg  the all-in-one process with DATABASE_URL (the same Postgres server, its own database)
+ * Targets (all started before the first measurement, stopped after the last). Three Vexil
+ * processes (or clusters) serve them; targets on one share it:
+ *   hello                  bench/hello-server.ts, a bare Bun.serve answering a small JSON body
+ *   all-in-one             services/all-in-one/main.ts on embedded PGlite and the in-process bus:
+ *                          `GET /api/v2/projects/default`
+ *   all-in-one-noauth      a second all-in-one process as above, authentication bypassed
+ *                          (bench/entries/all-in-one-no-auth.ts)
+ *   distributed            infra/launcher.ts: 1 gateway, 1 auth, 1 flags over nats-server and
+ *                          Postgres; the project read through the gateway
+ *   distributed-noauth     one more gateway in that cluster, authentication bypassed
+ *                          (bench/entries/gateway-no-auth.ts)
+ *   all-in-one-pg          the all-in-one process with DATABASE_URL (the same Postgres server, its
+ *                          own database): the project read
+ *   flag-reads-all-in-one  `GET /api/v2/flags/default/bench-flag-<n>` on the all-in-one (PGlite)
+ *                          process; each flag has targets, a rule and a rollout in both of the
+ *                          project's environments; each connection reads its own flag
+ *   flag-reads-distributed the same flag reads through the distributed cluster's gateway
+ *   flag-reads             the same flag reads on the all-in-one-pg process
+ *   flag-writes            the all-in-one-pg process: semantic patches `turnFlagOn` and
+ *                          `turnFlagOff` (production) taking turns, each connection on its own
+ *                          flag, so every write is a change (audit entry and outbox event each)
+ *   flag-writes-contended  the same writes, each request taking the next flag across all
+ *                          connections, so concurrent writes meet on one flag
+ * The flag targets use max(8, connections) flags, so each connection has a flag of its own at any
+ * connection count; a write target also reports how many flag versions it wrote (the sum of the
+ * flags' `_version` before and after each measurement, warm-up included).
+ *
+ * --connections takes a list (`8,64`): every target is then measured at each count, and each
+ * row's ratio is to the hello row of the same count.
+ *
+ * Two benchmarks of their own run only when --only names them (after any targets above), each
+ * given the arguments after `--` and printing its own tables:
+ *   project-size   bench/project-size.ts: single admin calls against the number of flags in a project
+ *   streams        bench/streams.ts: change → SDK `patch` latency over many SDK streams
+ *   bun run bench --only project-size -- --sizes 100,1000,5000,20000
+ *   bun run bench --only streams -- --connections 300 --only distributed,distributed-2flags
  *
  * The load comes from autocannon, run by node in its own process (bench/load.mjs). A target
- * that answers anything but 2xx, or drops a request, fails the run.
+ * that answers anything but 2xx, or drops a request, fails the run. The gateways run with their
+ * rate limits set as high as they go, since one admin token sends every request.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,7 +60,19 @@ import { freePort, launchCluster, waitReady, type Cluster } from "../infra/launc
 import { startPostgres, type PgServer } from "../infra/local/postgres.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
-const TARGETS = ["hello", "all-in-one", "all-in-one-noauth", "distributed", "distributed-noauth", "all-in-one-pg", "flag-reads", "flag-writes", "flag-writes-contended"] as const;
+const TARGETS = [
+  "hello",
+  "all-in-one",
+  "all-in-one-noauth",
+  "distributed",
+  "distributed-noauth",
+  "all-in-one-pg",
+  "flag-reads-all-in-one",
+  "flag-reads-distributed",
+  "flag-reads",
+  "flag-writes",
+  "flag-writes-contended",
+] as const;
 type TargetName = (typeof TARGETS)[number];
 
 const DESCRIPTIONS: Record<TargetName, string> = {
@@ -36,33 +82,96 @@ const DESCRIPTIONS: Record<TargetName, string> = {
   "all-in-one-pg": "all-in-one process with DATABASE_URL (Postgres), in-process bus",
   "all-in-one-noauth": "all-in-one process as above, authentication bypassed (bench/entries/all-in-one-no-auth.ts)",
   "distributed-noauth": "a second gateway of the distributed cluster, authentication bypassed (bench/entries/gateway-no-auth.ts)",
-  "flag-reads": "all-in-one process on Postgres: `GET` of 8 flags, each connection its own flag",
-  "flag-writes": "the same process: semantic patches `turnFlagOn` and `turnFlagOff` taking turns (audit entry and outbox event each), each connection on its own one of the same 8 flags",
-  "flag-writes-contended": "the same writes, every request taking the next of the 8 flags (on, off, next flag, …) across all connections, so concurrent writes meet on one flag",
+  "flag-reads-all-in-one": "the all-in-one (PGlite) process: `GET` of one flag per connection, each with targets, a rule and a rollout in both environments",
+  "flag-reads-distributed": "the distributed cluster: the same flag reads through its gateway",
+  "flag-reads": "the all-in-one-pg process: the same flag reads",
+  "flag-writes": "the all-in-one-pg process: semantic patches `turnFlagOn` and `turnFlagOff` taking turns (audit entry and outbox event each), each connection on its own flag, so every write is a change",
+  "flag-writes-contended": "the same writes, every request taking the next flag (on, off, next flag, …) across all connections, so concurrent writes meet on one flag",
 };
 
-/** The flags the flag targets read and write. */
-const BENCH_FLAGS = Array.from({ length: 8 }, (_, i) => `bench-flag-${i}`);
+/** Benchmarks of their own, run (after the targets above) only when --only names them. */
+const SCRIPTS = { "project-size": "bench/project-size.ts", streams: "bench/streams.ts" } as const;
+type ScriptName = keyof typeof SCRIPTS;
+const SCRIPT_NAMES = Object.keys(SCRIPTS) as ScriptName[];
 
-/** The sum of the bench flags' versions, as the target's server reports them. */
-async function flagVersions(target: Target): Promise<number> {
-  const base = target.url.slice(0, target.url.indexOf("/api/"));
+const FLAG_TARGETS: readonly TargetName[] = ["flag-reads-all-in-one", "flag-reads-distributed", "flag-reads", "flag-writes", "flag-writes-contended"];
+
+/** The flags the flag targets read and write: one per connection, at least 8. */
+const flagCount = (connections: number) => Math.max(8, connections);
+const benchFlag = (i: number) => `bench-flag-${i}`;
+const flagPath = (i: number) => `/api/v2/flags/default/${benchFlag(i)}`;
+
+/** The origin of a target's server (its URL without the path). */
+const originOf = (target: Target) => new URL(target.url).origin;
+
+/** The sum of the first `count` bench flags' versions, as the target's server reports them. */
+async function flagVersions(target: Target, count: number): Promise<number> {
   let sum = 0;
-  for (const key of BENCH_FLAGS) {
-    const res = await fetch(`${base}/api/v2/flags/default/${key}`, { headers: AUTH });
+  for (let i = 0; i < count; i++) {
+    const res = await fetch(`${originOf(target)}${flagPath(i)}`, { headers: AUTH });
     sum += ((await res.json()) as { _version: number })._version;
   }
   return sum;
 }
 
+/**
+ * Creates the bench flags (those not there yet) with targeting in both environments of the
+ * default project: individual targets, a rule with a clause, a percentage rollout as fallthrough;
+ * on in `test`, off in `production` (where the write targets turn them on and off).
+ */
+async function seedFlags(origin: string, count: number): Promise<void> {
+  const json = { ...AUTH, "content-type": "application/json" };
+  const semantic = { ...AUTH, "content-type": "application/json; domain-model=launchdarkly.semanticpatch" };
+  // The default project is made once the flags service is up (in a cluster, once auth answers).
+  for (const deadline = Date.now() + 30_000; ; await Bun.sleep(250)) {
+    const res = await fetch(`${origin}${READ_PATH}`, { headers: AUTH }).catch(() => undefined);
+    await res?.arrayBuffer();
+    if (res?.status === 200) break;
+    if (Date.now() > deadline) throw new Error(`${origin}: no default project after 30 s (last answer: ${res?.status ?? "none"})`);
+  }
+  let next = 0;
+  const one = async (i: number) => {
+    const key = benchFlag(i);
+    if ((await fetch(`${origin}${flagPath(i)}`, { headers: AUTH }).then(async (r) => (await r.arrayBuffer(), r.status))) === 200) return;
+    const created = await fetch(`${origin}/api/v2/flags/default`, { method: "POST", headers: json, body: JSON.stringify({ key, name: key, tags: ["bench"] }) });
+    if (created.status !== 201) throw new Error(`could not create ${key}: ${created.status} ${await created.text()}`);
+    const [on, off] = ((await created.json()) as { variations: Array<{ _id: string }> }).variations.map((v) => v._id);
+    for (const environmentKey of ["test", "production"]) {
+      const instructions = [
+        { kind: "addTargets", variationId: on, values: ["user-1", "user-2", "user-3"] },
+        { kind: "addTargets", variationId: off, values: ["user-4"] },
+        { kind: "addRule", variationId: on, clauses: [{ attribute: "email", op: "endsWith", values: ["@example.com"] }], description: "staff" },
+        { kind: "addRule", rolloutWeights: { [on!]: 25_000, [off!]: 75_000 }, clauses: [{ attribute: "country", op: "in", values: ["de", "fr", "nl"] }] },
+        { kind: "updateFallthroughVariationOrRollout", rolloutWeights: { [on!]: 10_000, [off!]: 90_000 } },
+        ...(environmentKey === "test" ? [{ kind: "turnFlagOn" }] : []),
+      ];
+      const res = await fetch(`${origin}${flagPath(i)}`, { method: "PATCH", headers: semantic, body: JSON.stringify({ environmentKey, instructions }) });
+      if (res.status !== 200) throw new Error(`could not give ${key} its targeting in ${environmentKey}: ${res.status} ${await res.text()}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next < count) await one(next++);
+  }));
+}
+
+/** A flag read answered with both environments' targeting. */
+function isSeededFlag(body: unknown): boolean {
+  const flag = body as { key?: unknown; environments?: Record<string, { rules?: unknown[]; targets?: unknown[] }> } | null;
+  return flag?.key === benchFlag(0) && ["test", "production"].every((e) => (flag.environments?.[e]?.rules?.length ?? 0) > 0 && (flag.environments?.[e]?.targets?.length ?? 0) > 0);
+}
+
 const USAGE = `usage: bun run bench [--duration S] [--connections N] [--warmup S] [--rounds N]
                      [--only ${TARGETS.join(",")}] [--json FILE]
+       bun run bench --only project-size|streams [-- script options]
 
   --duration S      measured seconds per target and round (default 10)
-  --connections N   concurrent connections of the load client (default 32)
+  --connections N   concurrent connections of the load client (default 32); a list (8,64)
+                    measures every target at each count
   --warmup S        unmeasured seconds before each measurement (default 3)
   --rounds N        measure every target N times, interleaved; the table shows medians (default 1)
-  --only LIST       comma-separated targets (default: all)
+  --only LIST       comma-separated targets (default: all of the above); project-size
+                    (bench/project-size.ts) and streams (bench/streams.ts) run their own
+                    benchmarks afterwards, given the arguments after --
   --json FILE       also write every raw measurement to FILE
 `;
 
@@ -71,18 +180,24 @@ const USAGE = `usage: bun run bench [--duration S] [--connections N] [--warmup S
 
 interface Options {
   duration: number;
-  connections: number;
+  connections: number[];
   warmup: number;
   rounds: number;
   only: TargetName[];
+  scripts: ScriptName[];
+  /** Passed to each script. */
+  scriptArgs: string[];
   json: string | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
+  // What follows `--` is for the scripts.
+  const cut = argv.indexOf("--");
+  const scriptArgs = cut < 0 ? [] : argv.slice(cut + 1);
   let values;
   try {
     ({ values } = parseArgs({
-      args: argv,
+      args: cut < 0 ? argv : argv.slice(0, cut),
       options: {
         duration: { type: "string", default: "10" },
         connections: { type: "string", default: "32" },
@@ -106,15 +221,20 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const only = values.only === undefined ? [...TARGETS] : values.only.split(",").map((s) => s.trim()).filter(Boolean);
-  for (const name of only) if (!(TARGETS as readonly string[]).includes(name)) fail(`--only: unknown target "${name}" (known: ${TARGETS.join(", ")})`, 2);
+  const known = [...TARGETS, ...SCRIPT_NAMES];
+  for (const name of only) if (!known.includes(name as never)) fail(`--only: unknown target "${name}" (known: ${known.join(", ")})`, 2);
   if (only.length === 0) fail("--only: name at least one target", 2);
+  const scripts = SCRIPT_NAMES.filter((s) => only.includes(s));
+  if (scriptArgs.length > 0 && scripts.length === 0) fail(`arguments after -- are for ${SCRIPT_NAMES.join(" or ")}; name one in --only`, 2);
   return {
     duration: int("duration", values.duration, 1, 3600),
-    connections: int("connections", values.connections, 1, 1000),
+    connections: [...new Set(values.connections.split(",").map((c) => int("connections", c.trim(), 1, 1000)))],
     warmup: int("warmup", values.warmup, 0, 600),
     rounds: int("rounds", values.rounds, 1, 20),
     // Keep the canonical order whatever order was given.
     only: TARGETS.filter((t) => only.includes(t)),
+    scripts,
+    scriptArgs,
     json: values.json,
   };
 }
@@ -223,9 +343,11 @@ interface Target {
   name: TargetName;
   url: string;
   headers: Record<string, string>;
-  /** Requests other than a GET of `url`: a method and `path|body` entries taken in turn. */
+  /** Requests other than a GET of `url`: a method and, for a number of connections, `path|body` entries taken in turn. */
   method?: string;
-  requests?: string[];
+  requests?(connections: number): string[];
+  /** A write target: how many of the bench flags it changes at a number of connections (their versions are counted). */
+  writesFlags?(connections: number): number;
   /** Each connection keeps to its own share of `requests` (one flag each) rather than taking the next of all. */
   perConnection?: boolean;
   /** The processes to account CPU to: the servers under test, and their database and nats-server. */
@@ -243,6 +365,12 @@ const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().t
 const ADMIN_TOKEN = `bench-admin-${crypto.randomUUID()}`;
 const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const READ_PATH = "/api/v2/projects/default";
+/**
+ * The gateways' rate limits (per caller: 100,000 calls and 50,000 per route in 10 s by default) at
+ * their highest: every request of a run comes from one admin token, and a fast target passes 5,000
+ * per second. The limiter still counts every call, as it does in service.
+ */
+const NO_RATE_LIMIT = { VEXIL_RATE_LIMIT_GLOBAL: "100000000", VEXIL_RATE_LIMIT_ROUTE: "100000000" };
 const isDefaultProject = (body: unknown) => (body as { key?: unknown } | null)?.key === "default";
 
 function readText(file: string): string {
@@ -321,7 +449,7 @@ function startAllInOne(name: TargetName, logDir: string, databaseUrl: string | u
     () => (pg ? infraOf(pg, undefined) : []),
     name,
     entry,
-    { VEXIL_DATA_DIR: dataDir, VEXIL_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: "warn", DATABASE_URL: databaseUrl, NATS_URL: undefined },
+    { ...NO_RATE_LIMIT, VEXIL_DATA_DIR: dataDir, VEXIL_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: "warn", DATABASE_URL: databaseUrl, NATS_URL: undefined },
     logDir,
     AUTH,
     READ_PATH,
@@ -334,6 +462,7 @@ async function startDistributed(): Promise<{ target: Target; cluster: Cluster }>
     counts: { gateway: 1, auth: 1, flags: 1, streaming: 0 },
     adminToken: ADMIN_TOKEN,
     logLevel: "warn",
+    env: NO_RATE_LIMIT,
   });
   onCleanup("distributed cluster", () => cluster.stop());
   onCleanup("distributed logs", async () => {
@@ -448,14 +577,14 @@ interface LoadResult {
   mismatches: number;
 }
 
-async function load(target: Target, options: Options): Promise<LoadResult> {
+async function load(target: Target, options: Options, connections: number): Promise<LoadResult> {
   const args = [
     "node",
     "bench/load.mjs",
     "--url",
     target.url,
     "--connections",
-    String(options.connections),
+    String(connections),
     "--duration",
     String(options.duration),
     "--warmup",
@@ -465,7 +594,7 @@ async function load(target: Target, options: Options): Promise<LoadResult> {
   ];
   for (const [k, v] of Object.entries(target.headers)) args.push("--header", `${k}: ${v}`);
   if (target.method) args.push("--method", target.method);
-  for (const r of target.requests ?? []) args.push("--request", r);
+  for (const r of target.requests?.(connections) ?? []) args.push("--request", r);
   if (target.perConnection) args.push("--per-connection");
   const watch = target.watch();
   for (const w of watch.servers) args.push("--server", `${w.label}:${w.pid}`);
@@ -525,6 +654,9 @@ const fmtRatio = (n: number) => (n >= 0.1 ? n.toFixed(2) : n.toFixed(3));
 
 interface Row {
   name: TargetName;
+  connections: number;
+  /** The target's name, and its connection count when the run measured several. */
+  label: string;
   rps: number;
   p50: number;
   p99: number;
@@ -533,19 +665,63 @@ interface Row {
   /** Labels of the server processes (one per process). */
   servers: string[];
   runs: LoadResult[];
+  /** Write targets: flag versions written in each run (warm-up included). */
+  versions: number[];
+  method: string;
+}
+
+/** What each target requests, for the notes under the tables. */
+function requestOf(r: Row): string {
+  if (r.name === "hello") return "`GET /`";
+  const auth = " with `Authorization: Bearer <admin token>`";
+  const flags = "max(8, connections) flags";
+  if (r.method === "PATCH") return `\`PATCH /api/v2/flags/default/bench-flag-<n>\` (${flags}, \`{"environmentKey": "production", "instructions": [{"kind": "turnFlagOn"}]}\` or \`turnFlagOff\`)${auth}`;
+  if (FLAG_TARGETS.includes(r.name)) return `\`GET /api/v2/flags/default/bench-flag-<n>\` (${flags})${auth}`;
+  return `\`GET ${new URL(r.runs[0]!.url).pathname}\`${auth}`;
+}
+
+/** Ratios of the flag reads: to hello, and of the distributed cluster to the all-in-one processes. */
+function flagReadRatios(rows: Row[], helloOf: (r: Row) => Row | undefined): string[] {
+  const lines: string[] = [];
+  for (const connections of [...new Set(rows.map((r) => r.connections))]) {
+    const find = (name: TargetName) => rows.find((r) => r.name === name && r.connections === connections);
+    const [pglite, pg, distributed] = [find("flag-reads-all-in-one"), find("flag-reads"), find("flag-reads-distributed")];
+    const present = [pglite && ["all-in-one (PGlite)", pglite], pg && ["all-in-one on Postgres", pg], distributed && ["distributed", distributed]].filter(Boolean) as Array<[string, Row]>;
+    if (present.length === 0) continue;
+    const hello = helloOf(present[0]![1]);
+    const parts = hello ? present.map(([what, r]) => `${what} ${fmtRatio(r.rps / hello.rps)}`) : [];
+    const hop = [distributed && pglite && `÷ all-in-one (PGlite) ${fmtRatio(distributed.rps / pglite.rps)}`, distributed && pg && `÷ all-in-one on Postgres ${fmtRatio(distributed.rps / pg.rps)}`].filter(Boolean);
+    const at = rows.some((r) => r.connections !== connections) ? ` at ${connections} connections` : "";
+    if (parts.length > 0) lines.push(`- flag reads × hello${at}: ${parts.join(", ")} (target: all-in-one ≥ 0.25 on either database)`);
+    if (hop.length > 0) lines.push(`- flag reads, distributed${at} ${hop.join(", ")} (target: ≥ 0.5)`);
+  }
+  return lines;
 }
 
 function report(rows: Row[], options: Options, command: string, date: string, m: ReturnType<typeof machine>, client: LoadResult) {
-  const hello = rows.find((r) => r.name === "hello");
+  const helloOf = (r: Row) => rows.find((h) => h.name === "hello" && h.connections === r.connections);
+  const seconds = options.warmup + options.duration;
+  const writes = rows.filter((r) => r.versions.length > 0);
+  const ratios = flagReadRatios(rows, helloOf);
   const lines = [
-    `### Gateway read baseline — ${date}`,
+    `### Gateway baseline — ${date}`,
     "",
     "| target | req/s | p50 (ms) | p99 (ms) | × hello | non-2xx | bytes/resp |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...rows.map(
-      (r) =>
-        `| ${r.name} | ${fmtInt(r.rps)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${hello ? fmtRatio(r.rps / hello.rps) : "—"} | ${r.non2xx} | ${Math.round(r.bytes)} |`,
-    ),
+    ...rows.map((r) => {
+      const hello = helloOf(r);
+      return `| ${r.label} | ${fmtInt(r.rps)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${hello ? fmtRatio(r.rps / hello.rps) : "—"} | ${r.non2xx} | ${Math.round(r.bytes)} |`;
+    }),
+    ...(ratios.length > 0 ? ["", ...ratios] : []),
+    ...(writes.length > 0
+      ? [
+          "",
+          `Flag versions written by the write targets in each run of ${seconds} s (warm-up included), against the 2xx answers counted in it ` +
+            "(writes still in flight when autocannon stops are written but not counted):",
+          "",
+          ...writes.map((r) => `- ${r.label}: ${r.versions.map(fmtInt).join(", ")} (${r.versions.map((v) => fmtInt(v / seconds)).join(", ")} per second) against ${r.runs.map((x) => fmtInt(x.status["2xx"] + (x.warmup?.requests ?? 0))).join(", ")} answers`),
+        ]
+      : []),
     "",
     "CPU per request during the measured run, in milliseconds of one core (from /proc): the processes under test, " +
       "their Postgres and nats-server, the load client, and the rest of the machine (kernel network time charged to no process, anything else running):",
@@ -556,7 +732,7 @@ function report(rows: Row[], options: Options, command: string, date: string, m:
       const c = (f: (x: LoadResult["cpu"]) => number | undefined) => fmtCpu(median(r.runs.map((x) => f(x.cpu) ?? NaN)));
       const cores = (f: (x: LoadResult["cpu"]) => number) => median(r.runs.map((x) => f(x.cpu))).toFixed(2);
       return (
-        `| ${r.name} | ${c((x) => x.msPerRequest.servers)} | ${c((x) => x.msPerRequest.byLabel.postgres)} | ${c((x) => x.msPerRequest.byLabel["nats-server"])} | ` +
+        `| ${r.label} | ${c((x) => x.msPerRequest.servers)} | ${c((x) => x.msPerRequest.byLabel.postgres)} | ${c((x) => x.msPerRequest.byLabel["nats-server"])} | ` +
         `${c((x) => x.msPerRequest.client)} | ${c((x) => x.msPerRequest.rest)} | ${c((x) => x.msPerRequest.total)} | ${cores((x) => x.busyCores)} of ${m.nproc} | ${cores((x) => x.stolenCores)} |`
       );
     }),
@@ -564,13 +740,13 @@ function report(rows: Row[], options: Options, command: string, date: string, m:
       .filter((r) => r.servers.length > 1)
       .map(
         (r) =>
-          `\n${r.name}, each server: ${r.servers.map((l) => `${l} ${fmtCpu(median(r.runs.map((x) => x.cpu.msPerRequest.byLabel[l] ?? NaN)))}`).join(", ")} ms per request`,
+          `\n${r.label}, each server: ${r.servers.map((l) => `${l} ${fmtCpu(median(r.runs.map((x) => x.cpu.msPerRequest.byLabel[l] ?? NaN)))}`).join(", ")} ms per request`,
       ),
     "",
-    ...rows.map((r) => `- **${r.name}**: ${DESCRIPTIONS[r.name]}; \`GET ${new URL(r.runs[0]!.url).pathname}\`${r.name === "hello" ? "" : " with `Authorization: Bearer <admin token>`"}`),
+    ...rows.filter((r, i) => rows.findIndex((x) => x.name === r.name) === i).map((r) => `- **${r.name}**: ${DESCRIPTIONS[r.name]}; ${requestOf(r)}`),
     "",
     `- command: \`${command}\``,
-    `- load: autocannon ${client.autocannon} on node ${client.node}, its own process; ${options.connections} connections, ${options.warmup} s warm-up then ${options.duration} s measured per target` +
+    `- load: autocannon ${client.autocannon} on node ${client.node}, its own process; ${options.connections.join(" and ")} connections, ${options.warmup} s warm-up then ${options.duration} s measured per target` +
       (options.rounds > 1 ? `, ${options.rounds} interleaved rounds (medians shown)` : ", 1 round"),
     `- machine: ${m.nproc} cores (nproc), ${m.memory} RAM, ${m.cpu}, ${m.kernel}, bun ${m.bun}`,
     `- code: commit ${m.commit}`,
@@ -587,6 +763,16 @@ async function main() {
   const argv = process.argv.slice(2);
   const options = parseOptions(argv);
   const command = ["bun run bench", ...argv].join(" ");
+  if (options.only.length > 0) await measureTargets(options, command);
+  for (const script of options.scripts) {
+    log(`running ${SCRIPTS[script]} ${options.scriptArgs.join(" ")}`);
+    const proc = track(Bun.spawn(["bun", SCRIPTS[script], ...options.scriptArgs], { cwd: ROOT, stdin: "ignore", stdout: "inherit", stderr: "inherit" }));
+    const code = await proc.exited;
+    if (code !== 0) throw new BenchFailure(`${SCRIPTS[script]} exited with ${code ?? proc.signalCode}`);
+  }
+}
+
+async function measureTargets(options: Options, command: string) {
   const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
   const logDir = mkdtempSync(join(tmpdir(), "vexil-bench-logs-"));
   onCleanup("logs", async () => {
@@ -597,91 +783,120 @@ async function main() {
   const check = Bun.spawnSync(["node", "-e", "require('autocannon')"], { cwd: ROOT, stderr: "pipe" });
   if (check.exitCode !== 0) throw new Error(`autocannon cannot be loaded by node (run \`bun install\`): ${check.stderr.toString()}`);
 
-  // Start every target first, so that all rounds measure the same processes.
-  const targets: Target[] = [];
-  let cluster: Cluster | undefined;
-  for (const name of options.only) {
-    const started = Date.now();
+  // Start every server first, so that all rounds measure the same processes. Targets of one
+  // server share it: the distributed cluster starts before the all-in-one-pg process, which then
+  // uses the cluster's Postgres server (a database of its own) rather than a second one.
+  const wanted = (...names: TargetName[]) => options.only.some((n) => names.includes(n));
+  const servers: Target[] = [];
+  const started = async (name: TargetName, start: () => Promise<Target>) => {
+    const at = Date.now();
     log(`starting ${name}`);
-    if (name === "hello") targets.push(await startHello(logDir));
-    if (name === "all-in-one") targets.push(await startAllInOne(name, logDir, undefined, undefined));
-    if (name === "all-in-one-noauth") targets.push(await startAllInOne(name, logDir, undefined, undefined, "bench/entries/all-in-one-no-auth.ts"));
-    if (name === "distributed" || (name === "distributed-noauth" && !cluster)) {
-      const d = await startDistributed();
-      cluster = d.cluster;
-      if (name === "distributed") targets.push(d.target);
-    }
-    if (name === "distributed-noauth") {
-      const c = cluster!;
-      targets.push(
-        await startSingle(
-          () => infraOf(c.postgres, c.nats?.port),
-          name,
+    const server = await start();
+    servers.push(server);
+    log(`${name} started in ${((Date.now() - at) / 1000).toFixed(1)} s`);
+    return server;
+  };
+  const hello = wanted("hello") ? await started("hello", () => startHello(logDir)) : undefined;
+  const pglite = wanted("all-in-one", "flag-reads-all-in-one") ? await started("all-in-one", () => startAllInOne("all-in-one", logDir, undefined, undefined)) : undefined;
+  const noauth = wanted("all-in-one-noauth")
+    ? await started("all-in-one-noauth", () => startAllInOne("all-in-one-noauth", logDir, undefined, undefined, "bench/entries/all-in-one-no-auth.ts"))
+    : undefined;
+  let cluster: Cluster | undefined;
+  const distributed = wanted("distributed", "distributed-noauth", "flag-reads-distributed")
+    ? await started("distributed", async () => {
+        const d = await startDistributed();
+        cluster = d.cluster;
+        return d.target;
+      })
+    : undefined;
+  const distributedNoauth = wanted("distributed-noauth")
+    ? await started("distributed-noauth", () =>
+        startSingle(
+          () => infraOf(cluster!.postgres, cluster!.nats?.port),
+          "distributed-noauth",
           "bench/entries/gateway-no-auth.ts",
-          { NATS_URL: c.natsUrl, VEXIL_INTERNAL_KEY: c.internalKey, LOG_LEVEL: "warn" },
+          { ...NO_RATE_LIMIT, NATS_URL: cluster!.natsUrl, VEXIL_INTERNAL_KEY: cluster!.internalKey, LOG_LEVEL: "warn" },
           logDir,
           AUTH,
           READ_PATH,
           isDefaultProject,
         ),
-      );
-    }
-    if (name === "flag-reads" || name === "flag-writes" || name === "flag-writes-contended") {
-      let shared = targets.find((t) => t.name === "flag-reads" || t.name === "flag-writes" || t.name === "flag-writes-contended");
-      if (!shared) {
+      )
+    : undefined;
+  const pg = wanted("all-in-one-pg", "flag-reads", "flag-writes", "flag-writes-contended")
+    ? await started("all-in-one-pg", async () => {
         let server = cluster?.postgres;
         if (!server) {
           const own = await startPostgres();
           onCleanup("postgres", () => own.destroy());
           server = own;
         }
-        shared = await startAllInOne(name, logDir, await createDatabase(server, "vexil_bench_flags"), server);
-        const base = shared.url.slice(0, shared.url.indexOf("/api/"));
-        for (const key of BENCH_FLAGS) {
-          const res = await fetch(`${base}/api/v2/flags/default`, { method: "POST", headers: { ...AUTH, "content-type": "application/json" }, body: JSON.stringify({ key, name: key }) });
-          if (res.status !== 201) throw new Error(`could not create ${key}: ${res.status} ${await res.text()}`);
-        }
-      }
-      const base = shared.url.slice(0, shared.url.indexOf("/api/"));
-      const paths = BENCH_FLAGS.map((k) => `/api/v2/flags/default/${k}`);
-      const semantic = (kind: string) => JSON.stringify({ environmentKey: "production", instructions: [{ kind }] });
-      const writes = name !== "flag-reads";
-      targets.push({
-        ...shared,
-        name,
-        url: `${base}${paths[0]}`,
-        headers: writes ? { ...AUTH, "content-type": "application/json; domain-model=launchdarkly.semanticpatch" } : AUTH,
-        method: writes ? "PATCH" : "GET",
-        requests: writes ? paths.flatMap((p) => [`${p}|${semantic("turnFlagOn")}`, `${p}|${semantic("turnFlagOff")}`]) : paths,
-        perConnection: name !== "flag-writes-contended",
-        check: (b) => (b as { key?: unknown } | null)?.key === BENCH_FLAGS[0],
-      });
-    }
-    if (name === "all-in-one-pg") {
-      let server = cluster?.postgres;
-      if (!server) {
-        const own = await startPostgres();
-        onCleanup("postgres", () => own.destroy());
-        server = own;
-      }
-      targets.push(await startAllInOne(name, logDir, await createDatabase(server, "vexil_bench_all_in_one"), server));
-    }
-    const bytes = await checkTarget(targets.at(-1)!);
-    log(`${name} ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${targets.at(-1)!.url}, ${bytes} body bytes)`);
+        return startAllInOne("all-in-one-pg", logDir, await createDatabase(server, "vexil_bench_all_in_one"), server);
+      })
+    : undefined;
+
+  const flags = flagCount(Math.max(...options.connections));
+  for (const [server, names] of [[pglite, ["flag-reads-all-in-one"]], [distributed, ["flag-reads-distributed"]], [pg, ["flag-reads", "flag-writes", "flag-writes-contended"]]] as const) {
+    if (!server || !wanted(...names)) continue;
+    const at = Date.now();
+    await seedFlags(originOf(server), flags);
+    log(`${flags} flags with targeting in two environments on ${server.name} in ${((Date.now() - at) / 1000).toFixed(1)} s`);
   }
 
-  const results = new Map<TargetName, LoadResult[]>();
+  const flagTarget = (server: Target, name: TargetName): Target => {
+    const writes = name === "flag-writes" || name === "flag-writes-contended";
+    const semantic = (kind: string) => JSON.stringify({ environmentKey: "production", instructions: [{ kind }] });
+    const paths = (connections: number) => Array.from({ length: flagCount(connections) }, (_, i) => flagPath(i));
+    return {
+      ...server,
+      name,
+      url: `${originOf(server)}${flagPath(0)}`,
+      headers: writes ? { ...AUTH, "content-type": "application/json; domain-model=launchdarkly.semanticpatch" } : AUTH,
+      method: writes ? "PATCH" : "GET",
+      requests: (c) => (writes ? paths(c).flatMap((p) => [`${p}|${semantic("turnFlagOn")}`, `${p}|${semantic("turnFlagOff")}`]) : paths(c)),
+      writesFlags: writes ? flagCount : undefined,
+      perConnection: name !== "flag-writes-contended",
+      check: isSeededFlag,
+    };
+  };
+  const targets: Target[] = [];
+  for (const name of options.only) {
+    if (name === "hello") targets.push(hello!);
+    if (name === "all-in-one") targets.push(pglite!);
+    if (name === "all-in-one-noauth") targets.push(noauth!);
+    if (name === "distributed") targets.push(distributed!);
+    if (name === "distributed-noauth") targets.push(distributedNoauth!);
+    if (name === "all-in-one-pg") targets.push(pg!);
+    if (name === "flag-reads-all-in-one") targets.push(flagTarget(pglite!, name));
+    if (name === "flag-reads-distributed") targets.push(flagTarget(distributed!, name));
+    if (name === "flag-reads" || name === "flag-writes" || name === "flag-writes-contended") targets.push(flagTarget(pg!, name));
+    const bytes = await checkTarget(targets.at(-1)!);
+    log(`${name} ready (${targets.at(-1)!.url}, ${bytes} body bytes)`);
+  }
+
+  const several = options.connections.length > 1;
+  const results = new Map<string, { name: TargetName; connections: number; runs: LoadResult[]; versions: number[]; method: string }>();
   let failure: unknown;
   try {
     for (let round = 1; round <= options.rounds; round++) {
       for (const target of targets) {
-        log(`round ${round}/${options.rounds}: ${target.name} (${options.warmup} s warm-up + ${options.duration} s)`);
-        const versionsBefore = target.method === "PATCH" ? await flagVersions(target) : 0;
-        const r = await load(target, options);
-        log(`  ${fmtInt(r.requests.perSecond)} req/s, p50 ${fmtMs(r.latencyMs.p50)} ms, p99 ${fmtMs(r.latencyMs.p99)} ms, ${r.status["2xx"]} × 2xx`);
-        // Each write that changed its flag raised its version: how many of the answered writes (warm-up included) did.
-        if (target.method === "PATCH") log(`  ${fmtInt((await flagVersions(target)) - versionsBefore)} flag versions written`);
-        results.set(target.name, [...(results.get(target.name) ?? []), r]);
+        for (const connections of options.connections) {
+          const label = several ? `${target.name} @${connections}` : target.name;
+          log(`round ${round}/${options.rounds}: ${label} (${connections} connections, ${options.warmup} s warm-up + ${options.duration} s)`);
+          const written = target.writesFlags?.(connections);
+          const versionsBefore = written ? await flagVersions(target, written) : 0;
+          const r = await load(target, options, connections);
+          log(`  ${fmtInt(r.requests.perSecond)} req/s, p50 ${fmtMs(r.latencyMs.p50)} ms, p99 ${fmtMs(r.latencyMs.p99)} ms, ${r.status["2xx"]} × 2xx`);
+          const entry = results.get(label) ?? { name: target.name, connections, runs: [], versions: [], method: target.method ?? "GET" };
+          entry.runs.push(r);
+          // Each write that changed its flag raised its version: how many of the answered writes (warm-up included) did.
+          if (written) {
+            const versions = (await flagVersions(target, written)) - versionsBefore;
+            entry.versions.push(versions);
+            log(`  ${fmtInt(versions)} flag versions written`);
+          }
+          results.set(label, entry);
+        }
       }
     }
   } catch (e) {
@@ -689,8 +904,8 @@ async function main() {
   }
 
   // Stop the servers before reading their logs, so shutdown problems show too.
-  const exitProblems = (await Promise.all(targets.map((t) => t.stop()))).flat();
-  const complaints = targets.flatMap((t) => t.complaints());
+  const exitProblems = (await Promise.all(servers.map((t) => t.stop()))).flat();
+  const complaints = servers.flatMap((t) => t.complaints());
   if (complaints.length > 0 || exitProblems.length > 0 || failure) keepLogs = true;
   for (const p of exitProblems) log(`PROBLEM: ${p}`);
   if (complaints.length > 0) {
@@ -698,8 +913,10 @@ async function main() {
     for (const c of complaints.slice(0, 20)) log(`  ${c.slice(0, 400)}`);
   }
 
-  const rows: Row[] = [...results].map(([name, runs]) => ({
+  const rows: Row[] = [...results].map(([label, { name, connections, runs, versions, method }]) => ({
     name,
+    connections,
+    label,
     rps: median(runs.map((r) => r.requests.perSecond)),
     p50: median(runs.map((r) => r.latencyMs.p50)),
     p99: median(runs.map((r) => r.latencyMs.p99)),
@@ -707,6 +924,8 @@ async function main() {
     bytes: median(runs.map((r) => r.bytesPerResponse)),
     servers: targets.find((t) => t.name === name)!.watch().servers.map((w) => w.label),
     runs,
+    versions,
+    method,
   }));
   const m = machine();
   if (options.json) {

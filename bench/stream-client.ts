@@ -3,9 +3,10 @@
  * It opens SSE connections to `/all` as raw sockets (so reading 10,000 streams costs little of the
  * machine it measures), waits for every `put`, prints `ready`, and on `go` (stdin) makes one flag
  * change per environment and round through the admin API, timing each connection's `patch` from
- * the PATCH response (and from the PATCH request). Prints one JSON object at the end. With
- * `rounds: 0` it only holds the streams until `go` (bench/stream-memory.ts); with `putBytes` a
- * stream counts as ready once that many bytes of it arrived (the whole `put`, not its first chunk).
+ * the PATCH response (and from the PATCH request), and per change its first event. Prints one JSON
+ * object at the end. With `rounds: 0` it only holds the streams until `go` (bench/stream-memory.ts);
+ * with `putBytes` a stream counts as ready once that many bytes of it arrived (the whole `put`, not
+ * its first chunk).
  *
  * Input (argv[2], JSON): { streamUrl, adminUrl, token, project, flag, rounds, putBytes?,
  *   environments: [{ key, sdkKey, connections }] }
@@ -109,6 +110,8 @@ for await (const line of console) if (line.trim() === "go") break;
 
 const fromResponse: number[] = [];
 const fromRequest: number[] = [];
+/** Per change: its first patch event, from the PATCH response (what the relay and the bus add, without the fan-out). */
+const firstPerChange: number[] = [];
 let missing = 0;
 for (let round = 0; round < config.rounds; round++) {
   for (let env = 0; env < config.environments.length; env++) {
@@ -130,6 +133,8 @@ for (let round = 0; round < config.rounds; round++) {
     } catch {
       // Counted below.
     }
+    const arrived = mine.filter((c) => c.patchAt !== undefined).map((c) => c.patchAt!);
+    if (arrived.length > 0) firstPerChange.push(Math.max(0, Math.min(...arrived) - answered));
     for (const c of mine) {
       if (c.patchAt === undefined) {
         missing++;
@@ -144,7 +149,8 @@ for (let round = 0; round < config.rounds; round++) {
 }
 fromResponse.sort((a, b) => a - b);
 fromRequest.sort((a, b) => a - b);
-const stats = (xs: number[]) => ({ p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs.at(-1) ?? NaN });
+firstPerChange.sort((a, b) => a - b);
+const stats = (xs: number[]) => ({ p50: percentile(xs, 50), p90: percentile(xs, 90), p99: percentile(xs, 99), max: xs.at(-1) ?? NaN });
 process.stdout.write(
   `${JSON.stringify({
     done: true,
@@ -154,6 +160,7 @@ process.stdout.write(
     errors,
     fromResponse: stats(fromResponse),
     fromRequest: stats(fromRequest),
+    firstPerChange: stats(firstPerChange),
   })}\n`,
 );
 process.exit(0);

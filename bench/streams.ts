@@ -2,11 +2,19 @@
  * Streaming benchmark: N SSE connections (`/all`, server-side SDK protocol) spread over several
  * environments, one flag change per environment and round through the admin API, and per
  * connection the time from the PATCH response to the `patch` event; plus the server's memory per
- * idle connection. Targets: the all-in-one process (embedded default) and the distributed cluster
- * (1 gateway, 1 auth, 1 flags, 1 streaming over Postgres and nats-server). The load client is its
- * own process (bench/stream-client.ts).
+ * idle connection. The load client is its own process (bench/stream-client.ts).
  *
  *   bun bench/streams.ts [--connections 1000,10000] [--environments 10] [--rounds 3] [--only all-in-one,distributed]
+ *   bun bench/streams.ts --connections 300 --rounds 10 --only distributed,distributed-2flags
+ *   bun run bench --only streams -- …                 (the same, through bench/run.ts)
+ *
+ * Targets, one after the other (each started, measured at every --connections, stopped):
+ *   all-in-one          the all-in-one process (embedded PGlite, in-process bus)
+ *   distributed         1 gateway, 1 auth, 1 flags, 1 streaming over Postgres and nats-server;
+ *                       PATCHes to the gateway, streams on the streaming instance
+ *   distributed-2flags  the same with 2 flags instances: each PATCH goes to either (NATS queue
+ *                       group), and each pass of the outbox relay runs on whichever instance takes
+ *                       its lock first
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -24,12 +32,28 @@ const { values } = parseArgs({
     environments: { type: "string", default: "10" },
     rounds: { type: "string", default: "3" },
     only: { type: "string", default: "all-in-one,distributed" },
+    help: { type: "boolean", short: "h" },
   },
 });
 const counts = values.connections!.split(",").map(Number);
 const environments = Number(values.environments);
 const rounds = Number(values.rounds);
 const log = (m: string) => process.stderr.write(`[streams] ${m}\n`);
+const TARGETS = ["all-in-one", "distributed", "distributed-2flags"];
+if (values.help) {
+  process.stdout.write("usage: bun bench/streams.ts [--connections 1000,10000] [--environments 10] [--rounds 3] [--only " + TARGETS.join(",") + "]\n");
+  process.exit(0);
+}
+for (const name of values.only!.split(",")) {
+  if (!TARGETS.includes(name)) {
+    process.stderr.write(`streams: unknown target "${name}" (known: ${TARGETS.join(", ")})\n`);
+    process.exit(2);
+  }
+}
+if (![...counts, environments, rounds].every((n) => Number.isInteger(n) && n > 0)) {
+  process.stderr.write("streams: --connections, --environments and --rounds take whole numbers above 0\n");
+  process.exit(2);
+}
 
 interface Server {
   name: string;
@@ -64,10 +88,10 @@ async function startAllInOne(): Promise<Server> {
   };
 }
 
-async function startDistributed(): Promise<Server> {
-  const cluster: Cluster = await launchCluster({ counts: { gateway: 1, auth: 1, flags: 1, streaming: 1 }, adminToken: TOKEN, logLevel: "warn" });
+async function startDistributed(name: string, flags: number): Promise<Server> {
+  const cluster: Cluster = await launchCluster({ counts: { gateway: 1, auth: 1, flags, streaming: 1 }, adminToken: TOKEN, logLevel: "warn" });
   const streaming = cluster.instances.find((i) => i.kind === "streaming")!;
-  return { name: "distributed", adminUrl: cluster.gateways[0]!, streamUrl: streaming.url, streamPid: streaming.process.pid, stop: () => cluster.stop() };
+  return { name, adminUrl: cluster.gateways[0]!, streamUrl: streaming.url, streamPid: streaming.process.pid, stop: () => cluster.stop() };
 }
 
 function rssKiB(pid: number): number {
@@ -90,6 +114,7 @@ interface Row {
   missing: number;
   fromResponse: { p50: number; p99: number; max: number };
   fromRequest: { p50: number; p99: number; max: number };
+  firstPerChange: { p50: number; p90: number; p99: number; max: number };
   kibPerConnection: number;
   openSeconds: number;
 }
@@ -140,34 +165,43 @@ async function measure(server: Server, n: number, run: number): Promise<Row> {
     missing: done.missing,
     fromResponse: done.fromResponse,
     fromRequest: done.fromRequest,
+    firstPerChange: done.firstPerChange,
     kibPerConnection: (after - before) / n,
     openSeconds: ready.openMs / 1000,
   };
 }
 
 const rows: Row[] = [];
+let current: Server | undefined;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => void (current?.stop() ?? Promise.resolve()).finally(() => process.exit(130)));
+}
 for (const name of values.only!.split(",")) {
   log(`starting ${name}`);
-  const server = name === "distributed" ? await startDistributed() : await startAllInOne();
+  const server = name === "all-in-one" ? await startAllInOne() : await startDistributed(name, name === "distributed-2flags" ? 2 : 1);
+  current = server;
   try {
     let run = 0;
     for (const n of counts) rows.push(await measure(server, n, run++));
   } finally {
     await server.stop();
+    current = undefined;
   }
 }
 
 const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "—");
 const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT }).stdout.toString().trim();
 const dirty = Bun.spawnSync(["git", "status", "--porcelain"], { cwd: ROOT }).stdout.toString().trim() !== "";
-console.log(`| target | connections | held | patch events | missing | p50 (ms) | p99 (ms) | max (ms) | p99 from PATCH sent (ms) | server memory per idle connection |`);
-console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
+console.log(`| target | connections | held | patch events | missing | p50 (ms) | p99 (ms) | max (ms) | p99 from PATCH sent (ms) | first event per change p50 / p90 / max (ms) | server memory per idle connection |`);
+console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
 for (const r of rows) {
   console.log(
-    `| ${r.target} | ${r.connections.toLocaleString("en-US")} | ${r.open.toLocaleString("en-US")} | ${r.samples.toLocaleString("en-US")} | ${r.missing} | ${ms(r.fromResponse.p50)} | ${ms(r.fromResponse.p99)} | ${ms(r.fromResponse.max)} | ${ms(r.fromRequest.p99)} | ${r.kibPerConnection.toFixed(1)} KiB |`,
+    `| ${r.target} | ${r.connections.toLocaleString("en-US")} | ${r.open.toLocaleString("en-US")} | ${r.samples.toLocaleString("en-US")} | ${r.missing} | ${ms(r.fromResponse.p50)} | ${ms(r.fromResponse.p99)} | ${ms(r.fromResponse.max)} | ${ms(r.fromRequest.p99)} | ${ms(r.firstPerChange.p50)} / ${ms(r.firstPerChange.p90)} / ${ms(r.firstPerChange.max)} | ${r.kibPerConnection.toFixed(1)} KiB |`,
   );
 }
 console.log("");
+console.log("- p50, p99, max: every connection's `patch` event of every change, from the PATCH response (an event before it counts 0)");
+console.log("- first event per change: the earliest `patch` of each change on any connection of its environment, from the PATCH response: the commit-to-bus path without the fan-out");
 console.log(`- command: \`bun bench/streams.ts --connections ${values.connections} --environments ${environments} --rounds ${rounds} --only ${values.only}\``);
 console.log(`- load: bench/stream-client.ts, its own bun process, raw sockets; one change per environment and round (${environments} environments × ${rounds} rounds)`);
 console.log(`- machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${cpus()[0]?.model ?? "?"}, bun ${Bun.version}`);

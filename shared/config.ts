@@ -37,6 +37,8 @@ export interface Config {
   streamLimit: number;
   /** How often idle SDK streams get a comment line. */
   streamHeartbeatMs: number;
+  /** How often a streaming instance sends the evaluation counts of SDK reports to the flags service (flag statuses). */
+  evaluationsFlushMs: number;
 }
 
 export interface ConfigNeeds {
@@ -141,6 +143,7 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
   const streamLimit = integer("VEXIL_STREAM_LIMIT", 15_000, 0, 1_000_000);
   // SDKs drop a stream that is silent for 5 minutes.
   const streamHeartbeatMs = integer("VEXIL_STREAM_HEARTBEAT_MS", 60_000, 100, 180_000);
+  const evaluationsFlushMs = integer("VEXIL_EVALUATIONS_FLUSH_MS", 30_000, 100, 600_000);
   const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,139}$/;
   const unleashProject = value("VEXIL_UNLEASH_PROJECT") ?? "default";
   const unleashEnvironment = value("VEXIL_UNLEASH_ENVIRONMENT") ?? "production";
@@ -169,6 +172,7 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
     unleashEnvironment,
     streamLimit,
     streamHeartbeatMs,
+    evaluationsFlushMs,
     corsOrigins,
     rateLimitGlobal,
     rateLimitRoute,

@@ -25,7 +25,7 @@ export const subjects = {
   authEnvironmentKeysRevoked: "vexil.auth.env-keys.revoked",
   /** Streaming → flags (queue group): one environment's flags and segments in the SDK format, with their sequence number. */
   flagsEnvironmentData: "vexil.flags.env-data",
-  /** Streaming → whoever keeps flag statuses: evaluation counts per flag, in batches. */
+  /** Streaming → flags (queue group): evaluation counts per flag and variation, in batches, for flag statuses. */
   streamingEvaluations: "vexil.streaming.evaluations",
   /** Gateways → gateways: calls admitted per caller and route in the current rate-limit window. */
   gatewayRate: "vexil.gateway.rate",

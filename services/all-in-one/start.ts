@@ -12,7 +12,6 @@ import { startFlagsService } from "@vexil/flags/service";
 import { STREAMING_PATHS, startStreamingService } from "@vexil/streaming/service";
 import type { Bus } from "@vexil/shared/bus/bus";
 import { MemoryBus } from "@vexil/shared/bus/memory-bus";
-import { connectNatsBus } from "@vexil/shared/bus/nats-bus";
 import type { Config } from "@vexil/shared/config";
 import type { Assertions } from "@vexil/shared/assertion";
 import type { CallerVerifier } from "@vexil/gateway/caller-verifier";
@@ -32,7 +31,8 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
   const logger = createLogger(config.logLevel, { service: "vexil", pid: process.pid });
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   await migrate(database.db);
-  const bus: Bus = config.natsUrl ? await connectNatsBus(config.natsUrl, "vexil-all-in-one", logger) : new MemoryBus();
+  // The NATS client is loaded only when there is a server to use (it is megabytes of an idle process).
+  const bus: Bus = config.natsUrl ? await (await import("@vexil/shared/bus/nats-bus")).connectNatsBus(config.natsUrl, "vexil-all-in-one", logger) : new MemoryBus();
 
   // Without VEXIL_INTERNAL_KEY the assertions and sessions of this process use a key of its own.
   const internalKey = config.internalKey ? keyFrom(config.internalKey) : crypto.getRandomValues(new Uint8Array(32));
@@ -61,6 +61,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     requestTimeoutMs: config.serviceTimeoutMs,
     streamLimit: config.streamLimit,
     heartbeatMs: config.streamHeartbeatMs,
+    evaluationsFlushMs: config.evaluationsFlushMs,
   });
   await flags.bootstrapped;
 

@@ -4,7 +4,7 @@ import type { Assertions } from "@vexil/shared/assertion";
 import { errorsPlugin } from "@vexil/shared/http/errors-plugin";
 import { jsonVariants } from "@vexil/shared/http/json-variants";
 import { textGuard } from "@vexil/shared/http/text-guard";
-import { PART_PATH, servicePart } from "@vexil/shared/http/openapi";
+import { PART_PATH, servicePart, type ServicePart } from "@vexil/shared/http/openapi";
 import { authComponents } from "./openapi/index.ts";
 import type { AuthContext } from "./domain/context.ts";
 import { memberRoutes } from "./routes/members.ts";
@@ -15,7 +15,7 @@ import { tokenRoutes } from "./routes/tokens.ts";
 export function createAuthApp(ctx: AuthContext, assertions: Assertions) {
   // The errors plugin lists the app's own routes in 405 answers; they exist once the app is built.
   const built: { routes: ReadonlyArray<{ method: string; path: string }>; app?: unknown } = { routes: [] };
-  let part: ReturnType<typeof servicePart> | undefined;
+  let part: ServicePart | undefined;
   const app = new Elysia({ normalize: false })
     .use(errorsPlugin(ctx.logger, () => built.routes))
     .use(jsonVariants())
@@ -25,7 +25,7 @@ export function createAuthApp(ctx: AuthContext, assertions: Assertions) {
     .use(roleRoutes(ctx, assertions))
     .use(sessionRoutes(ctx, assertions))
     // This service's part of the OpenAPI document, for the gateway (built on first use).
-    .get(PART_PATH, () => (part ??= servicePart(built.app, authComponents)));
+    .get(PART_PATH, async () => (part ??= await servicePart(built.app, authComponents)));
   built.routes = app.routes;
   built.app = app;
   return app;

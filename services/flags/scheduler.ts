@@ -30,7 +30,7 @@ export interface SchedulerOptions {
   leaseMs?: number;
   /** Items claimed at once. */
   batch?: number;
-  /** The longest sleep between passes. */
+  /** The longest sleep between passes: how soon items made by other instances are seen at the latest. */
   pollMs?: number;
   /** Called after each execution, with what came of it (for tests and logs). */
   onOutcome?(item: ScheduledItem, outcome: Outcome): void;
@@ -105,6 +105,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
+      // A sleeping scheduler does not keep a process alive.
+      timer.unref?.();
       sleepingUntil = now() + ms;
       function done() {
         clearTimeout(timer);

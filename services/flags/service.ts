@@ -14,10 +14,12 @@ import { startOutboxRelay } from "./outbox-relay.ts";
 import { executeItem } from "./domain/schedules/execute.ts";
 import { createScheduler } from "./scheduler.ts";
 import { DrizzleScheduleStore } from "./storage/drizzle-schedule-store.ts";
+import { subscribeToEvaluations } from "./usage-subscriber.ts";
 import { CachedStores } from "./storage/cached-stores.ts";
 import { listenForChanges } from "./storage/change-notices.ts";
 import { DrizzleAuditReader } from "./storage/drizzle-audit-reader.ts";
 import { DrizzleFlagStore } from "./storage/drizzle-flag-store.ts";
+import { DrizzleFlagUsageStore } from "./storage/drizzle-flag-usage-store.ts";
 import { DrizzleSegmentStore } from "./storage/drizzle-segment-store.ts";
 import { DrizzleProjectStore } from "./storage/drizzle-project-store.ts";
 
@@ -41,18 +43,28 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     flags: cache.flags,
     segments: cache.segments,
     schedules: new DrizzleScheduleStore(db),
+    usage: new DrizzleFlagUsageStore(options.database.db),
     audit: new DrizzleAuditReader(options.database.db),
     keys: busKeyIssuer(options.bus, options.requestTimeoutMs),
     logger: options.logger,
     now: Date.now,
   };
-  const relay = startOutboxRelay({ db: options.database.db, bus: options.bus, logger: options.logger });
+  const relay = startOutboxRelay({ database: options.database, bus: options.bus, logger: options.logger });
   ctx.committed = relay.nudge;
-  // Scheduled changes and expiring targets, executed by whichever instance claims them first.
-  const scheduler = createScheduler({ store: ctx.schedules, execute: (item) => executeItem(ctx, item), now: ctx.now, logger: options.logger, onOutcome: () => relay.nudge() });
+  // Scheduled changes and expiring targets, executed by whichever instance claims them first. The
+  // embedded database has one process, whose own items wake it: it looks on its own once a minute.
+  const scheduler = createScheduler({
+    store: ctx.schedules,
+    execute: (item) => executeItem(ctx, item),
+    now: ctx.now,
+    logger: options.logger,
+    pollMs: options.database.kind === "pglite" ? 60_000 : undefined,
+    onOutcome: () => relay.nudge(),
+  });
   ctx.scheduled = scheduler.nudge;
   const app = createFlagsApp(ctx, options.assertions, options.unleash);
   const served = serveJson(options.bus, subjects.flagsEnvironmentData, queueGroup("flags"), options.logger, (body: { environmentId?: unknown }) => environmentData(ctx, body));
+  const evaluations = subscribeToEvaluations(options.bus, ctx.usage, options.logger);
   let stopped = false;
   // The default project needs the auth service for its keys: keep trying until it answers.
   const bootstrapped = (async () => {
@@ -73,6 +85,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
       stopped = true;
       served.unsubscribe();
       await scheduler.stop();
+      evaluations.unsubscribe();
       cache.close();
       await notices.close();
       await relay.stop();

@@ -90,7 +90,11 @@ export function busCallerVerifier(bus: Bus, options: VerifierOptions): CallerVer
     for (const s of named) for (const key of [...(index.get(s) ?? [])]) forget(key);
   });
 
+  // Armed by the first use after a flush, so an idle gateway has no timer running.
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const flushUsage = () => {
+    clearTimeout(timer);
+    timer = undefined;
     if (Object.keys(usage.tokens).length === 0 && Object.keys(usage.members).length === 0) return;
     try {
       bus.publish(subjects.authUsage, encodeJson(usage));
@@ -100,13 +104,14 @@ export function busCallerVerifier(bus: Bus, options: VerifierOptions): CallerVer
     usage.tokens = {};
     usage.members = {};
   };
-  const timer = setInterval(flushUsage, options.usageFlushMs ?? 5_000);
-  timer.unref?.();
-
   const noteUse = (caller: Caller) => {
     const now = Date.now();
     if (caller.tokenId) usage.tokens[caller.tokenId] = now;
     if (caller.memberId) usage.members[caller.memberId] = now;
+    if (!timer) {
+      timer = setTimeout(flushUsage, options.usageFlushMs ?? 5_000);
+      timer.unref?.();
+    }
   };
 
   return {
@@ -137,7 +142,6 @@ export function busCallerVerifier(bus: Bus, options: VerifierOptions): CallerVer
     },
     size: () => cache.size,
     stop: () => {
-      clearInterval(timer);
       flushUsage();
     },
   };

@@ -8,6 +8,7 @@ export interface Route {
 const table: Array<[RegExp, Route["service"]]> = [
   [/^\/api\/v2\/projects(\/|$)/, "flags"],
   [/^\/api\/v2\/flags\/[^/]+(\/|$)/, "flags"],
+  [/^\/api\/v2\/flag-status(es)?\/[^/]+(\/|$)/, "flags"],
   [/^\/api\/v2\/auditlog(\/|$)/, "flags"],
   [/^\/api\/v2\/segments\/[^/]+\/[^/]+(\/|$)/, "flags"],
   // A user's removal dates on flags (expiring targets).

@@ -156,6 +156,7 @@ export class FeedHub {
       const cutoff = Date.now() - idle;
       for (const [id, feed] of this.feeds) if (feed.listeners.size === 0 && feed.lastUsed < cutoff && !feed.loading) this.feeds.delete(id);
     }, Math.min(idle, 60_000));
+    this.sweeper.unref?.();
   }
 
   /** The environment's feed, loaded. Rejects with `not_found` for an environment that does not exist. */

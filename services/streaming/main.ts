@@ -6,7 +6,14 @@ await runStandalone({
   name: "streaming",
   usesDatabase: false,
   start: async ({ bus, logger, config }) => {
-    const streaming = await startStreamingService({ bus, logger, requestTimeoutMs: config.serviceTimeoutMs, streamLimit: config.streamLimit, heartbeatMs: config.streamHeartbeatMs });
+    const streaming = await startStreamingService({
+      bus,
+      logger,
+      requestTimeoutMs: config.serviceTimeoutMs,
+      streamLimit: config.streamLimit,
+      heartbeatMs: config.streamHeartbeatMs,
+      evaluationsFlushMs: config.evaluationsFlushMs,
+    });
     return { publicHandle: streaming.handle, beforeStop: streaming.closeStreams, stop: streaming.stop };
   },
 });

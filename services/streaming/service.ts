@@ -22,6 +22,8 @@ export interface StreamingServiceOptions {
   /** Open streams one instance holds; past it, new ones get 503 (SDKs retry, elsewhere behind a balancer). */
   streamLimit?: number;
   heartbeatMs?: number;
+  /** How often the evaluation counts of SDK reports go out (flag statuses). */
+  evaluationsFlushMs?: number;
 }
 
 /** Paths this service answers; everything else is the gateway's. */
@@ -35,7 +37,7 @@ export async function startStreamingService(options: StreamingServiceOptions) {
   const all = new AllDataCache();
   const serverStreams = new ServerStreams(hub, feeds, all);
   const clientStreams = new ClientStreams(hub, feeds);
-  const counts = new EvaluationCounts(bus, logger);
+  const counts = new EvaluationCounts(bus, logger, { flushMs: options.evaluationsFlushMs });
   // A key that stops working closes its streams at once; reconnecting with it gets 401.
   keys.onRevoked((environmentId, selectors) => {
     const closed = hub.closeWhere((tag) => tag.environmentId === environmentId && selectors.has(tag.selector));

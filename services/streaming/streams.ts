@@ -152,14 +152,11 @@ class SseStream<T> implements Stream {
 
 export class StreamHub<T> {
   private readonly streams = new Set<SseStream<T>>();
-  private readonly heartbeat: ReturnType<typeof setInterval>;
+  /** Runs while streams are open. */
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
   private accepting = true;
 
-  constructor(private readonly options: StreamHubOptions) {
-    this.heartbeat = setInterval(() => {
-      for (const stream of this.streams) stream.send(HEARTBEAT);
-    }, options.heartbeatMs);
-  }
+  constructor(private readonly options: StreamHubOptions) {}
 
   get size(): number {
     return this.streams.size;
@@ -170,10 +167,18 @@ export class StreamHub<T> {
     if (!this.accepting || this.streams.size >= this.options.limit) return undefined;
     const { onClose } = options;
     const stream = new SseStream(options.tag, options.initial, (s) => {
-      if (this.streams.delete(s)) onClose();
+      if (!this.streams.delete(s)) return;
+      if (this.streams.size === 0) {
+        clearInterval(this.heartbeat);
+        this.heartbeat = undefined;
+      }
+      onClose();
     });
     const body = new ReadableStream({ type: "direct", pull: (sink) => stream.attach(sink), cancel: () => stream.finish() });
     this.streams.add(stream);
+    this.heartbeat ??= setInterval(() => {
+      for (const open of this.streams) open.send(HEARTBEAT);
+    }, this.options.heartbeatMs);
     return { stream, response: new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...headers } }) };
   }
 
@@ -192,8 +197,9 @@ export class StreamHub<T> {
   /** Refuses new streams from now on and closes the open ones (their SDKs reconnect elsewhere). */
   shutdown(): void {
     this.accepting = false;
-    clearInterval(this.heartbeat);
     this.closeWhere(() => true);
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
   }
 
   get isAccepting(): boolean {

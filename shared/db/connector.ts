@@ -2,7 +2,6 @@
  * One connector for both storage engines: postgres.js for a Postgres server (DATABASE_URL),
  * PGlite (Postgres in WASM, on disk) for the embedded default. Callers get a drizzle database.
  */
-import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { sql, type Query, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
@@ -38,7 +37,9 @@ export async function openDatabase(options: ConnectOptions): Promise<Database> {
 async function openPostgres(url: string, max: number): Promise<Database> {
   const { default: postgres } = await import("postgres");
   const { drizzle } = await import("drizzle-orm/postgres-js");
-  const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true });
+  // JIT compilation off: it pays for long analytical queries, and costs a short statement whose row
+  // estimate is high (a recursive walk of prerequisites) a hundred milliseconds or more.
+  const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true, connection: { jit: "off" } });
   const db = drizzle(preparing(client)) as unknown as Db;
   // Opened on the first `listen`; it idles between notifications, so neither timeout applies.
   // `onnotify` is the option postgres.js builds its own `listen` on; its types leave it out.
@@ -97,11 +98,9 @@ function preparing<T extends object>(client: T): T {
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
-  const { PGlite } = await import("@electric-sql/pglite");
+  const { openPgliteDir } = await import("./pglite.ts");
   const { drizzle } = await import("drizzle-orm/pglite");
-  const dir = resolve(dataDir, "pg");
-  mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create(dir);
+  const client = await openPgliteDir(resolve(dataDir, "pg"));
   const db = drizzle(guardedPglite(client)) as unknown as Db;
   return {
     db,

@@ -55,12 +55,15 @@ export type Unlisten = () => Promise<void>;
  * Listens on `channel` until the returned function is called. Resolves once the LISTEN is in
  * place and rejects if the first one fails. `onReset` is called after every later (re)LISTEN — the
  * connection was lost and notifications sent meanwhile were missed — so the caller can catch up.
+ * `onLost`, when given, is called as soon as the connection is lost: until the next `onReset`,
+ * notifications are not heard.
  */
-export type Listen = (channel: string, onMessage: (payload: string) => void, onReset: () => void) => Promise<Unlisten>;
+export type Listen = (channel: string, onMessage: (payload: string) => void, onReset: () => void, onLost?: () => void) => Promise<Unlisten>;
 
 interface Subscriber {
   onMessage(payload: string): void;
   onReset(): void;
+  onLost?(): void;
 }
 
 /** What `postgresListener` needs of postgres.js: a client made with these handlers. */
@@ -90,6 +93,7 @@ export function postgresListener(connect: ListenerClientFactory): { listen: List
       },
       onclose: () => {
         // Also called when a connection attempt fails: the loop below is then already running.
+        if (!lost && !closed) for (const { subscribers } of channels.values()) for (const s of subscribers) s.onLost?.();
         lost = true;
         if (!closed && channels.size > 0) restoring ??= restore().finally(() => (restoring = undefined));
       },
@@ -112,9 +116,9 @@ export function postgresListener(connect: ListenerClientFactory): { listen: List
     }
   }
 
-  const listen: Listen = async (channel, onMessage, onReset) => {
+  const listen: Listen = async (channel, onMessage, onReset, onLost) => {
     if (closed) throw new Error("the database is closed");
-    const subscriber: Subscriber = { onMessage, onReset };
+    const subscriber: Subscriber = { onMessage, onReset, onLost };
     let entry = channels.get(channel);
     if (!entry) {
       entry = { subscribers: new Set(), listening: listenSql(channel) };

@@ -5,7 +5,7 @@
  * through `@elysiajs/openapi`, bodies from the details, named schemas as components), serves it on
  * `PART_PATH`, and the gateway joins the parts into one document (`joinParts`).
  */
-import { toOpenAPISchema } from "@elysiajs/openapi";
+import type { toOpenAPISchema } from "@elysiajs/openapi";
 import { Type as T, type TSchema } from "@sinclair/typebox";
 import type { DocumentDecoration } from "elysia";
 
@@ -121,9 +121,12 @@ type AnyApp = Parameters<typeof toOpenAPISchema>[0];
 
 /**
  * One service's part: the paths of its documented routes and the component schemas they name.
- * A route without an `operation` detail is left out (internal routes).
+ * A route without an `operation` detail is left out (internal routes). The generator is loaded
+ * here, on the first request for the document, not with the service: it is a large module that a
+ * running service otherwise never needs.
  */
-export function servicePart(app: unknown, components: Record<string, TSchema>): ServicePart {
+export async function servicePart(app: unknown, components: Record<string, TSchema>): Promise<ServicePart> {
+  const { toOpenAPISchema } = await import("@elysiajs/openapi");
   const generated = toOpenAPISchema(app as AnyApp) as unknown as ServicePart;
   // The routes' body schemas, read from the routes themselves: the generator leaves a body's
   // content empty when the app parses bodies itself (every app here does, for JSON variants).

@@ -18,6 +18,7 @@ import { startEntry, type Running } from "../support/process.ts";
 import { exerciseAuditLog } from "./contract/audit-log.ts";
 import { exerciseAuth } from "./contract/auth.ts";
 import { exerciseCompat } from "./contract/compat.ts";
+import { exerciseFlagStatuses } from "./contract/flag-statuses.ts";
 import { exerciseFlags } from "./contract/flags.ts";
 import { exerciseProjects } from "./contract/projects.ts";
 import { exerciseSegments } from "./contract/segments.ts";
@@ -34,7 +35,14 @@ let document: any;
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "vexil-openapi-"));
   nats = await startNats();
-  vexil = await startEntry("services/all-in-one/main.ts", freePort(), { VEXIL_ADMIN_TOKEN: TOKEN, VEXIL_DATA_DIR: dataDir, DATABASE_URL: await testDatabaseUrl(), NATS_URL: nats.url });
+  vexil = await startEntry("services/all-in-one/main.ts", freePort(), {
+    VEXIL_ADMIN_TOKEN: TOKEN,
+    VEXIL_DATA_DIR: dataDir,
+    DATABASE_URL: await testDatabaseUrl(),
+    NATS_URL: nats.url,
+    // SDK reports reach flag statuses within a fifth of a second.
+    VEXIL_EVALUATIONS_FLUSH_MS: "200",
+  });
   const answer = await fetch(`${vexil.url}/api/v2/openapi.json`);
   expect(answer.status).toBe(200);
   document = await answer.json();
@@ -80,6 +88,9 @@ describe("the OpenAPI document", () => {
     expect(id("post", "/api/v2/tokens")).toBe("postToken");
     expect(id("get", "/api/v2/auditlog")).toBe("getAuditLogEntries");
     expect(id("get", "/api/v2/versions")).toBe("getVersions");
+    expect(id("get", "/api/v2/flag-statuses/{projectKey}/{environmentKey}")).toBe("getFeatureFlagStatuses");
+    expect(id("get", "/api/v2/flag-statuses/{projectKey}/{environmentKey}/{featureFlagKey}")).toBe("getFeatureFlagStatus");
+    expect(id("get", "/api/v2/flag-status/{projectKey}/{featureFlagKey}")).toBe("getFeatureFlagStatusAcrossEnvironments");
     const changes = "/api/v2/projects/{projectKey}/flags/{flagKey}/environments/{environmentKey}/scheduled-changes";
     expect([id("get", changes), id("post", changes), id("get", `${changes}/{id}`), id("patch", `${changes}/{id}`), id("delete", `${changes}/{id}`)]).toEqual([
       "getFlagConfigScheduledChanges",
@@ -200,6 +211,10 @@ describe("the contract: every documented operation, called", () => {
 
   test("flags", async () => {
     await exerciseFlags(api);
+  });
+
+  test("flag statuses", async () => {
+    await exerciseFlagStatuses(api);
   });
 
   test("segments", async () => {

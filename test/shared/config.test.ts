@@ -34,6 +34,7 @@ describe("loadConfig defaults", () => {
       unleashEnvironment: "production",
       streamLimit: 15_000,
       streamHeartbeatMs: 60_000,
+      evaluationsFlushMs: 30_000,
       corsOrigins: [],
       rateLimitGlobal: 100_000,
       rateLimitRoute: 50_000,
@@ -68,6 +69,7 @@ describe("loadConfig defaults", () => {
       VEXIL_UNLEASH_ENVIRONMENT: "staging",
       VEXIL_STREAM_LIMIT: "100",
       VEXIL_STREAM_HEARTBEAT_MS: "1000",
+      VEXIL_EVALUATIONS_FLUSH_MS: "250",
       VEXIL_CORS_ORIGINS: " https://a.example, https://b.example/ ",
       VEXIL_RATE_LIMIT_GLOBAL: "50",
       VEXIL_RATE_LIMIT_ROUTE: "0",
@@ -93,6 +95,7 @@ describe("loadConfig defaults", () => {
       unleashEnvironment: "staging",
       streamLimit: 100,
       streamHeartbeatMs: 1000,
+      evaluationsFlushMs: 250,
       corsOrigins: ["https://a.example", "https://b.example"],
       rateLimitGlobal: 50,
       rateLimitRoute: 0,
@@ -129,6 +132,8 @@ describe("loadConfig problems", () => {
     ["VEXIL_SERVICE_TIMEOUT_MS", "120001"],
     ["VEXIL_SHUTDOWN_TIMEOUT_MS", "60001"],
     ["VEXIL_SHUTDOWN_TIMEOUT_MS", "soon"],
+    ["VEXIL_EVALUATIONS_FLUSH_MS", "99"],
+    ["VEXIL_EVALUATIONS_FLUSH_MS", "600001"],
   ])("%s=%s is out of range", (name, raw) => {
     const error = problemsOf({ [name]: raw });
     expect(error.problems).toHaveLength(1);

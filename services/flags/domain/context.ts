@@ -3,6 +3,7 @@ import type { IssuedEnvironmentKeys, ResetEnvironmentKeyRequest } from "@vexil/s
 import type { Logger } from "@vexil/shared/logger";
 import type { AuditReader } from "../storage/audit-reader.ts";
 import type { FlagStore } from "../storage/flag-store.ts";
+import type { FlagUsageStore } from "../storage/flag-usage-store.ts";
 import type { SegmentStore } from "../storage/segment-store.ts";
 import type { ProjectStore } from "../storage/project-store.ts";
 import type { ScheduleStore } from "../storage/schedule-store.ts";
@@ -22,6 +23,8 @@ export interface FlagsContext {
   segments: SegmentStore;
   /** Scheduled changes and expiring targets (written with their flag or segment, read here). */
   schedules: ScheduleStore;
+  /** What SDKs reported evaluating (flag statuses). */
+  usage: FlagUsageStore;
   audit: AuditReader;
   keys: EnvironmentKeyIssuer;
   logger: Logger;

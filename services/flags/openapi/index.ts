@@ -1,6 +1,7 @@
 /** The flags service's named schemas: the component schemas its routes' documentation names. */
 import { auditLogComponents } from "./audit-log.ts";
 import { compatComponents } from "./compat.ts";
+import { flagStatusComponents } from "./flag-statuses.ts";
 import { flagComponents } from "./flags.ts";
 import { projectComponents } from "./projects.ts";
 import { segmentComponents } from "./segments.ts";
@@ -10,6 +11,7 @@ import { expiringTargetComponents } from "./expiring-targets.ts";
 export const flagsComponents = {
   ...projectComponents,
   ...flagComponents,
+  ...flagStatusComponents,
   ...segmentComponents,
   ...scheduledChangeComponents,
   ...expiringTargetComponents,

@@ -78,8 +78,11 @@ export type { ChangeNotice };
 
 /** Commit notices of one database: what the cache listens to. */
 export interface ChangeNoticeSource {
-  /** `onNotice` for every committed change; `onReset` when some may have been missed. Returns a stop function. */
-  subscribe(onNotice: (notice: ChangeNotice) => void, onReset: () => void): () => void;
+  /**
+   * `onNotice` for every committed change; `onLost` when notices stop being heard (the connection
+   * dropped), `onReset` when they are heard again (some may have been missed). Returns a stop function.
+   */
+  subscribe(onNotice: (notice: ChangeNotice) => void, onReset: () => void, onLost?: () => void): () => void;
 }
 
 export class CachedStores {
@@ -96,6 +99,8 @@ export class CachedStores {
   /** Per item (flag, segment, project scope, list owner): raised whenever it may have changed. */
   private readonly generations = new Map<string, number>();
   private epoch = 0;
+  /** While notices are not heard, nothing is kept: every read goes to the store. */
+  private deaf = false;
   /** Raised with every generation: a load during which it did not move saw nothing change. */
   changes = 0;
   private readonly stop: () => void;
@@ -113,7 +118,14 @@ export class CachedStores {
     this.projects = cachedProjects(this, inner.projects);
     this.stop = notices.subscribe(
       (notice) => this.notice(notice),
-      () => this.clear(),
+      () => {
+        this.clear();
+        this.deaf = false;
+      },
+      () => {
+        this.deaf = true;
+        this.clear();
+      },
     );
   }
 
@@ -243,6 +255,7 @@ export class CachedStores {
   }
 
   keepScope(scope: ProjectScope): void {
+    if (this.deaf) return;
     this.scopes.set(scope.project.key, scope);
     this.projectKeys.set(scope.project.id, scope.project.key);
   }
@@ -252,6 +265,7 @@ export class CachedStores {
   }
 
   keepFlag(record: FlagRecord): void {
+    if (this.deaf) return;
     const item = flagKeyOf(record.projectId, record.key);
     const held = this.flagRecords.get(item);
     if (!held || held.version <= record.version) this.flagRecords.set(item, record);
@@ -262,6 +276,7 @@ export class CachedStores {
   }
 
   keepSegment(record: SegmentRecord): void {
+    if (this.deaf) return;
     const item = segmentKeyOf(record.environmentId, record.key);
     const held = this.segmentRecords.get(item);
     if (!held || held.version <= record.version) this.segmentRecords.set(item, record);
@@ -273,12 +288,24 @@ export class CachedStores {
   }
 
   keepList(key: string, listed: Listed<FlagRecord> | Listed<SegmentRecord>): void {
+    if (this.deaf) return;
     this.lists.set(key, listed);
   }
 }
 
-const copyRecord = <T>(record: T): T => cloneJson(record);
-const copyListed = <T>(listed: Listed<T>): Listed<T> => ({ items: listed.items.map(copyRecord), total: listed.total });
+/**
+ * What the cache keeps is a deep-frozen copy, handed out as it is: reads cost no copy, and a caller
+ * that tried to change a record it was given would fail at once rather than change the cache.
+ */
+function frozen<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const item of Object.values(value)) frozen(item);
+    Object.freeze(value);
+  }
+  return value;
+}
+const copyRecord = <T>(record: T): T => frozen(cloneJson(record));
+const copyListed = <T>(listed: Listed<T>): Listed<T> => frozen({ items: listed.items.map((r) => cloneJson(r)), total: listed.total });
 
 function cachedFlags(cache: CachedStores, inner: FlagStore): FlagStore {
   const scopeItems = (projectKey: string) => [`scope${SEP}${projectKey}`];
@@ -289,7 +316,7 @@ function cachedFlags(cache: CachedStores, inner: FlagStore): FlagStore {
 
     async projectScope(projectKey: string, options: ReadOptions = {}): Promise<ProjectScope | undefined> {
       const held = options.consistent ? undefined : cache.scope(projectKey);
-      if (held) return copyRecord(held);
+      if (held) return held;
       const found = await cache.filled(scopeItems(projectKey), () => inner.projectScope(projectKey, { consistent: true }), (s) => s && cache.keepScope(copyRecord(s)));
       return found;
     },
@@ -298,7 +325,7 @@ function cachedFlags(cache: CachedStores, inner: FlagStore): FlagStore {
       if (!options.consistent) {
         const scope = cache.scope(projectKey);
         const flag = scope && cache.flag(scope.project.id, flagKey);
-        if (scope && flag) return { ...copyRecord(scope), flag: copyRecord(flag) };
+        if (scope && flag) return { ...scope, flag };
       }
       // The flag's generation is known only once its project's id is: a notice about the project
       // (or about this flag, named by its project's id) during the load keeps it out of the cache.
@@ -320,7 +347,7 @@ function cachedFlags(cache: CachedStores, inner: FlagStore): FlagStore {
 
     async listFlags(projectId: string, q: FlagQuery): Promise<Listed<FlagRecord>> {
       const { key, owner, held } = cache.list<FlagRecord>(`flags${SEP}${projectId}`, q);
-      if (held) return copyListed(held);
+      if (held) return held;
       return cache.filled([owner, `project${SEP}${projectId}`], () => inner.listFlags(projectId, q), (listed) => cache.keepList(key, copyListed(listed)));
     },
 
@@ -347,13 +374,13 @@ function cachedSegments(cache: CachedStores, inner: SegmentStore): SegmentStore 
   return {
     async segmentByKey(environmentId: string, key: string, options: ReadOptions = {}): Promise<SegmentRecord | undefined> {
       const held = options.consistent ? undefined : cache.segment(environmentId, key);
-      if (held) return copyRecord(held);
+      if (held) return held;
       return cache.filled([segmentKeyOf(environmentId, key)], () => inner.segmentByKey(environmentId, key, { consistent: true }), (s) => s && cache.keepSegment(copyRecord(s)));
     },
 
     async listSegments(environmentId: string, q: SegmentQuery): Promise<Listed<SegmentRecord>> {
       const { key, owner, held } = cache.list<SegmentRecord>(`segments${SEP}${environmentId}`, q);
-      if (held) return copyListed(held);
+      if (held) return held;
       return cache.filled([owner], () => inner.listSegments(environmentId, q), (listed) => cache.keepList(key, copyListed(listed)));
     },
 

@@ -7,7 +7,7 @@ import type { ChangeNotice, ChangeNoticeSource } from "./cached-stores.ts";
  * holds anything it could not hear about.
  */
 export async function listenForChanges(database: { listen: Listen }): Promise<ChangeNoticeSource & { close: Unlisten }> {
-  const subscribers = new Set<{ onNotice: (n: ChangeNotice) => void; onReset: () => void }>();
+  const subscribers = new Set<{ onNotice: (n: ChangeNotice) => void; onReset: () => void; onLost?: () => void }>();
   const close = await database.listen(
     CHANGES_CHANNEL,
     (payload) => {
@@ -17,10 +17,13 @@ export async function listenForChanges(database: { listen: Listen }): Promise<Ch
     () => {
       for (const s of subscribers) s.onReset();
     },
+    () => {
+      for (const s of subscribers) s.onLost?.();
+    },
   );
   return {
-    subscribe(onNotice, onReset) {
-      const subscriber = { onNotice, onReset };
+    subscribe(onNotice, onReset, onLost) {
+      const subscriber = { onNotice, onReset, onLost };
       subscribers.add(subscriber);
       return () => void subscribers.delete(subscriber);
     },

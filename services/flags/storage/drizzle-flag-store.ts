@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, getTableColumns, inArray, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, inArray, or, sql, type SQL, type SQLWrapper } from "drizzle-orm";
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog, OPERATION_ID_INDEX } from "@vexil/shared/audit/schema";
 import { rowsOf } from "@vexil/shared/db/migrate";
@@ -88,10 +88,15 @@ const parsedTargeting = (v: unknown) => parsedJson<Record<string, FlagEnvironmen
  * True when the project and its environments are as `scopeStamp` saw them: a change decided on
  * them (comments required, the set of environments) is written only while it holds.
  */
-const scopeHolds = sql`${sql.placeholder("scope")}::text = (
-  select p.version || ':' || coalesce((
-    select string_agg(e.id || '@' || e.version, ',' order by e.id collate "C") from ${environments} e where e.project_id = p.id), '')
-  from ${projects} p where p.id = ${sql.placeholder("projectId")})`;
+const scopeHolds = sql`${sql.placeholder("scope")}::text = ${currentScope(sql.placeholder("projectId"))}`;
+
+/** The project's version and its environments' ids and versions now, as `scopeStamp` writes them. */
+export function currentScope(projectId: SQLWrapper): SQL {
+  return sql`(
+    select p.version || ':' || coalesce((
+      select string_agg(e.id || '@' || e.version, ',' order by e.id collate "C") from ${environments} e where e.project_id = p.id), '')
+    from ${projects} p where p.id = ${projectId})`;
+}
 
 /** The audit entry and the change events of a write, inserted once per row of `changed`. */
 const auditAndEvents = sql`
@@ -118,10 +123,7 @@ const updateFlags = compiledStatement(sql`
   changed as (
     update ${flags} f set doc = i.doc, version = i.version
     from input i
-    where f.id = i.id and f.version = i.read_version and i.scope = (
-      select p.version || ':' || coalesce((
-        select string_agg(e.id || '@' || e.version, ',' order by e.id collate "C") from ${environments} e where e.project_id = p.id), '')
-      from ${projects} p where p.id = i.project_id)
+    where f.id = i.id and f.version = i.read_version and i.scope = ${currentScope(sql`i.project_id`)}
     returning f.id),
   written as (select i.* from changed join input i using (id)),
   audit_rows as (${insertRowFrom(auditLog, sql`written`, sql`written.audit`)}),
@@ -264,13 +266,14 @@ export class DrizzleFlagStore implements FlagStore {
 
   async listFlags(projectId: string, q: FlagQuery): Promise<Listed<FlagRecord>> {
     const where = filters(projectId, q);
-    // The page's rows are found first and only they get their targeting: building it for every
-    // row before the offset made late pages cost as much as the whole project.
-    const page = this.db.select({ id: flags.id }).from(flags).where(where).orderBy(...ordering(q)).limit(q.limit).offset(q.offset);
-    const [ids, totals] = await Promise.all([page, this.db.select({ n: count() }).from(flags).where(where)]);
-    const rows = ids.length === 0 ? [] : await this.db.select(withTargeting).from(flags).where(inArray(flags.id, ids.map((r) => r.id)));
-    const byId = new Map(rows.map((r) => [r.id, asRecord(r)]));
-    return { items: ids.flatMap((r) => byId.get(r.id) ?? []), total: totals[0]?.n ?? 0 };
+    // The page's keys are found first and only those rows get their targeting: building it for
+    // every row before the offset made late pages cost as much as the whole project. Keys, not
+    // ids: the default list (by key, not archived) then reads its partial index alone.
+    const page = this.db.select({ key: flags.key }).from(flags).where(where).orderBy(...ordering(q)).limit(q.limit).offset(q.offset);
+    const [keys, totals] = await Promise.all([page, this.db.select({ n: count() }).from(flags).where(where)]);
+    const rows = keys.length === 0 ? [] : await this.db.select(withTargeting).from(flags).where(and(eq(flags.projectId, projectId), inArray(flags.key, keys.map((r) => r.key))));
+    const byKey = new Map(rows.map((r) => [r.key, asRecord(r)]));
+    return { items: keys.flatMap((r) => byKey.get(r.key) ?? []), total: totals[0]?.n ?? 0 };
   }
 
   async flagByKey(projectId: string, key: string) {
@@ -279,27 +282,35 @@ export class DrizzleFlagStore implements FlagStore {
   }
 
   async prerequisiteGraph(projectId: string, from: string[], of?: string): Promise<PrerequisiteGraph> {
-    const keys = JSON.stringify(from);
-    const rows = rowsOf<{ flag: Record<string, unknown>; configs: unknown; reachable: boolean; dependent: boolean }>(
-      await this.db.execute(sql`
-        with recursive reach(key) as (
-          select jsonb_array_elements_text(${keys}::jsonb)
-          union
-          select p->>'key' from reach
-            join ${flags} f on f.project_id = ${projectId} and f.key = reach.key
-            join ${flagConfigs} c on c.flag_id = f.id
-            cross join lateral jsonb_array_elements(coalesce(c.config->'prerequisites', '[]'::jsonb)) p),
-        dependent as (
-          select distinct f.id from ${flagConfigs} c join ${flags} f on f.id = c.flag_id
-          where ${of ?? null}::text is not null and f.project_id = ${projectId}
-            and c.config->'prerequisites' @> jsonb_build_array(jsonb_build_object('key', ${of ?? null}::text)))
-        select to_jsonb(f) as flag, ${configsOf(sql`f.id`)} as configs,
-          f.key in (select key from reach) as reachable, f.id in (select id from dependent) as dependent
-        from ${flags} f
-        where f.project_id = ${projectId} and (f.key in (select key from reach) or f.id in (select id from dependent))`),
+    // Each only when asked, each by index: the flags reached by following prerequisites from
+    // `from`, a level at a time by key (chains are short; a cycle ends where keys repeat), and
+    // those naming `of` (the GIN index on prerequisites).
+    const reach = async (): Promise<FlagRecord[]> => {
+      const found = new Map<string, FlagRecord>();
+      for (let next = [...new Set(from)]; next.length > 0; ) {
+        const level = await this.flagRows(sql`f.key in (${sql.join(next.map((k) => sql`${k}`), sql`, `)})`, projectId);
+        for (const f of level) found.set(f.key, f);
+        next = [...new Set(level.flatMap((f) => Object.values(f.configs).flatMap((c) => (c.prerequisites ?? []).map((p) => p.key))))].filter((k) => !found.has(k));
+      }
+      return [...found.values()];
+    };
+    const [reachable, dependents] = await Promise.all([
+      from.length === 0 ? [] : reach(),
+      of === undefined
+        ? []
+        : this.flagRows(sql`f.id = any(array(
+            select c.flag_id from ${flagConfigs} c
+            where c.config->'prerequisites' @> jsonb_build_array(jsonb_build_object('key', ${of}::text))))`, projectId),
+    ]);
+    return { reachable, dependents };
+  }
+
+  /** The project's flags matching `where` (over `f`), with their targeting. */
+  private async flagRows(where: SQL, projectId: string): Promise<FlagRecord[]> {
+    const rows = rowsOf<{ flag: Record<string, unknown>; configs: unknown }>(
+      await this.db.execute(sql`select to_jsonb(f) as flag, ${configsOf(sql`f.id`)} as configs from ${flags} f where f.project_id = ${projectId} and ${where}`),
     );
-    const records = rows.map((r) => ({ record: asRecord({ ...rowFromJson(flags, r.flag), configs: parsedTargeting(r.configs) }), r }));
-    return { reachable: records.filter((x) => x.r.reachable).map((x) => x.record), dependents: records.filter((x) => x.r.dependent).map((x) => x.record) };
+    return rows.map((r) => asRecord({ ...rowFromJson(flags, r.flag), configs: parsedTargeting(r.configs) }));
   }
 
   async insertFlag(flag: FlagRecord, audit: AuditEntry, changes: PendingChange[]) {

@@ -5,11 +5,11 @@ import type { PendingChange } from "@vexil/shared/change-events";
 import { likePattern, isUniqueViolation, type Db } from "@vexil/shared/db/connector";
 import { conflict } from "@vexil/shared/errors";
 import type { Segment } from "../domain/segments/model.ts";
-import { refused, writeChanges } from "./drizzle-flag-store.ts";
+import { currentScope, refused, writeChanges } from "./drizzle-flag-store.ts";
 import { writeSegmentSchedule } from "./drizzle-schedule-store.ts";
 import { scopeStamp, type ProjectScope } from "./flag-store.ts";
 import type { Listed } from "./project-store.ts";
-import { environments, projects, segments } from "./schema.ts";
+import { segments } from "./schema.ts";
 import type { SegmentQuery, SegmentRecord, SegmentStore, SegmentWrite } from "./segment-store.ts";
 
 const asRecord = (r: typeof segments.$inferSelect): SegmentRecord => ({ ...r, doc: r.doc as unknown as Segment });
@@ -28,12 +28,6 @@ function ordering(q: SegmentQuery): SQL[] {
       return [byKey];
   }
 }
-
-/** The project's version and its environments' ids and versions, as `scopeStamp` writes them. */
-const currentStamp = (projectId: string) => sql`(
-  select p.version || ':' || coalesce((
-    select string_agg(e.id || '@' || e.version, ',' order by e.id collate "C") from ${environments} e where e.project_id = p.id), '')
-  from ${projects} p where p.id = ${projectId})`;
 
 export class DrizzleSegmentStore implements SegmentStore {
   constructor(private readonly db: Db) {}
@@ -75,19 +69,19 @@ export class DrizzleSegmentStore implements SegmentStore {
     const { segment } = read;
     return this.db
       .transaction(async (tx) => {
-      // The segment's row, guarded by its version and the scope's stamp, is the one conditional
-      // step: when it matches nothing, nothing else is written.
-      const guard = and(eq(segments.id, segment.id), eq(segments.version, segment.version), sql`${scopeStamp(read)} = ${currentStamp(read.project.id)}`);
-      const rows =
-        write.kind === "update"
-          ? await tx.update(segments).set({ doc: write.segment.doc as unknown as Record<string, unknown>, version: write.segment.version }).where(guard).returning({ id: segments.id })
-          : await tx.delete(segments).where(guard).returning({ id: segments.id });
-      if (rows.length !== 1) return false;
-      await tx.insert(auditLog).values(write.audit);
-      await writeChanges(tx, read.project.id, write.changes, write.audit.date, read.environments);
-      if (write.kind === "update") await writeSegmentSchedule(tx, segment.id, write.schedule);
-      return true;
-    })
+        // The segment's row, guarded by its version and the scope's stamp, is the one conditional
+        // step: when it matches nothing, nothing else is written.
+        const guard = and(eq(segments.id, segment.id), eq(segments.version, segment.version), sql`${scopeStamp(read)} = ${currentScope(sql`${read.project.id}`)}`);
+        const rows =
+          write.kind === "update"
+            ? await tx.update(segments).set({ doc: write.segment.doc as unknown as Record<string, unknown>, version: write.segment.version }).where(guard).returning({ id: segments.id })
+            : await tx.delete(segments).where(guard).returning({ id: segments.id });
+        if (rows.length !== 1) return false;
+        await tx.insert(auditLog).values(write.audit);
+        await writeChanges(tx, read.project.id, write.changes, write.audit.date, read.environments);
+        if (write.kind === "update") await writeSegmentSchedule(tx, segment.id, write.schedule);
+        return true;
+      })
       .catch(refused(write.audit));
   }
 }

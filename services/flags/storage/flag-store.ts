@@ -86,6 +86,10 @@ export interface ReadOptions {
   consistent?: boolean;
 }
 
+/**
+ * Records a store hands out are read-only: an implementation may share them between callers (the
+ * cache hands out frozen ones). A change works on a copy.
+ */
 export interface FlagStore {
   /** Undefined when there is no such environment. */
   environmentContents(environmentId: string): Promise<EnvironmentContents | undefined>;

@@ -4,6 +4,7 @@ import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
 import { conflict } from "@vexil/shared/errors";
 import type { AuditQuery, AuditReader } from "./audit-reader.ts";
 import type { SegmentQuery, SegmentRecord, SegmentStore, SegmentWrite } from "./segment-store.ts";
+import { mergeUsage, type FlagUsage, type FlagUsageStore, type UsageBatch } from "./flag-usage-store.ts";
 import { scopeStamp, type EnvironmentContents, type FlagQuery, type FlagRecord, type FlagStore, type FlagWrite, type PrerequisiteGraph, type ProjectScope, type ScopedFlag } from "./flag-store.ts";
 import type { Listed } from "./project-store.ts";
 import { MemoryProjectStore } from "./memory-project-store.ts";
@@ -51,10 +52,12 @@ function compare(q: FlagQuery): (a: FlagRecord, b: FlagRecord) => number {
   };
 }
 
-export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, SegmentStore, AuditReader {
+export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, SegmentStore, AuditReader, FlagUsageStore {
   /** Change events in commit order, as the outbox would hold them. */
   readonly outbox: ChangeEvent[] = [];
   private sequences = new Map<string, number>();
+  /** Flag usage by flag id, then environment id. */
+  private usage = new Map<string, Map<string, FlagUsage>>();
 
   private record(projectId: string, changes: PendingChange[]): void {
     for (const change of changes) {
@@ -156,6 +159,7 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Se
       this.schedules.apply({ flagId: read.flag.id }, write.schedule);
     } else {
       this.flags.delete(read.flag.id);
+      this.usage.delete(read.flag.id);
       this.schedules.removeWhere((i) => i.flagId === read.flag.id);
     }
     this.audit.push(structuredClone(write.audit));
@@ -219,5 +223,37 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Se
     this.audit.push(structuredClone(write.audit));
     this.record(read.project.id, write.changes);
     return true;
+  }
+
+  async recordUsage(batch: UsageBatch): Promise<void> {
+    const env = this.environments.get(batch.environmentId);
+    if (!env) return;
+    for (const report of batch.flags) {
+      const flag = [...this.flags.values()].find((f) => f.projectId === env.projectId && f.key === report.key);
+      if (!flag) continue;
+      const { key: _, ...usage } = report;
+      let byEnv = this.usage.get(flag.id);
+      if (!byEnv) this.usage.set(flag.id, (byEnv = new Map()));
+      byEnv.set(env.id, mergeUsage(byEnv.get(env.id), usage));
+    }
+  }
+
+  /** Only flags and environments that exist, as the database's foreign keys would have it. */
+  async usageInEnvironment(environmentId: string): Promise<Map<string, FlagUsage>> {
+    const out = new Map<string, FlagUsage>();
+    if (!this.environments.has(environmentId)) return out;
+    for (const [flagId, byEnv] of this.usage) {
+      const flag = this.flags.get(flagId);
+      const usage = byEnv.get(environmentId);
+      if (flag && usage) out.set(flag.key, structuredClone(usage));
+    }
+    return out;
+  }
+
+  async usageOfFlag(flagId: string): Promise<Map<string, FlagUsage>> {
+    const out = new Map<string, FlagUsage>();
+    if (!this.flags.has(flagId)) return out;
+    for (const [envId, usage] of this.usage.get(flagId) ?? []) if (this.environments.has(envId)) out.set(envId, structuredClone(usage));
+    return out;
   }
 }

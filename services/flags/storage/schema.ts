@@ -62,8 +62,14 @@ export const flags = pgTable(
     version: integer("version").notNull(),
     createdAt: bigint("created_at", { mode: "number" }).notNull(),
   },
-  // Lists sort by key in byte order ("C"): this index serves a page by reading only up to it.
-  (t) => [uniqueIndex("flags_project_key_idx").on(t.projectId, t.key), index("flags_project_key_c_idx").on(t.projectId, sql`${t.key} collate "C"`)],
+  (t) => [
+    uniqueIndex("flags_project_key_idx").on(t.projectId, t.key),
+    // The default list (flags not archived, by key in byte order): a page reads the index up to
+    // itself, and the count is an index-only scan of the project's entries.
+    index("flags_live_by_key_idx")
+      .on(t.projectId, sql`${t.key} collate "C"`)
+      .where(sql`not coalesce((${t.doc}->>'archived')::boolean, false)`),
+  ],
 );
 
 /** A flag's targeting in one environment (`FlagEnvironment`). */
@@ -191,4 +197,30 @@ export const scheduledItems = pgTable(
     uniqueIndex("scheduled_items_flag_target_idx").on(t.flagId, t.environmentId, t.contextKind, t.contextKey).where(sql`${t.kind} = 'flagExpiry'`),
     uniqueIndex("scheduled_items_segment_target_idx").on(t.segmentId, t.contextKind, t.contextKey).where(sql`${t.kind} = 'segmentExpiry'`),
   ],
+);
+
+/**
+ * What SDKs reported evaluating, per flag and environment (flag statuses): when it was last
+ * requested, how many evaluations got each variation and when each last did, and the default value
+ * the application passed. Written in batches from the streaming service's evaluation counts, merged
+ * with what is there; goes with its flag or environment.
+ */
+export const flagUsage = pgTable(
+  "flag_usage",
+  {
+    environmentId: text("environment_id")
+      .notNull()
+      .references(() => environments.id, { onDelete: "cascade" }),
+    flagId: text("flag_id")
+      .notNull()
+      .references(() => flags.id, { onDelete: "cascade" }),
+    /** Epoch ms. */
+    lastRequested: bigint("last_requested", { mode: "number" }).notNull(),
+    evaluations: bigint("evaluations", { mode: "number" }).notNull(),
+    /** By variation index (-1: the caller's default value was served): `{count, lastRequested}`. */
+    variations: jsonb("variations").$type<Record<string, { count: number; lastRequested: number }>>().notNull(),
+    /** The default value SDKs last reported; SQL null when none did (a JSON `null` is a value). */
+    defaultValue: jsonb("default_value"),
+  },
+  (t) => [primaryKey({ columns: [t.environmentId, t.flagId] }), index("flag_usage_flag_idx").on(t.flagId)],
 );

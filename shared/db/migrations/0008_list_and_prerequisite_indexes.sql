@@ -1,2 +1,2 @@
 CREATE INDEX "flag_configs_prerequisites_idx" ON "flag_configs" USING gin (("config"->'prerequisites') jsonb_path_ops);--> statement-breakpoint
-CREATE INDEX "flags_project_key_c_idx" ON "flags" USING btree ("project_id","key" collate "C");
+CREATE INDEX "flags_live_by_key_idx" ON "flags" USING btree ("project_id","key" collate "C") WHERE not coalesce(("flags"."doc"->>'archived')::boolean, false);

@@ -12,6 +12,7 @@ import { CachedStores } from "@vexil/flags/storage/cached-stores";
 import { listenForChanges } from "@vexil/flags/storage/change-notices";
 import { DrizzleAuditReader } from "@vexil/flags/storage/drizzle-audit-reader";
 import { DrizzleFlagStore } from "@vexil/flags/storage/drizzle-flag-store";
+import { DrizzleFlagUsageStore } from "@vexil/flags/storage/drizzle-flag-usage-store";
 import { DrizzleProjectStore } from "@vexil/flags/storage/drizzle-project-store";
 import { DrizzleScheduleStore } from "@vexil/flags/storage/drizzle-schedule-store";
 import { DrizzleSegmentStore } from "@vexil/flags/storage/drizzle-segment-store";
@@ -42,6 +43,7 @@ export async function flagsInstance(url: string, options: { now?: () => number; 
     flags: cache.flags,
     segments: cache.segments,
     schedules: new DrizzleScheduleStore(db),
+    usage: new DrizzleFlagUsageStore(db),
     audit: new DrizzleAuditReader(db),
     keys,
     logger: silentLogger,

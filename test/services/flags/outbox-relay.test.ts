@@ -1,4 +1,7 @@
-/** The outbox relay on real Postgres: committed events go out in sequence order, rolled-back ones never. */
+/**
+ * The outbox relay on real Postgres: committed events go out in sequence order, rolled-back ones
+ * never; a commit made elsewhere wakes it through its notification.
+ */
 import { afterAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { sql } from "drizzle-orm";
@@ -7,7 +10,7 @@ import { rowsOf } from "@vexil/shared/db/migrate";
 import { decodeJson, type Bus } from "@vexil/shared/bus/bus";
 import { MemoryBus } from "@vexil/shared/bus/memory-bus";
 import type { ChangeEvent } from "@vexil/shared/change-events";
-import { openDatabase, type Db } from "@vexil/shared/db/connector";
+import { openDatabase, type Database, type Db } from "@vexil/shared/db/connector";
 import { withDeadline } from "@vexil/shared/deadline";
 import { silentLogger } from "@vexil/shared/logger";
 import { startOutboxRelay } from "@vexil/flags/outbox-relay";
@@ -16,19 +19,17 @@ import { environments, projects } from "@vexil/flags/storage/schema";
 import { testDatabaseUrl } from "../../support/postgres.ts";
 
 const clients: Array<{ end(): Promise<void> }> = [];
+const databases: Database[] = [];
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.end()));
+  await Promise.all([...clients.map((c) => c.end()), ...databases.map((d) => d.close())]);
 });
 
-async function setup(through?: (url: string) => Promise<Db>) {
+/** A database with one project and environments `a` and `b`: the relay's side, and its URL. */
+async function setup(): Promise<{ database: Database; db: Db; url: string }> {
   const url = await testDatabaseUrl();
-  let db: Db;
-  if (through) db = await through(url);
-  else {
-    const client = postgres(url, { max: 8, onnotice: () => {} });
-    clients.push(client);
-    db = drizzle(client) as unknown as Db;
-  }
+  const database = await openDatabase({ url, dataDir: "/nonexistent-unused", max: 8 });
+  databases.push(database);
+  const { db } = database;
   await db.insert(projects).values({ id: "p".repeat(24), key: "p", name: "P", tags: [], includeInSnippetByDefault: false, csaUsingEnvironmentId: false, csaUsingMobileKey: true, createdAt: 1, version: 1 });
   for (const key of ["a", "b"]) {
     await db.insert(environments).values({
@@ -50,7 +51,29 @@ async function setup(through?: (url: string) => Promise<Db>) {
       version: 1,
     });
   }
-  return db;
+  return { database, db, url };
+}
+
+/** What another instance would be: a connection of its own to the same database. */
+function otherInstance(url: string): Db {
+  const client = postgres(url, { max: 2, onnotice: () => {} });
+  clients.push(client);
+  return drizzle(client) as unknown as Db;
+}
+
+/** Waits until `sessions` sessions of the database are listening on the relay's channel. */
+async function untilListening(db: Db, sessions = 1): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const rows = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and query = 'listen "vexil_outbox"'`));
+    if (rows[0]!.n >= sessions) return;
+    await Bun.sleep(20);
+  }
+  throw new Error("the relay never listened");
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await Bun.sleep(20);
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
 }
 
 function collect(bus: Bus): ChangeEvent[] {
@@ -63,7 +86,7 @@ const change = (environmentKey: string, key: string, version: number) => ({ envi
 
 describe("outbox relay", () => {
   test("publishes committed events per environment in sequence order, and never a rolled-back one", async () => {
-    const db = await setup();
+    const { database, db } = await setup();
     const bus = new MemoryBus();
     const seen = collect(bus);
     // Concurrent transactions on the same environments: sequence numbers follow commit order.
@@ -76,7 +99,7 @@ describe("outbox relay", () => {
         throw new Error("roll back");
       })
       .catch(() => undefined);
-    const relay = startOutboxRelay({ db, bus, logger: silentLogger, pollMs: 20 });
+    const relay = startOutboxRelay({ database, bus, logger: silentLogger, pollMs: 20 });
     for (let i = 0; i < 100 && seen.length < 20; i++) await Bun.sleep(20);
     await relay.stop();
     expect(seen.length).toBe(20);
@@ -87,7 +110,7 @@ describe("outbox relay", () => {
   });
 
   test("while the bus refuses, nothing is marked published; everything goes out in order when it is back", async () => {
-    const db = await setup();
+    const { database, db } = await setup();
     const inner = new MemoryBus();
     const seen = collect(inner);
     let down = true;
@@ -99,10 +122,10 @@ describe("outbox relay", () => {
         if (!down) inner.publish(subject, data);
       },
     });
-    const relay = startOutboxRelay({ db, bus: flaky, logger: silentLogger, pollMs: 20 });
+    const relay = startOutboxRelay({ database, bus: flaky, logger: silentLogger, pollMs: 20 });
     for (let i = 1; i <= 5; i++) await db.transaction((tx) => writeChanges(tx, "p".repeat(24), [change("a", "f", i)], Date.now()));
     relay.nudge();
-    await Bun.sleep(300);
+    await untilListening(db);
     expect(seen.length).toBe(0);
     const pending = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from outbox where published_at is null`));
     expect(pending[0]!.n).toBe(5);
@@ -119,20 +142,52 @@ describe("outbox relay", () => {
   });
 
   test("a nudge from a request already past its deadline still publishes: the relay's work is not the request's", async () => {
-    const db = await setup(async (url) => {
-      const database = await openDatabase({ url, dataDir: "", max: 2 });
-      clients.push({ end: () => database.close() });
-      return database.db;
-    });
+    const { database, db } = await setup();
     const bus = new MemoryBus();
     const seen = collect(bus);
-    // No polling to speak of: only the nudge can publish.
-    const relay = startOutboxRelay({ db, bus, logger: silentLogger, pollMs: 600_000 });
+    // No polling to speak of and no notifications: only the nudge can publish.
+    const deaf: Pick<Database, "db" | "kind" | "listen"> = { db: database.db, kind: database.kind, listen: async () => async () => {} };
+    const relay = startOutboxRelay({ database: deaf, bus, logger: silentLogger, pollMs: 600_000 });
     await Bun.sleep(100);
     await db.transaction((tx) => writeChanges(tx, "p".repeat(24), [change("a", "f", 1)], Date.now()));
     withDeadline(Date.now() - 1, () => relay.nudge());
     for (let i = 0; i < 100 && seen.length < 1; i++) await Bun.sleep(20);
     await relay.stop();
     expect(seen.map((e) => [e.seq, e.key])).toEqual([[1, "f"]]);
+  });
+
+  test("with polling off, an event committed by another instance is published on its notification", async () => {
+    const { database, db, url } = await setup();
+    const bus = new MemoryBus();
+    const seen = collect(bus);
+    const relay = startOutboxRelay({ database, bus, logger: silentLogger, pollMs: 3_600_000 });
+    await untilListening(db);
+    // The start-up pass has run (nothing to publish); from here only a notification wakes the relay.
+    const other = otherInstance(url);
+    await other.transaction((tx) => writeChanges(tx, "p".repeat(24), [change("a", "elsewhere", 1)], Date.now()));
+    await until(() => seen.length === 1, "the event");
+    await other.transaction((tx) => writeChanges(tx, "p".repeat(24), [change("b", "elsewhere", 2)], Date.now()));
+    await until(() => seen.length === 2, "the second event");
+    await relay.stop();
+    expect(seen.map((e) => [e.key, e.version, e.seq])).toEqual([
+      ["elsewhere", 1, 1],
+      ["elsewhere", 2, 1],
+    ]);
+  });
+
+  test("two relays woken by the same notifications publish every event once, in order", async () => {
+    const { database, db, url } = await setup();
+    const second = await openDatabase({ url, dataDir: "/nonexistent-unused", max: 4 });
+    databases.push(second);
+    const bus = new MemoryBus();
+    const seen = collect(bus);
+    const relays = [database, second].map((d) => startOutboxRelay({ database: d, bus, logger: silentLogger, pollMs: 3_600_000 }));
+    await untilListening(db, 2);
+    const other = otherInstance(url);
+    for (let i = 1; i <= 40; i++) await other.transaction((tx) => writeChanges(tx, "p".repeat(24), [change("a", "busy", i)], Date.now()));
+    await until(() => seen.length >= 40, "40 events");
+    await Bun.sleep(200);
+    await Promise.all(relays.map((r) => r.stop()));
+    expect(seen.map((e) => [e.seq, e.version])).toEqual(Array.from({ length: 40 }, (_, i) => [i + 1, i + 1]));
   });
 });

@@ -89,6 +89,10 @@ describe("routes", () => {
   test("public paths go to their owners", () => {
     expect(routeOf("/api/v2/projects")).toEqual({ service: "flags" });
     expect(routeOf("/api/v2/projects/p/environments/e")).toEqual({ service: "flags" });
+    expect(routeOf("/api/v2/flag-statuses/p/e")).toEqual({ service: "flags" });
+    expect(routeOf("/api/v2/flag-statuses/p/e/f")).toEqual({ service: "flags" });
+    expect(routeOf("/api/v2/flag-status/p/f")).toEqual({ service: "flags" });
+    expect(routeOf("/api/v2/flag-statusesX/p/e")).toBeUndefined();
     expect(routeOf("/api/v2/caller-identity")).toEqual({ service: "auth" });
     expect(routeOf("/api/v2/tokens")).toEqual({ service: "auth" });
     expect(routeOf("/api/v2/tokens/abc/reset", "POST")).toEqual({ service: "auth" });

@@ -34,6 +34,7 @@ const EXPECTED_TABLES = [
   "environment_sequences",
   "environments",
   "flag_configs",
+  "flag_usage",
   "flags",
   "flags_bootstrap",
   "members",

@@ -12,7 +12,7 @@ import postgres from "postgres";
 import { sql } from "drizzle-orm";
 import { openDatabase, type Database } from "@vexil/shared/db/connector";
 import { migrate } from "@vexil/shared/db/migrate";
-import { CHANGES_CHANNEL, OUTBOX_CHANNEL, changeNoticePayload, listen, parseChangeNotice, type ChangeNotice } from "@vexil/shared/db/notifications";
+import { CHANGES_CHANNEL, OUTBOX_CHANNEL, changeNoticePayload, parseChangeNotice, type ChangeNotice } from "@vexil/shared/db/notifications";
 import { startPostgres, testDatabaseUrl, type PgServer } from "../../support/postgres.ts";
 
 describe("change notice payloads", () => {
@@ -66,15 +66,17 @@ const insertOutbox = (database: Database) => database.db.execute(sql`insert into
 async function hear(database: Database, channel: string) {
   const heard: string[] = [];
   let resets = 0;
-  const stop = await listen(
-    database,
+  let losses = 0;
+  const stop = await database.listen(
     channel,
     (payload) => heard.push(payload),
     () => resets++,
+    () => losses++,
   );
   return {
     heard,
     resets: () => resets,
+    losses: () => losses,
     stop,
     /** Sends `marker` on the channel (committed) and returns what was heard before it. */
     async until(marker: string): Promise<string[]> {
@@ -224,15 +226,20 @@ describe("notifications across a Postgres restart", () => {
     await insertOutbox(database);
     expect(await outbox.until("before")).toEqual([""]);
     expect(outbox.resets()).toBe(0);
+    expect(outbox.losses()).toBe(0);
 
     // The test server commits asynchronously and stops without a shutdown checkpoint: write it all out first.
     await database.db.execute(sql`checkpoint`);
     await server.stop();
+    // The loss is told at once, before anything is heard again.
+    for (let i = 0; i < 500 && outbox.losses() === 0; i++) await Bun.sleep(10);
+    expect(outbox.losses()).toBe(1);
     // Longer than a first reconnection attempt, which then finds the server away.
     await Bun.sleep(1_500);
     await server.start();
     for (let i = 0; i < 1_000 && outbox.resets() === 0; i++) await Bun.sleep(20);
     expect(outbox.resets()).toBe(1);
+    expect(outbox.losses()).toBe(1);
 
     // A commit from another connection, as another instance would make it.
     const other = postgres(server.url("notify_restart"), { max: 1, onnotice: () => {} });

@@ -84,10 +84,14 @@ export function requireComments(scope: Scope, changedEnvs: string[], comment: st
  * changes what SDKs see in every environment), and the flag's.
  */
 export function stamp(current: Flag, next: Flag, now: number): string[] {
+  // What SDKs see of an environment is its targeting plus these flag-wide parts (sdk-format.ts):
+  // compared once, not as a whole SDK view per environment.
+  const sdkWide = (f: Flag) => [f.key, f.variations.map((v) => v.value), f.clientSideAvailability];
+  const wideChanged = !Bun.deepEquals(sdkWide(next), sdkWide(current), true);
   const changed: string[] = [];
   for (const [key, env] of Object.entries(next.environments)) {
     const before = current.environments[key];
-    if (before && (!Bun.deepEquals(env, before, true) || !Bun.deepEquals(sdkFlag(next, key), sdkFlag(current, key), true))) {
+    if (before && (wideChanged || !Bun.deepEquals(env, before, true))) {
       env.version = before.version + 1;
       env.lastModified = now;
       changed.push(key);

@@ -8,8 +8,9 @@ export const flagsPath = (projectKey: string) => `/api/v2/flags/${encodeURICompo
 export const flagPath = (projectKey: string, flagKey: string) => `${flagsPath(projectKey)}/${encodeURIComponent(flagKey)}`;
 
 /**
- * The whole document of a stored flag. It shares the record's objects (every store hands out
- * records of the caller's own), so a change works on a copy (`applyInstructions` and `applyPatch` make one).
+ * The whole document of a stored flag. It shares the record's objects, which may be shared with
+ * the cache too (it hands out frozen records), so a change works on a copy (`applyInstructions` and
+ * `applyPatch` make one).
  */
 export function flagDocument(record: FlagRecord): Flag {
   return { ...record.doc, environments: record.configs };

@@ -197,6 +197,26 @@ describe("the flag cache", () => {
     expect(await cachedFlag("checkout")).toEqual(newer);
   });
 
+  test("while notices are not heard it forgets everything and keeps nothing, until they are heard again", async () => {
+    await insertFlag(cached, flagRecord(s.project.id, "checkout"));
+    await cached.flags.flagInScope("shop", "checkout");
+    await cached.flags.flagInScope("shop", "checkout");
+    expect(cached.cache.size.flags).toBe(1);
+    cached.notices.lose();
+    expect(cached.cache.size).toEqual({ projects: 0, flags: 0, segments: 0, lists: 0 });
+    // Changes made elsewhere now would go unheard: every read goes to the store, nothing is kept.
+    const newer = await elsewhere("checkout", "unheard");
+    expect(await cachedFlag("checkout")).toEqual(newer);
+    await cached.flags.listFlags(s.project.id, q);
+    expect(cached.cache.size).toEqual({ projects: 0, flags: 0, segments: 0, lists: 0 });
+    const newest = await elsewhere("checkout", "still unheard");
+    expect(await cachedFlag("checkout")).toEqual(newest);
+    cached.notices.reset();
+    await cached.flags.flagInScope("shop", "checkout");
+    await cached.flags.flagInScope("shop", "checkout");
+    expect(cached.cache.size.flags).toBe(1);
+  });
+
   test("holds no more than its limits, the least recently used going first", async () => {
     await make({ flags: 2, segments: 3, lists: 2 });
     const keys = ["f0", "f1", "f2", "f3", "f4"];

@@ -16,6 +16,7 @@ import { createFlag, patchFlag } from "@vexil/flags/domain/flags/flags";
 import { createProject } from "@vexil/flags/domain/projects";
 import { DrizzleAuditReader } from "@vexil/flags/storage/drizzle-audit-reader";
 import { DrizzleFlagStore } from "@vexil/flags/storage/drizzle-flag-store";
+import { DrizzleFlagUsageStore } from "@vexil/flags/storage/drizzle-flag-usage-store";
 import { DrizzleProjectStore } from "@vexil/flags/storage/drizzle-project-store";
 import { DrizzleSegmentStore } from "@vexil/flags/storage/drizzle-segment-store";
 import { DrizzleScheduleStore } from "@vexil/flags/storage/drizzle-schedule-store";
@@ -44,7 +45,7 @@ beforeEach(async () => {
   database = await openDatabase({ url, dataDir: "", max: 1 });
   opened.push(database);
   const db = database.db;
-  ctx = { store: new DrizzleProjectStore(db), flags: new DrizzleFlagStore(db), segments: new DrizzleSegmentStore(db), schedules: new DrizzleScheduleStore(db), audit: new DrizzleAuditReader(db), keys, logger: silentLogger, now: Date.now };
+  ctx = { store: new DrizzleProjectStore(db), flags: new DrizzleFlagStore(db), segments: new DrizzleSegmentStore(db), schedules: new DrizzleScheduleStore(db), usage: new DrizzleFlagUsageStore(db), audit: new DrizzleAuditReader(db), keys, logger: silentLogger, now: Date.now };
   await createProject(ctx, admin, { key: "shop", name: "Shop", environments: [{ key: "production", name: "Production", color: "ff0000" }] });
   variationId = (await createFlag(ctx, admin, "shop", { key: "checkout", name: "Checkout" })).variations[0]!._id;
 }, 60_000);

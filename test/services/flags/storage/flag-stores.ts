@@ -17,6 +17,8 @@ import { DrizzleFlagStore } from "@vexil/flags/storage/drizzle-flag-store";
 import { DrizzleProjectStore } from "@vexil/flags/storage/drizzle-project-store";
 import { DrizzleSegmentStore } from "@vexil/flags/storage/drizzle-segment-store";
 import type { FlagGlobal, FlagRecord, FlagStore, FlagWrite, ScopedFlag } from "@vexil/flags/storage/flag-store";
+import { DrizzleFlagUsageStore } from "@vexil/flags/storage/drizzle-flag-usage-store";
+import type { FlagUsageStore } from "@vexil/flags/storage/flag-usage-store";
 import { MemoryFlagStore } from "@vexil/flags/storage/memory-flag-store";
 import type { EnvironmentRecord, ProjectRecord, ProjectStore } from "@vexil/flags/storage/project-store";
 import { outbox } from "@vexil/flags/storage/schema";
@@ -39,6 +41,7 @@ export interface Stores {
   projects: ProjectStore;
   /** Scheduled items, written with flags and segments. */
   schedules: ScheduleStore;
+  usage: FlagUsageStore;
   /** Every audit entry written, oldest first. */
   auditEntries(): Promise<AuditEntry[]>;
   /** Every change event recorded (memory: `store.outbox`; Postgres: the `outbox` table), in order. */
@@ -47,9 +50,9 @@ export interface Stores {
 
 /** Commit notices as the test sends them. */
 export class Notices implements ChangeNoticeSource {
-  private readonly listeners = new Set<{ onNotice: (n: ChangeNotice) => void; onReset: () => void }>();
-  subscribe(onNotice: (n: ChangeNotice) => void, onReset: () => void) {
-    const listener = { onNotice, onReset };
+  private readonly listeners = new Set<{ onNotice: (n: ChangeNotice) => void; onReset: () => void; onLost?: () => void }>();
+  subscribe(onNotice: (n: ChangeNotice) => void, onReset: () => void, onLost?: () => void) {
+    const listener = { onNotice, onReset, onLost };
     this.listeners.add(listener);
     return () => void this.listeners.delete(listener);
   }
@@ -58,6 +61,9 @@ export class Notices implements ChangeNoticeSource {
   }
   reset(): void {
     for (const l of this.listeners) l.onReset();
+  }
+  lose(): void {
+    for (const l of this.listeners) l.onLost?.();
   }
 }
 
@@ -77,6 +83,7 @@ export async function postgresStores(): Promise<Stores & { db: Db }> {
     segments: new DrizzleSegmentStore(db),
     projects: new DrizzleProjectStore(db),
     schedules: new DrizzleScheduleStore(db),
+    usage: new DrizzleFlagUsageStore(db),
     auditEntries: () => db.select().from(auditLog).orderBy(asc(auditLog.date), asc(auditLog.id)) as Promise<AuditEntry[]>,
     events: async () => (await db.select().from(outbox).orderBy(asc(outbox.id))).map((r) => recorded(r.payload as unknown as ChangeEvent)),
   };
@@ -98,6 +105,7 @@ export function memoryStores(): Stores & { memory: MemoryFlagStore } {
     segments: memory,
     projects: memory,
     schedules: memory.schedules,
+    usage: memory,
     auditEntries: async () => structuredClone(memory.audit),
     events: async () => memory.outbox.map(recorded),
   };
