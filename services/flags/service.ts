@@ -11,6 +11,9 @@ import { environmentData } from "./domain/environment-data.ts";
 import { bootstrapDefaultProject } from "./domain/projects.ts";
 import { busKeyIssuer } from "./env-keys-client.ts";
 import { startOutboxRelay } from "./outbox-relay.ts";
+import { executeItem } from "./domain/schedules/execute.ts";
+import { createScheduler } from "./scheduler.ts";
+import { DrizzleScheduleStore } from "./storage/drizzle-schedule-store.ts";
 import { subscribeToEvaluations } from "./usage-subscriber.ts";
 import { CachedStores } from "./storage/cached-stores.ts";
 import { listenForChanges } from "./storage/change-notices.ts";
@@ -39,6 +42,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     store: cache.projects,
     flags: cache.flags,
     segments: cache.segments,
+    schedules: new DrizzleScheduleStore(db),
     usage: new DrizzleFlagUsageStore(options.database.db),
     audit: new DrizzleAuditReader(options.database.db),
     keys: busKeyIssuer(options.bus, options.requestTimeoutMs),
@@ -47,6 +51,17 @@ export async function startFlagsService(options: FlagsServiceOptions) {
   };
   const relay = startOutboxRelay({ database: options.database, bus: options.bus, logger: options.logger });
   ctx.committed = relay.nudge;
+  // Scheduled changes and expiring targets, executed by whichever instance claims them first. The
+  // embedded database has one process, whose own items wake it: it looks on its own once a minute.
+  const scheduler = createScheduler({
+    store: ctx.schedules,
+    execute: (item) => executeItem(ctx, item),
+    now: ctx.now,
+    logger: options.logger,
+    pollMs: options.database.kind === "pglite" ? 60_000 : undefined,
+    onOutcome: () => relay.nudge(),
+  });
+  ctx.scheduled = scheduler.nudge;
   const app = createFlagsApp(ctx, options.assertions, options.unleash);
   const served = serveJson(options.bus, subjects.flagsEnvironmentData, queueGroup("flags"), options.logger, (body: { environmentId?: unknown }) => environmentData(ctx, body));
   const evaluations = subscribeToEvaluations(options.bus, ctx.usage, options.logger);
@@ -69,6 +84,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     stop: async () => {
       stopped = true;
       served.unsubscribe();
+      await scheduler.stop();
       evaluations.unsubscribe();
       cache.close();
       await notices.close();

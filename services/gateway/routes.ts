@@ -11,6 +11,8 @@ const table: Array<[RegExp, Route["service"]]> = [
   [/^\/api\/v2\/flag-status(es)?\/[^/]+(\/|$)/, "flags"],
   [/^\/api\/v2\/auditlog(\/|$)/, "flags"],
   [/^\/api\/v2\/segments\/[^/]+\/[^/]+(\/|$)/, "flags"],
+  // A user's removal dates on flags (expiring targets).
+  [/^\/api\/v2\/users\/[^/]+\/[^/]+\/expiring-user-targets\/[^/]+$/, "flags"],
   // The seeds' own shapes: Unleash's admin toggles and FeatureProbe's toggle targeting.
   [/^\/api\/admin\/(features|projects)\//, "flags"],
   [/^\/api\/projects\/[^/]+\/environments\/[^/]+\/toggles\//, "flags"],

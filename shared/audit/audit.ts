@@ -29,6 +29,8 @@ export interface AuditEntry {
   current: unknown;
   /** JSON Patch operations that turn `current` into the previous representation. */
   previousDelta: unknown;
+  /** The operation the entry records, when it must happen at most once (unique in the log). */
+  operationId: string | null;
 }
 
 export interface AuditInput {
@@ -47,9 +49,12 @@ export interface AuditInput {
   previous?: unknown;
   current?: unknown;
   now?: number;
+  /** Who the title names, when not the caller: a schedule acting for the member or token that made it. */
+  actor?: string;
+  operationId?: string;
 }
 
-function actorName(caller: Caller): string {
+export function actorName(caller: Pick<Caller, "memberEmail" | "tokenName">): string {
   if (caller.memberEmail) return caller.memberEmail;
   if (caller.tokenName) return `token "${caller.tokenName}"`;
   return "Vexil";
@@ -82,7 +87,7 @@ export function auditEntry(input: AuditInput): AuditEntry {
     kind: input.kind,
     spec: input.spec,
     name: input.name,
-    title: `${actorName(input.caller)} ${input.verb} ${input.name}`,
+    title: `${input.actor ?? actorName(input.caller)} ${input.verb} ${input.name}`,
     description: input.description ?? "",
     comment: input.comment ?? null,
     accesses: input.actions.map((action) => ({ action, resource: input.spec })),
@@ -96,6 +101,7 @@ export function auditEntry(input: AuditInput): AuditEntry {
     currentVersion: input.currentVersion ?? null,
     ...before(input.previous, input.current),
     current: input.current ?? null,
+    operationId: input.operationId ?? null,
   };
 }
 

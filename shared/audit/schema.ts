@@ -2,12 +2,15 @@
  * The audit log. Every service that changes something writes its entry in the same transaction
  * as the change, so the table is shared; the flags service serves it (`/api/v2/auditlog`).
  */
-import { bigint, index, integer, jsonb, pgTable, text, boolean } from "drizzle-orm/pg-core";
+import { bigint, index, integer, jsonb, pgTable, text, boolean, uniqueIndex } from "drizzle-orm/pg-core";
 
 export interface AuditAccess {
   action: string;
   resource: string;
 }
+
+/** The unique index on `operation_id`, named so a violation of it can be told from any other. */
+export const OPERATION_ID_INDEX = "audit_log_operation_id_idx";
 
 export const auditLog = pgTable(
   "audit_log",
@@ -37,6 +40,12 @@ export const auditLog = pgTable(
     current: jsonb("current"),
     /** JSON Patch that turns `current` into the representation before the change (usually a few operations, where the whole would be kilobytes). */
     previousDelta: jsonb("previous_delta"),
+    /**
+     * Set on the entry of an operation that must happen at most once (the execution of a scheduled
+     * item): a second entry with the same id fails on the unique index, and so does the change written
+     * with it, which is how a repeated execution is recognised as already applied.
+     */
+    operationId: text("operation_id"),
   },
-  (t) => [index("audit_log_date_idx").on(t.date), index("audit_log_spec_idx").on(t.spec)],
+  (t) => [index("audit_log_date_idx").on(t.date), index("audit_log_spec_idx").on(t.spec), uniqueIndex(OPERATION_ID_INDEX).on(t.operationId)],
 );

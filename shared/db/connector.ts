@@ -157,6 +157,21 @@ export function pgErrorCode(error: unknown): string | undefined {
 
 export const isUniqueViolation = (error: unknown) => pgErrorCode(error) === "23505";
 
+/**
+ * True when `error` is a unique violation of the index (or constraint) named `index`, and of no
+ * other: postgres.js names it `constraint_name`, PGlite `constraint` (drizzle wraps either in `cause`).
+ */
+export function isUniqueViolationOf(error: unknown, index: string): boolean {
+  if (!isUniqueViolation(error)) return false;
+  let e: unknown = error;
+  for (let i = 0; i < 4 && e && typeof e === "object"; i++) {
+    const { constraint_name: name, constraint } = e as { constraint_name?: unknown; constraint?: unknown };
+    if (name !== undefined || constraint !== undefined) return (name ?? constraint) === index;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** A case-insensitive substring pattern for `lower(column) like …`, with LIKE's own characters escaped. */
 export const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 

@@ -154,6 +154,13 @@ export async function servicePart(app: unknown, components: Record<string, TSche
   return { paths, components: { schemas } };
 }
 
+/** Parts of one service (an app and the apps it hands requests to) as one part. */
+export function mergeParts(...parts: ServicePart[]): ServicePart {
+  const paths: ServicePart["paths"] = {};
+  for (const part of parts) for (const [path, methods] of Object.entries(part.paths)) Object.assign((paths[path] ??= {}), methods);
+  return { paths, components: { schemas: Object.assign({}, ...parts.map((p) => p.components.schemas)) } };
+}
+
 export interface DocumentInfo {
   title: string;
   version: string;

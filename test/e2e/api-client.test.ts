@@ -17,7 +17,13 @@ import {
   FeatureFlagsApi,
   OtherApi,
   ProjectsApi,
+  ScheduledChangesApi,
+  SegmentsApi,
+  UserSettingsApi,
   type AuditLogEntryListingRep,
+  type ExpiringTarget,
+  type ExpiringUserTargetItem,
+  type FeatureFlagScheduledChange,
   type Environment,
   type FeatureFlag,
   type FeatureFlagConfig,
@@ -77,6 +83,9 @@ const ENVIRONMENT_FIELDS = ["_links", "_id", "key", "name", "apiKey", "mobileKey
 const FLAG_FIELDS = ["name", "kind", "key", "_version", "creationDate", "variations", "temporary", "tags", "_links", "experiments", "customProperties", "archived"] as const satisfies readonly (keyof FeatureFlag)[];
 const FLAG_CONFIG_FIELDS = ["on", "archived", "salt", "sel", "lastModified", "version", "_site", "_environmentName", "trackEvents", "trackEventsFallthrough"] as const satisfies readonly (keyof FeatureFlagConfig)[];
 const TOKEN_FIELDS = ["_id", "ownerId", "memberId", "creationDate", "lastModified", "_links"] as const satisfies readonly (keyof Token)[];
+const SCHEDULED_CHANGE_FIELDS = ["_id", "_creationDate", "_maintainerId", "_version", "executionDate", "instructions"] as const satisfies readonly (keyof FeatureFlagScheduledChange)[];
+const EXPIRING_FIELDS = ["_id", "_version", "expirationDate", "contextKind", "contextKey", "_resourceId"] as const satisfies readonly (keyof ExpiringTarget)[];
+const EXPIRING_USER_FIELDS = ["_id", "_version", "expirationDate", "userKey", "_resourceId"] as const satisfies readonly (keyof ExpiringUserTargetItem)[];
 const AUDIT_FIELDS = ["_links", "_id", "_accountId", "date", "accesses", "kind", "name", "description", "shortDescription"] as const satisfies readonly (keyof AuditLogEntryListingRep)[];
 
 function expectFlagShape(flag: FeatureFlag) {
@@ -97,6 +106,9 @@ const clients = (c: Configuration) => ({
   tokens: new AccessTokensApi(c),
   other: new OtherApi(c),
   audit: new AuditLogApi(c),
+  schedules: new ScheduledChangesApi(c),
+  segments: new SegmentsApi(c),
+  users: new UserSettingsApi(c),
 });
 let api: ReturnType<typeof clients>;
 
@@ -383,5 +395,82 @@ describe("launchdarkly-api-typescript against Vexil", () => {
     const wrongBase = await rejection(doubled.projects.getProjects());
     expectErrorBody(wrongBase, 404, "not_found");
     expect((wrongBase.response!.data as { message: string }).message).toContain("/api/v2/api/v2/projects");
+  });
+});
+
+describe("launchdarkly-api-typescript: changes in time", () => {
+  test("ScheduledChangesApi: post (and a conflict, refused or kept), list, get, patch by semantic patch, delete; one due soon is applied", async () => {
+    expect((await api.flags.postFeatureFlag(PROJECT, { key: "timed", name: "Timed" })).status).toBe(201);
+    const later = Date.now() + 3_600_000;
+    const created = await api.schedules.postFlagConfigScheduledChanges(PROJECT, "timed", "live", { comment: "launch", executionDate: later, instructions: [{ kind: "turnFlagOn" }] });
+    expect(created.status).toBe(201);
+    expectRequired(created.data, SCHEDULED_CHANGE_FIELDS);
+    expect(created.data).toMatchObject({ _version: 1, executionDate: later, instructions: [{ kind: "turnFlagOn" }] });
+    const id = created.data._id;
+    expect((await api.schedules.getFlagConfigScheduledChanges(PROJECT, "timed", "live")).data.items.map((c) => c._id)).toEqual([id]);
+    expect((await api.schedules.getFeatureFlagScheduledChange(PROJECT, "timed", "live", id)).data).toEqual(created.data);
+
+    const clash = await rejection(api.schedules.postFlagConfigScheduledChanges(PROJECT, "timed", "live", { executionDate: later + 1, instructions: [{ kind: "turnFlagOn" }] }));
+    expectErrorBody(clash, 400, "invalid_request");
+    expect((clash.response!.data as { message: string }).message).toContain(id);
+    const kept = await api.schedules.postFlagConfigScheduledChanges(PROJECT, "timed", "live", { executionDate: later + 1, instructions: [{ kind: "turnFlagOn" }] }, true);
+    expect(kept.data.conflicts).toEqual([{ _id: id, reason: expect.any(String) }]);
+
+    const edited = await api.schedules.patchFlagConfigScheduledChange(
+      PROJECT,
+      "timed",
+      "live",
+      id,
+      { instructions: [{ kind: "updateScheduledChangesExecutionDate", value: later + 60_000 }, { kind: "replaceScheduledChangesInstructions", value: [{ kind: "turnFlagOff" }] }] },
+      undefined,
+      SEMANTIC_PATCH,
+    );
+    expect(edited.status).toBe(200);
+    expect(edited.data).toMatchObject({ _id: id, _version: 2, executionDate: later + 60_000, instructions: [{ kind: "turnFlagOff" }] });
+    expect((await api.schedules.deleteFlagConfigScheduledChanges(PROJECT, "timed", "live", id)).status).toBe(204);
+    expect((await api.schedules.deleteFlagConfigScheduledChanges(PROJECT, "timed", "live", kept.data._id)).status).toBe(204);
+    expectErrorBody(await rejection(api.schedules.getFeatureFlagScheduledChange(PROJECT, "timed", "live", id)), 404, "not_found");
+
+    await api.schedules.postFlagConfigScheduledChanges(PROJECT, "timed", "live", { executionDate: Date.now() + 1_000, instructions: [{ kind: "turnFlagOn" }] });
+    const deadline = Date.now() + 15_000;
+    while (!(await api.flags.getFeatureFlag(PROJECT, "timed", "live")).data.environments!.live!.on) {
+      if (Date.now() > deadline) throw new Error("the scheduled change was not applied");
+      await Bun.sleep(50);
+    }
+    expect((await api.schedules.getFlagConfigScheduledChanges(PROJECT, "timed", "live")).data.items).toEqual([]);
+  });
+
+  test("expiring targets through FeatureFlagsApi, SegmentsApi and UserSettingsApi, with the semantic-patch content type", async () => {
+    const flag = (await api.flags.getFeatureFlag(PROJECT, "timed")).data;
+    const variationId = flag.variations[0]!._id!;
+    const targeted = { environmentKey: "live", instructions: [{ kind: "addTargets", variationId, values: ["alice", "bob"] }] } as unknown as PatchWithComment;
+    expect((await api.flags.patchFeatureFlag(PROJECT, "timed", targeted, undefined, SEMANTIC_PATCH)).status).toBe(200);
+    const later = Date.now() + 3_600_000;
+
+    const added = await api.flags.patchExpiringTargets(PROJECT, "live", "timed", { instructions: [{ kind: "addExpiringTarget", variationId, contextKey: "alice", contextKind: "user", value: later }, { kind: "addExpiringTarget", variationId, contextKey: "carol", contextKind: "user", value: later }] }, SEMANTIC_PATCH);
+    expect(added.status).toBe(200);
+    expect(added.data).toMatchObject({ totalInstructions: 2, successfulInstructions: 1, failedInstructions: 1, errors: [{ instructionIndex: 1 }] });
+    for (const item of added.data.items) expectRequired(item, EXPIRING_FIELDS);
+    expect(added.data.items[0]).toMatchObject({ contextKey: "alice", variationId, expirationDate: later, _resourceId: { projectKey: PROJECT, environmentKey: "live", key: "timed", kind: "flag" } });
+    expect((await api.flags.getExpiringContextTargets(PROJECT, "live", "timed")).data.items).toEqual(added.data.items);
+    const legacy = await api.flags.patchExpiringUserTargets(PROJECT, "live", "timed", { instructions: [{ kind: "addExpireUserTargetDate", variationId, userKey: "bob", value: later + 1 }] }, SEMANTIC_PATCH);
+    for (const item of legacy.data.items) expectRequired(item, EXPIRING_USER_FIELDS);
+    expect((await api.flags.getExpiringUserTargets(PROJECT, "live", "timed")).data.items.map((i) => i.userKey)).toEqual(["alice", "bob"]);
+    const forUser = await api.users.getExpiringFlagsForUser(PROJECT, "bob", "live");
+    expect(forUser.data.items.map((i) => [i._resourceId.flagKey, i.userKey])).toEqual([["timed", "bob"]]);
+    const removed = await api.users.patchExpiringFlagsForUser(PROJECT, "bob", "live", { instructions: [{ kind: "removeExpireUserTargetDate", flagKey: "timed", variationId }] }, SEMANTIC_PATCH);
+    expect(removed.data.items).toEqual([]);
+    // Without the content type the request is refused, not misread.
+    expectErrorBody(await rejection(api.flags.patchExpiringTargets(PROJECT, "live", "timed", { instructions: [{ kind: "removeExpiringTarget", variationId, contextKey: "alice" }] })), 400, "invalid_request");
+
+    expect((await api.segments.postSegment(PROJECT, "live", { key: "testers", name: "Testers" })).status).toBe(201);
+    const included = { environmentKey: "live", instructions: [{ kind: "addIncludedUsers", values: ["alice"] }] } as unknown as PatchWithComment;
+    expect((await api.segments.patchSegment(PROJECT, "live", "testers", included, SEMANTIC_PATCH)).status).toBe(200);
+    const segmentAdded = await api.segments.patchExpiringTargetsForSegment(PROJECT, "live", "testers", { instructions: [{ kind: "addExpiringTarget", targetType: "included", contextKey: "alice", contextKind: "user", value: later }] }, SEMANTIC_PATCH);
+    expect(segmentAdded.data).toMatchObject({ successfulInstructions: 1, items: [{ contextKey: "alice", targetType: "included", _resourceId: { key: "testers", kind: "segment" } }] });
+    expect((await api.segments.getExpiringTargetsForSegment(PROJECT, "live", "testers")).data.items).toEqual(segmentAdded.data.items);
+    const segmentUsers = await api.segments.patchExpiringUserTargetsForSegment(PROJECT, "live", "testers", { instructions: [{ kind: "updateExpireUserTargetDate", targetType: "included", userKey: "alice", value: later + 5, version: 1 }] }, SEMANTIC_PATCH);
+    expect(segmentUsers.data.items).toMatchObject([{ userKey: "alice", expirationDate: later + 5, _version: 2 }]);
+    expect((await api.segments.getExpiringUserTargetsForSegment(PROJECT, "live", "testers")).data.items.map((i) => i.userKey)).toEqual(["alice"]);
   });
 });

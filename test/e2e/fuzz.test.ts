@@ -210,6 +210,8 @@ interface SlotValues {
 
 interface World {
   alpha: { variations: string[]; rule: string; clause: string };
+  /** A scheduled change of alpha in dev, due long after the fuzz. */
+  scheduled: string;
   segmentRule: string;
   tokenId: string;
   memberId: string;
@@ -603,6 +605,9 @@ function routes(w: World): Route[] {
   const expiry = fc.constantFrom("abc", "-1", "1.5", "1e3", "0x10", " 1", "1234567890123456", "１", "%00", "%FF", "NaN", "1,2").map((v) => ({ value: [["expiry", encodeURIComponent(v)]] as Array<[string, string]>, why: `expiry=${v}` }));
   const P = "/api/v2/projects/{project}";
   const E = `${P}/environments/{env}`;
+  const SCHEDULES = `${P}/flags/{flag}/environments/{env}/scheduled-changes`;
+  const { scheduledPost, scheduledPatch, flagExpiring, segmentExpiring, userExpiring } = changesInTime(w);
+  const ignoreConflicts = fc.constantFrom("maybe", "1", "yes", "TRUE", "true,false", "%00").map((v) => ({ value: [["ignoreConflicts", encodeURIComponent(v)]] as Array<[string, string]>, why: `ignoreConflicts=${v}` }));
   const read = (path: string, params: string[] = [], runs = 30): Route => ({ method: "GET", path, params, runs, write: false });
   return [
     read("/api/v2"),
@@ -670,6 +675,20 @@ function routes(w: World): Route[] {
     { method: "POST", path: "/api/admin/features/{legacy}/toggle/{state}", runs: 40, write: true },
     { method: "POST", path: "/api/admin/projects/{project}/features/{flag}/environments/{env}/{state}", runs: 40, write: true },
     { method: "PATCH", path: "/api/projects/{project}/environments/{env}/toggles/{flag}/targeting", runs: 120, write: true, body: TARGETING },
+    // Added last, so the routes before them keep their samples (each route's seed is its place).
+    read(SCHEDULES),
+    read(`${SCHEDULES}/{scheduled}`),
+    read("/api/v2/flags/{project}/{flag}/expiring-targets/{env}"),
+    read("/api/v2/flags/{project}/{flag}/expiring-user-targets/{env}"),
+    read("/api/v2/segments/{project}/{segment}/expiring-targets/{segEnv}"),
+    read("/api/v2/segments/{project}/{segment}/expiring-user-targets/{segEnv}"),
+    read("/api/v2/users/{project}/{user}/expiring-user-targets/{env}"),
+    { method: "POST", path: SCHEDULES, params: ["ignoreConflicts"], runs: 80, write: true, body: scheduledPost, queryPoison: ignoreConflicts },
+    { method: "PATCH", path: `${SCHEDULES}/{scheduled}`, params: ["ignoreConflicts"], runs: 60, write: true, body: scheduledPatch, queryPoison: ignoreConflicts },
+    { method: "DELETE", path: `${SCHEDULES}/{scheduled}`, runs: 30, write: true },
+    { method: "PATCH", path: "/api/v2/flags/{project}/{flag}/expiring-targets/{env}", runs: 60, write: true, body: flagExpiring },
+    { method: "PATCH", path: "/api/v2/segments/{project}/{segment}/expiring-targets/{segEnv}", runs: 40, write: true, body: segmentExpiring },
+    { method: "PATCH", path: "/api/v2/users/{project}/{user}/expiring-user-targets/{env}", runs: 40, write: true, body: userExpiring },
   ];
 }
 
@@ -685,6 +704,9 @@ function slotsOf(w: World): Record<string, SlotValues> {
     flag: { real: ["alpha", "beta"], missing: missingKey },
     legacy: { real: ["legacy"], missing: fc.oneof(missingKey, fc.constantFrom("alpha", "beta")) },
     segment: { real: ["beta-users"], missing: missingKey },
+    scheduled: { real: [w.scheduled], missing: hex24 },
+    /** Users with removal dates, or targeted, on alpha. */
+    user: { real: ["u1", "u2"], missing: missingKey },
     token: { real: [w.tokenId], missing: hex24 },
     member: { real: [w.memberId], missing: hex24 },
     role: { real: ["fuzz-role", w.roleId], missing: missingKey },
@@ -696,6 +718,106 @@ function slotsOf(w: World): Record<string, SlotValues> {
       raw: true,
     },
   };
+}
+
+// Scheduled changes and expiring targets.
+
+/** Long after any run of the fuzz (2100): nothing scheduled by the seed comes due during it. */
+const FAR_FUTURE = 4_102_444_800_000;
+
+/**
+ * A body for routes that take only a semantic patch: plausible instructions, or a definite fault —
+ * a bad instruction among good ones (`bad`), the instructions without the semantic-patch content
+ * type, or no instructions. `failing`: instructions that fail every time, for routes where each
+ * instruction stands alone (they answer 200 and change nothing).
+ */
+function semanticOnly(ok: fc.Arbitrary<J>, bad: fc.Arbitrary<Labeled<J>>, failing?: fc.Arbitrary<J>): { plausible: fc.Arbitrary<Body>; poisoned: fc.Arbitrary<Labeled<Body>> } {
+  const list = (i: J[], comment?: J) => o({ ...(comment === undefined ? {} : { comment }), instructions: i });
+  return {
+    plausible: fc.array(ok, { minLength: 1, maxLength: 3 }).map((i) => jsonBody(list(i), SEMANTIC)),
+    poisoned: fc.oneof(
+      { weight: 6, arbitrary: fc.tuple(fc.array(ok, { maxLength: 3 }), bad, fc.nat()).map(([good, b, at]) => ({ value: jsonBody(list(insertAt(good, at, b.value)), SEMANTIC), why: b.why })) },
+      { weight: 2, arbitrary: fc.tuple(fc.array(ok, { minLength: 1, maxLength: 2 }), fc.constantFrom(...JSON_TYPES, "application/merge-patch+json")).map(([i, t]) => ({ value: jsonBody(list(i), t), why: "without the semantic-patch content type" })) },
+      { weight: 1, arbitrary: fc.oneof(notArray, fc.constant<J>([]), deep).map((i) => ({ value: jsonBody(o({ instructions: i }), SEMANTIC), why: "instructions is not a non-empty array" })) },
+      { weight: 1, arbitrary: fc.oneof(notObject, fc.array(ok, { maxLength: 2 })).map((v) => ({ value: jsonBody(v, SEMANTIC), why: "a semantic patch that is not an object" })) },
+      { weight: 1, arbitrary: ok.map((i) => ({ value: jsonBody(o({ instructions: Array.from({ length: 1_001 }, () => i) }), SEMANTIC), why: "over 1000 instructions" })) },
+      ...(failing ? [{ weight: 2, arbitrary: fc.array(failing, { minLength: 1, maxLength: 3 }).map((i) => ({ value: jsonBody(list(i), SEMANTIC), why: "every instruction fails" })) }] : []),
+    ),
+  };
+}
+
+/** Instructions that are not objects of a kind the route knows: the whole request is refused. */
+const unknownInstruction = (kinds: string[]) =>
+  fc.oneof(
+    fc.constantFrom<J>(...kinds, "__proto__", "constructor", "", 1, null, ["x"]).map((kind) => ({ value: o({ kind, value: FAR_FUTURE }), why: `kind ${JSON.stringify(kind)}` })),
+    fc.constantFrom<J>(null, 1, "addExpiringTarget", []).map((i) => ({ value: i, why: "an instruction that is not an object" })),
+    fc.constant({ value: new Raw('{"kind":"turnFlagOn","__proto__":{"x":1}}'), why: "a __proto__ key" }),
+  );
+
+function changesInTime(w: World) {
+  const [a0, a1] = w.alpha.variations as [string, string];
+  const SCHEDULED: ObjectRule = {
+    fields: {
+      executionDate: { ok: fc.constant<J>(FAR_FUTURE + 1), bad: fc.constantFrom<J>(1, 0, -1, 1.5, "2100-01-01", null, 1e20, true) },
+      instructions: {
+        ok: fc.constantFrom<J>([o({ kind: "turnFlagOn" })], [o({ kind: "updateOffVariation", variationId: a1 })], [o({ kind: "addTargets", variationId: a0, values: ["u-7"] })]),
+        bad: fc.oneof(
+          notArray,
+          fc.constantFrom<J>([], [null], [o({ kind: "zzUnknown" })], [o({ kind: "addTargets", variationId: "nope", values: ["x"] })], [o({ kind: "removeRule" })], [o({ kind: "turnFlagOn" }), o({ kind: "updateRuleDescription", ruleId: "nope", description: "d" })]),
+          fc.constant<J>(Array.from({ length: 101 }, () => o({ kind: "turnFlagOn" }))),
+        ),
+      },
+      comment: { ok: fc.constant<J>("c"), bad: fc.oneof(notString, fc.constant<J>("c".repeat(4097))) },
+    },
+    required: ["executionDate", "instructions"],
+  };
+  const scheduledPatch = semanticOnly(
+    fc.constantFrom<J>(o({ kind: "updateScheduledChangesExecutionDate", value: FAR_FUTURE + 2 }), o({ kind: "replaceScheduledChangesInstructions", value: [o({ kind: "turnFlagOff" })] })),
+    fc.oneof(
+      unknownInstruction(["turnFlagOn", "deleteScheduledChanges", "UpdateScheduledChangesExecutionDate"]),
+      // Faults of the instruction itself: a past date or instructions the flag refuses are checked
+      // on the result, which a later instruction in the same patch may still put right.
+      fc.constantFrom<J>(
+        o({ kind: "updateScheduledChangesExecutionDate", value: "soon" }),
+        o({ kind: "updateScheduledChangesExecutionDate", value: 1.5 }),
+        o({ kind: "updateScheduledChangesExecutionDate" }),
+        o({ kind: "replaceScheduledChangesInstructions", value: [] }),
+        o({ kind: "replaceScheduledChangesInstructions", value: [null] }),
+        o({ kind: "replaceScheduledChangesInstructions", value: "turnFlagOn" }),
+      ).map((i) => ({ value: i, why: `bad parameters: ${encode(i).slice(0, 80)}` })),
+    ),
+  );
+  const flagExpiring = semanticOnly(
+    fc.constantFrom<J>(
+      o({ kind: "updateExpiringTarget", variationId: a0, contextKey: "u1", contextKind: "user", value: FAR_FUTURE + 3 }),
+      o({ kind: "addExpiringTarget", variationId: a0, contextKey: "u2", contextKind: "user", value: FAR_FUTURE }),
+      o({ kind: "removeExpiringTarget", variationId: a0, contextKey: "u1", contextKind: "user" }),
+    ),
+    unknownInstruction(["turnFlagOn", "addExpireUserTargetDate", "AddExpiringTarget"]),
+    fc.constantFrom<J>(
+      o({ kind: "addExpiringTarget", variationId: "nope", contextKey: "u2", value: FAR_FUTURE }),
+      o({ kind: "addExpiringTarget", variationId: a0, contextKey: "not-targeted", value: FAR_FUTURE }),
+      o({ kind: "updateExpiringTarget", variationId: a0, contextKey: "u1", value: 1 }),
+      o({ kind: "updateExpiringTarget", variationId: a0, contextKey: "u1", value: FAR_FUTURE, version: 99 }),
+      o({ kind: "removeExpiringTarget", variationId: a0, contextKey: "nobody" }),
+      o({ kind: "addExpiringTarget", contextKey: 1, value: "x" }),
+    ),
+  );
+  const segmentExpiring = semanticOnly(
+    fc.constantFrom<J>(o({ kind: "addExpiringTarget", targetType: "included", contextKey: "in-1", contextKind: "user", value: FAR_FUTURE }), o({ kind: "addExpiringTarget", targetType: "excluded", contextKey: "ex-1", contextKind: "user", value: FAR_FUTURE })),
+    unknownInstruction(["addIncludedUsers", "addExpireUserTargetDate"]),
+    fc.constantFrom<J>(
+      o({ kind: "addExpiringTarget", targetType: "sideways", contextKey: "in-1", value: FAR_FUTURE }),
+      o({ kind: "addExpiringTarget", targetType: "excluded", contextKey: "in-1", value: FAR_FUTURE }),
+      o({ kind: "removeExpiringTarget", targetType: "included", contextKey: "nobody" }),
+    ),
+  );
+  const userExpiring = semanticOnly(
+    fc.constantFrom<J>(o({ kind: "addExpireUserTargetDate", flagKey: "alpha", variationId: a0, value: FAR_FUTURE }), o({ kind: "removeExpireUserTargetDate", flagKey: "alpha", variationId: a0 })),
+    unknownInstruction(["addExpiringTarget", "turnFlagOn"]),
+    fc.constantFrom<J>(o({ kind: "addExpireUserTargetDate", flagKey: "fz-missing-flag", variationId: a0, value: FAR_FUTURE }), o({ kind: "addExpireUserTargetDate", variationId: a0, value: FAR_FUTURE }), o({ kind: "addExpireUserTargetDate", flagKey: "alpha", variationId: "nope", value: FAR_FUTURE })),
+  );
+  return { scheduledPost: objectBody(SCHEDULED), scheduledPatch, flagExpiring, segmentExpiring, userExpiring };
 }
 
 // PATCH bodies: JSON Patch, merge patch and semantic patch, each with a definite fault.
@@ -1118,6 +1240,8 @@ async function seed(): Promise<World> {
       { kind: "addTargets", variationId: b2, values: ["vip"] },
     ],
   }, semantic);
+  const scheduled = await ok("POST", "/api/v2/projects/fuzz/flags/alpha/environments/dev/scheduled-changes", { executionDate: FAR_FUTURE, instructions: [{ kind: "turnFlagOff" }] });
+  await ok("PATCH", "/api/v2/flags/fuzz/alpha/expiring-targets/dev", { instructions: [{ kind: "addExpiringTarget", variationId: a0, contextKey: "u1", contextKind: "user", value: FAR_FUTURE }] }, semantic);
   await ok("POST", "/api/v2/segments/fuzz/dev", { key: "beta-users", name: "Beta users" });
   const segment = await ok("PATCH", "/api/v2/segments/fuzz/dev/beta-users", {
     environmentKey: "dev",
@@ -1132,6 +1256,7 @@ async function seed(): Promise<World> {
   const devRule = alphaNow.environments.dev.rules[0];
   return {
     alpha: { variations: [a0, a1], rule: devRule._id, clause: devRule.clauses[0]._id },
+    scheduled: scheduled._id,
     segmentRule: segment.rules[0]._id,
     tokenId: token._id,
     memberId: members.items[0]._id,

@@ -22,6 +22,8 @@ import { exerciseFlagStatuses } from "./contract/flag-statuses.ts";
 import { exerciseFlags } from "./contract/flags.ts";
 import { exerciseProjects } from "./contract/projects.ts";
 import { exerciseSegments } from "./contract/segments.ts";
+import { exerciseScheduledChanges } from "./contract/scheduled-changes.ts";
+import { exerciseExpiringTargets } from "./contract/expiring-targets.ts";
 
 const TOKEN = "openapi-contract-admin-token";
 
@@ -89,6 +91,22 @@ describe("the OpenAPI document", () => {
     expect(id("get", "/api/v2/flag-statuses/{projectKey}/{environmentKey}")).toBe("getFeatureFlagStatuses");
     expect(id("get", "/api/v2/flag-statuses/{projectKey}/{environmentKey}/{featureFlagKey}")).toBe("getFeatureFlagStatus");
     expect(id("get", "/api/v2/flag-status/{projectKey}/{featureFlagKey}")).toBe("getFeatureFlagStatusAcrossEnvironments");
+    const changes = "/api/v2/projects/{projectKey}/flags/{flagKey}/environments/{environmentKey}/scheduled-changes";
+    expect([id("get", changes), id("post", changes), id("get", `${changes}/{id}`), id("patch", `${changes}/{id}`), id("delete", `${changes}/{id}`)]).toEqual([
+      "getFlagConfigScheduledChanges",
+      "postFlagConfigScheduledChanges",
+      "getFeatureFlagScheduledChange",
+      "patchFlagConfigScheduledChange",
+      "deleteFlagConfigScheduledChanges",
+    ]);
+    const expiring = [
+      ["/api/v2/flags/{projectKey}/{flagKey}/expiring-targets/{environmentKey}", "getExpiringContextTargets", "patchExpiringTargets"],
+      ["/api/v2/flags/{projectKey}/{flagKey}/expiring-user-targets/{environmentKey}", "getExpiringUserTargets", "patchExpiringUserTargets"],
+      ["/api/v2/segments/{projectKey}/{segmentKey}/expiring-targets/{environmentKey}", "getExpiringTargetsForSegment", "patchExpiringTargetsForSegment"],
+      ["/api/v2/segments/{projectKey}/{segmentKey}/expiring-user-targets/{environmentKey}", "getExpiringUserTargetsForSegment", "patchExpiringUserTargetsForSegment"],
+      ["/api/v2/users/{projectKey}/{userKey}/expiring-user-targets/{environmentKey}", "getExpiringFlagsForUser", "patchExpiringFlagsForUser"],
+    ];
+    for (const [path, get, patch] of expiring) expect([id("get", path!), id("patch", path!)]).toEqual([get, patch]);
   });
 
   test("request bodies from the routes' own schemas, with the ways of patching by content type", () => {
@@ -201,6 +219,14 @@ describe("the contract: every documented operation, called", () => {
 
   test("segments", async () => {
     await exerciseSegments(api);
+  });
+
+  test("scheduled changes", async () => {
+    await exerciseScheduledChanges(api);
+  });
+
+  test("expiring targets", async () => {
+    await exerciseExpiringTargets(api);
   });
 
   test("the audit log", async () => {

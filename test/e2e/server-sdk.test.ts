@@ -132,6 +132,30 @@ for (const mode of ["postgres-nats", "embedded"] as const) {
       expect(await client.variation("checkout", { kind: "user", key: "alice" }, "default")).toBe("new");
     }, 45_000);
 
+    test("an expiring target disappears at its time, and a scheduled turnFlagOn turns the flag on", async () => {
+      const client = sdk();
+      await client.waitForInitialization({ timeout: 10 });
+      const trial = await admin.call("POST", "/api/v2/flags/shop", { body: { key: "trial", name: "Trial", defaults: { onVariation: 1, offVariation: 1 } } });
+      expect(trial.status).toBe(201);
+      const yes = trial.body.variations[0]._id;
+      expect((await admin.call("PATCH", "/api/v2/flags/shop/trial", { headers: SEMANTIC, body: { environmentKey: "live", instructions: [{ kind: "turnFlagOn" }, { kind: "addTargets", variationId: yes, values: ["alice"] }] } })).status).toBe(200);
+      expect((await admin.call("POST", "/api/v2/flags/shop", { body: { key: "launch", name: "Launch" } })).status).toBe(201);
+      const due = Date.now() + 3_000;
+      const expiring = await admin.call("PATCH", "/api/v2/flags/shop/trial/expiring-targets/live", { headers: SEMANTIC, body: { instructions: [{ kind: "addExpiringTarget", variationId: yes, contextKey: "alice", contextKind: "user", value: due }] } });
+      expect(expiring.body).toMatchObject({ successfulInstructions: 1, failedInstructions: 0 });
+      const scheduled = await admin.call("POST", "/api/v2/projects/shop/flags/launch/environments/live/scheduled-changes", { body: { executionDate: due, instructions: [{ kind: "turnFlagOn" }] } });
+      expect(scheduled.status).toBe(201);
+      const alice = { kind: "user", key: "alice" };
+      await waitFor("the SDK to have both flags", async () => (await client.variationDetail("trial", alice, "dflt")).value === true && (await client.variationDetail("launch", alice, "dflt")).reason.kind === "OFF" || undefined);
+      // At their time: alice is no longer targeted, and the flag is on; SDKs hear of both as of any change.
+      await waitFor("alice's target to expire", async () => (await client.variationDetail("trial", alice, "dflt")).reason.kind === "FALLTHROUGH" || undefined);
+      expect(await client.variationDetail("trial", alice, "dflt")).toEqual({ value: false, variationIndex: 1, reason: { kind: "FALLTHROUGH" } });
+      await waitFor("the scheduled change", async () => (await client.variationDetail("launch", alice, "dflt")).reason.kind === "FALLTHROUGH" || undefined);
+      expect(await client.variation("launch", alice, "dflt")).toBe(true);
+      expect((await admin.call("GET", "/api/v2/flags/shop/trial/expiring-targets/live")).body.items).toEqual([]);
+      expect((await admin.call("GET", "/api/v2/projects/shop/flags/launch/environments/live/scheduled-changes")).body.items).toEqual([]);
+    });
+
     test("a wrong key fails fast and for good, streaming or polling", async () => {
       const started = Date.now();
       const streaming = sdk({}, "sdk-wrongwrongwr_ongwrongwrongwrongwrongwrongw");

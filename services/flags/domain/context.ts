@@ -6,6 +6,7 @@ import type { FlagStore } from "../storage/flag-store.ts";
 import type { FlagUsageStore } from "../storage/flag-usage-store.ts";
 import type { SegmentStore } from "../storage/segment-store.ts";
 import type { ProjectStore } from "../storage/project-store.ts";
+import type { ScheduleStore } from "../storage/schedule-store.ts";
 
 export interface EnvironmentKeyIssuer {
   /** New SDK and mobile keys for these environments; the values are returned this once. */
@@ -20,6 +21,8 @@ export interface FlagsContext {
   store: ProjectStore;
   flags: FlagStore;
   segments: SegmentStore;
+  /** Scheduled changes and expiring targets (written with their flag or segment, read here). */
+  schedules: ScheduleStore;
   /** What SDKs reported evaluating (flag statuses). */
   usage: FlagUsageStore;
   audit: AuditReader;
@@ -28,4 +31,6 @@ export interface FlagsContext {
   now: () => number;
   /** Called after a change with events committed, so they go out at once. */
   committed?: () => void;
+  /** Called after a scheduled item due at `dueAt` (epoch ms) was written, so this instance's scheduler wakes for it. */
+  scheduled?: (dueAt: number) => void;
 }

@@ -5,12 +5,16 @@ import { flagStatusComponents } from "./flag-statuses.ts";
 import { flagComponents } from "./flags.ts";
 import { projectComponents } from "./projects.ts";
 import { segmentComponents } from "./segments.ts";
+import { scheduledChangeComponents } from "./scheduled-changes.ts";
+import { expiringTargetComponents } from "./expiring-targets.ts";
 
 export const flagsComponents = {
   ...projectComponents,
   ...flagComponents,
   ...flagStatusComponents,
   ...segmentComponents,
+  ...scheduledChangeComponents,
+  ...expiringTargetComponents,
   ...auditLogComponents,
   ...compatComponents,
 };

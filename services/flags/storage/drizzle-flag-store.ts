@@ -1,9 +1,9 @@
 import { and, asc, count, desc, eq, getTableColumns, inArray, or, sql, type SQL, type SQLWrapper } from "drizzle-orm";
 import type { AuditEntry } from "@vexil/shared/audit/audit";
-import { auditLog } from "@vexil/shared/audit/schema";
+import { auditLog, OPERATION_ID_INDEX } from "@vexil/shared/audit/schema";
 import { rowsOf } from "@vexil/shared/db/migrate";
 import { insertRowFrom, rowFromJson, rowJson, rowObject } from "@vexil/shared/db/rows";
-import { compiledStatement, likePattern, isUniqueViolation, type Db, type Executor } from "@vexil/shared/db/connector";
+import { compiledStatement, likePattern, isUniqueViolation, isUniqueViolationOf, type Db, type Executor } from "@vexil/shared/db/connector";
 import { commitDeadlineValue, deadlineCheck, refusedPastDeadline } from "@vexil/shared/db/deadline-guard";
 import { checkDeadline, untilCallerDeadline, withoutDeadline } from "@vexil/shared/deadline";
 import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
@@ -13,6 +13,8 @@ import { scopeStamp, type EnvironmentContents, type FlagGlobal, type FlagQuery, 
 import type { Segment } from "../domain/segments/model.ts";
 import type { Listed } from "./project-store.ts";
 import { GroupCommit } from "./group-commit.ts";
+import { droppedRows, itemRow, scheduleCtes } from "./drizzle-schedule-store.ts";
+import { OperationAlreadyApplied } from "./schedule-store.ts";
 import { environmentSequences, environments, flagConfigs, flags, outbox, projects, segments } from "./schema.ts";
 
 const field = (name: string) => sql`${flags.doc}->>${name}`;
@@ -105,8 +107,8 @@ const auditAndEvents = sql`
     from changed, jsonb_to_recordset(${sql.placeholder("events")}::jsonb) as e(environment_id text, payload jsonb, created_at bigint))`;
 
 /**
- * Updates of several flags, each with its changed targeting rows, audit entry and change events, in
- * one statement (group commit: one transaction for all). Each flag is written only if it still has
+ * Updates of several flags, each with its changed targeting rows, audit entry, change events and
+ * changes of its scheduled items, in one statement (group commit: one transaction for all). Each flag is written only if it still has
  * the version its change was decided on (`read_version`) and its project and environments are as
  * read (`scope`); the answer lists the flags that were. The statement fails, writing nothing, if
  * Postgres's clock has passed the earliest request deadline among the flags it updated by the time
@@ -116,7 +118,8 @@ const auditAndEvents = sql`
 const updateFlags = compiledStatement(sql`
   with input as (
     select * from jsonb_to_recordset(${sql.placeholder("writes")}::jsonb)
-      as w(id text, read_version int, version int, doc jsonb, scope text, project_id text, audit jsonb, events jsonb, configs jsonb, deadline float8)),
+      as w(id text, read_version int, version int, doc jsonb, scope text, project_id text, audit jsonb, events jsonb, configs jsonb,
+        items jsonb, remove_items jsonb, dropped jsonb, deadline float8)),
   changed as (
     update ${flags} f set doc = i.doc, version = i.version
     from input i
@@ -132,7 +135,8 @@ const updateFlags = compiledStatement(sql`
     insert into ${flagConfigs} (flag_id, environment_id, config)
     select written.id, c.environment_id, c.config
     from written, jsonb_to_recordset(written.configs) as c(environment_id text, config jsonb)
-    on conflict (flag_id, environment_id) do update set config = excluded.config)
+    on conflict (flag_id, environment_id) do update set config = excluded.config),
+  ${scheduleCtes(sql`written`)}
   select coalesce(jsonb_agg(id), '[]'::jsonb) as ids, ${deadlineCheck(sql`min(deadline)`)} as in_time from written`);
 
 /** One flag's update as `updateFlags` takes it. */
@@ -146,6 +150,10 @@ interface UpdateRow {
   audit: Record<string, unknown>;
   events: Array<{ environment_id: string; payload: Record<string, unknown>; created_at: number }>;
   configs: Array<{ environment_id: string; config: FlagEnvironment }>;
+  /** The flag's scheduled items: put (rows), removed (ids), dropped with their targets. */
+  items: Array<Record<string, unknown>>;
+  remove_items: string[];
+  dropped: ReturnType<typeof droppedRows>;
   /** The commit deadline of the request the update serves (unix ms), if it has one. */
   deadline: number | null;
 }
@@ -171,6 +179,18 @@ const withTargeting = { ...getTableColumns(flags), configs: configsOf(sql`${sql.
 
 type Row = typeof flags.$inferSelect;
 const asRecord = (r: Row & { configs: Record<string, FlagEnvironment> }): FlagRecord => ({ ...r, doc: r.doc as unknown as FlagGlobal });
+
+/**
+ * What a write's failure means: past the deadline, the 504 refusal; the unique index on the audit
+ * entry's operation, that the operation was applied before (the whole statement failed on it, so
+ * nothing was written); anything else as it is.
+ */
+export function refused(audit: AuditEntry) {
+  return (error: unknown): never => {
+    if (audit.operationId !== null && isUniqueViolationOf(error, OPERATION_ID_INDEX)) throw new OperationAlreadyApplied(audit.operationId);
+    return refusedPastDeadline(error);
+  };
+}
 
 export class DrizzleFlagStore implements FlagStore {
   /** The hottest reads (every flag request), built once. */
@@ -313,7 +333,7 @@ export class DrizzleFlagStore implements FlagStore {
     const envs = read.environments;
     const events = outboxRows(write.changes, envs, write.audit.date).map((r) => ({ environment_id: r.environmentId, payload: r.payload, created_at: r.createdAt }));
     if (write.kind === "delete") {
-      const result = await deleteFlag(this.db, { id: read.flag.id, readVersion: read.flag.version, scope: scopeStamp(read), projectId: read.project.id, audit: rowJson(auditLog, write.audit), events: JSON.stringify(events), deadline: commitDeadlineValue() }).catch(refusedPastDeadline);
+      const result = await deleteFlag(this.db, { id: read.flag.id, readVersion: read.flag.version, scope: scopeStamp(read), projectId: read.project.id, audit: rowJson(auditLog, write.audit), events: JSON.stringify(events), deadline: commitDeadlineValue() }).catch(refused(write.audit));
       return Number(rowsOf<{ n: number }>(result)[0]?.n) === 1;
     }
     const { flag } = write;
@@ -333,8 +353,11 @@ export class DrizzleFlagStore implements FlagStore {
       // environment. Which ones differ is compared here, not taken from the change events, so a
       // change stores exactly the flag it decided on.
       configs: envs.filter((e) => flag.configs[e.key] && !Bun.deepEquals(flag.configs[e.key], read.flag.configs[e.key], true)).map((e) => ({ environment_id: e.id, config: flag.configs[e.key]! })),
+      items: (write.schedule?.put ?? []).map(itemRow),
+      remove_items: write.schedule?.remove ?? [],
+      dropped: droppedRows(write.schedule?.dropped),
       deadline: commitDeadlineValue(),
     });
-    return untilCallerDeadline(written.catch(refusedPastDeadline));
+    return untilCallerDeadline(written.catch(refused(write.audit)));
   }
 }

@@ -5,7 +5,8 @@ import type { PendingChange } from "@vexil/shared/change-events";
 import { likePattern, isUniqueViolation, type Db } from "@vexil/shared/db/connector";
 import { conflict } from "@vexil/shared/errors";
 import type { Segment } from "../domain/segments/model.ts";
-import { currentScope, writeChanges } from "./drizzle-flag-store.ts";
+import { currentScope, refused, writeChanges } from "./drizzle-flag-store.ts";
+import { writeSegmentSchedule } from "./drizzle-schedule-store.ts";
 import { scopeStamp, type ProjectScope } from "./flag-store.ts";
 import type { Listed } from "./project-store.ts";
 import { segments } from "./schema.ts";
@@ -66,18 +67,21 @@ export class DrizzleSegmentStore implements SegmentStore {
 
   async writeSegment(read: ProjectScope & { segment: SegmentRecord }, write: SegmentWrite): Promise<boolean> {
     const { segment } = read;
-    return this.db.transaction(async (tx) => {
-      // The segment's row, guarded by its version and the scope's stamp, is the one conditional
-      // step: when it matches nothing, nothing else is written.
-      const guard = and(eq(segments.id, segment.id), eq(segments.version, segment.version), sql`${scopeStamp(read)} = ${currentScope(sql`${read.project.id}`)}`);
-      const rows =
-        write.kind === "update"
-          ? await tx.update(segments).set({ doc: write.segment.doc as unknown as Record<string, unknown>, version: write.segment.version }).where(guard).returning({ id: segments.id })
-          : await tx.delete(segments).where(guard).returning({ id: segments.id });
-      if (rows.length !== 1) return false;
-      await tx.insert(auditLog).values(write.audit);
-      await writeChanges(tx, read.project.id, write.changes, write.audit.date, read.environments);
-      return true;
-    });
+    return this.db
+      .transaction(async (tx) => {
+        // The segment's row, guarded by its version and the scope's stamp, is the one conditional
+        // step: when it matches nothing, nothing else is written.
+        const guard = and(eq(segments.id, segment.id), eq(segments.version, segment.version), sql`${scopeStamp(read)} = ${currentScope(sql`${read.project.id}`)}`);
+        const rows =
+          write.kind === "update"
+            ? await tx.update(segments).set({ doc: write.segment.doc as unknown as Record<string, unknown>, version: write.segment.version }).where(guard).returning({ id: segments.id })
+            : await tx.delete(segments).where(guard).returning({ id: segments.id });
+        if (rows.length !== 1) return false;
+        await tx.insert(auditLog).values(write.audit);
+        await writeChanges(tx, read.project.id, write.changes, write.audit.date, read.environments);
+        if (write.kind === "update") await writeSegmentSchedule(tx, segment.id, write.schedule);
+        return true;
+      })
+      .catch(refused(write.audit));
   }
 }

@@ -4,6 +4,7 @@ import type { PendingChange } from "@vexil/shared/change-events";
 import type { Flag, FlagEnvironment } from "../domain/flags/model.ts";
 import type { Segment } from "../domain/segments/model.ts";
 import type { EnvironmentRecord, Listed, ProjectRecord } from "./project-store.ts";
+import type { ScheduleWrite } from "./schedule-store.ts";
 
 /** The flag-wide part of a flag document. */
 export type FlagGlobal = Omit<Flag, "environments">;
@@ -60,10 +61,11 @@ export interface ScopedFlag extends ProjectScope {
 
 /**
  * What a change to a flag decided. It is written only if the flag still has the version it was
- * read at and its project and environments are as they were read (`FlagStore.writeFlag`).
+ * read at and its project and environments are as they were read (`FlagStore.writeFlag`). An
+ * update may also change the flag's scheduled items (`schedule`); a deletion takes them all.
  */
 export type FlagWrite =
-  | { kind: "update"; flag: FlagRecord; audit: AuditEntry; changes: PendingChange[] }
+  | { kind: "update"; flag: FlagRecord; audit: AuditEntry; changes: PendingChange[]; schedule?: ScheduleWrite }
   | { kind: "delete"; audit: AuditEntry; changes: PendingChange[] };
 
 /** The flags a change decides on besides the flag itself: prerequisites, both ways. */
@@ -103,8 +105,11 @@ export interface FlagStore {
    */
   prerequisiteGraph(projectId: string, from: string[], of?: string): Promise<PrerequisiteGraph>;
   /**
-   * Writes a change decided on `read` — the flag as given (or its deletion), the audit entry and the
-   * change events, all or nothing — if the flag, its project and environments are still as read. False (nothing written) when any of them moved: decide again on a new read.
+   * Writes a change decided on `read` — the flag as given (or its deletion), the audit entry, the
+   * change events and the changes of its scheduled items, all or nothing — if the flag, its project
+   * and environments are still as read. False (nothing written) when any of them moved: decide
+   * again on a new read. Throws `OperationAlreadyApplied` when the audit entry's operation was
+   * recorded before.
    */
   writeFlag(read: ScopedFlag & { flag: FlagRecord }, write: FlagWrite): Promise<boolean>;
   /** A taken key is a `conflict`. The change events go to the outbox in the same transaction. */

@@ -8,6 +8,7 @@ import { mergeUsage, type FlagUsage, type FlagUsageStore, type UsageBatch } from
 import { scopeStamp, type EnvironmentContents, type FlagQuery, type FlagRecord, type FlagStore, type FlagWrite, type PrerequisiteGraph, type ProjectScope, type ScopedFlag } from "./flag-store.ts";
 import type { Listed } from "./project-store.ts";
 import { MemoryProjectStore } from "./memory-project-store.ts";
+import { OperationAlreadyApplied } from "./schedule-store.ts";
 
 const byteCompare = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
@@ -144,13 +145,22 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Se
     return scopeStamp({ project, environments: envs }) === scopeStamp(read);
   }
 
+  /** The unique index on audit entries' operations. */
+  private checkOperation(audit: AuditEntry): void {
+    if (audit.operationId !== null && this.audit.some((e) => e.operationId === audit.operationId)) throw new OperationAlreadyApplied(audit.operationId);
+  }
+
   async writeFlag(read: ScopedFlag & { flag: FlagRecord }, write: FlagWrite): Promise<boolean> {
     const stored = this.flags.get(read.flag.id);
     if (!stored || stored.version !== read.flag.version || !this.scopeHolds(read)) return false;
-    if (write.kind === "update") this.flags.set(write.flag.id, this.stored(write.flag));
-    else {
+    this.checkOperation(write.audit);
+    if (write.kind === "update") {
+      this.flags.set(write.flag.id, this.stored(write.flag));
+      this.schedules.apply({ flagId: read.flag.id }, write.schedule);
+    } else {
       this.flags.delete(read.flag.id);
       this.usage.delete(read.flag.id);
+      this.schedules.removeWhere((i) => i.flagId === read.flag.id);
     }
     this.audit.push(structuredClone(write.audit));
     this.record(read.project.id, write.changes);
@@ -202,8 +212,14 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Se
   async writeSegment(read: ProjectScope & { segment: SegmentRecord }, write: SegmentWrite): Promise<boolean> {
     const stored = this.segments.get(read.segment.id);
     if (!stored || stored.version !== read.segment.version || !this.scopeHolds(read)) return false;
-    if (write.kind === "update") this.segments.set(write.segment.id, structuredClone(write.segment));
-    else this.segments.delete(read.segment.id);
+    this.checkOperation(write.audit);
+    if (write.kind === "update") {
+      this.segments.set(write.segment.id, structuredClone(write.segment));
+      this.schedules.apply({ segmentId: read.segment.id }, write.schedule);
+    } else {
+      this.segments.delete(read.segment.id);
+      this.schedules.removeWhere((i) => i.segmentId === read.segment.id);
+    }
     this.audit.push(structuredClone(write.audit));
     this.record(read.project.id, write.changes);
     return true;

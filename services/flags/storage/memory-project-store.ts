@@ -4,6 +4,7 @@ import { conflict } from "@vexil/shared/errors";
 import type { FlagEnvironment } from "../domain/flags/model.ts";
 import type { FlagGlobal, FlagRecord } from "./flag-store.ts";
 import type { SegmentRecord } from "./segment-store.ts";
+import { MemoryScheduleStore } from "./memory-schedule-store.ts";
 import type { EnvironmentRecord, ListQuery, Listed, ProjectRecord, ProjectStore } from "./project-store.ts";
 
 type Row = ProjectRecord | EnvironmentRecord;
@@ -46,6 +47,8 @@ export class MemoryProjectStore implements ProjectStore {
   /** Flags live here too, so that environments and flags change together as in Postgres. */
   protected flags = new Map<string, FlagRecord>();
   protected segments = new Map<string, SegmentRecord>();
+  /** Scheduled items of the flags and segments, written with them. */
+  readonly schedules = new MemoryScheduleStore();
   /** Audit entries of every change, in the order written. */
   readonly audit: AuditEntry[] = [];
 
@@ -95,6 +98,7 @@ export class MemoryProjectStore implements ProjectStore {
     for (const [segmentId, seg] of this.segments) if (seg.projectId === id) this.segments.delete(segmentId);
     const envIds = [...this.environments.values()].filter((e) => e.projectId === id).map((e) => e.id);
     for (const envId of envIds) this.environments.delete(envId);
+    this.schedules.removeWhere((i) => envIds.includes(i.environmentId));
     return envIds;
   }
 
@@ -132,6 +136,7 @@ export class MemoryProjectStore implements ProjectStore {
     this.audited(audit);
     for (const [segmentId, seg] of this.segments) if (seg.environmentId === id) this.segments.delete(segmentId);
     for (const f of this.flags.values()) if (f.projectId === env.projectId) delete f.configs[env.key];
+    this.schedules.removeWhere((i) => i.environmentId === id);
     return true;
   }
 

@@ -140,6 +140,66 @@ export const segments = pgTable(
 );
 
 /**
+ * Work due at a time (`storage/schedule-store.ts`): scheduled flag changes and expiring targets of
+ * flags and segments. An item is written in the transaction of the change that makes it (every
+ * change to an item is a change of its flag or segment, so it is decided on the item's flag or
+ * segment version), claimed by a scheduler with a lease, and removed by the change that executes
+ * it. Its flag, segment or environment going takes it along (foreign keys).
+ */
+export const scheduledItems = pgTable(
+  "scheduled_items",
+  {
+    id: text("id").primaryKey(),
+    /** `flagChange`, `flagExpiry` or `segmentExpiry`. */
+    kind: text("kind").notNull(),
+    /** The project has no foreign key: its environments go with it, and take their items along. */
+    projectId: text("project_id").notNull(),
+    environmentId: text("environment_id")
+      .notNull()
+      .references(() => environments.id, { onDelete: "cascade" }),
+    flagId: text("flag_id").references(() => flags.id, { onDelete: "cascade" }),
+    segmentId: text("segment_id").references(() => segments.id, { onDelete: "cascade" }),
+    /** Keys never change: kept here for the item's links and for the scheduler's read of its flag or segment. */
+    projectKey: text("project_key").notNull(),
+    environmentKey: text("environment_key").notNull(),
+    /** The flag's or the segment's key. */
+    resourceKey: text("resource_key").notNull(),
+    /** When it is due (epoch ms). */
+    dueAt: bigint("due_at", { mode: "number" }).notNull(),
+    /** `pending`, or `failed` (a scheduled change that could not apply; it stays to be seen). */
+    status: text("status").notNull(),
+    version: integer("version").notNull(),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+    /** The member or token that made it: executions are attributed to it. */
+    creator: jsonb("creator").$type<Record<string, unknown>>().notNull(),
+    /** Scheduled changes: the flag instructions, their comment, conflicts recorded at creation. */
+    instructions: jsonb("instructions").$type<unknown[]>(),
+    comment: text("comment"),
+    conflicts: jsonb("conflicts").$type<Array<{ _id: string; reason: string }>>(),
+    /** Expiring targets: the context and where it is targeted. */
+    contextKind: text("context_kind"),
+    contextKey: text("context_key"),
+    variationId: text("variation_id"),
+    targetType: text("target_type"),
+    /** Why a scheduled change failed, and when. */
+    failure: jsonb("failure").$type<{ date: number; reason: string }>(),
+    /** The scheduler that claimed it, until when; a claim whose lease ran out may be taken again. */
+    leaseToken: text("lease_token"),
+    leaseUntil: bigint("lease_until", { mode: "number" }),
+  },
+  (t) => [
+    index("scheduled_items_due_idx").on(t.dueAt).where(sql`${t.status} = 'pending'`),
+    index("scheduled_items_flag_idx").on(t.flagId, t.environmentId),
+    index("scheduled_items_segment_idx").on(t.segmentId),
+    // A user's expiring targets across flags; also what an environment's deletion cascades through.
+    index("scheduled_items_context_idx").on(t.environmentId, t.contextKind, t.contextKey),
+    // One date per context per flag and environment, and per segment.
+    uniqueIndex("scheduled_items_flag_target_idx").on(t.flagId, t.environmentId, t.contextKind, t.contextKey).where(sql`${t.kind} = 'flagExpiry'`),
+    uniqueIndex("scheduled_items_segment_target_idx").on(t.segmentId, t.contextKind, t.contextKey).where(sql`${t.kind} = 'segmentExpiry'`),
+  ],
+);
+
+/**
  * What SDKs reported evaluating, per flag and environment (flag statuses): when it was last
  * requested, how many evaluations got each variation and when each last did, and the default value
  * the application passed. Written in batches from the streaming service's evaluation counts, merged

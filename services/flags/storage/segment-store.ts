@@ -4,6 +4,7 @@ import type { PendingChange } from "@vexil/shared/change-events";
 import type { Segment } from "../domain/segments/model.ts";
 import type { ProjectScope, ReadOptions } from "./flag-store.ts";
 import type { Listed } from "./project-store.ts";
+import type { ScheduleWrite } from "./schedule-store.ts";
 
 export interface SegmentRecord {
   id: string;
@@ -30,7 +31,7 @@ export interface SegmentQuery {
 
 /** What a change to a segment decided; written only if the segment and its scope are as read. */
 export type SegmentWrite =
-  | { kind: "update"; segment: SegmentRecord; audit: AuditEntry; changes: PendingChange[] }
+  | { kind: "update"; segment: SegmentRecord; audit: AuditEntry; changes: PendingChange[]; schedule?: ScheduleWrite }
   | { kind: "delete"; audit: AuditEntry; changes: PendingChange[] };
 
 export interface SegmentStore {
@@ -41,7 +42,9 @@ export interface SegmentStore {
   /**
    * Writes a change decided on `read` (the segment, or its deletion, with the audit entry and the
    * change events, all or nothing) if the segment and its project and environments are still as
-   * read; false, writing nothing, when any of them moved.
+   * read; false, writing nothing, when any of them moved. Its scheduled items change with it
+   * (`schedule`); throws `OperationAlreadyApplied` when the audit entry's operation was recorded
+   * before.
    */
   writeSegment(read: ProjectScope & { segment: SegmentRecord }, write: SegmentWrite): Promise<boolean>;
 }

@@ -179,6 +179,7 @@ export function placeholderAudit(): AuditEntry {
     previous: null,
     current: null,
     previousDelta: null,
+    operationId: null,
   };
 }
 

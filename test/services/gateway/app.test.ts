@@ -101,6 +101,10 @@ describe("routes", () => {
     expect(routeOf("/api/v2/projectsX")).toBeUndefined();
     expect(routeOf("/api/v3/projects")).toBeUndefined();
     expect(routeOf("/api/v2/caller-identity/x")).toBeUndefined();
+    expect(routeOf("/api/v2/projects/p/flags/f/environments/e/scheduled-changes/id", "PATCH")).toEqual({ service: "flags" });
+    expect(routeOf("/api/v2/segments/p/s/expiring-targets/e", "PATCH")).toEqual({ service: "flags" });
+    expect(routeOf("/api/v2/users/p/alice/expiring-user-targets/e")).toEqual({ service: "flags" });
+    expect(routeOf("/api/v2/users/p/alice")).toBeUndefined();
   });
 
   test("signing in and out needs no credential; nothing else under sessions is public", () => {

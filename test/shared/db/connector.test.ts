@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { isUniqueViolation, openDatabase, pgErrorCode, type Database } from "@vexil/shared/db/connector";
+import { isUniqueViolation, isUniqueViolationOf, openDatabase, pgErrorCode, type Database } from "@vexil/shared/db/connector";
 import { migrate, rowsOf } from "@vexil/shared/db/migrate";
 import { testDatabaseUrl } from "../../support/postgres.ts";
 
@@ -37,6 +37,16 @@ async function errorOf(work: Promise<unknown>): Promise<unknown> {
   );
 }
 
+/** A unique violation is told by the index it violates, and by no other (the members' email, then their id). */
+async function expectViolationNamed(database: Database, emailTaken: unknown): Promise<void> {
+  expect(isUniqueViolationOf(emailTaken, "members_email_unique")).toBe(true);
+  expect(isUniqueViolationOf(emailTaken, "audit_log_operation_id_idx")).toBe(false);
+  const idTaken = await errorOf(insertMember(database, "m1", "another@example.com"));
+  expect(isUniqueViolationOf(idTaken, "members_pkey")).toBe(true);
+  expect(isUniqueViolationOf(idTaken, "members_email_unique")).toBe(false);
+  expect(isUniqueViolationOf(await errorOf(database.db.execute(sql`select * from no_such_table`)), "members_pkey")).toBe(false);
+}
+
 describe("openDatabase without a URL: embedded PGlite", () => {
   test("migrates, pings, keeps data across reopening, and reports unique violations", async () => {
     const dataDir = tempDir();
@@ -49,6 +59,7 @@ describe("openDatabase without a URL: embedded PGlite", () => {
     const error = await errorOf(insertMember(first, "m2", "a@example.com"));
     expect(pgErrorCode(error)).toBe("23505");
     expect(isUniqueViolation(error)).toBe(true);
+    await expectViolationNamed(first, error);
 
     const other = await errorOf(first.db.execute(sql`select * from no_such_table`));
     expect(pgErrorCode(other)).toBe("42P01");
@@ -75,6 +86,7 @@ describe("openDatabase with a URL: Postgres server", () => {
     const error = await errorOf(insertMember(database, "m2", "b@example.com"));
     expect(pgErrorCode(error)).toBe("23505");
     expect(isUniqueViolation(error)).toBe(true);
+    await expectViolationNamed(database, error);
 
     const other = await errorOf(database.db.execute(sql`select 1/0`));
     expect(pgErrorCode(other)).toBe("22012");

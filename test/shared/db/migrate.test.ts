@@ -41,6 +41,7 @@ const EXPECTED_TABLES = [
   "outbox",
   "projects",
   "retired_token_secrets",
+  "scheduled_items",
   "segments",
   "sessions",
   "vexil_migrations",

@@ -44,5 +44,8 @@ export const FLAG_ENV_FIELD_ACTIONS: Record<string, string> = {
   _debugEventsUntilDate: "updateTrackEvents",
 };
 
-/** Instruction actions that concern one environment; the rest are flag-wide. */
-export const ENVIRONMENT_ACTIONS = new Set(Object.values(FLAG_ENV_FIELD_ACTIONS).concat(["updateFlagRuleDescription", "updateExpiringTargets"]));
+/** The actions on a flag's scheduled changes (in one environment). */
+export const SCHEDULED_CHANGE_ACTIONS = ["createScheduledChanges", "updateScheduledChanges", "deleteScheduledChanges"] as const;
+
+/** Actions that concern one environment; the rest are flag-wide. */
+export const ENVIRONMENT_ACTIONS = new Set(Object.values(FLAG_ENV_FIELD_ACTIONS).concat(["updateFlagRuleDescription", "updateExpiringTargets", ...SCHEDULED_CHANGE_ACTIONS]));

@@ -1,75 +1,33 @@
 /**
- * Flag use cases: list, create (or clone), read, patch in every format, delete. Every write ends
- * in one validation of the whole document and one audit entry, written with the change.
+ * Flag use cases: list, create (or clone), read, copy between environments, delete; patching is
+ * `patch-flag.ts`. Every write ends in one validation of the whole document and one audit entry,
+ * written with the change.
  */
 import { cloneJson } from "@vexil/shared/json-clone";
-import { auditEntry, patchChange } from "@vexil/shared/audit/audit";
-import type { PendingChange } from "@vexil/shared/change-events";
+import { auditEntry } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { pageLinks } from "@vexil/shared/http/links";
 import { listQuery, oneOf, plusList, text } from "@vexil/shared/http/list-query";
 import { resourceId } from "@vexil/shared/ids";
-import { applyPatch, parsePatchRequest, type PatchRequest } from "@vexil/shared/patch";
-import type { FlagQuery, FlagRecord, FlagSortField, FlagWrite, ScopedFlag } from "../../storage/flag-store.ts";
-import type { EnvironmentRecord, ProjectRecord } from "../../storage/project-store.ts";
+import type { FlagQuery, FlagRecord, FlagSortField } from "../../storage/flag-store.ts";
 import type { FlagsContext } from "../context.ts";
-import { ENVIRONMENT_ACTIONS, FLAG_ENV_FIELD_ACTIONS, FLAG_FIELD_ACTIONS, flagResource } from "./access.ts";
+import { flagResource } from "./access.ts";
+import { authorizeActions, changeFlag, changesOf, deletionAudit, deletionsOf, flagUpdate, requireComments, scopeOf, stamp, type Scope } from "./change.ts";
 import { defaultEnvironment, newId, type Flag, type FlagEnvironment } from "./model.ts";
 import { withFlagIds } from "./ids.ts";
 import { flagDocument, flagRep, flagsPath, type FlagRep } from "./representation.ts";
 import type { FlagCopy, FlagPost } from "./schemas.ts";
-import { sdkFlag } from "./sdk-format.ts";
-import { applyInstructions } from "./semantic-patch.ts";
 import { validateFlag } from "./validate.ts";
-import { EMPTY_GRAPH, graphAround, prerequisiteKeys, type Graph } from "./prerequisite-graph.ts";
-import { decideAndWrite, type Decision } from "../unit-of-work.ts";
+import { graphAround, prerequisiteKeys } from "./prerequisite-graph.ts";
 
-interface Scope {
-  project: ProjectRecord;
-  envs: EnvironmentRecord[];
-}
-
-/** The project and its environments (`consistent`: read from the database, not this instance's memory). */
-async function scopeOf(ctx: FlagsContext, projectKey: string, consistent = false): Promise<Scope> {
-  const scope = await ctx.flags.projectScope(projectKey, { consistent });
-  if (!scope) throw notFound(`Project "${projectKey}"`);
-  return { project: scope.project, envs: scope.environments };
-}
-
-type Scoped = ScopedFlag & { flag: FlagRecord };
-
-/**
- * One change to an existing flag, as a unit of work (`../unit-of-work.ts`): `decide` gets the
- * project, its environments and the flag as read, and what it returns is written only if none of
- * them moved meanwhile.
- */
-function changeFlag<T>(ctx: FlagsContext, projectKey: string, flagKey: string, decide: (read: Scoped, scope: Scope) => Promise<Decision<FlagWrite, T>>): Promise<T> {
-  return decideAndWrite<ScopedFlag | undefined, FlagWrite, T>(`flag\u0000${projectKey}\u0000${flagKey}`, {
-    read: (consistent) => ctx.flags.flagInScope(projectKey, flagKey, { consistent }),
-    decide: async (read) => {
-      if (!read) throw notFound(`Project "${projectKey}"`);
-      if (!read.flag) throw notFound(`Flag "${flagKey}" in project "${read.project.key}"`);
-      return decide(read as Scoped, { project: read.project, envs: read.environments });
-    },
-    write: (read, write) => ctx.flags.writeFlag(read as Scoped, write),
-  });
-}
+export { patchFlag } from "./patch-flag.ts";
 
 function parseEnvParam(scope: Scope, env: string | string[] | undefined): Set<string> | undefined {
   if (env === undefined || env === "") return undefined;
   const keys = (Array.isArray(env) ? env : [env]).flatMap((e) => e.split(",")).filter(Boolean);
   for (const k of keys) if (!scope.envs.some((e) => e.key === k)) throw invalidRequest(`env: no environment "${k}" in project "${scope.project.key}"`);
   return new Set(keys);
-}
-
-/** Checks an action on every environment it concerns (all of them for flag-wide actions). */
-function authorizeActions(caller: Caller, scope: Scope, flag: Pick<Flag, "key" | "tags">, actions: Iterable<string>, envKeys: string[]): void {
-  for (const action of actions) {
-    const targets = ENVIRONMENT_ACTIONS.has(action) && envKeys.length > 0 ? scope.envs.filter((e) => envKeys.includes(e.key)) : scope.envs;
-    if (targets.length === 0) authorize(caller, action, flagResource(scope.project, undefined, flag));
-    for (const env of targets) authorize(caller, action, flagResource(scope.project, env, flag));
-  }
 }
 
 const LIST = listQuery({
@@ -216,175 +174,6 @@ export async function createFlag(ctx: FlagsContext, caller: Caller, projectKey: 
   return rep;
 }
 
-/** Fields a JSON Patch or merge patch may not change. */
-const READ_ONLY_FLAG = ["key", "kind", "creationDate", "_version"] as const;
-const READ_ONLY_ENV = ["salt", "sel", "version", "lastModified"] as const;
-
-function changedFields(before: object, after: object, fields: Record<string, string>): string[] {
-  const b = before as Record<string, unknown>;
-  const a = after as Record<string, unknown>;
-  return Object.keys(fields).filter((f) => !Bun.deepEquals(b[f], a[f], true));
-}
-
-/**
- * Applies a JSON Patch or merge patch to the flag document; refuses changes to read-only fields
- * and to the set of environments. Unknown fields, at any level, are left to `validateFlag`.
- */
-function patchDocument(current: Flag, request: PatchRequest): { flag: Flag; actions: Set<string>; envs: string[] } {
-  const patched = applyPatch(current, request);
-  if (typeof patched !== "object" || patched === null || Array.isArray(patched)) throw invalidRequest("The patch must leave an object");
-  const next = patched as Flag;
-  for (const k of READ_ONLY_FLAG) if (!Bun.deepEquals(next[k], current[k], true)) throw invalidRequest(`"${k}" is read-only and cannot be changed`);
-  if (typeof next.environments !== "object" || next.environments === null || Array.isArray(next.environments)) throw invalidRequest("environments must be an object");
-  const envKeys = Object.keys(current.environments).sort();
-  if (!Bun.deepEquals(Object.keys(next.environments).sort(), envKeys)) throw invalidRequest("Environments cannot be added or removed through a flag patch");
-  const actions = new Set<string>(changedFields(current, next, FLAG_FIELD_ACTIONS).map((f) => FLAG_FIELD_ACTIONS[f]!));
-  const envs: string[] = [];
-  for (const key of envKeys) {
-    const before = current.environments[key]!;
-    const after = next.environments[key];
-    if (typeof after !== "object" || after === null || Array.isArray(after)) throw invalidRequest(`environments.${key} must be an object`);
-    for (const k of READ_ONLY_ENV) {
-      if (!Bun.deepEquals(after[k], before[k], true)) throw invalidRequest(k === "salt" ? "Flag salt cannot be modified" : `"environments.${key}.${k}" is read-only and cannot be changed`);
-    }
-    const fields = changedFields(before, after, FLAG_ENV_FIELD_ACTIONS);
-    if (fields.length > 0) envs.push(key);
-    for (const f of fields) actions.add(FLAG_ENV_FIELD_ACTIONS[f]!);
-  }
-  return { flag: next, actions, envs };
-}
-
-/**
- * Raises the versions of the environments whose targeting or SDK view changed (a new variation
- * changes what SDKs see in every environment), and the flag's.
- */
-function stamp(current: Flag, next: Flag, now: number): string[] {
-  // What SDKs see of an environment is its targeting plus these flag-wide parts (sdk-format.ts):
-  // compared once, not as a whole SDK view per environment.
-  const sdkWide = (f: Flag) => [f.key, f.variations.map((v) => v.value), f.clientSideAvailability];
-  const wideChanged = !Bun.deepEquals(sdkWide(next), sdkWide(current), true);
-  const changed: string[] = [];
-  for (const [key, env] of Object.entries(next.environments)) {
-    const before = current.environments[key];
-    if (before && (wideChanged || !Bun.deepEquals(env, before, true))) {
-      env.version = before.version + 1;
-      env.lastModified = now;
-      changed.push(key);
-    }
-  }
-  next._version = current._version + 1;
-  return changed;
-}
-
-export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, body: unknown, contentType: string | null): Promise<FlagRep | undefined> {
-  const request = parsePatchRequest(body, contentType);
-  authorizeRead(caller);
-  const result = await changeFlag<FlagRep | undefined>(ctx, projectKey, flagKey, async (read, scope) => {
-    const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
-    const current = flagDocument(read.flag);
-    // The other flags are read only when the change or the result involves prerequisites.
-    const named = [...prerequisiteKeys(current), ...instructionPrerequisites(request)];
-    let graph = named.length > 0 || needsDependents(request) ? await graphAround(ctx.flags, scope.project.id, current.key, named, needsDependents(request)) : EMPTY_GRAPH;
-    const now = ctx.now();
-    let next: Flag;
-    let actions: Set<string>;
-    if (request.format === "semantic") {
-      const result = applyInstructions(current, request.instructions, { environmentKey: request.environmentKey, environments: scope.envs.map((e) => e.key), now, lookup: graph.lookup, newId, dependents: graph.dependents });
-      if (result.deleted) {
-        authorizeActions(caller, scope, current, ["deleteFlag"], []);
-        return { write: { kind: "delete", audit: deletionAudit(caller, scope, current, request.comment, now, graph.dependents), changes: deletionsOf(current) }, result: undefined };
-      }
-      next = result.flag;
-      actions = new Set(result.actions);
-    } else {
-      ({ flag: next, actions } = patchDocument(current, request));
-    }
-    // A patch may name prerequisites the graph has not followed yet.
-    const after = prerequisiteKeys(next).filter((k) => k !== current.key && !graph.lookup.get(k));
-    if (after.length > 0) graph = await graphAround(ctx.flags, scope.project.id, current.key, [...named, ...prerequisiteKeys(next)], needsDependents(request));
-    // The whole result is checked before anything else reads it: a patch may leave any field misshapen.
-    next = withFlagIds(next);
-    validateFlag(next, graph.lookup);
-    const changedEnvs = stamp(current, next, now);
-    if (changedEnvs.length === 0 && Bun.deepEquals({ ...next, _version: current._version }, current, true)) return { result: rep(current) };
-    authorizeActions(caller, scope, current, actions, request.format === "semantic" && request.environmentKey ? [request.environmentKey] : changedEnvs);
-    requireComments(scope, changedEnvs, request.comment);
-    const answer = rep(next);
-    const { environments, ...doc } = next;
-    const audit = auditEntry({
-      caller,
-      kind: "flag",
-      spec: `proj/${scope.project.key}:env/${changedEnvs.length === 1 ? changedEnvs[0] : "*"}:flag/${current.key}`,
-      name: next.name,
-      actions: [...actions],
-      ...patchChange(request, "flag", { previous: rep(current), current: answer }, { previous: current._version, current: next._version }, now),
-    });
-    return { write: { kind: "update", flag: { ...read.flag, doc, configs: environments, version: next._version }, audit, changes: changesOf(next, changedEnvs) }, result: answer };
-  });
-  ctx.committed?.();
-  return result;
-}
-
-function requireComments(scope: Scope, changedEnvs: string[], comment: string | undefined): void {
-  for (const key of changedEnvs) {
-    const env = scope.envs.find((e) => e.key === key);
-    if (env?.requireComments && !comment) throw invalidRequest(`The environment "${key}" requires a comment on every change`);
-  }
-}
-
-/** Change events for SDKs: the flag as each changed environment now serves it. */
-function changesOf(flag: Flag, envKeys: string[]): PendingChange[] {
-  return envKeys.map((environmentKey) => ({
-    environmentKey,
-    kind: "flag" as const,
-    key: flag.key,
-    version: flag.environments[environmentKey]!.version,
-    deleted: false,
-    data: sdkFlag(flag, environmentKey),
-  }));
-}
-
-/** A deletion is one event per environment, with a version above the last one SDKs saw. */
-function deletionsOf(flag: Flag): PendingChange[] {
-  return Object.entries(flag.environments).map(([environmentKey, env]) => ({ environmentKey, kind: "flag" as const, key: flag.key, version: env.version + 1, deleted: true }));
-}
-
-/** Instruction kinds refused or checked while other flags have this one as a prerequisite. */
-const DEPENDENT_KINDS = new Set(["removeVariation", "archiveFlag", "deleteFlag"]);
-const kindOf = (i: unknown) => (typeof i === "object" && i !== null ? String((i as { kind?: unknown }).kind) : "");
-
-function needsDependents(request: PatchRequest): boolean {
-  return request.format === "semantic" && request.instructions.some((i) => DEPENDENT_KINDS.has(kindOf(i)));
-}
-
-/** Flags that prerequisite instructions name (read defensively: the instructions are checked later). */
-function instructionPrerequisites(request: PatchRequest): string[] {
-  if (request.format !== "semantic") return [];
-  const keyOf = (o: unknown) => (typeof o === "object" && o !== null && typeof (o as { key?: unknown }).key === "string" ? [(o as { key: string }).key] : []);
-  return request.instructions.flatMap((i) => {
-    const kind = kindOf(i);
-    if (kind === "addPrerequisite" || kind === "updatePrerequisite") return keyOf(i);
-    const list = kind === "replacePrerequisites" ? (i as { prerequisites?: unknown }).prerequisites : undefined;
-    return Array.isArray(list) ? list.flatMap(keyOf) : [];
-  });
-}
-
-function deletionAudit(caller: Caller, scope: Scope, flag: Flag, comment: string | undefined, now: number, dependents: string[]) {
-  if (dependents.length > 0) throw invalidRequest(`The flag is a prerequisite of ${dependents.map((k) => `"${k}"`).join(", ")}; remove those prerequisites first`);
-  return auditEntry({
-    caller,
-    kind: "flag",
-    spec: `proj/${scope.project.key}:env/*:flag/${flag.key}`,
-    name: flag.name,
-    verb: "deleted the flag",
-    actions: ["deleteFlag"],
-    comment,
-    previous: flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false }),
-    previousVersion: flag._version,
-    now,
-  });
-}
-
 export async function deleteFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string): Promise<void> {
   authorizeRead(caller);
   await changeFlag<void>(ctx, projectKey, flagKey, async (read, scope) => {
@@ -442,7 +231,6 @@ export async function copyFlagConfig(ctx: FlagsContext, caller: Caller, projectK
     validateFlag(next, (await graphAround(ctx.flags, scope.project.id, current.key, prerequisiteKeys(next), false)).lookup);
     requireComments(scope, [target.key], body.comment);
     const after = rep(next);
-    const { environments, ...doc } = next;
     const audit = auditEntry({
       caller,
       kind: "flag",
@@ -458,7 +246,7 @@ export async function copyFlagConfig(ctx: FlagsContext, caller: Caller, projectK
       currentVersion: next._version,
       now,
     });
-    return { write: { kind: "update", flag: { ...read.flag, doc, configs: environments, version: next._version }, audit, changes: changesOf(next, changedEnvs) }, result: after };
+    return { write: flagUpdate(read, scope, current, next, audit, changesOf(next, changedEnvs)), result: after };
   });
   ctx.committed?.();
   return result;

@@ -30,6 +30,50 @@ export function refuse(reason: string): never {
   throw new Refusal(reason);
 }
 
+/** The instructions' shape: a non-empty array of objects whose kinds `table` has; a 400 naming the first that is not. */
+function checkShape(instructions: unknown, table: InstructionTable<unknown>): asserts instructions is Params[] {
+  if (!Array.isArray(instructions) || instructions.length === 0) throw invalidRequest("instructions: must be a non-empty array");
+  instructions.forEach((instruction: unknown, i) => {
+    if (!isRecord(instruction)) throw invalidRequest(`instruction ${i}: must be an object`);
+    const name = instruction.kind;
+    if (typeof name !== "string") throw invalidRequest(`instruction ${i}: kind must be a string`);
+    if (!Object.hasOwn(table, name)) throw invalidRequest(`instruction ${i} (${name.slice(0, 100)}): unknown instruction kind`);
+  });
+}
+
+/** Why one instruction of a partly successful run failed. */
+export interface InstructionError {
+  instructionIndex: number;
+  message: string;
+}
+
+/**
+ * Runs each instruction on its own copy of the draft (`copy`), in order: one that fails is
+ * recorded and leaves the draft as it was, and the next runs on. For families whose requests may
+ * partly succeed (expiring targets). Instructions that are not objects of a known kind make the
+ * whole request a 400, as in `runInstructions`.
+ */
+export function runEach<D>(instructions: unknown, table: InstructionTable<D>, draft: D, copy: (d: D) => D): { draft: D; actions: string[]; errors: InstructionError[] } {
+  checkShape(instructions, table as InstructionTable<unknown>);
+  const actions = new Set<string>();
+  const errors: InstructionError[] = [];
+  let current = draft;
+  instructions.forEach((instruction, i) => {
+    const kind = table[instruction.kind as string]!;
+    const next = copy(current);
+    try {
+      kind.run(next, instruction);
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      errors.push({ instructionIndex: i, message: `${instruction.kind}: ${e.message}` });
+      return;
+    }
+    current = next;
+    actions.add(kind.action);
+  });
+  return { draft: current, actions: [...actions], errors };
+}
+
 /**
  * Runs the instructions in order on the draft, with the kinds of `table`. The first that fails
  * throws a 400 naming its index and kind. Returns the actions taken, deduplicated, in order of

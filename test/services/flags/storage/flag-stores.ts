@@ -23,6 +23,8 @@ import { MemoryFlagStore } from "@vexil/flags/storage/memory-flag-store";
 import type { EnvironmentRecord, ProjectRecord, ProjectStore } from "@vexil/flags/storage/project-store";
 import { outbox } from "@vexil/flags/storage/schema";
 import type { SegmentRecord, SegmentStore } from "@vexil/flags/storage/segment-store";
+import { DrizzleScheduleStore } from "@vexil/flags/storage/drizzle-schedule-store";
+import type { ScheduledItem, ScheduleStore } from "@vexil/flags/storage/schedule-store";
 import { testDatabaseUrl } from "../../../support/postgres.ts";
 import { admin } from "../domain/memory-context.ts";
 import { booleanFlag } from "../domain/flags/flag-fixtures.ts";
@@ -37,6 +39,8 @@ export interface Stores {
   flags: FlagStore;
   segments: SegmentStore;
   projects: ProjectStore;
+  /** Scheduled items, written with flags and segments. */
+  schedules: ScheduleStore;
   usage: FlagUsageStore;
   /** Every audit entry written, oldest first. */
   auditEntries(): Promise<AuditEntry[]>;
@@ -78,6 +82,7 @@ export async function postgresStores(): Promise<Stores & { db: Db }> {
     flags: new DrizzleFlagStore(db),
     segments: new DrizzleSegmentStore(db),
     projects: new DrizzleProjectStore(db),
+    schedules: new DrizzleScheduleStore(db),
     usage: new DrizzleFlagUsageStore(db),
     auditEntries: () => db.select().from(auditLog).orderBy(asc(auditLog.date), asc(auditLog.id)) as Promise<AuditEntry[]>,
     events: async () => (await db.select().from(outbox).orderBy(asc(outbox.id))).map((r) => recorded(r.payload as unknown as ChangeEvent)),
@@ -99,6 +104,7 @@ export function memoryStores(): Stores & { memory: MemoryFlagStore } {
     flags: memory,
     segments: memory,
     projects: memory,
+    schedules: memory.schedules,
     usage: memory,
     auditEntries: async () => structuredClone(memory.audit),
     events: async () => memory.outbox.map(recorded),
@@ -212,4 +218,41 @@ export function withTargets(flag: FlagRecord, values: string[], envKey = "produc
 export function targetWrite(read: ScopedFlag & { flag: FlagRecord }, values: string[]): FlagWrite & { kind: "update" } {
   const flag = withTargets(read.flag, values);
   return { kind: "update", flag, audit: audit(`flag/${flag.key}`, flag.version), changes: [change("production", "flag", flag.key, flag.version)] };
+}
+
+/** A scheduled item of a flag (a scheduled change unless `over` says otherwise), due at `dueAt`. */
+export function scheduledItem(env: EnvironmentRecord, owner: { flag?: FlagRecord; segment?: SegmentRecord }, dueAt: number, over: Partial<ScheduledItem> = {}): ScheduledItem {
+  return {
+    id: nextId("i"),
+    kind: owner.segment ? "segmentExpiry" : "flagChange",
+    projectId: env.projectId,
+    environmentId: env.id,
+    flagId: owner.flag?.id ?? null,
+    segmentId: owner.segment?.id ?? null,
+    projectKey: "shop",
+    environmentKey: env.key,
+    resourceKey: owner.flag?.key ?? owner.segment!.key,
+    dueAt,
+    status: "pending",
+    version: 1,
+    createdAt: NOW,
+    creator: { memberId: null, memberEmail: null, tokenId: "t-admin", tokenName: "admin", serviceToken: true },
+    instructions: owner.segment ? null : [{ kind: "turnFlagOn" }],
+    comment: null,
+    conflicts: null,
+    contextKind: null,
+    contextKey: null,
+    variationId: null,
+    targetType: null,
+    failure: null,
+    ...over,
+  };
+}
+
+/** A write of the flag read that only raises its version and changes its items as `schedule` says. */
+export function scheduleWrite(read: ScopedFlag & { flag: FlagRecord }, schedule: NonNullable<Extract<FlagWrite, { kind: "update" }>["schedule"]>, operationId?: string): FlagWrite & { kind: "update" } {
+  const flag = structuredClone(read.flag);
+  flag.version += 1;
+  flag.doc._version = flag.version;
+  return { kind: "update", flag, audit: { ...audit(`flag/${flag.key}`, flag.version), operationId: operationId ?? null }, changes: [], schedule };
 }

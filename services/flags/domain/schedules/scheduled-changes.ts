@@ -1,0 +1,246 @@
+/**
+ * Scheduled flag changes (LaunchDarkly's `FeatureFlagScheduledChange`): flag semantic-patch
+ * instructions to apply in one environment at a time. Each is checked when made and edited against
+ * the flag as it is then (the instructions are run on it, nothing written) and again when it runs
+ * (`execute.ts`). One that changes what another pending change of the flag and environment changes
+ * (`conflicts.ts`) is refused unless `ignoreConflicts`, and then keeps the conflicts it has.
+ *
+ * Every change of a scheduled change is a change of its flag (`changeFlag`): its audit entry is the
+ * flag's, and it raises the flag's `_version` (not the environments': SDKs see nothing until it runs).
+ */
+import { auditEntry } from "@vexil/shared/audit/audit";
+import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
+import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
+import { link } from "@vexil/shared/http/links";
+import { resourceId } from "@vexil/shared/ids";
+import { parsePatchRequest } from "@vexil/shared/patch";
+import type { FlagRecord } from "../../storage/flag-store.ts";
+import type { EnvironmentRecord } from "../../storage/project-store.ts";
+import type { Conflict, ScheduledItem } from "../../storage/schedule-store.ts";
+import type { FlagsContext } from "../context.ts";
+import { flagResource } from "../flags/access.ts";
+import { changeFlag, scheduleUpdate, type Scope, type Scoped } from "../flags/change.ts";
+import { decidePatch } from "../flags/patch-flag.ts";
+import { conflictsOf } from "./conflicts.ts";
+import { applyScheduledChangeInstructions, executionDate, flagInstructions } from "./scheduled-change-patch.ts";
+
+const SEMANTIC = "application/json; domain-model=launchdarkly.semanticpatch";
+
+export const scheduledChangesPath = (projectKey: string, flagKey: string, envKey: string) =>
+  `/api/v2/projects/${encodeURIComponent(projectKey)}/flags/${encodeURIComponent(flagKey)}/environments/${encodeURIComponent(envKey)}/scheduled-changes`;
+
+export interface ScheduledChangeRep {
+  _id: string;
+  _creationDate: number;
+  _maintainerId: string;
+  _version: number;
+  executionDate: number;
+  instructions: unknown[];
+  conflicts?: Conflict[];
+  /** Only when it could not be applied at its time: when, and why. It runs again only if edited. */
+  _failure?: { date: number; reason: string };
+  _links: Record<string, { href: string; type: string }>;
+}
+
+export function scheduledChangeRep(item: ScheduledItem): ScheduledChangeRep {
+  const path = scheduledChangesPath(item.projectKey, item.resourceKey, item.environmentKey);
+  return {
+    _id: item.id,
+    _creationDate: item.createdAt,
+    _maintainerId: item.creator.memberId ?? item.creator.tokenId ?? "",
+    _version: item.version,
+    executionDate: item.dueAt,
+    instructions: item.instructions ?? [],
+    ...(item.conflicts && item.conflicts.length > 0 ? { conflicts: item.conflicts } : {}),
+    ...(item.failure ? { _failure: item.failure } : {}),
+    _links: { self: link(`${path}/${encodeURIComponent(item.id)}`), parent: link(path) },
+  };
+}
+
+export interface ScheduledChangePost {
+  executionDate: number;
+  instructions: unknown[];
+  comment?: string;
+}
+
+/** `ignoreConflicts` as the query gives it. */
+export function ignoreConflictsParam(value: string | undefined): boolean {
+  if (value === undefined || value === "" || value === "false") return false;
+  if (value === "true") return true;
+  throw invalidRequest("ignoreConflicts must be true or false");
+}
+
+function environmentIn(scope: Scope, envKey: string): EnvironmentRecord {
+  const env = scope.envs.find((e) => e.key === envKey);
+  if (!env) throw notFound(`Environment "${envKey}" in project "${scope.project.key}"`);
+  return env;
+}
+
+/** The flag's scheduled changes in the environment, read after the flag (a change of them raises its version). */
+const pendingIn = (ctx: FlagsContext, envKey: string) => (flag: FlagRecord, scope: Scope) => {
+  const env = scope.envs.find((e) => e.key === envKey);
+  return env ? ctx.schedules.flagItems(flag.id, env.id, "flagChange") : Promise.resolve([]);
+};
+
+/** A refusal of the whole request, from the readers' refusals (which name no instruction here). */
+function checked<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof VexilError) throw e;
+    throw invalidRequest((e as Error).message);
+  }
+}
+
+/**
+ * What a scheduled change is checked for whenever it is made or edited: a date to come, a comment
+ * where the environment wants one, instructions the flag as it is takes (and the caller may take),
+ * and conflicts with the other pending changes. Returns the conflicts to keep.
+ */
+async function check(ctx: FlagsContext, caller: Caller, read: Scoped, scope: Scope, env: EnvironmentRecord, change: ScheduledChangePost, others: ScheduledItem[], self: string | undefined, ignoreConflicts: boolean): Promise<Conflict[]> {
+  if (change.executionDate <= ctx.now()) throw invalidRequest(`executionDate: ${change.executionDate} is not in the future`);
+  if (env.requireComments && !change.comment) throw invalidRequest(`The environment "${env.key}" requires a comment on every change`);
+  await decidePatch(ctx, caller, read, scope, { format: "semantic", instructions: change.instructions, environmentKey: env.key, comment: change.comment }, { authorizeAlways: true, requireComments: false });
+  const conflicts = conflictsOf(change.instructions, others, self);
+  if (conflicts.length > 0 && !ignoreConflicts) {
+    const [first] = conflicts;
+    throw invalidRequest(`The instructions conflict with scheduled change ${first!._id}: ${first!.reason}. Send ignoreConflicts=true to schedule them anyway`);
+  }
+  return conflicts;
+}
+
+const audited = (caller: Caller, scope: Scope, env: EnvironmentRecord, read: Scoped, now: number, verb: string, action: string, item: ScheduledItem, comment?: string) =>
+  auditEntry({
+    caller,
+    kind: "flag",
+    spec: `proj/${scope.project.key}:env/${env.key}:flag/${read.flag.key}`,
+    name: read.flag.doc.name,
+    verb,
+    actions: [action],
+    comment,
+    delta: scheduledChangeRep(item),
+    previousVersion: read.flag.version,
+    currentVersion: read.flag.version + 1,
+    now,
+  });
+
+export async function listScheduledChanges(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, envKey: string) {
+  authorizeRead(caller);
+  const found = await ctx.flags.flagInScope(projectKey, flagKey);
+  if (!found) throw notFound(`Project "${projectKey}"`);
+  if (!found.flag) throw notFound(`Flag "${flagKey}" in project "${projectKey}"`);
+  const env = environmentIn({ project: found.project, envs: found.environments }, envKey);
+  const items = await ctx.schedules.flagItems(found.flag.id, env.id, "flagChange");
+  return { items: items.map(scheduledChangeRep), _links: { self: link(scheduledChangesPath(projectKey, flagKey, envKey)) } };
+}
+
+export async function getScheduledChange(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, envKey: string, id: string): Promise<ScheduledChangeRep> {
+  authorizeRead(caller);
+  const found = await ctx.flags.flagInScope(projectKey, flagKey);
+  if (!found) throw notFound(`Project "${projectKey}"`);
+  if (!found.flag) throw notFound(`Flag "${flagKey}" in project "${projectKey}"`);
+  const env = environmentIn({ project: found.project, envs: found.environments }, envKey);
+  const item = await ctx.schedules.item(id);
+  if (!item || item.kind !== "flagChange" || item.flagId !== found.flag.id || item.environmentId !== env.id) throw notFound(`Scheduled change "${id}"`);
+  return scheduledChangeRep(item);
+}
+
+export async function createScheduledChange(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, envKey: string, post: ScheduledChangePost, ignoreConflicts: boolean): Promise<ScheduledChangeRep> {
+  authorizeRead(caller);
+  // The checks every semantic patch body gets (no `__proto__` keys anywhere).
+  parsePatchRequest({ instructions: post.instructions }, SEMANTIC);
+  const change = { ...post, executionDate: checked(() => executionDate(post.executionDate, "executionDate")), instructions: checked(() => flagInstructions(post.instructions, "instructions")) };
+  const item = await changeFlag<ScheduledItem, ScheduledItem[]>(
+    ctx,
+    projectKey,
+    flagKey,
+    async (read, scope, others) => {
+      const env = environmentIn(scope, envKey);
+      authorize(caller, "createScheduledChanges", flagResource(scope.project, env, read.flag.doc));
+      const conflicts = await check(ctx, caller, read, scope, env, change, others, undefined, ignoreConflicts);
+      const now = ctx.now();
+      const item: ScheduledItem = {
+        id: resourceId(),
+        kind: "flagChange",
+        projectId: scope.project.id,
+        environmentId: env.id,
+        flagId: read.flag.id,
+        segmentId: null,
+        projectKey: scope.project.key,
+        environmentKey: env.key,
+        resourceKey: read.flag.key,
+        dueAt: change.executionDate,
+        status: "pending",
+        version: 1,
+        createdAt: now,
+        creator: { memberId: caller.memberId, memberEmail: caller.memberEmail, tokenId: caller.tokenId, tokenName: caller.tokenName, serviceToken: caller.serviceToken },
+        instructions: change.instructions,
+        comment: change.comment ?? null,
+        conflicts: conflicts.length > 0 ? conflicts : null,
+        contextKind: null,
+        contextKey: null,
+        variationId: null,
+        targetType: null,
+        failure: null,
+      };
+      const audit = audited(caller, scope, env, read, now, "scheduled a change to the flag", "createScheduledChanges", item, change.comment);
+      return { write: scheduleUpdate(read, audit, { put: [item] }), result: item };
+    },
+    pendingIn(ctx, envKey),
+  );
+  ctx.scheduled?.(item.dueAt);
+  return scheduledChangeRep(item);
+}
+
+/**
+ * Edits a scheduled change by semantic patch (`replaceScheduledChangesInstructions`,
+ * `updateScheduledChangesExecutionDate`, `deleteScheduledChange`). An edited change is checked
+ * as a new one is; a failed one edited is pending again. After `deleteScheduledChange` the answer
+ * is the change as it was.
+ */
+export async function patchScheduledChange(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, envKey: string, id: string, body: unknown, contentType: string | null, ignoreConflicts: boolean): Promise<ScheduledChangeRep> {
+  const request = parsePatchRequest(body, contentType);
+  if (request.format !== "semantic") throw invalidRequest("A scheduled change is edited by semantic patch: send Content-Type: application/json; domain-model=launchdarkly.semanticpatch");
+  authorizeRead(caller);
+  const item = await changeFlag<ScheduledItem, ScheduledItem[]>(
+    ctx,
+    projectKey,
+    flagKey,
+    async (read, scope, others) => {
+      const env = environmentIn(scope, envKey);
+      const item = others.find((i) => i.id === id);
+      if (!item) throw notFound(`Scheduled change "${id}"`);
+      const { draft, actions } = applyScheduledChangeInstructions({ executionDate: item.dueAt, instructions: item.instructions ?? [] }, request.instructions);
+      authorize(caller, actions, flagResource(scope.project, env, read.flag.doc));
+      const now = ctx.now();
+      const comment = request.comment;
+      if (draft.deleted) {
+        return { write: scheduleUpdate(read, audited(caller, scope, env, read, now, "deleted a scheduled change of the flag", "deleteScheduledChanges", item, comment), { remove: [item.id] }), result: item };
+      }
+      const change = { executionDate: draft.executionDate, instructions: draft.instructions, comment: comment ?? item.comment ?? undefined };
+      const conflicts = await check(ctx, caller, read, scope, env, change, others, item.id, ignoreConflicts);
+      const next: ScheduledItem = { ...item, dueAt: change.executionDate, instructions: change.instructions, version: item.version + 1, status: "pending", failure: null, conflicts: conflicts.length > 0 ? conflicts : null };
+      return { write: scheduleUpdate(read, audited(caller, scope, env, read, now, "updated a scheduled change of the flag", "updateScheduledChanges", next, comment), { put: [next] }), result: next };
+    },
+    pendingIn(ctx, envKey),
+  );
+  ctx.scheduled?.(item.dueAt);
+  return scheduledChangeRep(item);
+}
+
+export async function deleteScheduledChange(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, envKey: string, id: string): Promise<void> {
+  authorizeRead(caller);
+  await changeFlag<void, ScheduledItem[]>(
+    ctx,
+    projectKey,
+    flagKey,
+    async (read, scope, others) => {
+      const env = environmentIn(scope, envKey);
+      const item = others.find((i) => i.id === id);
+      if (!item) throw notFound(`Scheduled change "${id}"`);
+      authorize(caller, "deleteScheduledChanges", flagResource(scope.project, env, read.flag.doc));
+      return { write: scheduleUpdate(read, audited(caller, scope, env, read, ctx.now(), "deleted a scheduled change of the flag", "deleteScheduledChanges", item), { remove: [item.id] }), result: undefined };
+    },
+    pendingIn(ctx, envKey),
+  );
+}
