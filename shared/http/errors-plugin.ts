@@ -36,6 +36,11 @@ export function describeValidation(error: ValidationLike): string {
   return `Invalid ${field}: ${reason}`;
 }
 
+/** The TypeError Elysia throws from inside `new ValidationError(…)` while it builds its message. */
+function failedDescribingValidation(error: unknown): boolean {
+  return error instanceof TypeError && /\bmapValueError\b[\s\S]*\bValidationError\b/.test(error.stack ?? "");
+}
+
 interface RouteLike {
   method: string;
   path: string;
@@ -81,6 +86,9 @@ export function errorsPlugin(logger: Logger, routes?: () => readonly RouteLike[]
         return errorResponse(404, "not_found", "Invalid resource identifier", id);
       }
       default:
+        // Elysia fails while describing some validation failures (a value that is an object with
+        // its own `toString` key): the request was invalid, not the service.
+        if (failedDescribingValidation(error)) return errorResponse(400, "invalid_request", "Invalid request: a value does not have the expected type", id);
         logger.error("unhandled error", { id, code, error });
         return errorResponse(500, "internal_error", "Something went wrong on our side; quote this id when reporting it", id);
     }

@@ -63,6 +63,14 @@ describe("errorsPlugin", () => {
     expect(body.message).toContain("body.name");
   });
 
+  test("a value that is an object with its own toString key is a 400, not a 500 (Elysia fails describing it)", async () => {
+    const logged: unknown[] = [];
+    const logger = { ...silentLogger, error: (...args: unknown[]) => void logged.push(args) } as unknown as Logger;
+    const body = await errorOf(await makeApp(logger).handle(post("/things", JSON.stringify({ name: { toString: 1 } }))), 400);
+    expect(body.code).toBe("invalid_request");
+    expect(logged).toEqual([]);
+  });
+
   test("a query validation error names the query parameter", async () => {
     const body = await errorOf(await makeApp().handle(new Request("http://localhost/list?limit=abc")), 400);
     expect(body.code).toBe("invalid_request");
