@@ -10,10 +10,10 @@ import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { resourceId } from "@vexil/shared/ids";
 import { parsePatchRequest } from "@vexil/shared/patch";
-import type { FlagRecord } from "../../storage/flag-store.ts";
 import type { EnvironmentRecord } from "../../storage/project-store.ts";
 import type { ScheduledItem } from "../../storage/schedule-store.ts";
 import type { FlagsContext } from "../context.ts";
+import { environmentIn, flagItemsIn } from "../schedules/flag-items.ts";
 import { flagResource } from "../flags/access.ts";
 import { changeFlag, scheduleUpdate, type Scope, type Scoped } from "../flags/change.ts";
 import { flagDocument } from "../flags/representation.ts";
@@ -34,17 +34,7 @@ export function expiringPatch(body: unknown, contentType: string | null): { inst
 
 const creatorOf = (caller: Caller) => ({ memberId: caller.memberId, memberEmail: caller.memberEmail, tokenId: caller.tokenId, tokenName: caller.tokenName, serviceToken: caller.serviceToken });
 
-function environmentIn(scope: Scope, envKey: string): EnvironmentRecord {
-  const env = scope.envs.find((e) => e.key === envKey);
-  if (!env) throw notFound(`Environment "${envKey}" in project "${scope.project.key}"`);
-  return env;
-}
-
-/** The flag's expiring targets in the environment, read after the flag (a change of them raises its version). */
-const itemsIn = (ctx: FlagsContext, envKey: string) => (flag: FlagRecord, scope: Scope) => {
-  const env = scope.envs.find((e) => e.key === envKey);
-  return env ? ctx.schedules.flagItems(flag.id, env.id, "flagExpiry") : Promise.resolve([]);
-};
+const itemsIn = (ctx: FlagsContext, envKey: string) => flagItemsIn(ctx, envKey, "flagExpiry");
 
 /** A draft of the flag's expiring targets in `env`, for the instructions to change. */
 function flagDraft(caller: Caller, read: Scoped, scope: Scope, env: EnvironmentRecord, items: ScheduledItem[], now: number, userKey?: string): ExpiringDraft {

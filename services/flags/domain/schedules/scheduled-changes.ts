@@ -14,10 +14,10 @@ import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { link } from "@vexil/shared/http/links";
 import { resourceId } from "@vexil/shared/ids";
 import { parsePatchRequest } from "@vexil/shared/patch";
-import type { FlagRecord } from "../../storage/flag-store.ts";
 import type { EnvironmentRecord } from "../../storage/project-store.ts";
 import type { Conflict, ScheduledItem } from "../../storage/schedule-store.ts";
 import type { FlagsContext } from "../context.ts";
+import { environmentIn, flagItemsIn } from "./flag-items.ts";
 import { flagResource } from "../flags/access.ts";
 import { changeFlag, scheduleUpdate, type Scope, type Scoped } from "../flags/change.ts";
 import { decidePatch } from "../flags/patch-flag.ts";
@@ -70,17 +70,7 @@ export function ignoreConflictsParam(value: string | undefined): boolean {
   throw invalidRequest("ignoreConflicts must be true or false");
 }
 
-function environmentIn(scope: Scope, envKey: string): EnvironmentRecord {
-  const env = scope.envs.find((e) => e.key === envKey);
-  if (!env) throw notFound(`Environment "${envKey}" in project "${scope.project.key}"`);
-  return env;
-}
-
-/** The flag's scheduled changes in the environment, read after the flag (a change of them raises its version). */
-const pendingIn = (ctx: FlagsContext, envKey: string) => (flag: FlagRecord, scope: Scope) => {
-  const env = scope.envs.find((e) => e.key === envKey);
-  return env ? ctx.schedules.flagItems(flag.id, env.id, "flagChange") : Promise.resolve([]);
-};
+const pendingIn = (ctx: FlagsContext, envKey: string) => flagItemsIn(ctx, envKey, "flagChange");
 
 /** A refusal of the whole request, from the readers' refusals (which name no instruction here). */
 function checked<T>(read: () => T): T {
