@@ -16,6 +16,7 @@ export type ErrorCode =
   | "rate_limited"
   | "internal_error"
   | "service_unavailable"
+  | "outcome_unknown"
   | "gateway_timeout"
   | "email_already_exists_in_account"
   | "duplicate_email";
@@ -34,6 +35,7 @@ const statusOf: Record<ErrorCode, number> = {
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,
+  outcome_unknown: 503,
   gateway_timeout: 504,
   email_already_exists_in_account: 400,
   duplicate_email: 400,

@@ -187,3 +187,20 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Errors that end a statement already sent: the connection dropped or the server shut down while it
+ * ran. A write that fails this way may have committed (its acknowledgement was lost) — its outcome
+ * is unknown, unlike a statement that never reached the server (refused or timed-out connections).
+ */
+const IN_FLIGHT_CODES = new Set(["ECONNRESET", "EPIPE", "CONNECTION_CLOSED", "CONNECTION_DESTROYED", "57P01", "57P02"]);
+
+export function isOutcomeUnknown(error: unknown): boolean {
+  let e: unknown = error;
+  for (let i = 0; i < 4 && e && typeof e === "object"; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && IN_FLIGHT_CODES.has(code)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}

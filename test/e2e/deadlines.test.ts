@@ -136,7 +136,9 @@ test("no write answered 5xx is applied, and each flag ends in the state of its l
     const appliedComments = new Set(applied.map((x) => x.comment));
     const mine = (x: Attempt) => x.flag === flag;
     // Nothing answered 5xx was applied...
-    expect(failed.filter((x) => mine(x) && appliedComments.has(x.comment)).map((x) => x.comment)).toEqual([]);
+    // (except one answered `outcome_unknown`: its statement was sent and the database went away before
+    // answering, so it may have committed — the one outcome no client of a database can know).
+    expect(failed.filter((x) => mine(x) && x.code !== "outcome_unknown" && appliedComments.has(x.comment)).map((x) => x.comment)).toEqual([]);
     // ...and everything acknowledged was, once, in consecutive versions.
     expect(applied.map((x) => x.comment).sort()).toEqual(acked.filter(mine).map((x) => x.comment).sort());
     expect(applied.map((x) => x.version)).toEqual(applied.map((_, i) => i + 2));

@@ -3,11 +3,11 @@ import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog, OPERATION_ID_INDEX } from "@vexil/shared/audit/schema";
 import { rowsOf } from "@vexil/shared/db/migrate";
 import { insertRowFrom, rowFromJson, rowJson, rowObject } from "@vexil/shared/db/rows";
-import { compiledStatement, likePattern, isUniqueViolation, isUniqueViolationOf, type Db, type Executor } from "@vexil/shared/db/connector";
+import { compiledStatement, likePattern, isUniqueViolation, isUniqueViolationOf, isOutcomeUnknown, type Db, type Executor } from "@vexil/shared/db/connector";
 import { commitDeadlineValue, deadlineCheck, refusedPastDeadline } from "@vexil/shared/db/deadline-guard";
 import { checkDeadline, untilCallerDeadline, withoutDeadline } from "@vexil/shared/deadline";
 import type { ChangeEvent, PendingChange } from "@vexil/shared/change-events";
-import { conflict } from "@vexil/shared/errors";
+import { VexilError, conflict } from "@vexil/shared/errors";
 import type { Flag, FlagEnvironment } from "../domain/flags/model.ts";
 import { scopeStamp, type EnvironmentContents, type FlagGlobal, type FlagQuery, type FlagRecord, type FlagStore, type FlagWrite, type PrerequisiteGraph, type ProjectScope, type ScopedFlag } from "./flag-store.ts";
 import type { Segment } from "../domain/segments/model.ts";
@@ -188,6 +188,8 @@ const asRecord = (r: Row & { configs: Record<string, FlagEnvironment> }): FlagRe
 export function refused(audit: AuditEntry) {
   return (error: unknown): never => {
     if (audit.operationId !== null && isUniqueViolationOf(error, OPERATION_ID_INDEX)) throw new OperationAlreadyApplied(audit.operationId);
+    // The statement was sent and its answer lost: it may have committed. Not "nothing changed".
+    if (isOutcomeUnknown(error)) throw new VexilError("outcome_unknown", "The database went away while this change was being committed, so whether it was applied is unknown; read it before trying again");
     return refusedPastDeadline(error);
   };
 }
@@ -201,6 +203,8 @@ export class DrizzleFlagStore implements FlagStore {
   private readonly updates = new GroupCommit<UpdateRow>({
     ...GROUP_COMMIT,
     keyOf: (row) => row.id,
+    // A batch whose answer was lost may have committed: trying its rows alone would hide that.
+    final: isOutcomeUnknown,
     // A batch serves several requests: it runs under none of their deadlines, each row carries its own.
     writeBatch: async (rows) => new Set(rowsOf<{ ids: string[] | string }>(await withoutDeadline(() => updateFlags(this.db, { writes: JSON.stringify(rows) }))).flatMap((r) => parsedJson<string[]>(r.ids))),
   });

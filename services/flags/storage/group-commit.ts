@@ -16,6 +16,8 @@ export interface GroupCommitOptions<R> {
   concurrency: number;
   /** Rows in one batch at most. */
   maxBatch: number;
+  /** A batch error that is every row's answer as it is (trying rows alone would hide it). */
+  final?(error: unknown): boolean;
 }
 
 interface Pending<R> {
@@ -70,7 +72,10 @@ export class GroupCommit<R> {
       const written = await this.options.writeBatch(batch.map((p) => p.row));
       for (const p of batch) p.resolve(written.has(this.options.keyOf(p.row)));
     } catch (error) {
-      if (batch.length === 1) return batch[0]!.reject(error);
+      if (batch.length === 1 || this.options.final?.(error)) {
+        for (const p of batch) p.reject(error);
+        return;
+      }
       // One row may be what failed the statement: each alone, so only that one fails.
       await Promise.all(
         batch.map(async (p) => {

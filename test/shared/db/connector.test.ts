@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { isUniqueViolation, isUniqueViolationOf, openDatabase, pgErrorCode, type Database } from "@vexil/shared/db/connector";
+import { isOutcomeUnknown, isUniqueViolation, isUniqueViolationOf, openDatabase, pgErrorCode, type Database } from "@vexil/shared/db/connector";
 import { migrate, rowsOf } from "@vexil/shared/db/migrate";
 import { testDatabaseUrl } from "../../support/postgres.ts";
 
@@ -120,5 +120,13 @@ describe("pgErrorCode", () => {
 
   test("stops looking after four levels", () => {
     expect(pgErrorCode({ cause: { cause: { cause: { cause: { code: "23505" } } } } })).toBeUndefined();
+  });
+});
+
+describe("isOutcomeUnknown", () => {
+  test("a statement cut off in flight is of unknown outcome; one that never reached the server is not", () => {
+    for (const code of ["ECONNRESET", "CONNECTION_CLOSED", "57P01"]) expect(isOutcomeUnknown(Object.assign(new Error("x"), { code }))).toBe(true);
+    expect(isOutcomeUnknown({ cause: Object.assign(new Error("x"), { code: "CONNECTION_CLOSED" }) })).toBe(true);
+    for (const code of ["ECONNREFUSED", "CONNECT_TIMEOUT", "57P03", "23505"]) expect(isOutcomeUnknown(Object.assign(new Error("x"), { code }))).toBe(false);
   });
 });

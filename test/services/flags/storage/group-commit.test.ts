@@ -8,13 +8,14 @@ interface Row {
 }
 
 /** A writer that records its batches and answers when told to. */
-function recorder(options: { concurrency?: number; maxBatch?: number; refuse?: (row: Row) => boolean; fail?: (row: Row) => boolean } = {}) {
+function recorder(options: { concurrency?: number; maxBatch?: number; refuse?: (row: Row) => boolean; fail?: (row: Row) => boolean; final?: (error: unknown) => boolean } = {}) {
   const batches: Row[][] = [];
   const gate: Array<() => void> = [];
   const group = new GroupCommit<Row>({
     concurrency: options.concurrency ?? 1,
     maxBatch: options.maxBatch ?? 100,
     keyOf: (row) => row.item,
+    final: options.final,
     writeBatch: async (rows) => {
       batches.push(rows);
       await new Promise<void>((resolve) => gate.push(resolve));
@@ -72,6 +73,17 @@ describe("group commit", () => {
     expect(await good).toBe(true);
     expect(await bad).toBe("statement failed");
     expect(batches.map((b) => b.map((r) => r.item))).toEqual([["z"], ["good", "bad"], ["good"], ["bad"]]);
+  });
+
+  test("a batch error marked final is every row's answer, without trying rows alone", async () => {
+    const { group, batches, release } = recorder({ fail: (r) => r.item === "bad", final: () => true });
+    const blocker = group.write({ item: "z", n: 0 });
+    const good = group.write({ item: "good", n: 1 }).catch((e: Error) => e.message);
+    const bad = group.write({ item: "bad", n: 2 }).catch((e: Error) => e.message);
+    for (let i = 0; i < 3; i++) await release();
+    await blocker;
+    expect([await good, await bad]).toEqual(["statement failed", "statement failed"]);
+    expect(batches.map((b) => b.map((r) => r.item))).toEqual([["z"], ["good", "bad"]]);
   });
 
   test("up to `concurrency` batches are in flight at once", async () => {
