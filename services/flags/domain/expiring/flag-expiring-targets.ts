@@ -8,12 +8,12 @@
 import { auditEntry } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
-import { resourceId } from "@vexil/shared/ids";
 import { parsePatchRequest } from "@vexil/shared/patch";
 import type { EnvironmentRecord } from "../../storage/project-store.ts";
 import type { ScheduledItem } from "../../storage/schedule-store.ts";
 import type { FlagsContext } from "../context.ts";
 import { environmentIn, flagItemsIn } from "../schedules/flag-items.ts";
+import { newItem } from "../schedules/new-item.ts";
 import { flagResource } from "../flags/access.ts";
 import { changeFlag, scheduleUpdate, type Scope, type Scoped } from "../flags/change.ts";
 import { flagDocument } from "../flags/representation.ts";
@@ -32,7 +32,6 @@ export function expiringPatch(body: unknown, contentType: string | null): { inst
   return { instructions: request.instructions, comment: request.comment };
 }
 
-const creatorOf = (caller: Caller) => ({ memberId: caller.memberId, memberEmail: caller.memberEmail, tokenId: caller.tokenId, tokenName: caller.tokenName, serviceToken: caller.serviceToken });
 
 const itemsIn = (ctx: FlagsContext, envKey: string) => flagItemsIn(ctx, envKey, "flagExpiry");
 
@@ -50,30 +49,13 @@ function flagDraft(caller: Caller, read: Scoped, scope: Scope, env: EnvironmentR
       const targeted = config && allTargets(config).some((t) => kindOf(t) === w.contextKind && t.variation === variation && t.values.includes(w.contextKey));
       if (!targeted) refuse(`${w.contextKind} "${w.contextKey}" is not individually targeted by variation "${w.variationId}"; target it first`);
     },
-    make: (w, dueAt) => ({
-      id: resourceId(),
-      kind: "flagExpiry",
-      projectId: scope.project.id,
-      environmentId: env.id,
-      flagId: read.flag.id,
-      segmentId: null,
-      projectKey: scope.project.key,
-      environmentKey: env.key,
-      resourceKey: read.flag.key,
-      dueAt,
-      status: "pending",
-      version: 1,
-      createdAt: now,
-      creator: creatorOf(caller),
-      instructions: null,
-      comment: null,
-      conflicts: null,
-      contextKind: w.contextKind,
-      contextKey: w.contextKey,
-      variationId: w.variationId ?? null,
-      targetType: null,
-      failure: null,
-    }),
+    make: (w, dueAt) =>
+      newItem(
+        caller,
+        now,
+        { kind: "flagExpiry", projectId: scope.project.id, projectKey: scope.project.key, environmentId: env.id, environmentKey: env.key, flagId: read.flag.id, resourceKey: read.flag.key, dueAt },
+        { contextKind: w.contextKind, contextKey: w.contextKey, variationId: w.variationId ?? null },
+      ),
   };
 }
 

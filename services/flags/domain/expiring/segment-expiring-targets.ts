@@ -8,9 +8,9 @@
 import { auditEntry } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { invalidRequest, notFound } from "@vexil/shared/errors";
-import { resourceId } from "@vexil/shared/ids";
 import type { ScheduledItem } from "../../storage/schedule-store.ts";
 import type { FlagsContext } from "../context.ts";
+import { newItem } from "../schedules/new-item.ts";
 import { refuse, runEach } from "../semantic-patch/engine.ts";
 import { listedIn } from "../segments/targets.ts";
 import { changeSegment, segmentResource, segmentScheduleUpdate, type SegmentRead } from "../segments/segments.ts";
@@ -25,30 +25,13 @@ function segmentDraft(caller: Caller, read: SegmentRead, items: ScheduledItem[],
     checkTargeted(w: Where) {
       if (!listedIn(read.segment.doc, w.targetType!, w.contextKind, w.contextKey)) refuse(`${w.contextKind} "${w.contextKey}" is not in the segment's ${w.targetType} list; add it first`);
     },
-    make: (w, dueAt) => ({
-      id: resourceId(),
-      kind: "segmentExpiry",
-      projectId: read.project.id,
-      environmentId: read.env.id,
-      flagId: null,
-      segmentId: read.segment.id,
-      projectKey: read.project.key,
-      environmentKey: read.env.key,
-      resourceKey: read.segment.key,
-      dueAt,
-      status: "pending",
-      version: 1,
-      createdAt: now,
-      creator: { memberId: caller.memberId, memberEmail: caller.memberEmail, tokenId: caller.tokenId, tokenName: caller.tokenName, serviceToken: caller.serviceToken },
-      instructions: null,
-      comment: null,
-      conflicts: null,
-      contextKind: w.contextKind,
-      contextKey: w.contextKey,
-      variationId: null,
-      targetType: w.targetType ?? null,
-      failure: null,
-    }),
+    make: (w, dueAt) =>
+      newItem(
+        caller,
+        now,
+        { kind: "segmentExpiry", projectId: read.project.id, projectKey: read.project.key, environmentId: read.env.id, environmentKey: read.env.key, segmentId: read.segment.id, resourceKey: read.segment.key, dueAt },
+        { contextKind: w.contextKind, contextKey: w.contextKey, targetType: w.targetType ?? null },
+      ),
   };
 }
 

@@ -12,12 +12,12 @@ import { auditEntry } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { link } from "@vexil/shared/http/links";
-import { resourceId } from "@vexil/shared/ids";
 import { parsePatchRequest } from "@vexil/shared/patch";
 import type { EnvironmentRecord } from "../../storage/project-store.ts";
 import type { Conflict, ScheduledItem } from "../../storage/schedule-store.ts";
 import type { FlagsContext } from "../context.ts";
 import { environmentIn, flagItemsIn } from "./flag-items.ts";
+import { newItem } from "./new-item.ts";
 import { flagResource } from "../flags/access.ts";
 import { changeFlag, scheduleUpdate, type Scope, type Scoped } from "../flags/change.ts";
 import { decidePatch } from "../flags/patch-flag.ts";
@@ -149,30 +149,12 @@ export async function createScheduledChange(ctx: FlagsContext, caller: Caller, p
       authorize(caller, "createScheduledChanges", flagResource(scope.project, env, read.flag.doc));
       const conflicts = await check(ctx, caller, read, scope, env, change, others, undefined, ignoreConflicts);
       const now = ctx.now();
-      const item: ScheduledItem = {
-        id: resourceId(),
-        kind: "flagChange",
-        projectId: scope.project.id,
-        environmentId: env.id,
-        flagId: read.flag.id,
-        segmentId: null,
-        projectKey: scope.project.key,
-        environmentKey: env.key,
-        resourceKey: read.flag.key,
-        dueAt: change.executionDate,
-        status: "pending",
-        version: 1,
-        createdAt: now,
-        creator: { memberId: caller.memberId, memberEmail: caller.memberEmail, tokenId: caller.tokenId, tokenName: caller.tokenName, serviceToken: caller.serviceToken },
-        instructions: change.instructions,
-        comment: change.comment ?? null,
-        conflicts: conflicts.length > 0 ? conflicts : null,
-        contextKind: null,
-        contextKey: null,
-        variationId: null,
-        targetType: null,
-        failure: null,
-      };
+      const item = newItem(
+        caller,
+        now,
+        { kind: "flagChange", projectId: scope.project.id, projectKey: scope.project.key, environmentId: env.id, environmentKey: env.key, flagId: read.flag.id, resourceKey: read.flag.key, dueAt: change.executionDate },
+        { instructions: change.instructions, comment: change.comment ?? null, conflicts: conflicts.length > 0 ? conflicts : null },
+      );
       const audit = audited(caller, scope, env, read, now, "scheduled a change to the flag", "createScheduledChanges", item, change.comment);
       return { write: scheduleUpdate(read, audit, { put: [item] }), result: item };
     },
