@@ -104,26 +104,31 @@ function executeFlagItem(ctx: FlagsContext, item: ScheduledItem): Promise<Outcom
         }
         reason = variation < 0 ? `the flag has no variation "${item.variationId}" any more` : `${item.contextKind} "${item.contextKey}" is not targeted by variation "${item.variationId}" any more`;
       }
-      const audit = auditEntry({
-        caller,
-        kind: "flag",
-        spec: `proj/${scope.project.key}:env/${env.key}:flag/${flag.key}`,
-        name: flag.name,
-        verb: "could not be applied to the flag",
-        actions: [],
-        description: reason,
-        delta: { _id: item.id, reason },
-        previousVersion: flag._version,
-        currentVersion: flag._version + 1,
-        now: ctx.now(),
-        actor: by.actor,
-        operationId: by.operationId,
-      });
+      const audit = failureAudit(caller, "flag", `proj/${scope.project.key}:env/${env.key}:flag/${flag.key}`, flag.name, flag._version, item, reason, by, ctx.now());
       const schedule = item.kind === "flagChange" ? { put: [{ ...stored!, status: "failed" as const, failure: { date: ctx.now(), reason } }] } : { remove: [item.id] };
       return { write: scheduleUpdate(read, audit, schedule), result: { kind: "failed", reason } };
     },
     () => ctx.schedules.item(item.id),
   );
+}
+
+/** The audit entry of an item that could no longer apply: it names the item and the reason. */
+function failureAudit(caller: Caller, kind: "flag" | "segment", spec: string, name: string, version: number, item: ScheduledItem, reason: string, by: { actor: string; operationId: string }, now: number) {
+  return auditEntry({
+    caller,
+    kind,
+    spec,
+    name,
+    verb: `could not be applied to the ${kind}`,
+    actions: [],
+    description: reason,
+    delta: { _id: item.id, reason },
+    previousVersion: version,
+    currentVersion: version + 1,
+    now,
+    actor: by.actor,
+    operationId: by.operationId,
+  });
 }
 
 function executeSegmentItem(ctx: FlagsContext, item: ScheduledItem): Promise<Outcome> {
@@ -144,21 +149,7 @@ function executeSegmentItem(ctx: FlagsContext, item: ScheduledItem): Promise<Out
       }
       const reason = `${item.contextKind} "${item.contextKey}" is not ${side} any more`;
       const segment = read.segment.doc;
-      const audit = auditEntry({
-        caller,
-        kind: "segment",
-        spec: `proj/${read.project.key}:env/${read.env.key}:segment/${segment.key}`,
-        name: segment.name,
-        verb: "could not be applied to the segment",
-        actions: [],
-        description: reason,
-        delta: { _id: item.id, reason },
-        previousVersion: segment.version,
-        currentVersion: segment.version + 1,
-        now: ctx.now(),
-        actor: by.actor,
-        operationId: by.operationId,
-      });
+      const audit = failureAudit(caller, "segment", `proj/${read.project.key}:env/${read.env.key}:segment/${segment.key}`, segment.name, segment.version, item, reason, by, ctx.now());
       return { write: segmentScheduleUpdate(read, audit, by.schedule), result: { kind: "failed", reason } };
     },
     () => ctx.schedules.item(item.id),
