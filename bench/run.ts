@@ -163,7 +163,7 @@ function isSeededFlag(body: unknown): boolean {
 }
 
 const USAGE = `usage: bun run bench [--duration S] [--connections N] [--warmup S] [--rounds N]
-                     [--only ${TARGETS.join(",")}] [--json FILE]
+                     [--only ${TARGETS.join(",")}] [--json FILE] [--profile DIR]
        bun run bench --only project-size|streams|scheduler [-- script options]
 
   --duration S      measured seconds per target and round (default 10)
@@ -176,7 +176,18 @@ const USAGE = `usage: bun run bench [--duration S] [--connections N] [--warmup S
                     (bench/scheduler.ts) run their own benchmarks afterwards, given the
                     arguments after --
   --json FILE       also write every raw measurement to FILE
+  --postgres tcp|socket
+                    how the all-in-one-pg process reaches its Postgres server: TCP on loopback
+                    (default) or the server's Unix socket, as a Postgres on the same machine is
+  --profile DIR     run the single-process targets under Bun's CPU profiler, a folder of
+                    .cpuprofile files per target in DIR (the figures then include its cost)
 `;
+
+/** How the all-in-one-pg process reaches Postgres (--postgres). */
+let postgresOver: "tcp" | "socket" = "tcp";
+
+/** Where the single-process targets write CPU profiles (--profile), if anywhere. */
+let profileDir: string | undefined;
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -191,6 +202,10 @@ interface Options {
   /** Passed to each script. */
   scriptArgs: string[];
   json: string | undefined;
+  /** A folder for CPU profiles of the single-process targets (`bun --cpu-prof`), one folder a target. */
+  profile: string | undefined;
+  /** How the all-in-one-pg process reaches Postgres: TCP on loopback, or the server's Unix socket. */
+  postgres: "tcp" | "socket";
 }
 
 function parseOptions(argv: string[]): Options {
@@ -208,6 +223,8 @@ function parseOptions(argv: string[]): Options {
         rounds: { type: "string", default: "1" },
         only: { type: "string" },
         json: { type: "string" },
+        profile: { type: "string" },
+        postgres: { type: "string", default: "tcp" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -239,6 +256,8 @@ function parseOptions(argv: string[]): Options {
     scripts,
     scriptArgs,
     json: values.json,
+    profile: values.profile,
+    postgres: values.postgres === "socket" ? "socket" : values.postgres === "tcp" ? "tcp" : fail(`--postgres must be tcp or socket (got "${values.postgres}")`, 2),
   };
 }
 
@@ -421,7 +440,8 @@ async function startSingle(
   check: (body: unknown) => boolean,
 ): Promise<Target> {
   const port = freePort();
-  const { proc, out, err } = spawnServer(name, ["bun", entry], { ...env, PORT: String(port), HOST: "127.0.0.1" }, logDir);
+  const profiling = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir, name)}`] : [];
+  const { proc, out, err } = spawnServer(name, ["bun", ...profiling, entry], { ...env, PORT: String(port), HOST: "127.0.0.1" }, logDir);
   let stopped: Promise<string[]> | undefined;
   const target: Target = {
     name,
@@ -529,7 +549,7 @@ async function createDatabase(server: PgServer, name: string): Promise<string> {
   } finally {
     await sql.end({ timeout: 5 });
   }
-  return server.url(name);
+  return postgresOver === "socket" && server.socketUrl ? server.socketUrl(name) : server.url(name);
 }
 
 /** The first response must be the expected 2xx body: otherwise the load would measure errors. */
@@ -765,6 +785,8 @@ function report(rows: Row[], options: Options, command: string, date: string, m:
 async function main() {
   const argv = process.argv.slice(2);
   const options = parseOptions(argv);
+  profileDir = options.profile;
+  postgresOver = options.postgres;
   const command = ["bun run bench", ...argv].join(" ");
   if (options.only.length > 0) await measureTargets(options, command);
   for (const script of options.scripts) {

@@ -16,3 +16,15 @@ export function cloneJson<T>(value: T): T {
   }
   return copy as T;
 }
+
+/**
+ * Freezes JSON data and everything in it, in place, and returns it: a value kept and handed out to
+ * many readers (a cached record, an answer built once per version) that nobody can change.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}

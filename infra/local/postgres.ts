@@ -12,6 +12,8 @@ import { registerThrowaway } from "./registry.ts";
 export interface PgServer {
   readonly port: number;
   url(database?: string): string;
+  /** The same database over the server's Unix socket (libpq's `?host=/directory`). */
+  socketUrl?(database?: string): string;
   stop(): Promise<void>;
   start(): Promise<void>;
   destroy(): Promise<void>;
@@ -63,6 +65,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<PgSe
     port,
     restartable: true,
     url: (database = "postgres") => `postgres://postgres@127.0.0.1:${port}/${database}`,
+    socketUrl: (database = "postgres") => `postgres://postgres@localhost:${port}/${database}?host=${encodeURIComponent(dir)}`,
     async start() {
       run(["pg_ctl", "-D", data, "-o", serverOptions, "-l", join(dir, "log"), "-w", "-t", "60", "start"]);
       running = true;

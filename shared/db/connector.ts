@@ -39,12 +39,13 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   const { drizzle } = await import("drizzle-orm/postgres-js");
   // JIT compilation off: it pays for long analytical queries, and costs a short statement whose row
   // estimate is high (a recursive walk of prerequisites) a hundred milliseconds or more.
-  const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true, connection: { jit: "off" } });
+  const { url: address, socket } = socketOf(url);
+  const client = postgres(address, { ...socket, max, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true, connection: { jit: "off" } });
   const db = drizzle(preparing(client)) as unknown as Db;
   // Opened on the first `listen`; it idles between notifications, so neither timeout applies.
   // `onnotify` is the option postgres.js builds its own `listen` on; its types leave it out.
   const listener = postgresListener(({ onnotify, onclose }) =>
-    postgres(url, { max: 1, onnotice: () => {}, onclose, connect_timeout: 5, idle_timeout: 0, max_lifetime: 0, fetch_types: false, ...{ onnotify } }),
+    postgres(address, { ...socket, max: 1, onnotice: () => {}, onclose, connect_timeout: 5, idle_timeout: 0, max_lifetime: 0, fetch_types: false, ...{ onnotify } }),
   );
   return {
     db,
@@ -203,4 +204,16 @@ export function isOutcomeUnknown(error: unknown): boolean {
     e = (e as { cause?: unknown }).cause;
   }
   return false;
+}
+
+/**
+ * libpq's `?host=/directory` names the directory of the server's Unix socket (a server on the same
+ * machine, reached without TCP); postgres.js takes that as its `host` option, not in the URL.
+ */
+export function socketOf(url: string): { url: string; socket: { host?: string } } {
+  const parsed = new URL(url);
+  const dir = parsed.searchParams.get("host");
+  if (!dir?.startsWith("/")) return { url, socket: {} };
+  parsed.searchParams.delete("host");
+  return { url: parsed.toString(), socket: { host: dir } };
 }

@@ -15,6 +15,7 @@ import { queueGroup, subjects } from "../subjects.ts";
 
 /** What the gateway holds for each service: something that answers a Request. */
 export interface ServiceClient {
+  /** Answers `request`, which is the client's from then on (it may set headers on it). */
   handle(request: Request): Promise<Response>;
 }
 
@@ -146,27 +147,63 @@ export function busServiceClient(bus: Bus, service: "auth" | "flags" | "streamin
 }
 
 /**
+ * The time limits of the requests this process is handling in process, checked together by one
+ * timer that runs only while some are pending: a request costs no timer of its own.
+ */
+class TimeLimits {
+  private readonly pending = new Set<{ at: number; expire(): void }>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  constructor(private readonly everyMs: number) {}
+  add(entry: { at: number; expire(): void }): void {
+    this.pending.add(entry);
+    this.timer ??= setInterval(() => this.sweep(), this.everyMs);
+  }
+  delete(entry: { at: number; expire(): void }): void {
+    this.pending.delete(entry);
+  }
+  private sweep(): void {
+    const now = Date.now();
+    for (const entry of this.pending) {
+      if (entry.at > now) continue;
+      this.pending.delete(entry);
+      entry.expire();
+    }
+    if (this.pending.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+}
+
+/**
  * Gateway side, all-in-one mode: the app's `handle` in this process, with the same time limit,
- * given to the service as a deadline exactly as over the bus.
+ * given to the service as a deadline exactly as over the bus. The request is the caller's to give:
+ * its headers get the deadline.
  */
 export function inProcessServiceClient(service: string, handle: Handle, timeoutMs: number): ServiceClient {
   const handleInTime = handleWithDeadline(handle);
+  // The caller's limit is met within a twentieth of it (at most 50 ms late).
+  const limits = new TimeLimits(Math.max(1, Math.min(50, Math.floor(timeoutMs / 20))));
   return {
-    async handle(request) {
-      const id = acceptRequestId(request.headers.get("x-request-id"));
-      const headers = new Headers(request.headers);
-      headers.set(DEADLINE_HEADER, String(Date.now() + timeoutMs));
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<Response>((resolve) => {
-        timer = setTimeout(() => resolve(timedOut(service, id)), timeoutMs);
-      });
+    handle(request) {
+      const at = Date.now() + timeoutMs;
+      request.headers.set(DEADLINE_HEADER, String(at));
+      const { promise, resolve } = Promise.withResolvers<Response>();
+      const entry = { at, expire: () => resolve(timedOut(service, acceptRequestId(request.headers.get("x-request-id")))) };
+      const failed = () => {
+        limits.delete(entry);
+        resolve(errorResponse(500, "internal_error", `The ${service} service failed to answer`, acceptRequestId(request.headers.get("x-request-id"))));
+      };
+      limits.add(entry);
       try {
-        return await Promise.race([Promise.resolve().then(() => handleInTime(new Request(request, { headers }))), timeout]);
+        handleInTime(request).then((response) => {
+          limits.delete(entry);
+          resolve(response);
+        }, failed);
       } catch {
-        return errorResponse(500, "internal_error", `The ${service} service failed to answer`, id);
-      } finally {
-        clearTimeout(timer);
+        failed();
       }
+      return promise;
     },
   };
 }

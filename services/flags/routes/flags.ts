@@ -7,6 +7,7 @@ import { FlagCopy, FlagPost } from "../domain/flags/schemas.ts";
 import { dependentFlags } from "../domain/flags/dependent-flags.ts";
 import { INSTRUCTION_KINDS } from "../domain/flags/semantic-patch.ts";
 import { operation, patchRequest } from "@vexil/shared/http/openapi";
+import { jsonAnswer } from "@vexil/shared/http/json-answer";
 
 const Env = t.Optional(t.Union([t.String({ maxLength: 1024 }), t.Array(t.String({ maxLength: 140 }), { maxItems: 50 })]));
 const ListQuery = t.Object(
@@ -70,7 +71,7 @@ export function flagRoutes(ctx: FlagsContext, assertions: Assertions) {
         }),
       },
     )
-    .get("/api/v2/flags/:projectKey/:flagKey", async ({ request, params, query }) => getFlag(ctx, await caller(request), params.projectKey, params.flagKey, query), {
+    .get("/api/v2/flags/:projectKey/:flagKey", async ({ request, params, query }) => jsonAnswer(await getFlag(ctx, await caller(request), params.projectKey, params.flagKey, query)), {
       params: FlagParams,
       query: FlagQuery,
       detail: operation({ id: "getFeatureFlag", tag: "Feature flags", summary: "Get a flag", description: "`env` limits the environments shown.", ok: { 200: "FeatureFlag" }, errors: [404] }),

@@ -22,7 +22,7 @@
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import type { PendingChange } from "@vexil/shared/change-events";
 import type { ChangeNotice } from "@vexil/shared/db/notifications";
-import { cloneJson } from "@vexil/shared/json-clone";
+import { cloneJson, deepFreeze } from "@vexil/shared/json-clone";
 import type { FlagEnvironment } from "../domain/flags/model.ts";
 import type { EnvironmentContents, FlagGlobal, FlagQuery, FlagRecord, FlagStore, FlagWrite, PrerequisiteGraph, ProjectScope, ReadOptions, ScopedFlag } from "./flag-store.ts";
 import type { EnvironmentRecord, ListQuery, Listed, ProjectRecord, ProjectStore } from "./project-store.ts";
@@ -297,13 +297,7 @@ export class CachedStores {
  * What the cache keeps is a deep-frozen copy, handed out as it is: reads cost no copy, and a caller
  * that tried to change a record it was given would fail at once rather than change the cache.
  */
-function frozen<T>(value: T): T {
-  if (typeof value === "object" && value !== null) {
-    for (const item of Object.values(value)) frozen(item);
-    Object.freeze(value);
-  }
-  return value;
-}
+const frozen = deepFreeze;
 const copyRecord = <T>(record: T): T => frozen(cloneJson(record));
 const copyListed = <T>(listed: Listed<T>): Listed<T> => frozen({ items: listed.items.map((r) => cloneJson(r)), total: listed.total });
 

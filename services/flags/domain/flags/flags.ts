@@ -3,7 +3,7 @@
  * `patch-flag.ts`. Every write ends in one validation of the whole document and one audit entry,
  * written with the change.
  */
-import { cloneJson } from "@vexil/shared/json-clone";
+import { cloneJson, deepFreeze } from "@vexil/shared/json-clone";
 import { auditEntry } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
@@ -93,7 +93,9 @@ export async function getFlag(ctx: FlagsContext, caller: Caller, projectKey: str
   const known = memo?.get(key);
   if (known && known.projectKey === scope.project.key) return known.rep;
   const rep = flagRep(flagDocument(flag), { projectKey: scope.project.key, environments: scope.envs, only, summary: false });
-  memo?.set(key, { projectKey: scope.project.key, rep });
+  if (!memo) return rep;
+  // Kept for every later read of this version: frozen, so that its JSON is made once as well.
+  memo.set(key, { projectKey: scope.project.key, rep: deepFreeze(rep) });
   return rep;
 }
 
