@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { isOutcomeUnknown, isUniqueViolation, isUniqueViolationOf, openDatabase, pgErrorCode, type Database } from "@vexil/shared/db/connector";
+import { isOutcomeUnknown, isUniqueViolation, isUniqueViolationOf, openDatabase, pgErrorCode, socketOf, type Database } from "@vexil/shared/db/connector";
 import { migrate, rowsOf } from "@vexil/shared/db/migrate";
-import { testDatabaseUrl } from "../../support/postgres.ts";
+import { startPostgres, testDatabaseUrl } from "../../support/postgres.ts";
 
 // The first database starts the shared throwaway server (initdb and a migrated template): allow it time.
 beforeAll(async () => {
@@ -91,6 +91,26 @@ describe("openDatabase with a URL: Postgres server", () => {
     const other = await errorOf(database.db.execute(sql`select 1/0`));
     expect(pgErrorCode(other)).toBe("22012");
     expect(isUniqueViolation(other)).toBe(false);
+  });
+
+  test("libpq's ?host=/directory reaches the server over its Unix socket", async () => {
+    const server = await startPostgres();
+    try {
+      const url = server.socketUrl!();
+      expect(socketOf(url)).toEqual({ url: `postgres://postgres@localhost:${server.port}/postgres`, socket: { host: new URL(url).searchParams.get("host")! } });
+      const database = await openDatabase({ url, dataDir: "/nonexistent-unused", max: 1 });
+      try {
+        // A Unix-socket connection has no server address.
+        const rows = rowsOf<{ address: string | null }>(await database.db.execute(sql`select inet_server_addr()::text as address`));
+        expect(rows).toEqual([{ address: null }]);
+      } finally {
+        await database.close();
+      }
+      // A TCP URL is left as it is.
+      expect(socketOf(server.url())).toEqual({ url: server.url(), socket: {} });
+    } finally {
+      await server.destroy();
+    }
   });
 
   test("a server that does not answer fails ping", async () => {
