@@ -9,6 +9,8 @@
  *   vexil_changes  'flag:<projectId>:<version>:<key>'           a flag row inserted, updated, deleted (-1)
  *                  'segment:<environmentId>:<version>:<key>'   the same for a segment
  *                  'project:<projectId>'                       a project updated or deleted, or one of its environments changed
+ *                  'flags:<projectId>'                         the project's live flags may be others: one was created,
+ *                                                              deleted, archived or restored (besides its 'flag:' notice)
  *
  * Keys cannot hold ':' (`KEY_PATTERN`), and the key comes last, so a payload splits unambiguously
  * whatever the key.
@@ -21,7 +23,8 @@ export const CHANGES_CHANNEL = "vexil_changes";
 export type ChangeNotice =
   | { kind: "flag"; projectId: string; version: number; key: string }
   | { kind: "segment"; environmentId: string; version: number; key: string }
-  | { kind: "project"; projectId: string };
+  | { kind: "project"; projectId: string }
+  | { kind: "flags"; projectId: string };
 
 /** The payload the triggers send for a change (a deletion has version -1). */
 export function changeNoticePayload(notice: ChangeNotice): string {
@@ -32,6 +35,8 @@ export function changeNoticePayload(notice: ChangeNotice): string {
       return `segment:${notice.environmentId}:${notice.version}:${notice.key}`;
     case "project":
       return `project:${notice.projectId}`;
+    case "flags":
+      return `flags:${notice.projectId}`;
   }
 }
 
@@ -39,7 +44,7 @@ export function changeNoticePayload(notice: ChangeNotice): string {
 export function parseChangeNotice(payload: string): ChangeNotice | undefined {
   const [kind, scope, ...rest] = payload.split(":");
   if (!scope) return undefined;
-  if (kind === "project") return rest.length === 0 ? { kind, projectId: scope } : undefined;
+  if (kind === "project" || kind === "flags") return rest.length === 0 ? { kind, projectId: scope } : undefined;
   if (kind !== "flag" && kind !== "segment") return undefined;
   const [version, ...key] = rest;
   if (version === undefined || !/^(-1|0|[1-9]\d{0,9})$/.test(version) || key.length === 0) return undefined;

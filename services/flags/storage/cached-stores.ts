@@ -24,7 +24,7 @@ import type { PendingChange } from "@vexil/shared/change-events";
 import type { ChangeNotice } from "@vexil/shared/db/notifications";
 import { cloneJson, deepFreeze } from "@vexil/shared/json-clone";
 import type { FlagEnvironment } from "../domain/flags/model.ts";
-import type { EnvironmentContents, FlagGlobal, FlagQuery, FlagRecord, FlagStore, FlagWrite, PrerequisiteGraph, ProjectScope, ReadOptions, ScopedFlag } from "./flag-store.ts";
+import { isKeyListing, keysOfPage, type EnvironmentContents, type FlagGlobal, type FlagQuery, type FlagRecord, type FlagStore, type FlagWrite, type PrerequisiteGraph, type ProjectScope, type ReadOptions, type ScopedFlag } from "./flag-store.ts";
 import type { EnvironmentRecord, ListQuery, Listed, ProjectRecord, ProjectStore } from "./project-store.ts";
 import type { SegmentQuery, SegmentRecord, SegmentStore, SegmentWrite } from "./segment-store.ts";
 
@@ -32,9 +32,11 @@ export interface CacheLimits {
   flags: number;
   segments: number;
   lists: number;
+  /** Projects whose live flag keys are held (a key list costs about 50 bytes a flag). */
+  keyIndexes: number;
 }
 
-export const DEFAULT_CACHE_LIMITS: CacheLimits = { flags: 10_000, segments: 10_000, lists: 1_000 };
+export const DEFAULT_CACHE_LIMITS: CacheLimits = { flags: 10_000, segments: 10_000, lists: 1_000, keyIndexes: 100 };
 
 /** A map that forgets its least recently used entries past `limit`. */
 class Lru<V> {
@@ -96,6 +98,8 @@ export class CachedStores {
   private readonly flagRecords: Lru<FlagRecord>;
   private readonly segmentRecords: Lru<SegmentRecord>;
   private readonly lists: Lru<Listed<FlagRecord> | Listed<SegmentRecord>>;
+  /** Project id → the keys of its live flags in byte order (`FlagStore.liveKeys`): pages of the default list. */
+  private readonly keyIndexes: Lru<readonly string[]>;
   /** Per item (flag, segment, project scope, list owner): raised whenever it may have changed. */
   private readonly generations = new Map<string, number>();
   private epoch = 0;
@@ -113,6 +117,7 @@ export class CachedStores {
     this.flagRecords = new Lru(limits.flags);
     this.segmentRecords = new Lru(limits.segments);
     this.lists = new Lru(limits.lists);
+    this.keyIndexes = new Lru(limits.keyIndexes);
     this.flags = cachedFlags(this, inner.flags);
     this.segments = cachedSegments(this, inner.segments);
     this.projects = cachedProjects(this, inner.projects);
@@ -136,7 +141,7 @@ export class CachedStores {
 
   /** How much is held, for tests and metrics. */
   get size() {
-    return { projects: this.scopes.size, flags: this.flagRecords.size, segments: this.segmentRecords.size, lists: this.lists.size };
+    return { projects: this.scopes.size, flags: this.flagRecords.size, segments: this.segmentRecords.size, lists: this.lists.size, keyIndexes: this.keyIndexes.size };
   }
 
   // --- generations: a load fills the cache only if its item did not change while it ran ---
@@ -164,11 +169,14 @@ export class CachedStores {
     this.flagRecords.clear();
     this.segmentRecords.clear();
     this.lists.clear();
+    this.keyIndexes.clear();
   }
 
   private notice(notice: ChangeNotice): void {
     if (notice.kind === "project") {
       this.forgetProject(notice.projectId);
+    } else if (notice.kind === "flags") {
+      this.forgetLiveKeys(notice.projectId);
     } else if (notice.kind === "flag") {
       const item = flagKeyOf(notice.projectId, notice.key);
       const held = this.flagRecords.get(item);
@@ -203,6 +211,7 @@ export class CachedStores {
     this.bump(`project${SEP}${projectId}`);
     this.flagRecords.deletePrefix(`${projectId}${SEP}`);
     this.forgetLists(`flags${SEP}${projectId}`);
+    this.forgetLiveKeys(projectId);
   }
 
   /**
@@ -227,6 +236,12 @@ export class CachedStores {
     this.bump(item);
     this.segmentRecords.delete(item);
     this.forgetLists(`segments${SEP}${environmentId}`);
+  }
+
+  /** A flag of the project was created, deleted, archived or restored. */
+  forgetLiveKeys(projectId: string): void {
+    this.bump(`keys${SEP}${projectId}`);
+    this.keyIndexes.delete(projectId);
   }
 
   private forgetLists(owner: string): void {
@@ -291,6 +306,15 @@ export class CachedStores {
     if (this.deaf) return;
     this.lists.set(key, listed);
   }
+
+  liveKeys(projectId: string): readonly string[] | undefined {
+    return this.keyIndexes.get(projectId);
+  }
+
+  keepLiveKeys(projectId: string, keys: readonly string[]): void {
+    if (this.deaf) return;
+    this.keyIndexes.set(projectId, keys);
+  }
 }
 
 /**
@@ -306,6 +330,8 @@ function cachedFlags(cache: CachedStores, inner: FlagStore): FlagStore {
   return {
     environmentContents: (environmentId: string): Promise<EnvironmentContents | undefined> => inner.environmentContents(environmentId),
     flagByKey: (projectId: string, key: string) => inner.flagByKey(projectId, key),
+    liveKeys: (projectId: string) => inner.liveKeys(projectId),
+    flagsByKeys: (projectId: string, keys: string[]) => inner.flagsByKeys(projectId, keys),
     prerequisiteGraph: (projectId: string, from: string[], of?: string): Promise<PrerequisiteGraph> => inner.prerequisiteGraph(projectId, from, of),
 
     async projectScope(projectKey: string, options: ReadOptions = {}): Promise<ProjectScope | undefined> {
@@ -340,6 +366,19 @@ function cachedFlags(cache: CachedStores, inner: FlagStore): FlagStore {
     },
 
     async listFlags(projectId: string, q: FlagQuery): Promise<Listed<FlagRecord>> {
+      // The default list pages through the project's live keys, held until a flag is created,
+      // deleted, archived or restored: a page costs its own flags, wherever it starts, and changes
+      // to flags leave the keys as they are.
+      if (isKeyListing(q)) {
+        const keys =
+          cache.liveKeys(projectId) ??
+          (await cache.filled([`keys${SEP}${projectId}`, `project${SEP}${projectId}`], () => inner.liveKeys(projectId), (k) => cache.keepLiveKeys(projectId, frozen(k))));
+        const pageKeys = keysOfPage(keys, q);
+        const held = pageKeys.map((k) => cache.flag(projectId, k));
+        const missing = pageKeys.filter((_, i) => !held[i]);
+        const loaded = new Map((await inner.flagsByKeys(projectId, missing)).map((f) => [f.key, f]));
+        return { items: pageKeys.flatMap((k, i) => held[i] ?? loaded.get(k) ?? []), total: keys.length };
+      }
       const { key, owner, held } = cache.list<FlagRecord>(`flags${SEP}${projectId}`, q);
       if (held) return held;
       return cache.filled([owner, `project${SEP}${projectId}`], () => inner.listFlags(projectId, q), (listed) => cache.keepList(key, copyListed(listed)));
@@ -350,6 +389,7 @@ function cachedFlags(cache: CachedStores, inner: FlagStore): FlagStore {
       // Whether or not it was written, what was read may be out of date: forget it; then hold
       // what this instance itself just wrote, so its next read is of its own write.
       cache.forgetFlag(read.project.id, read.flag.key);
+      if (written && (write.kind === "delete" || Boolean(write.flag.doc.archived) !== Boolean(read.flag.doc.archived))) cache.forgetLiveKeys(read.project.id);
       if (written && write.kind === "update") cache.keepFlag(copyRecord(write.flag));
       return written;
     },
@@ -359,6 +399,7 @@ function cachedFlags(cache: CachedStores, inner: FlagStore): FlagStore {
         await inner.insertFlag(flag, audit, changes);
       } finally {
         cache.forgetFlag(flag.projectId, flag.key);
+        cache.forgetLiveKeys(flag.projectId);
       }
     },
   };

@@ -275,9 +275,18 @@ export class DrizzleFlagStore implements FlagStore {
     // ids: the default list (by key, not archived) then reads its partial index alone.
     const page = this.db.select({ key: flags.key }).from(flags).where(where).orderBy(...ordering(q)).limit(q.limit).offset(q.offset);
     const [keys, totals] = await Promise.all([page, this.db.select({ n: count() }).from(flags).where(where)]);
-    const rows = keys.length === 0 ? [] : await this.db.select(withTargeting).from(flags).where(and(eq(flags.projectId, projectId), inArray(flags.key, keys.map((r) => r.key))));
-    const byKey = new Map(rows.map((r) => [r.key, asRecord(r)]));
+    const byKey = new Map((await this.flagsByKeys(projectId, keys.map((r) => r.key))).map((f) => [f.key, f]));
     return { items: keys.flatMap((r) => byKey.get(r.key) ?? []), total: totals[0]?.n ?? 0 };
+  }
+
+  async liveKeys(projectId: string): Promise<string[]> {
+    const q: FlagQuery = { limit: 0, offset: 0, sort: { field: "key", descending: false } };
+    return (await this.db.select({ key: flags.key }).from(flags).where(filters(projectId, q)).orderBy(...ordering(q))).map((r) => r.key);
+  }
+
+  async flagsByKeys(projectId: string, keys: string[]): Promise<FlagRecord[]> {
+    if (keys.length === 0) return [];
+    return (await this.db.select(withTargeting).from(flags).where(and(eq(flags.projectId, projectId), inArray(flags.key, keys)))).map(asRecord);
   }
 
   async flagByKey(projectId: string, key: string) {
@@ -304,7 +313,8 @@ export class DrizzleFlagStore implements FlagStore {
         ? []
         : this.flagRows(sql`f.id = any(array(
             select c.flag_id from ${flagConfigs} c
-            where c.config->'prerequisites' @> jsonb_build_array(jsonb_build_object('key', ${of}::text))))`, projectId),
+            where c.config->'prerequisites' <> '[]'::jsonb
+              and c.config->'prerequisites' @> jsonb_build_array(jsonb_build_object('key', ${of}::text))))`, projectId),
     ]);
     return { reachable, dependents };
   }

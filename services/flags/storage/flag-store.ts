@@ -37,6 +37,18 @@ export interface FlagQuery {
   sort: { field: FlagSortField; descending: boolean };
 }
 
+/** The default list: flags not archived, by key, nothing else asked. A page of it is a slice of `liveKeys`. */
+export function isKeyListing(q: FlagQuery): boolean {
+  return q.sort.field === "key" && !q.query && !q.tags?.length && q.state === undefined && q.type === undefined && q.maintainerId === undefined && q.sdkAvailability === undefined;
+}
+
+/** The keys of a page of the default list, `liveKeys` in hand (descending: from the end). */
+export function keysOfPage(liveKeys: readonly string[], q: FlagQuery): string[] {
+  if (!q.sort.descending) return liveKeys.slice(q.offset, q.offset + q.limit);
+  const end = Math.max(0, liveKeys.length - q.offset);
+  return liveKeys.slice(Math.max(0, end - q.limit), end).reverse();
+}
+
 /** One environment as SDKs see it, read at one moment. */
 export interface EnvironmentContents {
   projectKey: string;
@@ -98,6 +110,13 @@ export interface FlagStore {
   /** A project with its environments; undefined when it does not exist. */
   projectScope(projectKey: string, options?: ReadOptions): Promise<ProjectScope | undefined>;
   listFlags(projectId: string, q: FlagQuery): Promise<Listed<FlagRecord>>;
+  /**
+   * The keys of the project's flags that are not archived, in byte order: what the default list
+   * (no filter, by key) pages through.
+   */
+  liveKeys(projectId: string): Promise<string[]>;
+  /** The project's flags with these keys (those that exist), in no particular order. */
+  flagsByKeys(projectId: string, keys: string[]): Promise<FlagRecord[]>;
   flagByKey(projectId: string, key: string): Promise<FlagRecord | undefined>;
   /**
    * The flags reachable through prerequisites from `from` (for validation and cycle checks) and

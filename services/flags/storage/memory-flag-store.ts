@@ -92,6 +92,15 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Se
     return { items: rows.slice(q.offset, q.offset + q.limit).map((f) => structuredClone(f)), total: rows.length };
   }
 
+  async liveKeys(projectId: string): Promise<string[]> {
+    return [...this.flags.values()].filter((f) => f.projectId === projectId && !f.doc.archived).map((f) => f.key).sort(byteCompare);
+  }
+
+  async flagsByKeys(projectId: string, keys: string[]): Promise<FlagRecord[]> {
+    const wanted = new Set(keys);
+    return [...this.flags.values()].filter((f) => f.projectId === projectId && wanted.has(f.key)).map((f) => structuredClone(f));
+  }
+
   async flagByKey(projectId: string, key: string) {
     const f = [...this.flags.values()].find((x) => x.projectId === projectId && x.key === key);
     return f && structuredClone(f);

@@ -87,8 +87,13 @@ export const flagConfigs = pgTable(
   (t) => [
     primaryKey({ columns: [t.flagId, t.environmentId] }),
     index("flag_configs_environment_idx").on(t.environmentId),
-    // The flags that name a given flag as a prerequisite (`prerequisiteGraph`), without reading the project.
-    index("flag_configs_prerequisites_idx").using("gin", sql`(${t.config}->'prerequisites') jsonb_path_ops`),
+    // The flags that name a given flag as a prerequisite (`prerequisiteGraph`), without reading the
+    // project: only the targeting that has prerequisites is indexed, and written to the index at
+    // once (no pending list, which a lookup would read whole until a vacuum merged it).
+    index("flag_configs_prerequisites_idx")
+      .using("gin", sql`(${t.config}->'prerequisites') jsonb_path_ops`)
+      .where(sql`(${t.config}->'prerequisites') <> '[]'::jsonb`)
+      .with({ fastupdate: false }),
   ],
 );
 

@@ -22,6 +22,7 @@ describe("change notice payloads", () => {
     { kind: "segment", environmentId: "e".repeat(24), version: 1, key: "beta-users" },
     { kind: "segment", environmentId: "e".repeat(24), version: -1, key: "s" },
     { kind: "project", projectId: "p".repeat(24) },
+    { kind: "flags", projectId: "p".repeat(24) },
   ];
 
   test("are built and read back", () => {
@@ -31,6 +32,7 @@ describe("change notice payloads", () => {
       `segment:${"e".repeat(24)}:1:beta-users`,
       `segment:${"e".repeat(24)}:-1:s`,
       `project:${"p".repeat(24)}`,
+      `flags:${"p".repeat(24)}`,
     ]);
     for (const notice of notices) expect(parseChangeNotice(changeNoticePayload(notice))).toEqual(notice);
   });
@@ -40,7 +42,7 @@ describe("change notice payloads", () => {
   });
 
   test("anything the triggers do not send is refused", () => {
-    for (const bad of ["", "flag", "flag:p", "flag:p:1", "flag:p:1:", "flag::1:k", "flag:p:x:k", "flag:p:01:k", "flag:p:-2:k", "flag:p:1.5:k", "project:", "project:p:1", "environment:e", "segment:e:99999999999:k"]) {
+    for (const bad of ["", "flag", "flag:p", "flag:p:1", "flag:p:1:", "flag::1:k", "flag:p:x:k", "flag:p:01:k", "flag:p:-2:k", "flag:p:1.5:k", "project:", "project:p:1", "flags:", "flags:p:1", "environment:e", "segment:e:99999999999:k"]) {
       expect(parseChangeNotice(bad)).toBeUndefined();
     }
   });
@@ -120,10 +122,13 @@ function suite(engine: string, open: () => Promise<Database>) {
       await outbox.stop();
     });
 
-    test("flag changes give flag:<project>:<version>:<key>, a deletion version -1", async () => {
+    test("flag changes give flag:<project>:<version>:<key>, a deletion version -1; creation, deletion, archiving and restoring also flags:<project>", async () => {
       const changes = await hear(database, CHANGES_CHANNEL);
       await database.db.execute(sql`insert into flags (id, project_id, key, doc, version, created_at) values ('f1', ${P}, 'checkout.v2', '{}', 1, 1)`);
       await database.db.execute(sql`update flags set version = 2 where id = 'f1'`);
+      await database.db.execute(sql`update flags set version = 3, doc = '{"archived": true}' where id = 'f1'`);
+      await database.db.execute(sql`update flags set version = 4, doc = '{"archived": true, "name": "x"}' where id = 'f1'`);
+      await database.db.execute(sql`update flags set version = 5, doc = '{"archived": false}' where id = 'f1'`);
       await database.db.execute(sql`delete from flags where id = 'f1'`);
       await database.db
         .transaction(async (tx) => {
@@ -131,7 +136,18 @@ function suite(engine: string, open: () => Promise<Database>) {
           throw new Error("roll back");
         })
         .catch(() => undefined);
-      expect(await changes.until("m")).toEqual([`flag:${P}:1:checkout.v2`, `flag:${P}:2:checkout.v2`, `flag:${P}:-1:checkout.v2`]);
+      expect(await changes.until("m")).toEqual([
+        `flag:${P}:1:checkout.v2`,
+        `flags:${P}`,
+        `flag:${P}:2:checkout.v2`,
+        `flag:${P}:3:checkout.v2`,
+        `flags:${P}`,
+        `flag:${P}:4:checkout.v2`,
+        `flag:${P}:5:checkout.v2`,
+        `flags:${P}`,
+        `flag:${P}:-1:checkout.v2`,
+        `flags:${P}`,
+      ]);
       expect((await changes.until("m")).map(parseChangeNotice)).toEqual([]);
       await changes.stop();
     });
@@ -168,7 +184,7 @@ function suite(engine: string, open: () => Promise<Database>) {
       await changes.until("m1");
       await database.db.execute(sql`delete from projects where id = ${P}`);
       // One transaction: the same notice from the project and its environment arrives once.
-      expect((await changes.until("m2")).sort()).toEqual([`flag:${P}:-1:doomed`, `project:${P}`, `segment:${E1}:-1:doomed-segment`]);
+      expect((await changes.until("m2")).sort()).toEqual([`flag:${P}:-1:doomed`, `flags:${P}`, `project:${P}`, `segment:${E1}:-1:doomed-segment`]);
       await changes.stop();
       await seed(database);
     });

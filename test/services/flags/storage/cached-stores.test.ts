@@ -14,6 +14,8 @@ afterAll(closeClients);
 
 type Read = ScopedFlag & { flag: FlagRecord };
 const q = { limit: 20, offset: 0, sort: { field: "key" as const, descending: false } };
+/** A list that is not the default one (which pages through the live keys). */
+const filtered = { ...q, query: "e" };
 
 /** Stores whose next call of one method, once it has its answer, waits until the test releases it. */
 function pausing(base: Stores) {
@@ -157,7 +159,7 @@ describe("the flag cache", () => {
     await cached.flags.projectScope("shop");
     for (const [method, load, current] of [
       ["flagInScope", () => cachedFlag("checkout"), () => cachedFlag("checkout")],
-      ["listFlags", async () => (await cached.flags.listFlags(s.project.id, q)).items[0], async () => (await cached.flags.listFlags(s.project.id, q)).items[0]],
+      ["listFlags", async () => (await cached.flags.listFlags(s.project.id, filtered)).items[0], async () => (await cached.flags.listFlags(s.project.id, filtered)).items[0]],
     ] as const) {
       const before = (await inner.flags.flagByKey(s.project.id, "checkout"))!;
       const pause = pauseNext(method);
@@ -189,11 +191,12 @@ describe("the flag cache", () => {
     await cached.flags.flagInScope("shop", "checkout");
     await cached.flags.flagInScope("shop", "checkout");
     await cached.flags.listFlags(s.project.id, q);
+    await cached.flags.listFlags(s.project.id, filtered);
     await cached.segments.segmentByKey(s.production.id, "beta");
-    expect(cached.cache.size).toEqual({ projects: 1, flags: 1, segments: 1, lists: 1 });
+    expect(cached.cache.size).toEqual({ projects: 1, flags: 1, segments: 1, lists: 1, keyIndexes: 1 });
     const newer = await elsewhere("checkout", "missed");
     cached.notices.reset();
-    expect(cached.cache.size).toEqual({ projects: 0, flags: 0, segments: 0, lists: 0 });
+    expect(cached.cache.size).toEqual({ projects: 0, flags: 0, segments: 0, lists: 0, keyIndexes: 0 });
     expect(await cachedFlag("checkout")).toEqual(newer);
   });
 
@@ -203,12 +206,13 @@ describe("the flag cache", () => {
     await cached.flags.flagInScope("shop", "checkout");
     expect(cached.cache.size.flags).toBe(1);
     cached.notices.lose();
-    expect(cached.cache.size).toEqual({ projects: 0, flags: 0, segments: 0, lists: 0 });
+    expect(cached.cache.size).toEqual({ projects: 0, flags: 0, segments: 0, lists: 0, keyIndexes: 0 });
     // Changes made elsewhere now would go unheard: every read goes to the store, nothing is kept.
     const newer = await elsewhere("checkout", "unheard");
     expect(await cachedFlag("checkout")).toEqual(newer);
     await cached.flags.listFlags(s.project.id, q);
-    expect(cached.cache.size).toEqual({ projects: 0, flags: 0, segments: 0, lists: 0 });
+    await cached.flags.listFlags(s.project.id, filtered);
+    expect(cached.cache.size).toEqual({ projects: 0, flags: 0, segments: 0, lists: 0, keyIndexes: 0 });
     const newest = await elsewhere("checkout", "still unheard");
     expect(await cachedFlag("checkout")).toEqual(newest);
     cached.notices.reset();
@@ -217,8 +221,60 @@ describe("the flag cache", () => {
     expect(cached.cache.size.flags).toBe(1);
   });
 
+  test("the default list pages through the live keys it holds: flag changes keep them, creations, deletions and archiving anywhere drop them", async () => {
+    const keys = ["a", "b", "c", "d", "e"];
+    for (const key of keys) await insertFlag(cached, flagRecord(s.project.id, key));
+    const page = async (over: Partial<typeof q>) => (await cached.flags.listFlags(s.project.id, { ...q, ...over })).items.map((f) => f.key);
+    expect(await page({ limit: 2, offset: 3 })).toEqual(["d", "e"]);
+    expect(await page({ limit: 2, offset: 0, sort: { field: "key", descending: true } })).toEqual(["e", "d"]);
+    expect(await page({ limit: 2, offset: 4, sort: { field: "key", descending: true } })).toEqual(["a"]);
+    expect((await cached.flags.listFlags(s.project.id, q)).total).toBe(5);
+    expect(cached.cache.size.keyIndexes).toBe(1);
+
+    // A change to a flag elsewhere, heard: the keys stay, the page shows the flag as it now is.
+    const changed = await elsewhere("c", "changed");
+    cached.notices.send({ kind: "flag", projectId: s.project.id, key: "c", version: changed.version });
+    expect(cached.cache.size.keyIndexes).toBe(1);
+    expect((await cached.flags.listFlags(s.project.id, q)).items[2]).toEqual(changed);
+
+    // A flag created elsewhere: unseen until its notice.
+    await inner.flags.insertFlag(flagRecord(s.project.id, "bb"), audit("flag/bb"), []);
+    expect(await page({})).toEqual(keys);
+    cached.notices.send({ kind: "flags", projectId: s.project.id });
+    expect(await page({})).toEqual(["a", "b", "bb", "c", "d", "e"]);
+
+    // This instance's own creations, archiving and deletions show at once.
+    await insertFlag(cached, flagRecord(s.project.id, "aa"));
+    expect(await page({ limit: 3 })).toEqual(["a", "aa", "b"]);
+    const read = (await cached.flags.flagInScope("shop", "aa")) as Read;
+    const archived = { ...read.flag, version: read.flag.version + 1, doc: { ...read.flag.doc, archived: true, version: read.flag.version + 1 } };
+    expect(await cached.flags.writeFlag(read, { kind: "update", flag: archived, audit: audit("flag/aa"), changes: [] })).toBe(true);
+    expect(await page({ limit: 3 })).toEqual(["a", "b", "bb"]);
+    const b = (await cached.flags.flagInScope("shop", "b")) as Read;
+    expect(await cached.flags.writeFlag(b, { kind: "delete", audit: audit("flag/b"), changes: [] })).toBe(true);
+    expect(await page({ limit: 3 })).toEqual(["a", "bb", "c"]);
+    expect((await cached.flags.listFlags(s.project.id, q)).total).toBe(5);
+    // The same pages as the store's own list.
+    for (const over of [{}, { offset: 2, limit: 2 }, { sort: { field: "key" as const, descending: true }, offset: 1, limit: 3 }]) {
+      expect(await cached.flags.listFlags(s.project.id, { ...q, ...over })).toEqual(await inner.flags.listFlags(s.project.id, { ...q, ...over }));
+    }
+  });
+
+  test("live keys whose load a creation overtook answer their caller but stay out of memory", async () => {
+    await insertFlag(cached, flagRecord(s.project.id, "a"));
+    const pause = pauseNext("liveKeys");
+    const loading = cached.flags.listFlags(s.project.id, q);
+    await pause.reached;
+    await inner.flags.insertFlag(flagRecord(s.project.id, "b"), audit("flag/b"), []);
+    cached.notices.send({ kind: "flags", projectId: s.project.id });
+    pause.release();
+    expect((await loading).items.map((f) => f.key)).toEqual(["a"]);
+    expect(cached.cache.size.keyIndexes).toBe(0);
+    expect((await cached.flags.listFlags(s.project.id, q)).items.map((f) => f.key)).toEqual(["a", "b"]);
+  });
+
   test("holds no more than its limits, the least recently used going first", async () => {
-    await make({ flags: 2, segments: 3, lists: 2 });
+    await make({ flags: 2, segments: 3, lists: 2, keyIndexes: 1 });
     const keys = ["f0", "f1", "f2", "f3", "f4"];
     for (const key of keys) await insertFlag(cached, flagRecord(s.project.id, key));
     for (const key of keys) await cached.segments.insertSegment(segmentRecord(s.production, key), audit(`segment/${key}`), []);
@@ -228,7 +284,7 @@ describe("the flag cache", () => {
       await cached.segments.segmentByKey(s.production.id, key);
       await cached.flags.listFlags(s.project.id, { ...q, query: key });
     }
-    expect(cached.cache.size).toEqual({ projects: 1, flags: 2, segments: 3, lists: 2 });
+    expect(cached.cache.size).toEqual({ projects: 1, flags: 2, segments: 3, lists: 2, keyIndexes: 0 });
     // f4 is held (an older answer), f0 is not (the database's).
     const f4 = await cachedFlag("f4");
     await elsewhere("f4", "unseen");

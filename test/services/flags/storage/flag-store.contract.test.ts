@@ -105,6 +105,12 @@ for (const [name, make] of implementations) {
       // The last page carries its rows' targeting like the first.
       expect(await list({ limit: 2, offset: 3 })).toEqual({ items: [records[2]!], total: 4 });
       expect(await list({ offset: 10 })).toEqual({ items: [], total: 4 });
+
+      // The default list's keys (archived left out, byte order, this project only), and flags by key.
+      expect(await stores.flags.liveKeys(s.project.id)).toEqual(["alpha", "beta", "epsilon_1", "gamma"]);
+      const byKeys = await stores.flags.flagsByKeys(s.project.id, ["gamma", "delta", "nope"]);
+      expect(byKeys.sort((a, b) => (a.key < b.key ? -1 : 1))).toEqual([records[3]!, records[2]!]);
+      expect(await stores.flags.flagsByKeys(s.project.id, [])).toEqual([]);
     });
 
     test("a taken key is a conflict and writes nothing", async () => {
@@ -262,6 +268,8 @@ for (const [name, make] of implementations) {
       expect(await stores.flags.flagInScope("shop", "nope")).toEqual({ project: s.project, environments: [s.production, s.test], flag: undefined });
       expect(await stores.flags.flagByKey(s.project.id, "nope")).toBeUndefined();
       expect(await stores.flags.listFlags("no-such-project", q())).toEqual({ items: [], total: 0 });
+      expect(await stores.flags.liveKeys("no-such-project")).toEqual([]);
+      expect(await stores.flags.flagsByKeys("no-such-project", ["checkout"])).toEqual([]);
       expect(await stores.flags.prerequisiteGraph(s.project.id, ["nope"], "nope")).toEqual({ reachable: [], dependents: [] });
       expect(await stores.flags.prerequisiteGraph("no-such-project", ["nope"], "nope")).toEqual({ reachable: [], dependents: [] });
 

@@ -177,7 +177,7 @@ describe("reads from memory", () => {
     // b holds the flag and a list page in memory before a changes it.
     const before = await getFlag(b, admin, "shop", "checkout", {});
     // (A load is kept only if nothing about it changed meanwhile: the setup's notices may still be arriving.)
-    await until(5_000, async () => (await getFlag(b, admin, "shop", "checkout", {}), await listFlags(b, admin, "shop", {}), b.cache.size.flags === 1 && b.cache.size.lists === 1));
+    await until(5_000, async () => (await getFlag(b, admin, "shop", "checkout", {}), await listFlags(b, admin, "shop", {}), b.cache.size.flags === 1 && b.cache.size.keyIndexes === 1));
     for (let i = 0; i < 20; i++) {
       const changed = await semantic(a, [{ kind: i % 2 === 0 ? "turnFlagOn" : "turnFlagOff" }]);
       await until(5_000, async () => (await getFlag(b, admin, "shop", "checkout", {}))._version === changed!._version);

@@ -1,0 +1,2 @@
+DROP INDEX "flag_configs_prerequisites_idx";--> statement-breakpoint
+CREATE INDEX "flag_configs_prerequisites_idx" ON "flag_configs" USING gin (("config"->'prerequisites') jsonb_path_ops) WITH (fastupdate=false) WHERE ("flag_configs"."config"->'prerequisites') <> '[]'::jsonb;
