@@ -360,7 +360,8 @@ function cachedFlags(cache: CachedStores, inner: FlagStore): FlagStore {
       const unchanged = items.every((i, n) => cache.generation(i) === before[n]);
       if (quiet || (unchanged && (!known || known.project.id === found.project.id))) {
         cache.keepScope(copyRecord({ project: found.project, environments: found.environments }));
-        if ((quiet || known) && found.flag) cache.keepFlag(copyRecord(found.flag));
+        // Records are handed out frozen (cached ones are), so this one is kept as it is.
+        if ((quiet || known) && found.flag) cache.keepFlag(frozen(found.flag));
       }
       return found;
     },
@@ -390,7 +391,8 @@ function cachedFlags(cache: CachedStores, inner: FlagStore): FlagStore {
       // what this instance itself just wrote, so its next read is of its own write.
       cache.forgetFlag(read.project.id, read.flag.key);
       if (written && (write.kind === "delete" || Boolean(write.flag.doc.archived) !== Boolean(read.flag.doc.archived))) cache.forgetLiveKeys(read.project.id);
-      if (written && write.kind === "update") cache.keepFlag(copyRecord(write.flag));
+      // The write is the store's once written: kept frozen as it is, not copied.
+      if (written && write.kind === "update") cache.keepFlag(frozen(write.flag));
       return written;
     },
 
