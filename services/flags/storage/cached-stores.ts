@@ -38,21 +38,34 @@ export interface CacheLimits {
 
 export const DEFAULT_CACHE_LIMITS: CacheLimits = { flags: 10_000, segments: 10_000, lists: 1_000, keyIndexes: 100 };
 
-/** A map that forgets its least recently used entries past `limit`. */
+/**
+ * A map that forgets entries not used lately past `limit`: the oldest entry goes first unless it
+ * was read since it was put or last passed over, in which case it gets a second chance at the back
+ * (the CLOCK approximation of least-recently-used). A read only marks its entry: the hottest path
+ * of a cache changes nothing in the map.
+ */
 class Lru<V> {
-  private readonly map = new Map<string, V>();
+  private readonly map = new Map<string, { value: V; used: boolean }>();
   constructor(private readonly limit: number) {}
   get(key: string): V | undefined {
-    const value = this.map.get(key);
-    if (value === undefined) return undefined;
-    this.map.delete(key);
-    this.map.set(key, value);
-    return value;
+    const entry = this.map.get(key);
+    if (entry === undefined) return undefined;
+    entry.used = true;
+    return entry.value;
   }
   set(key: string, value: V): void {
     this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.limit) this.map.delete(this.map.keys().next().value!);
+    this.map.set(key, { value, used: false });
+    while (this.map.size > this.limit) this.evictOne();
+  }
+  private evictOne(): void {
+    // Entries moved to the back come round again in this same walk, unmarked: it ends.
+    for (const [key, entry] of this.map) {
+      this.map.delete(key);
+      if (!entry.used) return;
+      entry.used = false;
+      this.map.set(key, entry);
+    }
   }
   delete(key: string): void {
     this.map.delete(key);
@@ -62,7 +75,7 @@ class Lru<V> {
     for (const key of this.map.keys()) if (key.startsWith(prefix)) this.map.delete(key);
   }
   deleteWhere(drop: (value: V) => boolean): void {
-    for (const [key, value] of this.map) if (drop(value)) this.map.delete(key);
+    for (const [key, entry] of this.map) if (drop(entry.value)) this.map.delete(key);
   }
   clear(): void {
     this.map.clear();
