@@ -11,8 +11,11 @@
  *   operation's index and drops the stale item. Items of one flag or segment run one after
  *   another; different ones at once (their writes share group-commit batches).
  * - Wake: after a pass it sleeps until the next due item no one holds, but never longer than
- *   `pollMs`, so items made by other instances (or due while every instance was down) are found
- *   within that; an item made here wakes it at once if it is due earlier (`nudge`).
+ *   `pollMs`. `nudge` wakes it when something is due earlier than that: an item made here, at
+ *   once, and one made, moved or released on any instance, by the database's notice
+ *   (`storage/schedule-notices.ts`). The poll is the safety net: a notice missed (the listening
+ *   connection was lost) delays an item by at most `pollMs`; items due while every instance was
+ *   down are found by the first pass.
  * - Late: items that ran more than `LATE_MS` after their time (every instance was down across it,
  *   or the queue was long) are logged once a pass, with how many, the earliest due time and the
  *   longest lateness.

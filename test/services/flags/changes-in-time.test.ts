@@ -27,7 +27,7 @@ beforeAll(async () => {
   const url = await testDatabaseUrl();
   a = await flagsInstance(url, { loop: true });
   b = await flagsInstance(url, { loop: true });
-});
+}, 30_000);
 
 afterAll(async () => {
   await Promise.all([a?.close(), b?.close()]);
@@ -87,4 +87,4 @@ test("200 expiring targets and 50 scheduled changes due in one second, two insta
   expect(executions).toEqual({ n: 250, distinct: 250 });
   const changes = rowsOf<{ n: number }>(await a.db.execute(sql`select count(*)::int as n from audit_log where operation_id is not null and title like '%updated the flag%'`))[0]!;
   expect(changes.n).toBe(250);
-});
+}, 60_000);
