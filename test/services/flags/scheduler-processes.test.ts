@@ -141,7 +141,7 @@ test(
   async () => {
     const instances = [await startFlags(), await startFlags()];
     // Time enough to stop both instances before it.
-    const due = Date.now() + 5_000;
+    const due = Date.now() + 6_000;
     const users = Array.from({ length: 20 }, (_, i) => `user-${i}`);
     const expiringBefore = await expiringUsers("stopped-expiring", users, due);
     await createFlag(maker, admin, "shop", { key: "stopped-launch", name: "Launch" });
