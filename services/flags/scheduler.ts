@@ -11,8 +11,14 @@
  *   operation's index and drops the stale item. Items of one flag or segment run one after
  *   another; different ones at once (their writes share group-commit batches).
  * - Wake: after a pass it sleeps until the next due item no one holds, but never longer than
- *   `pollMs`, so items made by other instances (or due while every instance was down) are found
- *   within that; an item made here wakes it at once if it is due earlier (`nudge`).
+ *   `pollMs`. `nudge` wakes it when something is due earlier than that: an item made here, at
+ *   once, and one made, moved or released on any instance, by the database's notice
+ *   (`storage/schedule-notices.ts`). The poll is the safety net: a notice missed (the listening
+ *   connection was lost) delays an item by at most `pollMs`; items due while every instance was
+ *   down are found by the first pass.
+ * - Late: items that ran more than `LATE_MS` after their time (every instance was down across it,
+ *   or the queue was long) are logged once a pass, with how many, the earliest due time and the
+ *   longest lateness.
  *
  * Times are epoch ms from the injected clock (`now`); the work runs outside any request's deadline.
  */
@@ -49,6 +55,8 @@ export interface Scheduler {
 export const DEFAULT_LEASE_MS = 10_000;
 const DEFAULT_BATCH = 100;
 const DEFAULT_POLL_MS = 500;
+/** The promise: an item runs within a second of its time while an instance runs. Later than that is logged. */
+export const LATE_MS = 1_000;
 /** When an item is due but was not claimed (another instance is claiming it), the pause before looking again. */
 const MIN_SLEEP_MS = 20;
 
@@ -58,19 +66,20 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const batch = options.batch ?? DEFAULT_BATCH;
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
 
-  async function executeClaimed(item: ScheduledItem, token: string): Promise<void> {
+  async function executeClaimed(item: ScheduledItem, token: string): Promise<Outcome | undefined> {
     let outcome: Outcome;
     try {
       outcome = await options.execute(item);
     } catch (e) {
       // The item stays claimed until its lease runs out, then is tried again.
       logger.warn("scheduled item not executed; it will be tried again", { item: item.id, kind: item.kind, error: e });
-      return;
+      return undefined;
     }
     if (outcome.kind === "failed") logger.info("scheduled item could not be applied", { item: item.id, kind: item.kind, reason: outcome.reason });
     if (outcome.kind === "superseded") await store.release(item.id, token);
     if (outcome.kind === "alreadyApplied") await store.discard(item.id, token);
     options.onOutcome?.(item, outcome);
+    return outcome;
   }
 
   async function runDue(): Promise<number> {
@@ -82,11 +91,20 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         const owner = item.flagId ?? item.segmentId ?? item.id;
         byOwner.set(owner, [...(byOwner.get(owner) ?? []), item]);
       }
+      // How late each item that ran was: past `LATE_MS` (every instance was down, or the queue was long), logged.
+      const late: Array<{ dueAt: number; lateMs: number }> = [];
       await Promise.all(
         [...byOwner.values()].map(async (items) => {
-          for (const item of items) await executeClaimed(item, claim.token);
+          for (const item of items) {
+            const outcome = await executeClaimed(item, claim.token);
+            const lateMs = now() - item.dueAt;
+            if ((outcome?.kind === "applied" || outcome?.kind === "failed") && lateMs > LATE_MS) late.push({ dueAt: item.dueAt, lateMs });
+          }
         }),
       );
+      if (late.length > 0) {
+        logger.warn("scheduled items ran late", { items: late.length, earliestDueAt: Math.min(...late.map((l) => l.dueAt)), maxLateMs: Math.max(...late.map((l) => l.lateMs)) });
+      }
       return claim.items.length;
     });
   }

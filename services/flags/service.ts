@@ -14,6 +14,7 @@ import { startOutboxRelay } from "./outbox-relay.ts";
 import { executeItem } from "./domain/schedules/execute.ts";
 import { createScheduler } from "./scheduler.ts";
 import { DrizzleScheduleStore } from "./storage/drizzle-schedule-store.ts";
+import { listenForSchedules } from "./storage/schedule-notices.ts";
 import { subscribeToEvaluations } from "./usage-subscriber.ts";
 import { CachedStores } from "./storage/cached-stores.ts";
 import { listenForChanges } from "./storage/change-notices.ts";
@@ -62,6 +63,8 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     onOutcome: () => relay.nudge(),
   });
   ctx.scheduled = scheduler.nudge;
+  // Items made on other instances wake it too, through the database's notices; the poll stays as the safety net.
+  const unlistenSchedules = await listenForSchedules(options.database, scheduler.nudge);
   const app = createFlagsApp(ctx, options.assertions, options.unleash);
   const served = serveJson(options.bus, subjects.flagsEnvironmentData, queueGroup("flags"), options.logger, (body: { environmentId?: unknown }) => environmentData(ctx, body));
   const evaluations = subscribeToEvaluations(options.bus, ctx.usage, options.logger);
@@ -84,6 +87,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     stop: async () => {
       stopped = true;
       served.unsubscribe();
+      await unlistenSchedules();
       await scheduler.stop();
       evaluations.unsubscribe();
       cache.close();

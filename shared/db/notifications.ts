@@ -11,6 +11,8 @@
  *                  'project:<projectId>'                       a project updated or deleted, or one of its environments changed
  *                  'flags:<projectId>'                         the project's live flags may be others: one was created,
  *                                                              deleted, archived or restored (besides its 'flag:' notice)
+ *   vexil_schedule '<dueAt>'   a statement left scheduled items pending and unclaimed (migration 0013):
+ *                              the earliest due time among them, epoch ms
  *
  * Keys cannot hold ':' (`KEY_PATTERN`), and the key comes last, so a payload splits unambiguously
  * whatever the key.
@@ -19,6 +21,7 @@ import type { Sql } from "postgres";
 
 export const OUTBOX_CHANNEL = "vexil_outbox";
 export const CHANGES_CHANNEL = "vexil_changes";
+export const SCHEDULE_CHANNEL = "vexil_schedule";
 
 export type ChangeNotice =
   | { kind: "flag"; projectId: string; version: number; key: string }
@@ -51,6 +54,11 @@ export function parseChangeNotice(payload: string): ChangeNotice | undefined {
   const name = key.join(":");
   if (!name) return undefined;
   return kind === "flag" ? { kind, projectId: scope, version: Number(version), key: name } : { kind, environmentId: scope, version: Number(version), key: name };
+}
+
+/** A `vexil_schedule` payload read back: the due time, or undefined for anything else. */
+export function parseScheduleNotice(payload: string): number | undefined {
+  return /^-?\d{1,16}$/.test(payload) ? Number(payload) : undefined;
 }
 
 /** Stops listening (idempotent). */

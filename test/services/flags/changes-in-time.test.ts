@@ -27,7 +27,7 @@ beforeAll(async () => {
   const url = await testDatabaseUrl();
   a = await flagsInstance(url, { loop: true });
   b = await flagsInstance(url, { loop: true });
-});
+}, 30_000);
 
 afterAll(async () => {
   await Promise.all([a?.close(), b?.close()]);
@@ -71,9 +71,9 @@ test("200 expiring targets and 50 scheduled changes due in one second, two insta
   const outcomes = [...a.outcomes, ...b.outcomes];
   expect(outcomes.filter((o) => o.outcome.kind === "applied").length).toBe(250);
   expect(outcomes.filter((o) => o.outcome.kind === "failed")).toEqual([]);
-  // Both took part (each woke for its own items at least).
-  expect(a.outcomes.length).toBeGreaterThan(0);
-  expect(b.outcomes.length).toBeGreaterThan(0);
+  // How the two shared the work depends on which woke first (either may claim a whole batch): shown,
+  // not asserted; that each item ran once is.
+  console.log(`changes in time: instance a applied ${a.outcomes.length}, b ${b.outcomes.length}`);
 
   for (const key of expiring) {
     const flag = await stored(key);
@@ -87,4 +87,4 @@ test("200 expiring targets and 50 scheduled changes due in one second, two insta
   expect(executions).toEqual({ n: 250, distinct: 250 });
   const changes = rowsOf<{ n: number }>(await a.db.execute(sql`select count(*)::int as n from audit_log where operation_id is not null and title like '%updated the flag%'`))[0]!;
   expect(changes.n).toBe(250);
-});
+}, 60_000);

@@ -1,7 +1,7 @@
 /**
  * A flags instance over a Postgres database, as `service.ts` wires one (its own pool, commit
- * notices and cache), with a clock the test sets, and a scheduler that runs only when the test
- * says (`runDue`) unless asked to loop.
+ * notices, cache, and schedule notices that wake its scheduler), with a clock the test sets, and
+ * a scheduler that runs only when the test says (`runDue`) unless asked to loop.
  */
 import { openDatabase, type Database, type Db } from "@vexil/shared/db/connector";
 import { silentLogger } from "@vexil/shared/logger";
@@ -16,6 +16,7 @@ import { DrizzleFlagUsageStore } from "@vexil/flags/storage/drizzle-flag-usage-s
 import { DrizzleProjectStore } from "@vexil/flags/storage/drizzle-project-store";
 import { DrizzleScheduleStore } from "@vexil/flags/storage/drizzle-schedule-store";
 import { DrizzleSegmentStore } from "@vexil/flags/storage/drizzle-segment-store";
+import { listenForSchedules } from "@vexil/flags/storage/schedule-notices";
 import type { ScheduledItem } from "@vexil/flags/storage/schedule-store";
 
 export const keys: EnvironmentKeyIssuer = {
@@ -61,6 +62,7 @@ export async function flagsInstance(url: string, options: { now?: () => number; 
     onOutcome: (item, outcome) => void outcomes.push({ item, outcome }),
   });
   ctx.scheduled = scheduler.nudge;
+  const unlistenSchedules = await listenForSchedules(database, scheduler.nudge);
   return {
     ...ctx,
     db,
@@ -68,6 +70,7 @@ export async function flagsInstance(url: string, options: { now?: () => number; 
     scheduler,
     outcomes,
     close: async () => {
+      await unlistenSchedules();
       await scheduler.stop();
       cache.close();
       await notices.close();

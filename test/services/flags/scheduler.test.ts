@@ -2,7 +2,8 @@
  * The scheduler on Postgres, with a clock the test moves: items run at their time and not before,
  * once each however often they are claimed, after a claimer's crash, after a lost removal, by two
  * instances at once; an item that can no longer apply fails with its reason; the loop wakes for
- * items made on its instance and finds those due while it was not running.
+ * items made on its instance, and on others through the database's notices, and finds those due
+ * while it was not running.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
@@ -41,7 +42,7 @@ beforeEach(async () => {
   a = await instance();
   await createProject(a, admin, { key: "shop", name: "Shop", environments: [{ key: "production", name: "Production", color: "ff0000" }, { key: "test", name: "Test", color: "00ff00" }] });
   await createFlag(a, admin, "shop", { key: "checkout", name: "Checkout" });
-});
+}, 30_000);
 
 afterEach(async () => {
   await Promise.all(open.splice(0).map((i) => i.close()));
@@ -290,4 +291,27 @@ describe("the scheduler's loop", () => {
     expect(await items()).toEqual([]);
     expect(production(await flag(running)).on).toBe(false);
   });
+
+  test("wakes for items made or moved earlier on another instance, through the database's notice, not its poll", async () => {
+    clock.ms = Date.now();
+    // Its own next look is two minutes away; `a` runs no scheduler and cannot nudge it.
+    const running = await instance({ now: Date.now, loop: true, pollMs: 120_000 });
+    const first = await schedule(a, "checkout", Date.now() + 100);
+    await until(10_000, () => running.outcomes.length === 1);
+    expect(running.outcomes.map((o) => o.item.id)).toEqual([first.id]);
+    // Asleep now, with nothing due.
+    await Bun.sleep(200);
+
+    // Made for in an hour: no reason to wake. Moved to now: the notice of the move wakes it.
+    clock.ms = Date.now();
+    const later = await schedule(a, "checkout", Date.now() + 3_600_000, { instructions: [{ kind: "turnFlagOff" }] });
+    await schedule(a, "checkout", Date.now() + 100, { ...later, dueAt: Date.now() + 100, version: 2 });
+    await until(10_000, () => running.outcomes.length === 2);
+    expect(running.outcomes.map((o) => [o.item.id, o.item.version, o.outcome.kind])).toEqual([
+      [first.id, 1, "applied"],
+      [later.id, 2, "applied"],
+    ]);
+    expect(await items()).toEqual([]);
+    expect(production(await flag(running)).on).toBe(false);
+  }, 30_000);
 });

@@ -1,8 +1,8 @@
 /**
- * Commit notifications on a real Postgres server and on PGlite: what the triggers send, only on
- * commit, and listening again after the server restarts. Notifications of one listening session
- * arrive in commit order, so a marker sent after a statement proves that the statement sent
- * nothing when the marker arrives first.
+ * Commit notifications on a real Postgres server and on PGlite: what the triggers send (the
+ * outbox, changes, scheduled items), only on commit, and listening again after the server
+ * restarts. Notifications of one listening session arrive in commit order, so a marker sent after
+ * a statement proves that the statement sent nothing when the marker arrives first.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -12,7 +12,7 @@ import postgres from "postgres";
 import { sql } from "drizzle-orm";
 import { openDatabase, type Database } from "@vexil/shared/db/connector";
 import { migrate } from "@vexil/shared/db/migrate";
-import { CHANGES_CHANNEL, OUTBOX_CHANNEL, changeNoticePayload, parseChangeNotice, type ChangeNotice } from "@vexil/shared/db/notifications";
+import { CHANGES_CHANNEL, OUTBOX_CHANNEL, SCHEDULE_CHANNEL, changeNoticePayload, parseChangeNotice, parseScheduleNotice, type ChangeNotice } from "@vexil/shared/db/notifications";
 import { startPostgres, testDatabaseUrl, type PgServer } from "../../support/postgres.ts";
 
 describe("change notice payloads", () => {
@@ -187,6 +187,35 @@ function suite(engine: string, open: () => Promise<Database>) {
       expect((await changes.until("m2")).sort()).toEqual([`flag:${P}:-1:doomed`, `flags:${P}`, `project:${P}`, `segment:${E1}:-1:doomed-segment`]);
       await changes.stop();
       await seed(database);
+    });
+
+    test("scheduled items made, moved or released give vexil_schedule with the earliest due time; claims, failures, executions and rollbacks send nothing", async () => {
+      const schedule = await hear(database, SCHEDULE_CHANNEL);
+      const item = (id: string, due: number) => sql`(${id}, 'flagChange', ${P}, ${E1}, 'shop', 'production', 'checkout', ${due}, 'pending', 1, 1, '{}')`;
+      const insert = (...rows: ReturnType<typeof item>[]) =>
+        sql`insert into scheduled_items (id, kind, project_id, environment_id, project_key, environment_key, resource_key, due_at, status, version, created_at, creator) values ${sql.join(rows, sql`, `)}`;
+      await database.db.execute(insert(item("i1", 5_000), item("i2", 3_000)));
+      // Moved, by an upsert as the write path does it.
+      await database.db.execute(sql`${insert(item("i1", 2_000))} on conflict (id) do update set due_at = excluded.due_at`);
+      expect((await schedule.until("m1")).map(parseScheduleNotice)).toEqual([3_000, 2_000]);
+
+      await database.db.execute(sql`update scheduled_items set lease_token = 't', lease_until = 9000`);
+      await database.db.execute(sql`update scheduled_items set status = 'failed', failure = '{}', lease_token = null, lease_until = null where id = 'i2'`);
+      await database.db.execute(sql`delete from scheduled_items where id = 'i2'`);
+      await database.db
+        .transaction(async (tx) => {
+          await tx.execute(insert(item("i3", 1_000)));
+          throw new Error("roll back");
+        })
+        .catch(() => undefined);
+      expect(await schedule.until("m2")).toEqual([]);
+
+      // Released by a scheduler (the item changed while it held it): due again.
+      await database.db.execute(sql`update scheduled_items set lease_token = null, lease_until = null where id = 'i1'`);
+      expect((await schedule.until("m3")).map(parseScheduleNotice)).toEqual([2_000]);
+      expect(["m3", "", "1e3"].map(parseScheduleNotice)).toEqual([undefined, undefined, undefined]);
+      await database.db.execute(sql`delete from scheduled_items`);
+      await schedule.stop();
     });
 
     test("after unlisten nothing more arrives for that listener; others on the channel still hear", async () => {
