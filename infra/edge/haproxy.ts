@@ -23,7 +23,8 @@ export interface EdgeLogEntry {
   status: number;
   method: string;
   path: string;
-  ms: number;
+  /** Milliseconds until the answer started (`+` before it: logged as it started, see `option logasap`). */
+  ms: string;
   retries: number | string;
   end: string;
 }
