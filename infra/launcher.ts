@@ -99,6 +99,11 @@ const QUICK_EXIT_MS = 30_000;
 const FIRST_RESTART_DELAY_MS = 250;
 const MAX_RESTART_DELAY_MS = 15_000;
 
+/** The pause before starting an instance again after its `quickExits`-th exit in a row soon after starting (250 ms, 500 ms, … 15 s). */
+export function restartDelay(quickExits: number): number {
+  return Math.min(FIRST_RESTART_DELAY_MS * 2 ** Math.max(0, quickExits - 1), MAX_RESTART_DELAY_MS);
+}
+
 export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
   const postgres = options.databaseUrl ? undefined : await startPostgres(options.postgres);
   const nats = options.natsUrl ? undefined : await startNats();
@@ -150,7 +155,7 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
     void proc.exited.then((code) => {
       if (!restart || stopping || held.has(instance) || instance.process !== proc) return;
       const quick = Date.now() - startedAt < QUICK_EXIT_MS ? quickExits + 1 : 0;
-      const delay = Math.min(FIRST_RESTART_DELAY_MS * 2 ** Math.max(0, quick - 1), MAX_RESTART_DELAY_MS);
+      const delay = restartDelay(quick);
       const how = proc.signalCode ? `signal ${proc.signalCode}` : `code ${code}`;
       try {
         appendFileSync(`${instance.logFile}.err`, `launcher: ${instance.kind}-${instance.index} exited (${how}); starting it again in ${delay} ms\n`);

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { basicLogger, init, type LDClient } from "@launchdarkly/node-server-sdk";
 import { Configuration, FeatureFlagsApi, ProjectsApi } from "launchdarkly-api-typescript";
 import type { Edge, EdgeLogEntry } from "../../infra/edge/haproxy.ts";
-import { isAlive, launchCluster, type Cluster, type Instance } from "../../infra/launcher.ts";
+import { readFileSync } from "node:fs";
+import { isAlive, launchCluster, restartDelay, type Cluster, type Instance } from "../../infra/launcher.ts";
 import { STREAMING_PATHS } from "../../services/streaming/paths.ts";
 import { makeClient, type Client } from "../support/client.ts";
 
@@ -216,5 +217,24 @@ describe("through the edge", () => {
     expect(second.restarts).toBe(0);
     expect(refusals()).toEqual([]);
     expect(sdkErrors()).toEqual([]);
+  }, 60_000);
+
+  test("a gateway that dies is started again, after longer pauses while it keeps dying; the edge answers REST from the other one meanwhile", async () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map(restartDelay)).toEqual([250, 500, 1000, 2000, 4000, 8000, 15000, 15000]);
+    const gateway = cluster.instances.find((i) => i.kind === "gateway" && i.index === 0)!;
+    for (let n = 1; n <= 2; n++) {
+      gateway.process.kill("SIGKILL");
+      for (let i = 0; i < 10; i++) expect((await admin.call("GET", "/api/v2/projects/edge")).status).toBe(200);
+      await cluster.restarted(gateway, n);
+      await edge.waitServer("gateway-0", "UP");
+    }
+    expect(gateway.restarts).toBe(2);
+    // The second exit came soon after the restart: a longer pause.
+    expect(readFileSync(`${gateway.logFile}.err`, "utf8").match(/exited \(signal SIGKILL\); starting it again in \d+ ms/g)).toEqual([
+      "exited (signal SIGKILL); starting it again in 250 ms",
+      "exited (signal SIGKILL); starting it again in 500 ms",
+    ]);
+    const served = edge.requests().filter((e) => e.path === "/api/v2/projects/edge");
+    expect(served.filter((e) => e.status !== 200)).toEqual([]);
   }, 60_000);
 });
