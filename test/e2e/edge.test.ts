@@ -237,4 +237,24 @@ describe("through the edge", () => {
     const served = edge.requests().filter((e) => e.path === "/api/v2/projects/edge");
     expect(served.filter((e) => e.status !== 200)).toEqual([]);
   }, 60_000);
+
+  test("adding a streaming instance reloads the edge without dropping the open streams; a new SDK is served too", async () => {
+    const linesBefore = sdkLog.length;
+    const added = await cluster.add("streaming");
+    // The edge's configuration now names the new instance and not the one stopped for good.
+    const streamingServers = (await edge.servers()).filter((s) => s.backend === "streaming").map((s) => s.server);
+    expect(streamingServers.sort()).toEqual(["streaming-0", `streaming-${added.index}`]);
+    // The SDKs connected before the reload keep their streams (served by the previous worker) and see the next change.
+    expect((await toggle("turnFlagOn")).status).toBe(200);
+    await allSee(true);
+    // No SDK lost its stream: none logged an error since the reload.
+    expect(sdkLog.slice(linesBefore)).toEqual([]);
+    const late = init(sdkKey, { baseUri: edge.url, streamUri: edge.url, eventsUri: edge.url, sendEvents: false, logger: basicLogger({ level: "warn", destination: (line: string) => sdkLog.push(line) }) });
+    sdks.push(late);
+    await late.waitForInitialization({ timeout: 15 });
+    expect((await toggle("turnFlagOff")).status).toBe(200);
+    await allSee(false);
+    expect(refusals()).toEqual([]);
+    expect(sdkErrors()).toEqual([]);
+  }, 60_000);
 });
