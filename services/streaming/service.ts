@@ -27,7 +27,7 @@ export interface StreamingServiceOptions {
 }
 
 /** Paths this service answers; everything else is the gateway's. */
-export const STREAMING_PATHS = /^\/(all|bulk|diagnostic|sdk\/|msdk\/|eval\/|meval|ping\/|mping|events\/|mobile|ofrep\/)/;
+export { STREAMING_PATHS } from "./paths.ts";
 
 export async function startStreamingService(options: StreamingServiceOptions) {
   const { bus, logger } = options;
