@@ -99,7 +99,12 @@ export async function runFlagsScenario(client: Client, project: string): Promise
   expect(res.status).toBe(400);
 
   // Copy production's targeting to test: a stale currentVersion is refused, then the targets and on/off go over.
-  const beforeCopy = (await client.call("GET", path)).body;
+  // (With several flags instances, a read on another instance than the writer's shows the write once
+  // its commit notice arrives: the versions the copy names are read once they are the latest.)
+  const written = beforeSemantic._version + 1;
+  let beforeCopy = (await client.call("GET", path)).body;
+  for (const until = Date.now() + 5_000; beforeCopy._version < written && Date.now() < until; await Bun.sleep(20)) beforeCopy = (await client.call("GET", path)).body;
+  expect(beforeCopy._version).toBe(written);
   res = await client.call("POST", `${path}/copy`, { body: { source: { key: "production", currentVersion: 1 }, target: { key: "test" } } });
   expect(res.status).toBe(409);
   expect(res.body.code).toBe("optimistic_locking_error");
