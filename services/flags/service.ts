@@ -3,6 +3,7 @@ import type { Assertions } from "@vexil/shared/assertion";
 import type { Bus } from "@vexil/shared/bus/bus";
 import type { Database } from "@vexil/shared/db/connector";
 import { serveJson } from "@vexil/shared/bus/rpc";
+import { measuredHandle } from "@vexil/shared/http/measured";
 import type { Logger } from "@vexil/shared/logger";
 import { queueGroup, subjects } from "@vexil/shared/subjects";
 import { createFlagsApp, type CompatDefaults } from "./app.ts";
@@ -79,7 +80,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     }
   })();
   return {
-    handle: (request: Request) => app.handle(request),
+    handle: measuredHandle("flags", app.routes, (request) => app.handle(request)),
     bootstrapped,
     stop: async () => {
       stopped = true;

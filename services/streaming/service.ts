@@ -4,7 +4,9 @@
  * polling from there, and closes the streams of keys that stop working.
  */
 import type { Bus } from "@vexil/shared/bus/bus";
+import { measuredHandle } from "@vexil/shared/http/measured";
 import type { Logger } from "@vexil/shared/logger";
+import { changeDelivery } from "@vexil/shared/metrics";
 import { AllDataCache } from "./all-data.ts";
 import { createStreamingApp } from "./app.ts";
 import { BROWSER_PATHS, withCors } from "./client-routes.ts";
@@ -32,7 +34,12 @@ export const STREAMING_PATHS = /^\/(all|bulk|diagnostic|sdk\/|msdk\/|eval\/|meva
 export async function startStreamingService(options: StreamingServiceOptions) {
   const { bus, logger } = options;
   const keys = busKeyVerifier(bus, { timeoutMs: options.requestTimeoutMs });
-  const feeds = new FeedHub(bus, logger, { timeoutMs: options.requestTimeoutMs });
+  const feeds = new FeedHub(bus, logger, {
+    timeoutMs: options.requestTimeoutMs,
+    onDelivered: (event, streams) => {
+      if (streams > 0 && event.committedAt !== undefined) changeDelivery.observe(Math.max(0, Date.now() - event.committedAt) / 1000);
+    },
+  });
   const hub = new StreamHub<StreamTag>({ heartbeatMs: options.heartbeatMs ?? 60_000, limit: options.streamLimit ?? 15_000 });
   const all = new AllDataCache();
   const serverStreams = new ServerStreams(hub, feeds, all);
@@ -44,12 +51,12 @@ export async function startStreamingService(options: StreamingServiceOptions) {
     if (closed > 0) logger.info("closed the streams of keys that stopped working", { environmentId, streams: closed });
   });
   const app = createStreamingApp({ logger, keys, feeds, serverStreams, all, clientStreams, counts });
-  const handle = async (request: Request): Promise<Response> => {
+  const handle = measuredHandle("streaming", app.routes, async (request: Request): Promise<Response> => {
     if (!BROWSER_PATHS.test(new URL(request.url).pathname)) return app.handle(request);
     // Browser SDKs: preflights answered here, CORS headers on every answer.
     if (request.method === "OPTIONS") return withCors(request, new Response(null, { status: 204 }));
     return withCors(request, await app.handle(request));
-  };
+  }, { report: false });
   return {
     handle,
     /** Open streams, for readiness and benchmarks. */
