@@ -185,29 +185,33 @@ function readOutbox(): Promise<void> {
     }
   })());
 }
-new Gauge({
-  name: "vexil_outbox_backlog",
-  help: "Change events committed and not yet published on the bus (read from the database at scrape time by flags processes)",
-  registers: [registry],
-  async collect() {
-    if (outboxSources.size === 0) return;
-    await readOutbox();
-    this.set(lastOutbox.backlog);
-  },
-});
-new Gauge({
-  name: "vexil_outbox_oldest_unpublished_seconds",
-  help: "Age of the oldest change event not yet published (0 when none)",
-  registers: [registry],
-  async collect() {
-    if (outboxSources.size === 0) return;
-    await readOutbox();
-    this.set(lastOutbox.oldestSeconds);
-  },
-});
+// Registered with the first source: a process without an outbox relay does not show them.
+const outboxGauges = [
+  new Gauge({
+    name: "vexil_outbox_backlog",
+    help: "Change events committed and not yet published on the bus (read from the database at scrape time by flags processes)",
+    registers: [],
+    async collect() {
+      if (outboxSources.size === 0) return;
+      await readOutbox();
+      this.set(lastOutbox.backlog);
+    },
+  }),
+  new Gauge({
+    name: "vexil_outbox_oldest_unpublished_seconds",
+    help: "Age of the oldest change event not yet published (0 when none)",
+    registers: [],
+    async collect() {
+      if (outboxSources.size === 0) return;
+      await readOutbox();
+      this.set(lastOutbox.oldestSeconds);
+    },
+  }),
+];
 
 /** Registers how to read the outbox's state at scrape time; the function returned unregisters it. */
 export function watchOutbox(read: () => Promise<OutboxState>): () => void {
+  registerOnce(outboxGauges);
   outboxSources.add(read);
   return () => void outboxSources.delete(read);
 }
@@ -238,48 +242,52 @@ export interface PoolState {
   inFlight: number;
 }
 const pools = new Set<() => PoolState>();
-new Gauge({
-  name: "vexil_db_pool_size",
-  help: "Connections the Postgres pools of this process may open",
-  registers: [registry],
-  collect() {
-    if (pools.size === 0) return;
-    let size = 0;
-    for (const read of pools) size += read().size;
-    this.set(size);
-  },
-});
-new Gauge({
-  name: "vexil_db_pool_in_use",
-  help: "Postgres pool connections busy with a statement or a transaction",
-  registers: [registry],
-  collect() {
-    if (pools.size === 0) return;
-    let inUse = 0;
-    for (const read of pools) {
-      const s = read();
-      inUse += Math.min(s.size, s.inFlight);
-    }
-    this.set(inUse);
-  },
-});
-new Gauge({
-  name: "vexil_db_pool_waiting",
-  help: "Statements and transactions waiting for a Postgres pool connection",
-  registers: [registry],
-  collect() {
-    if (pools.size === 0) return;
-    let waiting = 0;
-    for (const read of pools) {
-      const s = read();
-      waiting += Math.max(0, s.inFlight - s.size);
-    }
-    this.set(waiting);
-  },
-});
+// Registered with the first pool: a process without Postgres does not show them.
+const poolGauges = [
+  new Gauge({
+    name: "vexil_db_pool_size",
+    help: "Connections the Postgres pools of this process may open",
+    registers: [],
+    collect() {
+      if (pools.size === 0) return;
+      let size = 0;
+      for (const read of pools) size += read().size;
+      this.set(size);
+    },
+  }),
+  new Gauge({
+    name: "vexil_db_pool_in_use",
+    help: "Postgres pool connections busy with a statement or a transaction",
+    registers: [],
+    collect() {
+      if (pools.size === 0) return;
+      let inUse = 0;
+      for (const read of pools) {
+        const s = read();
+        inUse += Math.min(s.size, s.inFlight);
+      }
+      this.set(inUse);
+    },
+  }),
+  new Gauge({
+    name: "vexil_db_pool_waiting",
+    help: "Statements and transactions waiting for a Postgres pool connection",
+    registers: [],
+    collect() {
+      if (pools.size === 0) return;
+      let waiting = 0;
+      for (const read of pools) {
+        const s = read();
+        waiting += Math.max(0, s.inFlight - s.size);
+      }
+      this.set(waiting);
+    },
+  }),
+];
 
 /** Registers a pool; the function returned unregisters it (when the database closes). */
 export function watchPool(read: () => PoolState): () => void {
+  registerOnce(poolGauges);
   pools.add(read);
   return () => void pools.delete(read);
 }
@@ -318,6 +326,10 @@ const schedulerExecutions = new Counter({
 export function scheduledItemExecuted(kind: string, outcome: string, latenessSeconds: number | undefined): void {
   if (latenessSeconds !== undefined) schedulerLateness.labels(kind).observe(Math.max(0, latenessSeconds));
   schedulerExecutions.labels(kind, outcome).inc();
+}
+
+function registerOnce(metrics: Gauge[]): void {
+  for (const metric of metrics) if (!registry.getSingleMetric((metric as unknown as { name: string }).name)) registry.registerMetric(metric);
 }
 
 // Serving
