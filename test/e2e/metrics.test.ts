@@ -12,7 +12,7 @@ import { launchCluster, type Cluster, type ServiceKind } from "../../infra/launc
 import { makeClient, type Client } from "../support/client.ts";
 import { scrape, scrapeUntil, type Scrape } from "../support/metrics.ts";
 import { freePort } from "../support/ports.ts";
-import { startEntry, type Running } from "../support/process.ts";
+import { ROOT, startEntry, type Running } from "../support/process.ts";
 import { openSse } from "../support/sse.ts";
 
 const SEMANTIC = { "content-type": "application/json; domain-model=launchdarkly.semanticpatch" };
@@ -154,6 +154,19 @@ describe("metrics of the distributed cluster", () => {
     const process = { gateway: processOf("gateway"), auth: processOf("auth"), flags: processOf("flags"), streaming: processOf("streaming") };
     await exercise({ api: cluster.gateways[0]!, sdk: process.streaming, process, token: METRICS_TOKEN, postgres: true }, admin, "metrics-dist");
   }, 90_000);
+
+  test("the Grafana dashboard charts only metrics these processes export", async () => {
+    const exported = new Set<string>();
+    for (const instance of cluster.instances) for (const name of (await scrape(instance.url, METRICS_TOKEN)).families.keys()) exported.add(name);
+    const dashboard = (await Bun.file(join(ROOT, "infra/grafana/vexil.json")).json()) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    expect(exprs.length).toBeGreaterThan(20);
+    for (const expr of exprs) {
+      const names = expr.match(/\b(?:vexil|process|nodejs)_[a-z0-9_]+/g) ?? [];
+      expect(names.length).toBeGreaterThan(0);
+      for (const name of names) expect([name, exported.has(name.replace(/_(bucket|count|sum)$/, ""))]).toEqual([name, true]);
+    }
+  });
 
   test("a restart of the nats-server counts a disconnect and a reconnect on every process", async () => {
     const reconnects = async () => Promise.all(cluster.instances.map(async (i) => (await scrape(i.url, METRICS_TOKEN)).value("vexil_bus_reconnects_total")));
