@@ -31,19 +31,43 @@ const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 
 // HTTP
 
-const httpRequests = new Counter({
-  name: "vexil_http_requests_total",
-  help: "HTTP requests answered, by the component that answered (gateway, auth, flags, streaming), route template, method and status",
-  labelNames: ["service", "route", "method", "status"] as const,
-  registers: [registry],
-});
-const httpDuration = new Histogram({
-  name: "vexil_http_request_duration_seconds",
-  help: "Time to answer an HTTP request (to the response's headers; an SDK stream counts until it opened), by component, route template and method",
-  labelNames: ["service", "route", "method"] as const,
-  buckets: LATENCY_BUCKETS,
-  registers: [registry],
-});
+/**
+ * The request metrics are counted in plain numbers, one record per component, route and method
+ * found through maps, and turned into Prometheus samples only when scraped. prom-client's own
+ * children hash their labels on every increment (about a microsecond each); this path costs a few
+ * map lookups and additions, which the flag read path does not notice.
+ */
+interface RequestSeries {
+  labels: { service: string; route: string; method: string };
+  statuses: Map<number, number>;
+  /** Observations per bucket (not cumulative), the last for those above every bound. */
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+const requestSeries: RequestSeries[] = [];
+
+const REQUESTS = "vexil_http_requests_total";
+const REQUESTS_HELP = "HTTP requests answered, by the component that answered (gateway, auth, flags, streaming), route template, method and status";
+const DURATION = "vexil_http_request_duration_seconds";
+const DURATION_HELP = "Time to answer an HTTP request (to the response's headers; an SDK stream counts until it opened), by component, route template and method";
+
+/** A family prom-client's registry formats like its own (`get()` in its shape). */
+function registerFamily(name: string, help: string, type: "counter" | "histogram", values: () => Array<{ labels: Record<string, string | number>; value: number; metricName?: string }>): void {
+  const family = { name, help, type, aggregator: "sum", get: () => ({ name, help, type, aggregator: "sum", values: values() }), reset: () => {} };
+  registry.registerMetric(family as unknown as Parameters<Registry["registerMetric"]>[0]);
+}
+registerFamily(REQUESTS, REQUESTS_HELP, "counter", () => requestSeries.flatMap((s) => [...s.statuses].map(([status, value]) => ({ labels: { ...s.labels, status: String(status) }, value }))));
+registerFamily(DURATION, DURATION_HELP, "histogram", () =>
+  requestSeries.flatMap((s) => {
+    let cumulative = 0;
+    const out = LATENCY_BUCKETS.map((le, i) => ({ metricName: `${DURATION}_bucket`, labels: { le, ...s.labels }, value: (cumulative += s.buckets[i]!) }));
+    out.push({ metricName: `${DURATION}_bucket`, labels: { le: "+Inf", ...s.labels } as never, value: s.count });
+    out.push({ metricName: `${DURATION}_sum`, labels: s.labels as never, value: s.sum });
+    out.push({ metricName: `${DURATION}_count`, labels: s.labels as never, value: s.count });
+    return out;
+  }),
+);
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "REPORT"]);
 
@@ -53,26 +77,27 @@ export interface HttpRecorder {
 }
 
 export function httpRecorder(service: string): HttpRecorder {
-  interface Children {
-    method: string;
-    duration: ReturnType<typeof httpDuration.labels>;
-    statuses: Map<number, ReturnType<typeof httpRequests.labels>>;
-  }
-  const routes = new Map<string, Map<string, Children>>();
+  const routes = new Map<string, Map<string, RequestSeries>>();
   return {
     record(route, method, status, seconds) {
       let methods = routes.get(route);
       if (!methods) routes.set(route, (methods = new Map()));
-      let children = methods.get(method);
-      if (!children) {
+      let series = methods.get(method);
+      if (!series) {
         const label = METHODS.has(method) ? method : "other";
-        children = methods.get(label);
-        if (!children) methods.set(label, (children = { method: label, duration: httpDuration.labels(service, route, label), statuses: new Map() }));
+        series = methods.get(label);
+        if (!series) {
+          series = { labels: { service, route, method: label }, statuses: new Map(), buckets: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
+          requestSeries.push(series);
+          methods.set(label, series);
+        }
       }
-      let counter = children.statuses.get(status);
-      if (!counter) children.statuses.set(status, (counter = httpRequests.labels(service, route, children.method, String(status))));
-      counter.inc();
-      children.duration.observe(seconds);
+      series.statuses.set(status, (series.statuses.get(status) ?? 0) + 1);
+      let i = 0;
+      while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
+      series.buckets[i]!++;
+      series.sum += seconds;
+      series.count++;
     },
   };
 }
