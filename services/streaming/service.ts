@@ -3,7 +3,10 @@
  * memory (loaded from the flags service, kept current by change events), serves streams and
  * polling from there, and closes the streams of keys that stop working.
  */
-import type { Bus } from "@vexil/shared/bus/bus";
+import { hostname } from "node:os";
+import { encodeJson, type Bus } from "@vexil/shared/bus/bus";
+import type { DeliveryReceipt } from "@vexil/shared/delivery-receipts";
+import { subjects } from "@vexil/shared/subjects";
 import { measuredHandle } from "@vexil/shared/http/measured";
 import type { Logger } from "@vexil/shared/logger";
 import { changeDelivery } from "@vexil/shared/metrics";
@@ -26,6 +29,8 @@ export interface StreamingServiceOptions {
   heartbeatMs?: number;
   /** How often the evaluation counts of SDK reports go out (flag statuses). */
   evaluationsFlushMs?: number;
+  /** This instance's name in delivery receipts; default `host:pid`. */
+  instance?: string;
 }
 
 /** Paths this service answers; everything else is the gateway's. */
@@ -33,11 +38,21 @@ export const STREAMING_PATHS = /^\/(all|bulk|diagnostic|sdk\/|msdk\/|eval\/|meva
 
 export async function startStreamingService(options: StreamingServiceOptions) {
   const { bus, logger } = options;
+  const instance = options.instance ?? `${hostname()}:${process.pid}`;
   const keys = busKeyVerifier(bus, { timeoutMs: options.requestTimeoutMs });
   const feeds = new FeedHub(bus, logger, {
     timeoutMs: options.requestTimeoutMs,
     onDelivered: (event, streams) => {
-      if (streams > 0 && event.committedAt !== undefined) changeDelivery.observe(Math.max(0, Date.now() - event.committedAt) / 1000);
+      if (streams === 0 || event.committedAt === undefined) return;
+      const deliveredAt = Date.now();
+      changeDelivery.observe(Math.max(0, deliveredAt - event.committedAt) / 1000);
+      if (event.kind !== "flag") return;
+      const receipt: DeliveryReceipt = { v: 1, instance, environmentId: event.environmentId, key: event.key, version: event.version, seq: event.seq, committedAt: event.committedAt, streams, deliveredAt };
+      try {
+        bus.publish(subjects.streamingReceipts, encodeJson(receipt));
+      } catch {
+        // The bus is away: this receipt is lost, the delivery itself is not.
+      }
     },
   });
   const hub = new StreamHub<StreamTag>({ heartbeatMs: options.heartbeatMs ?? 60_000, limit: options.streamLimit ?? 15_000 });
