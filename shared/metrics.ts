@@ -135,7 +135,7 @@ export const changeDelivery = new Histogram({
 });
 export const sdkRefusals = new Counter({
   name: "vexil_sdk_refusals_total",
-  help: "SDK requests refused, by reason (unauthorized: a key or ID that does not work; stream_limit: the instance holds its limit of streams)",
+  help: "SDK requests refused, by reason (unauthorized: a missing key or one that does not work; unknown_client_id: a client-side ID of no environment; stream_limit: the instance holds its limit of streams, or is draining)",
   labelNames: ["reason"] as const,
   registers: [registry],
 });
@@ -143,13 +143,14 @@ export const sdkRefusals = new Counter({
 export type StreamKind = "server" | "client" | "mobile";
 
 const environmentLabelOf = new Map<string, [string, string]>();
+const OTHER: [string, string] = ["other", "other"];
 
 /** The project and environment labels of an environment: its keys, or `other` once the process has used `MAX_ENVIRONMENT_LABELS` of them. */
 export function environmentLabels(environmentId: string, projectKey: string, environmentKey: string): [string, string] {
   let labels = environmentLabelOf.get(environmentId);
   if (!labels) {
-    labels = environmentLabelOf.size < MAX_ENVIRONMENT_LABELS ? [projectKey, environmentKey] : ["other", "other"];
-    environmentLabelOf.set(environmentId, labels);
+    if (environmentLabelOf.size >= MAX_ENVIRONMENT_LABELS) return OTHER;
+    environmentLabelOf.set(environmentId, (labels = [projectKey, environmentKey]));
   }
   return labels;
 }
@@ -200,15 +201,16 @@ let lastOutbox: OutboxState = { backlog: 0, oldestSeconds: 0 };
 let outboxRead: Promise<void> | undefined;
 /** Reads the outbox once per scrape, for both gauges; keeps the last figures when the database does not answer in time. */
 function readOutbox(): Promise<void> {
-  return (outboxRead ??= (async () => {
+  outboxRead ??= (async () => {
     try {
       for (const source of outboxSources) lastOutbox = await withTimeout(source(), 1_000);
     } catch {
       // Keep the last figures.
-    } finally {
-      outboxRead = undefined;
     }
-  })());
+  })().finally(() => {
+    outboxRead = undefined;
+  });
+  return outboxRead;
 }
 // Registered with the first source: a process without an outbox relay does not show them.
 const outboxGauges = [
