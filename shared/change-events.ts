@@ -14,7 +14,9 @@ export interface ChangeEvent {
   deleted: boolean;
   /** The item in the SDK format; absent for a delete. */
   data?: Record<string, unknown>;
+  /** When the change was written (epoch ms, the time of its audit entry), added by the relay as it publishes; what delivery lag is measured from. */
+  committedAt?: number;
 }
 
 /** What a change produces before commit: the store adds the environment id and the sequence number. */
-export type PendingChange = Omit<ChangeEvent, "v" | "environmentId" | "seq"> & { environmentKey: string };
+export type PendingChange = Omit<ChangeEvent, "v" | "environmentId" | "seq" | "committedAt"> & { environmentKey: string };

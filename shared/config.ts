@@ -39,6 +39,8 @@ export interface Config {
   streamHeartbeatMs: number;
   /** How often a streaming instance sends the evaluation counts of SDK reports to the flags service (flag statuses). */
   evaluationsFlushMs: number;
+  /** When set, `GET /metrics` answers only `Authorization: Bearer <it>`; absent: anyone who reaches the port. */
+  metricsToken: string | undefined;
 }
 
 export interface ConfigNeeds {
@@ -150,6 +152,11 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
   if (!KEY.test(unleashProject)) problems.push(`VEXIL_UNLEASH_PROJECT must be a project key (got "${unleashProject}")`);
   if (!KEY.test(unleashEnvironment)) problems.push(`VEXIL_UNLEASH_ENVIRONMENT must be an environment key (got "${unleashEnvironment}")`);
 
+  const metricsToken = value("VEXIL_METRICS_TOKEN");
+  if (metricsToken !== undefined && (metricsToken.length < 16 || metricsToken.length > 256 || /\s/.test(metricsToken))) {
+    problems.push("VEXIL_METRICS_TOKEN must be 16 to 256 characters without spaces");
+  }
+
   const logLevel = (value("LOG_LEVEL") ?? "info").toLowerCase() as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got "${value("LOG_LEVEL")}")`);
 
@@ -173,6 +180,7 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
     streamLimit,
     streamHeartbeatMs,
     evaluationsFlushMs,
+    metricsToken,
     corsOrigins,
     rateLimitGlobal,
     rateLimitRoute,

@@ -1,7 +1,7 @@
 /**
  * The common composition root of a service started on its own (`bun services/<name>/main.ts`):
  * config, Postgres (migrated) when the service has tables, NATS, its HTTP routes served over the
- * bus in its queue group, `/healthz` and `/readyz` on PORT, and graceful shutdown.
+ * bus in its queue group, `/healthz`, `/readyz` and `/metrics` on PORT, and graceful shutdown.
  */
 import { Elysia } from "elysia";
 import { createAssertions, keyFrom, type Assertions } from "./assertion.ts";
@@ -13,6 +13,7 @@ import { migrate } from "./db/migrate.ts";
 import { healthRoutes, type Check } from "./http/health.ts";
 import { listen, onShutdown, runMain, within } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { collectProcessMetrics, metricsResponse, pathOf } from "./metrics.ts";
 import type { ServiceName } from "./subjects.ts";
 import { serveHttpOverBus } from "./transport/http-over-bus.ts";
 
@@ -45,6 +46,7 @@ export function runStandalone(spec: StandaloneSpec): Promise<void> {
   return runMain(async () => {
     const config = loadConfig(process.env, { nats: true, database: spec.usesDatabase });
     const logger = createLogger(config.logLevel, { service: spec.name, pid: process.pid });
+    collectProcessMetrics();
     let database: Database | undefined;
     if (spec.usesDatabase) {
       database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
@@ -60,8 +62,15 @@ export function runStandalone(spec: StandaloneSpec): Promise<void> {
     let shutdown = { isShuttingDown: () => false };
     const health = new Elysia().use(healthRoutes({ checks, isShuttingDown: () => shutdown.isShuttingDown() }));
     const publicHandle = service.publicHandle;
-    const isHealth = (r: Request) => /^\/(healthz|readyz)$/.test(new URL(r.url).pathname);
-    const server = listen({ port: config.port, host: config.host, fetch: (r) => (publicHandle && !isHealth(r) ? publicHandle(r) : health.handle(r)) });
+    const server = listen({
+      port: config.port,
+      host: config.host,
+      fetch: (r) => {
+        const path = pathOf(r.url);
+        if (path === "/metrics") return metricsResponse(r, config.metricsToken);
+        return publicHandle && path !== "/healthz" && path !== "/readyz" ? publicHandle(r) : health.handle(r);
+      },
+    });
     shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
       service.beforeStop?.();
       await service.stop();

@@ -27,6 +27,8 @@ export const subjects = {
   flagsEnvironmentData: "vexil.flags.env-data",
   /** Streaming → flags (queue group): evaluation counts per flag and variation, in batches, for flag statuses. */
   streamingEvaluations: "vexil.streaming.evaluations",
+  /** Streaming → every flags instance: how many streams of an instance a flag's change reached, and when (delivery receipts). */
+  streamingReceipts: "vexil.streaming.receipts",
   /** Gateways → gateways: calls admitted per caller and route in the current rate-limit window. */
   gatewayRate: "vexil.gateway.rate",
   /** Gateways → auth (queue group): tokens last used, members last seen. */

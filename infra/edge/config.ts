@@ -110,6 +110,8 @@ export function renderEdgeConfig(options: EdgeConfigOptions): string {
     "  # The edge's own readiness: 200 while at least one gateway is in the rotation.",
     "  monitor-uri /edge/healthz",
     "  monitor fail if { nbsrv(gateway) lt 1 }",
+    "  # Each process's /metrics is for the scraper inside, not the public address.",
+    `  http-request return status 404 content-type application/json string '{"code":"not_found","message":"No resource at /metrics"}' if { path /metrics }`,
     "  # Every SDK endpoint (services/streaming/paths.ts) to the streaming instances.",
     `  acl sdk path_reg ${streamingPathPattern()}`,
     "  use_backend streaming if sdk",

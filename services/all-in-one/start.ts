@@ -19,6 +19,7 @@ import { openDatabase } from "@vexil/shared/db/connector";
 import { migrate } from "@vexil/shared/db/migrate";
 import { listen, onShutdown, within } from "@vexil/shared/lifecycle";
 import { createLogger } from "@vexil/shared/logger";
+import { collectProcessMetrics } from "@vexil/shared/metrics";
 import { inProcessServiceClient } from "@vexil/shared/transport/http-over-bus";
 
 /** The all-in-one process, started from a validated config. `overrides` lets benchmarks swap parts. */
@@ -29,6 +30,7 @@ export interface AllInOneOverrides {
 
 export async function startAllInOne(config: Config, overrides: AllInOneOverrides = {}) {
   const logger = createLogger(config.logLevel, { service: "vexil", pid: process.pid });
+  collectProcessMetrics();
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   await migrate(database.db);
   // The NATS client is loaded only when there is a server to use (it is megabytes of an idle process).
@@ -80,6 +82,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     corsOrigins: config.corsOrigins,
     rateLimiter,
     failures: createFailureLimiter(config.authFailureLimit),
+    metricsToken: config.metricsToken,
     readiness: { checks: { database: () => database.ping(), bus: () => bus.ping() }, isShuttingDown: () => shutdown.isShuttingDown() },
   });
   // SDK requests go straight to the streaming service; the REST API goes through the gateway.

@@ -2,6 +2,7 @@
 import type { Assertions } from "@vexil/shared/assertion";
 import type { Bus } from "@vexil/shared/bus/bus";
 import type { Database } from "@vexil/shared/db/connector";
+import { measuredHandle } from "@vexil/shared/http/measured";
 import type { Logger } from "@vexil/shared/logger";
 import { createAuthApp } from "./app.ts";
 import { busAuthEvents, serveAuthBus } from "./bus-handlers.ts";
@@ -49,7 +50,7 @@ export async function startAuthService(options: AuthServiceOptions) {
   serveAuthBus(options.bus, ctx);
   const app = createAuthApp(ctx, options.assertions);
   return {
-    handle: (request: Request) => app.handle(request),
+    handle: measuredHandle("auth", app.routes, (request) => app.handle(request)),
     stop: () => {},
   };
 }

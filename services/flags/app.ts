@@ -11,6 +11,7 @@ import { auditLogRoutes } from "./routes/audit-log.ts";
 import { compatRoutes } from "./routes/compat.ts";
 import { environmentRoutes } from "./routes/environments.ts";
 import { flagStatusRoutes } from "./routes/flag-statuses.ts";
+import { deliveryRoutes } from "./routes/deliveries.ts";
 import { flagRoutes } from "./routes/flags.ts";
 import { projectRoutes } from "./routes/projects.ts";
 import { segmentRoutes } from "./routes/segments.ts";
@@ -36,6 +37,7 @@ export function createFlagsApp(ctx: FlagsContext, assertions: Assertions, unleas
     .use(environmentRoutes(ctx, assertions))
     .use(flagRoutes(ctx, assertions))
     .use(flagStatusRoutes(ctx, assertions))
+    .use(deliveryRoutes(ctx, assertions))
     .use(segmentRoutes(ctx, assertions))
     .use(scheduledChangeRoutes(ctx, assertions))
     .use(flagExpiringRoutes(ctx, assertions))

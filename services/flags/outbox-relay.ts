@@ -23,6 +23,7 @@ import type { Database } from "@vexil/shared/db/connector";
 import { withoutDeadline } from "@vexil/shared/deadline";
 import { LOCK_NAMESPACE, rowsOf } from "@vexil/shared/db/migrate";
 import { OUTBOX_CHANNEL, type Unlisten } from "@vexil/shared/db/notifications";
+import { outboxPublished, outboxRelayLag, watchOutbox } from "@vexil/shared/metrics";
 import type { Logger } from "@vexil/shared/logger";
 import { subjects } from "@vexil/shared/subjects";
 import { environmentSequences, outbox } from "./storage/schema.ts";
@@ -71,7 +72,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // One statement: number the oldest unpublished events per environment (the counters rise by
       // what each environment got), mark them and return them. Publishing happens before commit;
       // if it fails, the transaction rolls all of it back.
-      const rows = rowsOf<{ id: number; seq: number; payload: ChangeEvent | string }>(
+      const rows = rowsOf<{ id: number; seq: number; payload: ChangeEvent | string; created_at: number | string }>(
         await tx.execute(sql`
           with oldest as (
             select id, environment_id from ${outbox}
@@ -85,14 +86,17 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           update ${outbox} o set published_at = ${Date.now()}, seq = counters.seq - counts.c + batch.n
           from batch join counts using (environment_id) join counters using (environment_id)
           where o.id = batch.id
-          returning o.id, o.seq, o.payload`),
+          returning o.id, o.seq, o.payload, o.created_at`),
       ).sort((a, b) => Number(a.id) - Number(b.id));
       if (rows.length === 0) return 0;
       for (const row of rows) {
-        const event = { ...(typeof row.payload === "string" ? (JSON.parse(row.payload) as ChangeEvent) : row.payload), seq: Number(row.seq) };
+        const event: ChangeEvent = { ...(typeof row.payload === "string" ? (JSON.parse(row.payload) as ChangeEvent) : row.payload), seq: Number(row.seq), committedAt: Number(row.created_at) };
         bus.publish(subjects.changes(event.environmentId), encoder.encode(JSON.stringify(event)));
       }
       await bus.flush();
+      const now = Date.now();
+      for (const row of rows) outboxRelayLag.observe(Math.max(0, now - Number(row.created_at)) / 1000);
+      outboxPublished.inc(rows.length);
       return rows.length;
     });
   }
@@ -166,11 +170,20 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   bus.onReconnect(nudge);
   listen();
   nudge();
+  // The backlog as the database has it, read when metrics are scraped.
+  const unwatch = watchOutbox(async () => {
+    const [row] = rowsOf<{ backlog: number | string; oldest: number | string | null }>(
+      await withoutDeadline(() => db.execute(sql`select count(*) as backlog, min(created_at) as oldest from ${outbox} where published_at is null`)),
+    );
+    const oldest = row?.oldest === null || row?.oldest === undefined ? undefined : Number(row.oldest);
+    return { backlog: Number(row?.backlog ?? 0), oldestSeconds: oldest === undefined ? 0 : Math.max(0, Date.now() - oldest) / 1000 };
+  });
 
   return {
     nudge,
     async stop() {
       stopped = true;
+      unwatch();
       clearInterval(poll);
       clearInterval(cleanup);
       await (await unlisten)?.();

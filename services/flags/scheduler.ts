@@ -24,6 +24,7 @@
  */
 import { withoutDeadline } from "@vexil/shared/deadline";
 import type { Logger } from "@vexil/shared/logger";
+import { scheduledItemExecuted } from "@vexil/shared/metrics";
 import type { Outcome } from "./domain/schedules/execute.ts";
 import type { ScheduledItem, ScheduleStore } from "./storage/schedule-store.ts";
 
@@ -73,8 +74,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     } catch (e) {
       // The item stays claimed until its lease runs out, then is tried again.
       logger.warn("scheduled item not executed; it will be tried again", { item: item.id, kind: item.kind, error: e });
+      scheduledItemExecuted(item.kind, "error", undefined);
       return undefined;
     }
+    // Lateness: from the item's time to its change written (applied items only).
+    scheduledItemExecuted(item.kind, outcome.kind, outcome.kind === "applied" ? (now() - item.dueAt) / 1000 : undefined);
     if (outcome.kind === "failed") logger.info("scheduled item could not be applied", { item: item.id, kind: item.kind, reason: outcome.reason });
     if (outcome.kind === "superseded") await store.release(item.id, token);
     if (outcome.kind === "alreadyApplied") await store.discard(item.id, token);

@@ -3,6 +3,7 @@ import type { Assertions } from "@vexil/shared/assertion";
 import type { Bus } from "@vexil/shared/bus/bus";
 import type { Database } from "@vexil/shared/db/connector";
 import { serveJson } from "@vexil/shared/bus/rpc";
+import { measuredHandle } from "@vexil/shared/http/measured";
 import type { Logger } from "@vexil/shared/logger";
 import { queueGroup, subjects } from "@vexil/shared/subjects";
 import { createFlagsApp, type CompatDefaults } from "./app.ts";
@@ -10,6 +11,7 @@ import type { FlagsContext } from "./domain/context.ts";
 import { environmentData } from "./domain/environment-data.ts";
 import { bootstrapDefaultProject } from "./domain/projects.ts";
 import { busKeyIssuer } from "./env-keys-client.ts";
+import { createDeliveryLedger, subscribeToReceipts } from "./delivery-ledger.ts";
 import { startOutboxRelay } from "./outbox-relay.ts";
 import { executeItem } from "./domain/schedules/execute.ts";
 import { createScheduler } from "./scheduler.ts";
@@ -38,6 +40,8 @@ export async function startFlagsService(options: FlagsServiceOptions) {
   const { db } = options.database;
   // Reads come from this instance's memory, kept current by the database's commit notices.
   const notices = await listenForChanges(options.database);
+  // Delivery receipts from every streaming instance, for `GET …/deliveries`.
+  const ledger = createDeliveryLedger();
   const cache = new CachedStores({ projects: new DrizzleProjectStore(db), flags: new DrizzleFlagStore(db), segments: new DrizzleSegmentStore(db) }, notices);
   const ctx: FlagsContext = {
     store: cache.projects,
@@ -49,6 +53,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     keys: busKeyIssuer(options.bus, options.requestTimeoutMs),
     logger: options.logger,
     now: Date.now,
+    deliveries: ledger,
   };
   const relay = startOutboxRelay({ database: options.database, bus: options.bus, logger: options.logger });
   ctx.committed = relay.nudge;
@@ -68,6 +73,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
   const app = createFlagsApp(ctx, options.assertions, options.unleash);
   const served = serveJson(options.bus, subjects.flagsEnvironmentData, queueGroup("flags"), options.logger, (body: { environmentId?: unknown }) => environmentData(ctx, body));
   const evaluations = subscribeToEvaluations(options.bus, ctx.usage, options.logger);
+  const receipts = subscribeToReceipts(options.bus, ledger);
   let stopped = false;
   // The default project needs the auth service for its keys: keep trying until it answers.
   const bootstrapped = (async () => {
@@ -82,7 +88,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     }
   })();
   return {
-    handle: (request: Request) => app.handle(request),
+    handle: measuredHandle("flags", app.routes, (request) => app.handle(request)),
     bootstrapped,
     stop: async () => {
       stopped = true;
@@ -90,6 +96,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
       await unlistenSchedules();
       await scheduler.stop();
       evaluations.unsubscribe();
+      receipts.unsubscribe();
       cache.close();
       await notices.close();
       await relay.stop();

@@ -8,13 +8,15 @@ import { VexilError, errorResponse } from "@vexil/shared/errors";
 import { SESSION_COOKIE, cookieValue } from "@vexil/shared/http/cookies";
 import { presentedCredential } from "@vexil/shared/http/credentials";
 import { readyResponse, type Readiness } from "@vexil/shared/http/health";
+import { ROUTE_HEADER, UNMATCHED } from "@vexil/shared/http/measured";
 import { acceptRequestId } from "@vexil/shared/ids";
+import { httpRecorder, metricsResponse, pathOf, refusals } from "@vexil/shared/metrics";
 import type { Logger } from "@vexil/shared/logger";
 import type { ServiceClient } from "@vexil/shared/transport/http-over-bus";
 import type { CallerVerifier, Credential } from "./caller-verifier.ts";
 import { createFailureLimiter, type FailureLimiter } from "./failure-limiter.ts";
 import { routeOf, type Route } from "./routes.ts";
-import { createDocs } from "./docs.ts";
+import { DOCUMENT_PATH, createDocs } from "./docs.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import { apiVersionOf, betaCheck, checkedBody, corsHeaders, preflight, versionsBody, withMethodOverride, type CorsOptions } from "./conventions.ts";
 
@@ -30,6 +32,8 @@ export interface GatewayDeps {
   corsOrigins?: string[];
   /** Per-caller rate limits; absent: none. */
   rateLimiter?: RateLimiter;
+  /** `VEXIL_METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer <it>`. */
+  metricsToken?: string;
 }
 
 const link = (href: string) => ({ href, type: "application/json" });
@@ -49,6 +53,8 @@ const ROOT = {
 };
 
 const CHALLENGE = { "www-authenticate": 'Bearer realm="vexil", charset="UTF-8"' };
+/** Paths the gateway answers itself, labelled as they are in its request metrics. */
+const OWN_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/api/v2", "/api/v2/versions", DOCUMENT_PATH]);
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** `Authorization: <token>` or `Authorization: Bearer <token>`. */
@@ -59,6 +65,24 @@ export function createGateway(deps: GatewayDeps) {
   const failures = deps.failures ?? createFailureLimiter(30);
   const cors: CorsOptions = { origins: deps.corsOrigins ?? [], publicOrigin: deps.publicOrigin };
   const docs = createDocs(deps.services, logger);
+  const metrics = httpRecorder("gateway");
+
+  /**
+   * The route label of an answer: the template the owning service matched (it says so in a header,
+   * removed here), or, for what the gateway answered itself, the path of its own routes, `/docs`,
+   * `unmatched` for a path no service owns, and `gateway` for the rest (refusals, preflights,
+   * services that did not answer).
+   */
+  function routeLabel(pathname: string, response: Response): string {
+    const template = response.headers.get(ROUTE_HEADER);
+    if (template !== null) {
+      response.headers.delete(ROUTE_HEADER);
+      return template;
+    }
+    if (OWN_PATHS.has(pathname)) return pathname;
+    if (docs.has(pathname)) return "/docs";
+    return routeOf(pathname) ? "gateway" : UNMATCHED;
+  }
 
   /** The request's credential; a session cookie only from the public origin. */
   function credentialOf(request: Request, id: string): Credential | Response {
@@ -77,6 +101,7 @@ export function createGateway(deps: GatewayDeps) {
     const url = new URL(incoming.url);
     if (url.pathname === "/healthz") return Response.json({ status: "ok" });
     if (url.pathname === "/readyz") return readyResponse(deps.readiness, incoming);
+    if (url.pathname === "/metrics") return metricsResponse(incoming, deps.metricsToken);
     if (incoming.method === "OPTIONS") return preflight(incoming, cors);
 
     const request = withMethodOverride(incoming);
@@ -99,15 +124,25 @@ export function createGateway(deps: GatewayDeps) {
     if (route.public) {
       // Signing in is guessing a password: it counts against the address like a wrong token.
       const wait = failures.retryAfter(address);
-      if (wait > 0) return errorResponse(429, "rate_limited", "Too many failed authentications from this address; try again later", id, { "retry-after": String(wait) });
+      if (wait > 0) {
+        refusals.authFailureLimited.inc();
+        return errorResponse(429, "rate_limited", "Too many failed authentications from this address; try again later", id, { "retry-after": String(wait) });
+      }
       const response = await deps.services[route.service].handle(new Request(await checkedBody(request), { headers }));
-      if (response.status === 401) failures.fail(address);
+      if (response.status === 401) {
+        refusals.unauthorized.inc();
+        failures.fail(address);
+      }
       return response;
     } else {
       const credential = credentialOf(request, id);
-      if (credential instanceof Response) return credential;
+      if (credential instanceof Response) {
+        if (credential.status === 401) refusals.unauthorized.inc();
+        return credential;
+      }
       const wait = failures.retryAfter(address);
       if (wait > 0 && !deps.verifier.isKnownGood(credential)) {
+        refusals.authFailureLimited.inc();
         return errorResponse(429, "rate_limited", "Too many failed authentications from this address; try again later", id, { "retry-after": String(wait) });
       }
       let checked;
@@ -119,6 +154,7 @@ export function createGateway(deps: GatewayDeps) {
         return errorResponse(code === "gateway_timeout" ? 504 : 503, code, "Authentication is not available right now; try again shortly", id, { "retry-after": "1" });
       }
       if (!checked.ok) {
+        refusals.unauthorized.inc();
         failures.fail(address);
         return errorResponse(401, "unauthorized", checked.reason, id, CHALLENGE);
       }
@@ -127,6 +163,7 @@ export function createGateway(deps: GatewayDeps) {
       headers.set(CALLER_HEADER, checked.assertion);
       const rate = deps.rateLimiter?.check(checked.caller.tokenId ?? `member:${checked.caller.memberId}`, request.method, url.pathname);
       if (rate && !rate.ok) {
+        refusals.rateLimited.inc();
         return errorResponse(429, "rate_limited", "You've exceeded the API rate limit; try again after the window resets", id, { ...rate.headers, "retry-after": String(rate.retryAfter) });
       }
       if (rate) limitHeaders = rate.headers;
@@ -160,7 +197,10 @@ export function createGateway(deps: GatewayDeps) {
       }
       for (const [k, v] of Object.entries(corsHeaders(request, cors))) if (!response.headers.has(k)) response.headers.set(k, v);
       const status = response.status;
-      const line = { id, method: request.method, path: new URL(request.url).pathname, status, ms: Math.round(performance.now() - started) };
+      const path = pathOf(request.url);
+      const seconds = (performance.now() - started) / 1000;
+      metrics.record(routeLabel(path, response), request.method, status, seconds);
+      const line = { id, method: request.method, path, status, ms: Math.round(seconds * 1000) };
       if (status >= 500) logger.warn("request", line);
       else if (status >= 400) logger.info("request", line);
       else logger.debug("request", line);

@@ -4,6 +4,7 @@ import { connectNatsBus } from "@vexil/shared/bus/nats-bus";
 import type { Config } from "@vexil/shared/config";
 import { listen, onShutdown, within } from "@vexil/shared/lifecycle";
 import { createLogger } from "@vexil/shared/logger";
+import { collectProcessMetrics } from "@vexil/shared/metrics";
 import { busServiceClient } from "@vexil/shared/transport/http-over-bus";
 import { createGateway } from "./app.ts";
 import { busCallerVerifier, type CallerVerifier } from "./caller-verifier.ts";
@@ -17,6 +18,7 @@ export interface GatewayOverrides {
 
 export async function startGateway(config: Config, overrides: GatewayOverrides = {}) {
   const logger = createLogger(config.logLevel, { service: "gateway", pid: process.pid });
+  collectProcessMetrics();
   const bus = await connectNatsBus(config.natsUrl!, "vexil-gateway", logger);
   const assertions = createAssertions(keyFrom(config.internalKey!));
   const busVerifier = busCallerVerifier(bus, { timeoutMs: config.serviceTimeoutMs, assertions });
@@ -33,6 +35,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     corsOrigins: config.corsOrigins,
     rateLimiter,
     failures: createFailureLimiter(config.authFailureLimit),
+    metricsToken: config.metricsToken,
     readiness: { checks: { bus: () => bus.ping() }, isShuttingDown: () => shutdown.isShuttingDown() },
   });
   const server = listen({ port: config.port, host: config.host, fetch: (r, s) => gateway.handle(r, s.requestIP(r)?.address) });

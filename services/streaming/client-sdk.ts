@@ -7,6 +7,7 @@
 import { parseContext, type EvaluationContext, type EvaluationReason } from "@vexil/shared/evaluation/evaluate";
 import type { SdkItem } from "@vexil/shared/environment-data";
 import { VexilError, invalidRequest } from "@vexil/shared/errors";
+import { sdkRefusals, streamEventCounter, streamOpened, type StreamKind } from "@vexil/shared/metrics";
 import { evaluateIn } from "./evaluations.ts";
 import { FeedGroups, type Feed, type FeedHub, type FeedUpdate } from "./feeds.ts";
 import type { StreamTag } from "./server-sdk.ts";
@@ -139,23 +140,35 @@ interface ClientStream {
 export class ClientStreams {
   /** What a change affects is worked out once per environment; each stream then evaluates those flags for its context. */
   private readonly groups = new FeedGroups<ClientStream>((update, feed, streams) => {
+    const count = { client: { put: 0, patch: 0, delete: 0 }, mobile: { put: 0, patch: 0, delete: 0 } };
     if (update.type === "put") {
-      for (const s of streams) s.stream.send(sseEvent("put", evaluateAll(feed, s.context, s.kind, s.withReasons)));
-      return;
-    }
-    const keys = [...affectedFlags(feed, update)];
-    for (const s of streams) {
-      for (const key of keys) {
-        const item = feed.flags.get(key);
-        if (!item || !availableTo(item, s.kind)) {
-          // Gone, or (by this very change) no longer for this credential: the SDK drops it.
-          if (!item || (update.kind === "flag" && update.key === key)) s.stream.send(sseEvent("delete", { key, version: feed.seq }));
-          continue;
+      for (const s of streams) {
+        s.stream.send(sseEvent("put", evaluateAll(feed, s.context, s.kind, s.withReasons)));
+        count[s.kind].put++;
+      }
+    } else {
+      const keys = [...affectedFlags(feed, update)];
+      for (const s of streams) {
+        for (const key of keys) {
+          const item = feed.flags.get(key);
+          if (!item || !availableTo(item, s.kind)) {
+            // Gone, or (by this very change) no longer for this credential: the SDK drops it.
+            if (!item || (update.kind === "flag" && update.key === key)) {
+              s.stream.send(sseEvent("delete", { key, version: feed.seq }));
+              count[s.kind].delete++;
+            }
+            continue;
+          }
+          const evaluated = evaluatedFlag(feed, key, s.context, s.withReasons);
+          if (evaluated) {
+            s.stream.send(sseEvent("patch", { key, ...evaluated }));
+            count[s.kind].patch++;
+          }
         }
-        const evaluated = evaluatedFlag(feed, key, s.context, s.withReasons);
-        if (evaluated) s.stream.send(sseEvent("patch", { key, ...evaluated }));
       }
     }
+    for (const kind of ["client", "mobile"] as const) for (const event of ["put", "patch", "delete"] as const) sent[kind](event, count[kind][event]);
+    return streams.size;
   });
 
   constructor(
@@ -166,26 +179,43 @@ export class ClientStreams {
   async open(environmentId: string, selector: string, context: EvaluationContext, kind: ClientKind, withReasons: boolean): Promise<Response> {
     const feed = await this.feeds.get(environmentId);
     let leave = () => {};
+    let uncount = () => {};
     const opened = this.hub.open({
       initial: sseEvent("put", evaluateAll(feed, context, kind, withReasons)),
       tag: { environmentId, selector },
-      onClose: () => leave(),
+      onClose: () => {
+        uncount();
+        leave();
+      },
     });
     if (!opened) throw unavailable();
+    sent[kind]("put", 1);
+    uncount = streamOpened(feed.environmentId, feed.projectKey, feed.environmentKey, kind);
     leave = this.groups.join(feed, { stream: opened.stream, context, kind, withReasons });
     // Closed before it joined (the client went away at once): nothing will call leave later.
-    if (opened.stream.closed) leave();
+    if (opened.stream.closed) {
+      uncount();
+      leave();
+    }
     return opened.response;
   }
 }
 
 /** A client-side ID names an environment that exists; anything else is 404 (the SDK stops: the ID is wrong for good). */
 export async function clientFeed(feeds: FeedHub, environmentId: string): Promise<Feed> {
-  if (!/^[0-9a-zA-Z_-]{1,64}$/.test(environmentId)) throw new VexilError("not_found", "Unknown client-side ID");
+  if (!/^[0-9a-zA-Z_-]{1,64}$/.test(environmentId)) throw unknownClientId();
   try {
     return await feeds.get(environmentId);
   } catch (e) {
-    if (e instanceof VexilError && e.code === "not_found") throw new VexilError("not_found", "Unknown client-side ID");
+    if (e instanceof VexilError && e.code === "not_found") throw unknownClientId();
     throw e;
   }
+}
+
+const sent: Record<Extract<StreamKind, ClientKind>, ReturnType<typeof streamEventCounter>> = { client: streamEventCounter("client"), mobile: streamEventCounter("mobile") };
+const unknownIds = sdkRefusals.labels("unknown_client_id");
+
+function unknownClientId(): VexilError {
+  unknownIds.inc();
+  return new VexilError("not_found", "Unknown client-side ID");
 }

@@ -21,7 +21,8 @@ export type FeedUpdate =
   | { type: "upsert"; kind: ItemKind; key: string; item: SdkItem }
   | { type: "delete"; kind: ItemKind; key: string; version: number };
 
-export type FeedListener = (update: FeedUpdate, feed: Feed) => void;
+/** Hears a feed's updates; returns how many streams it wrote the update to (nothing: none). */
+export type FeedListener = (update: FeedUpdate, feed: Feed) => number | void;
 
 export class Feed {
   readonly flags = new Map<string, SdkItem>();
@@ -79,14 +80,17 @@ export class Feed {
     return { type: "upsert", kind: event.kind, key: event.key, item };
   }
 
-  notify(update: FeedUpdate): void {
+  /** Tells every listener; returns how many streams they wrote the update to. */
+  notify(update: FeedUpdate): number {
+    let streams = 0;
     for (const listener of this.listeners) {
       try {
-        listener(update, this);
+        streams += listener(update, this) ?? 0;
       } catch {
         // One listener's failure (a closed stream) is not the others'.
       }
     }
+    return streams;
   }
 }
 
@@ -97,7 +101,7 @@ export class Feed {
 export class FeedGroups<T> {
   private readonly groups = new Map<Feed, { members: Set<T>; listener: FeedListener }>();
 
-  constructor(private readonly onUpdate: (update: FeedUpdate, feed: Feed, members: ReadonlySet<T>) => void) {}
+  constructor(private readonly onUpdate: (update: FeedUpdate, feed: Feed, members: ReadonlySet<T>) => number | void) {}
 
   /** Adds `member` to the feed's group; the function returned takes it out (and the listener with the last one). */
   join(feed: Feed, member: T): () => void {
@@ -122,6 +126,8 @@ export class FeedGroups<T> {
 
 export interface FeedHubOptions {
   timeoutMs: number;
+  /** Called after a change event was written to this instance's streams (`streams`: how many; 0 when none listen). */
+  onDelivered?: (event: ChangeEvent, streams: number) => void;
   /** Feeds nobody listens to and nobody asked for this long are forgotten. */
   idleMs?: number;
 }
@@ -202,7 +208,9 @@ export class FeedHub {
       return;
     }
     const update = feed.apply(event);
-    if (update) feed.notify(update);
+    if (!update) return;
+    const streams = feed.notify(update);
+    this.options.onDelivered?.(event, streams);
   }
 
   /** Loads the environment (again); a load already under way is joined, not repeated. */

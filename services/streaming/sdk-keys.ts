@@ -7,6 +7,7 @@ import type { EnvironmentKeysRevokedEvent } from "@vexil/shared/auth-messages";
 import { decodeJson, type Bus } from "@vexil/shared/bus/bus";
 import { requestJson } from "@vexil/shared/bus/rpc";
 import { VexilError } from "@vexil/shared/errors";
+import { sdkRefusals } from "@vexil/shared/metrics";
 import { parseCredential, verifierOf } from "@vexil/shared/secrets";
 import { subjects } from "@vexil/shared/subjects";
 
@@ -48,11 +49,19 @@ const KIND_NAMES: Record<KeyKind, string> = { sdk: "SDK key", mob: "mobile key" 
  * missing or does not work — an unreachable auth service is a 503 from the bus call.
  */
 export async function requireGrant(keys: KeyVerifier, kind: KeyKind, presented: string | undefined, where = "the Authorization header"): Promise<KeyGrant> {
-  if (!presented) throw new VexilError("unauthorized", `An ${KIND_NAMES[kind]} is required in ${where}`);
+  if (!presented) {
+    refusedKeys.inc();
+    throw new VexilError("unauthorized", `An ${KIND_NAMES[kind]} is required in ${where}`);
+  }
   const grant = await keys.verify(presented, kind);
-  if (!grant) throw new VexilError("unauthorized", `Invalid ${KIND_NAMES[kind]}`);
+  if (!grant) {
+    refusedKeys.inc();
+    throw new VexilError("unauthorized", `Invalid ${KIND_NAMES[kind]}`);
+  }
   return grant;
 }
+
+const refusedKeys = sdkRefusals.labels("unauthorized");
 
 export function busKeyVerifier(bus: Bus, options: KeyVerifierOptions): KeyVerifier {
   const ttl = options.ttlMs ?? 30_000;

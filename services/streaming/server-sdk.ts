@@ -7,6 +7,7 @@
  * environment's data (`AllDataCache`) and shared by every stream that opens on that revision.
  */
 import { VexilError } from "@vexil/shared/errors";
+import { sdkRefusals, streamEventCounter, streamOpened } from "@vexil/shared/metrics";
 import type { AllDataCache } from "./all-data.ts";
 import { FeedGroups, type Feed, type FeedHub, type FeedUpdate } from "./feeds.ts";
 import { presentedCredential } from "@vexil/shared/http/credentials";
@@ -38,6 +39,8 @@ export class ServerStreams {
   private readonly groups = new FeedGroups<Stream>((update, feed, streams) => {
     const bytes = serverEvent(update, feed, this.all);
     for (const stream of streams) stream.send(bytes);
+    sent(update.type === "upsert" ? "patch" : update.type, streams.size);
+    return streams.size;
   });
 
   constructor(
@@ -50,20 +53,36 @@ export class ServerStreams {
   async open(grant: KeyGrant): Promise<Response> {
     const feed = await this.feeds.get(grant.environmentId);
     let leave = () => {};
+    let uncount = () => {};
     const opened = this.hub.open({
       initial: this.all.put(feed),
       tag: { environmentId: feed.environmentId, selector: grant.selector },
-      onClose: () => leave(),
+      onClose: () => {
+        uncount();
+        leave();
+      },
     });
     if (!opened) throw unavailable();
+    sent("put", 1);
+    uncount = streamOpened(feed.environmentId, feed.projectKey, feed.environmentKey, "server");
     leave = this.groups.join(feed, opened.stream);
     // Closed before it joined (the client went away at once): nothing will call leave later.
-    if (opened.stream.closed) leave();
+    if (opened.stream.closed) {
+      uncount();
+      leave();
+    }
     return opened.response;
   }
 }
 
-export const unavailable = () => new VexilError("service_unavailable", "This instance takes no more streams right now; try again");
+const sent = streamEventCounter("server");
+const streamLimited = sdkRefusals.labels("stream_limit");
+
+/** The refusal of a stream this instance cannot take (at its limit, or shutting down). */
+export const unavailable = () => {
+  streamLimited.inc();
+  return new VexilError("service_unavailable", "This instance takes no more streams right now; try again");
+};
 
 /** The SDK key of a server-side SDK request, verified. */
 export const sdkGrant = (keys: KeyVerifier, request: Request): Promise<KeyGrant> => requireGrant(keys, "sdk", presentedCredential(request));

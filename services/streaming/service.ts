@@ -3,8 +3,13 @@
  * memory (loaded from the flags service, kept current by change events), serves streams and
  * polling from there, and closes the streams of keys that stop working.
  */
-import type { Bus } from "@vexil/shared/bus/bus";
+import { hostname } from "node:os";
+import { encodeJson, type Bus } from "@vexil/shared/bus/bus";
+import type { DeliveryReceipt } from "@vexil/shared/delivery-receipts";
+import { subjects } from "@vexil/shared/subjects";
+import { measuredHandle } from "@vexil/shared/http/measured";
 import type { Logger } from "@vexil/shared/logger";
+import { changeDelivery } from "@vexil/shared/metrics";
 import { AllDataCache } from "./all-data.ts";
 import { createStreamingApp } from "./app.ts";
 import { BROWSER_PATHS, withCors } from "./client-routes.ts";
@@ -24,6 +29,8 @@ export interface StreamingServiceOptions {
   heartbeatMs?: number;
   /** How often the evaluation counts of SDK reports go out (flag statuses). */
   evaluationsFlushMs?: number;
+  /** This instance's name in delivery receipts; default `host:pid`. */
+  instance?: string;
 }
 
 /** Paths this service answers; everything else is the gateway's. */
@@ -31,8 +38,23 @@ export { STREAMING_PATHS } from "./paths.ts";
 
 export async function startStreamingService(options: StreamingServiceOptions) {
   const { bus, logger } = options;
+  const instance = options.instance ?? `${hostname()}:${process.pid}`;
   const keys = busKeyVerifier(bus, { timeoutMs: options.requestTimeoutMs });
-  const feeds = new FeedHub(bus, logger, { timeoutMs: options.requestTimeoutMs });
+  const feeds = new FeedHub(bus, logger, {
+    timeoutMs: options.requestTimeoutMs,
+    onDelivered: (event, streams) => {
+      if (streams === 0 || event.committedAt === undefined) return;
+      const deliveredAt = Date.now();
+      changeDelivery.observe(Math.max(0, deliveredAt - event.committedAt) / 1000);
+      if (event.kind !== "flag") return;
+      const receipt: DeliveryReceipt = { v: 1, instance, environmentId: event.environmentId, key: event.key, version: event.version, seq: event.seq, committedAt: event.committedAt, streams, deliveredAt };
+      try {
+        bus.publish(subjects.streamingReceipts, encodeJson(receipt));
+      } catch {
+        // The bus is away: this receipt is lost, the delivery itself is not.
+      }
+    },
+  });
   const hub = new StreamHub<StreamTag>({ heartbeatMs: options.heartbeatMs ?? 60_000, limit: options.streamLimit ?? 15_000 });
   const all = new AllDataCache();
   const serverStreams = new ServerStreams(hub, feeds, all);
@@ -44,12 +66,12 @@ export async function startStreamingService(options: StreamingServiceOptions) {
     if (closed > 0) logger.info("closed the streams of keys that stopped working", { environmentId, streams: closed });
   });
   const app = createStreamingApp({ logger, keys, feeds, serverStreams, all, clientStreams, counts });
-  const handle = async (request: Request): Promise<Response> => {
+  const handle = measuredHandle("streaming", app.routes, async (request: Request): Promise<Response> => {
     if (!BROWSER_PATHS.test(new URL(request.url).pathname)) return app.handle(request);
     // Browser SDKs: preflights answered here, CORS headers on every answer.
     if (request.method === "OPTIONS") return withCors(request, new Response(null, { status: 204 }));
     return withCors(request, await app.handle(request));
-  };
+  }, { report: false });
   return {
     handle,
     /** Open streams, for readiness and benchmarks. */

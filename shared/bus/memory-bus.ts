@@ -4,6 +4,7 @@
  * them only in a message's headers.
  */
 import { withoutDeadline } from "../deadline.ts";
+import { busRequestFailed } from "../metrics.ts";
 import { BusError, subjectMatches, type Bus, type BusMessage, type Headers, type Reply, type SubscribeOptions, type Subscription } from "./bus.ts";
 
 interface Entry {
@@ -51,12 +52,16 @@ export class MemoryBus implements Bus {
   }
 
   request(subject: string, data: Uint8Array, options: { timeoutMs: number; headers?: Headers }): Promise<BusMessage> {
-    if (this.closed) return Promise.reject(new BusError("closed", subject));
+    const failed = (kind: "closed" | "no_responders" | "timeout") => {
+      busRequestFailed(subject, kind);
+      return new BusError(kind, subject);
+    };
+    if (this.closed) return Promise.reject(failed("closed"));
     const targets = this.pick(subject, true);
     const target = targets[0];
-    if (!target) return Promise.reject(new BusError("no_responders", subject));
+    if (!target) return Promise.reject(failed("no_responders"));
     return new Promise<BusMessage>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new BusError("timeout", subject)), options.timeoutMs);
+      const timer = setTimeout(() => reject(failed("timeout")), options.timeoutMs);
       target.deliver({ subject, data, headers: options.headers ?? {} }, (reply) => {
         clearTimeout(timer);
         resolve({ subject, data: reply.data, headers: reply.headers ?? {} });

@@ -2,6 +2,7 @@
 import { connect, ErrorCode, headers as natsHeaders, type MsgHdrs, type NatsConnection, type NatsError, type Subscription as NatsSubscription } from "nats";
 import { BusError, type Bus, type BusMessage, type Headers, type Reply, type SubscribeOptions, type Subscription } from "./bus.ts";
 import type { Logger } from "../logger.ts";
+import { busDisconnects, busReconnects, busRequestFailed } from "../metrics.ts";
 
 export async function connectNatsBus(url: string, name: string, logger: Logger): Promise<NatsBus> {
   const nc = await connect({
@@ -45,8 +46,12 @@ export class NatsBus implements Bus {
 
   private async watch(): Promise<void> {
     for await (const status of this.nc.status()) {
-      if (status.type === "disconnect") this.logger.warn("bus disconnected");
+      if (status.type === "disconnect") {
+        busDisconnects.inc();
+        this.logger.warn("bus disconnected");
+      }
       if (status.type === "reconnect") {
+        busReconnects.inc();
         this.logger.info("bus reconnected");
         for (const listener of this.reconnectListeners) listener();
       }
@@ -97,10 +102,9 @@ export class NatsBus implements Bus {
       return { subject, data: msg.data, headers: fromNatsHeaders(msg.headers) };
     } catch (e) {
       const code = (e as NatsError).code;
-      if (code === ErrorCode.NoResponders) throw new BusError("no_responders", subject);
-      if (code === ErrorCode.Timeout) throw new BusError("timeout", subject);
-      if (code === ErrorCode.ConnectionClosed || code === ErrorCode.ConnectionDraining) throw new BusError("closed", subject);
-      throw new BusError("timeout", subject);
+      const kind = code === ErrorCode.NoResponders ? "no_responders" : code === ErrorCode.ConnectionClosed || code === ErrorCode.ConnectionDraining ? "closed" : "timeout";
+      busRequestFailed(subject, kind);
+      throw new BusError(kind, subject);
     }
   }
 

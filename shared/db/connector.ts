@@ -8,6 +8,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import { pgliteListener, postgresListener, type Listen } from "./notifications.ts";
 import { boundedQuery, guardedPglite, guardedTransaction, postgresGuard } from "./deadline-guard.ts";
+import { watchPool, type PoolState } from "../metrics.ts";
 
 export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
 export type Tx = PgTransaction<PgQueryResultHKT, Record<string, never>, ExtractTablesWithRelations<Record<string, never>>>;
@@ -41,7 +42,10 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   // estimate is high (a recursive walk of prerequisites) a hundred milliseconds or more.
   const { url: address, socket } = socketOf(url);
   const client = postgres(address, { ...socket, max, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true, connection: { jit: "off" } });
-  const db = drizzle(preparing(client)) as unknown as Db;
+  // What the pool is asked for, for its metrics (postgres.js does not tell its own).
+  const pool: PoolState = { size: max, inFlight: 0 };
+  const db = drizzle(preparing(client, pool)) as unknown as Db;
+  const unwatch = watchPool(() => pool);
   // Opened on the first `listen`; it idles between notifications, so neither timeout applies.
   // `onnotify` is the option postgres.js builds its own `listen` on; its types leave it out.
   const listener = postgresListener(({ onnotify, onclose }) =>
@@ -53,6 +57,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     ping: (timeoutMs = 1_000) => withTimeout(db.execute(sql`select 1`), timeoutMs, "database"),
     listen: listener.listen,
     close: async () => {
+      unwatch();
       await Promise.all([listener.close(), client.end({ timeout: 5 })]);
     },
   };
@@ -68,23 +73,34 @@ async function openPostgres(url: string, max: number): Promise<Database> {
  * Here too every statement and transaction comes under the deadline of the request it serves
  * (`deadline-guard.ts`): none starts past it, none is waited for past it, and a transaction ends
  * with the check in the database before it commits.
+ *
+ * On the pool itself (`pool` given), statements and transactions are counted while they run or
+ * wait for a connection; those inside a transaction use its connection and are not.
  */
-function preparing<T extends object>(client: T): T {
+function preparing<T extends object>(client: T, pool?: PoolState): T {
   const forceful = { prepare: true };
   return new Proxy(client, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
       if (typeof value !== "function") return value;
-      if (property === "unsafe") return (query: string, params?: unknown[], options?: object) => boundedQuery(value.call(target, query, params, { ...options, ...forceful }));
+      if (property === "unsafe") {
+        return (query: string, params?: unknown[], options?: object) => {
+          const bounded = boundedQuery(value.call(target, query, params, { ...options, ...forceful }));
+          return pool ? countedQuery(bounded, pool) : bounded;
+        };
+      }
       // A transaction (or savepoint) hands its callback a client of its own: prepare there too.
       if (property === "begin") {
         return (...args: unknown[]) => {
           const callback = args.at(-1) as (tx: object) => Promise<unknown>;
-          return guardedTransaction(
+          const transaction = guardedTransaction(
             (body) => value.apply(target, [...args.slice(0, -1), body]) as Promise<unknown>,
             (tx: object) => callback(preparing(tx)),
             (tx, deadline) => postgresGuard(tx as Parameters<typeof postgresGuard>[0], deadline),
           );
+          if (!pool) return transaction;
+          pool.inFlight++;
+          return transaction.finally(() => void pool.inFlight--);
         };
       }
       if (property === "savepoint") {
@@ -96,6 +112,32 @@ function preparing<T extends object>(client: T): T {
       return value.bind(target);
     },
   });
+}
+
+/** A postgres.js query counted in `pool` from when it is first awaited (when it runs) until it settles; its own methods keep working. */
+function countedQuery<Q extends PromiseLike<unknown>>(query: Q, pool: PoolState): Q {
+  let outcome: Promise<unknown> | undefined;
+  const settle = () => {
+    if (!outcome) {
+      pool.inFlight++;
+      outcome = Promise.resolve(query).finally(() => void pool.inFlight--);
+    }
+    return outcome;
+  };
+  const counted: Q = new Proxy(query, {
+    get(target, property) {
+      if (property === "then") return (ok?: (v: unknown) => unknown, failed?: (e: unknown) => unknown) => settle().then(ok, failed);
+      if (property === "catch") return (failed?: (e: unknown) => unknown) => settle().catch(failed);
+      if (property === "finally") return (done?: () => void) => settle().finally(done);
+      const value = Reflect.get(target, property, target) as unknown;
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        const out = (value as (...a: unknown[]) => unknown).apply(target, args);
+        return out === target ? counted : out;
+      };
+    },
+  });
+  return counted;
 }
 
 async function openPglite(dataDir: string): Promise<Database> {

@@ -95,6 +95,10 @@ describe("through the edge", () => {
     expect(new Set(rest.map((e) => e.server))).toEqual(new Set(["gateway-0", "gateway-1"]));
     // The edge's own readiness: at least one gateway in the rotation.
     expect((await fetch(`${edge.url}/edge/healthz`)).status).toBe(200);
+    // Metrics are scraped from each process, never served on the public address.
+    const metrics = await fetch(`${edge.url}/metrics`);
+    expect(metrics.status).toBe(404);
+    expect(((await metrics.json()) as { code: string }).code).toBe("not_found");
   }, 30_000);
 
   test("every SDK endpoint reaches the streaming instances and answers there", async () => {

@@ -19,6 +19,7 @@ import { exerciseAuditLog } from "./contract/audit-log.ts";
 import { exerciseAuth } from "./contract/auth.ts";
 import { exerciseCompat } from "./contract/compat.ts";
 import { exerciseFlagStatuses } from "./contract/flag-statuses.ts";
+import { exerciseDeliveries } from "./contract/deliveries.ts";
 import { exerciseFlags } from "./contract/flags.ts";
 import { exerciseProjects } from "./contract/projects.ts";
 import { exerciseSegments } from "./contract/segments.ts";
@@ -215,6 +216,10 @@ describe("the contract: every documented operation, called", () => {
 
   test("flag statuses", async () => {
     await exerciseFlagStatuses(api);
+  });
+
+  test("delivery receipts", async () => {
+    await exerciseDeliveries(api, vexil.url);
   });
 
   test("segments", async () => {

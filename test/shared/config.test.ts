@@ -35,6 +35,7 @@ describe("loadConfig defaults", () => {
       streamLimit: 15_000,
       streamHeartbeatMs: 60_000,
       evaluationsFlushMs: 30_000,
+      metricsToken: undefined,
       corsOrigins: [],
       rateLimitGlobal: 100_000,
       rateLimitRoute: 50_000,
@@ -73,6 +74,7 @@ describe("loadConfig defaults", () => {
       VEXIL_CORS_ORIGINS: " https://a.example, https://b.example/ ",
       VEXIL_RATE_LIMIT_GLOBAL: "50",
       VEXIL_RATE_LIMIT_ROUTE: "0",
+      VEXIL_METRICS_TOKEN: " metrics-scrape-token-1 ",
     });
     expect(config).toEqual({
       port: 3000,
@@ -96,6 +98,7 @@ describe("loadConfig defaults", () => {
       streamLimit: 100,
       streamHeartbeatMs: 1000,
       evaluationsFlushMs: 250,
+      metricsToken: "metrics-scrape-token-1",
       corsOrigins: ["https://a.example", "https://b.example"],
       rateLimitGlobal: 50,
       rateLimitRoute: 0,
@@ -214,6 +217,15 @@ describe("loadConfig problems", () => {
     expect(problemsOf({ VEXIL_ADMIN_TOKEN: "tab\tinside-the-token" }).problems).toEqual([rule]);
     expect(loadConfig({ VEXIL_ADMIN_TOKEN: "a".repeat(16) }).adminToken).toBe("a".repeat(16));
     expect(loadConfig({ VEXIL_ADMIN_TOKEN: "b".repeat(256) }).adminToken).toBe("b".repeat(256));
+  });
+
+  test("VEXIL_METRICS_TOKEN must be 16 to 256 characters without spaces, and is not echoed", () => {
+    const rule = "VEXIL_METRICS_TOKEN must be 16 to 256 characters without spaces";
+    expect(problemsOf({ VEXIL_METRICS_TOKEN: "short-metrics" }).problems).toEqual([rule]);
+    expect(problemsOf({ VEXIL_METRICS_TOKEN: "m".repeat(257) }).problems).toEqual([rule]);
+    expect(problemsOf({ VEXIL_METRICS_TOKEN: "a metrics token with spaces" }).problems).toEqual([rule]);
+    expect(problemsOf({ VEXIL_METRICS_TOKEN: "short-metrics" }).message).not.toContain("short-metrics");
+    expect(loadConfig({ VEXIL_METRICS_TOKEN: "m".repeat(16) }).metricsToken).toBe("m".repeat(16));
   });
 
   test("a refused VEXIL_ADMIN_TOKEN is not echoed", () => {

@@ -27,6 +27,7 @@ test("gateway subjects", () => {
 test("flags subjects", () => {
   expect(subjects.flagsEnvironmentData).toBe("vexil.flags.env-data");
   expect(subjects.streamingEvaluations).toBe("vexil.streaming.evaluations");
+  expect(subjects.streamingReceipts).toBe("vexil.streaming.receipts");
 });
 
 test("no subject is added or removed without updating this test", () => {
@@ -44,6 +45,7 @@ test("no subject is added or removed without updating this test", () => {
     "gatewayRate",
     "http",
     "streamingEvaluations",
+    "streamingReceipts",
   ]);
 });
 

@@ -7,6 +7,7 @@ import type { FlagUsageStore } from "../storage/flag-usage-store.ts";
 import type { SegmentStore } from "../storage/segment-store.ts";
 import type { ProjectStore } from "../storage/project-store.ts";
 import type { ScheduleStore } from "../storage/schedule-store.ts";
+import type { DeliveryReceipts } from "./flags/deliveries.ts";
 
 export interface EnvironmentKeyIssuer {
   /** New SDK and mobile keys for these environments; the values are returned this once. */
@@ -33,4 +34,6 @@ export interface FlagsContext {
   committed?: () => void;
   /** Called after a scheduled item due at `dueAt` (epoch ms) was written, so this instance's scheduler wakes for it. */
   scheduled?: (dueAt: number) => void;
+  /** Delivery receipts of recent changes, as the streaming instances reported them; absent: none known. */
+  deliveries?: DeliveryReceipts;
 }

@@ -1,6 +1,7 @@
 /** The flags service's named schemas: the component schemas its routes' documentation names. */
 import { auditLogComponents } from "./audit-log.ts";
 import { compatComponents } from "./compat.ts";
+import { deliveryComponents } from "./deliveries.ts";
 import { flagStatusComponents } from "./flag-statuses.ts";
 import { flagComponents } from "./flags.ts";
 import { projectComponents } from "./projects.ts";
@@ -12,6 +13,7 @@ export const flagsComponents = {
   ...projectComponents,
   ...flagComponents,
   ...flagStatusComponents,
+  ...deliveryComponents,
   ...segmentComponents,
   ...scheduledChangeComponents,
   ...expiringTargetComponents,
