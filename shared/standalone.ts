@@ -61,7 +61,7 @@ export function runStandalone(spec: StandaloneSpec): Promise<void> {
     const health = new Elysia().use(healthRoutes({ checks, isShuttingDown: () => shutdown.isShuttingDown() }));
     const publicHandle = service.publicHandle;
     const isHealth = (r: Request) => /^\/(healthz|readyz)$/.test(new URL(r.url).pathname);
-    const server = listen({ port: config.port, host: config.host, fetch: (r) => (publicHandle && !isHealth(r) ? publicHandle(r) : health.handle(r)) });
+    const server = listen({ port: config.port, host: config.host, logger, fetch: (r) => (publicHandle && !isHealth(r) ? publicHandle(r) : health.handle(r)) });
     shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
       service.beforeStop?.();
       await service.stop();

@@ -86,6 +86,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
   const server = listen({
     port: config.port,
     host: config.host,
+    logger,
     fetch: (r, s) => (STREAMING_PATHS.test(new URL(r.url).pathname) ? streaming.handle(r) : gateway.handle(r, s.requestIP(r)?.address)),
   });
   shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
