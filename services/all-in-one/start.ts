@@ -80,6 +80,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     corsOrigins: config.corsOrigins,
     rateLimiter,
     failures: createFailureLimiter(config.authFailureLimit),
+    trustedProxies: config.trustedProxies,
     readiness: { checks: { database: () => database.ping(), bus: () => bus.ping() }, isShuttingDown: () => shutdown.isShuttingDown() },
   });
   // SDK requests go straight to the streaming service; the REST API goes through the gateway.
