@@ -189,6 +189,9 @@ if (import.meta.main) {
     adminToken,
     databaseUrl: process.env.DATABASE_URL,
     natsUrl: process.env.NATS_URL,
+    // A local cluster by hand favours speed: a crash of its throwaway Postgres may lose the last
+    // acknowledged commits. Tests and fault runs keep the default (durable acknowledgements).
+    postgres: { fastCommits: true },
   });
   console.log(`Vexil cluster running (logs in ${cluster.logDir})`);
   for (const url of cluster.gateways) console.log(`  gateway: ${url}`);
