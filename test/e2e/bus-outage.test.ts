@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { launchCluster, waitReady, type Cluster } from "../../infra/launcher.ts";
+import { issueCredential } from "@vexil/shared/secrets";
 import { makeClient, type Client } from "../support/client.ts";
 
 const token = "bus-outage-admin-token-0001";
@@ -13,7 +14,7 @@ let client: Client;
 
 beforeAll(async () => {
   // A service timeout far beyond what the test waits for: a 504 could only come from waiting it out.
-  cluster = await launchCluster({ counts: { gateway: 1, auth: 1, flags: 1, streaming: 0 }, adminToken: token, env: { VEXIL_SERVICE_TIMEOUT_MS: "30000" } });
+  cluster = await launchCluster({ counts: { gateway: 1, auth: 1, flags: 1, streaming: 1 }, adminToken: token, env: { VEXIL_SERVICE_TIMEOUT_MS: "30000" } });
   client = makeClient(cluster.gateways, token);
 }, 120_000);
 
@@ -46,6 +47,12 @@ describe("a bus outage", () => {
         expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
         expect(typeof res.body.id).toBe("string");
       }
+      // The streaming port: an SDK key it has not checked yet cannot be checked now.
+      const streaming = cluster.instances.find((i) => i.kind === "streaming")!;
+      await until("the streaming instance to report the bus down", async () => (await fetch(`${streaming.url}/readyz`)).status === 503);
+      const sdk = await fetch(`${streaming.url}/sdk/latest-all`, { headers: { authorization: issueCredential("sdk").value } });
+      expect({ status: sdk.status, code: ((await sdk.json()) as { code: string }).code }).toEqual({ status: 503, code: "service_unavailable" });
+      expect(sdk.headers.get("retry-after")).toBe("1");
       // A write too: refused before anything was sent, so nothing changed.
       const write = await client.call("POST", "/api/v2/projects", { body: { key: "during-outage", name: "During" } });
       expect(write.status).toBe(503);
