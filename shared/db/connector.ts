@@ -21,6 +21,11 @@ export interface Database {
   ping(timeoutMs?: number): Promise<void>;
   /** LISTEN on a channel (`notifications.ts`); Postgres listens on a connection of its own. */
   listen: Listen;
+  /**
+   * Replaces the connection pool with a new one (the old one ends once its work is done, or in a
+   * few seconds): after a driver failure that left a pooled connection unusable (`driver-failures.ts`).
+   */
+  renewPool(): void;
   close(): Promise<void>;
 }
 
@@ -41,11 +46,14 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   // JIT compilation off: it pays for long analytical queries, and costs a short statement whose row
   // estimate is high (a recursive walk of prerequisites) a hundred milliseconds or more.
   const { url: address, socket } = socketOf(url);
-  const client = postgres(address, { ...socket, max, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true, connection: { jit: "off" } });
+  const open = () => postgres(address, { ...socket, max, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true, connection: { jit: "off" } });
+  let client = open();
   // What the pool is asked for, for its metrics (postgres.js does not tell its own).
   const pool: PoolState = { size: max, inFlight: 0 };
-  const db = drizzle(preparing(client, pool)) as unknown as Db;
+  // drizzle holds one client for good: it gets a view of whichever pool is current.
+  const db = drizzle(preparing(client, () => client, pool)) as unknown as Db;
   const unwatch = watchPool(() => pool);
+  let renewing = false;
   // Opened on the first `listen`; it idles between notifications, so neither timeout applies.
   // `onnotify` is the option postgres.js builds its own `listen` on; its types leave it out.
   const listener = postgresListener(({ onnotify, onclose }) =>
@@ -56,6 +64,20 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     kind: "postgres",
     ping: (timeoutMs = 1_000) => withTimeout(db.execute(sql`select 1`), timeoutMs, "database"),
     listen: listener.listen,
+    renewPool() {
+      // Several connections may fail in one burst: one new pool for all of them.
+      if (renewing) return;
+      renewing = true;
+      setTimeout(() => {
+        renewing = false;
+        const old = client;
+        client = open();
+        // drizzle set its own parsers and serializers on the first pool (JSON and dates pass through as text).
+        Object.assign(client.options.parsers, old.options.parsers);
+        Object.assign(client.options.serializers, old.options.serializers);
+        old.end({ timeout: 5 }).catch(() => {});
+      }, 0);
+    },
     close: async () => {
       unwatch();
       await Promise.all([listener.close(), client.end({ timeout: 5 })]);
@@ -77,11 +99,12 @@ async function openPostgres(url: string, max: number): Promise<Database> {
  * On the pool itself (`pool` given), statements and transactions are counted while they run or
  * wait for a connection; those inside a transaction use its connection and are not.
  */
-function preparing<T extends object>(client: T, pool?: PoolState): T {
+function preparing<T extends object>(client: T, current: () => T = () => client, pool?: PoolState): T {
   const forceful = { prepare: true };
   return new Proxy(client, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
+    get(_, property) {
+      const target = current();
+      const value = Reflect.get(target, property, target) as unknown;
       if (typeof value !== "function") return value;
       if (property === "unsafe") {
         return (query: string, params?: unknown[], options?: object) => {
@@ -150,6 +173,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     kind: "pglite",
     ping: (timeoutMs = 1_000) => withTimeout(db.execute(sql`select 1`), timeoutMs, "database"),
     listen: pgliteListener(client),
+    renewPool: () => {},
     close: () => client.close(),
   };
 }
