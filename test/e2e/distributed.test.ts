@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { isAlive, launchCluster, waitReady, type Cluster } from "../../infra/launcher.ts";
-import { makeClient, type Client } from "../support/client.ts";
+import { makeClient, settlingClient, type Client } from "../support/client.ts";
 import { runFlagsScenario } from "./flags-scenario.ts";
 import { runScenario } from "./scenario.ts";
 
@@ -14,7 +14,8 @@ let client: Client;
 
 beforeAll(async () => {
   cluster = await launchCluster({ counts: { gateway: 2, auth: 1, flags: 2, streaming: 1 }, adminToken: token });
-  client = makeClient(cluster.gateways, token);
+  // Two flags instances: a write is read back once the other instance has heard of it.
+  client = settlingClient(makeClient(cluster.gateways, token));
 }, 120_000);
 
 afterAll(async () => {

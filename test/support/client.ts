@@ -43,3 +43,34 @@ export function makeClient(bases: string[], token: string | null, fetcher: Fetch
     },
   };
 }
+
+const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+/** A flag or a segment, read from any of several flags instances. */
+const ITEM = /^\/api\/v2\/(flags\/[^/?]+\/[^/?]+|segments\/[^/?]+\/[^/?]+\/[^/?]+)$/;
+
+/**
+ * `client` for a cluster of several flags instances, whose reads come from each instance's memory:
+ * a read on another instance than the one that wrote shows the write once its commit notice
+ * arrives there (a few milliseconds). After a write of a flag or segment answered 2xx, this client
+ * reads the item until several reads in a row (over instances chosen by the bus) show the write,
+ * so that a scenario written for one instance holds on several.
+ */
+export function settlingClient(client: Client): Client {
+  return {
+    async call(method, path, options = {}) {
+      const result = await client.call(method, path, options);
+      const item = ITEM.exec(path.split("?")[0]!)?.[0];
+      if (!WRITES.has(method.toUpperCase()) || result.status >= 300 || !item) return result;
+      const version = (result.body as { _version?: unknown } | undefined)?._version;
+      const shows = (r: Result) => (method.toUpperCase() === "DELETE" ? r.status === 404 : typeof version !== "number" || (r.status === 200 && (r.body as { _version?: number })._version! >= version));
+      let inRow = 0;
+      for (const until = Date.now() + 5_000; inRow < 5 && Date.now() < until; await Bun.sleep(10)) {
+        inRow = shows(await client.call("GET", item, { token: options.token })) ? inRow + 1 : 0;
+      }
+      return result;
+    },
+    as(other) {
+      return settlingClient(client.as(other));
+    },
+  };
+}
