@@ -74,6 +74,7 @@ async function itemOf(ctx: FlagsContext, flagKey: string, dueAt: number, over: P
     variationId: null,
     targetType: null,
     failure: null,
+    approval: null,
     ...over,
   };
 }

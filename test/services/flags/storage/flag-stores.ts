@@ -148,6 +148,7 @@ export const environment = (projectId: string, key: string, over: Partial<Enviro
   confirmChanges: false,
   tags: [],
   critical: false,
+  approvalSettings: null,
   sdkKeyLast4: "abcd",
   mobileKeyLast4: "efgh",
   createdAt: NOW,
@@ -245,6 +246,7 @@ export function scheduledItem(env: EnvironmentRecord, owner: { flag?: FlagRecord
     variationId: null,
     targetType: null,
     failure: null,
+    approval: null,
     ...over,
   };
 }
