@@ -176,7 +176,7 @@ export async function createFlag(ctx: FlagsContext, caller: Caller, projectKey: 
 
 export async function deleteFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string): Promise<void> {
   authorizeRead(caller);
-  await changeFlag<void>(ctx, projectKey, flagKey, async (read, scope) => {
+  await changeFlag<void>(ctx, caller, projectKey, flagKey, async (read, scope) => {
     authorizeActions(caller, scope, read.flag.doc, ["deleteFlag"], []);
     const current = flagDocument(read.flag);
     const { dependents } = await graphAround(ctx.flags, scope.project.id, current.key, [], true);
@@ -205,7 +205,7 @@ export async function copyFlagConfig(ctx: FlagsContext, caller: Caller, projectK
   if (body.includedActions && body.excludedActions) throw invalidRequest("Give includedActions or excludedActions, not both");
   if (body.source.key === body.target.key) throw invalidRequest("source and target must be different environments");
   const actions = Object.keys(COPY_FIELDS).filter((a) => (body.includedActions ? body.includedActions.includes(a as never) : !body.excludedActions?.includes(a as never)));
-  const result = await changeFlag<FlagRep>(ctx, projectKey, flagKey, async (read, scope) => {
+  const result = await changeFlag<FlagRep>(ctx, caller, projectKey, flagKey, async (read, scope) => {
     const source = scope.envs.find((e) => e.key === body.source.key);
     const target = scope.envs.find((e) => e.key === body.target.key);
     if (!source) throw notFound(`Environment "${body.source.key}" in project "${projectKey}"`);
