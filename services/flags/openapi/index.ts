@@ -7,6 +7,7 @@ import { projectComponents } from "./projects.ts";
 import { segmentComponents } from "./segments.ts";
 import { scheduledChangeComponents } from "./scheduled-changes.ts";
 import { expiringTargetComponents } from "./expiring-targets.ts";
+import { approvalComponents } from "./approvals.ts";
 
 export const flagsComponents = {
   ...projectComponents,
@@ -15,6 +16,7 @@ export const flagsComponents = {
   ...segmentComponents,
   ...scheduledChangeComponents,
   ...expiringTargetComponents,
+  ...approvalComponents,
   ...auditLogComponents,
   ...compatComponents,
 };

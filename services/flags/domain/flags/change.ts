@@ -177,7 +177,7 @@ export function flagUpdate(read: Scoped, scope: Scope, current: Flag, next: Flag
  * is but for its version, raised so that every change of its items is decided on one version of
  * the flag. `gate`: what the approval gate is to know of it.
  */
-export function scheduleUpdate(read: Scoped, audit: FlagWrite["audit"], schedule: ScheduleWrite, gate?: ApprovalGate): FlagWrite {
+export function scheduleUpdate(read: Scoped, audit: FlagWrite["audit"], schedule: ScheduleWrite, gate?: ApprovalGate): FlagWrite & { kind: "update" } {
   const version = read.flag.version + 1;
   return { kind: "update", flag: { ...read.flag, doc: { ...read.flag.doc, _version: version }, version }, audit, changes: [], schedule, ...(gate ? { gate } : {}) };
 }
