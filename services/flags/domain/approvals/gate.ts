@@ -6,7 +6,7 @@
  * change of a flag, whatever made it: a patch in any format, the compat routes, a copy, a
  * scheduled change made, edited or run, an expiring target set.
  *
- * What it gates: the targeting of each environment (everything but its version and date), and the
+ * What it gates: the targeting of each environment (everything but its version, date and archived mirror), and the
  * variations, which every environment serves (LaunchDarkly gates variation edits when any
  * environment requires approvals). A flag's name, description, tags, maintainer, archiving and
  * deletion are not gated, as in LaunchDarkly.
@@ -20,9 +20,10 @@ import { ENVIRONMENT_ACTIONS, flagResource } from "../flags/access.ts";
 import type { FlagEnvironment } from "../flags/model.ts";
 import { approvalRequired } from "./settings.ts";
 
+/** What approvals govern of an environment: all but its version and date, and `archived`, which mirrors the flag's (archiving is not gated). */
 const targeting = (env: FlagEnvironment | undefined) => {
   if (!env) return undefined;
-  const { version: _v, lastModified: _l, ...rest } = env;
+  const { version: _v, lastModified: _l, archived: _a, ...rest } = env;
   return rest;
 };
 

@@ -163,12 +163,11 @@ const MAX_PAGE = 200;
 
 export async function listApprovals(ctx: FlagsContext, caller: Caller, params: { filter?: string; expand?: string; limit?: string; offset?: string }) {
   authorizeRead(caller);
-  if (params.limit !== undefined && /^\d+$/.test(params.limit) && Number(params.limit) > MAX_PAGE) throw invalidRequest(`limit must be at most ${MAX_PAGE}`);
   const { filters, expand } = LIST.parse({ filter: params.filter, expand: params.expand });
-  const limit = params.limit === undefined ? 20 : Number(params.limit);
-  const offset = params.offset === undefined ? 0 : Number(params.offset);
-  if (!Number.isInteger(limit) || limit < 1) throw invalidRequest("limit must be a whole number from 1 to 200");
-  if (!Number.isInteger(offset) || offset < 0) throw invalidRequest("offset must be a whole number, 0 or more");
+  const limit = params.limit === undefined ? 20 : /^\d{1,4}$/.test(params.limit) ? Number(params.limit) : NaN;
+  const offset = params.offset === undefined ? 0 : /^\d{1,9}$/.test(params.offset) ? Number(params.offset) : NaN;
+  if (!(limit >= 1 && limit <= MAX_PAGE)) throw invalidRequest(`limit must be a whole number from 1 to ${MAX_PAGE}`);
+  if (!(offset >= 0)) throw invalidRequest("offset must be a whole number, 0 or more");
   if (filters.resourceKind !== undefined && filters.resourceKind !== "flag") {
     if (filters.resourceKind === "segment" || filters.resourceKind === "aiConfig") return page([], 0, params, limit, offset);
     throw invalidRequest(`The filter "resourceKind equals": "${filters.resourceKind}" is not one of flag, segment, aiConfig`);

@@ -93,6 +93,8 @@ describe("the gate", () => {
     // Not gated: another environment (done above in the copy chain), the flag's name and tags.
     expect(await on("test")).toBe(true);
     await patchFlag(ctx, alice, "shop", "checkout", [{ op: "replace", path: "/name", value: "Checkout 2" }], "application/json");
+    await patchFlag(ctx, alice, "shop", "checkout", { instructions: [{ kind: "archiveFlag" }] }, SEMANTIC);
+    await patchFlag(ctx, alice, "shop", "checkout", { instructions: [{ kind: "restoreFlag" }] }, SEMANTIC);
     // The bypass is recorded.
     await patchFlag(ctx, admin, "shop", "checkout", { environmentKey: "production", instructions: [{ kind: "turnFlagOn" }] }, SEMANTIC);
     expect(await on()).toBe(true);
@@ -182,6 +184,8 @@ describe("requests", () => {
     expect((await rejection(createFlagApproval(ctx, alice, { ...where, envKey: "nope" }, { description: "x", instructions: [{ kind: "turnFlagOn" }] }))).status).toBe(404);
     expect((await listFlagApprovals(ctx, alice, where)).items).toEqual([]);
     expect((await rejection(listApprovals(ctx, alice, { filter: "colour equals red" }))).status).toBe(400);
+    for (const limit of ["0", "201", "1e3", "-1", "x", ""]) expect((await rejection(listApprovals(ctx, alice, { limit }))).status).toBe(400);
+    expect((await rejection(listApprovals(ctx, alice, { offset: "-1" }))).status).toBe(400);
     expect((await rejection(createApproval(ctx, alice, { resourceId: "proj/shop:env/production:segment/s", description: "x", instructions: [{ kind: "turnFlagOn" }] }))).message).toContain("segments");
   });
 
