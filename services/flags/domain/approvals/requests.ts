@@ -26,6 +26,7 @@ import type { FlagsContext } from "../context.ts";
 import { flagResource } from "../flags/access.ts";
 import { changeFlag, scheduleUpdate, type Scope, type Scoped } from "../flags/change.ts";
 import { copyActions, decideCopy } from "../flags/flags.ts";
+import type { FlagCopy } from "../flags/schemas.ts";
 import { decidePatch } from "../flags/patch-flag.ts";
 import { flagDocument } from "../flags/representation.ts";
 import { environmentIn } from "../schedules/flag-items.ts";
@@ -76,6 +77,10 @@ function deciding(caller: Caller): Caller {
 }
 
 const creatorOf = (caller: Caller): Creator => ({ memberId: caller.memberId, memberEmail: caller.memberEmail, tokenId: caller.tokenId, tokenName: caller.tokenName, serviceToken: caller.serviceToken });
+
+/** The copy a copy request asks for, as `decideCopy` takes it (its actions were checked by `copyActions`). */
+const copyOf = (from: string, to: string, comment: string | undefined, actions: { includedActions?: string[]; excludedActions?: string[] }): FlagCopy =>
+  ({ source: { key: from }, target: { key: to }, ...(comment !== undefined ? { comment } : {}), ...actions }) as FlagCopy;
 
 /** A refusal of the whole request from the instruction readers (which name no instruction). */
 function checked<T>(read: () => T): T {
@@ -186,7 +191,7 @@ export async function createCopyApproval(ctx: FlagsContext, caller: Caller, wher
     const at = read.flag.configs[source.key]?.version ?? 0;
     if (post.source.version !== undefined && post.source.version !== at) throw new VexilError("conflict", `The source environment "${source.key}" is at version ${at}, not ${post.source.version}`);
     version = at;
-    await decideCopy(ctx, deciding(caller), read, scope, { source: { key: source.key }, target: { key: env.key }, comment: post.comment, ...actions } as never, { authorize: false, requireComments: false });
+    await decideCopy(ctx, deciding(caller), read, scope, copyOf(source.key, env.key, post.comment, actions), { authorize: false, requireComments: false });
   }, false);
 }
 
@@ -274,7 +279,7 @@ export async function applyFlagApproval(ctx: FlagsContext, caller: Caller, where
       }
       const decided =
         request.kind === "copy"
-          ? await decideCopy(ctx, deciding(caller), read, scope, { source: { key: request.source!.key }, target: { key: env.key }, comment: comment ?? undefined, ...(request.copyActions ?? {}) } as never, { authorize: false, requireComments: false })
+          ? await decideCopy(ctx, deciding(caller), read, scope, copyOf(request.source!.key, env.key, comment ?? undefined, request.copyActions ?? {}), { authorize: false, requireComments: false })
           : await decidePatch(ctx, deciding(caller), read, scope, { format: "semantic", instructions: request.instructions, environmentKey: env.key, comment: comment ?? undefined }, { requireComments: false });
       if (decided.write?.kind === "delete") throw invalidRequest("The approval request would delete the flag");
       const write: FlagWrite = decided.write
