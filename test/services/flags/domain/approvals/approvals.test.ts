@@ -7,7 +7,7 @@ import type { Caller } from "@vexil/shared/caller";
 import type { FlagsContext } from "@vexil/flags/domain/context";
 import { patchEnvironment, getEnvironment } from "@vexil/flags/domain/environments";
 import { copyFlagConfig, createFlag, getFlag, patchFlag } from "@vexil/flags/domain/flags/flags";
-import { unleashToggle } from "@vexil/flags/domain/compat/compat";
+import { patchFeatureProbeTargeting, unleashToggle } from "@vexil/flags/domain/compat/compat";
 import { createScheduledChange } from "@vexil/flags/domain/schedules/scheduled-changes";
 import { patchFlagExpiringTargets } from "@vexil/flags/domain/expiring/flag-expiring-targets";
 import { applyFlagApproval, createCopyApproval, createFlagApproval, deleteFlagApproval, reviewFlagApproval } from "@vexil/flags/domain/approvals/requests";
@@ -83,6 +83,8 @@ describe("the gate", () => {
     await expect405(patchFlag(ctx, alice, "shop", "checkout", [{ op: "replace", path: "/environments/production/on", value: true }], "application/json"), "updateOn");
     await expect405(patchFlag(ctx, alice, "shop", "checkout", { merge: { environments: { production: { on: true } } } }, "application/json"));
     await expect405(unleashToggle(ctx, alice, "shop", "production", "checkout", true));
+    const targeting = { disabled: false, content: { rules: [], disabledServe: { select: 1 }, defaultServe: { select: 0 }, variations: [{ value: "true" }, { value: "false" }] } };
+    await expect405(patchFeatureProbeTargeting(ctx, alice, "shop", "production", "checkout", targeting));
     await expect405(copyFlagConfig(ctx, alice, "shop", "checkout", { source: { key: "test" }, target: { key: "production" }, includedActions: ["updateOffVariation", "updateOn"] }).then(() => patchFlag(ctx, alice, "shop", "checkout", { environmentKey: "test", instructions: [{ kind: "turnFlagOn" }] }, SEMANTIC)).then(() => copyFlagConfig(ctx, alice, "shop", "checkout", { source: { key: "test" }, target: { key: "production" } })));
     await expect405(createScheduledChange(ctx, alice, "shop", "checkout", "production", { executionDate: now + 60_000, instructions: [{ kind: "turnFlagOn" }] }, false));
     const flag = await getFlag(ctx, admin, "shop", "checkout", {});
