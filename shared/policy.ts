@@ -10,6 +10,16 @@
  */
 export type Effect = "allow" | "deny";
 
+/** The actions on a flag's approval requests in an environment (`proj/…:env/…:flag/…`). */
+export const APPROVAL_REQUEST_ACTIONS = ["createApprovalRequest", "reviewApprovalRequest", "applyApprovalRequest", "deleteApprovalRequest"] as const;
+
+/**
+ * Lets a change to a flag's targeting go ahead without an approved request where approvals are
+ * required (on `proj/…:env/…:flag/…`). Built-in roles below admin do not hold it: a `*` of actions
+ * in a writer's grant leaves it out, so only admins, owners and roles that name it bypass.
+ */
+export const BYPASS_REQUIRED_APPROVAL = "bypassRequiredApproval";
+
 export interface Statement {
   effect: Effect;
   resources?: string[];

@@ -16,6 +16,7 @@ import { flagRoutes } from "./routes/flags.ts";
 import { projectRoutes } from "./routes/projects.ts";
 import { segmentRoutes } from "./routes/segments.ts";
 import { scheduledChangeRoutes } from "./routes/scheduled-changes.ts";
+import { approvalRoutes } from "./routes/approvals.ts";
 import { flagExpiringRoutes, forwardSegmentExpiring, segmentExpiringApp } from "./routes/expiring-targets.ts";
 
 /** Where the Unleash toggle routes that name no project or environment act. */
@@ -40,6 +41,7 @@ export function createFlagsApp(ctx: FlagsContext, assertions: Assertions, unleas
     .use(deliveryRoutes(ctx, assertions))
     .use(segmentRoutes(ctx, assertions))
     .use(scheduledChangeRoutes(ctx, assertions))
+    .use(approvalRoutes(ctx, assertions))
     .use(flagExpiringRoutes(ctx, assertions))
     .use(forwardSegmentExpiring(segmentExpiring))
     .use(auditLogRoutes(ctx.audit, assertions))

@@ -17,6 +17,7 @@ import { executeItem } from "./domain/schedules/execute.ts";
 import { createScheduler } from "./scheduler.ts";
 import { DrizzleScheduleStore } from "./storage/drizzle-schedule-store.ts";
 import { listenForSchedules } from "./storage/schedule-notices.ts";
+import { DrizzleApprovalStore } from "./storage/drizzle-approval-store.ts";
 import { subscribeToEvaluations } from "./usage-subscriber.ts";
 import { CachedStores } from "./storage/cached-stores.ts";
 import { listenForChanges } from "./storage/change-notices.ts";
@@ -48,6 +49,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     flags: cache.flags,
     segments: cache.segments,
     schedules: new DrizzleScheduleStore(db),
+    approvals: new DrizzleApprovalStore(db),
     usage: new DrizzleFlagUsageStore(options.database.db),
     audit: new DrizzleAuditReader(options.database.db),
     keys: busKeyIssuer(options.bus, options.requestTimeoutMs),

@@ -10,6 +10,7 @@ const table: Array<[RegExp, Route["service"]]> = [
   [/^\/api\/v2\/flags\/[^/]+(\/|$)/, "flags"],
   [/^\/api\/v2\/flag-status(es)?\/[^/]+(\/|$)/, "flags"],
   [/^\/api\/v2\/auditlog(\/|$)/, "flags"],
+  [/^\/api\/v2\/approval-requests(\/|$)/, "flags"],
   [/^\/api\/v2\/segments\/[^/]+\/[^/]+(\/|$)/, "flags"],
   // A user's removal dates on flags (expiring targets).
   [/^\/api\/v2\/users\/[^/]+\/[^/]+\/expiring-user-targets\/[^/]+$/, "flags"],

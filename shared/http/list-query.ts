@@ -32,6 +32,8 @@ export interface TextFilter<T> {
 /** A `name operator value` filter: its operator, and how its (parsed) JSON value is read. */
 export interface JsonFilter<T> {
   readonly operator: string;
+  /** Also take a bare word (no spaces, quotes or brackets) as a string: LaunchDarkly writes ids unquoted in some filters. */
+  readonly bare?: boolean;
   read(value: unknown, name: string): T;
 }
 
@@ -187,7 +189,8 @@ function operatorFilters(table: Array<[string, JsonFilter<unknown>]>): FilterRea
       try {
         value = JSON.parse(m[3]!);
       } catch {
-        throw invalidRequest(`The filter value ${m[3]} is not JSON`);
+        if (!entry.filter.bare || !/^[^\s"'[\]{}]+$/.test(m[3]!)) throw invalidRequest(`The filter value ${m[3]} is not JSON`);
+        value = m[3];
       }
       values[entry.name] = entry.filter.read(value, `${m[1]} ${m[2]}`);
     }

@@ -212,6 +212,8 @@ interface World {
   alpha: { variations: string[]; rule: string; clause: string };
   /** A scheduled change of alpha in dev, due long after the fuzz. */
   scheduled: string;
+  /** A pending approval request of alpha in prod. */
+  approval: string;
   segmentRule: string;
   tokenId: string;
   memberId: string;
@@ -607,6 +609,8 @@ function routes(w: World): Route[] {
   const E = `${P}/environments/{env}`;
   const SCHEDULES = `${P}/flags/{flag}/environments/{env}/scheduled-changes`;
   const { scheduledPost, scheduledPatch, flagExpiring, segmentExpiring, userExpiring } = changesInTime(w);
+  const APPROVALS = `${P}/flags/{flag}/environments/{env}/approval-requests`;
+  const approvals = approvalBodies(w);
   const ignoreConflicts = fc.constantFrom("maybe", "1", "yes", "TRUE", "true,false", "%00").map((v) => ({ value: [["ignoreConflicts", encodeURIComponent(v)]] as Array<[string, string]>, why: `ignoreConflicts=${v}` }));
   const read = (path: string, params: string[] = [], runs = 30): Route => ({ method: "GET", path, params, runs, write: false });
   return [
@@ -689,6 +693,19 @@ function routes(w: World): Route[] {
     { method: "PATCH", path: "/api/v2/flags/{project}/{flag}/expiring-targets/{env}", runs: 60, write: true, body: flagExpiring },
     { method: "PATCH", path: "/api/v2/segments/{project}/{segment}/expiring-targets/{segEnv}", runs: 40, write: true, body: segmentExpiring },
     { method: "PATCH", path: "/api/v2/users/{project}/{user}/expiring-user-targets/{env}", runs: 40, write: true, body: userExpiring },
+    read(APPROVALS),
+    read(`${APPROVALS}/{approval}`),
+    read("/api/v2/approval-requests", ["filter", "expand", "limit", "offset"], 45),
+    read("/api/v2/approval-requests/{approval}", ["expand"]),
+    { method: "POST", path: APPROVALS, runs: 80, write: true, body: approvals.request },
+    { method: "POST", path: `${P}/flags/{flag}/environments/{env}/approval-requests-flag-copy`, runs: 40, write: true, body: approvals.copy },
+    { method: "POST", path: "/api/v2/approval-requests", runs: 60, write: true, body: approvals.generic },
+    { method: "POST", path: `${APPROVALS}/{approval}/reviews`, runs: 50, write: true, body: approvals.review },
+    { method: "POST", path: "/api/v2/approval-requests/{approval}/reviews", runs: 30, write: true, body: approvals.review },
+    { method: "POST", path: `${APPROVALS}/{approval}/apply`, runs: 40, write: true, body: approvals.apply },
+    { method: "POST", path: "/api/v2/approval-requests/{approval}/apply", runs: 30, write: true, body: approvals.apply },
+    { method: "DELETE", path: `${APPROVALS}/{approval}`, runs: 30, write: true },
+    { method: "DELETE", path: "/api/v2/approval-requests/{approval}", runs: 30, write: true },
   ];
 }
 
@@ -705,6 +722,7 @@ function slotsOf(w: World): Record<string, SlotValues> {
     legacy: { real: ["legacy"], missing: fc.oneof(missingKey, fc.constantFrom("alpha", "beta")) },
     segment: { real: ["beta-users"], missing: missingKey },
     scheduled: { real: [w.scheduled], missing: hex24 },
+    approval: { real: [w.approval], missing: hex24 },
     /** Users with removal dates, or targeted, on alpha. */
     user: { real: ["u1", "u2"], missing: missingKey },
     token: { real: [w.tokenId], missing: hex24 },
@@ -818,6 +836,50 @@ function changesInTime(w: World) {
     fc.constantFrom<J>(o({ kind: "addExpireUserTargetDate", flagKey: "fz-missing-flag", variationId: a0, value: FAR_FUTURE }), o({ kind: "addExpireUserTargetDate", variationId: a0, value: FAR_FUTURE }), o({ kind: "addExpireUserTargetDate", flagKey: "alpha", variationId: "nope", value: FAR_FUTURE })),
   );
   return { scheduledPost: objectBody(SCHEDULED), scheduledPatch, flagExpiring, segmentExpiring, userExpiring };
+}
+
+// Approval requests.
+
+function approvalBodies(w: World) {
+  const [a0] = w.alpha.variations as [string, string];
+  const common: ObjectRule["fields"] = {
+    description: { ok: fc.constant<J>("d"), bad: fc.oneof(notString, fc.constantFrom<J>("", " ", "d".repeat(5001))) },
+    comment: { ok: fc.constant<J>("c"), bad: fc.oneof(notString, fc.constant<J>("c".repeat(4097))) },
+    notifyMemberIds: { ok: fc.constant<J>(["m-1"]), bad: fc.oneof(notArray, fc.constantFrom<J>([1], [null], Array.from({ length: 51 }, (_, i) => `m-${i}`))) },
+  };
+  const instructions = {
+    ok: fc.constantFrom<J>([o({ kind: "turnFlagOn" })], [o({ kind: "addTargets", variationId: a0, values: ["u-9"] })]),
+    bad: fc.oneof(notArray, fc.constantFrom<J>([], [null], [o({ kind: "zzUnknown" })], [o({ kind: "deleteFlag" })], [o({ kind: "addTargets", variationId: "nope", values: ["x"] })], Array.from({ length: 101 }, () => o({ kind: "turnFlagOn" })))),
+  };
+  const executionDate = { ok: fc.constant<J>(FAR_FUTURE), bad: fc.constantFrom<J>(1, -1, 1.5, "2100-01-01", null, true) };
+  const REQUEST: ObjectRule = {
+    fields: { ...common, instructions, executionDate },
+    required: ["description", "instructions"],
+    extra: fc.constant({ value: o({ description: "d", instructions: [o({ kind: "turnFlagOn" })], operatingOnId: "x" }), why: "operatingOnId is not supported" }),
+  };
+  const GENERIC: ObjectRule = {
+    fields: {
+      ...common,
+      instructions,
+      resourceId: { ok: fc.constant<J>("proj/fuzz:env/prod:flag/alpha"), bad: fc.oneof(notString, fc.constantFrom<J>("proj/fuzz", "proj/fuzz:env/prod:segment/beta-users", "proj/fuzz:env/nope:flag/alpha", "proj/fuzz:env/prod:flag/nope", "")) },
+    },
+    required: ["resourceId", "description", "instructions"],
+  };
+  const COPY: ObjectRule = {
+    fields: {
+      ...common,
+      source: { ok: fc.constant<J>(o({ key: "dev" })), bad: fc.oneof(notObject, fc.constantFrom<J>(o({ key: "nope" }), o({ key: "dev", version: "1" }), o({ key: "dev", version: 987_654 }), o({}), o({ key: "dev", zz: 1 }))) },
+      includedActions: { ok: fc.constant<J>(["updateOn"]), bad: fc.oneof(notArray, fc.constantFrom<J>(["updateEverything"], [1])) },
+    },
+    required: ["description", "source"],
+    extra: fc.constant({ value: o({ description: "d", source: o({ key: "dev" }), includedActions: ["updateOn"], excludedActions: ["updateRules"] }), why: "includedActions and excludedActions together" }),
+  };
+  const REVIEW: ObjectRule = {
+    fields: { kind: { ok: fc.constant<J>("comment"), bad: fc.oneof(notString, fc.constantFrom<J>("applaud", "Approve", "")) }, comment: common.comment! },
+    required: ["kind"],
+  };
+  const APPLY: ObjectRule = { fields: { comment: common.comment! }, required: [] };
+  return { request: objectBody(REQUEST), generic: objectBody(GENERIC), copy: objectBody(COPY), review: objectBody(REVIEW), apply: objectBody(APPLY) };
 }
 
 // PATCH bodies: JSON Patch, merge patch and semantic patch, each with a definite fault.
@@ -1241,6 +1303,7 @@ async function seed(): Promise<World> {
     ],
   }, semantic);
   const scheduled = await ok("POST", "/api/v2/projects/fuzz/flags/alpha/environments/dev/scheduled-changes", { executionDate: FAR_FUTURE, instructions: [{ kind: "turnFlagOff" }] });
+  const approval = await ok("POST", "/api/v2/projects/fuzz/flags/alpha/environments/prod/approval-requests", { description: "Turn alpha off", instructions: [{ kind: "turnFlagOff" }] });
   await ok("PATCH", "/api/v2/flags/fuzz/alpha/expiring-targets/dev", { instructions: [{ kind: "addExpiringTarget", variationId: a0, contextKey: "u1", contextKind: "user", value: FAR_FUTURE }] }, semantic);
   await ok("POST", "/api/v2/segments/fuzz/dev", { key: "beta-users", name: "Beta users" });
   const segment = await ok("PATCH", "/api/v2/segments/fuzz/dev/beta-users", {
@@ -1257,6 +1320,7 @@ async function seed(): Promise<World> {
   return {
     alpha: { variations: [a0, a1], rule: devRule._id, clause: devRule.clauses[0]._id },
     scheduled: scheduled._id,
+    approval: approval._id,
     segmentRule: segment.rules[0]._id,
     tokenId: token._id,
     memberId: members.items[0]._id,

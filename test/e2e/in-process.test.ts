@@ -35,7 +35,7 @@ export async function inMemoryGateway(adminToken: string) {
   };
   serveAuthBus(bus, authCtx);
   const flagsStore = new MemoryFlagStore();
-  const flagsCtx = { store: flagsStore, flags: flagsStore, segments: flagsStore, schedules: flagsStore.schedules, usage: flagsStore, audit: flagsStore, keys: busKeyIssuer(bus, 1_000), logger: silentLogger, now: Date.now };
+  const flagsCtx = { store: flagsStore, flags: flagsStore, segments: flagsStore, schedules: flagsStore.schedules, approvals: flagsStore.approvals, usage: flagsStore, audit: flagsStore, keys: busKeyIssuer(bus, 1_000), logger: silentLogger, now: Date.now };
   await bootstrapDefaultProject(flagsCtx);
   const auth = createAuthApp(authCtx, assertions);
   const flags = createFlagsApp(flagsCtx, assertions);

@@ -25,6 +25,7 @@ import { exerciseProjects } from "./contract/projects.ts";
 import { exerciseSegments } from "./contract/segments.ts";
 import { exerciseScheduledChanges } from "./contract/scheduled-changes.ts";
 import { exerciseExpiringTargets } from "./contract/expiring-targets.ts";
+import { exerciseApprovals } from "./contract/approvals.ts";
 
 const TOKEN = "openapi-contract-admin-token";
 
@@ -108,6 +109,36 @@ describe("the OpenAPI document", () => {
       ["/api/v2/users/{projectKey}/{userKey}/expiring-user-targets/{environmentKey}", "getExpiringFlagsForUser", "patchExpiringFlagsForUser"],
     ];
     for (const [path, get, patch] of expiring) expect([id("get", path!), id("patch", path!)]).toEqual([get, patch]);
+    const approvals = "/api/v2/projects/{projectKey}/flags/{flagKey}/environments/{environmentKey}";
+    expect([
+      id("get", `${approvals}/approval-requests`),
+      id("post", `${approvals}/approval-requests`),
+      id("post", `${approvals}/approval-requests-flag-copy`),
+      id("get", `${approvals}/approval-requests/{id}`),
+      id("delete", `${approvals}/approval-requests/{id}`),
+      id("post", `${approvals}/approval-requests/{id}/reviews`),
+      id("post", `${approvals}/approval-requests/{id}/apply`),
+      id("get", "/api/v2/approval-requests"),
+      id("post", "/api/v2/approval-requests"),
+      id("get", "/api/v2/approval-requests/{id}"),
+      id("delete", "/api/v2/approval-requests/{id}"),
+      id("post", "/api/v2/approval-requests/{id}/reviews"),
+      id("post", "/api/v2/approval-requests/{id}/apply"),
+    ]).toEqual([
+      "getApprovalsForFlag",
+      "postApprovalRequestForFlag",
+      "postFlagCopyConfigApprovalRequest",
+      "getApprovalForFlag",
+      "deleteApprovalRequestForFlag",
+      "postApprovalRequestReviewForFlag",
+      "postApprovalRequestApplyForFlag",
+      "getApprovalRequests",
+      "postApprovalRequest",
+      "getApprovalRequest",
+      "deleteApprovalRequest",
+      "postApprovalRequestReview",
+      "postApprovalRequestApply",
+    ]);
   });
 
   test("request bodies from the routes' own schemas, with the ways of patching by content type", () => {
@@ -232,6 +263,10 @@ describe("the contract: every documented operation, called", () => {
 
   test("expiring targets", async () => {
     await exerciseExpiringTargets(api);
+  });
+
+  test("approval requests", async () => {
+    await exerciseApprovals(api);
   });
 
   test("the audit log", async () => {

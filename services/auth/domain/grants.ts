@@ -1,10 +1,10 @@
 /**
  * What a member, a token or a session may do, as grants for the policy module. Built-in roles
  * are policies too: `reader` reads, `writer` changes projects, environments, flags and segments
- * and its own tokens, `admin` and `owner` everything (only an owner touches owners).
+ * (but does not bypass required approvals) and its own tokens, `admin` and `owner` everything (only an owner touches owners).
  */
 import type { Caller, Grant } from "@vexil/shared/caller";
-import type { Statement } from "@vexil/shared/policy";
+import { BYPASS_REQUIRED_APPROVAL, type Statement } from "@vexil/shared/policy";
 import type { MemberRecord, RoleRecord, TokenRecord } from "../storage/auth-store.ts";
 
 export const MEMBER_ROLES = ["reader", "writer", "admin", "owner", "no_access"] as const;
@@ -36,7 +36,7 @@ export function builtInGrant(role: string, memberId: string | null): Grant {
     case "admin":
       return { base: "reader", statements: [{ effect: "allow", resources: EVERYTHING, actions: ["*"] }] };
     case "writer": {
-      const statements: Statement[] = [{ effect: "allow", resources: PROJECT_DATA, actions: ["*"] }];
+      const statements: Statement[] = [{ effect: "allow", resources: PROJECT_DATA, notActions: [BYPASS_REQUIRED_APPROVAL] }];
       if (memberId) statements.push({ effect: "allow", resources: [`member/${memberId}:token/*`], actions: ["*"] });
       return { base: "reader", statements };
     }

@@ -28,6 +28,7 @@ export const ENVIRONMENT_FIELD_ACTIONS: Record<string, string> = {
   confirmChanges: "updateConfirmChanges",
   tags: "updateTags",
   critical: "updateCritical",
+  approvalSettings: "updateApprovalSettings",
 };
 
 /** The actions a patch takes: one per changed field. */

@@ -8,6 +8,7 @@ import type { SegmentStore } from "../storage/segment-store.ts";
 import type { ProjectStore } from "../storage/project-store.ts";
 import type { ScheduleStore } from "../storage/schedule-store.ts";
 import type { DeliveryReceipts } from "./flags/deliveries.ts";
+import type { ApprovalStore } from "../storage/approval-store.ts";
 
 export interface EnvironmentKeyIssuer {
   /** New SDK and mobile keys for these environments; the values are returned this once. */
@@ -24,6 +25,8 @@ export interface FlagsContext {
   segments: SegmentStore;
   /** Scheduled changes and expiring targets (written with their flag or segment, read here). */
   schedules: ScheduleStore;
+  /** Approval requests (written with their flag, read here). */
+  approvals: ApprovalStore;
   /** What SDKs reported evaluating (flag statuses). */
   usage: FlagUsageStore;
   audit: AuditReader;

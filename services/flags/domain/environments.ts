@@ -6,6 +6,7 @@ import { resourceId } from "@vexil/shared/ids";
 import { pageLinks } from "@vexil/shared/http/links";
 import type { EnvironmentRecord, ProjectRecord } from "../storage/project-store.ts";
 import { defaultEnvironment } from "./flags/model.ts";
+import { checkApprovalSettings } from "./approvals/settings.ts";
 import { ENVIRONMENT_FIELD_ACTIONS, changedActions, environmentResource } from "./access.ts";
 import type { FlagsContext } from "./context.ts";
 import { linkQuery, listQuery, plusList, text, type ListParams } from "@vexil/shared/http/list-query";
@@ -35,6 +36,7 @@ export function newEnvironment(projectId: string, post: EnvironmentPost, now: nu
     confirmChanges: post.confirmChanges ?? false,
     tags: post.tags ?? [],
     critical: post.critical ?? false,
+    approvalSettings: null,
     sdkKeyLast4: "",
     mobileKeyLast4: "",
     createdAt: now,
@@ -133,6 +135,7 @@ export async function patchEnvironment(
     const current = await environmentOrThrow(ctx, project, envKey);
     const rep = environmentRep(current, project.key);
     const fields = checkPatchedDocument<EnvironmentEditable>(rep, applyPatch(rep, request), ENVIRONMENT_RULES);
+    checkApprovalSettings(fields.approvalSettings);
     const actions = changedActions(rep, { ...fields, color: fields.color.toUpperCase() }, ENVIRONMENT_FIELD_ACTIONS);
     if (actions.length === 0) return rep;
     authorize(caller, actions, environmentResource(project, current));

@@ -3,6 +3,7 @@
  * bodies with them; patching validates the patched document with the same ones.
  */
 import { Type as T, type Static } from "@sinclair/typebox";
+import { ApprovalSettingsSchema } from "./approvals/settings.ts";
 
 export const KEY_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
 export const Key = T.String({ pattern: KEY_PATTERN, minLength: 1, maxLength: 140, description: "Letters, digits, '.', '_' and '-'; starts with a letter or digit" });
@@ -26,6 +27,7 @@ const environmentSettings = {
   confirmChanges: T.Boolean(),
   tags: Tags,
   critical: T.Boolean(),
+  approvalSettings: ApprovalSettingsSchema,
 };
 
 export const EnvironmentPost = T.Object(

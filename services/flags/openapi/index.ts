@@ -8,6 +8,7 @@ import { projectComponents } from "./projects.ts";
 import { segmentComponents } from "./segments.ts";
 import { scheduledChangeComponents } from "./scheduled-changes.ts";
 import { expiringTargetComponents } from "./expiring-targets.ts";
+import { approvalComponents } from "./approvals.ts";
 
 export const flagsComponents = {
   ...projectComponents,
@@ -17,6 +18,7 @@ export const flagsComponents = {
   ...segmentComponents,
   ...scheduledChangeComponents,
   ...expiringTargetComponents,
+  ...approvalComponents,
   ...auditLogComponents,
   ...compatComponents,
 };

@@ -2,6 +2,7 @@
 import { Type as T } from "@sinclair/typebox";
 import { Collection, Links, Ref } from "@vexil/shared/http/openapi";
 import { ClientSideAvailability } from "../domain/schemas.ts";
+import { ApprovalSettingsSchema } from "../domain/approvals/settings.ts";
 
 export const EnvironmentRep = T.Object(
   {
@@ -19,6 +20,7 @@ export const EnvironmentRep = T.Object(
     confirmChanges: T.Boolean(),
     tags: T.Array(T.String()),
     critical: T.Boolean(),
+    approvalSettings: ApprovalSettingsSchema,
   },
   { additionalProperties: false },
 );

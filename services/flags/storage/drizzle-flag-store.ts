@@ -14,6 +14,7 @@ import type { Segment } from "../domain/segments/model.ts";
 import type { Listed } from "./project-store.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { droppedRows, itemRow, scheduleCtes } from "./drizzle-schedule-store.ts";
+import { approvalCtes, requestRow } from "./drizzle-approval-store.ts";
 import { OperationAlreadyApplied } from "./schedule-store.ts";
 import { environmentSequences, environments, flagConfigs, flags, outbox, projects, segments } from "./schema.ts";
 
@@ -119,7 +120,7 @@ const updateFlags = compiledStatement(sql`
   with input as (
     select * from jsonb_to_recordset(${sql.placeholder("writes")}::jsonb)
       as w(id text, read_version int, version int, doc jsonb, scope text, project_id text, audit jsonb, events jsonb, configs jsonb,
-        items jsonb, remove_items jsonb, dropped jsonb, deadline float8)),
+        items jsonb, remove_items jsonb, dropped jsonb, approvals jsonb, remove_approvals jsonb, deadline float8)),
   changed as (
     update ${flags} f set doc = i.doc, version = i.version
     from input i
@@ -136,7 +137,8 @@ const updateFlags = compiledStatement(sql`
     select written.id, c.environment_id, c.config
     from written, jsonb_to_recordset(written.configs) as c(environment_id text, config jsonb)
     on conflict (flag_id, environment_id) do update set config = excluded.config),
-  ${scheduleCtes(sql`written`)}
+  ${scheduleCtes(sql`written`)},
+  ${approvalCtes(sql`written`)}
   select coalesce(jsonb_agg(id), '[]'::jsonb) as ids, ${deadlineCheck(sql`min(deadline)`)} as in_time from written`);
 
 /** One flag's update as `updateFlags` takes it. */
@@ -154,6 +156,9 @@ interface UpdateRow {
   items: Array<Record<string, unknown>>;
   remove_items: string[];
   dropped: ReturnType<typeof droppedRows>;
+  /** The flag's approval requests: put (rows), removed (ids). */
+  approvals: Array<Record<string, unknown>>;
+  remove_approvals: string[];
   /** The commit deadline of the request the update serves (unix ms), if it has one. */
   deadline: number | null;
 }
@@ -370,6 +375,8 @@ export class DrizzleFlagStore implements FlagStore {
       items: (write.schedule?.put ?? []).map(itemRow),
       remove_items: write.schedule?.remove ?? [],
       dropped: droppedRows(write.schedule?.dropped),
+      approvals: (write.approvals?.put ?? []).map(requestRow),
+      remove_approvals: write.approvals?.remove ?? [],
       deadline: commitDeadlineValue(),
     });
     return untilCallerDeadline(written.catch(refused(write.audit)));

@@ -35,6 +35,7 @@ export function itemOf(row: Row): ScheduledItem {
     variationId: row.variationId,
     targetType: row.targetType as ScheduledItem["targetType"],
     failure: row.failure === null ? null : parsed(row.failure),
+    approval: row.approval === null ? null : parsed(row.approval),
   };
 }
 

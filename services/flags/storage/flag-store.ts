@@ -4,6 +4,7 @@ import type { PendingChange } from "@vexil/shared/change-events";
 import type { Flag, FlagEnvironment } from "../domain/flags/model.ts";
 import type { Segment } from "../domain/segments/model.ts";
 import type { EnvironmentRecord, Listed, ProjectRecord } from "./project-store.ts";
+import type { ApprovalWrite } from "./approval-store.ts";
 import type { ScheduleWrite } from "./schedule-store.ts";
 
 /** The flag-wide part of a flag document. */
@@ -74,11 +75,24 @@ export interface ScopedFlag extends ProjectScope {
 /**
  * What a change to a flag decided. It is written only if the flag still has the version it was
  * read at and its project and environments are as they were read (`FlagStore.writeFlag`). An
- * update may also change the flag's scheduled items (`schedule`); a deletion takes them all.
+ * update may also change the flag's scheduled items (`schedule`) and approval requests
+ * (`approvals`); a deletion takes them all. `gate` is read by the approval gate of the write path
+ * (`domain/flags/change.ts`), not stored.
  */
 export type FlagWrite =
-  | { kind: "update"; flag: FlagRecord; audit: AuditEntry; changes: PendingChange[]; schedule?: ScheduleWrite }
+  | { kind: "update"; flag: FlagRecord; audit: AuditEntry; changes: PendingChange[]; schedule?: ScheduleWrite; approvals?: ApprovalWrite; gate?: ApprovalGate }
   | { kind: "delete"; audit: AuditEntry; changes: PendingChange[] };
+
+/** What a change tells the approval gate besides the targeting it changes. */
+export interface ApprovalGate {
+  /** Environments (keys) where the change is gated although it changes no targeting now: a scheduled change made or edited. */
+  environments?: string[];
+  /**
+   * Why it may go ahead where approvals are required: it carries out this approved request, or it
+   * is the execution of a scheduled change made while it needed no approval (or by one who could bypass).
+   */
+  approved?: { requestId: string } | { scheduledChangeId: string };
+}
 
 /** The flags a change decides on besides the flag itself: prerequisites, both ways. */
 export interface PrerequisiteGraph {

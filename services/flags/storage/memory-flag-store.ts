@@ -166,10 +166,12 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Se
     if (write.kind === "update") {
       this.flags.set(write.flag.id, this.stored(write.flag));
       this.schedules.apply({ flagId: read.flag.id }, write.schedule);
+      this.approvals.apply(write.approvals);
     } else {
       this.flags.delete(read.flag.id);
       this.usage.delete(read.flag.id);
       this.schedules.removeWhere((i) => i.flagId === read.flag.id);
+      this.approvals.removeWhere((r) => r.flagId === read.flag.id);
     }
     this.audit.push(structuredClone(write.audit));
     this.record(read.project.id, write.changes);

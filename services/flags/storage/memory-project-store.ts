@@ -1,4 +1,5 @@
 /** In-memory ProjectStore for `app.handle` tests; the contract suite runs it and the drizzle store alike. */
+import { MemoryApprovalStore } from "./memory-approval-store.ts";
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { conflict } from "@vexil/shared/errors";
 import type { FlagEnvironment } from "../domain/flags/model.ts";
@@ -49,6 +50,7 @@ export class MemoryProjectStore implements ProjectStore {
   protected segments = new Map<string, SegmentRecord>();
   /** Scheduled items of the flags and segments, written with them. */
   readonly schedules = new MemoryScheduleStore();
+  readonly approvals = new MemoryApprovalStore();
   /** Audit entries of every change, in the order written. */
   readonly audit: AuditEntry[] = [];
 
@@ -99,6 +101,7 @@ export class MemoryProjectStore implements ProjectStore {
     const envIds = [...this.environments.values()].filter((e) => e.projectId === id).map((e) => e.id);
     for (const envId of envIds) this.environments.delete(envId);
     this.schedules.removeWhere((i) => envIds.includes(i.environmentId));
+    this.approvals.removeWhere((r) => envIds.includes(r.environmentId));
     return envIds;
   }
 
@@ -137,6 +140,7 @@ export class MemoryProjectStore implements ProjectStore {
     for (const [segmentId, seg] of this.segments) if (seg.environmentId === id) this.segments.delete(segmentId);
     for (const f of this.flags.values()) if (f.projectId === env.projectId) delete f.configs[env.key];
     this.schedules.removeWhere((i) => i.environmentId === id);
+    this.approvals.removeWhere((r) => r.environmentId === id);
     return true;
   }
 

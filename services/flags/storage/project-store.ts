@@ -27,6 +27,8 @@ export interface EnvironmentRecord {
   confirmChanges: boolean;
   tags: string[];
   critical: boolean;
+  /** `domain/approvals/settings.ts`; null: the defaults. */
+  approvalSettings: Record<string, unknown> | null;
   sdkKeyLast4: string;
   mobileKeyLast4: string;
   createdAt: number;

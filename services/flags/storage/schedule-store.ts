@@ -58,6 +58,8 @@ export interface ScheduledItem {
   /** A segment's expiring target: the list it is in. */
   targetType: "included" | "excluded" | null;
   failure: { date: number; reason: string } | null;
+  /** A scheduled change where approvals are required: the approved request it carries out, or that its maker could bypass them. */
+  approval: { requestId: string } | { bypassed: true } | null;
 }
 
 /** An individual target a change removed: expiring targets of it go with it. */

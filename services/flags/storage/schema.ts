@@ -32,6 +32,8 @@ export const environments = pgTable(
     confirmChanges: boolean("confirm_changes").notNull(),
     tags: jsonb("tags").$type<string[]>().notNull(),
     critical: boolean("critical").notNull(),
+    /** LaunchDarkly's `approvalSettings` (`domain/approvals/settings.ts`); null until first set: the defaults, approvals not required. */
+    approvalSettings: jsonb("approval_settings").$type<Record<string, unknown>>(),
     /** The last four characters of the SDK and mobile keys, for the masked display. */
     sdkKeyLast4: text("sdk_key_last4").notNull(),
     mobileKeyLast4: text("mobile_key_last4").notNull(),
@@ -191,6 +193,12 @@ export const scheduledItems = pgTable(
     /** The scheduler that claimed it, until when; a claim whose lease ran out may be taken again. */
     leaseToken: text("lease_token"),
     leaseUntil: bigint("lease_until", { mode: "number" }),
+    /**
+     * Scheduled changes: why it may run where approvals are required: the approval request it
+     * carries out (`{requestId}`), or its maker's right to bypass them when it was made (`{bypassed: true}`).
+     * Last, as the migration added it: `scheduleCtes` writes rows with `r.*`, in the table's column order.
+     */
+    approval: jsonb("approval").$type<{ requestId: string } | { bypassed: true }>(),
   },
   (t) => [
     index("scheduled_items_due_idx").on(t.dueAt).where(sql`${t.status} = 'pending'`),
@@ -228,4 +236,55 @@ export const flagUsage = pgTable(
     defaultValue: jsonb("default_value"),
   },
   (t) => [primaryKey({ columns: [t.environmentId, t.flagId] }), index("flag_usage_flag_idx").on(t.flagId)],
+);
+
+/**
+ * Approval requests of flag changes in one environment (`storage/approval-store.ts`). Written only
+ * with a change of their flag (in its statement, raising its version), like scheduled items, so a
+ * review, an apply or a deletion is decided on the flag and the request as read. Their flag or
+ * environment going takes them along.
+ */
+export const approvalRequests = pgTable(
+  "approval_requests",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id").notNull(),
+    environmentId: text("environment_id")
+      .notNull()
+      .references(() => environments.id, { onDelete: "cascade" }),
+    flagId: text("flag_id")
+      .notNull()
+      .references(() => flags.id, { onDelete: "cascade" }),
+    projectKey: text("project_key").notNull(),
+    environmentKey: text("environment_key").notNull(),
+    flagKey: text("flag_key").notNull(),
+    /** `instructions` (a semantic patch of the flag) or `copy` (another environment's targeting). */
+    kind: text("kind").notNull(),
+    version: integer("version").notNull(),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+    /** The member or token that asked. */
+    requestor: jsonb("requestor").$type<Record<string, unknown>>().notNull(),
+    description: text("description").notNull(),
+    comment: text("comment"),
+    instructions: jsonb("instructions").$type<unknown[]>().notNull(),
+    /** Copy requests: the source environment `{key, version}` and `{includedActions | excludedActions}`. */
+    source: jsonb("source").$type<{ key: string; version: number }>(),
+    copyActions: jsonb("copy_actions").$type<{ includedActions?: string[]; excludedActions?: string[] }>(),
+    notifyMemberIds: jsonb("notify_member_ids").$type<string[]>().notNull(),
+    notifyTeamKeys: jsonb("notify_team_keys").$type<string[]>().notNull(),
+    executionDate: bigint("execution_date", { mode: "number" }),
+    operatingOnId: text("operating_on_id"),
+    integrationConfig: jsonb("integration_config").$type<Record<string, unknown>>(),
+    /** `allReviews`, oldest first. */
+    reviews: jsonb("reviews").$type<Array<Record<string, unknown>>>().notNull(),
+    /** `pending`, `completed`, `scheduled` or `failed`. */
+    status: text("status").notNull(),
+    appliedDate: bigint("applied_date", { mode: "number" }),
+    appliedBy: jsonb("applied_by").$type<Record<string, unknown>>(),
+    /** The scheduled change an approved request with an `executionDate` made. */
+    scheduledChangeId: text("scheduled_change_id"),
+    /** The flag as it was when the request was made: what conflicts are found against. */
+    baseline: jsonb("baseline").$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [index("approval_requests_flag_idx").on(t.flagId, t.environmentId), index("approval_requests_created_idx").on(t.createdAt, t.id)],
 );

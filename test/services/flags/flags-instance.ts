@@ -15,6 +15,7 @@ import { DrizzleFlagStore } from "@vexil/flags/storage/drizzle-flag-store";
 import { DrizzleFlagUsageStore } from "@vexil/flags/storage/drizzle-flag-usage-store";
 import { DrizzleProjectStore } from "@vexil/flags/storage/drizzle-project-store";
 import { DrizzleScheduleStore } from "@vexil/flags/storage/drizzle-schedule-store";
+import { DrizzleApprovalStore } from "@vexil/flags/storage/drizzle-approval-store";
 import { DrizzleSegmentStore } from "@vexil/flags/storage/drizzle-segment-store";
 import { listenForSchedules } from "@vexil/flags/storage/schedule-notices";
 import type { ScheduledItem } from "@vexil/flags/storage/schedule-store";
@@ -44,6 +45,7 @@ export async function flagsInstance(url: string, options: { now?: () => number; 
     flags: cache.flags,
     segments: cache.segments,
     schedules: new DrizzleScheduleStore(db),
+    approvals: new DrizzleApprovalStore(db),
     usage: new DrizzleFlagUsageStore(db),
     audit: new DrizzleAuditReader(db),
     keys,

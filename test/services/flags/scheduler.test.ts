@@ -75,6 +75,7 @@ async function itemOf(ctx: FlagsContext, flagKey: string, dueAt: number, over: P
     variationId: null,
     targetType: null,
     failure: null,
+    approval: null,
     ...over,
   };
 }
@@ -82,7 +83,7 @@ async function itemOf(ctx: FlagsContext, flagKey: string, dueAt: number, over: P
 /** Writes an item of a flag, as the API does, with a change of the flag. */
 async function schedule(ctx: FlagsContext, flagKey: string, dueAt: number, over: Partial<ScheduledItem> = {}, envKey = "production"): Promise<ScheduledItem> {
   const item = await itemOf(ctx, flagKey, dueAt, over, envKey);
-  await changeFlag(ctx, "shop", flagKey, async (read) => ({
+  await changeFlag(ctx, admin, "shop", flagKey, async (read) => ({
     write: scheduleUpdate(read, auditEntry({ caller: admin, kind: "flag", spec: `proj/shop:env/${envKey}:flag/${flagKey}`, name: flagKey, verb: "scheduled a change to", actions: [], now: clock.ms }), { put: [item] }),
     result: undefined,
   }));

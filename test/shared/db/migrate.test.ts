@@ -28,6 +28,7 @@ function connect(url: string) {
 
 const EXPECTED_TABLES = [
   "access_tokens",
+  "approval_requests",
   "audit_log",
   "custom_roles",
   "environment_keys",

@@ -72,6 +72,7 @@ interface Applied {
 function changeFlagExpiring(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, envKey: string, instructions: unknown[], table: InstructionTable<ExpiringDraft>, comment: string | undefined, userKey?: string): Promise<Applied> {
   return changeFlag<Applied, ScheduledItem[]>(
     ctx,
+    caller,
     projectKey,
     flagKey,
     async (read, scope, before) => {
@@ -97,7 +98,8 @@ function changeFlagExpiring(ctx: FlagsContext, caller: Caller, projectKey: strin
         currentVersion: read.flag.version + 1,
         now,
       });
-      return { write: scheduleUpdate(read, audit, { put, remove }), result };
+      // Setting a removal date is gated where approvals are required; the removal, when due, is not.
+      return { write: scheduleUpdate(read, audit, { put, remove }, { environments: [env.key] }), result };
     },
     itemsIn(ctx, envKey),
   );

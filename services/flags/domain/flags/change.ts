@@ -8,11 +8,12 @@ import { auditEntry } from "@vexil/shared/audit/audit";
 import type { PendingChange } from "@vexil/shared/change-events";
 import { authorize, type Caller } from "@vexil/shared/caller";
 import { invalidRequest, notFound } from "@vexil/shared/errors";
-import type { FlagRecord, FlagWrite, ScopedFlag } from "../../storage/flag-store.ts";
+import type { ApprovalGate, FlagRecord, FlagWrite, ScopedFlag } from "../../storage/flag-store.ts";
 import type { EnvironmentRecord, ProjectRecord } from "../../storage/project-store.ts";
 import type { DroppedTarget, ScheduleWrite } from "../../storage/schedule-store.ts";
 import type { FlagsContext } from "../context.ts";
 import { decideAndWrite, type Decision } from "../unit-of-work.ts";
+import { approvalGate } from "../approvals/gate.ts";
 import { ENVIRONMENT_ACTIONS, flagResource } from "./access.ts";
 import type { Flag } from "./model.ts";
 import { flagRep } from "./representation.ts";
@@ -38,10 +39,12 @@ export async function scopeOf(ctx: FlagsContext, projectKey: string, consistent 
  * project, its environments and the flag as read, and what it returns is written only if none of
  * them moved meanwhile. `also` reads more (the flag's scheduled items) after the flag: whatever
  * changes it also raises the flag's version, so a read of it that is out of date makes the write
- * fail like a stale flag does.
+ * fail like a stale flag does. Every update decided passes the approval gate
+ * (`../approvals/gate.ts`) as `caller`'s before it is written.
  */
 export function changeFlag<T, X = undefined>(
   ctx: FlagsContext,
+  caller: Caller,
   projectKey: string,
   flagKey: string,
   decide: (read: Scoped, scope: Scope, more: X) => Promise<Decision<FlagWrite, T>>,
@@ -57,7 +60,9 @@ export function changeFlag<T, X = undefined>(
     decide: async ({ scoped, more }) => {
       if (!scoped) throw notFound(`Project "${projectKey}"`);
       if (!scoped.flag) throw notFound(`Flag "${flagKey}" in project "${scoped.project.key}"`);
-      return decide(scoped as Scoped, { project: scoped.project, envs: scoped.environments }, more);
+      const decision = await decide(scoped as Scoped, { project: scoped.project, envs: scoped.environments }, more);
+      if (decision.write === undefined) return decision;
+      return { ...decision, write: approvalGate(caller, scoped.project, scoped.environments, scoped.flag, decision.write) };
     },
     write: ({ scoped }, write) => ctx.flags.writeFlag(scoped as Scoped, write),
   });
@@ -168,10 +173,11 @@ export function flagUpdate(read: Scoped, scope: Scope, current: Flag, next: Flag
 }
 
 /**
- * A change of the flag's scheduled items only: the flag itself stays as it is but for its
- * version, raised so that every change of its items is decided on one version of the flag.
+ * A change of the flag's scheduled items (or approval requests) only: the flag itself stays as it
+ * is but for its version, raised so that every change of its items is decided on one version of
+ * the flag. `gate`: what the approval gate is to know of it.
  */
-export function scheduleUpdate(read: Scoped, audit: FlagWrite["audit"], schedule: ScheduleWrite): FlagWrite {
+export function scheduleUpdate(read: Scoped, audit: FlagWrite["audit"], schedule: ScheduleWrite, gate?: ApprovalGate): FlagWrite & { kind: "update" } {
   const version = read.flag.version + 1;
-  return { kind: "update", flag: { ...read.flag, doc: { ...read.flag.doc, _version: version }, version }, audit, changes: [], schedule };
+  return { kind: "update", flag: { ...read.flag, doc: { ...read.flag.doc, _version: version }, version }, audit, changes: [], schedule, ...(gate ? { gate } : {}) };
 }

@@ -13,7 +13,9 @@ import { resourceId } from "@vexil/shared/ids";
 import type { FlagQuery, FlagRecord, FlagSortField } from "../../storage/flag-store.ts";
 import type { FlagsContext } from "../context.ts";
 import { flagResource } from "./access.ts";
-import { authorizeActions, changeFlag, changesOf, deletionAudit, deletionsOf, flagUpdate, requireComments, scopeOf, stamp, type Scope } from "./change.ts";
+import { authorizeActions, changeFlag, changesOf, deletionAudit, deletionsOf, flagUpdate, requireComments, scopeOf, stamp, type Scope, type Scoped } from "./change.ts";
+import type { FlagWrite } from "../../storage/flag-store.ts";
+import type { Decision } from "../unit-of-work.ts";
 import { defaultEnvironment, newId, type Flag, type FlagEnvironment } from "./model.ts";
 import { withFlagIds } from "./ids.ts";
 import { flagDocument, flagRep, flagsPath, type FlagRep } from "./representation.ts";
@@ -178,7 +180,7 @@ export async function createFlag(ctx: FlagsContext, caller: Caller, projectKey: 
 
 export async function deleteFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string): Promise<void> {
   authorizeRead(caller);
-  await changeFlag<void>(ctx, projectKey, flagKey, async (read, scope) => {
+  await changeFlag<void>(ctx, caller, projectKey, flagKey, async (read, scope) => {
     authorizeActions(caller, scope, read.flag.doc, ["deleteFlag"], []);
     const current = flagDocument(read.flag);
     const { dependents } = await graphAround(ctx.flags, scope.project.id, current.key, [], true);
@@ -198,58 +200,80 @@ const COPY_FIELDS: Record<string, Array<keyof FlagEnvironment>> = {
   updateFlagConfigMigrationSettings: [],
 };
 
+/** The copy actions a copy takes: `includedActions`, or all but `excludedActions`. */
+export function copyActions(body: Pick<FlagCopy, "includedActions" | "excludedActions">): string[] {
+  if (body.includedActions && body.excludedActions) throw invalidRequest("Give includedActions or excludedActions, not both");
+  return Object.keys(COPY_FIELDS).filter((a) => (body.includedActions ? body.includedActions.includes(a as never) : !body.excludedActions?.includes(a as never)));
+}
+
+/** The fields of an environment's targeting that copy actions carry. */
+export const copiedFields = (actions: string[]): string[] => actions.flatMap((a) => COPY_FIELDS[a] ?? []);
+
+export interface CopyOptions {
+  /** False for the apply of an approved copy request: the applier needs `applyApprovalRequest`, checked by the caller. */
+  authorize?: boolean;
+  /** False for the apply of an approved request: its comment was asked for when it was made. */
+  requireComments?: boolean;
+}
+
+/** What a copy of the flag read decides (`copyFlagConfig`); throws the refusal. */
+export async function decideCopy(ctx: FlagsContext, caller: Caller, read: Scoped, scope: Scope, body: FlagCopy, options: CopyOptions = {}): Promise<Decision<FlagWrite, FlagRep>> {
+  if (body.source.key === body.target.key) throw invalidRequest("source and target must be different environments");
+  const actions = copyActions(body);
+  const source = scope.envs.find((e) => e.key === body.source.key);
+  const target = scope.envs.find((e) => e.key === body.target.key);
+  if (!source) throw notFound(`Environment "${body.source.key}" in project "${scope.project.key}"`);
+  if (!target) throw notFound(`Environment "${body.target.key}" in project "${scope.project.key}"`);
+  const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
+  const current = flagDocument(read.flag);
+  const from = current.environments[source.key]!;
+  const to = current.environments[target.key]!;
+  for (const [side, env, want] of [["source", from, body.source.currentVersion], ["target", to, body.target.currentVersion]] as const) {
+    if (want !== undefined && env.version !== want) {
+      throw new VexilError("optimistic_locking_error", `The ${side} environment is at version ${env.version}, not ${want}; the flag has changed`);
+    }
+  }
+  if (options.authorize !== false) {
+    authorize(caller, "copyFlagConfigFrom", flagResource(scope.project, source, current));
+    authorize(caller, "copyFlagConfigTo", flagResource(scope.project, target, current));
+  }
+  let next = cloneJson(current);
+  const copied = next.environments[target.key]!;
+  for (const action of actions) for (const field of COPY_FIELDS[action]!) (copied as unknown as Record<string, unknown>)[field] = cloneJson(from[field]);
+  const now = ctx.now();
+  const changedEnvs = stamp(current, next, now);
+  if (changedEnvs.length === 0) return { result: rep(current) };
+  next = withFlagIds(next);
+  validateFlag(next, (await graphAround(ctx.flags, scope.project.id, current.key, prerequisiteKeys(next), false)).lookup);
+  if (options.requireComments !== false) requireComments(scope, [target.key], body.comment);
+  const after = rep(next);
+  const audit = auditEntry({
+    caller,
+    kind: "flag",
+    spec: `proj/${scope.project.key}:env/${target.key}:flag/${current.key}`,
+    name: next.name,
+    verb: `copied the targeting of ${source.key} to ${target.key} in the flag`,
+    actions: ["copyFlagConfigFrom", "copyFlagConfigTo"],
+    comment: body.comment,
+    delta: body,
+    previous: rep(current),
+    current: after,
+    previousVersion: current._version,
+    currentVersion: next._version,
+    now,
+  });
+  return { write: flagUpdate(read, scope, current, next, audit, changesOf(next, changedEnvs)), result: after };
+}
+
 /**
  * Copies one environment's targeting to another of the same flag (`POST …/{flagKey}/copy`), all
  * of it or the chosen parts; `currentVersion` on either side makes the copy conditional.
  */
 export async function copyFlagConfig(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, body: FlagCopy): Promise<FlagRep> {
   authorizeRead(caller);
-  if (body.includedActions && body.excludedActions) throw invalidRequest("Give includedActions or excludedActions, not both");
+  copyActions(body);
   if (body.source.key === body.target.key) throw invalidRequest("source and target must be different environments");
-  const actions = Object.keys(COPY_FIELDS).filter((a) => (body.includedActions ? body.includedActions.includes(a as never) : !body.excludedActions?.includes(a as never)));
-  const result = await changeFlag<FlagRep>(ctx, projectKey, flagKey, async (read, scope) => {
-    const source = scope.envs.find((e) => e.key === body.source.key);
-    const target = scope.envs.find((e) => e.key === body.target.key);
-    if (!source) throw notFound(`Environment "${body.source.key}" in project "${projectKey}"`);
-    if (!target) throw notFound(`Environment "${body.target.key}" in project "${projectKey}"`);
-    const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
-    const current = flagDocument(read.flag);
-    const from = current.environments[source.key]!;
-    const to = current.environments[target.key]!;
-    for (const [side, env, want] of [["source", from, body.source.currentVersion], ["target", to, body.target.currentVersion]] as const) {
-      if (want !== undefined && env.version !== want) {
-        throw new VexilError("optimistic_locking_error", `The ${side} environment is at version ${env.version}, not ${want}; the flag has changed`);
-      }
-    }
-    authorize(caller, "copyFlagConfigFrom", flagResource(scope.project, source, current));
-    authorize(caller, "copyFlagConfigTo", flagResource(scope.project, target, current));
-    let next = cloneJson(current);
-    const copied = next.environments[target.key]!;
-    for (const action of actions) for (const field of COPY_FIELDS[action]!) (copied as unknown as Record<string, unknown>)[field] = cloneJson(from[field]);
-    const now = ctx.now();
-    const changedEnvs = stamp(current, next, now);
-    if (changedEnvs.length === 0) return { result: rep(current) };
-    next = withFlagIds(next);
-    validateFlag(next, (await graphAround(ctx.flags, scope.project.id, current.key, prerequisiteKeys(next), false)).lookup);
-    requireComments(scope, [target.key], body.comment);
-    const after = rep(next);
-    const audit = auditEntry({
-      caller,
-      kind: "flag",
-      spec: `proj/${scope.project.key}:env/${target.key}:flag/${current.key}`,
-      name: next.name,
-      verb: `copied the targeting of ${source.key} to ${target.key} in the flag`,
-      actions: ["copyFlagConfigFrom", "copyFlagConfigTo"],
-      comment: body.comment,
-      delta: body,
-      previous: rep(current),
-      current: after,
-      previousVersion: current._version,
-      currentVersion: next._version,
-      now,
-    });
-    return { write: flagUpdate(read, scope, current, next, audit, changesOf(next, changedEnvs)), result: after };
-  });
+  const result = await changeFlag<FlagRep>(ctx, caller, projectKey, flagKey, (read, scope) => decideCopy(ctx, caller, read, scope, body));
   ctx.committed?.();
   return result;
 }

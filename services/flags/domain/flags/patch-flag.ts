@@ -146,7 +146,7 @@ export async function decidePatch(ctx: FlagsContext, caller: Caller, read: Scope
 export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, body: unknown, contentType: string | null): Promise<FlagRep | undefined> {
   const request = parsePatchRequest(body, contentType);
   authorizeRead(caller);
-  const result = await changeFlag<FlagRep | undefined>(ctx, projectKey, flagKey, (read, scope) => decidePatch(ctx, caller, read, scope, request));
+  const result = await changeFlag<FlagRep | undefined>(ctx, caller, projectKey, flagKey, (read, scope) => decidePatch(ctx, caller, read, scope, request));
   ctx.committed?.();
   return result;
 }

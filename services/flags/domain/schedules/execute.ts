@@ -16,6 +16,11 @@ import { VexilError } from "@vexil/shared/errors";
 import { OperationAlreadyApplied, type ScheduledItem } from "../../storage/schedule-store.ts";
 import type { FlagsContext } from "../context.ts";
 import { changeFlag, scheduleUpdate } from "../flags/change.ts";
+import { approvalRequiredError, gatedEnvironments } from "../approvals/gate.ts";
+import { approvalSettingsOf } from "../approvals/settings.ts";
+import type { FlagRecord, FlagWrite } from "../../storage/flag-store.ts";
+import type { EnvironmentRecord } from "../../storage/project-store.ts";
+import { BYPASS_REQUIRED_APPROVAL } from "@vexil/shared/policy";
 import { decidePatch } from "../flags/patch-flag.ts";
 import { flagDocument } from "../flags/representation.ts";
 import { allTargets, kindOf } from "../flags/targets.ts";
@@ -42,15 +47,36 @@ export const actorOf = (item: ScheduledItem) => `${NOUN[item.kind]} ${item.id} o
 
 /**
  * The caller an execution runs as: the item's creator, whose permission was checked when the item
- * was made (a schedule is not refused later because a role changed).
+ * was made (a schedule is not refused later because a role changed). It never bypasses required
+ * approvals by itself: whether the item may run where they are required is the item's own
+ * (`mayRunUnapproved`).
  */
 export function scheduleCaller(item: ScheduledItem): Caller {
+  const resources = ["proj/*", "proj/*:env/*", "proj/*:env/*:flag/*", "proj/*:env/*:segment/*"];
   return {
     kind: "token",
     ...item.creator,
     role: "schedule",
-    grants: [{ base: "reader", statements: [{ effect: "allow", resources: ["proj/*", "proj/*:env/*", "proj/*:env/*:flag/*", "proj/*:env/*:segment/*"], actions: ["*"] }] }],
+    grants: [{ base: "reader", statements: [{ effect: "allow", resources, actions: ["*"] }, { effect: "deny", resources, actions: [BYPASS_REQUIRED_APPROVAL] }] }],
   };
+}
+
+/**
+ * True when the item's change may run where approvals are required: a scheduled change an approved
+ * request made, or one made by a member or token that could bypass them, or any pending one where the
+ * environment's `bypassApprovalsForPendingChanges` is set; and the removal of an expiring target,
+ * whose setting was gated.
+ */
+function mayRunUnapproved(item: ScheduledItem, env: EnvironmentRecord): boolean {
+  return item.kind === "flagExpiry" || item.approval !== null || approvalSettingsOf(env).bypassApprovalsForPendingChanges;
+}
+
+/** The write, marked for the approval gate as the execution of `item` that may run (or refused with the gate's 405). */
+function gatedExecution(item: ScheduledItem, env: EnvironmentRecord, envs: readonly EnvironmentRecord[], read: FlagRecord, write: FlagWrite): FlagWrite {
+  if (write.kind !== "update") return write;
+  if (mayRunUnapproved(item, env)) return { ...write, gate: { ...write.gate, approved: { scheduledChangeId: item.id } } };
+  if (gatedEnvironments(envs, read, write).length > 0) throw approvalRequiredError(write.audit.accesses[0]?.action ?? "updateFlag");
+  return write;
 }
 
 export async function executeItem(ctx: FlagsContext, item: ScheduledItem): Promise<Outcome> {
@@ -73,6 +99,7 @@ const current = (claimed: ScheduledItem, stored: ScheduledItem | undefined) => s
 function executeFlagItem(ctx: FlagsContext, item: ScheduledItem): Promise<Outcome> {
   return changeFlag<Outcome, ScheduledItem | undefined>(
     ctx,
+    scheduleCaller(item),
     item.projectKey,
     item.resourceKey,
     async (read, scope, stored) => {
@@ -86,7 +113,7 @@ function executeFlagItem(ctx: FlagsContext, item: ScheduledItem): Promise<Outcom
         try {
           const instructions = item.instructions ?? [];
           const decision = await decidePatch(ctx, caller, read, scope, { format: "semantic", instructions, environmentKey: env.key, comment: item.comment ?? undefined }, by);
-          if (decision.write) return { write: decision.write, result: applied };
+          if (decision.write) return { write: gatedExecution(item, env, scope.envs, read.flag, decision.write), result: applied };
           const audit = auditEntry({ caller, kind: "flag", spec: `proj/${scope.project.key}:env/${env.key}:flag/${flag.key}`, name: flag.name, verb: "changed nothing, as it already was, in the flag", actions: [], comment: item.comment, delta: { instructions }, previousVersion: flag._version, currentVersion: flag._version + 1, now: ctx.now(), actor: by.actor, operationId: by.operationId });
           return { write: scheduleUpdate(read, audit, by.schedule), result: applied };
         } catch (e) {
@@ -100,7 +127,7 @@ function executeFlagItem(ctx: FlagsContext, item: ScheduledItem): Promise<Outcom
         if (variation >= 0 && targets.some((t) => kindOf(t) === item.contextKind && t.variation === variation && t.values.includes(item.contextKey!))) {
           const instructions = [{ kind: "removeTargets", variationId: item.variationId, contextKind: item.contextKind, values: [item.contextKey] }];
           const decision = await decidePatch(ctx, caller, read, scope, { format: "semantic", instructions, environmentKey: env.key }, by);
-          if (decision.write) return { write: decision.write, result: applied };
+          if (decision.write) return { write: gatedExecution(item, env, scope.envs, read.flag, decision.write), result: applied };
         }
         reason = variation < 0 ? `the flag has no variation "${item.variationId}" any more` : `${item.contextKind} "${item.contextKey}" is not targeted by variation "${item.variationId}" any more`;
       }

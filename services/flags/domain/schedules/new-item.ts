@@ -4,7 +4,7 @@ import { resourceId } from "@vexil/shared/ids";
 import type { ScheduledItem } from "../../storage/schedule-store.ts";
 
 type Place = Pick<ScheduledItem, "kind" | "projectId" | "projectKey" | "environmentId" | "environmentKey" | "resourceKey" | "dueAt"> & Partial<Pick<ScheduledItem, "flagId" | "segmentId">>;
-type Own = Partial<Pick<ScheduledItem, "instructions" | "comment" | "conflicts" | "contextKind" | "contextKey" | "variationId" | "targetType">>;
+type Own = Partial<Pick<ScheduledItem, "instructions" | "comment" | "conflicts" | "contextKind" | "contextKey" | "variationId" | "targetType" | "approval">>;
 
 export function newItem(caller: Caller, now: number, place: Place, own: Own): ScheduledItem {
   return {
@@ -24,6 +24,7 @@ export function newItem(caller: Caller, now: number, place: Place, own: Own): Sc
     variationId: null,
     targetType: null,
     failure: null,
+    approval: null,
     ...own,
   };
 }

@@ -9,7 +9,8 @@
  * flag's, and it raises the flag's `_version` (not the environments': SDKs see nothing until it runs).
  */
 import { auditEntry } from "@vexil/shared/audit/audit";
-import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
+import { authorize, authorizeRead, can, type Caller } from "@vexil/shared/caller";
+import { BYPASS_REQUIRED_APPROVAL } from "@vexil/shared/policy";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
 import { link } from "@vexil/shared/http/links";
 import { parsePatchRequest } from "@vexil/shared/patch";
@@ -22,6 +23,7 @@ import { flagResource } from "../flags/access.ts";
 import { changeFlag, scheduleUpdate, type Scope, type Scoped } from "../flags/change.ts";
 import { decidePatch } from "../flags/patch-flag.ts";
 import { conflictsOf } from "./conflicts.ts";
+import { approvalRequired } from "../approvals/settings.ts";
 import { applyScheduledChangeInstructions, executionDate, flagInstructions } from "./scheduled-change-patch.ts";
 
 const SEMANTIC = "application/json; domain-model=launchdarkly.semanticpatch";
@@ -99,6 +101,14 @@ async function check(ctx: FlagsContext, caller: Caller, read: Scoped, scope: Sco
   return conflicts;
 }
 
+/**
+ * True when approvals are required for the flag here and the caller may bypass them: the change it
+ * schedules then runs at its time without one (the gate lets the scheduling itself through and
+ * records the bypass).
+ */
+const bypassing = (caller: Caller, scope: Scope, env: EnvironmentRecord, read: Scoped) =>
+  approvalRequired(env, read.flag.doc) && can(caller, BYPASS_REQUIRED_APPROVAL, flagResource(scope.project, env, read.flag.doc));
+
 const audited = (caller: Caller, scope: Scope, env: EnvironmentRecord, read: Scoped, now: number, verb: string, action: string, item: ScheduledItem, comment?: string) =>
   auditEntry({
     caller,
@@ -142,6 +152,7 @@ export async function createScheduledChange(ctx: FlagsContext, caller: Caller, p
   const change = { ...post, executionDate: checked(() => executionDate(post.executionDate, "executionDate")), instructions: checked(() => flagInstructions(post.instructions, "instructions")) };
   const item = await changeFlag<ScheduledItem, ScheduledItem[]>(
     ctx,
+    caller,
     projectKey,
     flagKey,
     async (read, scope, others) => {
@@ -153,10 +164,10 @@ export async function createScheduledChange(ctx: FlagsContext, caller: Caller, p
         caller,
         now,
         { kind: "flagChange", projectId: scope.project.id, projectKey: scope.project.key, environmentId: env.id, environmentKey: env.key, flagId: read.flag.id, resourceKey: read.flag.key, dueAt: change.executionDate },
-        { instructions: change.instructions, comment: change.comment ?? null, conflicts: conflicts.length > 0 ? conflicts : null },
+        { instructions: change.instructions, comment: change.comment ?? null, conflicts: conflicts.length > 0 ? conflicts : null, approval: bypassing(caller, scope, env, read) ? { bypassed: true } : null },
       );
       const audit = audited(caller, scope, env, read, now, "scheduled a change to the flag", "createScheduledChanges", item, change.comment);
-      return { write: scheduleUpdate(read, audit, { put: [item] }), result: item };
+      return { write: scheduleUpdate(read, audit, { put: [item] }, { environments: [env.key] }), result: item };
     },
     pendingIn(ctx, envKey),
   );
@@ -176,6 +187,7 @@ export async function patchScheduledChange(ctx: FlagsContext, caller: Caller, pr
   authorizeRead(caller);
   const item = await changeFlag<ScheduledItem, ScheduledItem[]>(
     ctx,
+    caller,
     projectKey,
     flagKey,
     async (read, scope, others) => {
@@ -186,13 +198,15 @@ export async function patchScheduledChange(ctx: FlagsContext, caller: Caller, pr
       authorize(caller, actions, flagResource(scope.project, env, read.flag.doc));
       const now = ctx.now();
       const comment = request.comment;
+      const gate = { environments: [env.key] };
       if (draft.deleted) {
-        return { write: scheduleUpdate(read, audited(caller, scope, env, read, now, "deleted a scheduled change of the flag", "deleteScheduledChanges", item, comment), { remove: [item.id] }), result: item };
+        return { write: scheduleUpdate(read, audited(caller, scope, env, read, now, "deleted a scheduled change of the flag", "deleteScheduledChanges", item, comment), { remove: [item.id] }, gate), result: item };
       }
       const change = { executionDate: draft.executionDate, instructions: draft.instructions, comment: comment ?? item.comment ?? undefined };
       const conflicts = await check(ctx, caller, read, scope, env, change, others, item.id, ignoreConflicts);
-      const next: ScheduledItem = { ...item, dueAt: change.executionDate, instructions: change.instructions, version: item.version + 1, status: "pending", failure: null, conflicts: conflicts.length > 0 ? conflicts : null };
-      return { write: scheduleUpdate(read, audited(caller, scope, env, read, now, "updated a scheduled change of the flag", "updateScheduledChanges", next, comment), { put: [next] }), result: next };
+      const approval = bypassing(caller, scope, env, read) ? { bypassed: true as const } : item.approval;
+      const next: ScheduledItem = { ...item, dueAt: change.executionDate, instructions: change.instructions, version: item.version + 1, status: "pending", failure: null, conflicts: conflicts.length > 0 ? conflicts : null, approval };
+      return { write: scheduleUpdate(read, audited(caller, scope, env, read, now, "updated a scheduled change of the flag", "updateScheduledChanges", next, comment), { put: [next] }, gate), result: next };
     },
     pendingIn(ctx, envKey),
   );
@@ -204,6 +218,7 @@ export async function deleteScheduledChange(ctx: FlagsContext, caller: Caller, p
   authorizeRead(caller);
   await changeFlag<void, ScheduledItem[]>(
     ctx,
+    caller,
     projectKey,
     flagKey,
     async (read, scope, others) => {
@@ -211,7 +226,7 @@ export async function deleteScheduledChange(ctx: FlagsContext, caller: Caller, p
       const item = others.find((i) => i.id === id);
       if (!item) throw notFound(`Scheduled change "${id}"`);
       authorize(caller, "deleteScheduledChanges", flagResource(scope.project, env, read.flag.doc));
-      return { write: scheduleUpdate(read, audited(caller, scope, env, read, ctx.now(), "deleted a scheduled change of the flag", "deleteScheduledChanges", item), { remove: [item.id] }), result: undefined };
+      return { write: scheduleUpdate(read, audited(caller, scope, env, read, ctx.now(), "deleted a scheduled change of the flag", "deleteScheduledChanges", item), { remove: [item.id] }, { environments: [env.key] }), result: undefined };
     },
     pendingIn(ctx, envKey),
   );

@@ -32,7 +32,7 @@ export const reader: Caller = { ...admin, tokenId: "t-reader", tokenName: "reade
 /** A memory store and a context over it, with the project `shop` (environments `production`, `test`). */
 export async function memoryContext(now: () => number = Date.now): Promise<{ ctx: FlagsContext; store: MemoryFlagStore }> {
   const store = new MemoryFlagStore();
-  const ctx: FlagsContext = { store, flags: store, segments: store, schedules: store.schedules, usage: store, audit: store, keys, logger: silentLogger, now };
+  const ctx: FlagsContext = { store, flags: store, segments: store, schedules: store.schedules, approvals: store.approvals, usage: store, audit: store, keys, logger: silentLogger, now };
   await createProject(ctx, admin, {
     key: "shop",
     name: "Shop",

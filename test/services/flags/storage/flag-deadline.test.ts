@@ -20,6 +20,7 @@ import { DrizzleFlagUsageStore } from "@vexil/flags/storage/drizzle-flag-usage-s
 import { DrizzleProjectStore } from "@vexil/flags/storage/drizzle-project-store";
 import { DrizzleSegmentStore } from "@vexil/flags/storage/drizzle-segment-store";
 import { DrizzleScheduleStore } from "@vexil/flags/storage/drizzle-schedule-store";
+import { DrizzleApprovalStore } from "@vexil/flags/storage/drizzle-approval-store";
 import { testDatabaseUrl } from "../../../support/postgres.ts";
 import { admin } from "../domain/memory-context.ts";
 
@@ -45,7 +46,7 @@ beforeEach(async () => {
   database = await openDatabase({ url, dataDir: "", max: 1 });
   opened.push(database);
   const db = database.db;
-  ctx = { store: new DrizzleProjectStore(db), flags: new DrizzleFlagStore(db), segments: new DrizzleSegmentStore(db), schedules: new DrizzleScheduleStore(db), usage: new DrizzleFlagUsageStore(db), audit: new DrizzleAuditReader(db), keys, logger: silentLogger, now: Date.now };
+  ctx = { store: new DrizzleProjectStore(db), flags: new DrizzleFlagStore(db), segments: new DrizzleSegmentStore(db), schedules: new DrizzleScheduleStore(db), approvals: new DrizzleApprovalStore(db), usage: new DrizzleFlagUsageStore(db), audit: new DrizzleAuditReader(db), keys, logger: silentLogger, now: Date.now };
   await createProject(ctx, admin, { key: "shop", name: "Shop", environments: [{ key: "production", name: "Production", color: "ff0000" }] });
   variationId = (await createFlag(ctx, admin, "shop", { key: "checkout", name: "Checkout" })).variations[0]!._id;
 }, 60_000);

@@ -4,6 +4,8 @@
  * with a notice source the test controls. In one process the cache must stay correct on its own
  * write-through: the source sends nothing unless a test says so. Also the records those suites write.
  */
+import type { ApprovalStore } from "@vexil/flags/storage/approval-store";
+import { DrizzleApprovalStore } from "@vexil/flags/storage/drizzle-approval-store";
 import { asc } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
@@ -41,6 +43,8 @@ export interface Stores {
   projects: ProjectStore;
   /** Scheduled items, written with flags and segments. */
   schedules: ScheduleStore;
+  /** Approval requests, written with flags. */
+  approvals: ApprovalStore;
   usage: FlagUsageStore;
   /** Every audit entry written, oldest first. */
   auditEntries(): Promise<AuditEntry[]>;
@@ -83,6 +87,7 @@ export async function postgresStores(): Promise<Stores & { db: Db }> {
     segments: new DrizzleSegmentStore(db),
     projects: new DrizzleProjectStore(db),
     schedules: new DrizzleScheduleStore(db),
+    approvals: new DrizzleApprovalStore(db),
     usage: new DrizzleFlagUsageStore(db),
     auditEntries: () => db.select().from(auditLog).orderBy(asc(auditLog.date), asc(auditLog.id)) as Promise<AuditEntry[]>,
     events: async () => (await db.select().from(outbox).orderBy(asc(outbox.id))).map((r) => recorded(r.payload as unknown as ChangeEvent)),
@@ -105,6 +110,7 @@ export function memoryStores(): Stores & { memory: MemoryFlagStore } {
     segments: memory,
     projects: memory,
     schedules: memory.schedules,
+    approvals: memory.approvals,
     usage: memory,
     auditEntries: async () => structuredClone(memory.audit),
     events: async () => memory.outbox.map(recorded),
@@ -148,6 +154,7 @@ export const environment = (projectId: string, key: string, over: Partial<Enviro
   confirmChanges: false,
   tags: [],
   critical: false,
+  approvalSettings: null,
   sdkKeyLast4: "abcd",
   mobileKeyLast4: "efgh",
   createdAt: NOW,
@@ -245,6 +252,7 @@ export function scheduledItem(env: EnvironmentRecord, owner: { flag?: FlagRecord
     variationId: null,
     targetType: null,
     failure: null,
+    approval: null,
     ...over,
   };
 }

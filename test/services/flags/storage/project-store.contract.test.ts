@@ -35,6 +35,7 @@ const environment = (projectId: string, key: string, over: Partial<EnvironmentRe
   confirmChanges: false,
   tags: [],
   critical: false,
+  approvalSettings: null,
   sdkKeyLast4: "abcd",
   mobileKeyLast4: "efgh",
   createdAt: 2_000 + n,

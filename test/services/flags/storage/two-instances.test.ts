@@ -21,6 +21,7 @@ import { DrizzleFlagUsageStore } from "@vexil/flags/storage/drizzle-flag-usage-s
 import { DrizzleProjectStore } from "@vexil/flags/storage/drizzle-project-store";
 import { DrizzleSegmentStore } from "@vexil/flags/storage/drizzle-segment-store";
 import { DrizzleScheduleStore } from "@vexil/flags/storage/drizzle-schedule-store";
+import { DrizzleApprovalStore } from "@vexil/flags/storage/drizzle-approval-store";
 import { testDatabaseUrl } from "../../../support/postgres.ts";
 import { admin, rejection } from "../domain/memory-context.ts";
 
@@ -49,7 +50,7 @@ async function instance(url: string): Promise<Instance> {
     await notices.close();
     await database.close();
   });
-  return { db, cache, store: cache.projects, flags: cache.flags, segments: cache.segments, schedules: new DrizzleScheduleStore(db), usage: new DrizzleFlagUsageStore(db), audit: new DrizzleAuditReader(db), keys, logger: silentLogger, now: Date.now };
+  return { db, cache, store: cache.projects, flags: cache.flags, segments: cache.segments, schedules: new DrizzleScheduleStore(db), approvals: new DrizzleApprovalStore(db), usage: new DrizzleFlagUsageStore(db), audit: new DrizzleAuditReader(db), keys, logger: silentLogger, now: Date.now };
 }
 
 /** Reads on `instance` until `ok` holds (at most `ms`); how long it took. */
