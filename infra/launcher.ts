@@ -3,7 +3,7 @@
  * throwaway Postgres and nats-server (or the given DATABASE_URL / NATS_URL). Used by the
  * end-to-end tests and the benchmarks, and by hand:
  *
- *   bun infra/launcher.ts --gateway 2 --auth 1 --flags 2 --streaming 1
+ *   bun infra/launcher.ts --gateway 2 --auth 1 --flags 2 --streaming 1 --webhooks 1
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,10 +13,11 @@ import { startNats, type NatsServer } from "./local/nats.ts";
 import { freePort } from "./local/ports.ts";
 import { startPostgres, type PgServer, type PostgresOptions } from "./local/postgres.ts";
 
-export type ServiceKind = "gateway" | "auth" | "flags" | "streaming";
+export type ServiceKind = "gateway" | "auth" | "flags" | "streaming" | "webhooks";
 
 export interface ClusterOptions {
-  counts: Record<ServiceKind, number>;
+  /** Instances of each service; webhooks: none unless given. */
+  counts: Record<Exclude<ServiceKind, "webhooks">, number> & { webhooks?: number };
   adminToken: string;
   /** Use this server instead of a throwaway one. */
   databaseUrl?: string;
@@ -84,7 +85,7 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
   // One key for the whole cluster: the gateways sign caller assertions with it, the services check them.
   const internalKey = options.env?.VEXIL_INTERNAL_KEY ?? process.env.VEXIL_INTERNAL_KEY ?? Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
   const instances: Instance[] = [];
-  const counters: Record<ServiceKind, number> = { gateway: 0, auth: 0, flags: 0, streaming: 0 };
+  const counters: Record<ServiceKind, number> = { gateway: 0, auth: 0, flags: 0, streaming: 0, webhooks: 0 };
 
   const spawn = async (kind: ServiceKind): Promise<Instance> => {
     const index = counters[kind]++;
@@ -127,6 +128,7 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
     await Promise.all([
       ...Array.from({ length: options.counts.flags }, () => spawn("flags")),
       ...Array.from({ length: options.counts.streaming }, () => spawn("streaming")),
+      ...Array.from({ length: options.counts.webhooks ?? 0 }, () => spawn("webhooks")),
       ...Array.from({ length: options.counts.gateway }, () => spawn("gateway")),
     ]);
   } catch (e) {
@@ -169,12 +171,12 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
 }
 
 function parseCounts(argv: string[]): Record<ServiceKind, number> {
-  const counts: Record<ServiceKind, number> = { gateway: 1, auth: 1, flags: 1, streaming: 1 };
+  const counts: Record<ServiceKind, number> = { gateway: 1, auth: 1, flags: 1, streaming: 1, webhooks: 1 };
   for (let i = 0; i < argv.length; i += 2) {
     const kind = argv[i]?.replace(/^--/, "") as ServiceKind;
     const n = Number(argv[i + 1]);
     if (!(kind in counts) || !Number.isInteger(n) || n < 0 || n > 16) {
-      throw new Error(`usage: bun infra/launcher.ts [--gateway N] [--auth N] [--flags N] [--streaming N]`);
+      throw new Error(`usage: bun infra/launcher.ts [--gateway N] [--auth N] [--flags N] [--streaming N] [--webhooks N]`);
     }
     counts[kind] = n;
   }

@@ -19,7 +19,8 @@ import type { RateLimiter } from "./rate-limiter.ts";
 import { apiVersionOf, betaCheck, checkedBody, corsHeaders, preflight, versionsBody, withMethodOverride, type CorsOptions } from "./conventions.ts";
 
 export interface GatewayDeps {
-  services: Record<Route["service"], ServiceClient>;
+  /** The services by name; a gateway given no webhooks service answers its paths 503. */
+  services: Record<Exclude<Route["service"], "webhooks">, ServiceClient> & Partial<Record<"webhooks", ServiceClient>>;
   verifier: CallerVerifier;
   logger: Logger;
   readiness: Readiness;
@@ -59,6 +60,10 @@ export function createGateway(deps: GatewayDeps) {
   const failures = deps.failures ?? createFailureLimiter(30);
   const cors: CorsOptions = { origins: deps.corsOrigins ?? [], publicOrigin: deps.publicOrigin };
   const docs = createDocs(deps.services, logger);
+  const missing: ServiceClient = {
+    handle: async (request) => errorResponse(503, "service_unavailable", "This part of the API is not running here", request.headers.get("x-request-id") ?? "", { "retry-after": "1" }),
+  };
+  const serviceOf = (route: Route): ServiceClient => deps.services[route.service] ?? missing;
 
   /** The request's credential; a session cookie only from the public origin. */
   function credentialOf(request: Request, id: string): Credential | Response {
@@ -100,7 +105,7 @@ export function createGateway(deps: GatewayDeps) {
       // Signing in is guessing a password: it counts against the address like a wrong token.
       const wait = failures.retryAfter(address);
       if (wait > 0) return errorResponse(429, "rate_limited", "Too many failed authentications from this address; try again later", id, { "retry-after": String(wait) });
-      const response = await deps.services[route.service].handle(new Request(await checkedBody(request), { headers }));
+      const response = await serviceOf(route).handle(new Request(await checkedBody(request), { headers }));
       if (response.status === 401) failures.fail(address);
       return response;
     } else {
@@ -138,7 +143,7 @@ export function createGateway(deps: GatewayDeps) {
     if (url.pathname === "/api/v2") return Response.json(ROOT, { headers: limitHeaders });
     if (url.pathname === "/api/v2/versions") return Response.json(versionsBody(version), { headers: limitHeaders });
     const body = await checkedBody(request);
-    const response = await deps.services[route.service].handle(new Request(body, { headers }));
+    const response = await serviceOf(route).handle(new Request(body, { headers }));
     for (const [k, v] of Object.entries(limitHeaders)) response.headers.set(k, v);
     if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", id);
     return response;
