@@ -24,6 +24,7 @@ import { exerciseProjects } from "./contract/projects.ts";
 import { exerciseSegments } from "./contract/segments.ts";
 import { exerciseScheduledChanges } from "./contract/scheduled-changes.ts";
 import { exerciseExpiringTargets } from "./contract/expiring-targets.ts";
+import { exerciseWebhooks } from "./contract/webhooks.ts";
 
 const TOKEN = "openapi-contract-admin-token";
 
@@ -42,6 +43,8 @@ beforeAll(async () => {
     NATS_URL: nats.url,
     // SDK reports reach flag statuses within a fifth of a second.
     VEXIL_EVALUATIONS_FLUSH_MS: "200",
+    // Webhooks deliver to a receiver on this machine.
+    VEXIL_WEBHOOK_ALLOWED_NETWORKS: "127.0.0.0/8",
   });
   const answer = await fetch(`${vexil.url}/api/v2/openapi.json`);
   expect(answer.status).toBe(200);
@@ -107,6 +110,13 @@ describe("the OpenAPI document", () => {
       ["/api/v2/users/{projectKey}/{userKey}/expiring-user-targets/{environmentKey}", "getExpiringFlagsForUser", "patchExpiringFlagsForUser"],
     ];
     for (const [path, get, patch] of expiring) expect([id("get", path!), id("patch", path!)]).toEqual([get, patch]);
+    expect([id("get", "/api/v2/webhooks"), id("post", "/api/v2/webhooks"), id("get", "/api/v2/webhooks/{id}"), id("patch", "/api/v2/webhooks/{id}"), id("delete", "/api/v2/webhooks/{id}")]).toEqual([
+      "getAllWebhooks",
+      "postWebhook",
+      "getWebhook",
+      "patchWebhook",
+      "deleteWebhook",
+    ]);
   });
 
   test("request bodies from the routes' own schemas, with the ways of patching by content type", () => {
@@ -235,6 +245,10 @@ describe("the contract: every documented operation, called", () => {
 
   test("the Unleash and FeatureProbe routes", async () => {
     await exerciseCompat(api);
+  });
+
+  test("webhooks and their deliveries", async () => {
+    await exerciseWebhooks(api);
   });
 
   test("tokens, members, roles, sessions and the caller's identity", async () => {
