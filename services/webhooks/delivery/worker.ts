@@ -57,6 +57,9 @@ export async function startDeliveryWorker(options: WorkerOptions): Promise<Deliv
   const busyPollMs = options.busyPollMs ?? Math.min(1_000, Math.max(50, Math.floor(options.retry.baseMs / 2)));
   const idlePollMs = options.idlePollMs ?? (options.database.kind === "pglite" ? 60_000 : 5_000);
   const inFlight = new Set<Promise<void>>();
+  /** A webhook gets at most a quarter of the slots (at least one), so a receiver that hangs leaves the rest to others. */
+  const perWebhook = Math.max(1, Math.floor(options.concurrency / 4));
+  const inFlightOf = new Map<string, number>();
   let stopped = false;
   let running: Promise<void> | undefined;
   let again = false;
@@ -121,12 +124,19 @@ export async function startDeliveryWorker(options: WorkerOptions): Promise<Deliv
     while (!stopped) {
       const free = options.concurrency - inFlight.size;
       if (free <= 0) return;
-      const claimed = await queue.claim(`${options.instance}:${crypto.randomUUID()}`, now(), options.timeoutMs + LEASE_MARGIN_MS, free);
+      const skip = [...inFlightOf].filter(([, n]) => n >= perWebhook).map(([id]) => id);
+      const share = { perWebhook, skip };
+      const claimed = await queue.claim(`${options.instance}:${crypto.randomUUID()}`, now(), options.timeoutMs + LEASE_MARGIN_MS, free, share);
       for (const c of claimed) {
+        const webhookId = c.delivery.webhookId;
+        inFlightOf.set(webhookId, (inFlightOf.get(webhookId) ?? 0) + 1);
         const p: Promise<void> = attempt(c)
           .catch((e) => logger.error("webhook attempt crashed", { deliveryId: c.delivery.id, error: String(e) }))
           .finally(() => {
             inFlight.delete(p);
+            const left = (inFlightOf.get(webhookId) ?? 1) - 1;
+            if (left > 0) inFlightOf.set(webhookId, left);
+            else inFlightOf.delete(webhookId);
             // The next delivery of this webhook and resource may be due now.
             nudge();
           });

@@ -7,6 +7,7 @@ import { LOCK_NAMESPACE, rowsOf } from "@vexil/shared/db/migrate";
 import { webhookAttempts, webhookDeliveries, webhookFeed, webhooks } from "./schema.ts";
 import type {
   AttemptOutcome,
+  ClaimShare,
   AttemptRecord,
   ClaimedDelivery,
   DeliveryLogItem,
@@ -160,7 +161,8 @@ export class DrizzleWebhookStore implements WebhookStore, DeliveryQueue {
     });
   }
 
-  async claim(leaseToken: string, now: number, leaseMs: number, limit: number): Promise<ClaimedDelivery[]> {
+  async claim(leaseToken: string, now: number, leaseMs: number, limit: number, share: ClaimShare): Promise<ClaimedDelivery[]> {
+    const skip = share.skip.length === 0 ? sql`` : sql`and h.webhook_id not in (${sql.join(share.skip.map((id) => sql`${id}`), sql`, `)})`;
     // The oldest pending delivery of each webhook and resource is its head; a head that is due, held
     // by no one (or by a claim whose lease ran out) and whose webhook is on is leased here. The
     // state and lease are checked again on the row locked (a claim that committed meanwhile is seen),
@@ -173,12 +175,13 @@ export class DrizzleWebhookStore implements WebhookStore, DeliveryQueue {
           where d.state = 'pending'
           order by d.webhook_id, d.resource, d.seq),
         due as (
-          select h.id from heads h join ${webhooks} w on w.id = h.webhook_id
-          where w."on" and h.next_attempt_at <= ${now} and (h.lease_until is null or h.lease_until < ${now})
-          limit ${limit}),
+          select h.id, row_number() over (partition by h.webhook_id order by h.next_attempt_at, h.id) as n
+          from heads h join ${webhooks} w on w.id = h.webhook_id
+          where w."on" and h.next_attempt_at <= ${now} and (h.lease_until is null or h.lease_until < ${now}) ${skip}),
+        fair as (select id from due where n <= ${share.perWebhook} order by n limit ${limit}),
         locked as (
           select d.id from ${webhookDeliveries} d
-          where d.id in (select id from due) and d.state = 'pending' and (d.lease_until is null or d.lease_until < ${now})
+          where d.id in (select id from fair) and d.state = 'pending' and (d.lease_until is null or d.lease_until < ${now})
           for update skip locked)
         update ${webhookDeliveries} d set lease_token = ${leaseToken}, lease_until = ${now + leaseMs}, attempts = d.attempts + 1
         from locked where d.id = locked.id

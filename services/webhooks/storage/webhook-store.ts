@@ -81,6 +81,14 @@ export interface ClaimedDelivery {
   entry: AuditEntry | undefined;
 }
 
+/** How a claim shares an instance's slots among webhooks, so one slow receiver cannot take them all. */
+export interface ClaimShare {
+  /** At most this many deliveries of one webhook per claim. */
+  perWebhook: number;
+  /** Webhooks that already have their share in flight here. */
+  skip: string[];
+}
+
 export interface AttemptOutcome {
   state: DeliveryState;
   nextAttemptAt: number;
@@ -95,9 +103,10 @@ export interface DeliveryQueue {
   feed(limit: number, plan: (items: FeedItem[], webhooks: WebhookRecord[]) => NewDelivery[], now: number): Promise<number>;
   /**
    * Leases up to `limit` deliveries due by `now`: of each webhook and resource only the oldest
-   * pending one, and only if no one holds it and its webhook is on.
+   * pending one, and only if no one holds it and its webhook is on; at most `share.perWebhook` of
+   * one webhook, none of those in `share.skip`.
    */
-  claim(leaseToken: string, now: number, leaseMs: number, limit: number): Promise<ClaimedDelivery[]>;
+  claim(leaseToken: string, now: number, leaseMs: number, limit: number, share: ClaimShare): Promise<ClaimedDelivery[]>;
   /** Records an attempt; moves the delivery on if `leaseToken` still holds it. */
   finish(deliveryId: string, leaseToken: string, attempt: AttemptRecord, outcome: AttemptOutcome): Promise<void>;
   /** Whether any delivery is pending or any feed row waits (the worker polls quickly while so). */

@@ -218,7 +218,7 @@ describe("deliveries", () => {
   test("every entry, signed both ways, in commit order per resource; the body is the audit entry", async () => {
     const r = listen();
     const hook = await createHook({ url: `${r.url}/in`, sign: true, secret: "frobozz" });
-    const entries = [];
+    const entries: Array<Awaited<ReturnType<typeof change>>> = [];
     for (let i = 0; i < 10; i++) entries.push(await change(`proj/p:env/production:flag/f${i % 3}`));
     await until("10 deliveries", () => r.of().length >= 10);
     for (const got of r.of()) {
@@ -355,5 +355,20 @@ describe("deliveries", () => {
     expect(d.attempts[0].latencyMs).toBeGreaterThanOrEqual(900);
     const l = (await call("GET", `/api/v2/webhooks/${loudHook._id}/deliveries`)).body.items.find((i: any) => i.auditLogEntryId === entry.id);
     expect(l.attempts[0].response).toHaveLength(1024);
+  });
+
+  test("a receiver that hangs on many resources takes only its share of the slots", async () => {
+    const slow = listen();
+    slow.answer(() => new Promise<Response>(() => {}));
+    const fast = listen();
+    const slowHook = await createHook({ url: slow.url });
+    await createHook({ url: fast.url });
+    const entries: Array<Awaited<ReturnType<typeof change>>> = [];
+    for (let i = 0; i < 12; i++) entries.push(await change(`proj/p:env/e:flag/share-${i}`));
+    await until("every change at the fast receiver", () => entries.every((e) => fast.of().some((g) => g.body._id === e.id)), 10_000);
+    // Meanwhile the hanging receiver's attempts were all still waiting for their timeout.
+    const log = (await call("GET", `/api/v2/webhooks/${slowHook._id}/deliveries?limit=50`)).body.items;
+    expect(log.filter((d: any) => d.resource.includes("share-") && d.attempts.length > 0)).toEqual([]);
+    expect(slow.of().length).toBeLessThanOrEqual(2);
   });
 });
