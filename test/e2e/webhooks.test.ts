@@ -154,6 +154,39 @@ afterAll(async () => {
 }, 60_000);
 
 describe("webhooks across processes", () => {
+  test("every audited change fires, whichever service makes it: projects, environments, flags, segments, tokens, roles, members, webhooks", async () => {
+    const seen: Array<{ kind: string; action: string }> = [];
+    const server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(request) {
+        const body = (await request.json()) as { kind: string; accesses: Array<{ action: string }> };
+        seen.push({ kind: body.kind, action: body.accesses[0]!.action });
+        return new Response("ok");
+      },
+    });
+    try {
+      const created = await client.call("POST", "/api/v2/webhooks", { body: { url: `http://127.0.0.1:${server.port}/all`, sign: false, on: true } });
+      expect(created.status).toBe(200);
+      const calls: Array<[string, string, unknown]> = [
+        ["POST", `/api/v2/projects/${PROJECT}/environments`, { key: "staging", name: "Staging", color: "00ff00" }],
+        ["POST", `/api/v2/flags/${PROJECT}`, { key: "every-change", name: "Every change" }],
+        ["POST", `/api/v2/segments/${PROJECT}/production`, { key: "every-segment", name: "Every segment" }],
+        ["POST", "/api/v2/tokens", { name: "every-token", role: "reader" }],
+        ["POST", "/api/v2/roles", { key: "every-role", name: "Every role", policy: [{ effect: "allow", resources: ["proj/*"], actions: ["*"] }] }],
+        ["POST", "/api/v2/members", [{ email: "every@example.com", role: "reader" }]],
+        ["PATCH", `/api/v2/webhooks/${created.body._id}`, [{ op: "replace", path: "/name", value: "every" }]],
+      ];
+      for (const [method, path, body] of calls) expect({ path, status: (await client.call(method, path, { body })).status }).toEqual({ path, status: method === "PATCH" ? 200 : 201 });
+      const kinds = ["environment", "flag", "segment", "token", "role", "member", "webhook"];
+      await until("an entry of every kind", () => kinds.every((k) => seen.some((s) => s.kind === k && s.action !== "createWebhook")));
+      expect(seen.map((s) => s.action)).toEqual(expect.arrayContaining(["createEnvironment", "createFlag", "createSegment", "createRole", "updateName"]));
+      expect((await client.call("DELETE", `/api/v2/webhooks/${created.body._id}`)).status).toBe(204);
+    } finally {
+      server.stop(true);
+    }
+  }, 60_000);
+
   test("a receiver checks every signature and sees every change, in order per flag", async () => {
     const r = receiver(SECRET);
     try {
