@@ -1,7 +1,7 @@
 /**
  * Webhooks: how long a committed change takes to reach a receiver, and how fast a backlog drains.
  *
- *   bun bench/webhooks.ts [--rates 100,1000] [--seconds 20] [--flags 50] [--backlog 2000] [--instances 1] [--json FILE]
+ *   bun bench/webhooks.ts [--rates 100,1000] [--seconds 20] [--flags 50] [--backlog 2000] [--instances 1] [--concurrency 32] [--json FILE]
  *
  * A fresh cluster (infra/launcher.ts: 1 gateway, 1 auth, 1 flags, --instances webhooks, no
  * streaming) over a throwaway Postgres and nats-server, one webhook (signed) whose receiver is a
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     flags: { type: "string", default: "50" },
     backlog: { type: "string", default: "2000" },
     instances: { type: "string", default: "1" },
+    concurrency: { type: "string", default: "32" },
     json: { type: "string" },
   },
 });
@@ -63,13 +64,13 @@ const server = Bun.serve({
 const cluster = await launchCluster({
   counts: { gateway: 1, auth: 1, flags: 1, streaming: 0, webhooks: Number(values.instances) },
   adminToken: TOKEN,
-  env: { VEXIL_RATE_LIMIT_GLOBAL: "0", VEXIL_RATE_LIMIT_ROUTE: "0", VEXIL_WEBHOOK_ALLOWED_NETWORKS: "127.0.0.0/8", VEXIL_WEBHOOK_RETRY_BASE_MS: "200", VEXIL_WEBHOOK_RETRY_MAX_MS: "1000", VEXIL_WEBHOOK_MAX_ATTEMPTS: "100", LOG_LEVEL: "warn" },
+  env: { VEXIL_RATE_LIMIT_GLOBAL: "0", VEXIL_RATE_LIMIT_ROUTE: "0", VEXIL_WEBHOOK_ALLOWED_NETWORKS: "127.0.0.0/8", VEXIL_WEBHOOK_RETRY_BASE_MS: "200", VEXIL_WEBHOOK_RETRY_MAX_MS: "1000", VEXIL_WEBHOOK_MAX_ATTEMPTS: "100", VEXIL_WEBHOOK_CONCURRENCY: values.concurrency!, LOG_LEVEL: "warn" },
 });
 const gateway = cluster.gateways[0]!;
 const api = (method: string, path: string, body?: unknown) =>
   fetch(gateway + path, { method, headers: { authorization: TOKEN, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
 
-const results: Record<string, unknown> = {};
+const results: Record<string, unknown> = { instances: Number(values.instances), concurrency: Number(values.concurrency) };
 try {
   if ((await api("POST", "/api/v2/projects", { key: "bench", name: "Bench" })).status !== 201) throw new Error("project");
   const flags = Array.from({ length: flagCount }, (_, i) => `f${i}`);
