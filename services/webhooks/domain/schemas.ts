@@ -13,8 +13,8 @@ export const StatementSchema = T.Object(
 );
 export const Statements = T.Array(StatementSchema, { maxItems: 100 });
 
-const Tag = T.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9._-]+$" });
-export const Tags = T.Array(Tag, { maxItems: 100, uniqueItems: true });
+const Tag = T.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9._:-]+$" });
+export const Tags = T.Array(Tag, { maxItems: 50, uniqueItems: true });
 export const Secret = T.String({ minLength: 1, maxLength: 256 });
 
 export const WebhookPost = T.Object(
