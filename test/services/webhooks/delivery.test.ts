@@ -128,7 +128,7 @@ beforeAll(async () => {
       return names[host]!;
     },
   });
-});
+}, 60_000);
 
 afterEach(async () => {
   // Webhooks of one test do not receive the next test's changes.
