@@ -23,6 +23,9 @@ import type { AttemptResult } from "./sender.ts";
 
 export const WEBHOOKS_CHANNEL = "vexil_webhooks";
 const FEED_BATCH = 500;
+/** Delivered and failed deliveries stay in the log this long. */
+export const LOG_KEPT_MS = 30 * 24 * 3_600_000;
+const PRUNE_EVERY_MS = 10 * 60_000;
 /** Added to the attempt's timeout for a claim's lease: time to record the outcome. */
 const LEASE_MARGIN_MS = 5_000;
 
@@ -65,6 +68,7 @@ export async function startDeliveryWorker(options: WorkerOptions): Promise<Deliv
   let again = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let failures = 0;
+  let prunedAt = 0;
 
   async function attempt(claimed: ClaimedDelivery): Promise<void> {
     const { delivery, webhook, entry, leaseToken } = claimed;
@@ -118,6 +122,10 @@ export async function startDeliveryWorker(options: WorkerOptions): Promise<Deliv
   }
 
   async function pass(): Promise<void> {
+    if (now() - prunedAt >= PRUNE_EVERY_MS) {
+      prunedAt = now();
+      while ((await queue.prune(now() - LOG_KEPT_MS, 1_000)) === 1_000 && !stopped);
+    }
     let fed: number;
     do fed = await queue.feed(FEED_BATCH, planDeliveries, now());
     while (fed === FEED_BATCH && !stopped);

@@ -234,6 +234,16 @@ export class DrizzleWebhookStore implements WebhookStore, DeliveryQueue {
     });
   }
 
+  async prune(before: number, limit: number): Promise<number> {
+    const rows = rowsOf<{ id: string }>(
+      await this.db.execute(sql`
+        delete from ${webhookDeliveries} where id in (
+          select id from ${webhookDeliveries} where state <> 'pending' and completed_at < ${before} limit ${limit})
+        returning id`),
+    );
+    return rows.length;
+  }
+
   async busy(): Promise<boolean> {
     const rows = rowsOf<{ busy: boolean }>(
       await this.db.execute(sql`select exists (select 1 from ${webhookDeliveries} where state = 'pending') or exists (select 1 from ${webhookFeed}) as busy`),

@@ -109,6 +109,8 @@ export interface DeliveryQueue {
   claim(leaseToken: string, now: number, leaseMs: number, limit: number, share: ClaimShare): Promise<ClaimedDelivery[]>;
   /** Records an attempt; moves the delivery on if `leaseToken` still holds it. */
   finish(deliveryId: string, leaseToken: string, attempt: AttemptRecord, outcome: AttemptOutcome): Promise<void>;
+  /** Deletes up to `limit` delivered and failed deliveries completed before `before`, with their attempts; gives how many. */
+  prune(before: number, limit: number): Promise<number>;
   /** Whether any delivery is pending or any feed row waits (the worker polls quickly while so). */
   busy(): Promise<boolean>;
 }

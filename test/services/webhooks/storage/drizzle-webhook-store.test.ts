@@ -173,6 +173,22 @@ describe("claims", () => {
     expect(await store.claim("d", 0, LEASE, 100, { perWebhook: 2, skip: [on.id] })).toEqual([]);
   });
 
+  test("pruning takes delivered and failed deliveries completed before a time, with their attempts, and nothing pending", async () => {
+    const w = await addWebhook();
+    for (let i = 0; i < 3; i++) await change(`proj/p:env/e:flag/p${i}`);
+    await feedAll();
+    const claimed = await store.claim("c", 0, LEASE, 10, share);
+    expect(claimed).toHaveLength(4);
+    await store.finish(claimed[0]!.delivery.id, "c", attempt(1, 100), { state: "delivered", nextAttemptAt: 0 });
+    await store.finish(claimed[1]!.delivery.id, "c", attempt(1, 100), { state: "failed", nextAttemptAt: 0 });
+    await store.finish(claimed[2]!.delivery.id, "c", attempt(1, 5_000), { state: "delivered", nextAttemptAt: 0 });
+    expect(await store.prune(1_000, 100)).toBe(2);
+    const left = (await store.listDeliveries(w.id, { limit: 10, offset: 0 })).items.map((d) => d.id).sort();
+    expect(left).toEqual([claimed[2]!.delivery.id, claimed[3]!.delivery.id].sort());
+    const attempts = await database.db.execute(sql`select count(*)::int as n from webhook_attempts where delivery_id in (${claimed[0]!.delivery.id}, ${claimed[1]!.delivery.id})`);
+    expect(JSON.stringify(attempts)).toContain('"n":0');
+  });
+
   test("redelivery makes a delivered one pending and due, with a fresh count", async () => {
     const w = await addWebhook();
     await feedAll();
