@@ -71,7 +71,7 @@ export async function startDeliveryWorker(options: WorkerOptions): Promise<Deliv
   let prunedAt = 0;
 
   async function attempt(claimed: ClaimedDelivery): Promise<void> {
-    const { delivery, webhook, entry, leaseToken } = claimed;
+    const { delivery, webhook, entry } = claimed;
     const startedAt = now();
     let result: AttemptResult;
     if (!entry) {
