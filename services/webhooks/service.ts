@@ -4,7 +4,7 @@ import type { Database } from "@vexil/shared/db/connector";
 import type { Logger } from "@vexil/shared/logger";
 import { createWebhooksApp } from "./app.ts";
 import type { WebhooksContext } from "./domain/context.ts";
-import { parseNetworks, resolveDestination, systemLookup, type Lookup } from "./domain/destination.ts";
+import { lookupWithin, parseNetworks, resolveDestination, systemLookup, type Lookup } from "./domain/destination.ts";
 import { createSecretBox } from "./domain/secret-box.ts";
 import { sendAttempt } from "./delivery/sender.ts";
 import { startDeliveryWorker } from "./delivery/worker.ts";
@@ -46,7 +46,8 @@ export async function startWebhooksService(options: WebhooksServiceOptions) {
   const ctx: WebhooksContext = {
     store,
     secrets,
-    checkDestination: (url) => resolveDestination(url, allowed, lookup),
+    // A name that cannot be resolved within 3 s is refused at creation, well inside the request's time.
+    checkDestination: (url) => resolveDestination(url, allowed, lookupWithin(lookup, 3_000)),
     logger: options.logger,
     now: Date.now,
     nudge: worker.nudge,

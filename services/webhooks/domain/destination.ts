@@ -30,6 +30,17 @@ export function parseNetworks(cidrs: readonly string[]): Network[] {
   return cidrs.map((c) => ipaddr.parseCIDR(c));
 }
 
+/** A lookup that gives up after `ms` (a resolver that never answers cannot hold a request). */
+export function lookupWithin(lookup: Lookup, ms: number): Lookup {
+  return (hostname) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("lookup timed out")), ms);
+    });
+    return Promise.race([lookup(hostname), expired]).finally(() => clearTimeout(timer));
+  };
+}
+
 /** `dns.lookup` with every address, in the resolver's order. */
 export const systemLookup: Lookup = async (hostname) => {
   const { lookup } = await import("node:dns/promises");

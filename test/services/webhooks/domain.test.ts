@@ -1,6 +1,6 @@
 /** The webhooks service's pure parts: signatures, destinations, retry delays, the statement filter, the secret box. */
 import { describe, expect, test } from "bun:test";
-import { addressProblem, parseNetworks, resolveDestination, DestinationRefused } from "@vexil/webhooks/domain/destination";
+import { addressProblem, lookupWithin, parseNetworks, resolveDestination, DestinationRefused } from "@vexil/webhooks/domain/destination";
 import { webhookReceives } from "@vexil/webhooks/domain/filter";
 import { retryDelay } from "@vexil/webhooks/domain/retry";
 import { createSecretBox } from "@vexil/webhooks/domain/secret-box";
@@ -88,6 +88,11 @@ describe("destinations", () => {
     expect((await resolveDestination("https://mixed.test/hook", none, names)).address).toBe("93.184.215.14");
     await expect(resolveDestination("https://inside.test/hook", none, names)).rejects.toThrow('the destination "inside.test" is not allowed: 10.0.0.1 is a private address; fd00::1 is a uniqueLocal address');
     await expect(resolveDestination("https://nowhere.test/hook", none, names)).rejects.toThrow('the host "nowhere.test" cannot be resolved');
+  });
+
+  test("a resolver that never answers is given up on", async () => {
+    const hanging = lookupWithin(() => new Promise<string[]>(() => {}), 50);
+    await expect(resolveDestination("https://slow.test/hook", none, hanging)).rejects.toThrow('the host "slow.test" cannot be resolved');
   });
 
   test.each([
