@@ -208,8 +208,8 @@ describe("webhooks across processes", () => {
       r.stop();
       const started = Date.now();
       const expected = await toggle(flags, 50);
-      // Down for 10 s in all (the deliveries back off to VEXIL_WEBHOOK_RETRY_MAX_MS meanwhile).
-      await Bun.sleep(Math.max(0, 10_000 - (Date.now() - started)));
+      // Down for 20 s in all (the deliveries back off to VEXIL_WEBHOOK_RETRY_MAX_MS meanwhile).
+      await Bun.sleep(Math.max(0, 20_000 - (Date.now() - started)));
       expect(r.got).toHaveLength(0);
       r.start();
       await until("200 changes", () => new Set(r.got.map((g) => g.id)).size >= 200, 90_000);
