@@ -231,7 +231,7 @@ describe("deliveries", () => {
       const spec = `proj/p:env/production:flag/${flag}`;
       expect(r.of().filter((g) => g.body.target.resources[0] === spec).map((g) => g.body._id)).toEqual(entries.filter((e) => e.spec === spec).map((e) => e.id));
     }
-    const first = r.of()[0]!.body;
+    const first = r.of().find((g) => g.body._id === entries[0]!.id)!.body;
     expect(first).toMatchObject({ _id: entries[0]!.id, kind: "flag", accesses: [{ action: "updateOn", resource: entries[0]!.spec }], _links: { self: { href: `/api/v2/auditlog/${entries[0]!.id}` } }, currentVersion: { n: entries[0]!.currentVersion } });
 
     const log = await call("GET", `/api/v2/webhooks/${hook._id}/deliveries?limit=50`);
