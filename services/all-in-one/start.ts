@@ -1,5 +1,5 @@
 /**
- * All four services in one process on one port. With no DATABASE_URL it keeps its data in
+ * Every service in one process on one port. With no DATABASE_URL it keeps its data in
  * embedded PGlite under VEXIL_DATA_DIR; with no NATS_URL it uses the in-process bus.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
