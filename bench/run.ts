@@ -44,9 +44,11 @@
  *   project-size   bench/project-size.ts: single admin calls against the number of flags in a project
  *   streams        bench/streams.ts: change → SDK `patch` latency over many SDK streams
  *   scheduler      bench/scheduler.ts: lateness of K scheduled items due in the same second
+ *   webhooks       bench/webhooks.ts: commit → webhook delivery latency at a rate of changes, backlog drain
  *   bun run bench --only project-size -- --sizes 100,1000,5000,20000
  *   bun run bench --only streams -- --connections 300 --only distributed,distributed-2flags
  *   bun run bench --only scheduler -- --items 1000,10000
+ *   bun run bench --only webhooks -- --rates 100,1000 --seconds 10
  *
  * The load comes from autocannon, run by node in its own process (bench/load.mjs). A target
  * that answers anything but 2xx, or drops a request, fails the run. The gateways run with their
@@ -92,7 +94,7 @@ const DESCRIPTIONS: Record<TargetName, string> = {
 };
 
 /** Benchmarks of their own, run (after the targets above) only when --only names them. */
-const SCRIPTS = { "project-size": "bench/project-size.ts", streams: "bench/streams.ts", scheduler: "bench/scheduler.ts" } as const;
+const SCRIPTS = { "project-size": "bench/project-size.ts", streams: "bench/streams.ts", scheduler: "bench/scheduler.ts", webhooks: "bench/webhooks.ts" } as const;
 type ScriptName = keyof typeof SCRIPTS;
 const SCRIPT_NAMES = Object.keys(SCRIPTS) as ScriptName[];
 
@@ -164,7 +166,7 @@ function isSeededFlag(body: unknown): boolean {
 
 const USAGE = `usage: bun run bench [--duration S] [--connections N] [--warmup S] [--rounds N]
                      [--only ${TARGETS.join(",")}] [--json FILE] [--profile DIR]
-       bun run bench --only project-size|streams|scheduler [-- script options]
+       bun run bench --only project-size|streams|scheduler|webhooks [-- script options]
 
   --duration S      measured seconds per target and round (default 10)
   --connections N   concurrent connections of the load client (default 32); a list (8,64)
@@ -172,8 +174,9 @@ const USAGE = `usage: bun run bench [--duration S] [--connections N] [--warmup S
   --warmup S        unmeasured seconds before each measurement (default 3)
   --rounds N        measure every target N times, interleaved; the table shows medians (default 1)
   --only LIST       comma-separated targets (default: all of the above); project-size
-                    (bench/project-size.ts), streams (bench/streams.ts) and scheduler
-                    (bench/scheduler.ts) run their own benchmarks afterwards, given the
+                    (bench/project-size.ts), streams (bench/streams.ts), scheduler
+                    (bench/scheduler.ts) and webhooks (bench/webhooks.ts) run their own
+                    benchmarks afterwards, given the
                     arguments after --
   --json FILE       also write every raw measurement to FILE
   --postgres tcp|socket

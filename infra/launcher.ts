@@ -3,7 +3,7 @@
  * throwaway Postgres and nats-server (or the given DATABASE_URL / NATS_URL). Used by the
  * end-to-end tests and the benchmarks, and by hand:
  *
- *   bun infra/launcher.ts --edge --gateway 2 --auth 1 --flags 2 --streaming 2
+ *   bun infra/launcher.ts --edge --gateway 2 --auth 1 --flags 2 --streaming 2 --webhooks 1
  *
  * With `--edge` (or `edge: true`) HAProxy runs in front (`infra/edge/`): one URL for the REST API and
  * every SDK endpoint. An instance that exits without being asked to is started again on its port,
@@ -18,10 +18,11 @@ import { startNats, type NatsServer } from "./local/nats.ts";
 import { freePort } from "./local/ports.ts";
 import { startPostgres, type PgServer, type PostgresOptions } from "./local/postgres.ts";
 
-export type ServiceKind = "gateway" | "auth" | "flags" | "streaming";
+export type ServiceKind = "gateway" | "auth" | "flags" | "streaming" | "webhooks";
 
 export interface ClusterOptions {
-  counts: Record<ServiceKind, number>;
+  /** Instances of each service; webhooks: none unless given. */
+  counts: Record<Exclude<ServiceKind, "webhooks">, number> & { webhooks?: number };
   adminToken: string;
   /** Use this server instead of a throwaway one. */
   databaseUrl?: string;
@@ -113,7 +114,7 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
   // One key for the whole cluster: the gateways sign caller assertions with it, the services check them.
   const internalKey = options.env?.VEXIL_INTERNAL_KEY ?? process.env.VEXIL_INTERNAL_KEY ?? Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
   const instances: Instance[] = [];
-  const counters: Record<ServiceKind, number> = { gateway: 0, auth: 0, flags: 0, streaming: 0 };
+  const counters: Record<ServiceKind, number> = { gateway: 0, auth: 0, flags: 0, streaming: 0, webhooks: 0 };
   const restart = options.restart ?? true;
   /** Instances asked to stop: not started again. */
   const held = new Set<Instance>();
@@ -204,6 +205,7 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
     await Promise.all([
       ...Array.from({ length: options.counts.flags }, () => spawn("flags")),
       ...Array.from({ length: options.counts.streaming }, () => spawn("streaming")),
+      ...Array.from({ length: options.counts.webhooks ?? 0 }, () => spawn("webhooks")),
       ...Array.from({ length: options.counts.gateway }, () => spawn("gateway")),
     ]);
     if (options.edge) edge = await startEdge(edgeServers(), logDir);
@@ -259,10 +261,10 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
   return cluster;
 }
 
-const USAGE = "usage: bun infra/launcher.ts [--edge] [--gateway N] [--auth N] [--flags N] [--streaming N]";
+const USAGE = "usage: bun infra/launcher.ts [--edge] [--gateway N] [--auth N] [--flags N] [--streaming N] [--webhooks N]";
 
 function parseArgs(argv: string[]): { counts: Record<ServiceKind, number>; edge: boolean } {
-  const counts: Record<ServiceKind, number> = { gateway: 1, auth: 1, flags: 1, streaming: 1 };
+  const counts: Record<ServiceKind, number> = { gateway: 1, auth: 1, flags: 1, streaming: 1, webhooks: 1 };
   let edge = false;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--edge") {

@@ -4,6 +4,7 @@
  */
 import proxyaddr from "proxy-addr";
 import type { LogLevel } from "./logger.ts";
+import ipaddr from "ipaddr.js";
 import { CREDENTIAL_SHAPE, parseCredential } from "./secrets.ts";
 
 export interface Config {
@@ -44,6 +45,19 @@ export interface Config {
   evaluationsFlushMs: number;
   /** When set, `GET /metrics` answers only `Authorization: Bearer <it>`; absent: anyone who reaches the port. */
   metricsToken: string | undefined;
+  /** Encrypts secrets kept for reuse (webhook signing secrets); absent: derived from the internal key. */
+  secretsKey: string | undefined;
+  /** CIDRs webhook destinations may resolve to although they are loopback, private, link-local or otherwise not public. */
+  webhookAllowedNetworks: string[];
+  /** One delivery attempt's limit, connection to last byte read. */
+  webhookTimeoutMs: number;
+  /** Attempts of a delivery before it is left failed (dead-lettered). */
+  webhookMaxAttempts: number;
+  /** The first retry's delay; each next one doubles, up to the maximum, with jitter. */
+  webhookRetryBaseMs: number;
+  webhookRetryMaxMs: number;
+  /** Delivery attempts one webhooks instance has in flight at once. */
+  webhookConcurrency: number;
 }
 
 export interface ConfigNeeds {
@@ -158,6 +172,24 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
   // SDKs drop a stream that is silent for 5 minutes.
   const streamHeartbeatMs = integer("VEXIL_STREAM_HEARTBEAT_MS", 60_000, 100, 180_000);
   const evaluationsFlushMs = integer("VEXIL_EVALUATIONS_FLUSH_MS", 30_000, 100, 600_000);
+  const secretsKey = value("VEXIL_SECRETS_KEY");
+  if (secretsKey !== undefined && secretsKey.length < 32) problems.push("VEXIL_SECRETS_KEY must be at least 32 characters");
+  const webhookAllowedNetworks = (value("VEXIL_WEBHOOK_ALLOWED_NETWORKS") ?? "")
+    .split(",")
+    .map((c) => c.trim())
+    .filter((c) => c !== "");
+  for (const cidr of webhookAllowedNetworks) {
+    try {
+      ipaddr.parseCIDR(cidr);
+    } catch {
+      problems.push(`VEXIL_WEBHOOK_ALLOWED_NETWORKS must be comma-separated CIDRs such as 10.0.0.0/8 or fd00::/8 (got "${cidr}")`);
+    }
+  }
+  const webhookTimeoutMs = integer("VEXIL_WEBHOOK_TIMEOUT_MS", 10_000, 100, 60_000);
+  const webhookMaxAttempts = integer("VEXIL_WEBHOOK_MAX_ATTEMPTS", 10, 1, 100);
+  const webhookRetryBaseMs = integer("VEXIL_WEBHOOK_RETRY_BASE_MS", 1_000, 10, 3_600_000);
+  const webhookRetryMaxMs = integer("VEXIL_WEBHOOK_RETRY_MAX_MS", 300_000, 10, 86_400_000);
+  const webhookConcurrency = integer("VEXIL_WEBHOOK_CONCURRENCY", 32, 1, 1_000);
   const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,139}$/;
   const unleashProject = value("VEXIL_UNLEASH_PROJECT") ?? "default";
   const unleashEnvironment = value("VEXIL_UNLEASH_ENVIRONMENT") ?? "production";
@@ -197,6 +229,13 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
     corsOrigins,
     rateLimitGlobal,
     rateLimitRoute,
+    secretsKey,
+    webhookAllowedNetworks,
+    webhookTimeoutMs,
+    webhookMaxAttempts,
+    webhookRetryBaseMs,
+    webhookRetryMaxMs,
+    webhookConcurrency,
   };
 }
 

@@ -2,7 +2,7 @@
  * Every NATS subject Vexil uses, in one place. `subjects.test.ts` pins the strings:
  * changing one is a wire-protocol change between running versions.
  */
-export type ServiceName = "gateway" | "auth" | "flags" | "streaming";
+export type ServiceName = "gateway" | "auth" | "flags" | "streaming" | "webhooks";
 
 export const subjects = {
   /** Flags → streaming: change events of one environment, in commit order. */

@@ -1,4 +1,4 @@
-/** All four services in one process on one port: `bun run start`. */
+/** Every service in one process on one port: `bun run start`. */
 import { loadConfig } from "@vexil/shared/config";
 import { runMain } from "@vexil/shared/lifecycle";
 import { startAllInOne } from "./start.ts";

@@ -1,7 +1,9 @@
 /**
- * All four services in one process on one port. With no DATABASE_URL it keeps its data in
+ * Every service in one process on one port. With no DATABASE_URL it keeps its data in
  * embedded PGlite under VEXIL_DATA_DIR; with no NATS_URL it uses the in-process bus.
  */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createGateway } from "@vexil/gateway/app";
 import { busCallerVerifier } from "@vexil/gateway/caller-verifier";
 import { sessionKeysFrom, startAuthService } from "@vexil/auth/service";
@@ -10,6 +12,7 @@ import { createRateLimiter } from "@vexil/gateway/rate-limiter";
 import { createAssertions, keyFrom } from "@vexil/shared/assertion";
 import { startFlagsService } from "@vexil/flags/service";
 import { STREAMING_PATHS, startStreamingService } from "@vexil/streaming/service";
+import { secretsKeyFrom, startWebhooksService } from "@vexil/webhooks/service";
 import type { Bus } from "@vexil/shared/bus/bus";
 import { MemoryBus } from "@vexil/shared/bus/memory-bus";
 import type { Config } from "@vexil/shared/config";
@@ -22,6 +25,19 @@ import { listen, onShutdown, within } from "@vexil/shared/lifecycle";
 import { createLogger } from "@vexil/shared/logger";
 import { collectProcessMetrics } from "@vexil/shared/metrics";
 import { inProcessServiceClient } from "@vexil/shared/transport/http-over-bus";
+
+/**
+ * Key material kept in the data directory, made on first use (mode 0600): what encrypts stored
+ * secrets when neither VEXIL_SECRETS_KEY nor VEXIL_INTERNAL_KEY is set, so they survive a restart.
+ */
+function storedKey(dataDir: string, name: string): string {
+  const path = join(dataDir, name);
+  if (existsSync(path)) return readFileSync(path, "utf8").trim();
+  mkdirSync(dataDir, { recursive: true });
+  const key = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
+  writeFileSync(path, key + "\n", { mode: 0o600, flag: "wx" });
+  return key;
+}
 
 /** The all-in-one process, started from a validated config. `overrides` lets benchmarks swap parts. */
 export interface AllInOneOverrides {
@@ -68,6 +84,18 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     heartbeatMs: config.streamHeartbeatMs,
     evaluationsFlushMs: config.evaluationsFlushMs,
   });
+  const webhooks = await startWebhooksService({
+    database,
+    assertions,
+    logger: logger.child({ component: "webhooks" }),
+    secretsKey: secretsKeyFrom(config) ?? storedKey(config.dataDir, "secrets.key"),
+    allowedNetworks: config.webhookAllowedNetworks,
+    timeoutMs: config.webhookTimeoutMs,
+    maxAttempts: config.webhookMaxAttempts,
+    retryBaseMs: config.webhookRetryBaseMs,
+    retryMaxMs: config.webhookRetryMaxMs,
+    concurrency: config.webhookConcurrency,
+  });
   await flags.bootstrapped;
 
   let shutdown = { isShuttingDown: () => false };
@@ -78,6 +106,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     services: {
       auth: inProcessServiceClient("auth", auth.handle, config.serviceTimeoutMs),
       flags: inProcessServiceClient("flags", flags.handle, config.serviceTimeoutMs),
+      webhooks: inProcessServiceClient("webhooks", webhooks.handle, config.serviceTimeoutMs),
     },
     verifier,
     logger,
@@ -103,6 +132,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     busVerifier.stop();
     rateLimiter?.stop();
     await flags.stop();
+    await webhooks.stop();
     auth.stop();
     streaming.stop();
     await bus.drain();

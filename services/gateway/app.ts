@@ -22,7 +22,8 @@ import type { RateLimiter } from "./rate-limiter.ts";
 import { apiVersionOf, betaCheck, checkedBody, corsHeaders, preflight, versionsBody, withMethodOverride, type CorsOptions } from "./conventions.ts";
 
 export interface GatewayDeps {
-  services: Record<Route["service"], ServiceClient>;
+  /** The services by name; a gateway given no webhooks service answers its paths 503. */
+  services: Record<Exclude<Route["service"], "webhooks">, ServiceClient> & Partial<Record<"webhooks", ServiceClient>>;
   verifier: CallerVerifier;
   logger: Logger;
   readiness: Readiness;
@@ -87,6 +88,10 @@ export function createGateway(deps: GatewayDeps) {
     return routeOf(pathname) ? "gateway" : UNMATCHED;
   }
   const addressOf = clientAddressOf(deps.trustedProxies ?? []);
+  const missing: ServiceClient = {
+    handle: async (request) => errorResponse(503, "service_unavailable", "This part of the API is not running here", request.headers.get("x-request-id") ?? "", { "retry-after": "1" }),
+  };
+  const serviceOf = (route: Route): ServiceClient => deps.services[route.service] ?? missing;
 
   /** The request's credential; a session cookie only from the public origin. */
   function credentialOf(request: Request, id: string): Credential | Response {
@@ -132,7 +137,7 @@ export function createGateway(deps: GatewayDeps) {
         refusals.authFailureLimited.inc();
         return errorResponse(429, "rate_limited", "Too many failed authentications from this address; try again later", id, { "retry-after": String(wait) });
       }
-      const response = await deps.services[route.service].handle(new Request(await checkedBody(request), { headers }));
+      const response = await serviceOf(route).handle(new Request(await checkedBody(request), { headers }));
       if (response.status === 401) {
         refusals.unauthorized.inc();
         failures.fail(address);
@@ -180,7 +185,7 @@ export function createGateway(deps: GatewayDeps) {
     if (url.pathname === "/api/v2") return Response.json(ROOT, { headers: limitHeaders });
     if (url.pathname === "/api/v2/versions") return Response.json(versionsBody(version), { headers: limitHeaders });
     const body = await checkedBody(request);
-    const response = await deps.services[route.service].handle(new Request(body, { headers }));
+    const response = await serviceOf(route).handle(new Request(body, { headers }));
     for (const [k, v] of Object.entries(limitHeaders)) response.headers.set(k, v);
     if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", id);
     return response;

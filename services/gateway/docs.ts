@@ -15,6 +15,8 @@ import type { ServiceClient } from "@vexil/shared/transport/http-over-bus";
 export const DOCUMENT_PATH = "/api/v2/openapi.json";
 export const DOCS_PATHS = ["/docs", "/api-docs"];
 const ASSETS = "/docs/assets/";
+/** Services a deployment may leave out; without them the document has none of their operations. */
+const OPTIONAL_SERVICES = new Set(["webhooks"]);
 /** A joined document is kept this long, then built again from the services' current parts. */
 const KEEP_MS = 60_000;
 
@@ -121,8 +123,18 @@ export function createDocs(services: Record<string, ServiceClient>, logger: Logg
   }
 
   async function build(): Promise<string> {
-    const parts = await Promise.all(Object.entries(services).map(([name, client]) => part(name, client)));
-    return JSON.stringify(joinParts(info, [gatewayPart(), ...parts]));
+    const parts = await Promise.all(
+      Object.entries(services).map(([name, client]) =>
+        OPTIONAL_SERVICES.has(name)
+          ? part(name, client).catch((error: unknown) => {
+              // A deployment may run without it: the document leaves its operations out.
+              logger.info("API document built without a service's part", { service: name, error: String(error) });
+              return undefined;
+            })
+          : part(name, client),
+      ),
+    );
+    return JSON.stringify(joinParts(info, [gatewayPart(), ...parts.filter((p): p is ServicePart => p !== undefined)]));
   }
 
   async function document(): Promise<Response> {

@@ -1,6 +1,6 @@
 /** Which service owns which public path, and which calls need no credential. */
 export interface Route {
-  service: "auth" | "flags";
+  service: "auth" | "flags" | "webhooks";
   /** Answered without a verified caller (signing in and out). */
   public?: boolean;
 }
@@ -17,6 +17,7 @@ const table: Array<[RegExp, Route["service"]]> = [
   // The seeds' own shapes: Unleash's admin toggles and FeatureProbe's toggle targeting.
   [/^\/api\/admin\/(features|projects)\//, "flags"],
   [/^\/api\/projects\/[^/]+\/environments\/[^/]+\/toggles\//, "flags"],
+  [/^\/api\/v2\/webhooks(\/|$)/, "webhooks"],
   [/^\/api\/v2\/caller-identity$/, "auth"],
   [/^\/api\/v2\/tokens(\/|$)/, "auth"],
   [/^\/api\/v2\/members(\/|$)/, "auth"],

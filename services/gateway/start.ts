@@ -28,6 +28,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     services: {
       auth: busServiceClient(bus, "auth", config.serviceTimeoutMs),
       flags: busServiceClient(bus, "flags", config.serviceTimeoutMs),
+      webhooks: busServiceClient(bus, "webhooks", config.serviceTimeoutMs),
     },
     verifier: overrides.verifier ? overrides.verifier(assertions) : busVerifier,
     logger,

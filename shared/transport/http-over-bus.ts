@@ -11,7 +11,7 @@ import { DEADLINE_HEADER, deadlineFromHeader, deadlinePassed, remainingMs, withD
 import { errorResponse } from "../errors.ts";
 import { acceptRequestId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
-import { queueGroup, subjects } from "../subjects.ts";
+import { queueGroup, subjects, type ServiceName } from "../subjects.ts";
 
 /** What the gateway holds for each service: something that answers a Request. */
 export interface ServiceClient {
@@ -93,7 +93,7 @@ export function handleWithDeadline(handle: Handle): (request: Request) => Promis
 /** Service side: answer HTTP-over-bus requests with the app's own `handle`, in the service's queue group. */
 export function serveHttpOverBus(
   bus: Bus,
-  service: "auth" | "flags" | "streaming",
+  service: Exclude<ServiceName, "gateway">,
   handle: Handle,
   logger: Logger,
 ): Subscription {
@@ -131,7 +131,7 @@ function timedOut(service: string, id: string): Response {
  * Gateway side, distributed mode: one request over NATS, load-balanced by the queue group, with the
  * instant this side stops waiting as its deadline.
  */
-export function busServiceClient(bus: Bus, service: "auth" | "flags" | "streaming", timeoutMs: number): ServiceClient {
+export function busServiceClient(bus: Bus, service: Exclude<ServiceName, "gateway">, timeoutMs: number): ServiceClient {
   return {
     async handle(request) {
       const id = acceptRequestId(request.headers.get("x-request-id"));

@@ -20,7 +20,9 @@ import {
   ScheduledChangesApi,
   SegmentsApi,
   UserSettingsApi,
+  WebhooksApi,
   type AuditLogEntryListingRep,
+  type Webhook,
   type ExpiringTarget,
   type ExpiringUserTargetItem,
   type FeatureFlagScheduledChange,
@@ -86,6 +88,7 @@ const TOKEN_FIELDS = ["_id", "ownerId", "memberId", "creationDate", "lastModifie
 const SCHEDULED_CHANGE_FIELDS = ["_id", "_creationDate", "_maintainerId", "_version", "executionDate", "instructions"] as const satisfies readonly (keyof FeatureFlagScheduledChange)[];
 const EXPIRING_FIELDS = ["_id", "_version", "expirationDate", "contextKind", "contextKey", "_resourceId"] as const satisfies readonly (keyof ExpiringTarget)[];
 const EXPIRING_USER_FIELDS = ["_id", "_version", "expirationDate", "userKey", "_resourceId"] as const satisfies readonly (keyof ExpiringUserTargetItem)[];
+const WEBHOOK_FIELDS = ["_id", "_links", "url", "on", "tags"] as const satisfies readonly (keyof Webhook)[];
 const AUDIT_FIELDS = ["_links", "_id", "_accountId", "date", "accesses", "kind", "name", "description", "shortDescription"] as const satisfies readonly (keyof AuditLogEntryListingRep)[];
 
 function expectFlagShape(flag: FeatureFlag) {
@@ -109,12 +112,14 @@ const clients = (c: Configuration) => ({
   schedules: new ScheduledChangesApi(c),
   segments: new SegmentsApi(c),
   users: new UserSettingsApi(c),
+  webhooks: new WebhooksApi(c),
 });
 let api: ReturnType<typeof clients>;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "vexil-api-client-"));
-  vexil = await startEntry("services/all-in-one/main.ts", freePort(), { VEXIL_ADMIN_TOKEN: ADMIN, VEXIL_DATA_DIR: dataDir });
+  // Webhooks deliver to a receiver on this machine.
+  vexil = await startEntry("services/all-in-one/main.ts", freePort(), { VEXIL_ADMIN_TOKEN: ADMIN, VEXIL_DATA_DIR: dataDir, VEXIL_WEBHOOK_ALLOWED_NETWORKS: "127.0.0.0/8" });
   config = new Configuration({ apiKey: ADMIN, basePath: vexil.url });
   api = clients(config);
 }, 60_000);
@@ -472,5 +477,50 @@ describe("launchdarkly-api-typescript: changes in time", () => {
     const segmentUsers = await api.segments.patchExpiringUserTargetsForSegment(PROJECT, "live", "testers", { instructions: [{ kind: "updateExpireUserTargetDate", targetType: "included", userKey: "alice", value: later + 5, version: 1 }] }, SEMANTIC_PATCH);
     expect(segmentUsers.data.items).toMatchObject([{ userKey: "alice", expirationDate: later + 5, _version: 2 }]);
     expect((await api.segments.getExpiringUserTargetsForSegment(PROJECT, "live", "testers")).data.items.map((i) => i.userKey)).toEqual(["alice"]);
+  });
+});
+
+describe("launchdarkly-api-typescript: webhooks", () => {
+  test("WebhooksApi: post (the secret once), list, get, patch, delete; a change reaches the receiver signed, on the embedded database", async () => {
+    const received: Array<{ body: string; signature: string | null }> = [];
+    const receiver = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(request) {
+        received.push({ body: await request.text(), signature: request.headers.get("x-ld-signature") });
+        return new Response("ok");
+      },
+    });
+    try {
+      const created = await api.webhooks.postWebhook({ name: "client hook", url: `http://127.0.0.1:${receiver.port}/hook`, sign: true, secret: "frobozz", on: true, tags: ["client"], statements: [{ effect: "allow", actions: ["updateOn"], resources: [`proj/${PROJECT}:env/*:flag/*`] }] });
+      expect(created.status).toBe(200);
+      expectRequired(created.data, WEBHOOK_FIELDS);
+      expect(created.data).toMatchObject({ name: "client hook", secret: "frobozz", on: true, tags: ["client"] });
+      const id = created.data._id;
+      expect((await api.webhooks.getAllWebhooks()).data.items.map((w) => w._id)).toContain(id);
+      const got = await api.webhooks.getWebhook(id);
+      expectRequired(got.data, WEBHOOK_FIELDS);
+      expect(got.data.secret).toBeUndefined();
+      const patched = await api.webhooks.patchWebhook(id, [{ op: "add", path: "/tags/-", value: "second" }]);
+      expect(patched.data.tags).toEqual(["client", "second"]);
+
+      const flagKey = "webhook-flag";
+      await api.flags.postFeatureFlag(PROJECT, { key: flagKey, name: "Webhook flag" });
+      await api.flags.patchFeatureFlag(PROJECT, flagKey, { patch: [{ op: "replace", path: "/environments/live/on", value: true }] });
+      const deadline = Date.now() + 20_000;
+      while (received.length === 0 && Date.now() < deadline) await Bun.sleep(50);
+      expect(received).toHaveLength(1);
+      const [delivery] = received;
+      expect(delivery!.signature).toBe(new Bun.CryptoHasher("sha256", new TextEncoder().encode("frobozz")).update(delivery!.body).digest("hex"));
+      const entry = JSON.parse(delivery!.body);
+      expect(entry).toMatchObject({ kind: "flag", accesses: [{ action: "updateOn", resource: `proj/${PROJECT}:env/live:flag/${flagKey}` }] });
+      expect((await api.audit.getAuditLogEntry(entry._id)).data._id).toBe(entry._id);
+
+      expect((await api.webhooks.deleteWebhook(id)).status).toBe(204);
+      expectErrorBody(await rejection(api.webhooks.getWebhook(id)), 404, "not_found");
+      expectErrorBody(await rejection(api.webhooks.postWebhook({ url: "http://169.254.169.254/latest", sign: false, on: true })), 400, "invalid_request");
+    } finally {
+      receiver.stop(true);
+    }
   });
 });

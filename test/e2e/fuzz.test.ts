@@ -219,6 +219,7 @@ interface World {
   memberId: string;
   roleId: string;
   auditId: string;
+  webhookId: string;
   /** FeatureProbe targeting of alpha in dev, as the API shows it. */
   targeting: J;
 }
@@ -505,6 +506,25 @@ const ROLE: ObjectRule = {
   },
   required: ["key", "name", "policy"],
 };
+/** A public address: a webhook may be made for it (and is never called: the fuzz's webhook is off, and no creation succeeds). */
+const PUBLIC_URL = "http://93.184.215.14/fuzz-hook";
+const badUrl: fc.Arbitrary<J> = fc.oneof(
+  notString,
+  fc.constantFrom<J>("", "hook", "ftp://93.184.215.14/", "http://127.0.0.1/", "http://10.0.0.1/", "http://169.254.169.254/latest", "http://[::1]/", "http://u:p@93.184.215.14/", "javascript:alert(1)"),
+  fc.constant(`http://93.184.215.14/${"p".repeat(3000)}`),
+);
+const WEBHOOK: ObjectRule = {
+  fields: {
+    url: { ok: fc.constant<J>(PUBLIC_URL), bad: badUrl },
+    sign: bool,
+    on: bool,
+    name: { ok: okName as fc.Arbitrary<J>, bad: fc.oneof(notString, fc.constant("n".repeat(257))) },
+    secret: { ok: fc.constant<J>("frobozz"), bad: fc.oneof(notString, fc.constantFrom<J>("", "s".repeat(257))) },
+    statements: { ok: fc.constant(policy()), bad: badPolicy },
+    tags,
+  },
+  required: ["url", "sign", "on"],
+};
 const email = fc.stringMatching(/^[a-z0-9]{3,12}$/).map((s) => `fz-${s}@example.com`);
 const MEMBER: ObjectRule = {
   fields: {
@@ -706,6 +726,12 @@ function routes(w: World): Route[] {
     { method: "POST", path: "/api/v2/approval-requests/{approval}/apply", runs: 30, write: true, body: approvals.apply },
     { method: "DELETE", path: `${APPROVALS}/{approval}`, runs: 30, write: true },
     { method: "DELETE", path: "/api/v2/approval-requests/{approval}", runs: 30, write: true },
+    read("/api/v2/webhooks"),
+    read("/api/v2/webhooks/{webhook}"),
+    read("/api/v2/webhooks/{webhook}/deliveries", ["limit", "offset"]),
+    { method: "POST", path: "/api/v2/webhooks", runs: 60, write: true, body: objectBody(WEBHOOK) },
+    { method: "PATCH", path: "/api/v2/webhooks/{webhook}", runs: 70, write: true, body: patchBodies(WEBHOOK_PATCH, false, "webhook") },
+    { method: "DELETE", path: "/api/v2/webhooks/{webhook}", runs: 30, write: true },
   ];
 }
 
@@ -728,6 +754,7 @@ function slotsOf(w: World): Record<string, SlotValues> {
     token: { real: [w.tokenId], missing: hex24 },
     member: { real: [w.memberId], missing: hex24 },
     role: { real: ["fuzz-role", w.roleId], missing: missingKey },
+    webhook: { real: [w.webhookId], missing: hex24 },
     audit: { real: [w.auditId], missing: hex24 },
     state: { real: ["on", "off"], missing: fc.constantFrom("ON", "enable", "1", "true", "toggle", "onn", "of") },
     nowhere: {
@@ -1062,6 +1089,19 @@ const ROLE_PATCH: PatchRules = {
   arrays: ["/policy"],
   required: "/policy",
 };
+const WEBHOOK_PATCH: PatchRules = {
+  fields: [
+    { path: "/name", ok: okName, bad: fc.oneof(notString, fc.constant("n".repeat(257))) },
+    { path: "/url", ok: fc.constant<J>(PUBLIC_URL), bad: badUrl },
+    { path: "/secret", ok: fc.constant<J>("frobozz-2"), bad: fc.oneof(notString, fc.constantFrom<J>("", "s".repeat(257))) },
+    { path: "/on", ok: fc.constant<J>(false), bad: notBool },
+    { path: "/statements", ok: fc.constant(policy(["viewProject"])), bad: badPolicy },
+    { path: "/tags", ok: tags.ok, bad: badTags },
+  ],
+  readOnly: [["/_id", "0".repeat(24)], ["/_signed", true], ["/_links", o({})]],
+  arrays: ["/tags"],
+  required: "/url",
+};
 const segmentPatchRules = (w: World): PatchRules => ({
   fields: [
     { path: "/name", ok: okName, bad: badName },
@@ -1313,6 +1353,7 @@ async function seed(): Promise<World> {
   const role = await ok("POST", "/api/v2/roles", { key: "fuzz-role", name: "Fuzz role", policy: [{ effect: "allow", resources: ["proj/fuzz:env/*:flag/*"], actions: ["*"] }] });
   const members = await ok("POST", "/api/v2/members", [{ email: MEMBER_EMAIL, password: MEMBER_PASSWORD, role: "writer", customRoles: ["fuzz-role"] }]);
   const token = await ok("POST", "/api/v2/tokens", { name: "fuzz reader", role: "reader" });
+  const webhook = await ok("POST", "/api/v2/webhooks", { name: "fuzz hook", url: PUBLIC_URL, sign: true, secret: "frobozz", on: false, tags: ["a"] });
   const alphaNow = await ok("GET", "/api/v2/flags/fuzz/alpha");
   const audit = await ok("GET", "/api/v2/auditlog?limit=1");
   const targeting = await ok("GET", "/api/projects/fuzz/environments/dev/toggles/alpha/targeting");
@@ -1325,6 +1366,7 @@ async function seed(): Promise<World> {
     tokenId: token._id,
     memberId: members.items[0]._id,
     roleId: role._id,
+    webhookId: webhook._id,
     auditId: audit.items[0]._id,
     targeting: toJ(targeting),
   };
@@ -1375,6 +1417,7 @@ async function snapshot(): Promise<Record<string, unknown>> {
     tokens: await all("/api/v2/tokens?showAll=true&limit=100"),
     members: await all("/api/v2/members?limit=100"),
     roles: await all("/api/v2/roles?limit=100"),
+    webhooks: await all("/api/v2/webhooks"),
     auditLog: { count: audit, newest },
   }) as Record<string, unknown>;
 }

@@ -24,7 +24,7 @@ interface Target {
   /** Where SDKs connect. */
   sdk: string;
   /** The process whose `/metrics` shows each component's work. */
-  process: Record<ServiceKind, string>;
+  process: Record<Exclude<ServiceKind, "webhooks">, string>;
   /** The metrics token, when the processes were given one. */
   token?: string;
   postgres: boolean;

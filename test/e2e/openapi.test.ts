@@ -26,6 +26,7 @@ import { exerciseSegments } from "./contract/segments.ts";
 import { exerciseScheduledChanges } from "./contract/scheduled-changes.ts";
 import { exerciseExpiringTargets } from "./contract/expiring-targets.ts";
 import { exerciseApprovals } from "./contract/approvals.ts";
+import { exerciseWebhooks } from "./contract/webhooks.ts";
 
 const TOKEN = "openapi-contract-admin-token";
 
@@ -44,6 +45,8 @@ beforeAll(async () => {
     NATS_URL: nats.url,
     // SDK reports reach flag statuses within a fifth of a second.
     VEXIL_EVALUATIONS_FLUSH_MS: "200",
+    // Webhooks deliver to a receiver on this machine.
+    VEXIL_WEBHOOK_ALLOWED_NETWORKS: "127.0.0.0/8",
   });
   const answer = await fetch(`${vexil.url}/api/v2/openapi.json`);
   expect(answer.status).toBe(200);
@@ -138,6 +141,13 @@ describe("the OpenAPI document", () => {
       "deleteApprovalRequest",
       "postApprovalRequestReview",
       "postApprovalRequestApply",
+    ]);
+    expect([id("get", "/api/v2/webhooks"), id("post", "/api/v2/webhooks"), id("get", "/api/v2/webhooks/{id}"), id("patch", "/api/v2/webhooks/{id}"), id("delete", "/api/v2/webhooks/{id}")]).toEqual([
+      "getAllWebhooks",
+      "postWebhook",
+      "getWebhook",
+      "patchWebhook",
+      "deleteWebhook",
     ]);
   });
 
@@ -275,6 +285,10 @@ describe("the contract: every documented operation, called", () => {
 
   test("the Unleash and FeatureProbe routes", async () => {
     await exerciseCompat(api);
+  });
+
+  test("webhooks and their deliveries", async () => {
+    await exerciseWebhooks(api);
   });
 
   test("tokens, members, roles, sessions and the caller's identity", async () => {

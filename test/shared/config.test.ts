@@ -40,6 +40,13 @@ describe("loadConfig defaults", () => {
       corsOrigins: [],
       rateLimitGlobal: 100_000,
       rateLimitRoute: 50_000,
+      secretsKey: undefined,
+      webhookAllowedNetworks: [],
+      webhookTimeoutMs: 10_000,
+      webhookMaxAttempts: 10,
+      webhookRetryBaseMs: 1_000,
+      webhookRetryMaxMs: 300_000,
+      webhookConcurrency: 32,
     });
   });
 
@@ -77,6 +84,13 @@ describe("loadConfig defaults", () => {
       VEXIL_RATE_LIMIT_GLOBAL: "50",
       VEXIL_RATE_LIMIT_ROUTE: "0",
       VEXIL_METRICS_TOKEN: " metrics-scrape-token-1 ",
+      VEXIL_SECRETS_KEY: "s".repeat(32),
+      VEXIL_WEBHOOK_ALLOWED_NETWORKS: " 127.0.0.0/8, fd00::/8 ",
+      VEXIL_WEBHOOK_TIMEOUT_MS: "2000",
+      VEXIL_WEBHOOK_MAX_ATTEMPTS: "3",
+      VEXIL_WEBHOOK_RETRY_BASE_MS: "100",
+      VEXIL_WEBHOOK_RETRY_MAX_MS: "1000",
+      VEXIL_WEBHOOK_CONCURRENCY: "4",
     });
     expect(config).toEqual({
       port: 3000,
@@ -105,6 +119,13 @@ describe("loadConfig defaults", () => {
       corsOrigins: ["https://a.example", "https://b.example"],
       rateLimitGlobal: 50,
       rateLimitRoute: 0,
+      secretsKey: "s".repeat(32),
+      webhookAllowedNetworks: ["127.0.0.0/8", "fd00::/8"],
+      webhookTimeoutMs: 2000,
+      webhookMaxAttempts: 3,
+      webhookRetryBaseMs: 100,
+      webhookRetryMaxMs: 1000,
+      webhookConcurrency: 4,
     });
   });
 
@@ -173,6 +194,16 @@ describe("loadConfig problems", () => {
 
   test.each(["nats://localhost:4222", "tls://a:4222,nats://b:4222", "ws://a:8080", "wss://a:443"])("NATS_URL=%s is accepted", (url) => {
     expect(loadConfig({ NATS_URL: url }).natsUrl).toBe(url);
+  });
+
+  test.each(["10.0.0.0", "10.0.0.0/33", "localhost/8", "fd00::/129"])("VEXIL_WEBHOOK_ALLOWED_NETWORKS=%s is refused", (cidr) => {
+    const error = problemsOf({ VEXIL_WEBHOOK_ALLOWED_NETWORKS: `127.0.0.0/8,${cidr}` });
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toStartWith("VEXIL_WEBHOOK_ALLOWED_NETWORKS must be comma-separated CIDRs");
+  });
+
+  test("VEXIL_SECRETS_KEY needs 32 characters", () => {
+    expect(problemsOf({ VEXIL_SECRETS_KEY: "short" }).problems).toEqual(["VEXIL_SECRETS_KEY must be at least 32 characters"]);
   });
 
   test("a service running alone needs NATS_URL, VEXIL_INTERNAL_KEY and DATABASE_URL", () => {

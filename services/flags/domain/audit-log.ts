@@ -4,44 +4,14 @@
  * date and, as `beforeId`, its id, so entries sharing that millisecond are neither lost nor
  * repeated across the boundary.
  */
-import { previousOf, type AuditEntry } from "@vexil/shared/audit/audit";
+import { auditEntryDetailRep as detailRep, auditEntryRep as entryRep, AUDIT_LOG_PATH } from "@vexil/shared/audit/representation";
 import { authorizeRead, type Caller } from "@vexil/shared/caller";
 import { invalidRequest, notFound } from "@vexil/shared/errors";
 import { link } from "@vexil/shared/http/links";
 import { parseSpecifier } from "@vexil/shared/policy";
 import type { AuditReader } from "../storage/audit-reader.ts";
 
-const PATH = "/api/v2/auditlog";
-
-function entryRep(e: AuditEntry) {
-  return {
-    _links: { self: link(`${PATH}/${e.id}`), parent: link(PATH) },
-    _id: e.id,
-    _accountId: "",
-    date: e.date,
-    accesses: e.accesses,
-    kind: e.kind,
-    name: e.name,
-    description: e.description,
-    shortDescription: e.title,
-    comment: e.comment ?? undefined,
-    member: e.memberId ? { _id: e.memberId, email: e.memberEmail ?? undefined, _links: { self: link(`/api/v2/members/${e.memberId}`) } } : undefined,
-    token: e.tokenId ? { _id: e.tokenId, name: e.tokenName ?? undefined, serviceToken: e.serviceToken } : undefined,
-    title: e.title,
-    target: { name: e.name, resources: [e.spec] },
-  };
-}
-
-function detailRep(e: AuditEntry) {
-  return {
-    ...entryRep(e),
-    delta: e.delta ?? undefined,
-    previousVersion: previousOf(e) ?? undefined,
-    currentVersion: e.current ?? undefined,
-    _previousVersionNumber: e.previousVersion ?? undefined,
-    _currentVersionNumber: e.currentVersion ?? undefined,
-  };
-}
+const PATH = AUDIT_LOG_PATH;
 
 const time = (name: string, raw: string | undefined) => {
   if (raw === undefined || raw === "") return undefined;

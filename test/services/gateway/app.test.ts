@@ -99,6 +99,9 @@ describe("routes", () => {
     expect(routeOf("/api/v2/tokens/abc/reset", "POST")).toEqual({ service: "auth" });
     expect(routeOf("/api/v2/members/m1", "PATCH")).toEqual({ service: "auth" });
     expect(routeOf("/api/v2/roles/ops", "DELETE")).toEqual({ service: "auth" });
+    expect(routeOf("/api/v2/webhooks")).toEqual({ service: "webhooks" });
+    expect(routeOf("/api/v2/webhooks/abc/deliveries/d/redeliver", "POST")).toEqual({ service: "webhooks" });
+    expect(routeOf("/api/v2/webhooksX")).toBeUndefined();
     expect(routeOf("/api/v2/projectsX")).toBeUndefined();
     expect(routeOf("/api/v3/projects")).toBeUndefined();
     expect(routeOf("/api/v2/caller-identity/x")).toBeUndefined();
@@ -159,6 +162,13 @@ describe("forwarding", () => {
       expect(body.id).toBeTruthy();
     }
     expect(reached).toBe(0);
+  });
+
+  test("a gateway without a webhooks service answers its paths 503 with the request id", async () => {
+    const { call } = setup();
+    const res = await call("/api/v2/webhooks", { authorization: GOOD, "x-request-id": "req-webhooks-1" });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ code: "service_unavailable", message: "This part of the API is not running here", id: "req-webhooks-1" });
   });
 
   test("the refusal reason from auth reaches the client", async () => {

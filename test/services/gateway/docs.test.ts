@@ -66,6 +66,16 @@ describe("the API document at the gateway", () => {
     expect(await (await docs.answer("/api/v2/openapi.json")).text()).toBe(built);
   });
 
+  test("without a webhooks service the document has everything else", async () => {
+    const flags = service("/api/v2/things", "Thing");
+    const webhooks = service("/api/v2/webhooks", "Webhook");
+    webhooks.state.down = true;
+    const docs = createDocs({ flags: flags.client, webhooks: webhooks.client }, silentLogger, () => 1);
+    const document = (await (await docs.answer("/api/v2/openapi.json")).json()) as { paths: object };
+    expect(Object.keys(document.paths)).toContain("/api/v2/things");
+    expect(Object.keys(document.paths)).not.toContain("/api/v2/webhooks");
+  });
+
   test("the pages: Swagger UI at /docs and /api-docs with assets served here, and only those", async () => {
     const docs = createDocs({}, silentLogger);
     for (const path of ["/docs", "/api-docs", "/api/v2/openapi.json", "/docs/assets/swagger-ui.css"]) expect(docs.has(path)).toBe(true);

@@ -46,6 +46,10 @@ const EXPECTED_TABLES = [
   "segments",
   "sessions",
   "vexil_migrations",
+  "webhook_attempts",
+  "webhook_deliveries",
+  "webhook_feed",
+  "webhooks",
 ];
 
 describe("migrate", () => {
