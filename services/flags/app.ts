@@ -12,6 +12,7 @@ import { compatRoutes } from "./routes/compat.ts";
 import { environmentRoutes } from "./routes/environments.ts";
 import { flagStatusRoutes } from "./routes/flag-statuses.ts";
 import { flagRoutes } from "./routes/flags.ts";
+import { flagsAsCodeRoutes } from "./routes/flags-as-code.ts";
 import { projectRoutes } from "./routes/projects.ts";
 import { segmentRoutes } from "./routes/segments.ts";
 import { scheduledChangeRoutes } from "./routes/scheduled-changes.ts";
@@ -33,6 +34,7 @@ export function createFlagsApp(ctx: FlagsContext, assertions: Assertions, unleas
     .use(jsonVariants())
     .use(textGuard())
     .use(projectRoutes(ctx, assertions))
+    .use(flagsAsCodeRoutes(ctx, assertions))
     .use(environmentRoutes(ctx, assertions))
     .use(flagRoutes(ctx, assertions))
     .use(flagStatusRoutes(ctx, assertions))

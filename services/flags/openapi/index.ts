@@ -7,6 +7,7 @@ import { projectComponents } from "./projects.ts";
 import { segmentComponents } from "./segments.ts";
 import { scheduledChangeComponents } from "./scheduled-changes.ts";
 import { expiringTargetComponents } from "./expiring-targets.ts";
+import { flagsAsCodeComponents } from "./flags-as-code.ts";
 
 export const flagsComponents = {
   ...projectComponents,
@@ -17,4 +18,5 @@ export const flagsComponents = {
   ...expiringTargetComponents,
   ...auditLogComponents,
   ...compatComponents,
+  ...flagsAsCodeComponents,
 };
