@@ -20,6 +20,7 @@ import { exerciseAuth } from "./contract/auth.ts";
 import { exerciseCompat } from "./contract/compat.ts";
 import { exerciseFlagStatuses } from "./contract/flag-statuses.ts";
 import { exerciseFlags } from "./contract/flags.ts";
+import { exerciseFlagsAsCode } from "./contract/flags-as-code.ts";
 import { exerciseProjects } from "./contract/projects.ts";
 import { exerciseSegments } from "./contract/segments.ts";
 import { exerciseScheduledChanges } from "./contract/scheduled-changes.ts";
@@ -227,6 +228,10 @@ describe("the contract: every documented operation, called", () => {
 
   test("expiring targets", async () => {
     await exerciseExpiringTargets(api);
+  });
+
+  test("flags as code", async () => {
+    await exerciseFlagsAsCode(api);
   });
 
   test("the audit log", async () => {

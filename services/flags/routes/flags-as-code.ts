@@ -30,6 +30,13 @@ const ApplyPost = t.Object(
   { additionalProperties: false },
 );
 
+/** The export answers YAML (the default) or JSON: both are documented. */
+function withYaml<D extends object>(detail: D): D {
+  const ok = (detail as { responses?: Record<string, { content?: Record<string, unknown> }> }).responses?.["200"];
+  if (ok?.content) ok.content["application/yaml"] = { schema: { type: "string", description: "The same file as YAML" } };
+  return detail;
+}
+
 export function flagsAsCodeRoutes(ctx: FlagsContext, assertions: Assertions) {
   const caller = (request: Request) => assertions.callerOf(request);
   return new Elysia({ normalize: false })
@@ -42,7 +49,7 @@ export function flagsAsCodeRoutes(ctx: FlagsContext, assertions: Assertions) {
       {
         params: Params,
         query: ExportQuery,
-        detail: operation({ id: "exportProject", tag: "Flags as code", summary: "Export a project as a file", description: FLAGS_AS_CODE_TEXT.export, ok: { 200: "FlagsAsCodeFile" }, errors: [403, 404] }),
+        detail: withYaml(operation({ id: "exportProject", tag: "Flags as code", summary: "Export a project as a file", description: FLAGS_AS_CODE_TEXT.export, ok: { 200: "FlagsAsCodeFile" }, errors: [403, 404] })),
       },
     )
     .post("/api/v2/projects/:projectKey/plan", async ({ request, params, body }) => planProject(ctx, await caller(request), params.projectKey, body), {
