@@ -142,15 +142,24 @@ async function main(argv: string[]): Promise<number> {
   if ((values.plan === undefined) === (values.file === undefined)) throw new CliError("apply needs --file or --plan");
   const body: Record<string, unknown> = values.plan !== undefined ? { plan: JSON.parse(readText(values.plan)) } : { file: readText(values.file!), prune: values.prune ?? false };
   if (values.comment !== undefined) body.comment = values.comment;
-  const { json: report } = await call("POST", `${base}/apply`, body);
-  if (values.json) console.log(JSON.stringify(report, null, 2));
-  else {
-    for (const o of report.applied as Outcome[]) console.log(`${green("✓")} ${o.action} ${itemName(o)}${o.version !== undefined ? dim(` → version ${o.version}`) : ""}`);
-    for (const o of report.conflicts as Outcome[]) console.log(`${yellow("!")} ${o.action} ${itemName(o)}: ${yellow(o.message ?? "")}`);
-    for (const o of report.errors as Outcome[]) console.log(`${red("✗")} ${o.action} ${itemName(o)}: ${red(o.message ?? "")}`);
-    console.log(bold(report.summary));
+  // A large plan takes several calls: each answers the items it had no time for as `remaining`.
+  let failed = false;
+  for (;;) {
+    const { json: report } = await call("POST", `${base}/apply`, body);
+    if (values.json) console.log(JSON.stringify(report, null, 2));
+    else {
+      for (const o of report.applied as Outcome[]) console.log(`${green("✓")} ${o.action} ${itemName(o)}${o.version !== undefined ? dim(` → version ${o.version}`) : ""}`);
+      for (const o of report.conflicts as Outcome[]) console.log(`${yellow("!")} ${o.action} ${itemName(o)}: ${yellow(o.message ?? "")}`);
+      for (const o of report.errors as Outcome[]) console.log(`${red("✗")} ${o.action} ${itemName(o)}: ${red(o.message ?? "")}`);
+      console.log(bold(report.summary));
+    }
+    failed ||= report.conflicts.length > 0 || report.errors.length > 0;
+    if (!report.remaining) break;
+    if (report.applied.length + report.conflicts.length + report.errors.length === 0) throw new CliError("the server applied nothing in a call; try again later");
+    body.plan = report.remaining;
+    delete body.file;
   }
-  return report.conflicts.length > 0 || report.errors.length > 0 ? 1 : 0;
+  return failed ? 1 : 0;
 }
 
 try {

@@ -8,11 +8,17 @@
  * changed since the plan was made is reported as a conflict and left as it is, never overwritten.
  * Other items still apply; a refusal of one item (a 400 or 403) is reported with its message.
  *
+ * An apply runs within its request's deadline: it starts an item only while there is time left for
+ * it (twice the longest item so far, at least `ITEM_BUDGET_MS`), and answers with the items it did
+ * not start as `pending`, with `remaining`, the plan of just those, to send again. So a plan of any
+ * size applies in as many calls as it needs, and no item is cut off half way (an item is one write).
+ *
  * Environments that require approval are not handled here yet: their changes apply directly.
  */
 import { Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { authorizeRead, type Caller } from "@vexil/shared/caller";
+import { remainingMs } from "@vexil/shared/deadline";
 import { VexilError, invalidRequest } from "@vexil/shared/errors";
 import type { PatchRequest } from "@vexil/shared/patch";
 import type { FlagsContext } from "../context.ts";
@@ -76,8 +82,15 @@ export interface ApplyReport {
   conflicts: ItemOutcome[];
   /** Items refused (the message says why): left as they are. */
   errors: ItemOutcome[];
+  /** Items not started for lack of time: apply `remaining` to carry them out. */
+  pending: ItemOutcome[];
+  /** The plan of the pending items, when there are some. */
+  remaining?: Plan;
   plan: Plan;
 }
+
+/** The least time an item is started with. */
+export const ITEM_BUDGET_MS = 500;
 
 /** Refuses an item whose stored version is no longer the plan's. */
 class Stale extends VexilError {
@@ -142,25 +155,44 @@ async function applySegment(ctx: FlagsContext, caller: Caller, projectKey: strin
   return rep.version;
 }
 
-/** Applies a plan's items in order; see the module's comment. */
-export async function applyItems(ctx: FlagsContext, caller: Caller, projectKey: string, plan: Plan, comment: string | undefined): Promise<ApplyReport> {
-  const report: ApplyReport = { summary: "", applied: [], conflicts: [], errors: [], plan };
+/** Applies a plan's items in order; see the module's comment. `timeLeft` is the request's time to commit. */
+export async function applyItems(ctx: FlagsContext, caller: Caller, projectKey: string, plan: Plan, comment: string | undefined, timeLeft: () => number = remainingMs): Promise<ApplyReport> {
+  const report: ApplyReport = { summary: "", applied: [], conflicts: [], errors: [], pending: [], plan };
+  const pendingItems: PlanItem[] = [];
+  let longest = 0;
   for (const item of plan.items) {
     const outcome: ItemOutcome = { resource: item.resource, key: item.key, ...(item.environmentKey ? { environmentKey: item.environmentKey } : {}), action: item.action };
+    if (pendingItems.length > 0 || timeLeft() < Math.max(ITEM_BUDGET_MS, 2 * longest)) {
+      pendingItems.push(item);
+      report.pending.push(outcome);
+      continue;
+    }
+    const started = Date.now();
     try {
       const version = item.resource === "flag" ? await applyFlag(ctx, caller, projectKey, item, comment) : await applySegment(ctx, caller, projectKey, item, comment);
       report.applied.push(version !== undefined ? { ...outcome, version } : outcome);
     } catch (e) {
       if (!(e instanceof VexilError)) throw e;
+      if (e.code === "gateway_timeout") {
+        // Out of time after all: it wrote nothing, and it and the rest are left for the next call.
+        pendingItems.push(item);
+        report.pending.push(outcome);
+        continue;
+      }
       // A creation whose key is taken meanwhile is a conflict too.
       const list = e instanceof Stale || (e.code === "conflict" && item.action === "create") ? report.conflicts : report.errors;
       list.push({ ...outcome, message: e.message });
     } finally {
       ctx.committed?.();
+      longest = Math.max(longest, Date.now() - started);
     }
   }
-  const { applied, conflicts, errors } = report;
-  report.summary = `${applied.length} applied, ${conflicts.length} changed since the plan, ${errors.length} refused`;
+  const { applied, conflicts, errors, pending } = report;
+  if (pendingItems.length > 0) {
+    const instructions = pendingItems.reduce((n, i) => n + i.instructions.length, 0);
+    report.remaining = { ...plan, items: pendingItems, summary: `${pendingItems.length} items left (${instructions} instructions)` };
+  }
+  report.summary = `${applied.length} applied, ${conflicts.length} changed since the plan, ${errors.length} refused${pending.length > 0 ? `, ${pending.length} left for another call (out of time)` : ""}`;
   return report;
 }
 

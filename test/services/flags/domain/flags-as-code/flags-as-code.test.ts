@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import Ajv2020 from "ajv/dist/2020";
 import { parse } from "yaml";
-import { applyProject } from "@vexil/flags/domain/flags-as-code/apply";
+import { applyItems, applyProject } from "@vexil/flags/domain/flags-as-code/apply";
 import { exportProject } from "@vexil/flags/domain/flags-as-code/export";
 import { MAX_FILE_BYTES, SCHEMA_PATH, fileJsonSchema, parseFileText, readFile } from "@vexil/flags/domain/flags-as-code/file-format";
 import { planProject } from "@vexil/flags/domain/flags-as-code/plan";
@@ -150,5 +150,23 @@ segments:
     expect(report.applied).toEqual([]);
     expect(report.errors.length).toBe(1);
     expect(await exported(ctx)).not.toContain("key: f");
+  });
+
+  test("an apply out of time leaves the rest of the plan as remaining, and applying that finishes it", async () => {
+    const { ctx } = await memoryContext();
+    const flags = ["a", "b", "c"].map((k) => `  - {key: ${k}, name: ${k}, variations: [{key: x, value: 1}, {key: y, value: 2}], defaults: {onVariation: x, offVariation: y}}\n`).join("");
+    const plan = await planProject(ctx, admin, "shop", { file: `${ENVS}flags:\n${flags}` });
+    expect(plan.items.length).toBe(3);
+    // Time for one item only.
+    let calls = 0;
+    const first = await applyItems(ctx, admin, "shop", plan, "part", () => (calls++ === 0 ? 10_000 : 0));
+    expect(first.applied.map((o) => o.key)).toEqual(["a"]);
+    expect(first.pending.map((o) => o.key)).toEqual(["b", "c"]);
+    expect(first.summary).toContain("2 left for another call");
+    const rest = await applyProject(ctx, admin, "shop", { plan: first.remaining, comment: "rest" });
+    expect(rest.applied.map((o) => o.key)).toEqual(["b", "c"]);
+    expect(rest.pending).toEqual([]);
+    expect(rest.remaining).toBeUndefined();
+    expect((await planProject(ctx, admin, "shop", { file: `${ENVS}flags:\n${flags}` })).items).toEqual([]);
   });
 });
