@@ -14,6 +14,9 @@
  *   apply, one changed  that plan applied
  *   plan, all changed   every flag's staging turned on
  *   apply, all changed  that plan applied
+ * The process gets `VEXIL_SERVICE_TIMEOUT_MS=30000` (unless set): reading a YAML file of thousands of
+ * flags takes longer than the default 5 s on a busy machine. An apply that runs out of time
+ * answers the rest as `remaining`, applied in further calls (the `calls` column).
  * Statements are counted by Postgres itself (`pg_stat_statements`, top-level statements of the
  * project's database) over each step: what the step ran, plus the little that background work (the
  * outbox relay, the scheduler's poll) ran meanwhile.
@@ -72,7 +75,7 @@ const port = freePort();
 const url = `http://127.0.0.1:${port}`;
 const proc = Bun.spawn(["bun", "services/all-in-one/main.ts"], {
   cwd: ROOT,
-  env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", VEXIL_ADMIN_TOKEN: TOKEN, VEXIL_DATA_DIR: join(dir, "data"), LOG_LEVEL: "warn", DATABASE_URL: pg.url(), NATS_URL: "" },
+  env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", VEXIL_ADMIN_TOKEN: TOKEN, VEXIL_DATA_DIR: join(dir, "data"), LOG_LEVEL: "warn", DATABASE_URL: pg.url(), NATS_URL: "", VEXIL_SERVICE_TIMEOUT_MS: process.env.VEXIL_SERVICE_TIMEOUT_MS ?? "30000" },
   stdout: "ignore",
   stderr: "inherit",
 });
