@@ -8,6 +8,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { planChunks } from "./plan-chunks.ts";
 
 const USAGE = `usage:
   vexil export --project P [--env a,b] [--format yaml|json] [--out FILE]
@@ -140,13 +141,29 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if ((values.plan === undefined) === (values.file === undefined)) throw new CliError("apply needs --file or --plan");
-  const body: Record<string, unknown> = values.plan !== undefined ? { plan: JSON.parse(readText(values.plan)) } : { file: readText(values.file!), prune: values.prune ?? false };
-  if (values.comment !== undefined) body.comment = values.comment;
-  // A large plan takes several calls: each answers the items it had no time for as `remaining`.
+  const comment = values.comment !== undefined ? { comment: values.comment } : {};
+  let plan: { items: unknown[]; summary: string };
+  if (values.plan !== undefined) {
+    try {
+      plan = JSON.parse(readText(values.plan));
+    } catch (e) {
+      throw new CliError(`${values.plan}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  } else {
+    // Planned first, then applied as a plan: a large plan is sent in parts.
+    plan = (await call("POST", `${base}/plan`, { file: readText(values.file!), prune: values.prune ?? false })).json;
+  }
+  let failed = false;
+  for (const part of planChunks(plan)) failed = (await applyPlan(base, { plan: part, ...comment }, values.json ?? false)) || failed;
+  return failed ? 1 : 0;
+}
+
+/** Applies one plan, call after call: each answers the items it had no time for as `remaining`. True when some item did not apply. */
+async function applyPlan(base: string, body: Record<string, unknown>, json: boolean): Promise<boolean> {
   let failed = false;
   for (;;) {
     const { json: report } = await call("POST", `${base}/apply`, body);
-    if (values.json) console.log(JSON.stringify(report, null, 2));
+    if (json) console.log(JSON.stringify(report, null, 2));
     else {
       for (const o of report.applied as Outcome[]) console.log(`${green("✓")} ${o.action} ${itemName(o)}${o.version !== undefined ? dim(` → version ${o.version}`) : ""}`);
       for (const o of report.conflicts as Outcome[]) console.log(`${yellow("!")} ${o.action} ${itemName(o)}: ${yellow(o.message ?? "")}`);
@@ -157,9 +174,8 @@ async function main(argv: string[]): Promise<number> {
     if (!report.remaining) break;
     if (report.applied.length + report.conflicts.length + report.errors.length === 0) throw new CliError("the server applied nothing in a call; try again later");
     body.plan = report.remaining;
-    delete body.file;
   }
-  return failed ? 1 : 0;
+  return failed;
 }
 
 try {

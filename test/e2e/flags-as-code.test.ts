@@ -47,9 +47,7 @@ flags:
   - key: checkout
     name: New checkout
     description: The new checkout flow
-    tags:
-      - payments
-      - web
+    tags: [payments, web]
     temporary: true
     clientSideAvailability:
       usingEnvironmentId: true
@@ -80,14 +78,11 @@ flags:
               new: 50000
         targets:
           - variation: beta
-            values:
-              - alice
-              - bob
+            values: [alice, bob]
         contextTargets:
           - contextKind: org
             variation: new
-            values:
-              - acme
+            values: [acme]
         prerequisites:
           - flag: payments-api
             variation: "on"
@@ -96,73 +91,58 @@ flags:
             clauses:
               - attribute: email
                 op: endsWith
-                values:
-                  - "@example.com"
+                values: ["@example.com"]
             variation: beta
             trackEvents: true
           - description: Every operator
             clauses:
               - attribute: key
                 op: in
-                values:
-                  - carol
+                values: [carol]
               - attribute: name
                 op: startsWith
-                values:
-                  - Dr
+                values: [Dr]
               - attribute: name
                 op: matches
-                values:
-                  - ^[A-Z]
+                values: ["^[A-Z]"]
               - attribute: name
                 op: contains
-                values:
-                  - x
+                values: [x]
                 negate: true
               - attribute: age
                 op: lessThan
-                values:
-                  - 90
+                values: [90]
               - attribute: age
                 op: lessThanOrEqual
-                values:
-                  - 89
+                values: [89]
               - attribute: age
                 op: greaterThan
-                values:
-                  - 17
+                values: [17]
               - attribute: age
                 op: greaterThanOrEqual
-                values:
-                  - 18
+                values: [18]
               - attribute: joined
                 op: before
-                values:
-                  - "2030-01-01T00:00:00Z"
+                values: ["2030-01-01T00:00:00Z"]
               - attribute: joined
                 op: after
-                values:
-                  - "2000-01-01T00:00:00Z"
+                values: ["2000-01-01T00:00:00Z"]
               - attribute: app
                 op: semVerEqual
-                values:
-                  - 2.0.0
+                values: [2.0.0]
               - attribute: app
                 op: semVerLessThan
-                values:
-                  - 3.0.0
+                values: [3.0.0]
               - attribute: app
                 op: semVerGreaterThan
-                values:
-                  - 1.0.0
+                values: [1.0.0]
             variation: new
           - description: Beta testers by company
             clauses:
               - contextKind: org
                 attribute: key
                 op: segmentMatch
-                values:
-                  - beta-testers
+                values: [beta-testers]
             rollout:
               contextKind: org
               bucketBy: region
@@ -207,24 +187,19 @@ segments:
     - key: beta-testers
       name: Beta testers
       description: Companies that try features first
-      tags:
-        - beta
-      included:
-        - dave
-      excluded:
-        - eve
+      tags: [beta]
+      included: [dave]
+      excluded: [eve]
       includedContexts:
         - contextKind: org
-          values:
-            - initech
+          values: [initech]
       rules:
         - description: Large companies
           clauses:
             - contextKind: org
               attribute: size
               op: greaterThan
-              values:
-                - 1000
+              values: [1000]
           weight: 50000
           bucketBy: region
           rolloutContextKind: org
@@ -325,7 +300,7 @@ describe("flags as code", () => {
     expect(empty.body.items).toEqual([]);
     expect(empty.body.notes).toEqual([]);
 
-    const edited = exported.replace('                  - "@example.com"', '                  - "@example.org"');
+    const edited = exported.replace('values: ["@example.com"]', 'values: ["@example.org"]');
     expect(edited).not.toBe(exported);
     const one = await plan("shop", { file: edited });
     expect(one.body.items.length).toBe(1);
@@ -393,7 +368,8 @@ describe("flags as code", () => {
       const [prev, next] = [String.fromCharCode(97 + i), String.fromCharCode(98 + i)];
       bomb.push(`${next}: &${next} [${Array(9).fill(`*${prev}`).join(", ")}]`);
     }
-    const cycle = exported.replace("  - key: payments-api\n    name: Payments API\n", "  - key: payments-api\n    name: Payments API\n").replace(
+    // payments-api (a prerequisite of checkout) made to depend on checkout in production.
+    const cycle = exported.replace(
       "    environments:\n      production:\n        \"on\": true\n        offVariation: \"off\"",
       '    environments:\n      production:\n        "on": true\n        prerequisites:\n          - flag: checkout\n            variation: new\n        offVariation: "off"',
     );

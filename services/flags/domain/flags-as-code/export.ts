@@ -7,7 +7,7 @@
  * Not in the file: ids, salts, versions, dates, archived flags, maintainers, custom properties,
  * a rollout's seed and experiment allocation, and anything secret.
  */
-import { stringify } from "yaml";
+import { Document, isScalar, visit } from "yaml";
 import { authorizeRead, type Caller } from "@vexil/shared/caller";
 import { invalidRequest } from "@vexil/shared/errors";
 import type { EnvironmentRecord } from "../../storage/project-store.ts";
@@ -185,11 +185,21 @@ export function formatOf(format: string | undefined): FileFormat {
   throw invalidRequest('format must be "yaml" or "json"');
 }
 
-/** The file as text: YAML without anchors and with no line folding, or JSON indented by two spaces. */
+/**
+ * The file as text: JSON indented by two spaces, or YAML without anchors or line folding, lists of
+ * plain values on one line (`values: [a, b]`, as people write them; a file of a thousand flags
+ * stays well under the 1 MiB a request may carry), and strings quoted wherever YAML 1.1 would read
+ * something else (`"on"`, dates), so that older parsers read the same file.
+ */
 export function serializeFile(file: FlagsFile, format: FileFormat): string {
   if (format === "json") return `${JSON.stringify(file, null, 2)}\n`;
-  // Written as YAML 1.1 would need it (`"on"`, `"no"` quoted), so that older parsers read the same strings.
-  return stringify(file, { aliasDuplicateObjects: false, lineWidth: 0, version: "1.1" });
+  const doc = new Document(file, { aliasDuplicateObjects: false, version: "1.1" });
+  visit(doc, {
+    Seq(_, node) {
+      if (node.items.length > 0 && node.items.every((item) => isScalar(item))) node.flow = true;
+    },
+  });
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
 }
 
 export async function exportProject(ctx: FlagsContext, caller: Caller, projectKey: string, params: { env?: string; format?: string }): Promise<{ text: string; contentType: string }> {
