@@ -449,6 +449,18 @@ describe("flags as code", () => {
     expect(stale.code).toBe(1);
     expect(stale.stdout).toContain("changed since the plan");
 
+    // A file applied directly: planned, then applied.
+    const back = await cli(["apply", "--project", "shop", "--file", `${dir}/flags.yaml`, "--comment", "back"]);
+    expect([back.code, back.stdout]).toEqual([0, expect.stringContaining("1 applied")]);
+    expect((await admin.call("GET", "/api/v2/flags/shop/checkout")).body.name).toBe("New checkout");
+    expect((await cli(["plan", "--project", "shop", "--file", `${dir}/flags.yaml`])).code).toBe(0);
+
+    const promotion = await cli(["plan", "--project", "shop", "--from-env", "staging", "--to-env", "production"]);
+    expect([promotion.code, promotion.stdout]).toEqual([2, expect.stringContaining("production: rules")]);
+    const asJson = await cli(["export", "--project", "shop", "--format", "json", "--env", "staging", "--out", `${dir}/staging.json`]);
+    expect(asJson.code).toBe(0);
+    expect(Object.keys((await Bun.file(`${dir}/staging.json`).json()).environments)).toEqual(["staging"]);
+
     const badToken = await cli(["plan", "--project", "shop", "--file", `${dir}/flags.yaml`], { VEXIL_TOKEN: "nope" });
     expect(badToken.code).toBe(1);
     expect(badToken.stderr).toContain("401");
