@@ -45,7 +45,7 @@ function ruleSpecs(rules: Array<{ description?: string; clauses: Array<{ context
 const EMPTY: Pick<Segment, "included" | "excluded" | "includedContexts" | "excludedContexts" | "rules"> = { included: [], excluded: [], includedContexts: [], excludedContexts: [], rules: [] };
 
 /** The plan item for one segment of the file in environment `env`, or undefined when nothing differs. */
-export function planSegment(env: string, file: FileSegment, live: Segment | undefined, _at: string): PlanItem | undefined {
+export function planSegment(env: string, file: FileSegment, live: Segment | undefined): PlanItem | undefined {
   const steps = new Steps();
   const at = (i: Record<string, unknown>) => ({ ...i, environmentKey: env });
   if (live) {

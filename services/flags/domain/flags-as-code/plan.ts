@@ -22,7 +22,7 @@ import { readFile, type FileFlag, type FileSegment, type FlagsFile, type Variati
 import { planSegment } from "./plan-segments.ts";
 import { clauseParams, differences, fileEnvSpec, freshEnvSpec, liveEnvSpec, serveParams, type EnvSpec, type RuleSpec } from "./targeting.ts";
 import { matchVariations, refIndex, variationKeys } from "./variation-keys.ts";
-
+import { applyOrder, findCycle } from "./prerequisite-order.ts";
 import { Steps, type Instruction } from "./steps.ts";
 
 export type { Instruction };
@@ -126,45 +126,6 @@ function checkServes(flag: FileFlag, at: string) {
     check(e.fallthrough, `${at}.environments.${env}.fallthrough`);
     (e.rules ?? []).forEach((r, i) => check(r, `${at}.environments.${env}.rules[${i}]`));
   }
-}
-
-/** A cycle in the prerequisites the file asks for (with live ones of flags it leaves out), per environment. */
-function findCycle(edges: Map<string, string[]>): string[] | undefined {
-  const state = new Map<string, "open" | "done">();
-  const path: string[] = [];
-  const visit = (k: string): string[] | undefined => {
-    if (state.get(k) === "done") return undefined;
-    if (state.get(k) === "open") return [...path.slice(path.indexOf(k)), k];
-    state.set(k, "open");
-    path.push(k);
-    for (const next of edges.get(k) ?? []) {
-      const cycle = visit(next);
-      if (cycle) return cycle;
-    }
-    path.pop();
-    state.set(k, "done");
-    return undefined;
-  };
-  for (const k of [...edges.keys()].sort()) {
-    const cycle = visit(k);
-    if (cycle) return cycle;
-  }
-  return undefined;
-}
-
-/** Flag keys with every flag's prerequisites (in any environment) before it. */
-function applyOrder(keys: string[], prerequisitesOf: (key: string) => string[]): string[] {
-  const order: string[] = [];
-  const seen = new Set<string>();
-  const included = new Set(keys);
-  const visit = (k: string) => {
-    if (seen.has(k)) return;
-    seen.add(k);
-    for (const p of prerequisitesOf(k)) if (included.has(p)) visit(p);
-    order.push(k);
-  };
-  for (const k of keys) visit(k);
-  return order;
 }
 
 function flagWideSteps(steps: Steps, r: Resolved, keyOf: (id: string) => string) {
@@ -275,7 +236,7 @@ export function planOf(live: Live, { file, prune }: PlanInput): Plan {
     wanted.forEach((s: FileSegment, i) => {
       if (keys.has(s.key)) throw invalidRequest(`file: /segments/${env}/${i}/key: the segment "${s.key}" is declared twice`);
       keys.add(s.key);
-      const item = planSegment(env, s, current.get(s.key), `/segments/${env}/${i}`);
+      const item = planSegment(env, s, current.get(s.key));
       if (item) items.push(item);
     });
   }
