@@ -13,6 +13,7 @@ import { environmentRoutes } from "./routes/environments.ts";
 import { flagStatusRoutes } from "./routes/flag-statuses.ts";
 import { deliveryRoutes } from "./routes/deliveries.ts";
 import { flagRoutes } from "./routes/flags.ts";
+import { flagsAsCodeRoutes } from "./routes/flags-as-code.ts";
 import { projectRoutes } from "./routes/projects.ts";
 import { segmentRoutes } from "./routes/segments.ts";
 import { scheduledChangeRoutes } from "./routes/scheduled-changes.ts";
@@ -35,6 +36,7 @@ export function createFlagsApp(ctx: FlagsContext, assertions: Assertions, unleas
     .use(jsonVariants())
     .use(textGuard())
     .use(projectRoutes(ctx, assertions))
+    .use(flagsAsCodeRoutes(ctx, assertions))
     .use(environmentRoutes(ctx, assertions))
     .use(flagRoutes(ctx, assertions))
     .use(flagStatusRoutes(ctx, assertions))

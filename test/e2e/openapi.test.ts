@@ -21,6 +21,7 @@ import { exerciseCompat } from "./contract/compat.ts";
 import { exerciseFlagStatuses } from "./contract/flag-statuses.ts";
 import { exerciseDeliveries } from "./contract/deliveries.ts";
 import { exerciseFlags } from "./contract/flags.ts";
+import { exerciseFlagsAsCode } from "./contract/flags-as-code.ts";
 import { exerciseProjects } from "./contract/projects.ts";
 import { exerciseSegments } from "./contract/segments.ts";
 import { exerciseScheduledChanges } from "./contract/scheduled-changes.ts";
@@ -277,6 +278,10 @@ describe("the contract: every documented operation, called", () => {
 
   test("approval requests", async () => {
     await exerciseApprovals(api);
+  });
+
+  test("flags as code", async () => {
+    await exerciseFlagsAsCode(api);
   });
 
   test("the audit log", async () => {

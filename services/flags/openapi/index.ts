@@ -9,6 +9,7 @@ import { segmentComponents } from "./segments.ts";
 import { scheduledChangeComponents } from "./scheduled-changes.ts";
 import { expiringTargetComponents } from "./expiring-targets.ts";
 import { approvalComponents } from "./approvals.ts";
+import { flagsAsCodeComponents } from "./flags-as-code.ts";
 
 export const flagsComponents = {
   ...projectComponents,
@@ -21,4 +22,5 @@ export const flagsComponents = {
   ...approvalComponents,
   ...auditLogComponents,
   ...compatComponents,
+  ...flagsAsCodeComponents,
 };

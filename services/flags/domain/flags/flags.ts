@@ -147,7 +147,7 @@ function newFlag(scope: Scope, post: FlagPost, now: number, source?: Flag): Flag
   return flag;
 }
 
-export async function createFlag(ctx: FlagsContext, caller: Caller, projectKey: string, post: FlagPost, cloneKey?: string): Promise<FlagRep> {
+export async function createFlag(ctx: FlagsContext, caller: Caller, projectKey: string, post: FlagPost, cloneKey?: string, comment?: string): Promise<FlagRep> {
   authorizeRead(caller);
   // From the database: the new flag gets targeting in every environment there is.
   const scope = await scopeOf(ctx, projectKey, true);
@@ -171,7 +171,7 @@ export async function createFlag(ctx: FlagsContext, caller: Caller, projectKey: 
   const rep = flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
   await ctx.flags.insertFlag(
     record,
-    auditEntry({ caller, kind: "flag", spec: `proj/${scope.project.key}:env/*:flag/${flag.key}`, name: flag.name, verb: source ? `cloned ${source.key} as the flag` : "created the flag", actions: [source ? "cloneFlag" : "createFlag"], current: rep, currentVersion: 1, now }),
+    auditEntry({ caller, kind: "flag", spec: `proj/${scope.project.key}:env/*:flag/${flag.key}`, name: flag.name, verb: source ? `cloned ${source.key} as the flag` : "created the flag", actions: [source ? "cloneFlag" : "createFlag"], comment, current: rep, currentVersion: 1, now }),
     changesOf(flag, Object.keys(flag.environments)),
   );
   ctx.committed?.();

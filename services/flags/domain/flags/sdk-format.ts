@@ -14,6 +14,19 @@ const rollout = (r: Rollout) => ({
   ...(r.experimentAllocation ? { kind: "experiment" } : {}),
 });
 
+/**
+ * With \`contextTargets\`, SDKs read user targets only through an entry of kind \`user\` with no
+ * values there (a placeholder pointing at \`targets\`); without one, user targets would be skipped.
+ * User targets without a placeholder get one, first, as LaunchDarkly itself orders them.
+ */
+function sdkContextTargets(env: Flag["environments"][string]) {
+  const listed = env.contextTargets.map((t) => ({ contextKind: t.contextKind ?? "user", values: t.values, variation: t.variation }));
+  if (listed.length === 0) return listed;
+  const placed = new Set(listed.filter((t) => t.contextKind === "user" && t.values.length === 0).map((t) => t.variation));
+  const users = env.targets.filter((t) => (t.contextKind ?? "user") === "user" && t.values.length > 0 && !placed.has(t.variation));
+  return [...users.map((t) => ({ contextKind: "user", values: [] as string[], variation: t.variation })), ...listed];
+}
+
 const serve = (v: VariationOrRollout) => (v.rollout ? { rollout: rollout(v.rollout) } : { variation: v.variation });
 
 /** The environment `envKey` of `flag`; undefined when the flag has no such environment. */
@@ -28,7 +41,7 @@ export function sdkFlag(flag: Flag, envKey: string) {
     variations: flag.variations.map((v) => v.value),
     offVariation: env.offVariation,
     targets: env.targets.filter((t) => (t.contextKind ?? "user") === "user").map((t) => ({ values: t.values, variation: t.variation })),
-    contextTargets: env.contextTargets.map((t) => ({ contextKind: t.contextKind ?? "user", values: t.values, variation: t.variation })),
+    contextTargets: sdkContextTargets(env),
     rules: env.rules.map((r) => ({
       id: r._id,
       clauses: r.clauses.map((c) => ({ contextKind: c.contextKind ?? "user", attribute: c.attribute, op: c.op, values: c.values, negate: c.negate })),

@@ -2,7 +2,8 @@
  * Flag semantic patch: LaunchDarkly's 53 instruction kinds, applied in order to a copy of the
  * flag by the engine segments share (`../semantic-patch/engine.ts`). Atomic: the first
  * instruction that fails throws a 400 naming its index and kind, and nothing is returned.
- * Redundant instructions are no-ops. Versions are left alone, and the caller checks the result
+ * Redundant instructions are no-ops. An instruction that needs an environment takes the
+ * request's `environmentKey`, or its own (a plan's patch changes several environments at once). Versions are left alone, and the caller checks the result
  * with `validateFlag`; instructions never leave a dangling index.
  */
 import { cloneJson } from "@vexil/shared/json-clone";
@@ -60,8 +61,9 @@ function variationIndex(flag: Pick<Flag, "key" | "variations">, o: Params, at = 
   return i;
 }
 
-function environment(d: Draft): FlagEnvironment {
-  const key = d.ctx.environmentKey;
+/** The environment the instruction names in its own `environmentKey`, else the request's. */
+function environment(d: Draft, p: Params): FlagEnvironment {
+  const key = p.environmentKey ?? d.ctx.environmentKey;
   if (key === undefined || key === "") refuse("environmentKey is required");
   if (typeof key !== "string" || !d.ctx.environments.includes(key)) refuse(`unknown environment "${String(key)}"`);
   if (!Object.hasOwn(d.flag.environments, key)) d.flag.environments[key] = defaultEnvironment(d.flag, d.ctx.now);
@@ -164,7 +166,7 @@ function customProperty(d: Draft, key: string) {
 
 // The instruction kinds.
 
-const onEnv = (action: string, run: (env: FlagEnvironment, p: Params, d: Draft) => void): Kind => ({ action, run: (d, p) => run(environment(d), p, d) });
+const onEnv = (action: string, run: (env: FlagEnvironment, p: Params, d: Draft) => void): Kind => ({ action, run: (d, p) => run(environment(d, p), p, d) });
 const onFlag = (action: string, run: (d: Draft, p: Params) => void): Kind => ({ action, run });
 
 const KINDS: InstructionTable<Draft> = {
@@ -251,7 +253,10 @@ const KINDS: InstructionTable<Draft> = {
     if (p.value === undefined) refuse("value is required");
     if (d.flag.variations.some((v) => jsonEqual(v.value, p.value))) refuse("another variation has the same value");
     const [name, description] = [optStr(p, "name"), optStr(p, "description")];
-    d.flag.variations.push({ _id: d.ctx.newId(), value: p.value, ...(name !== undefined && { name }), ...(description !== undefined && { description }) });
+    // A plan names the variation it adds, so that its later instructions can serve it.
+    const id = optStr(p, "_id") || d.ctx.newId();
+    if (d.flag.variations.some((v) => v._id === id)) refuse(`another variation has the id "${id}"`);
+    d.flag.variations.push({ _id: id, value: p.value, ...(name !== undefined && { name }), ...(description !== undefined && { description }) });
   }),
   removeVariation: onFlag("updateFlagVariations", (d, p) => {
     const i = variationIndex(d.flag, p);

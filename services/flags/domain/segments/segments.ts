@@ -131,7 +131,7 @@ export async function getSegment(ctx: FlagsContext, caller: Caller, projectKey: 
   return segmentRep(scope, record.doc);
 }
 
-export async function createSegment(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, post: SegmentPost): Promise<SegmentRep> {
+export async function createSegment(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, post: SegmentPost, comment?: string): Promise<SegmentRep> {
   authorizeRead(caller);
   const scope = await scopeOf(ctx, projectKey, envKey, true);
   if (post.unbounded) throw invalidRequest("unbounded: big segments are not supported; use included and excluded targets");
@@ -163,7 +163,7 @@ export async function createSegment(ctx: FlagsContext, caller: Caller, projectKe
   const record: SegmentRecord = { id: resourceId(), projectId: scope.project.id, environmentId: scope.env.id, key: segment.key, doc: segment, version: 1, createdAt: now };
   await ctx.segments.insertSegment(
     record,
-    auditEntry({ caller, kind: "segment", spec: `proj/${scope.project.key}:env/${scope.env.key}:segment/${segment.key}`, name: segment.name, verb: "created the segment", actions: ["createSegment"], current: rep, currentVersion: 1, now }),
+    auditEntry({ caller, kind: "segment", spec: `proj/${scope.project.key}:env/${scope.env.key}:segment/${segment.key}`, name: segment.name, verb: "created the segment", actions: ["createSegment"], comment, current: rep, currentVersion: 1, now }),
     change(scope, segment),
   );
   ctx.committed?.();

@@ -258,6 +258,16 @@ describe("the instruction list", () => {
     expect(result.flag.environments.test!.on).toBe(true);
     expect(prod(result).on).toBe(false);
   });
+
+  test("an instruction's own environmentKey wins over the request's, so one patch changes several environments", () => {
+    const result = apply(base(), [{ kind: "turnFlagOn", environmentKey: "test" }, { kind: "turnFlagOn" }], { environmentKey: "production" });
+    expect(result.flag.environments.test!.on).toBe(true);
+    expect(prod(result).on).toBe(true);
+    const without = apply(base(), [{ kind: "turnFlagOn", environmentKey: "test" }], { environmentKey: undefined });
+    expect(without.flag.environments.test!.on).toBe(true);
+    expect(prod(without).on).toBe(false);
+    expect(refused(base(), [{ kind: "turnFlagOn", environmentKey: "nowhere" }])).toContain('unknown environment "nowhere"');
+  });
 });
 
 describe("on and off", () => {
@@ -658,6 +668,16 @@ describe("variations", () => {
     const result = apply(base(), one("addVariation", { value: "pink", name: "Pink", description: "new" }));
     expect(result.flag.variations[3]).toEqual({ _id: "id-1", value: "pink", name: "Pink", description: "new" });
     expect(result.flag.variations.slice(0, 3)).toEqual(base().variations);
+  });
+
+  test("addVariation keeps an _id it is given, so later instructions can serve the new variation", () => {
+    const result = apply(base(), [
+      { kind: "addVariation", value: "pink", _id: "v-pink" },
+      { kind: "updateFallthroughVariationOrRollout", variationId: "v-pink" },
+    ]);
+    expect(result.flag.variations.at(-1)).toEqual({ _id: "v-pink", value: "pink" });
+    expect(prod(result).fallthrough).toEqual({ variation: result.flag.variations.length - 1 });
+    expect(refused(base(), one("addVariation", { value: "pink", _id: base().variations[0]!._id }))).toContain("another variation has the id");
   });
 
   test("addVariation failures", () => {
