@@ -9,6 +9,8 @@ import { createFailureLimiter } from "@vexil/gateway/failure-limiter";
 import { createRateLimiter } from "@vexil/gateway/rate-limiter";
 import { createAssertions, keyFrom } from "@vexil/shared/assertion";
 import { startFlagsService } from "@vexil/flags/service";
+import { ensureConsoleBuilt } from "@vexil/console/build";
+import { consoleHandler } from "@vexil/console/serve";
 import { STREAMING_PATHS, startStreamingService } from "@vexil/streaming/service";
 import type { Bus } from "@vexil/shared/bus/bus";
 import { MemoryBus } from "@vexil/shared/bus/memory-bus";
@@ -79,6 +81,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     publicOrigin: config.publicOrigin,
     corsOrigins: config.corsOrigins,
     rateLimiter,
+    console: consoleHandler(await ensureConsoleBuilt()),
     failures: createFailureLimiter(config.authFailureLimit),
     readiness: { checks: { database: () => database.ping(), bus: () => bus.ping() }, isShuttingDown: () => shutdown.isShuttingDown() },
   });
