@@ -47,7 +47,12 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     adminToken: config.adminToken,
     sessionKeys: sessionKeysFrom(config.sessionKeys, internalKey),
     publicOrigin: config.publicOrigin,
-    announce: (m) => process.stdout.write(`${m}For example: curl -H 'Authorization: <token>' http://localhost:${config.port}/api/v2/projects\n\n`),
+    announce: (m) =>
+      process.stdout.write(
+        `${m}For example: curl -H 'Authorization: <token>' http://localhost:${config.port}/api/v2/projects\n\n` +
+          `The console is at ${config.publicOrigin}/. To sign in, give a member a password with the token: find the owner's id with\n` +
+          `GET /api/v2/members, then PATCH /api/v2/members/<id> with [{"op":"add","path":"/password","value":"<password>"}].\n\n`,
+      ),
   });
   const flags = await startFlagsService({
     database,

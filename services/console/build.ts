@@ -35,7 +35,7 @@ ${scripts.map((s) => `<script type="module" src="/assets/${s}"></script>`).join(
 
 /** Builds the console into `outDir` (default `dist/`). */
 export async function buildConsole(outDir = DIST_DIR): Promise<BuildResult> {
-  const staging = `${outDir}.${process.pid}.${Date.now()}`;
+  const staging = `${outDir}.${process.pid}.${crypto.randomUUID().slice(0, 8)}`;
   mkdirSync(staging, { recursive: true });
   try {
     const result = await Bun.build({
@@ -54,7 +54,7 @@ export async function buildConsole(outDir = DIST_DIR): Promise<BuildResult> {
     const scripts = names.filter((o) => o.kind === "entry-point" && o.name.endsWith(".js")).map((o) => o.name);
     const styles = names.filter((o) => o.name.endsWith(".css")).map((o) => o.name);
     await Bun.write(join(staging, "index.html"), page(scripts, styles));
-    const old = `${outDir}.old.${process.pid}.${Date.now()}`;
+    const old = `${outDir}.old.${process.pid}.${crypto.randomUUID().slice(0, 8)}`;
     if (existsSync(outDir)) renameSync(outDir, old);
     renameSync(staging, outDir);
     rmSync(old, { recursive: true, force: true });
@@ -67,8 +67,30 @@ export async function buildConsole(outDir = DIST_DIR): Promise<BuildResult> {
 
 /** Builds the console unless a build is already there. */
 export async function ensureConsoleBuilt(outDir = DIST_DIR): Promise<string> {
-  if (!existsSync(join(outDir, "index.html"))) await buildConsole(outDir);
+  const index = join(outDir, "index.html");
+  if (existsSync(index)) return outDir;
+  try {
+    await buildConsole(outDir);
+  } catch (e) {
+    // Processes started together may build at once: the first swapped in wins, the others keep it.
+    if (!existsSync(index)) throw e;
+  }
   return outDir;
+}
+
+/** Rebuilds on every change under `src/` until the process ends. */
+export function watchConsole(outDir = DIST_DIR): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const watcher = watch(SRC_DIR, { recursive: true }, () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      buildConsole(outDir).then(
+        (b) => console.log(`console rebuilt: ${b.scripts.join(", ")}`),
+        (e) => console.error(String(e), ...(e instanceof AggregateError ? e.errors.map(String) : [])),
+      );
+    }, 100);
+  });
+  return () => watcher.close();
 }
 
 if (import.meta.main) {
@@ -76,16 +98,7 @@ if (import.meta.main) {
   const built = await buildConsole();
   console.log(`console built in ${Math.round(performance.now() - started)} ms: ${[...built.scripts, ...built.styles].join(", ")}`);
   if (process.argv.includes("--watch")) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    watch(SRC_DIR, { recursive: true }, () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        buildConsole().then(
-          (b) => console.log(`console rebuilt: ${b.scripts.join(", ")}`),
-          (e) => console.error(String(e), ...(e instanceof AggregateError ? e.errors.map(String) : [])),
-        );
-      }, 100);
-    });
+    watchConsole();
     console.log(`watching ${SRC_DIR}`);
   }
 }

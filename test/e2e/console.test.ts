@@ -68,7 +68,7 @@ describe("console", () => {
 
   function watchCsp(p: Page) {
     p.on("console", (m) => {
-      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(`${p.url()}: ${m.text().slice(0, 80)}`);
     });
   }
 
@@ -232,6 +232,12 @@ describe("console", () => {
     const variationId = flag.body.variations[1]._id;
     const elsewhere = await admin.call("PATCH", "/api/v2/flags/shop/checkout", { headers: SEMANTIC, body: { environmentKey: "production", comment: "bob stays on the old one", instructions: [{ kind: "addTargets", variationId, values: ["bob"] }] } });
     expect(elsewhere.status).toBe(200);
+    // The precondition the console sends, through the API: a stale version is a 409, a malformed one a 400.
+    const stale = await admin.call("PATCH", "/api/v2/flags/shop/checkout", { headers: { ...SEMANTIC, "if-match": `"${flag.body._version}"` }, body: { environmentKey: "production", instructions: [{ kind: "turnFlagOff" }] } });
+    expect(stale.status).toBe(409);
+    expect(stale.body.code).toBe("optimistic_locking_error");
+    const malformed = await admin.call("PATCH", "/api/v2/flags/shop/checkout", { headers: { ...SEMANTIC, "if-match": "version one" }, body: { environmentKey: "production", instructions: [{ kind: "turnFlagOff" }] } });
+    expect(malformed.status).toBe(400);
 
     await page.getByRole("button", { name: /Review and save \(1 change\)/ }).click();
     await page.getByLabel("Comment").fill("alice tries it");

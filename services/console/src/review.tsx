@@ -95,7 +95,7 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
   });
   const latestEnv = conflict?.environments[environmentKey];
   return (
-    <Modal opened={opened} onClose={onClose} closeButtonProps={{ "aria-label": "Close the review" }} title={`Review changes to ${flag.name} in ${environmentKey}`} size="lg">
+    <Modal opened={opened} onClose={onClose} lockScroll={false} closeButtonProps={{ "aria-label": "Close the review" }} title={`Review changes to ${flag.name} in ${environmentKey}`} size="lg">
       <Stack>
         <Text size="sm">These instructions will be sent as one change:</Text>
         <List size="sm" data-testid="change-preview">
