@@ -5,7 +5,8 @@
  * the LaunchDarkly server-side SDK connected to production sees it. A change made elsewhere while
  * editing is a 409 that the member re-applies on top; a token's secret is shown once; the audit
  * log shows the comment. axe-core finds no serious or critical violations on the main pages, and
- * no page breaks the Content-Security-Policy. Screenshots of the pages go to `docs/console/`.
+ * no page breaks the Content-Security-Policy. Screenshots of the pages go to a temporary directory, or
+ * to `VEXIL_CONSOLE_SHOTS` (`docs/console` keeps them in the repository).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -24,7 +25,8 @@ const TOKEN = "console-admin-token";
 const EMAIL = "ada@example.com";
 const PASSWORD = "correct horse battery staple";
 const SEMANTIC = { "content-type": "application/json; domain-model=launchdarkly.semanticpatch" };
-const SHOTS = join(ROOT, "docs/console");
+/** `VEXIL_CONSOLE_SHOTS=docs/console` refreshes the screenshots kept in the repository. */
+const SHOTS = process.env.VEXIL_CONSOLE_SHOTS ? join(ROOT, process.env.VEXIL_CONSOLE_SHOTS) : mkdtempSync(join(tmpdir(), "vexil-console-shots-"));
 const AXE = join(ROOT, "node_modules/axe-core/axe.min.js");
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
@@ -61,8 +63,8 @@ describe("console", () => {
     return result.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.impact} ${v.id} ${v.targets.join(" ")}`);
   }
 
-  async function checkPage(p: Page, name: string) {
-    await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  async function checkPage(p: Page, name: string, fullPage = true) {
+    await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage, animations: "disabled" });
     expect(await axeViolations(p)).toEqual([]);
   }
 
@@ -85,7 +87,12 @@ describe("console", () => {
       VEXIL_PUBLIC_ORIGIN: `http://127.0.0.1:${port}`,
     });
     admin = makeClient([vexil.url], TOKEN);
-    const member = await admin.call("POST", "/api/v2/members", { body: [{ email: EMAIL, firstName: "Ada", role: "admin", password: PASSWORD }] });
+    const member = await admin.call("POST", "/api/v2/members", {
+      body: [
+        { email: EMAIL, firstName: "Ada", role: "admin", password: PASSWORD },
+        { email: "grace@example.com", firstName: "Grace", role: "writer", password: PASSWORD },
+      ],
+    });
     expect(member.status).toBe(201);
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -100,6 +107,7 @@ describe("console", () => {
     await vexil?.stop();
     await nats?.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    if (!process.env.VEXIL_CONSOLE_SHOTS) rmSync(SHOTS, { recursive: true, force: true });
   });
 
   test("the gateway serves the console: the page with a strict CSP, hashed assets cached for good, client routes, and JSON elsewhere", async () => {
@@ -195,7 +203,7 @@ describe("console", () => {
     await preview.waitFor();
     expect(await preview.locator("li").allTextContents()).toEqual(["Turn targeting on", "Add a rule: if email endsWith @example.com, roll out 30% true / 70% false"]);
     await page.getByLabel("Comment").fill("Roll out the new checkout to example.com");
-    await checkPage(page, "review");
+    await checkPage(page, "review", false);
     await page.getByRole("button", { name: /Save on version/ }).click();
     await page.getByRole("status").filter({ hasText: "Saved" }).waitFor();
 
@@ -222,16 +230,29 @@ describe("console", () => {
     ]);
   });
 
-  test("a change made elsewhere while editing is a 409 that shows the new version; the member's change is applied on top of it", async () => {
+  test("a change made in another browser while editing is a 409 that shows the new version; the member's change is applied on top of it", async () => {
     await page.reload();
     await page.getByRole("heading", { name: "New checkout" }).waitFor();
     await page.getByLabel("Serve true to").fill("alice");
     await page.getByLabel("Serve true to").press("Enter");
-    // Meanwhile, through the API: another target.
+    // Meanwhile, in another browser signed in as another member: a target for the other variation.
     const flag = await admin.call("GET", "/api/v2/flags/shop/checkout");
-    const variationId = flag.body.variations[1]._id;
-    const elsewhere = await admin.call("PATCH", "/api/v2/flags/shop/checkout", { headers: SEMANTIC, body: { environmentKey: "production", comment: "bob stays on the old one", instructions: [{ kind: "addTargets", variationId, values: ["bob"] }] } });
-    expect(elsewhere.status).toBe(200);
+    const other = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    other.setDefaultTimeout(8_000);
+    const second = await other.newPage();
+    watchCsp(second);
+    await second.goto(`${vexil.url}/projects/shop/flags/checkout?env=production`);
+    await second.getByLabel("Email").fill("grace@example.com");
+    await second.getByRole("textbox", { name: "Password" }).fill(PASSWORD);
+    await second.getByRole("button", { name: "Sign in" }).click();
+    await second.getByLabel("Serve false to").fill("bob");
+    await second.getByRole("button", { name: /Review and save \(1 change\)/ }).click();
+    await second.getByLabel("Comment").fill("bob stays on the old one");
+    await second.getByRole("button", { name: /Save on version/ }).click();
+    await second.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+    await other.close();
+    const elsewhere = await admin.call("GET", "/api/v2/flags/shop/checkout");
+    expect(elsewhere.body._version).toBe(flag.body._version + 1);
     // The precondition the console sends, through the API: a stale version is a 409, a malformed one a 400.
     const stale = await admin.call("PATCH", "/api/v2/flags/shop/checkout", { headers: { ...SEMANTIC, "if-match": `"${flag.body._version}"` }, body: { environmentKey: "production", instructions: [{ kind: "turnFlagOff" }] } });
     expect(stale.status).toBe(409);
@@ -245,7 +266,7 @@ describe("console", () => {
     const conflict = page.getByRole("alert").filter({ hasText: "Someone else changed this flag" });
     await conflict.waitFor();
     expect(await page.getByTestId("conflict-latest").textContent()).toContain(`version ${elsewhere.body._version}`);
-    await page.screenshot({ path: join(SHOTS, "conflict.png") });
+    await page.screenshot({ path: join(SHOTS, "conflict.png"), animations: "disabled" });
     // Nothing was written from the browser yet.
     expect((await admin.call("GET", "/api/v2/flags/shop/checkout?summary=0")).body.environments.production.targets).toEqual([{ contextKind: "user", values: ["bob"], variation: 1 }]);
 
@@ -300,6 +321,7 @@ describe("console", () => {
     await change.waitFor();
     expect(await change.textContent()).toContain('"endsWith"');
     await page.getByTestId("audit-entry").filter({ hasText: "alice tries it" }).waitFor();
+    await page.getByTestId("audit-entry").filter({ hasText: "grace@example.com updated the flag" }).filter({ hasText: "bob stays on the old one" }).waitFor();
     await checkPage(page, "audit-log");
   });
 

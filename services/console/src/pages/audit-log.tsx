@@ -51,7 +51,7 @@ export function AuditLogPage() {
       <Title order={1}>Audit log</Title>
       {entries.error && <Alert color="red">{errorText(entries.error)}</Alert>}
       {entries.data?.items.length === 0 && <Text c="dimmed">Nothing has changed yet.</Text>}
-      <Accordion variant="separated" multiple value={open} onChange={setOpen}>
+      <Accordion variant="separated" multiple value={open} onChange={setOpen} transitionDuration={0}>
         {entries.data?.items.map((e) => (
           <Accordion.Item key={e._id} value={e._id} data-testid="audit-entry">
             <Accordion.Control>
