@@ -173,10 +173,36 @@ describe("console", () => {
     await page.getByRole("heading", { name: "Shop: flags" }).waitFor();
     await page.getByLabel("Flag key").fill("checkout");
     await page.getByLabel("Flag name").fill("New checkout");
+    await page.getByLabel("Flag tags").fill("web, payments");
     await page.getByRole("button", { name: "Create flag" }).click();
     await page.getByRole("link", { name: "New checkout" }).waitFor();
+    await page.getByLabel("Flag key").fill("legacy-search");
+    await page.getByRole("button", { name: "Create flag" }).click();
+    await page.getByRole("link", { name: "legacy-search" }).waitFor();
     expect(await page.getByRole("switch", { name: "New checkout in production" }).isChecked()).toBe(false);
     await checkPage(page, "flags");
+    // Search and tags narrow the list through the API's filter.
+    const rows = page.getByRole("table", { name: "Flags" }).getByRole("link");
+    await page.getByLabel("Search flags").fill("legacy");
+    await waitFor("the search", async () => (await rows.allTextContents()).join() === "legacy-search");
+    await page.getByLabel("Search flags").fill("");
+    await page.getByLabel("Tags", { exact: true }).fill("payments");
+    await waitFor("the tag filter", async () => (await rows.allTextContents()).join() === "New checkout");
+    await page.getByLabel("Tags", { exact: true }).fill("");
+    await waitFor("the whole list", async () => (await rows.count()) === 2);
+    // Past 20 flags the list has pages.
+    for (let i = 0; i < 20; i++) expect((await admin.call("POST", "/api/v2/flags/shop", { body: { key: `z-${String(i).padStart(2, "0")}`, name: `z-${String(i).padStart(2, "0")}` } })).status).toBe(201);
+    await page.reload();
+    await page.getByText("22 flag(s)").waitFor();
+    expect(await rows.count()).toBe(20);
+    await page.getByRole("button", { name: "2", exact: true }).click();
+    await waitFor("the second page", async () => (await rows.count()) === 2);
+    const firstPage = await admin.call("GET", "/api/v2/flags/shop?limit=20&offset=0");
+    const secondPage = (await admin.call("GET", "/api/v2/flags/shop?limit=20&offset=20")).body.items.map((f: { name: string }) => f.name);
+    expect(firstPage.body.totalCount).toBe(22);
+    expect((await rows.allTextContents()).sort()).toEqual(secondPage.sort());
+    await page.getByRole("button", { name: "1", exact: true }).click();
+    await page.getByRole("link", { name: "New checkout" }).waitFor();
   });
 
   test("a rule `email endsWith @example.com` with a 30/70 rollout, turned on in production with a comment, reaches the server-side SDK", async () => {
@@ -296,6 +322,26 @@ describe("console", () => {
     await page.getByRole("button", { name: "Cancel" }).click();
     expect(await page.getByLabel("Rule 2 clause 1 attribute").inputValue()).toBe("plan");
     await page.getByRole("button", { name: "Discard changes" }).click();
+  });
+
+  test("a new environment's keys are shown once; an SDK key reset keeps the old key until its expiry", async () => {
+    await page.goto(`${vexil.url}/projects/shop/environments`);
+    await page.getByLabel("Environment key").fill("staging");
+    await page.getByLabel("Environment name").fill("Staging");
+    await page.getByRole("button", { name: "Create environment" }).click();
+    const sdkKey = (await page.getByTestId("secret-SDK key").textContent())!;
+    expect(sdkKey).toMatch(/^sdk-/);
+    expect(await page.getByTestId("secret-Mobile key").textContent()).toMatch(/^mob-/);
+    await page.getByRole("cell", { name: "Staging", exact: true }).waitFor();
+    expect(await page.getByRole("table", { name: "Environments" }).textContent()).not.toContain(sdkKey);
+    await checkPage(page, "environments");
+
+    await page.getByLabel("When an SDK key is reset, the old one stops").selectOption({ label: "in an hour" });
+    await page.getByRole("button", { name: "Reset the SDK key of Staging" }).click();
+    await page.getByRole("status").filter({ hasText: "Staging: new SDK key" }).waitFor();
+    const newKey = (await page.getByTestId("secret-SDK key").textContent())!;
+    expect(newKey).not.toBe(sdkKey);
+    for (const key of [sdkKey, newKey]) expect((await fetch(`${vexil.url}/sdk/latest-all`, { headers: { authorization: key } })).status).toBe(200);
   });
 
   test("a new access token's secret is shown once, and works", async () => {

@@ -5,6 +5,7 @@ import { useState, type FormEvent } from "react";
 import { Link, Route, Switch, useLocation } from "wouter";
 import { ApiError, api, errorText } from "./api.ts";
 import { AuditLogPage } from "./pages/audit-log.tsx";
+import { EnvironmentsPage } from "./pages/environments.tsx";
 import { FlagPage } from "./pages/flag.tsx";
 import { FlagsPage } from "./pages/flags.tsx";
 import { ProjectsPage } from "./pages/projects.tsx";
@@ -111,6 +112,7 @@ function Shell({ identity }: { identity: Identity }) {
         <Switch>
           <Route path="/" component={ProjectsPage} />
           <Route path="/projects/:project/flags/:flag">{(p) => <FlagPage projectKey={p.project} flagKey={p.flag} />}</Route>
+          <Route path="/projects/:project/environments">{(p) => <EnvironmentsPage projectKey={p.project} />}</Route>
           <Route path="/projects/:project">{(p) => <FlagsPage projectKey={p.project} />}</Route>
           <Route path="/audit" component={AuditLogPage} />
           <Route path="/tokens" component={TokensPage} />

@@ -17,10 +17,15 @@ export function FlagsPage({ projectKey }: { projectKey: string }) {
   const env = params.get("env") ?? envs.find((e) => e.key === "production")?.key ?? envs[0]?.key ?? "";
   const [search, setSearch] = useState("");
   const [query] = useDebouncedValue(search, 250);
+  const [tagText, setTagText] = useState("");
+  const [tags] = useDebouncedValue(tagText, 250);
+  const [state, setState] = useState("");
   const [page, setPage] = useState(1);
-  const filter = query ? `&filter=${enc(`query:${query}`)}` : "";
+  const tagList = tags.split(",").map((t) => t.trim()).filter((t) => t !== "");
+  const filters = [query && `query:${query}`, tagList.length > 0 && `tags:${tagList.join("+")}`, state && `state:${state}`].filter(Boolean);
+  const filter = filters.length > 0 ? `&filter=${enc(filters.join(","))}` : "";
   const flags = useQuery({
-    queryKey: ["flags", projectKey, env, query, page],
+    queryKey: ["flags", projectKey, env, filter, page],
     queryFn: () => api<Page<Flag>>("GET", `/api/v2/flags/${enc(projectKey)}?env=${enc(env)}&limit=${PAGE_SIZE}&offset=${(page - 1) * PAGE_SIZE}${filter}`),
     enabled: env !== "",
     placeholderData: keepPreviousData,
@@ -28,6 +33,7 @@ export function FlagsPage({ projectKey }: { projectKey: string }) {
   const [change, setChange] = useState<{ flag: Flag; instructions: Instruction[] } | undefined>();
   const [key, setKey] = useState("");
   const [name, setName] = useState("");
+  const [newTags, setNewTags] = useState("");
   const create = useMutation({
     mutationFn: () =>
       api<Flag>("POST", `/api/v2/flags/${enc(projectKey)}`, {
@@ -38,10 +44,12 @@ export function FlagsPage({ projectKey }: { projectKey: string }) {
           { value: false, name: "false" },
         ],
         defaults: { onVariation: 0, offVariation: 1 },
+        tags: newTags.split(",").map((t) => t.trim()).filter((t) => t !== ""),
       }),
     onSuccess: () => {
       setKey("");
       setName("");
+      setNewTags("");
       void client.invalidateQueries({ queryKey: ["flags", projectKey] });
     },
   });
@@ -52,7 +60,12 @@ export function FlagsPage({ projectKey }: { projectKey: string }) {
   const total = flags.data?.totalCount ?? 0;
   return (
     <Stack>
-      <Title order={1}>{project.data?.name ?? projectKey}: flags</Title>
+      <Group justify="space-between">
+        <Title order={1}>{project.data?.name ?? projectKey}: flags</Title>
+        <Anchor component={Link} href={`/projects/${projectKey}/environments`}>
+          Environments and keys
+        </Anchor>
+      </Group>
       {project.error && <Alert color="red">{errorText(project.error)}</Alert>}
       <Group align="end">
         <NativeSelect
@@ -69,6 +82,29 @@ export function FlagsPage({ projectKey }: { projectKey: string }) {
           value={search}
           onChange={(e) => {
             setSearch(e.currentTarget.value);
+            setPage(1);
+          }}
+        />
+        <TextInput
+          label="Tags"
+          description="All of these, comma-separated"
+          value={tagText}
+          onChange={(e) => {
+            setTagText(e.currentTarget.value);
+            setPage(1);
+          }}
+        />
+        <NativeSelect
+          label="State"
+          value={state}
+          data={[
+            { value: "", label: "Not archived" },
+            { value: "live", label: "Live" },
+            { value: "deprecated", label: "Deprecated" },
+            { value: "archived", label: "Archived" },
+          ]}
+          onChange={(e) => {
+            setState(e.currentTarget.value);
             setPage(1);
           }}
         />
@@ -110,7 +146,7 @@ export function FlagsPage({ projectKey }: { projectKey: string }) {
           })}
         </Table.Tbody>
       </Table>
-      {flags.data && flags.data.items.length === 0 && <Text c="dimmed">No flags{query ? ` match “${query}”` : " yet"}.</Text>}
+      {flags.data && flags.data.items.length === 0 && <Text c="dimmed">{filter ? "No flags match." : "No flags yet."}</Text>}
       {total > PAGE_SIZE && <Pagination total={Math.ceil(total / PAGE_SIZE)} value={page} onChange={setPage} aria-label="Pages of flags" />}
       <Text size="sm" c="dimmed">
         {total} flag(s)
@@ -122,6 +158,7 @@ export function FlagsPage({ projectKey }: { projectKey: string }) {
           </Title>
           <TextInput label="Flag key" required value={key} onChange={(e) => setKey(e.currentTarget.value)} />
           <TextInput label="Flag name" value={name} onChange={(e) => setName(e.currentTarget.value)} />
+          <TextInput label="Flag tags" description="Comma-separated" value={newTags} onChange={(e) => setNewTags(e.currentTarget.value)} />
           {create.error && (
             <Alert color="red" role="alert">
               {errorText(create.error)}
