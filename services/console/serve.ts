@@ -22,7 +22,7 @@ export const CONTENT_SECURITY_POLICY = [
 const IMMUTABLE = "public, max-age=31536000, immutable";
 /** Paths that are never the console's, even for a browser asking for HTML. */
 const NOT_CONSOLE = /^\/(api|docs|api-docs|healthz|readyz|all|bulk|diagnostic|sdk|msdk|eval|meval|ping|mping|events|mobile|ofrep)(\/|$)/;
-const ASSET = /^\/assets\/[A-Za-z0-9._-]+$/;
+const ASSET = /^\/assets\/[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
 const pageHeaders = {
   "content-type": "text/html; charset=utf-8",

@@ -125,7 +125,9 @@ describe("console", () => {
     expect(asset.status).toBe(200);
     expect(asset.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
     expect(asset.headers.get("content-type")).toContain("javascript");
-    expect((await fetch(`${vexil.url}/assets/main-missing.js`)).status).toBe(404);
+    for (const path of ["/assets/main-missing.js", "/assets/.%2e/index.html", "/assets/%2e%2e%2fpackage.json", "/assets/.hidden", "/assets/"]) {
+      expect((await fetch(vexil.url + path)).status).toBe(404);
+    }
 
     const html404 = { accept: "text/html,application/xhtml+xml" };
     const route = await fetch(`${vexil.url}/projects/shop/flags/checkout`, { headers: html404 });
