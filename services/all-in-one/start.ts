@@ -11,6 +11,8 @@ import { createFailureLimiter } from "@vexil/gateway/failure-limiter";
 import { createRateLimiter } from "@vexil/gateway/rate-limiter";
 import { createAssertions, keyFrom } from "@vexil/shared/assertion";
 import { startFlagsService } from "@vexil/flags/service";
+import { ensureConsoleBuilt } from "@vexil/console/build";
+import { consoleHandler } from "@vexil/console/serve";
 import { STREAMING_PATHS, startStreamingService } from "@vexil/streaming/service";
 import { secretsKeyFrom, startWebhooksService } from "@vexil/webhooks/service";
 import type { Bus } from "@vexil/shared/bus/bus";
@@ -66,7 +68,12 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     adminToken: config.adminToken,
     sessionKeys: sessionKeysFrom(config.sessionKeys, internalKey),
     publicOrigin: config.publicOrigin,
-    announce: (m) => process.stdout.write(`${m}For example: curl -H 'Authorization: <token>' http://localhost:${config.port}/api/v2/projects\n\n`),
+    announce: (m) =>
+      process.stdout.write(
+        `${m}For example: curl -H 'Authorization: <token>' http://localhost:${config.port}/api/v2/projects\n\n` +
+          `The console is at ${config.publicOrigin}/. To sign in, give a member a password with the token: find the owner's id with\n` +
+          `GET /api/v2/members, then PATCH /api/v2/members/<id> with [{"op":"add","path":"/password","value":"<password>"}].\n\n`,
+      ),
   });
   const flags = await startFlagsService({
     database,
@@ -113,6 +120,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     publicOrigin: config.publicOrigin,
     corsOrigins: config.corsOrigins,
     rateLimiter,
+    console: consoleHandler(await ensureConsoleBuilt()),
     failures: createFailureLimiter(config.authFailureLimit),
     metricsToken: config.metricsToken,
     trustedProxies: config.trustedProxies,

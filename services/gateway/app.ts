@@ -38,6 +38,8 @@ export interface GatewayDeps {
   rateLimiter?: RateLimiter;
   /** `VEXIL_METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer <it>`. */
   metricsToken?: string;
+  /** The web console's pages and assets (`@vexil/console/serve`); absent: none. */
+  console?: (request: Request, pathname: string) => Promise<Response | undefined>;
 }
 
 const link = (href: string) => ({ href, type: "application/json" });
@@ -123,7 +125,7 @@ export function createGateway(deps: GatewayDeps) {
     const local = url.pathname === "/api/v2" || url.pathname === "/api/v2/versions";
     const route = local ? ({ service: "flags" } as Route) : routeOf(url.pathname, request.method);
     let limitHeaders: Record<string, string> = {};
-    if (!route) return errorResponse(404, "not_found", `No resource at ${url.pathname}`, id);
+    if (!route) return (await deps.console?.(request, url.pathname)) ?? errorResponse(404, "not_found", `No resource at ${url.pathname}`, id);
     if (local && request.method !== "GET") return errorResponse(405, "method_not_allowed", `${request.method} is not allowed on ${url.pathname}`, id, { allow: "GET" });
 
     // Services get the verified caller, never the credential itself.

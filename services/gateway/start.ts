@@ -6,6 +6,8 @@ import { listen, onShutdown, within } from "@vexil/shared/lifecycle";
 import { createLogger } from "@vexil/shared/logger";
 import { collectProcessMetrics } from "@vexil/shared/metrics";
 import { busServiceClient } from "@vexil/shared/transport/http-over-bus";
+import { ensureConsoleBuilt } from "@vexil/console/build";
+import { consoleHandler } from "@vexil/console/serve";
 import { createGateway } from "./app.ts";
 import { busCallerVerifier, type CallerVerifier } from "./caller-verifier.ts";
 import { createFailureLimiter } from "./failure-limiter.ts";
@@ -35,6 +37,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     publicOrigin: config.publicOrigin,
     corsOrigins: config.corsOrigins,
     rateLimiter,
+    console: consoleHandler(await ensureConsoleBuilt()),
     failures: createFailureLimiter(config.authFailureLimit),
     metricsToken: config.metricsToken,
     trustedProxies: config.trustedProxies,

@@ -79,7 +79,7 @@ export function flagRoutes(ctx: FlagsContext, assertions: Assertions) {
     .patch(
       "/api/v2/flags/:projectKey/:flagKey",
       async ({ request, params, body, set }) => {
-        const patched = await patchFlag(ctx, await caller(request), params.projectKey, params.flagKey, body, request.headers.get("content-type"));
+        const patched = await patchFlag(ctx, await caller(request), params.projectKey, params.flagKey, body, request.headers.get("content-type"), request.headers.get("if-match"));
         if (patched === undefined) set.status = 204;
         return patched;
       },
@@ -95,6 +95,7 @@ export function flagRoutes(ctx: FlagsContext, assertions: Assertions) {
             "The whole result is validated before anything is written (a field the flag does not have, at any level, is a 400 naming it); a change either applies entirely or not at all.",
             "Variations, rules and clauses without an `_id` (or with `\"\"`) get one from the server; given ids are kept, and one used twice (two variations, two rules of an environment, two clauses of a rule) is a 400 naming it. A rule without `trackEvents`, a clause without `negate`, get `false`.",
             "A semantic patch with `deleteFlag` answers 204. Environments with `requireComments` refuse changes without a comment.",
+            "With `If-Match: \"<_version>\"` (any format) the change applies only to that version of the flag; another one is a 409 `optimistic_locking_error`.",
           ].join(" "),
           ok: { 200: "FeatureFlag", 204: null },
           errors: [403, 404, 409],

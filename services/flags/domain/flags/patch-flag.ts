@@ -5,7 +5,7 @@
 import { auditEntry, patchChange } from "@vexil/shared/audit/audit";
 import type { Caller } from "@vexil/shared/caller";
 import { authorizeRead } from "@vexil/shared/caller";
-import { invalidRequest } from "@vexil/shared/errors";
+import { VexilError, invalidRequest } from "@vexil/shared/errors";
 import { applyPatch, parsePatchRequest, type PatchRequest } from "@vexil/shared/patch";
 import type { FlagWrite } from "../../storage/flag-store.ts";
 import type { ScheduleWrite } from "../../storage/schedule-store.ts";
@@ -89,6 +89,8 @@ export interface PatchOptions {
   requireComments?: boolean;
   /** Check every action the patch takes even when it changes nothing (a schedule checked at creation). */
   authorizeAlways?: boolean;
+  /** The flag's `_version` the change was made against (`If-Match`); another one is a 409. */
+  expectedVersion?: number;
 }
 
 /**
@@ -99,6 +101,9 @@ export async function decidePatch(ctx: FlagsContext, caller: Caller, read: Scope
   const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
   const by = { actor: options.actor, operationId: options.operationId };
   const current = flagDocument(read.flag);
+  if (options.expectedVersion !== undefined && current._version !== options.expectedVersion) {
+    throw new VexilError("optimistic_locking_error", `The flag is at version ${current._version}, not ${options.expectedVersion}: someone else changed it; review their change and apply yours again`);
+  }
   // The other flags are read only when the change or the result involves prerequisites.
   const named = [...prerequisiteKeys(current), ...instructionPrerequisites(request)];
   let graph = named.length > 0 || needsDependents(request) ? await graphAround(ctx.flags, scope.project.id, current.key, named, needsDependents(request)) : EMPTY_GRAPH;
@@ -143,10 +148,19 @@ export async function decidePatch(ctx: FlagsContext, caller: Caller, read: Scope
   return { write: flagUpdate(read, scope, current, next, audit, changesOf(next, changedEnvs), options.schedule), result: answer };
 }
 
-export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, body: unknown, contentType: string | null): Promise<FlagRep | undefined> {
+/** The `_version` an `If-Match` header names (`"12"`, `W/"12"` or `12`); `*` or none: any. */
+export function expectedVersionOf(ifMatch: string | null): number | undefined {
+  if (ifMatch === null || ifMatch.trim() === "*") return undefined;
+  const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(ifMatch);
+  if (!m) throw invalidRequest('If-Match must name the flag\'s _version, such as "12"');
+  return Number(m[1]);
+}
+
+export async function patchFlag(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, body: unknown, contentType: string | null, ifMatch: string | null = null): Promise<FlagRep | undefined> {
   const request = parsePatchRequest(body, contentType);
+  const expectedVersion = expectedVersionOf(ifMatch);
   authorizeRead(caller);
-  const result = await changeFlag<FlagRep | undefined>(ctx, caller, projectKey, flagKey, (read, scope) => decidePatch(ctx, caller, read, scope, request));
+  const result = await changeFlag<FlagRep | undefined>(ctx, caller, projectKey, flagKey, (read, scope) => decidePatch(ctx, caller, read, scope, request, { expectedVersion }));
   ctx.committed?.();
   return result;
 }
