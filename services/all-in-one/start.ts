@@ -131,7 +131,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     port: config.port,
     host: config.host,
     logger,
-    fetch: (r, s) => (STREAMING_PATHS.test(new URL(r.url).pathname) ? streaming.handle(r) : gateway.handle(r, s.requestIP(r)?.address)),
+    fetch: (r, s) => (STREAMING_PATHS.test(new URL(r.url).pathname) ? streaming.handle(r) : gateway.handle(r, () => s.requestIP(r)?.address)),
   });
   shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
     // Open streams would hold the server's stop forever: close them first (SDKs reconnect).

@@ -108,7 +108,8 @@ export function createGateway(deps: GatewayDeps) {
     return { session };
   }
 
-  async function forward(incoming: Request, id: string, address: string): Promise<Response> {
+  /** `address()`: the caller's address, worked out only when a failure is counted or checked. */
+  async function forward(incoming: Request, id: string, address: () => string): Promise<Response> {
     const url = new URL(incoming.url);
     if (url.pathname === "/healthz") return Response.json({ status: "ok" });
     if (url.pathname === "/readyz") return readyResponse(deps.readiness, incoming);
@@ -134,7 +135,7 @@ export function createGateway(deps: GatewayDeps) {
     headers.set("x-request-id", id);
     if (route.public) {
       // Signing in is guessing a password: it counts against the address like a wrong token.
-      const wait = failures.retryAfter(address);
+      const wait = failures.retryAfter(address());
       if (wait > 0) {
         refusals.authFailureLimited.inc();
         return errorResponse(429, "rate_limited", "Too many failed authentications from this address; try again later", id, { "retry-after": String(wait) });
@@ -142,7 +143,7 @@ export function createGateway(deps: GatewayDeps) {
       const response = await serviceOf(route).handle(new Request(await checkedBody(request), { headers }));
       if (response.status === 401) {
         refusals.unauthorized.inc();
-        failures.fail(address);
+        failures.fail(address());
       }
       return response;
     } else {
@@ -161,8 +162,8 @@ export function createGateway(deps: GatewayDeps) {
       }
       if (!checked.ok) {
         // A valid credential is never refused here: only a wrong one, from an address past its limit.
-        const wait = failures.retryAfter(address);
-        failures.fail(address);
+        const wait = failures.retryAfter(address());
+        failures.fail(address());
         if (wait > 0) {
           refusals.authFailureLimited.inc();
           return errorResponse(429, "rate_limited", "Too many failed authentications from this address; try again later", id, { "retry-after": String(wait) });
@@ -194,13 +195,17 @@ export function createGateway(deps: GatewayDeps) {
   }
 
   return {
-    /** `peer`: the address the connection comes from (a trusted proxy's names the caller in `X-Forwarded-For`). */
-    async handle(request: Request, peer?: string): Promise<Response> {
+    /**
+     * `peer`: the address the connection comes from (a trusted proxy's names the caller in
+     * `X-Forwarded-For`), or how to find it: asked only when needed, as most requests never are.
+     */
+    async handle(request: Request, peer?: string | (() => string | undefined)): Promise<Response> {
       const started = performance.now();
       const id = acceptRequestId(request.headers.get("x-request-id"));
       let response: Response;
       try {
-        response = await forward(request, id, addressOf(peer, request.headers.get("x-forwarded-for")));
+        let address: string | undefined;
+        response = await forward(request, id, () => (address ??= addressOf(typeof peer === "function" ? peer() : peer, request.headers.get("x-forwarded-for"))));
       } catch (e) {
         if (e instanceof VexilError) response = errorResponse(e.status, e.code, e.message, id);
         else {

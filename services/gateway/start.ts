@@ -43,7 +43,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     trustedProxies: config.trustedProxies,
     readiness: { checks: { bus: () => bus.ping() }, isShuttingDown: () => shutdown.isShuttingDown() },
   });
-  const server = listen({ port: config.port, host: config.host, logger, fetch: (r, s) => gateway.handle(r, s.requestIP(r)?.address) });
+  const server = listen({ port: config.port, host: config.host, logger, fetch: (r, s) => gateway.handle(r, () => s.requestIP(r)?.address) });
   shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
     await within(config.shutdownTimeoutMs, server.stop());
     busVerifier.stop();
