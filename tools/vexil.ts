@@ -168,6 +168,7 @@ async function applyPlan(base: string, body: Record<string, unknown>, json: bool
       for (const o of report.applied as Outcome[]) console.log(`${green("✓")} ${o.action} ${itemName(o)}${o.version !== undefined ? dim(` → version ${o.version}`) : ""}`);
       for (const o of report.conflicts as Outcome[]) console.log(`${yellow("!")} ${o.action} ${itemName(o)}: ${yellow(o.message ?? "")}`);
       for (const o of report.errors as Outcome[]) console.log(`${red("✗")} ${o.action} ${itemName(o)}: ${red(o.message ?? "")}`);
+      for (const o of (report.approvals ?? []) as Outcome[]) console.log(`${yellow("?")} ${o.action} ${itemName(o)}: ${yellow(o.message ?? "")}`);
       console.log(bold(report.summary));
     }
     failed ||= report.conflicts.length > 0 || report.errors.length > 0;

@@ -471,4 +471,41 @@ describe("flags as code", () => {
     expect((await cli(["plan", "--project", "shop", "--file", `${dir}/missing.yaml`])).code).toBe(1);
     await Bun.$`rm -rf ${dir}`.quiet();
   }, 60_000);
+  test("where an environment requires approval, a writer's apply opens an approval request for it and applies the rest", async () => {
+    const gate = async (required: boolean) =>
+      expect((await admin.call("PATCH", "/api/v2/projects/shop/environments/production", { body: [{ op: "replace", path: "/approvalSettings/required", value: required }, { op: "replace", path: "/approvalSettings/canReviewOwnRequest", value: required }] })).status).toBe(200);
+    const writerToken = (await admin.call("POST", "/api/v2/tokens", { body: { name: "flags-as-code writer", role: "writer" } })).body.token as string;
+    expect(writerToken).toBeString();
+    const writer = admin.as(writerToken);
+    await gate(true);
+    try {
+      const before = (await admin.call("GET", "/api/v2/flags/shop/checkout")).body;
+      const file = JSON.parse(await exportOf("shop", "?format=json"));
+      const checkout = file.flags.find((f: { key: string }) => f.key === "checkout");
+      for (const env of ["production", "staging"]) checkout.environments[env].on = !before.environments[env].on;
+      const planned = await writer.call("POST", "/api/v2/projects/shop/plan", { body: { file: JSON.stringify(file) } });
+      expect({ status: planned.status, body: planned.status === 200 ? undefined : planned.body }).toEqual({ status: 200, body: undefined });
+      expect(planned.body.items.length).toBe(1);
+      const applied = await writer.call("POST", "/api/v2/projects/shop/apply", { body: { plan: planned.body, comment: "commit abc123" } });
+      expect(applied.status).toBe(200);
+      expect(applied.body.errors).toEqual([]);
+      expect(applied.body.approvals).toEqual([expect.objectContaining({ key: "checkout", environmentKey: "production", approvalRequestId: expect.any(String) })]);
+      expect(applied.body.summary).toContain("1 approval requests opened");
+      // Staging changed; production waits for review, with the file's instruction in its request.
+      const after = (await admin.call("GET", "/api/v2/flags/shop/checkout")).body;
+      expect(after.environments.staging.on).toBe(!before.environments.staging.on);
+      expect(after.environments.production.on).toBe(before.environments.production.on);
+      const request = await admin.call("GET", `/api/v2/projects/shop/flags/checkout/environments/production/approval-requests/${applied.body.approvals[0].approvalRequestId}`);
+      expect(request.status).toBe(200);
+      expect(request.body).toMatchObject({ status: "pending", description: "commit abc123", instructions: [{ kind: before.environments.production.on ? "turnFlagOff" : "turnFlagOn" }] });
+      // Approved and applied (the writer's token and the admin's act for the same member here: own reviews are allowed), the file's change lands.
+      expect((await admin.call("POST", `/api/v2/projects/shop/flags/checkout/environments/production/approval-requests/${request.body._id}/reviews`, { body: { kind: "approve" } })).status).toBe(200);
+      expect((await admin.call("POST", `/api/v2/projects/shop/flags/checkout/environments/production/approval-requests/${request.body._id}/apply`, { body: {} })).status).toBe(200);
+      expect((await admin.call("GET", "/api/v2/flags/shop/checkout")).body.environments.production.on).toBe(!before.environments.production.on);
+      const replan = await writer.call("POST", "/api/v2/projects/shop/plan", { body: { file: JSON.stringify(file) } });
+      expect(replan.body.items).toEqual([]);
+    } finally {
+      await gate(false);
+    }
+  }, 60_000);
 });

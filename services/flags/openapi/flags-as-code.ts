@@ -25,6 +25,9 @@ export const flagsAsCodeComponents = {
       conflicts: T.Array(Outcome, { description: "Items changed since the plan was made: left as they are, not overwritten" }),
       errors: T.Array(Outcome, { description: "Items refused, with the reason" }),
       pending: T.Array(Outcome, { description: "Items not started for lack of time in this call" }),
+      approvals: T.Array(T.Composite([Outcome, T.Object({ approvalRequestId: T.String() })], { additionalProperties: false }), {
+        description: "Changes of environments that require approval (and the caller may not bypass it), opened as approval requests instead of applied",
+      }),
       remaining: T.Optional({ ...PlanBody, description: "The plan of the pending items: apply it to carry them out" }),
       plan: PlanBody,
     },
@@ -38,5 +41,5 @@ export const FLAGS_AS_CODE_TEXT = {
   plan:
     "The semantic-patch instructions that would make the live state equal to the file, per flag and per segment, in the order they can be applied, each item with a summary and the version it was computed against. Flags and segments the file lacks are deleted only with `prune`. Nothing changes. The file is refused (400, nothing read or written) for unknown fields, wrong types, more than 1 MiB, duplicate keys, more than 100 YAML aliases, unknown variations or flags, and prerequisite cycles. `fromEnv` and `toEnv` instead of a file plan a promotion: every flag's targeting in `toEnv` made equal to `fromEnv`'s.",
   apply:
-    "Applies a plan (or a file, planned first) as one semantic patch per flag or segment, through the ordinary write path, with `comment` in every audit entry. Each item is checked against the version the plan saw: one changed since is reported in `conflicts` and left as it is. An item refused (by policy, or validation) is reported in `errors`; the others still apply. An apply starts an item only while its request has time left; items it did not start are in `pending`, and `remaining` is the plan of just those, to apply in another call. Environments that require approval are not yet sent through approval requests.",
+    "Applies a plan (or a file, planned first) as one semantic patch per flag or segment, through the ordinary write path, with `comment` in every audit entry. Each item is checked against the version the plan saw: one changed since is reported in `conflicts` and left as it is. An item refused (by policy, or validation) is reported in `errors`; the others still apply. An apply starts an item only while its request has time left; items it did not start are in `pending`, and `remaining` is the plan of just those, to apply in another call. Where an environment requires approval and the caller may not bypass it, that environment's instructions become an approval request (the comment as its description), listed in `approvals`; the rest of the item applies.",
 };

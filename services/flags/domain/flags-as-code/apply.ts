@@ -13,7 +13,11 @@
  * not start as `pending`, with `remaining`, the plan of just those, to send again. So a plan of any
  * size applies in as many calls as it needs, and no item is cut off half way (an item is one write).
  *
- * Environments that require approval are not handled here yet: their changes apply directly.
+ * Where an environment requires approval for a flag and the caller may not bypass it, the change
+ * is not refused: the flag's instructions for that environment become an approval request (with
+ * the comment as its description), reported under `approvals`; the rest of the item (its other
+ * environments, what is flag-wide) applies directly as usual. A reviewer approves and applies the
+ * request like any other; its apply checks it against the flag as it then is (conflicts).
  */
 import { Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
@@ -22,6 +26,7 @@ import { remainingMs } from "@vexil/shared/deadline";
 import { VexilError, invalidRequest } from "@vexil/shared/errors";
 import type { PatchRequest } from "@vexil/shared/patch";
 import type { FlagsContext } from "../context.ts";
+import { createFlagApproval } from "../approvals/requests.ts";
 import { changeFlag } from "../flags/change.ts";
 import { createFlag } from "../flags/flags.ts";
 import { decidePatch } from "../flags/patch-flag.ts";
@@ -85,6 +90,8 @@ export interface ApplyReport {
   errors: ItemOutcome[];
   /** Items not started for lack of time: apply `remaining` to carry them out. */
   pending: ItemOutcome[];
+  /** Changes of environments that require approval, opened as approval requests instead (their ids). */
+  approvals: Array<ItemOutcome & { approvalRequestId: string }>;
   /** The plan of the pending items, when there are some. */
   remaining?: Plan;
   plan: Plan;
@@ -116,19 +123,72 @@ function checkPlan(plan: unknown, projectKey: string): Plan {
   return plan as Plan;
 }
 
-async function applyFlag(ctx: FlagsContext, caller: Caller, projectKey: string, item: PlanItem, comment: string | undefined): Promise<number | undefined> {
+/** What applying a flag's item did: its version after, and the approval requests it opened instead of changing an environment. */
+interface FlagApplied {
+  version?: number;
+  approvals: Array<{ environmentKey: string; id: string }>;
+}
+
+const isApprovalRequired = (e: unknown) => e instanceof VexilError && e.code === "method_not_allowed";
+
+async function applyFlag(ctx: FlagsContext, caller: Caller, projectKey: string, item: PlanItem, comment: string | undefined): Promise<FlagApplied> {
   let expected = item.version;
   if (item.action === "create") {
     const created = await createFlag(ctx, caller, projectKey, item.create as FlagPost, undefined, comment);
     expected = created._version;
-    if (item.instructions.length === 0) return expected;
+    if (item.instructions.length === 0) return { version: expected ?? undefined, approvals: [] };
   }
-  const request: PatchRequest = { format: "semantic", instructions: item.instructions, comment };
-  const rep = await changeFlag<FlagRep | undefined>(ctx, caller, projectKey, item.key, (read, scope) => {
-    if (read.flag.version !== expected) throw new Stale(`Flag "${item.key}"`, expected, read.flag.version);
-    return decidePatch(ctx, caller, read, scope, request);
-  });
-  return rep?._version;
+  const patch = async (instructions: unknown[]) => {
+    const request: PatchRequest = { format: "semantic", instructions, comment };
+    const rep = await changeFlag<FlagRep | undefined>(ctx, caller, projectKey, item.key, (read, scope) => {
+      if (read.flag.version !== expected) throw new Stale(`Flag "${item.key}"`, expected, read.flag.version);
+      return decidePatch(ctx, caller, read, scope, request);
+    });
+    return rep?._version;
+  };
+  try {
+    return { version: await patch(item.instructions), approvals: [] };
+  } catch (e) {
+    if (!isApprovalRequired(e)) throw e;
+  }
+  // Approvals are required somewhere this item changes: environment by environment, what may go
+  // ahead goes ahead and the rest waits for review.
+  const byEnv = new Map<string, unknown[]>();
+  const direct: unknown[] = [];
+  for (const instruction of item.instructions) {
+    const env = (instruction as { environmentKey?: unknown }).environmentKey;
+    if (typeof env === "string") byEnv.set(env, [...(byEnv.get(env) ?? []), instruction]);
+    else direct.push(instruction);
+  }
+  const requests: Array<[string, unknown[]]> = [];
+  for (const [env, instructions] of byEnv) {
+    if (direct.length === 0 && byEnv.size === 1) {
+      requests.push([env, instructions]);
+      continue;
+    }
+    try {
+      expected = (await patch(instructions)) ?? expected;
+    } catch (e) {
+      if (!isApprovalRequired(e)) throw e;
+      requests.push([env, instructions]);
+    }
+  }
+  // Flag-wide instructions (names, tags, variations) apply as they are, or are refused with their reason.
+  let version: number | undefined = expected ?? undefined;
+  if (direct.length > 0) version = await patch(direct);
+  const approvals: FlagApplied["approvals"] = [];
+  for (const [envKey, instructions] of requests) {
+    const description = comment ?? `Flags as code: ${item.summary.filter((line) => line.startsWith(`${envKey}:`)).join("; ") || `change of ${item.key} in ${envKey}`}`;
+    const made = await createFlagApproval(ctx, caller, { projectKey, flagKey: item.key, envKey }, { description: description.slice(0, 4096), instructions: instructions.map(withoutEnvironment), comment });
+    approvals.push({ environmentKey: envKey, id: made._id });
+  }
+  return { version, approvals };
+}
+
+/** An instruction as an approval request of one environment takes it (the request names the environment). */
+function withoutEnvironment(instruction: unknown): unknown {
+  const { environmentKey: _, ...rest } = instruction as Record<string, unknown>;
+  return rest;
 }
 
 async function applySegment(ctx: FlagsContext, caller: Caller, projectKey: string, item: PlanItem, comment: string | undefined): Promise<number | undefined> {
@@ -158,7 +218,7 @@ async function applySegment(ctx: FlagsContext, caller: Caller, projectKey: strin
 
 /** Applies a plan's items in order; see the module's comment. `timeLeft` is the request's time to commit. */
 export async function applyItems(ctx: FlagsContext, caller: Caller, projectKey: string, plan: Plan, comment: string | undefined, timeLeft: () => number = remainingMs): Promise<ApplyReport> {
-  const report: ApplyReport = { summary: "", applied: [], conflicts: [], errors: [], pending: [], plan };
+  const report: ApplyReport = { summary: "", applied: [], conflicts: [], errors: [], pending: [], approvals: [], plan };
   const pendingItems: PlanItem[] = [];
   let longest = 0;
   for (const item of plan.items) {
@@ -170,8 +230,14 @@ export async function applyItems(ctx: FlagsContext, caller: Caller, projectKey: 
     }
     const started = Date.now();
     try {
-      const version = item.resource === "flag" ? await applyFlag(ctx, caller, projectKey, item, comment) : await applySegment(ctx, caller, projectKey, item, comment);
-      report.applied.push(version !== undefined ? { ...outcome, version } : outcome);
+      if (item.resource === "flag") {
+        const { version, approvals } = await applyFlag(ctx, caller, projectKey, item, comment);
+        report.applied.push(version !== undefined ? { ...outcome, version } : outcome);
+        for (const a of approvals) report.approvals.push({ ...outcome, environmentKey: a.environmentKey, approvalRequestId: a.id, message: `approval required in ${a.environmentKey}: approval request ${a.id} opened` });
+      } else {
+        const version = await applySegment(ctx, caller, projectKey, item, comment);
+        report.applied.push(version !== undefined ? { ...outcome, version } : outcome);
+      }
     } catch (e) {
       if (!(e instanceof VexilError)) throw e;
       if (e.code === "gateway_timeout") {
@@ -193,7 +259,7 @@ export async function applyItems(ctx: FlagsContext, caller: Caller, projectKey: 
     const instructions = pendingItems.reduce((n, i) => n + i.instructions.length, 0);
     report.remaining = { ...plan, items: pendingItems, summary: `${pendingItems.length} items left (${instructions} instructions)` };
   }
-  report.summary = `${applied.length} applied, ${conflicts.length} changed since the plan, ${errors.length} refused${pending.length > 0 ? `, ${pending.length} left for another call (out of time)` : ""}`;
+  report.summary = `${applied.length} applied, ${conflicts.length} changed since the plan, ${errors.length} refused${report.approvals.length > 0 ? `, ${report.approvals.length} approval requests opened` : ""}${pending.length > 0 ? `, ${pending.length} left for another call (out of time)` : ""}`;
   return report;
 }
 
