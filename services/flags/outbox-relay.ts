@@ -15,6 +15,13 @@
  * publishes. A local commit also nudges it directly. A slow poll is only a safety net (5 s on a
  * Postgres server; 60 s on PGlite, whose notifications come from inside this process and cannot be
  * missed), and the relay also runs whenever its LISTEN was re-established after a lost connection.
+ *
+ * The bus server having an event is not every subscriber having it: with a cluster of
+ * nats-servers, a node that dies just after taking an event may not have passed it on. A
+ * subscriber sees a gap at the next event; for the last event of a burst there is no next one, so
+ * every few seconds, while an environment changed within the last minute, the relay also publishes
+ * the last sequence number it gave out there (`vexil.change-tips`), and a subscriber behind it
+ * loads the environment again.
  */
 import { and, isNotNull, lt, sql } from "drizzle-orm";
 import type { Bus } from "@vexil/shared/bus/bus";
@@ -36,6 +43,9 @@ const BUSY_WAITS = 200;
 /** Published events are kept this long, then removed (checked every 10 minutes). */
 const KEEP_MS = 60 * 60 * 1000;
 const CLEANUP_MS = 10 * 60 * 1000;
+/** How often the last sequence numbers go out, and for how long after an environment's last change. */
+const TIP_MS = 2_000;
+const TIP_KEEP_MS = 60_000;
 
 export interface OutboxRelay {
   /** Publish now (after a local commit) rather than at the next poll. */
@@ -49,6 +59,8 @@ export interface OutboxRelayOptions {
   logger: Logger;
   /** The safety-net poll; notifications and nudges do the real work. */
   pollMs?: number;
+  /** How often the last sequence numbers of recently changed environments go out. */
+  tipMs?: number;
 }
 
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
@@ -59,10 +71,13 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let again = false;
   let stopped = false;
   let failures = 0;
+  /** Per environment: the last sequence number this relay published (and committed as published), and when. */
+  const tips = new Map<string, { seq: number; at: number }>();
 
   /** One pass: publishes everything unpublished, oldest first; returns how many went out (BUSY: another relay holds the outbox). */
   async function pass(): Promise<number> {
-    return db.transaction(async (tx) => {
+    const latest = new Map<string, number>();
+    const published = await db.transaction(async (tx) => {
       // The lock first, in a statement of its own: every relay wakes on the same notification,
       // and a statement that got the lock just after another relay committed must not read the
       // outbox as it was before that commit (it would number those events a second time).
@@ -91,10 +106,29 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       for (const row of rows) {
         const event = { ...(typeof row.payload === "string" ? (JSON.parse(row.payload) as ChangeEvent) : row.payload), seq: Number(row.seq) };
         bus.publish(subjects.changes(event.environmentId), encoder.encode(JSON.stringify(event)));
+        latest.set(event.environmentId, event.seq);
       }
       await bus.flush();
       return rows.length;
     });
+    const at = Date.now();
+    for (const [environmentId, seq] of latest) tips.set(environmentId, { seq, at });
+    return published;
+  }
+
+  function publishTips(): void {
+    const cutoff = Date.now() - TIP_KEEP_MS;
+    const out: Record<string, number> = {};
+    for (const [environmentId, tip] of tips) {
+      if (tip.at < cutoff) tips.delete(environmentId);
+      else out[environmentId] = tip.seq;
+    }
+    if (tips.size === 0) return;
+    try {
+      bus.publish(subjects.changeTips, encoder.encode(JSON.stringify({ v: 1, tips: out })));
+    } catch {
+      // The bus is away; the next round goes out when it is back.
+    }
   }
 
   async function drainOutbox(): Promise<void> {
@@ -160,9 +194,11 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       .where(and(isNotNull(outbox.publishedAt), lt(outbox.publishedAt, Date.now() - KEEP_MS)))
       .catch(() => undefined);
   }, CLEANUP_MS);
-  // Neither keeps a process alive on its own.
+  const tipper = setInterval(publishTips, options.tipMs ?? TIP_MS);
+  // None keeps a process alive on its own.
   poll.unref?.();
   cleanup.unref?.();
+  tipper.unref?.();
   bus.onReconnect(nudge);
   listen();
   nudge();
@@ -173,6 +209,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       stopped = true;
       clearInterval(poll);
       clearInterval(cleanup);
+      clearInterval(tipper);
       await (await unlisten)?.();
       await running;
     },

@@ -109,6 +109,21 @@ describe("outbox relay", () => {
     }
   });
 
+  test("repeats the last sequence number it published per recently changed environment", async () => {
+    const { database, db } = await setup();
+    const bus = new MemoryBus();
+    const tips: Array<Record<string, number>> = [];
+    bus.subscribe("vexil.change-tips", (msg) => void tips.push(decodeJson<{ tips: Record<string, number> }>(msg.data).tips));
+    const relay = startOutboxRelay({ database, bus, logger: silentLogger, pollMs: 20, tipMs: 20 });
+    await Bun.sleep(60);
+    // Nothing changed yet: nothing to repeat.
+    expect(tips).toEqual([]);
+    for (let i = 0; i < 3; i++) await db.transaction((tx) => writeChanges(tx, "p".repeat(24), [change("a", `t${i}`, 1)], Date.now()));
+    await until(() => tips.some((t) => t["a".repeat(24)] === 3), "a tip at sequence 3");
+    await relay.stop();
+    expect(tips.at(-1)).toEqual({ ["a".repeat(24)]: 3 });
+  });
+
   test("while the bus refuses, nothing is marked published; everything goes out in order when it is back", async () => {
     const { database, db } = await setup();
     const inner = new MemoryBus();
