@@ -3,7 +3,8 @@
  * committed, giving each the next sequence number of its environment as it goes. One relay at a
  * time holds the outbox (a transaction-scoped advisory lock), so any number of flags instances may
  * run one. An event is marked published only after the bus server has it; if the bus is down
- * nothing is marked and everything goes out, in order, when it is back.
+ * nothing is marked and everything goes out, in order, when it is back. A number once given stays
+ * with its event: events sent without the server confirming them go out again under it.
  *
  * Numbering at publish time, not at write time, keeps writers from queueing on one counter row per
  * environment. Events of one flag or segment still go out in the order of their changes: each
@@ -77,40 +78,63 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   /** One pass: publishes everything unpublished, oldest first; returns how many went out (BUSY: another relay holds the outbox). */
   async function pass(): Promise<number> {
     const latest = new Map<string, number>();
+    let unconfirmed: unknown;
     const published = await db.transaction(async (tx) => {
       // The lock first, in a statement of its own: every relay wakes on the same notification,
       // and a statement that got the lock just after another relay committed must not read the
       // outbox as it was before that commit (it would number those events a second time).
       const lock = rowsOf<{ locked: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, ${RELAY_LOCK}) as locked`));
       if (!lock[0]?.locked) return BUSY;
-      // One statement: number the oldest unpublished events per environment (the counters rise by
-      // what each environment got), mark them and return them. Publishing happens before commit;
-      // if it fails, the transaction rolls all of it back.
+      // One statement: take the oldest unpublished events; number those without a sequence number
+      // (the counters rise by what each environment got) and mark them all. Those with one already
+      // went out once without the bus server confirming it: they go out again under the same
+      // number, which a subscriber may already hold for exactly that event.
+      const now = Date.now();
       const rows = rowsOf<{ id: number; seq: number; payload: ChangeEvent | string }>(
         await tx.execute(sql`
           with oldest as (
-            select id, environment_id from ${outbox}
+            select id, environment_id, seq from ${outbox}
             where published_at is null order by id limit ${BATCH}),
-          batch as (select id, environment_id, row_number() over (partition by environment_id order by id) as n from oldest),
+          batch as (select id, environment_id, row_number() over (partition by environment_id order by id) as n from oldest where seq is null),
           counts as (select environment_id, count(*) as c from batch group by environment_id),
           counters as (
             insert into ${environmentSequences} (environment_id, seq) select environment_id, c from counts
             on conflict (environment_id) do update set seq = ${environmentSequences}.seq + excluded.seq
-            returning environment_id, seq)
-          update ${outbox} o set published_at = ${Date.now()}, seq = counters.seq - counts.c + batch.n
-          from batch join counts using (environment_id) join counters using (environment_id)
-          where o.id = batch.id
-          returning o.id, o.seq, o.payload`),
-      ).sort((a, b) => Number(a.id) - Number(b.id));
+            returning environment_id, seq),
+          numbered as (
+            update ${outbox} o set published_at = ${now}, seq = counters.seq - counts.c + batch.n
+            from batch join counts using (environment_id) join counters using (environment_id)
+            where o.id = batch.id
+            returning o.id, o.seq, o.payload),
+          again as (
+            update ${outbox} o set published_at = ${now}
+            from oldest where o.id = oldest.id and oldest.seq is not null
+            returning o.id, o.seq, o.payload)
+          select * from numbered union all select * from again`),
+      ).sort((a, b) => Number(a.seq) - Number(b.seq) || Number(a.id) - Number(b.id));
       if (rows.length === 0) return 0;
-      for (const row of rows) {
-        const event = { ...(typeof row.payload === "string" ? (JSON.parse(row.payload) as ChangeEvent) : row.payload), seq: Number(row.seq) };
-        bus.publish(subjects.changes(event.environmentId), encoder.encode(JSON.stringify(event)));
-        latest.set(event.environmentId, event.seq);
+      try {
+        for (const row of rows) {
+          const event = { ...(typeof row.payload === "string" ? (JSON.parse(row.payload) as ChangeEvent) : row.payload), seq: Number(row.seq) };
+          bus.publish(subjects.changes(event.environmentId), encoder.encode(JSON.stringify(event)));
+          latest.set(event.environmentId, event.seq);
+        }
+        await bus.flush();
+      } catch (e) {
+        // Some of these may have reached subscribers (a bus node that took them and died): keep
+        // their numbers, drop the marks, commit. Numbering them again could give a number a
+        // subscriber already holds to another event, which it would then skip.
+        unconfirmed = e;
+        latest.clear();
+        await tx.execute(sql`update ${outbox} set published_at = null where id in (${sql.join(
+          rows.map((r) => sql`${r.id}`),
+          sql`, `,
+        )})`);
+        return 0;
       }
-      await bus.flush();
       return rows.length;
     });
+    if (unconfirmed !== undefined) throw unconfirmed;
     const at = Date.now();
     for (const [environmentId, seq] of latest) tips.set(environmentId, { seq, at });
     return published;
