@@ -69,7 +69,7 @@ function startWriters(): { stop(): Promise<void> } {
       else {
         refused.push(res.status);
         // A refusal is an honest one: 503/504 with the JSON error shape.
-        expect([503, 504]).toContain(res.status);
+        if (res.status !== 503 && res.status !== 504) throw new Error(`a write answered ${res.status}: ${res.text.slice(0, 300)}`);
         expect(typeof res.body.code).toBe("string");
         expect(typeof res.body.id).toBe("string");
       }
@@ -191,11 +191,12 @@ test("stopping one node, then another, while writers change flags loses no commi
     await Bun.sleep(1_000);
     const before = FLAGS.reduce((n, f) => n + acknowledged.get(f)!.length, 0);
     await node.stop();
-    await Bun.sleep(2_500);
+    // Writes go on being acknowledged with the node down (a request that was in flight through
+    // it waits for its time limit and is refused; the next ones take the other nodes).
+    const deadline = Date.now() + 30_000;
+    while (FLAGS.reduce((n, f) => n + acknowledged.get(f)!.length, 0) < before + 10 && Date.now() < deadline) await Bun.sleep(50);
     await writers.stop();
-    const after = FLAGS.reduce((n, f) => n + acknowledged.get(f)!.length, 0);
-    // Writes went on being acknowledged with the node down.
-    expect(after).toBeGreaterThan(before);
+    expect(FLAGS.reduce((n, f) => n + acknowledged.get(f)!.length, 0)).toBeGreaterThanOrEqual(before + 10);
     await converge();
     await node.start();
     await cluster.natsCluster!.waitRouted();
