@@ -53,6 +53,10 @@ export interface NatsNode extends NatsServer {
   readonly monitorPort: number;
   /** Whether the node's process is running. */
   running(): boolean;
+  /** Freezes the node (SIGSTOP): its connections stay open and answer nothing, as a hung server's do. */
+  freeze(): void;
+  /** Lets a frozen node run again (SIGCONT). */
+  thaw(): void;
 }
 
 export interface NatsCluster {
@@ -83,6 +87,8 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
       monitorPort: spec.monitorPort,
       url: `nats://127.0.0.1:${spec.port}`,
       running: () => proc !== undefined,
+      freeze: () => proc?.kill("SIGSTOP"),
+      thaw: () => proc?.kill("SIGCONT"),
       async start() {
         if (proc) return;
         proc = Bun.spawn(
@@ -98,6 +104,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
       async stop() {
         if (!proc) return;
         proc.kill("SIGKILL");
+        proc.kill("SIGCONT");
         await proc.exited;
         proc = undefined;
       },
