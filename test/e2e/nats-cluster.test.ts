@@ -166,7 +166,7 @@ test("the services are spread over the three nodes", async () => {
   for (const instance of cluster.instances) expect(byNode[instance.natsNode!]).toContain(`vexil-${instance.kind}`);
 });
 
-test("stopping one node, then another, while writers change flags loses no committed change for any SDK", async () => {
+test("a node hanging, then one node stopped, then another, while writers change flags: no committed change is lost for any SDK", async () => {
   for (const key of FLAGS) {
     const flag = await admin.call("GET", `/api/v2/flags/bus/${key}`);
     variationTrue.set(key, flag.body.variations[0]._id);
