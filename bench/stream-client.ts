@@ -8,8 +8,16 @@
  * with `putBytes` a stream counts as ready once that many bytes of it arrived (the whole `put`, not
  * its first chunk).
  *
- * Input (argv[2], JSON): { streamUrl, adminUrl, token, project, flag, rounds, putBytes?,
- *   environments: [{ key, sdkKey, connections }] }
+ * With `streamUrls` the connections take those URLs in turn (several streaming instances, or an
+ * edge in front of them). With `coordinated` the changes are made by the orchestrator, not here
+ * (several load processes share one set of changes, bench/streams-cluster.ts): after `go`, each
+ * `round` line resets the connections and is answered `{"armed":true}`; the client then waits until
+ * every open connection has its `patch` (or `patchTimeoutMs`) and prints, per environment, when each
+ * arrived (milliseconds since the epoch, as `performance.timeOrigin + performance.now()`, so
+ * processes compare). `exit` ends it.
+ *
+ * Input (argv[2], JSON): { streamUrl, streamUrls?, adminUrl, token, project, flag, rounds, putBytes?,
+ *   coordinated?, readyTimeoutMs?, patchTimeoutMs?, environments: [{ key, sdkKey, connections }] }
  */
 
 export {};
@@ -22,11 +30,16 @@ interface Config {
   flag: string;
   rounds: number;
   putBytes?: number;
+  streamUrls?: string[];
+  coordinated?: boolean;
+  readyTimeoutMs?: number;
+  patchTimeoutMs?: number;
   environments: Array<{ key: string; sdkKey: string; connections: number }>;
 }
 
 const config = JSON.parse(process.argv[2]!) as Config;
-const stream = new URL(config.streamUrl);
+const streams = (config.streamUrls ?? [config.streamUrl]).map((u) => new URL(u));
+let turn = 0;
 const PUT = Buffer.from("event: put");
 const PATCH = Buffer.from("event: patch");
 
@@ -45,6 +58,7 @@ const conns: Conn[] = [];
 let errors = 0;
 
 function open(env: number, sdkKey: string): Promise<void> {
+  const stream = streams[turn++ % streams.length]!;
   const conn: Conn = { env, sawPut: false, gotPut: false, bytes: 0, patchAt: undefined, closed: false };
   conns.push(conn);
   return new Promise((resolve) => {
@@ -101,12 +115,35 @@ const most = Math.max(...config.environments.map((e) => e.connections));
 for (let i = 0; i < most; i++) config.environments.forEach((e, env) => i < e.connections && plan.push([env, e.sdkKey]));
 const openStarted = performance.now();
 for (let i = 0; i < plan.length; i += 250) await Promise.all(plan.slice(i, i + 250).map(([env, key]) => open(env, key)));
-await until(() => conns.every((c) => c.gotPut || c.closed), 120_000, "every put");
+await until(() => conns.every((c) => c.gotPut || c.closed), config.readyTimeoutMs ?? 120_000, "every put");
 const openMs = performance.now() - openStarted;
 process.stdout.write(`${JSON.stringify({ ready: true, open: conns.filter((c) => !c.closed).length, errors, openMs })}\n`);
 
+const stdin = console[Symbol.asyncIterator]();
 // Wait for the orchestrator to have measured the idle server.
-for await (const line of console) if (line.trim() === "go") break;
+for (let line = await stdin.next(); !line.done; line = await stdin.next()) if (line.value.trim() === "go") break;
+
+if (config.coordinated) {
+  for (let line = await stdin.next(); !line.done && line.value.trim() !== "exit"; line = await stdin.next()) {
+    if (line.value.trim() !== "round") continue;
+    for (const c of conns) c.patchAt = undefined;
+    process.stdout.write(`${JSON.stringify({ armed: true })}\n`);
+    const open = conns.filter((c) => !c.closed);
+    try {
+      await until(() => open.every((c) => c.patchAt !== undefined || c.closed), config.patchTimeoutMs ?? 60_000, "every patch");
+    } catch {
+      // Counted as missing.
+    }
+    const arrivals: number[][] = config.environments.map(() => []);
+    let missing = 0;
+    for (const c of open) {
+      if (c.patchAt === undefined) missing++;
+      else arrivals[c.env]!.push(Math.round((performance.timeOrigin + c.patchAt) * 10) / 10);
+    }
+    process.stdout.write(`${JSON.stringify({ round: true, arrivals, missing, closed: conns.filter((c) => c.closed).length, errors })}\n`);
+  }
+  process.exit(0);
+}
 
 const fromResponse: number[] = [];
 const fromRequest: number[] = [];

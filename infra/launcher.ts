@@ -8,13 +8,17 @@
  * With `--edge` (or `edge: true`) HAProxy runs in front (`infra/edge/`): one URL for the REST API and
  * every SDK endpoint. An instance that exits without being asked to is started again on its port,
  * after a pause that doubles with each quick exit, as an orchestrator would.
+ *   bun infra/launcher.ts --nats-nodes 3 --gateway 2 --auth 1 --flags 2 --streaming 2
+ *
+ * With `--nats-nodes N` (N > 1) the bus is a cluster of N nats-servers and the instances are
+ * spread over its nodes: each connects to its own node first and fails over to the others.
  */
 import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { startEdge, type Edge, type EdgeServers } from "./edge/haproxy.ts";
-import { startNats, type NatsServer } from "./local/nats.ts";
+import { startNats, startNatsCluster, type NatsCluster, type NatsServer } from "./local/nats.ts";
 import { freePort } from "./local/ports.ts";
 import { startPostgres, type PgServer, type PostgresOptions } from "./local/postgres.ts";
 
@@ -27,6 +31,8 @@ export interface ClusterOptions {
   /** Use this server instead of a throwaway one. */
   databaseUrl?: string;
   natsUrl?: string;
+  /** Run the throwaway bus as a cluster of this many nats-servers (1: a single server). */
+  natsNodes?: number;
   logLevel?: string;
   env?: Record<string, string>;
   /** Settings of the throwaway Postgres (see `startPostgres`). */
@@ -47,6 +53,8 @@ export interface Instance {
   process: Subprocess;
   /** How many times the launcher started it again after it exited on its own. */
   restarts: number;
+  /** With a clustered bus: the node this instance connects to first. */
+  natsNode?: number;
 }
 
 export interface Cluster {
@@ -54,6 +62,8 @@ export interface Cluster {
   instances: Instance[];
   postgres: PgServer | undefined;
   nats: NatsServer | undefined;
+  /** The bus's nodes when it runs as a cluster (`natsNodes` > 1). */
+  natsCluster: NatsCluster | undefined;
   databaseUrl: string;
   natsUrl: string;
   /** The key the cluster's gateways and services share. */
@@ -107,9 +117,11 @@ export function restartDelay(quickExits: number): number {
 
 export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
   const postgres = options.databaseUrl ? undefined : await startPostgres(options.postgres);
-  const nats = options.natsUrl ? undefined : await startNats();
+  const clustered = !options.natsUrl && (options.natsNodes ?? 1) > 1;
+  const natsCluster = clustered ? await startNatsCluster(options.natsNodes) : undefined;
+  const nats = options.natsUrl || clustered ? undefined : await startNats();
   const databaseUrl = options.databaseUrl ?? postgres!.url();
-  const natsUrl = options.natsUrl ?? nats!.url;
+  const natsUrl = options.natsUrl ?? natsCluster?.url ?? nats!.url;
   const logDir = mkdtempSync(join(tmpdir(), "vexil-cluster-"));
   // One key for the whole cluster: the gateways sign caller assertions with it, the services check them.
   const internalKey = options.env?.VEXIL_INTERNAL_KEY ?? process.env.VEXIL_INTERNAL_KEY ?? Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
@@ -121,7 +133,10 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
   let stopping = false;
   let edge: Edge | undefined;
 
-  const startProcess = (kind: ServiceKind, port: number, logFile: string): Subprocess => {
+  // Instances take the bus's nodes in turn, so each kind of service is spread over them.
+  let spawned = 0;
+
+  const startProcess = (kind: ServiceKind, port: number, logFile: string, natsNode: number | undefined): Subprocess => {
     // Appended to, so a restarted instance's log follows the previous one's.
     const out = openSync(logFile, "a");
     const err = openSync(`${logFile}.err`, "a");
@@ -134,7 +149,7 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
           PORT: String(port),
           HOST: "127.0.0.1",
           DATABASE_URL: databaseUrl,
-          NATS_URL: natsUrl,
+          NATS_URL: natsNode === undefined ? natsUrl : natsCluster!.urlFor(natsNode),
           VEXIL_ADMIN_TOKEN: options.adminToken,
           VEXIL_INTERNAL_KEY: internalKey,
           LOG_LEVEL: options.logLevel ?? "info",
@@ -165,7 +180,7 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
       }
       setTimeout(() => {
         if (stopping || held.has(instance)) return;
-        instance.process = startProcess(instance.kind, instance.port, instance.logFile);
+        instance.process = startProcess(instance.kind, instance.port, instance.logFile, instance.natsNode);
         instance.restarts++;
         supervise(instance, quick);
       }, delay);
@@ -181,7 +196,8 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
     const index = counters[kind]++;
     const port = freePort();
     const logFile = join(logDir, `${kind}-${index}.log`);
-    const instance: Instance = { kind, index, port, url: `http://127.0.0.1:${port}`, logFile, process: startProcess(kind, port, logFile), restarts: 0 };
+    const natsNode = natsCluster ? spawned++ % natsCluster.nodes.length : undefined;
+    const instance: Instance = { kind, index, port, url: `http://127.0.0.1:${port}`, logFile, process: startProcess(kind, port, logFile, natsNode), restarts: 0, natsNode };
     instances.push(instance);
     await waitReady(instance.url, 30_000, instance.process);
     supervise(instance, 0);
@@ -195,6 +211,7 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
     await Promise.all(instances.map((i) => Promise.race([i.process.exited, Bun.sleep(12_000)])));
     for (const i of instances) if (isAlive(i)) i.process.kill("SIGKILL");
     await nats?.destroy();
+    await natsCluster?.destroy();
     await postgres?.destroy();
     rmSync(logDir, { recursive: true, force: true });
   };
@@ -222,6 +239,7 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
     instances,
     postgres,
     nats,
+    natsCluster,
     databaseUrl,
     natsUrl,
     internalKey,
@@ -261,26 +279,33 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
   return cluster;
 }
 
-const USAGE = "usage: bun infra/launcher.ts [--edge] [--gateway N] [--auth N] [--flags N] [--streaming N] [--webhooks N]";
+const USAGE = "usage: bun infra/launcher.ts [--edge] [--gateway N] [--auth N] [--flags N] [--streaming N] [--webhooks N] [--nats-nodes N]";
 
-function parseArgs(argv: string[]): { counts: Record<ServiceKind, number>; edge: boolean } {
+function parseArgs(argv: string[]): { counts: Record<ServiceKind, number>; edge: boolean; natsNodes: number } {
   const counts: Record<ServiceKind, number> = { gateway: 1, auth: 1, flags: 1, streaming: 1, webhooks: 1 };
   let edge = false;
+  let natsNodes = 1;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--edge") {
       edge = true;
       continue;
     }
-    const kind = argv[i]?.replace(/^--/, "") as ServiceKind;
+    const option = argv[i]?.replace(/^--/, "");
     const n = Number(argv[++i]);
+    if (option === "nats-nodes") {
+      if (!Number.isInteger(n) || n < 1 || n > 7) throw new Error(USAGE);
+      natsNodes = n;
+      continue;
+    }
+    const kind = option as ServiceKind;
     if (!(kind in counts) || !Number.isInteger(n) || n < 0 || n > 16) throw new Error(USAGE);
     counts[kind] = n;
   }
-  return { counts, edge };
+  return { counts, edge, natsNodes };
 }
 
 if (import.meta.main) {
-  const { counts, edge } = parseArgs(process.argv.slice(2));
+  const { counts, edge, natsNodes } = parseArgs(process.argv.slice(2));
   const adminToken = process.env.VEXIL_ADMIN_TOKEN ?? `local-admin-${crypto.randomUUID()}`;
   const cluster = await launchCluster({
     counts,
@@ -288,12 +313,14 @@ if (import.meta.main) {
     databaseUrl: process.env.DATABASE_URL,
     natsUrl: process.env.NATS_URL,
     edge,
+    natsNodes,
     // A local cluster by hand favours speed: a crash of its throwaway Postgres may lose the last
     // acknowledged commits. Tests and fault runs keep the default (durable acknowledgements).
     postgres: { fastCommits: true },
   });
   console.log(`Vexil cluster running (logs in ${cluster.logDir})`);
   if (cluster.edge) console.log(`  edge: ${cluster.edge.url}`);
+  for (const node of cluster.natsCluster?.nodes ?? []) console.log(`  nats: ${node.url}`);
   for (const url of cluster.gateways) console.log(`  gateway: ${url}`);
   console.log(`  admin token: ${process.env.VEXIL_ADMIN_TOKEN ? "(VEXIL_ADMIN_TOKEN)" : adminToken}`);
   const stop = () => void cluster.stop().then(() => process.exit(0));

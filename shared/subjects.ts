@@ -7,6 +7,12 @@ export type ServiceName = "gateway" | "auth" | "flags" | "streaming" | "webhooks
 export const subjects = {
   /** Flags → streaming: change events of one environment, in commit order. */
   changes: (environmentId: string) => `vexil.changes.${environmentId}`,
+  /**
+   * Flags → streaming, every few seconds while changes flow: the last sequence number each relay
+   * published per recently changed environment, so a subscriber that lost the last event of a
+   * burst (a bus node died with it) notices without waiting for the next change.
+   */
+  changeTips: "vexil.change-tips",
   /** Gateway → service: an HTTP request carried over request/reply (queue group = service name). */
   http: (service: Exclude<ServiceName, "gateway">) => `vexil.http.${service}`,
   /** Gateway → auth: verify a credential, reply with a verdict. */

@@ -3,7 +3,9 @@
  * format, kept current from the change events on the bus. An environment is loaded from the flags
  * service (`vexil.flags.env-data`) when first asked for; events that arrive meanwhile wait. Events
  * apply in sequence order; a gap, or a reconnect to the bus (events may have gone by unseen), means
- * a fresh load, and listeners are told the whole data changed (`put`). Nothing here reads the
+ * a fresh load, and listeners are told the whole data changed (`put`). So does a relay's tip
+ * (`vexil.change-tips`) naming a later sequence number than the feed has: the last event of a
+ * burst went by unseen (a bus node died with it). Nothing here reads the
  * database: a change reaches it only as an event, after its commit.
  */
 import { decodeJson, type Bus } from "@vexil/shared/bus/bus";
@@ -135,6 +137,7 @@ export interface FeedHubOptions {
 export class FeedHub {
   private readonly feeds = new Map<string, Feed>();
   private readonly subscription;
+  private readonly tips;
   private readonly sweeper: ReturnType<typeof setInterval>;
   private stopped = false;
 
@@ -152,6 +155,20 @@ export class FeedHub {
       }
       const feed = this.feeds.get(event.environmentId);
       if (feed) this.onEvent(feed, event);
+    });
+    this.tips = bus.subscribe(subjects.changeTips, (msg) => {
+      let tips: Record<string, number>;
+      try {
+        tips = decodeJson<{ tips: Record<string, number> }>(msg.data).tips ?? {};
+      } catch {
+        return;
+      }
+      for (const [environmentId, seq] of Object.entries(tips)) {
+        const feed = this.feeds.get(environmentId);
+        if (!feed || !feed.loaded || feed.loading || typeof seq !== "number" || seq <= feed.seq) continue;
+        this.logger.info("change events missed; loading the environment again", { environmentId, have: feed.seq, published: seq });
+        this.reload(feed);
+      }
     });
     // Events may have gone by while the bus was away: load everything again.
     bus.onReconnect(() => {
@@ -192,6 +209,7 @@ export class FeedHub {
   stop(): void {
     this.stopped = true;
     this.subscription.unsubscribe();
+    this.tips.unsubscribe();
     clearInterval(this.sweeper);
   }
 

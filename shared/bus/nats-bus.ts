@@ -8,6 +8,8 @@ export async function connectNatsBus(url: string, name: string, logger: Logger):
   const nc = await connect({
     servers: url.split(",").map((s) => s.trim()),
     name,
+    // The servers in the order given: an instance's own node first, the others to fail over to.
+    noRandomize: true,
     reconnect: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,

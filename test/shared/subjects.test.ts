@@ -18,6 +18,7 @@ test("auth subjects", () => {
   expect(subjects.authEnvironmentKeysRevoked).toBe("vexil.auth.env-keys.revoked");
   expect(subjects.authUsage).toBe("vexil.auth.usage");
   expect(subjects.changes("6b032fee1969c61bc4538117")).toBe("vexil.changes.6b032fee1969c61bc4538117");
+  expect(subjects.changeTips).toBe("vexil.change-tips");
 });
 
 test("gateway subjects", () => {
@@ -40,6 +41,7 @@ test("no subject is added or removed without updating this test", () => {
     "authUsage",
     "authVerify",
     "authVerifyEnvironmentKey",
+    "changeTips",
     "changes",
     "flagsEnvironmentData",
     "gatewayRate",

@@ -109,6 +109,21 @@ describe("outbox relay", () => {
     }
   });
 
+  test("repeats the last sequence number it published per recently changed environment", async () => {
+    const { database, db } = await setup();
+    const bus = new MemoryBus();
+    const tips: Array<Record<string, number>> = [];
+    bus.subscribe("vexil.change-tips", (msg) => void tips.push(decodeJson<{ tips: Record<string, number> }>(msg.data).tips));
+    const relay = startOutboxRelay({ database, bus, logger: silentLogger, pollMs: 20, tipMs: 20 });
+    await Bun.sleep(60);
+    // Nothing changed yet: nothing to repeat.
+    expect(tips).toEqual([]);
+    for (let i = 0; i < 3; i++) await db.transaction((tx) => writeChanges(tx, "p".repeat(24), [change("a", `t${i}`, 1)], Date.now()));
+    await until(() => tips.some((t) => t["a".repeat(24)] === 3), "a tip at sequence 3");
+    await relay.stop();
+    expect(tips.at(-1)).toEqual({ ["a".repeat(24)]: 3 });
+  });
+
   test("while the bus refuses, nothing is marked published; everything goes out in order when it is back", async () => {
     const { database, db } = await setup();
     const inner = new MemoryBus();
@@ -139,6 +154,49 @@ describe("outbox relay", () => {
       [4, 4],
       [5, 5],
     ]);
+  });
+
+  test("events sent without the bus confirming them go out again under the same numbers, even when an older event commits meanwhile", async () => {
+    const { database, db, url } = await setup();
+    const inner = new MemoryBus();
+    const seen = collect(inner);
+    // A bus node that takes the events (subscribers get them) and dies before confirming.
+    let confirming = false;
+    const dying: Bus = Object.assign(Object.create(inner) as Bus, {
+      flush: async () => {
+        if (!confirming) throw new Error("bus node gone");
+      },
+    });
+    // An older change: its outbox row exists (a lower id) but is not committed yet.
+    let commitOlder!: () => void;
+    const held = new Promise<void>((r) => (commitOlder = r));
+    const other = otherInstance(url);
+    let inserted!: () => void;
+    const insertedOlder = new Promise<void>((r) => (inserted = r));
+    const older = other.transaction(async (tx) => {
+      await writeChanges(tx, "p".repeat(24), [change("a", "older", 1)], Date.now());
+      inserted();
+      await held;
+    });
+    await insertedOlder;
+    await db.transaction((tx) => writeChanges(tx, "p".repeat(24), [change("a", "newer", 1)], Date.now()));
+    const relay = startOutboxRelay({ database, bus: dying, logger: silentLogger, pollMs: 20 });
+    await until(() => seen.some((e) => e.key === "newer"), "the newer event on the bus");
+    commitOlder();
+    await older;
+    confirming = true;
+    await until(() => seen.some((e) => e.key === "older"), "the older event");
+    await Bun.sleep(100);
+    await relay.stop();
+    // One number, one event: a subscriber that took "newer" as 1 must not be sent "older" as 1.
+    const byNumber = new Map<number, Set<string>>();
+    for (const e of seen) byNumber.set(e.seq, (byNumber.get(e.seq) ?? new Set()).add(e.key));
+    expect([...byNumber].map(([seq, keys]) => [seq, [...keys]])).toEqual([
+      [1, ["newer"]],
+      [2, ["older"]],
+    ]);
+    const pending = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from outbox where published_at is null`));
+    expect(pending[0]!.n).toBe(0);
   });
 
   test("a nudge from a request already past its deadline still publishes: the relay's work is not the request's", async () => {

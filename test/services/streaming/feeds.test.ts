@@ -109,6 +109,33 @@ describe("feeds", () => {
     hub.stop();
   });
 
+  test("a relay's tip naming a later sequence number loads the environment again; one it already has changes nothing", async () => {
+    const bus = new MemoryBus();
+    const flags = flagsService(bus, { seq: 2, flags: { a: flag("a", 1) } });
+    const hub = new FeedHub(bus, silentLogger, { timeoutMs: 1_000 });
+    const feed = await hub.get(ENV);
+    const updates: FeedUpdate[] = [];
+    feed.listeners.add((u) => updates.push(u));
+    const tip = async (seq: number) => {
+      bus.publish(subjects.changeTips, encodeJson({ v: 1, tips: { [ENV]: seq, "env-unknown": 9 } }));
+      await bus.flush();
+      await Bun.sleep(1);
+    };
+    await tip(2);
+    await settle(hub);
+    expect(flags.loads).toBe(1);
+    // Event 3, the last of its burst, went by unseen.
+    flags.seq = 3;
+    flags.flags = { a: flag("a", 2) };
+    await tip(3);
+    await settle(hub);
+    expect(flags.loads).toBe(2);
+    expect(updates).toEqual([{ type: "put" }]);
+    expect(feed.seq).toBe(3);
+    expect(feed.flags.get("a")!.version).toBe(2);
+    hub.stop();
+  });
+
   test("events that arrive while the environment loads apply after it, those it already holds are skipped", async () => {
     const bus = new MemoryBus();
     let release!: () => void;
