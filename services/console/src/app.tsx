@@ -7,9 +7,11 @@ import { ApiError, api, errorText } from "./api.ts";
 import { AuditLogPage } from "./pages/audit-log.tsx";
 import { EnvironmentsPage } from "./pages/environments.tsx";
 import { FlagPage } from "./pages/flag.tsx";
+import { ApprovalsPage, ScheduledChangesPage } from "./pages/flag-changes.tsx";
 import { FlagsPage } from "./pages/flags.tsx";
 import { ProjectsPage } from "./pages/projects.tsx";
 import { TokensPage } from "./pages/tokens.tsx";
+import { WebhooksPage } from "./pages/webhooks.tsx";
 
 interface Identity {
   authKind: string;
@@ -89,6 +91,7 @@ function Shell({ identity }: { identity: Identity }) {
     { href: "/", label: "Projects", active: location === "/" || location.startsWith("/projects") },
     { href: "/audit", label: "Audit log", active: location.startsWith("/audit") },
     { href: "/tokens", label: "Access tokens", active: location.startsWith("/tokens") },
+    { href: "/webhooks", label: "Webhooks", active: location.startsWith("/webhooks") },
   ];
   return (
     <div className="vx-shell">
@@ -111,11 +114,14 @@ function Shell({ identity }: { identity: Identity }) {
       <main className="vx-main">
         <Switch>
           <Route path="/" component={ProjectsPage} />
+          <Route path="/projects/:project/flags/:flag/approvals">{(p) => <ApprovalsPage projectKey={p.project} flagKey={p.flag} />}</Route>
+          <Route path="/projects/:project/flags/:flag/scheduled">{(p) => <ScheduledChangesPage projectKey={p.project} flagKey={p.flag} />}</Route>
           <Route path="/projects/:project/flags/:flag">{(p) => <FlagPage projectKey={p.project} flagKey={p.flag} />}</Route>
           <Route path="/projects/:project/environments">{(p) => <EnvironmentsPage projectKey={p.project} />}</Route>
           <Route path="/projects/:project">{(p) => <FlagsPage projectKey={p.project} />}</Route>
           <Route path="/audit" component={AuditLogPage} />
           <Route path="/tokens" component={TokensPage} />
+          <Route path="/webhooks" component={WebhooksPage} />
           <Route>
             <Title order={1}>Not found</Title>
             <Text>There is no page at {location}.</Text>

@@ -2,12 +2,15 @@
  * Saving a targeting change: the instructions are shown (in words and as sent) with a comment box,
  * then sent as one semantic patch against the version of the flag they were made on (`If-Match`).
  * A 409 (someone else changed the flag meanwhile) shows their version and lets the user apply the
- * same instructions again on top of it; any other refusal shows the API's message. Nothing the
- * user entered is lost on a failed save.
+ * same instructions again on top of it; a 405 (the environment requires approval) offers to open an
+ * approval request with the same instructions and comment; any other refusal shows the API's
+ * message. The same instructions can instead be scheduled for a later time (a scheduled change).
+ * Nothing the user entered is lost on a failed save.
  */
-import { Alert, Button, Code, Group, List, Modal, Stack, Text, Textarea } from "@mantine/core";
+import { Alert, Anchor, Button, Code, Group, List, Modal, Stack, Text, TextInput, Textarea } from "@mantine/core";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
+import { Link } from "wouter";
 import { ApiError, SEMANTIC_PATCH, api, enc, errorText, type Clause, type Flag } from "./api.ts";
 
 export type Instruction = Record<string, unknown> & { kind: string };
@@ -66,12 +69,27 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
   const [comment, setComment] = useState("");
   const [version, setVersion] = useState(flag._version);
   const [conflict, setConflict] = useState<Flag | undefined>();
+  const [description, setDescription] = useState("");
+  const [when, setWhen] = useState("");
+  const base = `/api/v2/projects/${enc(projectKey)}/flags/${enc(flag.key)}/environments/${enc(environmentKey)}`;
+  const request = useMutation({
+    mutationFn: () => api<{ _id: string }>("POST", `${base}/approval-requests`, { description: description || comment || "Change requested from the console", instructions, ...(comment ? { comment } : {}) }),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ["approvals", projectKey, flag.key, environmentKey] }),
+  });
+  const schedule = useMutation({
+    mutationFn: () => api<{ _id: string }>("POST", `${base}/scheduled-changes`, { executionDate: new Date(when).getTime(), instructions, ...(comment ? { comment } : {}) }),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ["scheduled", projectKey, flag.key, environmentKey] }),
+  });
   useEffect(() => {
     if (opened) {
       setVersion(flag._version);
       setConflict(undefined);
+      request.reset();
+      schedule.reset();
     }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [opened, flag._version]);
+
   const save = useMutation({
     mutationFn: () =>
       api<Flag>("PATCH", `/api/v2/flags/${enc(projectKey)}/${enc(flag.key)}?env=${enc(environmentKey)}`, { environmentKey, comment, instructions }, {
@@ -94,6 +112,7 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
     },
   });
   const latestEnv = conflict?.environments[environmentKey];
+  const needsApproval = save.error instanceof ApiError && save.error.status === 405;
   return (
     <Modal opened={opened} onClose={onClose} lockScroll={false} closeButtonProps={{ "aria-label": "Close the review" }} title={`Review changes to ${flag.name} in ${environmentKey}`} size="lg">
       <Stack>
@@ -107,7 +126,7 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
           {JSON.stringify(instructions, null, 2)}
         </Code>
         <Textarea label="Comment" description="Recorded in the audit log with the change" value={comment} onChange={(e) => setComment(e.currentTarget.value)} autosize minRows={2} />
-        {save.error && !(save.error instanceof ApiError && save.error.status === 409) && (
+        {save.error && !(save.error instanceof ApiError && (save.error.status === 409 || save.error.status === 405)) && (
           <Alert color="red" role="alert" title="Not saved">
             {errorText(save.error)}
           </Alert>
@@ -134,6 +153,50 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
                 Apply my change on version {conflict._version}
               </Button>
             )}
+          </Alert>
+        )}
+        {needsApproval && (
+          <Alert color="yellow" role="alert" title="This change needs approval">
+            <Stack gap="xs">
+              <Text size="sm">{save.error!.message}</Text>
+              {request.data ? (
+                <Text size="sm" role="status">
+                  Approval request {request.data._id} opened.{" "}
+                  <Anchor component={Link} href={`/projects/${projectKey}/flags/${flag.key}/approvals?env=${environmentKey}`}>
+                    See the approval requests
+                  </Anchor>
+                </Text>
+              ) : (
+                <>
+                  <TextInput label="Approval request description" placeholder="What the change is for" value={description} onChange={(e) => setDescription(e.currentTarget.value)} />
+                  {request.error && <Text size="sm" c="red">{errorText(request.error)}</Text>}
+                  <Group>
+                    <Button size="xs" onClick={() => request.mutate()} loading={request.isPending}>
+                      Request approval
+                    </Button>
+                  </Group>
+                </>
+              )}
+            </Stack>
+          </Alert>
+        )}
+        <Group align="end">
+          <TextInput type="datetime-local" label="Schedule for" description="Apply these instructions later instead" value={when} onChange={(e) => setWhen(e.currentTarget.value)} />
+          <Button variant="default" onClick={() => schedule.mutate()} loading={schedule.isPending} disabled={instructions.length === 0 || when === "" || !!schedule.data}>
+            Schedule the change
+          </Button>
+        </Group>
+        {schedule.error && (
+          <Alert color="red" role="alert" title="Not scheduled">
+            {errorText(schedule.error)}
+          </Alert>
+        )}
+        {schedule.data && (
+          <Alert color="green" role="status">
+            Scheduled change {schedule.data._id} made for {new Date(when).toLocaleString()}.{" "}
+            <Anchor component={Link} href={`/projects/${projectKey}/flags/${flag.key}/scheduled?env=${environmentKey}`}>
+              See the scheduled changes
+            </Anchor>
           </Alert>
         )}
         <Group justify="flex-end">

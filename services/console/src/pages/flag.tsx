@@ -227,7 +227,15 @@ export function FlagPage({ projectKey, flagKey }: { projectKey: string; flagKey:
           </Badge>
         ))}
       </Group>
-      <NativeSelect label="Environment" w={240} value={env} data={envs.map((e) => ({ value: e.key, label: e.name }))} onChange={(e) => setParams({ env: e.currentTarget.value })} />
+      <Group align="end">
+        <NativeSelect label="Environment" w={240} value={env} data={envs.map((e) => ({ value: e.key, label: e.name }))} onChange={(e) => setParams({ env: e.currentTarget.value })} />
+        <Anchor component={Link} href={`/projects/${projectKey}/flags/${flagKey}/approvals?env=${env}`}>
+          Approval requests in {env}
+        </Anchor>
+        <Anchor component={Link} href={`/projects/${projectKey}/flags/${flagKey}/scheduled?env=${env}`}>
+          Scheduled changes in {env}
+        </Anchor>
+      </Group>
       <Switch label={`Targeting ${draft.on ? "on" : "off"} in ${env}`} checked={draft.on} onChange={(e) => update({ on: e.currentTarget.checked })} size="md" />
       <Card withBorder>
         <Title order={2} size="h4" mb="xs">
