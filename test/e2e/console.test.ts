@@ -4,11 +4,15 @@
  * and a flag, adds a rule with a 30/70 rollout and turns the flag on in production with a comment;
  * the LaunchDarkly server-side SDK connected to production sees it. A change made elsewhere while
  * editing is a 409 that the member re-applies on top; a token's secret is shown once; the audit
- * log shows the comment. axe-core finds no serious or critical violations on the main pages, and
+ * log shows the comment. Where production requires approval, a writer's save is a 405 that opens an
+ * approval request with the same instructions, which an admin approves and applies from its page; a
+ * change scheduled from the review shows in the API and is deleted from its page; a webhook's signing
+ * secret is shown once, signs the deliveries its receiver gets, and its delivery log lists them. axe-core finds no serious or critical violations on the main pages, and
  * no page breaks the Content-Security-Policy. Screenshots of the pages go to a temporary directory, or
  * to `VEXIL_CONSOLE_SHOTS` (`docs/console` keeps them in the repository).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,6 +54,29 @@ describe("console", () => {
   let page: Page;
   let sdk: LDClient | undefined;
   const cspViolations: string[] = [];
+  /** A webhook receiver on loopback (allowed by `VEXIL_WEBHOOK_ALLOWED_NETWORKS`): what it was sent. */
+  const received: Array<{ body: string; signature: string | null }> = [];
+  const receiver = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    async fetch(req) {
+      received.push({ body: await req.text(), signature: req.headers.get("x-ld-signature") });
+      return new Response("ok");
+    },
+  });
+
+  /** A new browser context signed in as `email`, on `path`. */
+  async function signedIn(email: string, path: string): Promise<{ context: BrowserContext; page: Page }> {
+    const c = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    c.setDefaultTimeout(8_000);
+    const p = await c.newPage();
+    watchCsp(p);
+    await p.goto(vexil.url + path);
+    await p.getByLabel("Email").fill(email);
+    await p.getByRole("textbox", { name: "Password" }).fill(PASSWORD);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    return { context: c, page: p };
+  }
 
   /** Serious or critical axe-core violations on the page as it is now. */
   async function axeViolations(p: Page): Promise<string[]> {
@@ -85,6 +112,7 @@ describe("console", () => {
       DATABASE_URL: await testDatabaseUrl(),
       NATS_URL: nats.url,
       VEXIL_PUBLIC_ORIGIN: `http://127.0.0.1:${port}`,
+      VEXIL_WEBHOOK_ALLOWED_NETWORKS: "127.0.0.0/8",
     });
     admin = makeClient([vexil.url], TOKEN);
     const member = await admin.call("POST", "/api/v2/members", {
@@ -106,6 +134,7 @@ describe("console", () => {
     await browser?.close();
     await vexil?.stop();
     await nats?.stop();
+    receiver.stop(true);
     rmSync(dataDir, { recursive: true, force: true });
     if (!process.env.VEXIL_CONSOLE_SHOTS) rmSync(SHOTS, { recursive: true, force: true });
   });
@@ -381,6 +410,119 @@ describe("console", () => {
     await page.getByRole("button", { name: /Save on version/ }).click();
     await waitFor("the switch to turn off", async () => !(await page.getByRole("switch", { name: "New checkout in production" }).isChecked()));
     await waitFor("the SDK to see it off", async () => (await sdk!.variationDetail("checkout", { kind: "user", key: "a" }, "absent")).reason.kind === "OFF");
+  });
+
+  test("where production requires approval, a writer's save is a 405 that opens an approval request; an admin approves and applies it", async () => {
+    expect((await admin.call("PATCH", "/api/v2/projects/shop/environments/production", { body: [{ op: "replace", path: "/approvalSettings/required", value: true }] })).status).toBe(200);
+    const before = (await admin.call("GET", "/api/v2/flags/shop/checkout?summary=0")).body;
+    const grace = await signedIn("grace@example.com", "/projects/shop/flags/checkout?env=production");
+    const g = grace.page;
+    await g.getByLabel("Serve true to").fill("alice, carol");
+    await g.getByRole("button", { name: /Review and save \(1 change\)/ }).click();
+    await g.getByLabel("Comment").fill("carol joins the pilot");
+    await g.getByRole("button", { name: /Save on version/ }).click();
+    const needs = g.getByRole("alert").filter({ hasText: "This change needs approval" });
+    await needs.waitFor();
+    expect(await needs.textContent()).toContain("require approval");
+    await g.getByLabel("Approval request description").fill("Add carol to the new checkout");
+    await checkPage(g, "approval-needed", false);
+    await g.getByRole("button", { name: "Request approval" }).click();
+    await g.getByText(/Approval request [0-9a-f]+ opened/).waitFor();
+    // Nothing changed yet; the request holds the same instructions and comment.
+    const flagNow = (await admin.call("GET", "/api/v2/flags/shop/checkout?summary=0")).body;
+    expect(flagNow.environments.production.targets).toEqual(before.environments.production.targets);
+    const listed = await admin.call("GET", "/api/v2/projects/shop/flags/checkout/environments/production/approval-requests");
+    expect(listed.body.items).toHaveLength(1);
+    expect(listed.body.items[0]).toMatchObject({ description: "Add carol to the new checkout", status: "pending", reviewStatus: "pending", instructions: [{ kind: "addTargets", values: ["carol"] }] });
+    // The requestor cannot approve their own request here: the API's message shows.
+    await g.getByRole("link", { name: "See the approval requests" }).click();
+    const own = g.getByTestId("approval-request").filter({ hasText: "Add carol to the new checkout" });
+    await own.getByRole("button", { name: "Approve" }).click();
+    await own.getByRole("alert").filter({ hasText: "does not let a requestor review their own" }).waitFor();
+    await grace.context.close();
+
+    await page.goto(`${vexil.url}/projects/shop/flags/checkout?env=production`);
+    await page.getByRole("link", { name: "Approval requests in production" }).click();
+    const card = page.getByTestId("approval-request").filter({ hasText: "Add carol to the new checkout" });
+    await card.waitFor();
+    expect(await card.textContent()).toContain("Serve true to carol");
+    await card.getByLabel("Review comment on Add carol to the new checkout").fill("fine by me");
+    await card.getByRole("button", { name: "Approve" }).click();
+    await card.getByRole("cell", { name: "fine by me" }).waitFor();
+    await checkPage(page, "approvals");
+    await card.getByRole("button", { name: "Apply" }).click();
+    await card.getByText("completed", { exact: true }).waitFor();
+    const after = (await admin.call("GET", "/api/v2/flags/shop/checkout?summary=0")).body;
+    expect(after.environments.production.targets.find((t: { variation: number }) => t.variation === 0).values.sort()).toEqual(["alice", "carol"]);
+    const applied = (await admin.call("GET", "/api/v2/projects/shop/flags/checkout/environments/production/approval-requests")).body.items[0];
+    expect(applied.status).toBe("completed");
+    expect(applied.allReviews.map((r: { kind: string; comment?: string }) => [r.kind, r.comment])).toEqual([["approve", "fine by me"]]);
+    expect((await admin.call("PATCH", "/api/v2/projects/shop/environments/production", { body: [{ op: "replace", path: "/approvalSettings/required", value: false }] })).status).toBe(200);
+  });
+
+  test("a change scheduled from the review is in the API, leaves the flag as it is, and is deleted from its page", async () => {
+    await page.goto(`${vexil.url}/projects/shop/flags/checkout?env=production`);
+    await page.getByLabel("Serve false to").fill("bob, dave");
+    await page.getByRole("button", { name: /Review and save \(1 change\)/ }).click();
+    await page.getByLabel("Comment").fill("dave moves back next week");
+    const local = "2099-01-02T03:04";
+    await page.getByLabel("Schedule for").fill(local);
+    await page.getByRole("button", { name: "Schedule the change" }).click();
+    await page.getByRole("status").filter({ hasText: "Scheduled change" }).waitFor();
+    const expected = await page.evaluate(`new Date(${JSON.stringify(local)}).getTime()`);
+    const path = "/api/v2/projects/shop/flags/checkout/environments/production/scheduled-changes";
+    const listed = (await admin.call("GET", path)).body.items;
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ executionDate: expected, instructions: [{ kind: "addTargets", values: ["dave"] }] });
+    const flag = (await admin.call("GET", "/api/v2/flags/shop/checkout?summary=0")).body;
+    expect(flag.environments.production.targets.find((t: { variation: number }) => t.variation === 1).values).toEqual(["bob"]);
+
+    await page.getByRole("link", { name: "See the scheduled changes" }).click();
+    const row = page.getByTestId("scheduled-change");
+    await row.waitFor();
+    expect(await row.textContent()).toContain("Serve false to dave");
+    await checkPage(page, "scheduled-changes");
+    await row.getByRole("button", { name: /Delete the change scheduled for/ }).click();
+    await page.getByText("No scheduled changes in production.").waitFor();
+    expect((await admin.call("GET", path)).body.items).toEqual([]);
+  });
+
+  test("a webhook's secret is shown once and signs its deliveries; the delivery log lists them; it turns off and is deleted", async () => {
+    await page.goto(`${vexil.url}/`);
+    await page.getByRole("link", { name: "Webhooks" }).click();
+    await page.getByLabel("Webhook name").fill("audit-sink");
+    await page.getByLabel("Webhook URL").fill(`http://127.0.0.1:${receiver.port}/hooks`);
+    await page.getByRole("button", { name: "Create webhook" }).click();
+    const secret = (await page.getByTestId("new-webhook-secret").textContent())!;
+    expect(secret).toMatch(/^whsec_/);
+    await page.getByRole("cell", { name: "audit-sink", exact: true }).waitFor();
+    await checkPage(page, "webhooks");
+    const hooks = (await admin.call("GET", "/api/v2/webhooks")).body.items;
+    expect(hooks).toHaveLength(1);
+    expect(hooks[0]).toMatchObject({ name: "audit-sink", on: true, _signed: true });
+    expect(JSON.stringify(hooks)).not.toContain(secret);
+    await page.reload();
+    await page.getByRole("cell", { name: "audit-sink", exact: true }).waitFor();
+    expect(await page.content()).not.toContain(secret);
+
+    // A change made now is delivered, signed with the secret the console showed.
+    expect((await admin.call("POST", "/api/v2/flags/shop", { body: { key: "hooked", name: "hooked" } })).status).toBe(201);
+    const got = await waitFor("a delivery", () => received.find((r) => r.body.includes("hooked")));
+    expect(got.signature).toBe(createHmac("sha256", secret).update(got.body).digest("hex"));
+    await page.getByRole("button", { name: "Deliveries of audit-sink" }).click();
+    const delivered = page.getByTestId("delivery").filter({ hasText: "flag/hooked" }).filter({ hasText: "delivered" });
+    await waitFor("the delivery log", async () => {
+      if ((await delivered.count()) > 0) return true;
+      await page.getByRole("button", { name: "Refresh the deliveries" }).click();
+      return false;
+    });
+    await checkPage(page, "webhook-deliveries");
+
+    await page.getByRole("switch", { name: "Webhook audit-sink on" }).click({ force: true });
+    await waitFor("the webhook to turn off", async () => (await admin.call("GET", `/api/v2/webhooks/${hooks[0]._id}`)).body.on === false);
+    await page.getByRole("button", { name: "Delete audit-sink" }).click();
+    await page.getByRole("cell", { name: "audit-sink", exact: true }).waitFor({ state: "detached" });
+    expect((await admin.call("GET", "/api/v2/webhooks")).body.items).toEqual([]);
   });
 
   test("signing out ends the session: the cookie no longer works and the sign-in form is back", async () => {

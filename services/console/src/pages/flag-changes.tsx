@@ -98,7 +98,7 @@ function ApprovalCard({ request: r, flag, base, queryKey, projectKey }: { reques
           </Title>
           <Group gap="xs">
             <Badge variant="light">{r.status}</Badge>
-            <Badge variant="outline" color={r.reviewStatus === "approved" ? "green" : r.reviewStatus === "declined" ? "red" : "gray"}>
+            <Badge variant="outline" color="dark">
               {r.reviewStatus}
             </Badge>
           </Group>
@@ -143,7 +143,7 @@ function ApprovalCard({ request: r, flag, base, queryKey, projectKey }: { reques
           <>
             <TextInput label="Review comment" aria-label={`Review comment on ${r.description}`} value={comment} onChange={(e) => setComment(e.currentTarget.value)} />
             <Group>
-              <Button size="xs" color="green" onClick={() => review.mutate("approve")} loading={review.isPending}>
+              <Button size="xs" onClick={() => review.mutate("approve")} loading={review.isPending}>
                 Approve
               </Button>
               <Button size="xs" color="red" variant="light" onClick={() => review.mutate("decline")}>

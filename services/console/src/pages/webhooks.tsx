@@ -171,7 +171,7 @@ function Deliveries({ id, name }: { id: string; name: string }) {
                   <Code>{d.resource}</Code>
                 </Table.Td>
                 <Table.Td>
-                  <Badge variant="light" color={d.status === "delivered" ? "green" : d.status === "failed" ? "red" : "gray"}>
+                  <Badge variant="outline" color="dark">
                     {d.status}
                   </Badge>
                 </Table.Td>
