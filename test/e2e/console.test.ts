@@ -7,7 +7,8 @@
  * log shows the comment. Where production requires approval, a writer's save is a 405 that opens an
  * approval request with the same instructions, which an admin approves and applies from its page; a
  * change scheduled from the review shows in the API and is deleted from its page; a webhook's signing
- * secret is shown once, signs the deliveries its receiver gets, and its delivery log lists them. axe-core finds no serious or critical violations on the main pages, and
+ * secret is shown once, signs the deliveries its receiver gets, and its delivery log lists them; a
+ * segment gets targets and a rule. axe-core finds no serious or critical violations on the main pages, and
  * no page breaks the Content-Security-Policy. Screenshots of the pages go to a temporary directory, or
  * to `VEXIL_CONSOLE_SHOTS` (`docs/console` keeps them in the repository).
  */
@@ -523,6 +524,38 @@ describe("console", () => {
     await page.getByRole("button", { name: "Delete audit-sink" }).click();
     await page.getByRole("cell", { name: "audit-sink", exact: true }).waitFor({ state: "detached" });
     expect((await admin.call("GET", "/api/v2/webhooks")).body.items).toEqual([]);
+  });
+
+  test("a segment made in production gets included and excluded keys and a rule, sent as one semantic patch", async () => {
+    await page.goto(`${vexil.url}/projects/shop?env=production`);
+    await page.getByRole("link", { name: "Segments", exact: true }).click();
+    await page.getByText("No segments in production.").waitFor();
+    await page.getByLabel("Segment key").fill("beta");
+    await page.getByLabel("Segment name").fill("Beta testers");
+    await page.getByRole("button", { name: "Create segment" }).click();
+    await page.getByRole("link", { name: "Beta testers" }).click();
+    await page.getByRole("heading", { name: "Beta testers" }).waitFor();
+    await page.getByLabel("Included context keys").fill("ann, ben");
+    await page.getByLabel("Excluded context keys").fill("cat");
+    await page.getByRole("button", { name: "Add rule" }).click();
+    await page.getByLabel("Rule 1 clause 1 attribute").fill("email");
+    await page.getByLabel("Rule 1 clause 1 operator").selectOption("endsWith");
+    await page.getByLabel("Rule 1 clause 1 values").fill("@example.com");
+    await page.getByLabel("Rule 1: % of matching contexts").fill("25");
+    await page.getByRole("button", { name: /Review and save \(3 changes\)/ }).click();
+    expect(await page.getByTestId("segment-preview").locator("li").allTextContents()).toEqual(["Include ann, ben", "Exclude cat", "Add a rule: if email endsWith @example.com, 25% of them"]);
+    await page.getByLabel("Comment").fill("the beta group");
+    await checkPage(page, "segment");
+    await page.getByRole("button", { name: "Save the segment" }).click();
+    await page.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+    const segment = (await admin.call("GET", "/api/v2/segments/shop/production/beta")).body;
+    expect(segment.included.sort()).toEqual(["ann", "ben"]);
+    expect(segment.excluded).toEqual(["cat"]);
+    expect(segment.rules).toMatchObject([{ clauses: [{ attribute: "email", op: "endsWith", values: ["@example.com"], negate: false }], weight: 25000 }]);
+    await page.getByTestId("segment-rule").filter({ hasText: "email endsWith @example.com (25% of them)" }).waitFor();
+    await page.getByRole("link", { name: "All segments" }).click();
+    await page.getByRole("table", { name: "Segments" }).waitFor();
+    await checkPage(page, "segments");
   });
 
   test("signing out ends the session: the cookie no longer works and the sign-in form is back", async () => {

@@ -10,6 +10,7 @@ import { FlagPage } from "./pages/flag.tsx";
 import { ApprovalsPage, ScheduledChangesPage } from "./pages/flag-changes.tsx";
 import { FlagsPage } from "./pages/flags.tsx";
 import { ProjectsPage } from "./pages/projects.tsx";
+import { SegmentPage, SegmentsPage } from "./pages/segments.tsx";
 import { TokensPage } from "./pages/tokens.tsx";
 import { WebhooksPage } from "./pages/webhooks.tsx";
 
@@ -117,6 +118,8 @@ function Shell({ identity }: { identity: Identity }) {
           <Route path="/projects/:project/flags/:flag/approvals">{(p) => <ApprovalsPage projectKey={p.project} flagKey={p.flag} />}</Route>
           <Route path="/projects/:project/flags/:flag/scheduled">{(p) => <ScheduledChangesPage projectKey={p.project} flagKey={p.flag} />}</Route>
           <Route path="/projects/:project/flags/:flag">{(p) => <FlagPage projectKey={p.project} flagKey={p.flag} />}</Route>
+          <Route path="/projects/:project/segments/:segment">{(p) => <SegmentPage projectKey={p.project} segmentKey={p.segment} />}</Route>
+          <Route path="/projects/:project/segments">{(p) => <SegmentsPage projectKey={p.project} />}</Route>
           <Route path="/projects/:project/environments">{(p) => <EnvironmentsPage projectKey={p.project} />}</Route>
           <Route path="/projects/:project">{(p) => <FlagsPage projectKey={p.project} />}</Route>
           <Route path="/audit" component={AuditLogPage} />
