@@ -8,7 +8,7 @@
  * approval request with the same instructions, which an admin approves and applies from its page; a
  * change scheduled from the review shows in the API and is deleted from its page; a webhook's signing
  * secret is shown once, signs the deliveries its receiver gets, and its delivery log lists them; a
- * segment gets targets and a rule. axe-core finds no serious or critical violations on the main pages, and
+ * segment gets targets and a rule; a custom role and a member invited with it are made. axe-core finds no serious or critical violations on the main pages, and
  * no page breaks the Content-Security-Policy. Screenshots of the pages go to a temporary directory, or
  * to `VEXIL_CONSOLE_SHOTS` (`docs/console` keeps them in the repository).
  */
@@ -556,6 +556,39 @@ describe("console", () => {
     await page.getByRole("link", { name: "All segments" }).click();
     await page.getByRole("table", { name: "Segments" }).waitFor();
     await checkPage(page, "segments");
+  });
+
+  test("a custom role made with a policy written as JSON; a member invited with it and a password signs in", async () => {
+    await page.getByRole("link", { name: "Custom roles" }).click();
+    await page.getByLabel("Role key").fill("staging-editor");
+    await page.getByLabel("Role name").fill("Staging editor");
+    await page.getByLabel("Policy").fill("[{");
+    await page.getByText(/Not JSON/).waitFor();
+    expect(await page.getByRole("button", { name: "Create role" }).isDisabled()).toBe(true);
+    // The API's own check of the policy shows its message.
+    await page.getByLabel("Policy").fill(JSON.stringify([{ effect: "maybe", resources: ["proj/*"], actions: ["*"] }]));
+    await page.getByRole("button", { name: "Create role" }).click();
+    await page.getByRole("alert").filter({ hasText: "effect" }).waitFor();
+    await page.getByLabel("Policy").fill(JSON.stringify([{ effect: "allow", resources: ["proj/*:env/staging:flag/*"], actions: ["*"] }]));
+    await page.getByRole("button", { name: "Create role" }).click();
+    await page.getByRole("cell", { name: "staging-editor" }).waitFor();
+    await checkPage(page, "roles");
+    const role = (await admin.call("GET", "/api/v2/roles/staging-editor")).body;
+    expect(role).toMatchObject({ name: "Staging editor", policy: [{ effect: "allow", resources: ["proj/*:env/staging:flag/*"], actions: ["*"] }] });
+
+    await page.getByRole("link", { name: "Members" }).click();
+    await page.getByLabel("Member email").fill("lin@example.com");
+    await page.getByLabel("First name").fill("Lin");
+    await page.getByLabel("Member role").selectOption("reader");
+    await page.getByLabel("Custom roles").fill("staging-editor");
+    await page.getByLabel("Initial password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Invite member" }).click();
+    await page.getByRole("cell", { name: "lin@example.com" }).waitFor();
+    await checkPage(page, "members");
+    const lin = (await admin.call("GET", "/api/v2/members?limit=100")).body.items.find((m: { email: string }) => m.email === "lin@example.com");
+    expect(lin).toMatchObject({ firstName: "Lin", role: "reader", customRoles: ["staging-editor"] });
+    const session = await fetch(`${vexil.url}/api/v2/sessions`, { method: "POST", headers: { "content-type": "application/json", origin: vexil.url }, body: JSON.stringify({ email: "lin@example.com", password: PASSWORD }) });
+    expect(session.status).toBeLessThan(300);
   });
 
   test("signing out ends the session: the cookie no longer works and the sign-in form is back", async () => {

@@ -9,6 +9,7 @@ import { EnvironmentsPage } from "./pages/environments.tsx";
 import { FlagPage } from "./pages/flag.tsx";
 import { ApprovalsPage, ScheduledChangesPage } from "./pages/flag-changes.tsx";
 import { FlagsPage } from "./pages/flags.tsx";
+import { MembersPage, RolesPage } from "./pages/members.tsx";
 import { ProjectsPage } from "./pages/projects.tsx";
 import { SegmentPage, SegmentsPage } from "./pages/segments.tsx";
 import { TokensPage } from "./pages/tokens.tsx";
@@ -93,6 +94,8 @@ function Shell({ identity }: { identity: Identity }) {
     { href: "/audit", label: "Audit log", active: location.startsWith("/audit") },
     { href: "/tokens", label: "Access tokens", active: location.startsWith("/tokens") },
     { href: "/webhooks", label: "Webhooks", active: location.startsWith("/webhooks") },
+    { href: "/members", label: "Members", active: location.startsWith("/members") },
+    { href: "/roles", label: "Custom roles", active: location.startsWith("/roles") },
   ];
   return (
     <div className="vx-shell">
@@ -125,6 +128,8 @@ function Shell({ identity }: { identity: Identity }) {
           <Route path="/audit" component={AuditLogPage} />
           <Route path="/tokens" component={TokensPage} />
           <Route path="/webhooks" component={WebhooksPage} />
+          <Route path="/members" component={MembersPage} />
+          <Route path="/roles" component={RolesPage} />
           <Route>
             <Title order={1}>Not found</Title>
             <Text>There is no page at {location}.</Text>
