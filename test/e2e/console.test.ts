@@ -8,7 +8,8 @@
  * approval request with the same instructions, which an admin approves and applies from its page; a
  * change scheduled from the review shows in the API and is deleted from its page; a webhook's signing
  * secret is shown once, signs the deliveries its receiver gets, and its delivery log lists them; a
- * segment gets targets and a rule; a custom role and a member invited with it are made. axe-core finds no serious or critical violations on the main pages, and
+ * segment gets targets and a rule; a custom role and a member invited with it are made; the flag page edits settings,
+ * variation names, other context kinds' targets and prerequisites. axe-core finds no serious or critical violations on the main pages, and
  * no page breaks the Content-Security-Policy. Screenshots of the pages go to a temporary directory, or
  * to `VEXIL_CONSOLE_SHOTS` (`docs/console` keeps them in the repository).
  */
@@ -459,7 +460,7 @@ describe("console", () => {
     expect(applied.status).toBe("completed");
     expect(applied.allReviews.map((r: { kind: string; comment?: string }) => [r.kind, r.comment])).toEqual([["approve", "fine by me"]]);
     expect((await admin.call("PATCH", "/api/v2/projects/shop/environments/production", { body: [{ op: "replace", path: "/approvalSettings/required", value: false }] })).status).toBe(200);
-  });
+  }, 20_000);
 
   test("a change scheduled from the review is in the API, leaves the flag as it is, and is deleted from its page", async () => {
     await page.goto(`${vexil.url}/projects/shop/flags/checkout?env=production`);
@@ -524,7 +525,7 @@ describe("console", () => {
     await page.getByRole("button", { name: "Delete audit-sink" }).click();
     await page.getByRole("cell", { name: "audit-sink", exact: true }).waitFor({ state: "detached" });
     expect((await admin.call("GET", "/api/v2/webhooks")).body.items).toEqual([]);
-  });
+  }, 20_000);
 
   test("a segment made in production gets included and excluded keys and a rule, sent as one semantic patch", async () => {
     await page.goto(`${vexil.url}/projects/shop?env=production`);
@@ -556,7 +557,7 @@ describe("console", () => {
     await page.getByRole("link", { name: "All segments" }).click();
     await page.getByRole("table", { name: "Segments" }).waitFor();
     await checkPage(page, "segments");
-  });
+  }, 20_000);
 
   test("a custom role made with a policy written as JSON; a member invited with it and a password signs in", async () => {
     await page.getByRole("link", { name: "Custom roles" }).click();
@@ -589,7 +590,42 @@ describe("console", () => {
     expect(lin).toMatchObject({ firstName: "Lin", role: "reader", customRoles: ["staging-editor"] });
     const session = await fetch(`${vexil.url}/api/v2/sessions`, { method: "POST", headers: { "content-type": "application/json", origin: vexil.url }, body: JSON.stringify({ email: "lin@example.com", password: PASSWORD }) });
     expect(session.status).toBeLessThan(300);
-  });
+  }, 20_000);
+
+  test("the flag page edits settings, variation names, targets of another context kind and prerequisites in one change", async () => {
+    await page.goto(`${vexil.url}/projects/shop/flags/legacy-search?env=production`);
+    await page.getByRole("heading", { name: "legacy-search" }).waitFor();
+    await page.getByLabel("Description", { exact: true }).fill("The old search");
+    await page.getByLabel("Tags", { exact: true }).fill("search");
+    await page.getByLabel("Name of variation 1").fill("Enabled");
+    await page.getByLabel("Context kind").fill("organization");
+    await page.getByRole("button", { name: "Target organization with true" }).click();
+    await page.getByLabel("Serve true to organization keys").fill("acme, globex");
+    await page.getByLabel("Prerequisite flag").selectOption("checkout");
+    await page.getByLabel("Must serve").selectOption({ label: "true" });
+    await page.getByRole("button", { name: "Add prerequisite" }).click();
+    await page.getByTestId("prerequisite").filter({ hasText: "New: checkout must serve true" }).waitFor();
+    await checkPage(page, "flag-editors");
+    await page.getByRole("button", { name: /Review and save \(5 changes\)/ }).click();
+    expect(await page.getByTestId("change-preview").locator("li").allTextContents()).toEqual([
+      "Describe the flag as: The old search",
+      "Add the tags search",
+      'Name the variation true "Enabled"',
+      expect.stringMatching(/^Require the flag checkout to serve its variation /),
+      "Serve true to organization acme, globex",
+    ]);
+    await page.getByLabel("Comment").fill("tidy up");
+    await page.getByRole("button", { name: /Save on version/ }).click();
+    await page.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+    const flag = (await admin.call("GET", "/api/v2/flags/shop/legacy-search?env=production&summary=0")).body;
+    const checkout = (await admin.call("GET", "/api/v2/flags/shop/checkout")).body;
+    expect(flag).toMatchObject({ description: "The old search", tags: ["search"] });
+    expect(flag.variations[0].name).toBe("Enabled");
+    expect(flag.environments.production.contextTargets).toContainEqual({ contextKind: "organization", variation: 0, values: ["acme", "globex"] });
+    expect(flag.environments.production.prerequisites).toEqual([{ key: "checkout", variation: checkout.variations.findIndex((v: { value: unknown }) => v.value === true) }]);
+    await page.getByTestId("prerequisite").filter({ hasText: "checkout must serve true" }).waitFor();
+    expect(await page.getByLabel("Serve Enabled to organization keys").inputValue()).toBe("acme, globex");
+  }, 20_000);
 
   test("signing out ends the session: the cookie no longer works and the sign-in form is back", async () => {
     const [cookie] = await context.cookies();

@@ -40,6 +40,8 @@ const serveText = (flag: Flag, i: Instruction) => {
 
 export const clauseText = (c: Pick<Clause, "attribute" | "op" | "values" | "negate">) => `${c.attribute} ${c.negate ? "not " : ""}${c.op} ${c.values.map(String).join(", ")}`;
 
+const kindText = (i: Instruction) => (i.contextKind && i.contextKind !== "user" ? `${String(i.contextKind)} ` : "");
+
 /** One instruction in words. */
 export function describe(flag: Flag, i: Instruction): string {
   switch (i.kind) {
@@ -48,9 +50,25 @@ export function describe(flag: Flag, i: Instruction): string {
     case "turnFlagOff":
       return "Turn targeting off";
     case "addTargets":
-      return `Serve ${variationLabel(flag, i.variationId)} to ${(i.values as string[]).join(", ")}`;
+      return `Serve ${variationLabel(flag, i.variationId)} to ${kindText(i)}${(i.values as string[]).join(", ")}`;
     case "removeTargets":
-      return `Stop serving ${variationLabel(flag, i.variationId)} to ${(i.values as string[]).join(", ")}`;
+      return `Stop serving ${variationLabel(flag, i.variationId)} to ${kindText(i)}${(i.values as string[]).join(", ")}`;
+    case "updateName":
+      return `Rename the flag to ${String(i.value)}`;
+    case "updateDescription":
+      return `Describe the flag as: ${String(i.value)}`;
+    case "addTags":
+      return `Add the tags ${(i.values as string[]).join(", ")}`;
+    case "removeTags":
+      return `Remove the tags ${(i.values as string[]).join(", ")}`;
+    case "updateVariation":
+      return `Name the variation ${JSON.stringify(flag.variations.find((v) => v._id === i.variationId)?.value)} ${JSON.stringify(i.name)}`;
+    case "addVariation":
+      return `Add the variation ${JSON.stringify(i.value)}${i.name ? ` (${String(i.name)})` : ""}`;
+    case "addPrerequisite":
+      return `Require the flag ${String(i.key)} to serve its variation ${String(i.variationId)}`;
+    case "removePrerequisite":
+      return `Stop requiring the flag ${String(i.key)}`;
     case "addRule":
       return `Add a rule: if ${(i.clauses as Clause[]).map(clauseText).join(" and ")}, ${serveText(flag, i)}`;
     case "removeRule":
