@@ -9,7 +9,7 @@
  * change scheduled from the review shows in the API and is deleted from its page; a webhook's signing
  * secret is shown once, signs the deliveries its receiver gets, and its delivery log lists them; a
  * segment gets targets and a rule; a custom role and a member invited with it are made; the flag page edits settings,
- * variation names, other context kinds' targets and prerequisites. axe-core finds no serious or critical violations on the main pages, and
+ * variation names, other context kinds' targets and prerequisites, and a target's removal date. axe-core finds no serious or critical violations on the main pages, and
  * no page breaks the Content-Security-Policy. Screenshots of the pages go to a temporary directory, or
  * to `VEXIL_CONSOLE_SHOTS` (`docs/console` keeps them in the repository).
  */
@@ -592,7 +592,7 @@ describe("console", () => {
     expect(session.status).toBeLessThan(300);
   }, 20_000);
 
-  test("the flag page edits settings, variation names, targets of another context kind and prerequisites in one change", async () => {
+  test("the flag page edits settings, variation names, targets of another context kind and prerequisites in one change, and sets a removal date", async () => {
     await page.goto(`${vexil.url}/projects/shop/flags/legacy-search?env=production`);
     await page.getByRole("heading", { name: "legacy-search" }).waitFor();
     await page.getByLabel("Description", { exact: true }).fill("The old search");
@@ -625,6 +625,20 @@ describe("console", () => {
     expect(flag.environments.production.prerequisites).toEqual([{ key: "checkout", variation: checkout.variations.findIndex((v: { value: unknown }) => v.value === true) }]);
     await page.getByTestId("prerequisite").filter({ hasText: "checkout must serve true" }).waitFor();
     expect(await page.getByLabel("Serve Enabled to organization keys").inputValue()).toBe("acme, globex");
+
+    // A targeted context gets a removal date, and has it cancelled.
+    await page.getByLabel("Targeted context").selectOption("organization:acme");
+    const local = "2099-03-04T05:06";
+    await page.getByLabel("Remove it at").fill(local);
+    await page.getByRole("button", { name: "Set the removal date" }).click();
+    await page.getByTestId("expiring-target").filter({ hasText: "acme" }).waitFor();
+    const expected = await page.evaluate(`new Date(${JSON.stringify(local)}).getTime()`);
+    const expiringPath = "/api/v2/flags/shop/legacy-search/expiring-targets/production";
+    expect((await admin.call("GET", expiringPath)).body.items).toMatchObject([{ contextKind: "organization", contextKey: "acme", variationId: flag.variations[0]._id, expirationDate: expected }]);
+    await checkPage(page, "expiring-targets");
+    await page.getByRole("button", { name: "Cancel the removal of acme" }).click();
+    await page.getByText("No target has a removal date in production.").waitFor();
+    expect((await admin.call("GET", expiringPath)).body.items).toEqual([]);
   }, 20_000);
 
   test("signing out ends the session: the cookie no longer works and the sign-in form is back", async () => {

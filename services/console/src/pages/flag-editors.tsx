@@ -1,12 +1,13 @@
 /**
  * The flag page's editors beyond targeting rules: the flag's settings (name, description, tags) and
  * variations (names, a new one), targets of other context kinds, and prerequisites. Each edits part
- * of the page's draft; the page turns the draft's difference into instructions.
+ * of the page's draft; the page turns the draft's difference into instructions. Expiring targets are
+ * their own resource: a removal date is set or cancelled at once.
  */
-import { Button, Card, Code, Group, NativeSelect, Stack, Text, TextInput, Title } from "@mantine/core";
-import { useQuery } from "@tanstack/react-query";
+import { Alert, Button, Card, Code, Group, NativeSelect, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, enc, type Flag, type Page } from "../api.ts";
+import { SEMANTIC_PATCH, api, enc, errorText, type Flag, type FlagEnvironment, type Page } from "../api.ts";
 
 export interface SettingsDraft {
   name: string;
@@ -201,6 +202,117 @@ export function PrerequisitesEditor({
             Add prerequisite
           </Button>
         </Group>
+      </Stack>
+    </Card>
+  );
+}
+
+interface ExpiringTarget {
+  _id: string;
+  contextKind: string;
+  contextKey: string;
+  variationId?: string;
+  expirationDate: number;
+}
+interface ExpiringAnswer extends Page<ExpiringTarget> {
+  errors?: Array<{ instructionIndex: number; message: string }>;
+}
+
+/** Removal dates of the individually targeted contexts of a flag in one environment. */
+export function ExpiringTargetsCard({ projectKey, flag, environmentKey, config }: { projectKey: string; flag: Flag; environmentKey: string; config: FlagEnvironment }) {
+  const client = useQueryClient();
+  const path = `/api/v2/flags/${enc(projectKey)}/${enc(flag.key)}/expiring-targets/${enc(environmentKey)}`;
+  const key = ["expiring", projectKey, flag.key, environmentKey];
+  const list = useQuery({ queryKey: key, queryFn: () => api<ExpiringAnswer>("GET", path) });
+  const targeted = [...(config.targets ?? []), ...(config.contextTargets ?? []).filter((t) => (t.contextKind ?? "user") !== "user")].flatMap((t) =>
+    t.values.map((v) => ({ kind: t.contextKind ?? "user", key: v, variation: t.variation })),
+  );
+  const [choice, setChoice] = useState("");
+  const [when, setWhen] = useState("");
+  const patch = useMutation({
+    mutationFn: (instruction: Record<string, unknown>) => api<ExpiringAnswer>("PATCH", path, { instructions: [instruction] }, { "content-type": SEMANTIC_PATCH }),
+    onSuccess: (answer) => {
+      if ((answer.errors ?? []).length === 0) {
+        setChoice("");
+        setWhen("");
+      }
+      client.setQueryData(key, answer);
+    },
+  });
+  const chosen = targeted.find((t) => `${t.kind}:${t.key}` === choice);
+  const failures = patch.data?.errors ?? [];
+  const variationOf = (id?: string) => {
+    const i = flag.variations.findIndex((v) => v._id === id);
+    return i >= 0 ? variationName(flag, i) : "—";
+  };
+  return (
+    <Card withBorder>
+      <Title order={2} size="h4" mb="xs">
+        Expiring targets
+      </Title>
+      <Stack gap="xs">
+        {list.error && <Alert color="red">{errorText(list.error)}</Alert>}
+        {list.data?.items.length === 0 && <Text size="sm">No target has a removal date in {environmentKey}.</Text>}
+        {list.data && list.data.items.length > 0 && (
+          <Table aria-label="Expiring targets">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Context</Table.Th>
+                <Table.Th>Served</Table.Th>
+                <Table.Th>Removed at</Table.Th>
+                <Table.Th>Action</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {list.data.items.map((t) => (
+                <Table.Tr key={t._id} data-testid="expiring-target">
+                  <Table.Td>
+                    {t.contextKind} <Code>{t.contextKey}</Code>
+                  </Table.Td>
+                  <Table.Td>{variationOf(t.variationId)}</Table.Td>
+                  <Table.Td>{new Date(t.expirationDate).toLocaleString()}</Table.Td>
+                  <Table.Td>
+                    <Button
+                      size="compact-xs"
+                      variant="subtle"
+                      color="red"
+                      onClick={() => patch.mutate({ kind: "removeExpiringTarget", contextKind: t.contextKind, contextKey: t.contextKey, variationId: t.variationId })}
+                    >
+                      Cancel the removal of {t.contextKey}
+                    </Button>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        )}
+        <Group align="end">
+          <NativeSelect
+            w={260}
+            label="Targeted context"
+            value={choice}
+            data={[{ value: "", label: targeted.length === 0 ? "No context is targeted" : "Choose a context" }, ...targeted.map((t) => ({ value: `${t.kind}:${t.key}`, label: `${t.kind} ${t.key} (${variationName(flag, t.variation)})` }))]}
+            onChange={(e) => setChoice(e.currentTarget.value)}
+          />
+          <TextInput type="datetime-local" label="Remove it at" value={when} onChange={(e) => setWhen(e.currentTarget.value)} />
+          <Button
+            size="xs"
+            variant="default"
+            disabled={!chosen || when === ""}
+            loading={patch.isPending}
+            onClick={() =>
+              chosen &&
+              patch.mutate({ kind: "addExpiringTarget", contextKind: chosen.kind, contextKey: chosen.key, variationId: flag.variations[chosen.variation]!._id, value: new Date(when).getTime() })
+            }
+          >
+            Set the removal date
+          </Button>
+        </Group>
+        {(patch.error || failures.length > 0) && (
+          <Alert color="red" role="alert">
+            {patch.error ? errorText(patch.error) : failures.map((f) => f.message).join("; ")}
+          </Alert>
+        )}
       </Stack>
     </Card>
   );

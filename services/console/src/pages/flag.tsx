@@ -10,7 +10,7 @@ import { useMemo, useState } from "react";
 import { Link, useSearchParams } from "wouter";
 import { api, enc, environmentsOf, errorText, type Flag, type FlagEnvironment, type Project, type Rollout, type Rule } from "../api.ts";
 import { ReviewChange, clauseText, type Instruction } from "../review.tsx";
-import { ContextTargetsEditor, PrerequisitesEditor, SettingsEditor, type ContextTargetDraft, type PrerequisiteDraft, type SettingsDraft } from "./flag-editors.tsx";
+import { ContextTargetsEditor, ExpiringTargetsCard, PrerequisitesEditor, SettingsEditor, type ContextTargetDraft, type PrerequisiteDraft, type SettingsDraft } from "./flag-editors.tsx";
 
 export const OPERATORS = [
   "in",
@@ -309,6 +309,7 @@ export function FlagPage({ projectKey, flagKey }: { projectKey: string; flagKey:
         </Group>
       </Card>
       <ContextTargetsEditor flag={f} value={draft.contextTargets} onChange={(contextTargets) => update({ contextTargets })} />
+      <ExpiringTargetsCard projectKey={projectKey} flag={f} environmentKey={env} config={config} />
       <PrerequisitesEditor
         projectKey={projectKey}
         flag={f}
