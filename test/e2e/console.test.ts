@@ -5,11 +5,13 @@
  * the LaunchDarkly server-side SDK connected to production sees it. A change made elsewhere while
  * editing is a 409 that the member re-applies on top; a token's secret is shown once; the audit
  * log shows the comment. Where production requires approval, a writer's save is a 405 that opens an
- * approval request with the same instructions, which an admin approves and applies from its page; a
- * change scheduled from the review shows in the API and is deleted from its page; a webhook's signing
- * secret is shown once, signs the deliveries its receiver gets, and its delivery log lists them; a
- * segment gets targets and a rule; a custom role and a member invited with it are made; the flag page edits settings,
- * variation names, other context kinds' targets and prerequisites, and a target's removal date. axe-core finds no serious or critical violations on the main pages, and
+ * approval request with the same instructions, which an admin approves and applies from its page (a
+ * refused scheduled change asks for approval at the same date); a change scheduled from the review
+ * shows in the API and is deleted from its page; a webhook's signing secret is shown once, signs the
+ * deliveries its receiver gets, and its delivery log lists them; a segment gets targets and a rule; a
+ * custom role and a member invited with it are made; the flag page edits settings, variation names,
+ * other context kinds' targets and prerequisites, and a target's removal date. axe-core finds no
+ * serious or critical violations on the main pages, and
  * no page breaks the Content-Security-Policy. Screenshots of the pages go to a temporary directory, or
  * to `VEXIL_CONSOLE_SHOTS` (`docs/console` keeps them in the repository).
  */
@@ -448,6 +450,7 @@ describe("console", () => {
     const card = page.getByTestId("approval-request").filter({ hasText: "Add carol to the new checkout" });
     await card.waitFor();
     expect(await card.textContent()).toContain("Serve true to carol");
+    expect(await card.textContent()).toContain("by grace@example.com");
     await card.getByLabel("Review comment on Add carol to the new checkout").fill("fine by me");
     await card.getByRole("button", { name: "Approve" }).click();
     await card.getByRole("cell", { name: "fine by me" }).waitFor();
@@ -459,6 +462,27 @@ describe("console", () => {
     const applied = (await admin.call("GET", "/api/v2/projects/shop/flags/checkout/environments/production/approval-requests")).body.items[0];
     expect(applied.status).toBe("completed");
     expect(applied.allReviews.map((r: { kind: string; comment?: string }) => [r.kind, r.comment])).toEqual([["approve", "fine by me"]]);
+    expect((await admin.call("PATCH", "/api/v2/projects/shop/environments/production", { body: [{ op: "replace", path: "/approvalSettings/required", value: false }] })).status).toBe(200);
+  }, 20_000);
+
+  test("where approval is required, a refused scheduled change becomes an approval request for the same date", async () => {
+    expect((await admin.call("PATCH", "/api/v2/projects/shop/environments/production", { body: [{ op: "replace", path: "/approvalSettings/required", value: true }] })).status).toBe(200);
+    const grace = await signedIn("grace@example.com", "/projects/shop/flags/checkout?env=production");
+    const g = grace.page;
+    await g.getByLabel("Serve true to").fill("alice, carol, erin");
+    await g.getByRole("button", { name: /Review and save \(1 change\)/ }).click();
+    const local = "2099-05-06T07:08";
+    await g.getByLabel("Schedule for").fill(local);
+    await g.getByRole("button", { name: "Schedule the change" }).click();
+    await g.getByRole("alert").filter({ hasText: "This change needs approval" }).filter({ hasText: "The request can ask for it to apply at" }).waitFor();
+    await g.getByLabel("Approval request description").fill("erin next year");
+    await g.getByRole("button", { name: "Request approval" }).click();
+    await g.getByText(/Approval request [0-9a-f]+ opened/).waitFor();
+    const expected = await g.evaluate(`new Date(${JSON.stringify(local)}).getTime()`);
+    await grace.context.close();
+    const requests = (await admin.call("GET", "/api/v2/projects/shop/flags/checkout/environments/production/approval-requests")).body.items;
+    expect(requests.find((r: { description: string }) => r.description === "erin next year")).toMatchObject({ status: "pending", executionDate: expected, instructions: [{ kind: "addTargets", values: ["erin"] }] });
+    expect((await admin.call("GET", "/api/v2/projects/shop/flags/checkout/environments/production/scheduled-changes")).body.items).toEqual([]);
     expect((await admin.call("PATCH", "/api/v2/projects/shop/environments/production", { body: [{ op: "replace", path: "/approvalSettings/required", value: false }] })).status).toBe(200);
   }, 20_000);
 

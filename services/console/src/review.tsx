@@ -89,14 +89,25 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
   const [conflict, setConflict] = useState<Flag | undefined>();
   const [description, setDescription] = useState("");
   const [when, setWhen] = useState("");
+  // Whether the last refusal was of a scheduled change that needs approval: its request then asks for the same date.
+  const [scheduleRefused, setScheduleRefused] = useState(false);
   const base = `/api/v2/projects/${enc(projectKey)}/flags/${enc(flag.key)}/environments/${enc(environmentKey)}`;
   const request = useMutation({
-    mutationFn: () => api<{ _id: string }>("POST", `${base}/approval-requests`, { description: description || comment || "Change requested from the console", instructions, ...(comment ? { comment } : {}) }),
+    mutationFn: () =>
+      api<{ _id: string }>("POST", `${base}/approval-requests`, {
+        description: description || comment || "Change requested from the console",
+        instructions,
+        ...(comment ? { comment } : {}),
+        // Refused as a scheduled change: the request asks for the same date.
+        ...(scheduleRefused && when !== "" ? { executionDate: new Date(when).getTime() } : {}),
+      }),
     onSuccess: () => void client.invalidateQueries({ queryKey: ["approvals", projectKey, flag.key, environmentKey] }),
   });
   const schedule = useMutation({
     mutationFn: () => api<{ _id: string }>("POST", `${base}/scheduled-changes`, { executionDate: new Date(when).getTime(), instructions, ...(comment ? { comment } : {}) }),
+    onMutate: () => setScheduleRefused(false),
     onSuccess: () => void client.invalidateQueries({ queryKey: ["scheduled", projectKey, flag.key, environmentKey] }),
+    onError: (e) => setScheduleRefused(e instanceof ApiError && e.status === 405),
   });
   useEffect(() => {
     if (opened) {
@@ -104,6 +115,7 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
       setConflict(undefined);
       request.reset();
       schedule.reset();
+      setScheduleRefused(false);
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [opened, flag._version]);
@@ -114,6 +126,7 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
         "content-type": SEMANTIC_PATCH,
         "if-match": `"${version}"`,
       }),
+    onMutate: () => setScheduleRefused(false),
     onSuccess: (saved) => {
       setComment("");
       setConflict(undefined);
@@ -130,7 +143,7 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
     },
   });
   const latestEnv = conflict?.environments[environmentKey];
-  const needsApproval = save.error instanceof ApiError && save.error.status === 405;
+  const needsApproval = (save.error instanceof ApiError && save.error.status === 405) || scheduleRefused;
   return (
     <Modal opened={opened} onClose={onClose} lockScroll={false} closeButtonProps={{ "aria-label": "Close the review" }} title={`Review changes to ${flag.name} in ${environmentKey}`} size="lg">
       <Stack>
@@ -176,7 +189,7 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
         {needsApproval && (
           <Alert color="yellow" role="alert" title="This change needs approval">
             <Stack gap="xs">
-              <Text size="sm">{save.error!.message}</Text>
+              <Text size="sm">{scheduleRefused ? `${errorText(schedule.error)} The request can ask for it to apply at ${new Date(when).toLocaleString()}.` : errorText(save.error)}</Text>
               {request.data ? (
                 <Text size="sm" role="status">
                   Approval request {request.data._id} opened.{" "}
@@ -204,7 +217,7 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
             Schedule the change
           </Button>
         </Group>
-        {schedule.error && (
+        {schedule.error && !scheduleRefused && (
           <Alert color="red" role="alert" title="Not scheduled">
             {errorText(schedule.error)}
           </Alert>

@@ -27,6 +27,7 @@ interface ApprovalRequest {
   instructions: Instruction[];
   conflicts: Array<{ reason: string }>;
   appliedDate?: number;
+  executionDate?: number;
 }
 interface ScheduledChange {
   _id: string;
@@ -64,6 +65,9 @@ export function ApprovalsPage({ projectKey, flagKey }: { projectKey: string; fla
   const { env, flag, picker, base } = useFlagInEnv(projectKey, flagKey);
   const key = ["approvals", projectKey, flagKey, env];
   const list = useQuery({ queryKey: key, queryFn: () => api<Page<ApprovalRequest>>("GET", `${base}/approval-requests`), enabled: env !== "" });
+  // Member ids shown as emails where the caller may read members; otherwise as ids.
+  const members = useQuery({ queryKey: ["members"], queryFn: () => api<Page<{ _id: string; email: string }>>("GET", "/api/v2/members?limit=100"), retry: false });
+  const who = (id: string | undefined) => (id === undefined ? "a token" : (members.data?.items.find((m) => m._id === id)?.email ?? id));
   return (
     <Stack>
       <Header projectKey={projectKey} flagKey={flagKey} env={env} title={`Approval requests of ${flag.data?.name ?? flagKey}`} />
@@ -71,12 +75,26 @@ export function ApprovalsPage({ projectKey, flagKey }: { projectKey: string; fla
       {list.error && <Alert color="red">{errorText(list.error)}</Alert>}
       {list.data?.items.length === 0 && <Text>No approval requests in {env}.</Text>}
       {flag.data &&
-        list.data?.items.map((r) => <ApprovalCard key={r._id} request={r} flag={flag.data} base={base} queryKey={key} projectKey={projectKey} />)}
+        list.data?.items.map((r) => <ApprovalCard key={r._id} request={r} flag={flag.data} base={base} queryKey={key} projectKey={projectKey} who={who} />)}
     </Stack>
   );
 }
 
-function ApprovalCard({ request: r, flag, base, queryKey, projectKey }: { request: ApprovalRequest; flag: Flag; base: string; queryKey: string[]; projectKey: string }) {
+function ApprovalCard({
+  request: r,
+  flag,
+  base,
+  queryKey,
+  projectKey,
+  who,
+}: {
+  request: ApprovalRequest;
+  flag: Flag;
+  base: string;
+  queryKey: string[];
+  projectKey: string;
+  who(id: string | undefined): string;
+}) {
   const client = useQueryClient();
   const [comment, setComment] = useState("");
   const done = () => {
@@ -104,7 +122,8 @@ function ApprovalCard({ request: r, flag, base, queryKey, projectKey }: { reques
           </Group>
         </Group>
         <Text size="sm">
-          Requested {when(r.creationDate)} by <Code>{r.requestorId}</Code>
+          Requested {when(r.creationDate)} by {who(r.requestorId)}
+          {r.executionDate ? `, to apply at ${when(r.executionDate)}` : ""}
           {r.appliedDate ? `; applied ${when(r.appliedDate)}` : ""}
         </Text>
         <ul>
@@ -132,7 +151,7 @@ function ApprovalCard({ request: r, flag, base, queryKey, projectKey }: { reques
               {r.allReviews.map((v) => (
                 <Table.Tr key={v._id}>
                   <Table.Td>{v.kind}</Table.Td>
-                  <Table.Td>{v.memberId ?? "a token"}</Table.Td>
+                  <Table.Td>{who(v.memberId)}</Table.Td>
                   <Table.Td>{v.comment ?? ""}</Table.Td>
                 </Table.Tr>
               ))}
