@@ -10,7 +10,8 @@
  * shows in the API and is deleted from its page; a webhook's signing secret is shown once, signs the
  * deliveries its receiver gets, and its delivery log lists them; a segment gets targets and a rule; a
  * custom role and a member invited with it are made; the flag page edits settings, variation names,
- * other context kinds' targets and prerequisites, and a target's removal date. axe-core finds no
+ * other context kinds' targets and prerequisites, and a target's removal date; a flag's delivery
+ * receipts show the SDK's stream. axe-core finds no
  * serious or critical violations on the main pages, and
  * no page breaks the Content-Security-Policy. Screenshots of the pages go to a temporary directory, or
  * to `VEXIL_CONSOLE_SHOTS` (`docs/console` keeps them in the repository).
@@ -664,6 +665,20 @@ describe("console", () => {
     await page.getByText("No target has a removal date in production.").waitFor();
     expect((await admin.call("GET", expiringPath)).body.items).toEqual([]);
   }, 20_000);
+
+  test("a flag's delivery receipts show the SDK stream that got each change", async () => {
+    await page.goto(`${vexil.url}/projects/shop/flags/checkout?env=production`);
+    await page.getByRole("link", { name: "Delivery to SDKs in production" }).click();
+    const rows = page.getByTestId("receipt");
+    await rows.first().waitFor();
+    const api = (await admin.call("GET", "/api/v2/flags/shop/checkout/deliveries?env=production")).body.items;
+    expect(api.length).toBeGreaterThan(0);
+    expect(api[0].streams).toBeGreaterThanOrEqual(1);
+    const first = await rows.first().locator("td").allTextContents();
+    expect(first[0]).toBe(String(api[0].version));
+    expect(first[2]).toBe(String(api[0].streams));
+    await checkPage(page, "deliveries");
+  });
 
   test("signing out ends the session: the cookie no longer works and the sign-in form is back", async () => {
     const [cookie] = await context.cookies();

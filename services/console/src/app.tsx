@@ -7,7 +7,7 @@ import { ApiError, api, errorText } from "./api.ts";
 import { AuditLogPage } from "./pages/audit-log.tsx";
 import { EnvironmentsPage } from "./pages/environments.tsx";
 import { FlagPage } from "./pages/flag.tsx";
-import { ApprovalsPage, ScheduledChangesPage } from "./pages/flag-changes.tsx";
+import { ApprovalsPage, DeliveriesPage, ScheduledChangesPage } from "./pages/flag-changes.tsx";
 import { FlagsPage } from "./pages/flags.tsx";
 import { MembersPage, RolesPage } from "./pages/members.tsx";
 import { ProjectsPage } from "./pages/projects.tsx";
@@ -119,6 +119,7 @@ function Shell({ identity }: { identity: Identity }) {
         <Switch>
           <Route path="/" component={ProjectsPage} />
           <Route path="/projects/:project/flags/:flag/approvals">{(p) => <ApprovalsPage projectKey={p.project} flagKey={p.flag} />}</Route>
+          <Route path="/projects/:project/flags/:flag/deliveries">{(p) => <DeliveriesPage projectKey={p.project} flagKey={p.flag} />}</Route>
           <Route path="/projects/:project/flags/:flag/scheduled">{(p) => <ScheduledChangesPage projectKey={p.project} flagKey={p.flag} />}</Route>
           <Route path="/projects/:project/flags/:flag">{(p) => <FlagPage projectKey={p.project} flagKey={p.flag} />}</Route>
           <Route path="/projects/:project/segments/:segment">{(p) => <SegmentPage projectKey={p.project} segmentKey={p.segment} />}</Route>

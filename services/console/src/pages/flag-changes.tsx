@@ -1,6 +1,7 @@
 /**
- * A flag's pending changes in one environment: its approval requests (review, apply, delete) and its
- * scheduled changes (delete). Both are made from the flag page's review of a change.
+ * A flag's changes in one environment: its approval requests (review, apply, delete) and its
+ * scheduled changes (delete), both made from the flag page's review of a change; and the delivery
+ * receipts of its recent changes (how many SDK streams got each, and how fast).
  */
 import { Alert, Anchor, Badge, Button, Card, Code, Group, NativeSelect, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -231,6 +232,65 @@ export function ScheduledChangesPage({ projectKey, flagKey }: { projectKey: stri
                     Delete
                   </Button>
                 </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+    </Stack>
+  );
+}
+
+interface Receipt {
+  environmentKey: string;
+  version: number;
+  committedAt: number;
+  streams: number;
+  instances: Array<{ instance: string; streams: number; lagMs: number }>;
+  lagMs?: { p50: number; p99: number; max: number };
+}
+
+/** How the flag's recent changes reached the SDK streams of one environment: streams and lag per change. */
+export function DeliveriesPage({ projectKey, flagKey }: { projectKey: string; flagKey: string }) {
+  const { env, flag, picker } = useFlagInEnv(projectKey, flagKey);
+  const receipts = useQuery({
+    queryKey: ["flag-deliveries", projectKey, flagKey, env],
+    queryFn: () => api<{ items: Receipt[] }>("GET", `/api/v2/flags/${enc(projectKey)}/${enc(flagKey)}/deliveries?env=${enc(env)}`),
+    enabled: env !== "",
+  });
+  return (
+    <Stack>
+      <Header projectKey={projectKey} flagKey={flagKey} env={env} title={`Delivery of ${flag.data?.name ?? flagKey}'s changes`} />
+      {picker}
+      <Group>
+        <Text size="sm" c="dimmed">
+          Each recent change in {env}: how many SDK streams got it and how long after it was committed (since this server started).
+        </Text>
+        <Button size="compact-xs" variant="default" onClick={() => void receipts.refetch()}>
+          Refresh the receipts
+        </Button>
+      </Group>
+      {receipts.error && <Alert color="red">{errorText(receipts.error)}</Alert>}
+      {receipts.data?.items.length === 0 && <Text>No change of this flag in {env} has been delivered since the server started.</Text>}
+      {receipts.data && receipts.data.items.length > 0 && (
+        <Table aria-label="Delivery receipts">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Version</Table.Th>
+              <Table.Th>Committed</Table.Th>
+              <Table.Th>Streams</Table.Th>
+              <Table.Th>Lag p50 / p99 / max</Table.Th>
+              <Table.Th>Streaming instances</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {receipts.data.items.map((r) => (
+              <Table.Tr key={`${r.environmentKey}-${r.version}`} data-testid="receipt">
+                <Table.Td>{r.version}</Table.Td>
+                <Table.Td>{when(r.committedAt)}</Table.Td>
+                <Table.Td>{r.streams}</Table.Td>
+                <Table.Td>{r.lagMs ? `${r.lagMs.p50} / ${r.lagMs.p99} / ${r.lagMs.max} ms` : "—"}</Table.Td>
+                <Table.Td>{r.instances.map((i) => `${i.instance}: ${i.streams} in ${i.lagMs} ms`).join("; ")}</Table.Td>
               </Table.Tr>
             ))}
           </Table.Tbody>

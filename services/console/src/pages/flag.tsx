@@ -286,6 +286,9 @@ export function FlagPage({ projectKey, flagKey }: { projectKey: string; flagKey:
         <Anchor component={Link} href={`/projects/${projectKey}/flags/${flagKey}/scheduled?env=${env}`}>
           Scheduled changes in {env}
         </Anchor>
+        <Anchor component={Link} href={`/projects/${projectKey}/flags/${flagKey}/deliveries?env=${env}`}>
+          Delivery to SDKs in {env}
+        </Anchor>
       </Group>
       <Switch label={`Targeting ${draft.on ? "on" : "off"} in ${env}`} checked={draft.on} onChange={(e) => update({ on: e.currentTarget.checked })} size="md" />
       <Card withBorder>
