@@ -519,6 +519,7 @@ describe("console", () => {
     await page.getByRole("link", { name: "Webhooks" }).click();
     await page.getByLabel("Webhook name").fill("audit-sink");
     await page.getByLabel("Webhook URL").fill(`http://127.0.0.1:${receiver.port}/hooks`);
+    await page.getByLabel("Send changes to").fill("proj/shop:env/*:flag/*");
     await page.getByRole("button", { name: "Create webhook" }).click();
     const secret = (await page.getByTestId("new-webhook-secret").textContent())!;
     expect(secret).toMatch(/^whsec_/);
@@ -526,7 +527,7 @@ describe("console", () => {
     await checkPage(page, "webhooks");
     const hooks = (await admin.call("GET", "/api/v2/webhooks")).body.items;
     expect(hooks).toHaveLength(1);
-    expect(hooks[0]).toMatchObject({ name: "audit-sink", on: true, _signed: true });
+    expect(hooks[0]).toMatchObject({ name: "audit-sink", on: true, _signed: true, statements: [{ effect: "allow", resources: ["proj/shop:env/*:flag/*"], actions: ["*"] }] });
     expect(JSON.stringify(hooks)).not.toContain(secret);
     await page.reload();
     await page.getByRole("cell", { name: "audit-sink", exact: true }).waitFor();
@@ -544,6 +545,9 @@ describe("console", () => {
       return false;
     });
     await checkPage(page, "webhook-deliveries");
+    // Redelivered from the log: the receiver gets the same body again.
+    await delivered.first().getByRole("button", { name: /^Redeliver/ }).click();
+    await waitFor("the redelivery", () => received.filter((r) => r.body === got.body).length === 2);
 
     await page.getByRole("switch", { name: "Webhook audit-sink on" }).click({ force: true });
     await waitFor("the webhook to turn off", async () => (await admin.call("GET", `/api/v2/webhooks/${hooks[0]._id}`)).body.on === false);

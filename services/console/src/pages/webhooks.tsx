@@ -1,4 +1,7 @@
-/** Webhooks: list, create (a signing secret shown this once), turn on or off, delete, and each one's delivery log. */
+/**
+ * Webhooks: list, create (which changes it gets, and a signing secret shown this once), turn on or
+ * off, delete, and each one's delivery log with redelivery.
+ */
 import { Alert, Badge, Button, Card, Checkbox, Code, CopyButton, Group, Stack, Switch, Table, Text, TextInput, Title } from "@mantine/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
@@ -27,13 +30,19 @@ export function WebhooksPage() {
   const [name, setName] = useState("");
   const [url, setUrl] = useState("");
   const [sign, setSign] = useState(true);
+  const [resources, setResources] = useState("");
   const [shown, setShown] = useState<string | undefined>();
   const refresh = () => void client.invalidateQueries({ queryKey: ["webhooks"] });
   const create = useMutation({
-    mutationFn: () => api<Webhook>("POST", "/api/v2/webhooks", { url, sign, on: true, ...(name ? { name } : {}) }),
+    mutationFn: () => {
+      const only = resources.split(",").map((r) => r.trim()).filter((r) => r !== "");
+      const statements = only.length > 0 ? [{ effect: "allow", resources: only, actions: ["*"] }] : undefined;
+      return api<Webhook>("POST", "/api/v2/webhooks", { url, sign, on: true, ...(name ? { name } : {}), ...(statements ? { statements } : {}) });
+    },
     onSuccess: () => {
       setName("");
       setUrl("");
+      setResources("");
       refresh();
     },
   });
@@ -99,6 +108,12 @@ export function WebhooksPage() {
           </Title>
           <TextInput label="Webhook name" value={name} onChange={(e) => setName(e.currentTarget.value)} />
           <TextInput label="Webhook URL" type="url" required placeholder="https://example.com/hooks/vexil" value={url} onChange={(e) => setUrl(e.currentTarget.value)} />
+          <TextInput
+            label="Send changes to"
+            description="Resource specifiers, comma-separated (e.g. proj/shop:env/production:flag/*); empty: every change"
+            value={resources}
+            onChange={(e) => setResources(e.currentTarget.value)}
+          />
           <Checkbox label="Sign deliveries (a new secret is generated)" checked={sign} onChange={(e) => setSign(e.currentTarget.checked)} />
           {create.error && (
             <Alert color="red" role="alert">
@@ -141,6 +156,10 @@ export function WebhooksPage() {
 
 function Deliveries({ id, name }: { id: string; name: string }) {
   const log = useQuery({ queryKey: ["webhook-deliveries", id], queryFn: () => api<Page<Delivery>>("GET", `/api/v2/webhooks/${enc(id)}/deliveries?limit=50`) });
+  const redeliver = useMutation({
+    mutationFn: (deliveryId: string) => api("POST", `/api/v2/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/redeliver`),
+    onSettled: () => void log.refetch(),
+  });
   return (
     <Card withBorder component="section" aria-labelledby="deliveries-title">
       <Group justify="space-between" mb="xs">
@@ -151,7 +170,11 @@ function Deliveries({ id, name }: { id: string; name: string }) {
           Refresh the deliveries
         </Button>
       </Group>
-      {log.error && <Alert color="red">{errorText(log.error)}</Alert>}
+      {(log.error ?? redeliver.error) && (
+        <Alert color="red" role="alert">
+          {errorText(log.error ?? redeliver.error)}
+        </Alert>
+      )}
       {log.data?.items.length === 0 && <Text size="sm">No deliveries yet.</Text>}
       {log.data && log.data.items.length > 0 && (
         <Table aria-label={`Deliveries of ${name}`}>
@@ -161,6 +184,7 @@ function Deliveries({ id, name }: { id: string; name: string }) {
               <Table.Th>Resource</Table.Th>
               <Table.Th>State</Table.Th>
               <Table.Th>Attempts</Table.Th>
+              <Table.Th>Action</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
@@ -176,6 +200,11 @@ function Deliveries({ id, name }: { id: string; name: string }) {
                   </Badge>
                 </Table.Td>
                 <Table.Td>{d.attempts.map((a) => `#${a.attempt}: ${a.statusCode ?? a.error ?? "—"} in ${a.latencyMs} ms`).join("; ")}</Table.Td>
+                <Table.Td>
+                  <Button size="compact-xs" variant="default" onClick={() => redeliver.mutate(d._id)} disabled={d.status === "pending"} aria-label={`Redeliver ${d.resource} of ${new Date(d.createdAt).toLocaleString()}`}>
+                    Redeliver
+                  </Button>
+                </Table.Td>
               </Table.Tr>
             ))}
           </Table.Tbody>
