@@ -117,9 +117,8 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
       schedule.reset();
       setScheduleRefused(false);
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // A new review starts clean; the mutations' own identity does not matter here.
   }, [opened, flag._version]);
-
   const save = useMutation({
     mutationFn: () =>
       api<Flag>("PATCH", `/api/v2/flags/${enc(projectKey)}/${enc(flag.key)}?env=${enc(environmentKey)}`, { environmentKey, comment, instructions }, {
