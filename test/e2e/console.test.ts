@@ -4,11 +4,20 @@
  * and a flag, adds a rule with a 30/70 rollout and turns the flag on in production with a comment;
  * the LaunchDarkly server-side SDK connected to production sees it. A change made elsewhere while
  * editing is a 409 that the member re-applies on top; a token's secret is shown once; the audit
- * log shows the comment. axe-core finds no serious or critical violations on the main pages, and
+ * log shows the comment. Where production requires approval, a writer's save is a 405 that opens an
+ * approval request with the same instructions, which an admin approves and applies from its page (a
+ * refused scheduled change asks for approval at the same date); a change scheduled from the review
+ * shows in the API and is deleted from its page; a webhook's signing secret is shown once, signs the
+ * deliveries its receiver gets, and its delivery log lists them; a segment gets targets and a rule; a
+ * custom role and a member invited with it are made; the flag page edits settings, variation names,
+ * other context kinds' targets and prerequisites, and a target's removal date; a flag's delivery
+ * receipts show the SDK's stream. axe-core finds no
+ * serious or critical violations on the main pages, and
  * no page breaks the Content-Security-Policy. Screenshots of the pages go to a temporary directory, or
  * to `VEXIL_CONSOLE_SHOTS` (`docs/console` keeps them in the repository).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,6 +59,29 @@ describe("console", () => {
   let page: Page;
   let sdk: LDClient | undefined;
   const cspViolations: string[] = [];
+  /** A webhook receiver on loopback (allowed by `VEXIL_WEBHOOK_ALLOWED_NETWORKS`): what it was sent. */
+  const received: Array<{ body: string; signature: string | null }> = [];
+  const receiver = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    async fetch(req) {
+      received.push({ body: await req.text(), signature: req.headers.get("x-ld-signature") });
+      return new Response("ok");
+    },
+  });
+
+  /** A new browser context signed in as `email`, on `path`. */
+  async function signedIn(email: string, path: string): Promise<{ context: BrowserContext; page: Page }> {
+    const c = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    c.setDefaultTimeout(8_000);
+    const p = await c.newPage();
+    watchCsp(p);
+    await p.goto(vexil.url + path);
+    await p.getByLabel("Email").fill(email);
+    await p.getByRole("textbox", { name: "Password" }).fill(PASSWORD);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    return { context: c, page: p };
+  }
 
   /** Serious or critical axe-core violations on the page as it is now. */
   async function axeViolations(p: Page): Promise<string[]> {
@@ -85,6 +117,7 @@ describe("console", () => {
       DATABASE_URL: await testDatabaseUrl(),
       NATS_URL: nats.url,
       VEXIL_PUBLIC_ORIGIN: `http://127.0.0.1:${port}`,
+      VEXIL_WEBHOOK_ALLOWED_NETWORKS: "127.0.0.0/8",
     });
     admin = makeClient([vexil.url], TOKEN);
     const member = await admin.call("POST", "/api/v2/members", {
@@ -106,6 +139,7 @@ describe("console", () => {
     await browser?.close();
     await vexil?.stop();
     await nats?.stop();
+    receiver.stop(true);
     rmSync(dataDir, { recursive: true, force: true });
     if (!process.env.VEXIL_CONSOLE_SHOTS) rmSync(SHOTS, { recursive: true, force: true });
   });
@@ -381,6 +415,273 @@ describe("console", () => {
     await page.getByRole("button", { name: /Save on version/ }).click();
     await waitFor("the switch to turn off", async () => !(await page.getByRole("switch", { name: "New checkout in production" }).isChecked()));
     await waitFor("the SDK to see it off", async () => (await sdk!.variationDetail("checkout", { kind: "user", key: "a" }, "absent")).reason.kind === "OFF");
+  });
+
+  test("where production requires approval, a writer's save is a 405 that opens an approval request; an admin approves and applies it", async () => {
+    expect((await admin.call("PATCH", "/api/v2/projects/shop/environments/production", { body: [{ op: "replace", path: "/approvalSettings/required", value: true }] })).status).toBe(200);
+    const before = (await admin.call("GET", "/api/v2/flags/shop/checkout?summary=0")).body;
+    const grace = await signedIn("grace@example.com", "/projects/shop/flags/checkout?env=production");
+    const g = grace.page;
+    await g.getByLabel("Serve true to").fill("alice, carol");
+    await g.getByRole("button", { name: /Review and save \(1 change\)/ }).click();
+    await g.getByLabel("Comment").fill("carol joins the pilot");
+    await g.getByRole("button", { name: /Save on version/ }).click();
+    const needs = g.getByRole("alert").filter({ hasText: "This change needs approval" });
+    await needs.waitFor();
+    expect(await needs.textContent()).toContain("require approval");
+    await g.getByLabel("Approval request description").fill("Add carol to the new checkout");
+    await checkPage(g, "approval-needed", false);
+    await g.getByRole("button", { name: "Request approval" }).click();
+    await g.getByText(/Approval request [0-9a-f]+ opened/).waitFor();
+    // Nothing changed yet; the request holds the same instructions and comment.
+    const flagNow = (await admin.call("GET", "/api/v2/flags/shop/checkout?summary=0")).body;
+    expect(flagNow.environments.production.targets).toEqual(before.environments.production.targets);
+    const listed = await admin.call("GET", "/api/v2/projects/shop/flags/checkout/environments/production/approval-requests");
+    expect(listed.body.items).toHaveLength(1);
+    expect(listed.body.items[0]).toMatchObject({ description: "Add carol to the new checkout", status: "pending", reviewStatus: "pending", instructions: [{ kind: "addTargets", values: ["carol"] }] });
+    // The requestor cannot approve their own request here: the API's message shows.
+    await g.getByRole("link", { name: "See the approval requests" }).click();
+    const own = g.getByTestId("approval-request").filter({ hasText: "Add carol to the new checkout" });
+    await own.getByRole("button", { name: "Approve" }).click();
+    await own.getByRole("alert").filter({ hasText: "does not let a requestor review their own" }).waitFor();
+    await grace.context.close();
+
+    await page.goto(`${vexil.url}/projects/shop/flags/checkout?env=production`);
+    await page.getByRole("link", { name: "Approval requests in production" }).click();
+    const card = page.getByTestId("approval-request").filter({ hasText: "Add carol to the new checkout" });
+    await card.waitFor();
+    expect(await card.textContent()).toContain("Serve true to carol");
+    expect(await card.textContent()).toContain("by grace@example.com");
+    await card.getByLabel("Review comment on Add carol to the new checkout").fill("fine by me");
+    await card.getByRole("button", { name: "Approve" }).click();
+    await card.getByRole("cell", { name: "fine by me" }).waitFor();
+    await checkPage(page, "approvals");
+    await card.getByRole("button", { name: "Apply" }).click();
+    await card.getByText("completed", { exact: true }).waitFor();
+    const after = (await admin.call("GET", "/api/v2/flags/shop/checkout?summary=0")).body;
+    expect(after.environments.production.targets.find((t: { variation: number }) => t.variation === 0).values.sort()).toEqual(["alice", "carol"]);
+    const applied = (await admin.call("GET", "/api/v2/projects/shop/flags/checkout/environments/production/approval-requests")).body.items[0];
+    expect(applied.status).toBe("completed");
+    expect(applied.allReviews.map((r: { kind: string; comment?: string }) => [r.kind, r.comment])).toEqual([["approve", "fine by me"]]);
+    expect((await admin.call("PATCH", "/api/v2/projects/shop/environments/production", { body: [{ op: "replace", path: "/approvalSettings/required", value: false }] })).status).toBe(200);
+  }, 20_000);
+
+  test("where approval is required, a refused scheduled change becomes an approval request for the same date", async () => {
+    expect((await admin.call("PATCH", "/api/v2/projects/shop/environments/production", { body: [{ op: "replace", path: "/approvalSettings/required", value: true }] })).status).toBe(200);
+    const grace = await signedIn("grace@example.com", "/projects/shop/flags/checkout?env=production");
+    const g = grace.page;
+    await g.getByLabel("Serve true to").fill("alice, carol, erin");
+    await g.getByRole("button", { name: /Review and save \(1 change\)/ }).click();
+    const local = "2099-05-06T07:08";
+    await g.getByLabel("Schedule for").fill(local);
+    await g.getByRole("button", { name: "Schedule the change" }).click();
+    await g.getByRole("alert").filter({ hasText: "This change needs approval" }).filter({ hasText: "The request can ask for it to apply at" }).waitFor();
+    await g.getByLabel("Approval request description").fill("erin next year");
+    await g.getByRole("button", { name: "Request approval" }).click();
+    await g.getByText(/Approval request [0-9a-f]+ opened/).waitFor();
+    const expected = await g.evaluate(`new Date(${JSON.stringify(local)}).getTime()`);
+    await grace.context.close();
+    const requests = (await admin.call("GET", "/api/v2/projects/shop/flags/checkout/environments/production/approval-requests")).body.items;
+    expect(requests.find((r: { description: string }) => r.description === "erin next year")).toMatchObject({ status: "pending", executionDate: expected, instructions: [{ kind: "addTargets", values: ["erin"] }] });
+    expect((await admin.call("GET", "/api/v2/projects/shop/flags/checkout/environments/production/scheduled-changes")).body.items).toEqual([]);
+    expect((await admin.call("PATCH", "/api/v2/projects/shop/environments/production", { body: [{ op: "replace", path: "/approvalSettings/required", value: false }] })).status).toBe(200);
+  }, 20_000);
+
+  test("a change scheduled from the review is in the API, leaves the flag as it is, and is deleted from its page", async () => {
+    await page.goto(`${vexil.url}/projects/shop/flags/checkout?env=production`);
+    await page.getByLabel("Serve false to").fill("bob, dave");
+    await page.getByRole("button", { name: /Review and save \(1 change\)/ }).click();
+    await page.getByLabel("Comment").fill("dave moves back next week");
+    const local = "2099-01-02T03:04";
+    await page.getByLabel("Schedule for").fill(local);
+    await page.getByRole("button", { name: "Schedule the change" }).click();
+    await page.getByRole("status").filter({ hasText: "Scheduled change" }).waitFor();
+    const expected = await page.evaluate(`new Date(${JSON.stringify(local)}).getTime()`);
+    const path = "/api/v2/projects/shop/flags/checkout/environments/production/scheduled-changes";
+    const listed = (await admin.call("GET", path)).body.items;
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ executionDate: expected, instructions: [{ kind: "addTargets", values: ["dave"] }] });
+    const flag = (await admin.call("GET", "/api/v2/flags/shop/checkout?summary=0")).body;
+    expect(flag.environments.production.targets.find((t: { variation: number }) => t.variation === 1).values).toEqual(["bob"]);
+
+    await page.getByRole("link", { name: "See the scheduled changes" }).click();
+    const row = page.getByTestId("scheduled-change");
+    await row.waitFor();
+    expect(await row.textContent()).toContain("Serve false to dave");
+    await checkPage(page, "scheduled-changes");
+    await row.getByRole("button", { name: /Delete the change scheduled for/ }).click();
+    await page.getByText("No scheduled changes in production.").waitFor();
+    expect((await admin.call("GET", path)).body.items).toEqual([]);
+  });
+
+  test("a webhook's secret is shown once and signs its deliveries; the delivery log lists them; it turns off and is deleted", async () => {
+    await page.goto(`${vexil.url}/`);
+    await page.getByRole("link", { name: "Webhooks" }).click();
+    await page.getByLabel("Webhook name").fill("audit-sink");
+    await page.getByLabel("Webhook URL").fill(`http://127.0.0.1:${receiver.port}/hooks`);
+    await page.getByLabel("Send changes to").fill("proj/shop:env/*:flag/*");
+    await page.getByRole("button", { name: "Create webhook" }).click();
+    const secret = (await page.getByTestId("new-webhook-secret").textContent())!;
+    expect(secret).toMatch(/^whsec_/);
+    await page.getByRole("cell", { name: "audit-sink", exact: true }).waitFor();
+    await checkPage(page, "webhooks");
+    const hooks = (await admin.call("GET", "/api/v2/webhooks")).body.items;
+    expect(hooks).toHaveLength(1);
+    expect(hooks[0]).toMatchObject({ name: "audit-sink", on: true, _signed: true, statements: [{ effect: "allow", resources: ["proj/shop:env/*:flag/*"], actions: ["*"] }] });
+    expect(JSON.stringify(hooks)).not.toContain(secret);
+    await page.reload();
+    await page.getByRole("cell", { name: "audit-sink", exact: true }).waitFor();
+    expect(await page.content()).not.toContain(secret);
+
+    // A change made now is delivered, signed with the secret the console showed.
+    expect((await admin.call("POST", "/api/v2/flags/shop", { body: { key: "hooked", name: "hooked" } })).status).toBe(201);
+    const got = await waitFor("a delivery", () => received.find((r) => r.body.includes("hooked")));
+    expect(got.signature).toBe(createHmac("sha256", secret).update(got.body).digest("hex"));
+    await page.getByRole("button", { name: "Deliveries of audit-sink" }).click();
+    const delivered = page.getByTestId("delivery").filter({ hasText: "flag/hooked" }).filter({ hasText: "delivered" });
+    await waitFor("the delivery log", async () => {
+      if ((await delivered.count()) > 0) return true;
+      await page.getByRole("button", { name: "Refresh the deliveries" }).click();
+      return false;
+    });
+    await checkPage(page, "webhook-deliveries");
+    // Redelivered from the log: the receiver gets the same body again.
+    await delivered.first().getByRole("button", { name: /^Redeliver/ }).click();
+    await waitFor("the redelivery", () => received.filter((r) => r.body === got.body).length === 2);
+
+    await page.getByRole("switch", { name: "Webhook audit-sink on" }).click({ force: true });
+    await waitFor("the webhook to turn off", async () => (await admin.call("GET", `/api/v2/webhooks/${hooks[0]._id}`)).body.on === false);
+    await page.getByRole("button", { name: "Delete audit-sink" }).click();
+    await page.getByRole("cell", { name: "audit-sink", exact: true }).waitFor({ state: "detached" });
+    expect((await admin.call("GET", "/api/v2/webhooks")).body.items).toEqual([]);
+  }, 20_000);
+
+  test("a segment made in production gets included and excluded keys and a rule, sent as one semantic patch", async () => {
+    await page.goto(`${vexil.url}/projects/shop?env=production`);
+    await page.getByRole("link", { name: "Segments", exact: true }).click();
+    await page.getByText("No segments in production.").waitFor();
+    await page.getByLabel("Segment key").fill("beta");
+    await page.getByLabel("Segment name").fill("Beta testers");
+    await page.getByRole("button", { name: "Create segment" }).click();
+    await page.getByRole("link", { name: "Beta testers" }).click();
+    await page.getByRole("heading", { name: "Beta testers" }).waitFor();
+    await page.getByLabel("Included context keys").fill("ann, ben");
+    await page.getByLabel("Excluded context keys").fill("cat");
+    await page.getByRole("button", { name: "Add rule" }).click();
+    await page.getByLabel("Rule 1 clause 1 attribute").fill("email");
+    await page.getByLabel("Rule 1 clause 1 operator").selectOption("endsWith");
+    await page.getByLabel("Rule 1 clause 1 values").fill("@example.com");
+    await page.getByLabel("Rule 1: % of matching contexts").fill("25");
+    await page.getByRole("button", { name: /Review and save \(3 changes\)/ }).click();
+    expect(await page.getByTestId("segment-preview").locator("li").allTextContents()).toEqual(["Include ann, ben", "Exclude cat", "Add a rule: if email endsWith @example.com, 25% of them"]);
+    await page.getByLabel("Comment").fill("the beta group");
+    await checkPage(page, "segment");
+    await page.getByRole("button", { name: "Save the segment" }).click();
+    await page.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+    const segment = (await admin.call("GET", "/api/v2/segments/shop/production/beta")).body;
+    expect(segment.included.sort()).toEqual(["ann", "ben"]);
+    expect(segment.excluded).toEqual(["cat"]);
+    expect(segment.rules).toMatchObject([{ clauses: [{ attribute: "email", op: "endsWith", values: ["@example.com"], negate: false }], weight: 25000 }]);
+    await page.getByTestId("segment-rule").filter({ hasText: "email endsWith @example.com (25% of them)" }).waitFor();
+    await page.getByRole("link", { name: "All segments" }).click();
+    await page.getByRole("table", { name: "Segments" }).waitFor();
+    await checkPage(page, "segments");
+  }, 20_000);
+
+  test("a custom role made with a policy written as JSON; a member invited with it and a password signs in", async () => {
+    await page.getByRole("link", { name: "Custom roles" }).click();
+    await page.getByLabel("Role key").fill("staging-editor");
+    await page.getByLabel("Role name").fill("Staging editor");
+    await page.getByLabel("Policy").fill("[{");
+    await page.getByText(/Not JSON/).waitFor();
+    expect(await page.getByRole("button", { name: "Create role" }).isDisabled()).toBe(true);
+    // The API's own check of the policy shows its message.
+    await page.getByLabel("Policy").fill(JSON.stringify([{ effect: "maybe", resources: ["proj/*"], actions: ["*"] }]));
+    await page.getByRole("button", { name: "Create role" }).click();
+    await page.getByRole("alert").filter({ hasText: "effect" }).waitFor();
+    await page.getByLabel("Policy").fill(JSON.stringify([{ effect: "allow", resources: ["proj/*:env/staging:flag/*"], actions: ["*"] }]));
+    await page.getByRole("button", { name: "Create role" }).click();
+    await page.getByRole("cell", { name: "staging-editor" }).waitFor();
+    await checkPage(page, "roles");
+    const role = (await admin.call("GET", "/api/v2/roles/staging-editor")).body;
+    expect(role).toMatchObject({ name: "Staging editor", policy: [{ effect: "allow", resources: ["proj/*:env/staging:flag/*"], actions: ["*"] }] });
+
+    await page.getByRole("link", { name: "Members" }).click();
+    await page.getByLabel("Member email").fill("lin@example.com");
+    await page.getByLabel("First name").fill("Lin");
+    await page.getByLabel("Member role").selectOption("reader");
+    await page.getByLabel("Custom roles").fill("staging-editor");
+    await page.getByLabel("Initial password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Invite member" }).click();
+    await page.getByRole("cell", { name: "lin@example.com" }).waitFor();
+    await checkPage(page, "members");
+    const lin = (await admin.call("GET", "/api/v2/members?limit=100")).body.items.find((m: { email: string }) => m.email === "lin@example.com");
+    expect(lin).toMatchObject({ firstName: "Lin", role: "reader", customRoles: ["staging-editor"] });
+    const session = await fetch(`${vexil.url}/api/v2/sessions`, { method: "POST", headers: { "content-type": "application/json", origin: vexil.url }, body: JSON.stringify({ email: "lin@example.com", password: PASSWORD }) });
+    expect(session.status).toBeLessThan(300);
+  }, 20_000);
+
+  test("the flag page edits settings, variation names, targets of another context kind and prerequisites in one change, and sets a removal date", async () => {
+    await page.goto(`${vexil.url}/projects/shop/flags/legacy-search?env=production`);
+    await page.getByRole("heading", { name: "legacy-search" }).waitFor();
+    await page.getByLabel("Description", { exact: true }).fill("The old search");
+    await page.getByLabel("Tags", { exact: true }).fill("search");
+    await page.getByLabel("Name of variation 1").fill("Enabled");
+    await page.getByLabel("Context kind").fill("organization");
+    await page.getByRole("button", { name: "Target organization with true" }).click();
+    await page.getByLabel("Serve true to organization keys").fill("acme, globex");
+    await page.getByLabel("Prerequisite flag").selectOption("checkout");
+    await page.getByLabel("Must serve").selectOption({ label: "true" });
+    await page.getByRole("button", { name: "Add prerequisite" }).click();
+    await page.getByTestId("prerequisite").filter({ hasText: "New: checkout must serve true" }).waitFor();
+    await checkPage(page, "flag-editors");
+    await page.getByRole("button", { name: /Review and save \(5 changes\)/ }).click();
+    expect(await page.getByTestId("change-preview").locator("li").allTextContents()).toEqual([
+      "Describe the flag as: The old search",
+      "Add the tags search",
+      'Name the variation true "Enabled"',
+      expect.stringMatching(/^Require the flag checkout to serve its variation /),
+      "Serve true to organization acme, globex",
+    ]);
+    await page.getByLabel("Comment").fill("tidy up");
+    await page.getByRole("button", { name: /Save on version/ }).click();
+    await page.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+    const flag = (await admin.call("GET", "/api/v2/flags/shop/legacy-search?env=production&summary=0")).body;
+    const checkout = (await admin.call("GET", "/api/v2/flags/shop/checkout")).body;
+    expect(flag).toMatchObject({ description: "The old search", tags: ["search"] });
+    expect(flag.variations[0].name).toBe("Enabled");
+    expect(flag.environments.production.contextTargets).toContainEqual({ contextKind: "organization", variation: 0, values: ["acme", "globex"] });
+    expect(flag.environments.production.prerequisites).toEqual([{ key: "checkout", variation: checkout.variations.findIndex((v: { value: unknown }) => v.value === true) }]);
+    await page.getByTestId("prerequisite").filter({ hasText: "checkout must serve true" }).waitFor();
+    expect(await page.getByLabel("Serve Enabled to organization keys").inputValue()).toBe("acme, globex");
+
+    // A targeted context gets a removal date, and has it cancelled.
+    await page.getByLabel("Targeted context").selectOption("organization:acme");
+    const local = "2099-03-04T05:06";
+    await page.getByLabel("Remove it at").fill(local);
+    await page.getByRole("button", { name: "Set the removal date" }).click();
+    await page.getByTestId("expiring-target").filter({ hasText: "acme" }).waitFor();
+    const expected = await page.evaluate(`new Date(${JSON.stringify(local)}).getTime()`);
+    const expiringPath = "/api/v2/flags/shop/legacy-search/expiring-targets/production";
+    expect((await admin.call("GET", expiringPath)).body.items).toMatchObject([{ contextKind: "organization", contextKey: "acme", variationId: flag.variations[0]._id, expirationDate: expected }]);
+    await checkPage(page, "expiring-targets");
+    await page.getByRole("button", { name: "Cancel the removal of acme" }).click();
+    await page.getByText("No target has a removal date in production.").waitFor();
+    expect((await admin.call("GET", expiringPath)).body.items).toEqual([]);
+  }, 20_000);
+
+  test("a flag's delivery receipts show the SDK stream that got each change", async () => {
+    await page.goto(`${vexil.url}/projects/shop/flags/checkout?env=production`);
+    await page.getByRole("link", { name: "Delivery to SDKs in production" }).click();
+    const rows = page.getByTestId("receipt");
+    await rows.first().waitFor();
+    const api = (await admin.call("GET", "/api/v2/flags/shop/checkout/deliveries?env=production")).body.items;
+    expect(api.length).toBeGreaterThan(0);
+    expect(api[0].streams).toBeGreaterThanOrEqual(1);
+    const first = await rows.first().locator("td").allTextContents();
+    expect(first[0]).toBe(String(api[0].version));
+    expect(first[2]).toBe(String(api[0].streams));
+    await checkPage(page, "deliveries");
   });
 
   test("signing out ends the session: the cookie no longer works and the sign-in form is back", async () => {

@@ -91,6 +91,7 @@ export interface FlagEnvironment {
   rules?: Rule[];
   fallthrough?: { variation?: number; rollout?: Rollout };
   offVariation?: number;
+  prerequisites?: Array<{ key: string; variation: number }>;
   _summary?: unknown;
 }
 export interface Flag {

@@ -7,9 +7,13 @@ import { ApiError, api, errorText } from "./api.ts";
 import { AuditLogPage } from "./pages/audit-log.tsx";
 import { EnvironmentsPage } from "./pages/environments.tsx";
 import { FlagPage } from "./pages/flag.tsx";
+import { ApprovalsPage, DeliveriesPage, ScheduledChangesPage } from "./pages/flag-changes.tsx";
 import { FlagsPage } from "./pages/flags.tsx";
+import { MembersPage, RolesPage } from "./pages/members.tsx";
 import { ProjectsPage } from "./pages/projects.tsx";
+import { SegmentPage, SegmentsPage } from "./pages/segments.tsx";
 import { TokensPage } from "./pages/tokens.tsx";
+import { WebhooksPage } from "./pages/webhooks.tsx";
 
 interface Identity {
   authKind: string;
@@ -89,6 +93,9 @@ function Shell({ identity }: { identity: Identity }) {
     { href: "/", label: "Projects", active: location === "/" || location.startsWith("/projects") },
     { href: "/audit", label: "Audit log", active: location.startsWith("/audit") },
     { href: "/tokens", label: "Access tokens", active: location.startsWith("/tokens") },
+    { href: "/webhooks", label: "Webhooks", active: location.startsWith("/webhooks") },
+    { href: "/members", label: "Members", active: location.startsWith("/members") },
+    { href: "/roles", label: "Custom roles", active: location.startsWith("/roles") },
   ];
   return (
     <div className="vx-shell">
@@ -111,11 +118,19 @@ function Shell({ identity }: { identity: Identity }) {
       <main className="vx-main">
         <Switch>
           <Route path="/" component={ProjectsPage} />
+          <Route path="/projects/:project/flags/:flag/approvals">{(p) => <ApprovalsPage projectKey={p.project} flagKey={p.flag} />}</Route>
+          <Route path="/projects/:project/flags/:flag/deliveries">{(p) => <DeliveriesPage projectKey={p.project} flagKey={p.flag} />}</Route>
+          <Route path="/projects/:project/flags/:flag/scheduled">{(p) => <ScheduledChangesPage projectKey={p.project} flagKey={p.flag} />}</Route>
           <Route path="/projects/:project/flags/:flag">{(p) => <FlagPage projectKey={p.project} flagKey={p.flag} />}</Route>
+          <Route path="/projects/:project/segments/:segment">{(p) => <SegmentPage projectKey={p.project} segmentKey={p.segment} />}</Route>
+          <Route path="/projects/:project/segments">{(p) => <SegmentsPage projectKey={p.project} />}</Route>
           <Route path="/projects/:project/environments">{(p) => <EnvironmentsPage projectKey={p.project} />}</Route>
           <Route path="/projects/:project">{(p) => <FlagsPage projectKey={p.project} />}</Route>
           <Route path="/audit" component={AuditLogPage} />
           <Route path="/tokens" component={TokensPage} />
+          <Route path="/webhooks" component={WebhooksPage} />
+          <Route path="/members" component={MembersPage} />
+          <Route path="/roles" component={RolesPage} />
           <Route>
             <Title order={1}>Not found</Title>
             <Text>There is no page at {location}.</Text>

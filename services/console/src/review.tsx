@@ -2,12 +2,15 @@
  * Saving a targeting change: the instructions are shown (in words and as sent) with a comment box,
  * then sent as one semantic patch against the version of the flag they were made on (`If-Match`).
  * A 409 (someone else changed the flag meanwhile) shows their version and lets the user apply the
- * same instructions again on top of it; any other refusal shows the API's message. Nothing the
- * user entered is lost on a failed save.
+ * same instructions again on top of it; a 405 (the environment requires approval) offers to open an
+ * approval request with the same instructions and comment; any other refusal shows the API's
+ * message. The same instructions can instead be scheduled for a later time (a scheduled change).
+ * Nothing the user entered is lost on a failed save.
  */
-import { Alert, Button, Code, Group, List, Modal, Stack, Text, Textarea } from "@mantine/core";
+import { Alert, Anchor, Button, Code, Group, List, Modal, Stack, Text, TextInput, Textarea } from "@mantine/core";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
+import { Link } from "wouter";
 import { ApiError, SEMANTIC_PATCH, api, enc, errorText, type Clause, type Flag } from "./api.ts";
 
 export type Instruction = Record<string, unknown> & { kind: string };
@@ -37,6 +40,8 @@ const serveText = (flag: Flag, i: Instruction) => {
 
 export const clauseText = (c: Pick<Clause, "attribute" | "op" | "values" | "negate">) => `${c.attribute} ${c.negate ? "not " : ""}${c.op} ${c.values.map(String).join(", ")}`;
 
+const kindText = (i: Instruction) => (i.contextKind && i.contextKind !== "user" ? `${String(i.contextKind)} ` : "");
+
 /** One instruction in words. */
 export function describe(flag: Flag, i: Instruction): string {
   switch (i.kind) {
@@ -45,9 +50,25 @@ export function describe(flag: Flag, i: Instruction): string {
     case "turnFlagOff":
       return "Turn targeting off";
     case "addTargets":
-      return `Serve ${variationLabel(flag, i.variationId)} to ${(i.values as string[]).join(", ")}`;
+      return `Serve ${variationLabel(flag, i.variationId)} to ${kindText(i)}${(i.values as string[]).join(", ")}`;
     case "removeTargets":
-      return `Stop serving ${variationLabel(flag, i.variationId)} to ${(i.values as string[]).join(", ")}`;
+      return `Stop serving ${variationLabel(flag, i.variationId)} to ${kindText(i)}${(i.values as string[]).join(", ")}`;
+    case "updateName":
+      return `Rename the flag to ${String(i.value)}`;
+    case "updateDescription":
+      return `Describe the flag as: ${String(i.value)}`;
+    case "addTags":
+      return `Add the tags ${(i.values as string[]).join(", ")}`;
+    case "removeTags":
+      return `Remove the tags ${(i.values as string[]).join(", ")}`;
+    case "updateVariation":
+      return `Name the variation ${JSON.stringify(flag.variations.find((v) => v._id === i.variationId)?.value)} ${JSON.stringify(i.name)}`;
+    case "addVariation":
+      return `Add the variation ${JSON.stringify(i.value)}${i.name ? ` (${String(i.name)})` : ""}`;
+    case "addPrerequisite":
+      return `Require the flag ${String(i.key)} to serve its variation ${String(i.variationId)}`;
+    case "removePrerequisite":
+      return `Stop requiring the flag ${String(i.key)}`;
     case "addRule":
       return `Add a rule: if ${(i.clauses as Clause[]).map(clauseText).join(" and ")}, ${serveText(flag, i)}`;
     case "removeRule":
@@ -66,11 +87,37 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
   const [comment, setComment] = useState("");
   const [version, setVersion] = useState(flag._version);
   const [conflict, setConflict] = useState<Flag | undefined>();
+  const [description, setDescription] = useState("");
+  const [when, setWhen] = useState("");
+  // Whether the last refusal was of a scheduled change that needs approval: its request then asks for the same date.
+  const [scheduleRefused, setScheduleRefused] = useState(false);
+  const base = `/api/v2/projects/${enc(projectKey)}/flags/${enc(flag.key)}/environments/${enc(environmentKey)}`;
+  const request = useMutation({
+    mutationFn: () =>
+      api<{ _id: string }>("POST", `${base}/approval-requests`, {
+        description: description || comment || "Change requested from the console",
+        instructions,
+        ...(comment ? { comment } : {}),
+        // Refused as a scheduled change: the request asks for the same date.
+        ...(scheduleRefused && when !== "" ? { executionDate: new Date(when).getTime() } : {}),
+      }),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ["approvals", projectKey, flag.key, environmentKey] }),
+  });
+  const schedule = useMutation({
+    mutationFn: () => api<{ _id: string }>("POST", `${base}/scheduled-changes`, { executionDate: new Date(when).getTime(), instructions, ...(comment ? { comment } : {}) }),
+    onMutate: () => setScheduleRefused(false),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ["scheduled", projectKey, flag.key, environmentKey] }),
+    onError: (e) => setScheduleRefused(e instanceof ApiError && e.status === 405),
+  });
   useEffect(() => {
     if (opened) {
       setVersion(flag._version);
       setConflict(undefined);
+      request.reset();
+      schedule.reset();
+      setScheduleRefused(false);
     }
+    // A new review starts clean; the mutations' own identity does not matter here.
   }, [opened, flag._version]);
   const save = useMutation({
     mutationFn: () =>
@@ -78,6 +125,7 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
         "content-type": SEMANTIC_PATCH,
         "if-match": `"${version}"`,
       }),
+    onMutate: () => setScheduleRefused(false),
     onSuccess: (saved) => {
       setComment("");
       setConflict(undefined);
@@ -94,6 +142,7 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
     },
   });
   const latestEnv = conflict?.environments[environmentKey];
+  const needsApproval = (save.error instanceof ApiError && save.error.status === 405) || scheduleRefused;
   return (
     <Modal opened={opened} onClose={onClose} lockScroll={false} closeButtonProps={{ "aria-label": "Close the review" }} title={`Review changes to ${flag.name} in ${environmentKey}`} size="lg">
       <Stack>
@@ -107,7 +156,7 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
           {JSON.stringify(instructions, null, 2)}
         </Code>
         <Textarea label="Comment" description="Recorded in the audit log with the change" value={comment} onChange={(e) => setComment(e.currentTarget.value)} autosize minRows={2} />
-        {save.error && !(save.error instanceof ApiError && save.error.status === 409) && (
+        {save.error && !(save.error instanceof ApiError && (save.error.status === 409 || save.error.status === 405)) && (
           <Alert color="red" role="alert" title="Not saved">
             {errorText(save.error)}
           </Alert>
@@ -134,6 +183,50 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
                 Apply my change on version {conflict._version}
               </Button>
             )}
+          </Alert>
+        )}
+        {needsApproval && (
+          <Alert color="yellow" role="alert" title="This change needs approval">
+            <Stack gap="xs">
+              <Text size="sm">{scheduleRefused ? `${errorText(schedule.error)} The request can ask for it to apply at ${new Date(when).toLocaleString()}.` : errorText(save.error)}</Text>
+              {request.data ? (
+                <Text size="sm" role="status">
+                  Approval request {request.data._id} opened.{" "}
+                  <Anchor component={Link} href={`/projects/${projectKey}/flags/${flag.key}/approvals?env=${environmentKey}`}>
+                    See the approval requests
+                  </Anchor>
+                </Text>
+              ) : (
+                <>
+                  <TextInput label="Approval request description" placeholder="What the change is for" value={description} onChange={(e) => setDescription(e.currentTarget.value)} />
+                  {request.error && <Text size="sm" c="red">{errorText(request.error)}</Text>}
+                  <Group>
+                    <Button size="xs" onClick={() => request.mutate()} loading={request.isPending}>
+                      Request approval
+                    </Button>
+                  </Group>
+                </>
+              )}
+            </Stack>
+          </Alert>
+        )}
+        <Group align="end">
+          <TextInput type="datetime-local" label="Schedule for" description="Apply these instructions later instead" value={when} onChange={(e) => setWhen(e.currentTarget.value)} />
+          <Button variant="default" onClick={() => schedule.mutate()} loading={schedule.isPending} disabled={instructions.length === 0 || when === "" || !!schedule.data}>
+            Schedule the change
+          </Button>
+        </Group>
+        {schedule.error && !scheduleRefused && (
+          <Alert color="red" role="alert" title="Not scheduled">
+            {errorText(schedule.error)}
+          </Alert>
+        )}
+        {schedule.data && (
+          <Alert color="green" role="status">
+            Scheduled change {schedule.data._id} made for {new Date(when).toLocaleString()}.{" "}
+            <Anchor component={Link} href={`/projects/${projectKey}/flags/${flag.key}/scheduled?env=${environmentKey}`}>
+              See the scheduled changes
+            </Anchor>
           </Alert>
         )}
         <Group justify="flex-end">

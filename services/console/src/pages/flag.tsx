@@ -1,7 +1,8 @@
 /**
- * A flag in one environment: targeting on or off, individual targets, rules (a clause editor and
- * a variation or percentage rollout each), the default rule and the off variation. Edits stay a
- * draft until "Review and save", which turns the difference into semantic patch instructions.
+ * A flag in one environment: its settings and variations; targeting on or off, individual targets
+ * (users and other context kinds), prerequisites, rules (a clause editor and a variation or
+ * percentage rollout each), the default rule and the off variation. Edits stay a draft until
+ * "Review and save", which turns the difference into semantic patch instructions.
  */
 import { Alert, Anchor, Badge, Button, Card, Checkbox, Code, Fieldset, Group, NativeSelect, NumberInput, Stack, Switch, Text, TextInput, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
@@ -9,6 +10,7 @@ import { useMemo, useState } from "react";
 import { Link, useSearchParams } from "wouter";
 import { api, enc, environmentsOf, errorText, type Flag, type FlagEnvironment, type Project, type Rollout, type Rule } from "../api.ts";
 import { ReviewChange, clauseText, type Instruction } from "../review.tsx";
+import { ContextTargetsEditor, ExpiringTargetsCard, PrerequisitesEditor, SettingsEditor, type ContextTargetDraft, type PrerequisiteDraft, type SettingsDraft } from "./flag-editors.tsx";
 
 export const OPERATORS = [
   "in",
@@ -52,6 +54,11 @@ interface DraftRule {
   serve: Serve;
 }
 interface Draft {
+  settings: SettingsDraft;
+  /** Targets of context kinds other than `user`, one entry per kind and variation. */
+  contextTargets: ContextTargetDraft[];
+  removedPrereqs: string[];
+  newPrereqs: PrerequisiteDraft[];
   on: boolean;
   /** Per variation, comma-separated context keys as typed. */
   targets: string[];
@@ -67,6 +74,17 @@ const serveOf = (flag: Flag, s: { variation?: number; rollout?: Rollout } | unde
 };
 
 const draftOf = (flag: Flag, env: FlagEnvironment): Draft => ({
+  settings: {
+    name: flag.name,
+    description: flag.description ?? "",
+    tags: flag.tags.join(", "),
+    variationNames: flag.variations.map((v) => v.name ?? ""),
+    newVariationValue: "",
+    newVariationName: "",
+  },
+  contextTargets: (env.contextTargets ?? []).filter((t) => (t.contextKind ?? "user") !== "user").map((t) => ({ kind: t.contextKind!, variation: t.variation, values: t.values.join(", ") })),
+  removedPrereqs: [],
+  newPrereqs: [],
   on: env.on,
   targets: flag.variations.map((_, i) => (env.targets ?? []).filter((t) => t.variation === i).flatMap((t) => t.values).join(", ")),
   removedRules: [],
@@ -84,8 +102,31 @@ const serveParams = (flag: Flag, s: Serve): Record<string, unknown> => {
 const sameServe = (a: Serve, b: Serve) => a.kind === b.kind && (a.kind === "variation" ? a.variation === b.variation : a.bucketBy === b.bucketBy && a.weights.every((w, i) => w === b.weights[i]));
 
 /** The draft's difference from the environment, as instructions. */
+/** A typed value: JSON when it parses, else the text. */
+const valueOf = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+};
+
 export function instructionsOf(flag: Flag, before: Draft, after: Draft): Instruction[] {
   const out: Instruction[] = [];
+  const [was, now] = [before.settings, after.settings];
+  if (now.name !== was.name) out.push({ kind: "updateName", value: now.name });
+  if (now.description !== was.description) out.push({ kind: "updateDescription", value: now.description });
+  const [tagsWas, tagsNow] = [new Set(listOf(was.tags)), new Set(listOf(now.tags))];
+  const tagsAdded = [...tagsNow].filter((t) => !tagsWas.has(t));
+  const tagsRemoved = [...tagsWas].filter((t) => !tagsNow.has(t));
+  if (tagsAdded.length > 0) out.push({ kind: "addTags", values: tagsAdded });
+  if (tagsRemoved.length > 0) out.push({ kind: "removeTags", values: tagsRemoved });
+  flag.variations.forEach((v, i) => {
+    if ((now.variationNames[i] ?? "") !== (was.variationNames[i] ?? "")) out.push({ kind: "updateVariation", variationId: v._id, name: now.variationNames[i] ?? "" });
+  });
+  if (now.newVariationValue.trim() !== "") out.push({ kind: "addVariation", value: valueOf(now.newVariationValue.trim()), ...(now.newVariationName ? { name: now.newVariationName } : {}) });
+  for (const key of after.removedPrereqs) out.push({ kind: "removePrerequisite", key });
+  for (const p of after.newPrereqs) out.push({ kind: "addPrerequisite", key: p.key, variationId: p.variationId });
   if (before.on !== after.on) out.push({ kind: after.on ? "turnFlagOn" : "turnFlagOff" });
   flag.variations.forEach((v, i) => {
     const was = new Set(listOf(before.targets[i] ?? ""));
@@ -95,6 +136,15 @@ export function instructionsOf(flag: Flag, before: Draft, after: Draft): Instruc
     if (removed.length > 0) out.push({ kind: "removeTargets", contextKind: "user", variationId: v._id, values: removed });
     if (added.length > 0) out.push({ kind: "addTargets", contextKind: "user", variationId: v._id, values: added });
   });
+  for (const t of after.contextTargets) {
+    const prior = new Set(listOf(before.contextTargets.find((b) => b.kind === t.kind && b.variation === t.variation)?.values ?? ""));
+    const next = new Set(listOf(t.values));
+    const removed = [...prior].filter((x) => !next.has(x));
+    const added = [...next].filter((x) => !prior.has(x));
+    const variationId = flag.variations[t.variation]!._id;
+    if (removed.length > 0) out.push({ kind: "removeTargets", contextKind: t.kind, variationId, values: removed });
+    if (added.length > 0) out.push({ kind: "addTargets", contextKind: t.kind, variationId, values: added });
+  }
   for (const ruleId of after.removedRules) out.push({ kind: "removeRule", ruleId });
   for (const r of after.newRules) {
     const clauses = r.clauses.map((c) => ({ contextKind: "user", attribute: c.attribute, op: c.op, negate: c.negate, values: NUMERIC.has(c.op) ? listOf(c.values).map(Number) : listOf(c.values) }));
@@ -227,7 +277,19 @@ export function FlagPage({ projectKey, flagKey }: { projectKey: string; flagKey:
           </Badge>
         ))}
       </Group>
-      <NativeSelect label="Environment" w={240} value={env} data={envs.map((e) => ({ value: e.key, label: e.name }))} onChange={(e) => setParams({ env: e.currentTarget.value })} />
+      <SettingsEditor flag={f} value={draft.settings} onChange={(d) => update({ settings: { ...draft.settings, ...d } })} />
+      <Group align="end">
+        <NativeSelect label="Environment" w={240} value={env} data={envs.map((e) => ({ value: e.key, label: e.name }))} onChange={(e) => setParams({ env: e.currentTarget.value })} />
+        <Anchor component={Link} href={`/projects/${projectKey}/flags/${flagKey}/approvals?env=${env}`}>
+          Approval requests in {env}
+        </Anchor>
+        <Anchor component={Link} href={`/projects/${projectKey}/flags/${flagKey}/scheduled?env=${env}`}>
+          Scheduled changes in {env}
+        </Anchor>
+        <Anchor component={Link} href={`/projects/${projectKey}/flags/${flagKey}/deliveries?env=${env}`}>
+          Delivery to SDKs in {env}
+        </Anchor>
+      </Group>
       <Switch label={`Targeting ${draft.on ? "on" : "off"} in ${env}`} checked={draft.on} onChange={(e) => update({ on: e.currentTarget.checked })} size="md" />
       <Card withBorder>
         <Title order={2} size="h4" mb="xs">
@@ -249,6 +311,16 @@ export function FlagPage({ projectKey, flagKey }: { projectKey: string; flagKey:
           ))}
         </Group>
       </Card>
+      <ContextTargetsEditor flag={f} value={draft.contextTargets} onChange={(contextTargets) => update({ contextTargets })} />
+      <ExpiringTargetsCard projectKey={projectKey} flag={f} environmentKey={env} config={config} />
+      <PrerequisitesEditor
+        projectKey={projectKey}
+        flag={f}
+        current={config.prerequisites ?? []}
+        removed={draft.removedPrereqs}
+        added={draft.newPrereqs}
+        onChange={(d) => update(d)}
+      />
       <Card withBorder>
         <Title order={2} size="h4" mb="xs">
           Rules

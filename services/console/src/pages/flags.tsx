@@ -62,9 +62,14 @@ export function FlagsPage({ projectKey }: { projectKey: string }) {
     <Stack>
       <Group justify="space-between">
         <Title order={1}>{project.data?.name ?? projectKey}: flags</Title>
-        <Anchor component={Link} href={`/projects/${projectKey}/environments`}>
-          Environments and keys
-        </Anchor>
+        <Group>
+          <Anchor component={Link} href={`/projects/${projectKey}/segments?env=${env}`}>
+            Segments
+          </Anchor>
+          <Anchor component={Link} href={`/projects/${projectKey}/environments`}>
+            Environments and keys
+          </Anchor>
+        </Group>
       </Group>
       {project.error && <Alert color="red">{errorText(project.error)}</Alert>}
       <Group align="end">
