@@ -117,7 +117,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => vo
 async function startServer(name: TargetName): Promise<Server> {
   let pg: PgServer | undefined;
   if (name === "all-in-one-pg") {
-    pg = await startPostgres();
+    pg = await startPostgres({ fastCommits: true });
     stops.add(pg.destroy);
   }
   const dir = mkdtempSync(join(tmpdir(), "vexil-size-bench-"));

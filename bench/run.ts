@@ -486,6 +486,7 @@ async function startDistributed(): Promise<{ target: Target; cluster: Cluster }>
     adminToken: ADMIN_TOKEN,
     logLevel: "warn",
     env: NO_RATE_LIMIT,
+    postgres: { fastCommits: true },
   });
   onCleanup("distributed cluster", () => cluster.stop());
   onCleanup("distributed logs", async () => {
@@ -852,7 +853,7 @@ async function measureTargets(options: Options, command: string) {
     ? await started("all-in-one-pg", async () => {
         let server = cluster?.postgres;
         if (!server) {
-          const own = await startPostgres();
+          const own = await startPostgres({ fastCommits: true });
           onCleanup("postgres", () => own.destroy());
           server = own;
         }

@@ -243,7 +243,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => vo
 try {
   for (const target of o.only) {
     log(`starting ${target}: 1 gateway, 1 auth, ${TARGETS[target]} flags`);
-    current = await launchCluster({ counts: { gateway: 1, auth: 1, flags: TARGETS[target], streaming: 0 }, adminToken: TOKEN, logLevel: "warn", env: NO_RATE_LIMIT });
+    current = await launchCluster({ counts: { gateway: 1, auth: 1, flags: TARGETS[target], streaming: 0 }, adminToken: TOKEN, logLevel: "warn", env: NO_RATE_LIMIT, postgres: { fastCommits: true } });
     const sql = postgres(current.databaseUrl, { max: 2, onnotice: () => {} });
     try {
       for (const k of o.items) rows.push(await measure(current, sql, target, k, o.connections, o.lead));

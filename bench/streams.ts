@@ -89,7 +89,7 @@ async function startAllInOne(): Promise<Server> {
 }
 
 async function startDistributed(name: string, flags: number): Promise<Server> {
-  const cluster: Cluster = await launchCluster({ counts: { gateway: 1, auth: 1, flags, streaming: 1 }, adminToken: TOKEN, logLevel: "warn" });
+  const cluster: Cluster = await launchCluster({ counts: { gateway: 1, auth: 1, flags, streaming: 1 }, adminToken: TOKEN, logLevel: "warn", postgres: { fastCommits: true } });
   const streaming = cluster.instances.find((i) => i.kind === "streaming")!;
   return { name, adminUrl: cluster.gateways[0]!, streamUrl: streaming.url, streamPid: streaming.process.pid, stop: () => cluster.stop() };
 }

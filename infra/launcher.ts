@@ -286,6 +286,9 @@ if (import.meta.main) {
     databaseUrl: process.env.DATABASE_URL,
     natsUrl: process.env.NATS_URL,
     edge,
+    // A local cluster by hand favours speed: a crash of its throwaway Postgres may lose the last
+    // acknowledged commits. Tests and fault runs keep the default (durable acknowledgements).
+    postgres: { fastCommits: true },
   });
   console.log(`Vexil cluster running (logs in ${cluster.logDir})`);
   if (cluster.edge) console.log(`  edge: ${cluster.edge.url}`);

@@ -2,6 +2,7 @@
  * Configuration from the environment, read once at start. Every problem is collected
  * and reported together; `main.ts` prints the message and exits 1.
  */
+import proxyaddr from "proxy-addr";
 import type { LogLevel } from "./logger.ts";
 import { CREDENTIAL_SHAPE, parseCredential } from "./secrets.ts";
 
@@ -28,8 +29,10 @@ export interface Config {
   /** REST calls per caller per 10 s, all routes together and per route; 0: unlimited. */
   rateLimitGlobal: number;
   rateLimitRoute: number;
-  /** Failed authentications per address per minute before further unknown tokens get 429. */
+  /** Failed authentications per address per minute before further wrong credentials get 429. */
   authFailureLimit: number;
+  /** Proxies (IP addresses or CIDR ranges) whose `X-Forwarded-For` names the caller's address; empty: none. */
+  trustedProxies: string[];
   /** Where the Unleash-style toggle routes that name no project or environment act. */
   unleashProject: string;
   unleashEnvironment: string;
@@ -138,6 +141,15 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
     if (!isUrl(o, ["http:", "https:"]) || new URL(o).origin !== o) problems.push(`VEXIL_CORS_ORIGINS must be comma-separated origins such as https://tools.example.com (got "${o}")`);
   }
   const authFailureLimit = integer("VEXIL_AUTH_FAILURE_LIMIT", 30, 1, 1_000_000);
+  const trustedProxies = (value("VEXIL_TRUSTED_PROXIES") ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "");
+  try {
+    if (trustedProxies.length > 0) proxyaddr.compile(trustedProxies);
+  } catch (e) {
+    problems.push(`VEXIL_TRUSTED_PROXIES must be comma-separated IP addresses or CIDR ranges such as 10.0.0.0/8 (${e instanceof Error ? e.message : String(e)})`);
+  }
   const rateLimitGlobal = integer("VEXIL_RATE_LIMIT_GLOBAL", 100_000, 0, 100_000_000);
   const rateLimitRoute = integer("VEXIL_RATE_LIMIT_ROUTE", 50_000, 0, 100_000_000);
   const streamLimit = integer("VEXIL_STREAM_LIMIT", 15_000, 0, 1_000_000);
@@ -168,6 +180,7 @@ export function loadConfig(env: Env, needs: ConfigNeeds = { nats: false, databas
     sessionKeys,
     publicOrigin: publicOrigin.replace(/\/$/, ""),
     authFailureLimit,
+    trustedProxies,
     unleashProject,
     unleashEnvironment,
     streamLimit,

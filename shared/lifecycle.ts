@@ -4,6 +4,8 @@
  */
 import type { Server } from "bun";
 import { ConfigError } from "./config.ts";
+import { errorResponse } from "./errors.ts";
+import { requestId } from "./ids.ts";
 import type { Logger } from "./logger.ts";
 
 export class StartupError extends Error {
@@ -17,18 +19,43 @@ export interface ListenOptions {
   port: number;
   host: string;
   fetch: (request: Request, server: Server<undefined>) => Response | Promise<Response>;
+  /** Where a failure that escaped the handler is logged (never shown to the caller). */
+  logger?: Logger;
 }
 
+/**
+ * What no handler should ever see: a request whose URL cannot be parsed (HTTP/1.0 without `Host`,
+ * a malformed `Host`) or a `CONNECT` (this is not a forward proxy). Answered here in the JSON
+ * error format, so every server behaves the same whatever routes it has.
+ */
+function refusal(request: Request): Response | undefined {
+  if (request.method === "CONNECT") return errorResponse(405, "method_not_allowed", "CONNECT is not supported", requestId(), { allow: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, REPORT" });
+  if (!URL.canParse(request.url)) return errorResponse(400, "invalid_request", "The request has no valid Host header", requestId());
+  return undefined;
+}
+
+/**
+ * Every HTTP server of Vexil: production mode (Bun's development error page would show a stack,
+ * source lines and the working directory) and one error hook that answers `{code, message, id}`
+ * and logs the failure under that id.
+ */
 export function listen(options: ListenOptions): Server<undefined> {
+  const { fetch, logger } = options;
   try {
     return Bun.serve({
       port: options.port,
       hostname: options.host,
+      development: false,
       // Long-lived streams manage their own liveness with heartbeats.
       idleTimeout: 0,
       // Beyond this Bun answers with a bare 413; below it the gateway answers 413 in the JSON error format from 1 MiB on.
       maxRequestBodySize: 16 * 1024 * 1024,
-      fetch: options.fetch,
+      fetch: (request, server) => refusal(request) ?? fetch(request, server),
+      error(error) {
+        const id = requestId();
+        logger?.error("unhandled request failure", { id, error });
+        return errorResponse(500, "internal_error", "Something went wrong on our side; quote this id when reporting it", id);
+      },
     });
   } catch (e) {
     const code = (e as { code?: string }).code;

@@ -9,6 +9,7 @@ import type { Bus } from "./bus/bus.ts";
 import { connectNatsBus } from "./bus/nats-bus.ts";
 import { loadConfig, type Config } from "./config.ts";
 import { openDatabase, type Database } from "./db/connector.ts";
+import { containDriverFailures } from "./db/driver-failures.ts";
 import { migrate } from "./db/migrate.ts";
 import { healthRoutes, type Check } from "./http/health.ts";
 import { listen, onShutdown, runMain, within } from "./lifecycle.ts";
@@ -48,6 +49,9 @@ export function runStandalone(spec: StandaloneSpec): Promise<void> {
     let database: Database | undefined;
     if (spec.usesDatabase) {
       database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+      const opened = database;
+      // A database outage must never end the process (the driver can throw outside any query).
+      containDriverFailures(logger, () => opened.renewPool());
       await migrate(database.db);
     }
     const bus = await connectNatsBus(config.natsUrl!, `vexil-${spec.name}`, logger);
@@ -61,7 +65,7 @@ export function runStandalone(spec: StandaloneSpec): Promise<void> {
     const health = new Elysia().use(healthRoutes({ checks, isShuttingDown: () => shutdown.isShuttingDown() }));
     const publicHandle = service.publicHandle;
     const isHealth = (r: Request) => /^\/(healthz|readyz)$/.test(new URL(r.url).pathname);
-    const server = listen({ port: config.port, host: config.host, fetch: (r) => (publicHandle && !isHealth(r) ? publicHandle(r) : health.handle(r)) });
+    const server = listen({ port: config.port, host: config.host, logger, fetch: (r) => (publicHandle && !isHealth(r) ? publicHandle(r) : health.handle(r)) });
     shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
       service.beforeStop?.();
       await service.stop();

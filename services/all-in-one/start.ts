@@ -16,6 +16,7 @@ import type { Config } from "@vexil/shared/config";
 import type { Assertions } from "@vexil/shared/assertion";
 import type { CallerVerifier } from "@vexil/gateway/caller-verifier";
 import { openDatabase } from "@vexil/shared/db/connector";
+import { containDriverFailures } from "@vexil/shared/db/driver-failures";
 import { migrate } from "@vexil/shared/db/migrate";
 import { listen, onShutdown, within } from "@vexil/shared/lifecycle";
 import { createLogger } from "@vexil/shared/logger";
@@ -30,6 +31,8 @@ export interface AllInOneOverrides {
 export async function startAllInOne(config: Config, overrides: AllInOneOverrides = {}) {
   const logger = createLogger(config.logLevel, { service: "vexil", pid: process.pid });
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  // A database outage must never end the process (the driver can throw outside any query).
+  containDriverFailures(logger, () => database.renewPool());
   await migrate(database.db);
   // The NATS client is loaded only when there is a server to use (it is megabytes of an idle process).
   const bus: Bus = config.natsUrl ? await (await import("@vexil/shared/bus/nats-bus")).connectNatsBus(config.natsUrl, "vexil-all-in-one", logger) : new MemoryBus();
@@ -80,12 +83,14 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     corsOrigins: config.corsOrigins,
     rateLimiter,
     failures: createFailureLimiter(config.authFailureLimit),
+    trustedProxies: config.trustedProxies,
     readiness: { checks: { database: () => database.ping(), bus: () => bus.ping() }, isShuttingDown: () => shutdown.isShuttingDown() },
   });
   // SDK requests go straight to the streaming service; the REST API goes through the gateway.
   const server = listen({
     port: config.port,
     host: config.host,
+    logger,
     fetch: (r, s) => (STREAMING_PATHS.test(new URL(r.url).pathname) ? streaming.handle(r) : gateway.handle(r, s.requestIP(r)?.address)),
   });
   shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {

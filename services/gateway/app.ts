@@ -12,6 +12,7 @@ import { acceptRequestId } from "@vexil/shared/ids";
 import type { Logger } from "@vexil/shared/logger";
 import type { ServiceClient } from "@vexil/shared/transport/http-over-bus";
 import type { CallerVerifier, Credential } from "./caller-verifier.ts";
+import { clientAddressOf } from "./client-address.ts";
 import { createFailureLimiter, type FailureLimiter } from "./failure-limiter.ts";
 import { routeOf, type Route } from "./routes.ts";
 import { createDocs } from "./docs.ts";
@@ -26,6 +27,8 @@ export interface GatewayDeps {
   /** The browser origin whose session cookies are accepted. */
   publicOrigin: string;
   failures?: FailureLimiter;
+  /** Proxies whose `X-Forwarded-For` names the caller's address (for the failure limiter); absent: none. */
+  trustedProxies?: string[];
   /** Origins allowed to call the API from a browser; empty or absent: any (echoed). */
   corsOrigins?: string[];
   /** Per-caller rate limits; absent: none. */
@@ -59,6 +62,7 @@ export function createGateway(deps: GatewayDeps) {
   const failures = deps.failures ?? createFailureLimiter(30);
   const cors: CorsOptions = { origins: deps.corsOrigins ?? [], publicOrigin: deps.publicOrigin };
   const docs = createDocs(deps.services, logger);
+  const addressOf = clientAddressOf(deps.trustedProxies ?? []);
 
   /** The request's credential; a session cookie only from the public origin. */
   function credentialOf(request: Request, id: string): Credential | Response {
@@ -106,10 +110,6 @@ export function createGateway(deps: GatewayDeps) {
     } else {
       const credential = credentialOf(request, id);
       if (credential instanceof Response) return credential;
-      const wait = failures.retryAfter(address);
-      if (wait > 0 && !deps.verifier.isKnownGood(credential)) {
-        return errorResponse(429, "rate_limited", "Too many failed authentications from this address; try again later", id, { "retry-after": String(wait) });
-      }
       let checked;
       try {
         checked = await deps.verifier.verify(credential);
@@ -119,7 +119,10 @@ export function createGateway(deps: GatewayDeps) {
         return errorResponse(code === "gateway_timeout" ? 504 : 503, code, "Authentication is not available right now; try again shortly", id, { "retry-after": "1" });
       }
       if (!checked.ok) {
+        // A valid credential is never refused here: only a wrong one, from an address past its limit.
+        const wait = failures.retryAfter(address);
         failures.fail(address);
+        if (wait > 0) return errorResponse(429, "rate_limited", "Too many failed authentications from this address; try again later", id, { "retry-after": String(wait) });
         return errorResponse(401, "unauthorized", checked.reason, id, CHALLENGE);
       }
       headers.delete("authorization");
@@ -145,12 +148,13 @@ export function createGateway(deps: GatewayDeps) {
   }
 
   return {
-    async handle(request: Request, address = "unknown"): Promise<Response> {
+    /** `peer`: the address the connection comes from (a trusted proxy's names the caller in `X-Forwarded-For`). */
+    async handle(request: Request, peer?: string): Promise<Response> {
       const started = performance.now();
       const id = acceptRequestId(request.headers.get("x-request-id"));
       let response: Response;
       try {
-        response = await forward(request, id, address);
+        response = await forward(request, id, addressOf(peer, request.headers.get("x-forwarded-for")));
       } catch (e) {
         if (e instanceof VexilError) response = errorResponse(e.status, e.code, e.message, id);
         else {

@@ -1,6 +1,8 @@
 /**
- * Slows guessing: an address with too many failed authentications in a minute gets 429 for
- * credentials not already known to be good, so callers with valid tokens are never locked out.
+ * Failed authentications per address in a window. Past the limit the gateway answers a wrong
+ * token or session with 429 and `Retry-After` (and a sign-in, which guesses a password, before it
+ * reaches auth); a valid token or session is always served, so one noisy neighbour behind the same
+ * address never locks the others out.
  */
 export interface FailureLimiter {
   /** Seconds to wait if this address is over the limit now, else 0. */

@@ -33,9 +33,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     corsOrigins: config.corsOrigins,
     rateLimiter,
     failures: createFailureLimiter(config.authFailureLimit),
+    trustedProxies: config.trustedProxies,
     readiness: { checks: { bus: () => bus.ping() }, isShuttingDown: () => shutdown.isShuttingDown() },
   });
-  const server = listen({ port: config.port, host: config.host, fetch: (r, s) => gateway.handle(r, s.requestIP(r)?.address) });
+  const server = listen({ port: config.port, host: config.host, logger, fetch: (r, s) => gateway.handle(r, s.requestIP(r)?.address) });
   shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
     await within(config.shutdownTimeoutMs, server.stop());
     busVerifier.stop();

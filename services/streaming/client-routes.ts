@@ -18,13 +18,18 @@ export interface ClientRouteParts {
   counts: EvaluationCounts;
 }
 
-/** Paths browsers call, which answer CORS preflights and carry CORS headers. */
-export const BROWSER_PATHS = /^\/(sdk\/evalx\/|sdk\/goals\/|eval\/|events\/|ping\/)/;
+/**
+ * Paths browsers call, which answer CORS preflights and carry CORS headers: the client-side SDKs'
+ * (the client-side ID in the path) and OpenFeature's OFREP (a client-side ID in a header).
+ */
+export const BROWSER_PATHS = /^\/(sdk\/evalx\/|sdk\/goals\/|eval\/|events\/|ping\/|ofrep\/)/;
 
 const CORS_HEADERS = {
   "access-control-allow-methods": "GET, REPORT, POST, OPTIONS",
   "access-control-allow-headers":
-    "Accept, Content-Type, Content-Length, Authorization, X-LaunchDarkly-User-Agent, X-LaunchDarkly-Payload-ID, X-LaunchDarkly-Wrapper, X-LaunchDarkly-Event-Schema, X-LaunchDarkly-Tags",
+    "Accept, Content-Type, Content-Length, Authorization, X-API-Key, If-None-Match, X-LaunchDarkly-User-Agent, X-LaunchDarkly-Payload-ID, X-LaunchDarkly-Wrapper, X-LaunchDarkly-Event-Schema, X-LaunchDarkly-Tags",
+  // OFREP's web provider reads the bulk answer's ETag to ask again with If-None-Match.
+  "access-control-expose-headers": "ETag, Retry-After",
   "access-control-max-age": "300",
 };
 

@@ -19,10 +19,12 @@ import { VexilError, errorResponse } from "@vexil/shared/errors";
 import { parseContext, type Evaluation, type EvaluationContext, type EvaluationReason } from "@vexil/shared/evaluation/evaluate";
 import { requestIdOf } from "@vexil/shared/http/errors-plugin";
 import type { Logger } from "@vexil/shared/logger";
+import { availableTo, clientFeed } from "./client-sdk.ts";
 import { evaluateIn } from "./evaluations.ts";
 import type { Feed, FeedHub } from "./feeds.ts";
 import { presentedCredential } from "@vexil/shared/http/credentials";
-import { requireGrant, type KeyGrant, type KeyVerifier } from "./sdk-keys.ts";
+import { parseCredential } from "@vexil/shared/secrets";
+import { requireGrant, type KeyVerifier } from "./sdk-keys.ts";
 import { matchesEtag } from "./server-sdk.ts";
 
 export interface OfrepParts {
@@ -175,9 +177,23 @@ export function resultOf(key: string, evaluation: Evaluation): OfrepSuccess | Of
 
 const failureOf = (key: string, error: OfrepError): OfrepFailure => ({ key, errorCode: error.errorCode, errorDetails: error.message });
 
-/** Every flag of the feed for one context, in key order: successes and per-flag failures. */
-export function evaluateEnvironment(feed: Feed, context: EvaluationContext): Array<OfrepSuccess | OfrepFailure> {
-  const keys = [...feed.flags.keys()].sort();
+/** Which flags a credential may evaluate: every flag (an SDK key), or those available to client-side SDKs (a client-side ID). */
+export type OfrepAudience = "server" | "client";
+
+const visibleTo = (feed: Feed, key: string, audience: OfrepAudience) => {
+  const item = feed.flags.get(key);
+  return item !== undefined && (audience === "server" || availableTo(item, "client"));
+};
+
+/** One flag for one context; a flag the audience may not see does not exist for it. */
+export function evaluateFlag(feed: Feed, key: string, context: EvaluationContext, audience: OfrepAudience = "server"): OfrepSuccess | OfrepError {
+  if (!visibleTo(feed, key, audience)) return new OfrepError(404, "FLAG_NOT_FOUND", `Flag "${key}" not found`);
+  return resultOf(key, evaluateIn(feed, key, context));
+}
+
+/** Every flag of the feed the audience may see, for one context, in key order: successes and per-flag failures. */
+export function evaluateEnvironment(feed: Feed, context: EvaluationContext, audience: OfrepAudience = "server"): Array<OfrepSuccess | OfrepFailure> {
+  const keys = [...feed.flags.keys()].filter((key) => visibleTo(feed, key, audience)).sort();
   const results: Array<OfrepSuccess | OfrepFailure> = [];
   for (const key of keys) {
     const result = resultOf(key, evaluateIn(feed, key, context));
@@ -205,12 +221,30 @@ function flagKeyOf(request: Request): string {
   }
 }
 
-/** The SDK key of an OFREP request: `Authorization` (bare or `Bearer`), else `X-API-Key`. */
+/** The credential of an OFREP request: `Authorization` (bare or `Bearer`), else `X-API-Key`. */
 export function ofrepKey(request: Request): string | undefined {
   return presentedCredential(request) || request.headers.get("x-api-key")?.trim() || undefined;
 }
 
-const grantOf = (keys: KeyVerifier, request: Request): Promise<KeyGrant> => requireGrant(keys, "sdk", ofrepKey(request), "the Authorization or X-API-Key header");
+const WHERE = "the Authorization or X-API-Key header";
+
+/**
+ * The environment and audience of a credential: an SDK key (checked with auth), or a client-side ID
+ * (an environment that exists). Anything of a generated credential's shape is a key, never an ID.
+ */
+async function accessOf(keys: KeyVerifier, feeds: FeedHub, request: Request): Promise<{ feed: Feed; audience: OfrepAudience }> {
+  const presented = ofrepKey(request);
+  if (presented === undefined || parseCredential(presented) || /^(api|sdk|mob)-/.test(presented)) {
+    const grant = await requireGrant(keys, "sdk", presented, WHERE);
+    return { feed: await feeds.get(grant.environmentId), audience: "server" };
+  }
+  try {
+    return { feed: await clientFeed(feeds, presented), audience: "client" };
+  } catch (e) {
+    if (e instanceof VexilError && e.code === "not_found") throw new VexilError("unauthorized", `Invalid SDK key or client-side ID in ${WHERE}`);
+    throw e;
+  }
+}
 
 /** The body as JSON, read up to MAX_BODY_BYTES and no further. */
 async function readJson(request: Request): Promise<unknown> {
@@ -270,9 +304,9 @@ export function ofrepRoutes(parts: OfrepParts) {
 
   /** Credential first (no body is read for a request without a working key), then the context. */
   const prepare = async (request: Request) => {
-    const grant = await grantOf(keys, request);
+    const access = await accessOf(keys, feeds, request);
     const context = contextOfBody(await readJson(request));
-    return { feed: await feeds.get(grant.environmentId), context };
+    return { ...access, context };
   };
 
   return new Elysia({ normalize: false })
@@ -281,8 +315,8 @@ export function ofrepRoutes(parts: OfrepParts) {
       ({ request }) => {
         const key = flagKeyOf(request);
         return answer(request, key, async () => {
-          const { feed, context } = await prepare(request);
-          const result = resultOf(key, evaluateIn(feed, key, context));
+          const { feed, context, audience } = await prepare(request);
+          const result = evaluateFlag(feed, key, context, audience);
           if (result instanceof OfrepError) throw result;
           return json(200, result);
         });
@@ -293,8 +327,8 @@ export function ofrepRoutes(parts: OfrepParts) {
       "/ofrep/v1/evaluate/flags",
       ({ request }) =>
         answer(request, undefined, async () => {
-          const { feed, context } = await prepare(request);
-          const body = JSON.stringify({ flags: evaluateEnvironment(feed, context) });
+          const { feed, context, audience } = await prepare(request);
+          const body = JSON.stringify({ flags: evaluateEnvironment(feed, context, audience) });
           const etag = `"${createHash("sha1").update(body).digest("base64url")}"`;
           if (matchesEtag(request, etag)) return new Response(null, { status: 304, headers: { etag } });
           return new Response(body, { headers: { ...JSON_TYPE, etag, "cache-control": "no-cache" } });

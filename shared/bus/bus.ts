@@ -24,7 +24,8 @@ export interface Subscription {
   unsubscribe(): void;
 }
 
-export type BusErrorKind = "timeout" | "no_responders" | "closed";
+/** `disconnected`: the bus is known to be down right now (refused at once, not waited for). */
+export type BusErrorKind = "timeout" | "no_responders" | "closed" | "disconnected";
 
 export class BusError extends Error {
   readonly kind: BusErrorKind;

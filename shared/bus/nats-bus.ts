@@ -35,6 +35,12 @@ export class NatsBus implements Bus {
   private reconnectListeners: Array<() => void> = [];
   private subscriptions = new Set<NatsSubscription>();
   private inflight = new Set<Promise<unknown>>();
+  /**
+   * False from the moment the connection is known lost until it is back. Requests are then refused at
+   * once (503 to a caller) rather than buffered until their timeout (504 seconds later), and `ping`
+   * fails at once, so `/readyz` and requests tell the same story.
+   */
+  private connected = true;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -45,8 +51,12 @@ export class NatsBus implements Bus {
 
   private async watch(): Promise<void> {
     for await (const status of this.nc.status()) {
-      if (status.type === "disconnect") this.logger.warn("bus disconnected");
+      if (status.type === "disconnect" || status.type === "staleConnection") {
+        this.connected = false;
+        this.logger.warn("bus disconnected");
+      }
       if (status.type === "reconnect") {
+        this.connected = true;
         this.logger.info("bus reconnected");
         for (const listener of this.reconnectListeners) listener();
       }
@@ -92,6 +102,7 @@ export class NatsBus implements Bus {
   }
 
   async request(subject: string, data: Uint8Array, options: { timeoutMs: number; headers?: Headers }): Promise<BusMessage> {
+    if (!this.connected) throw new BusError("disconnected", subject);
     try {
       const msg = await this.nc.request(subject, data, { timeout: options.timeoutMs, headers: toNatsHeaders(options.headers) });
       return { subject, data: msg.data, headers: fromNatsHeaders(msg.headers) };
@@ -110,6 +121,7 @@ export class NatsBus implements Bus {
 
   async ping(timeoutMs = 1_000): Promise<void> {
     if (this.nc.isClosed()) throw new BusError("closed", "ping");
+    if (!this.connected) throw new BusError("disconnected", "ping");
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new BusError("timeout", "ping")), timeoutMs);

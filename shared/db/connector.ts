@@ -20,6 +20,11 @@ export interface Database {
   ping(timeoutMs?: number): Promise<void>;
   /** LISTEN on a channel (`notifications.ts`); Postgres listens on a connection of its own. */
   listen: Listen;
+  /**
+   * Replaces the connection pool with a new one (the old one ends once its work is done, or in a
+   * few seconds): after a driver failure that left a pooled connection unusable (`driver-failures.ts`).
+   */
+  renewPool(): void;
   close(): Promise<void>;
 }
 
@@ -40,8 +45,11 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   // JIT compilation off: it pays for long analytical queries, and costs a short statement whose row
   // estimate is high (a recursive walk of prerequisites) a hundred milliseconds or more.
   const { url: address, socket } = socketOf(url);
-  const client = postgres(address, { ...socket, max, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true, connection: { jit: "off" } });
-  const db = drizzle(preparing(client)) as unknown as Db;
+  const open = () => postgres(address, { ...socket, max, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true, connection: { jit: "off" } });
+  let client = open();
+  // drizzle holds one client for good: it gets a view of whichever pool is current.
+  const db = drizzle(preparing(client, () => client)) as unknown as Db;
+  let renewing = false;
   // Opened on the first `listen`; it idles between notifications, so neither timeout applies.
   // `onnotify` is the option postgres.js builds its own `listen` on; its types leave it out.
   const listener = postgresListener(({ onnotify, onclose }) =>
@@ -52,6 +60,20 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     kind: "postgres",
     ping: (timeoutMs = 1_000) => withTimeout(db.execute(sql`select 1`), timeoutMs, "database"),
     listen: listener.listen,
+    renewPool() {
+      // Several connections may fail in one burst: one new pool for all of them.
+      if (renewing) return;
+      renewing = true;
+      setTimeout(() => {
+        renewing = false;
+        const old = client;
+        client = open();
+        // drizzle set its own parsers and serializers on the first pool (JSON and dates pass through as text).
+        Object.assign(client.options.parsers, old.options.parsers);
+        Object.assign(client.options.serializers, old.options.serializers);
+        old.end({ timeout: 5 }).catch(() => {});
+      }, 0);
+    },
     close: async () => {
       await Promise.all([listener.close(), client.end({ timeout: 5 })]);
     },
@@ -69,11 +91,12 @@ async function openPostgres(url: string, max: number): Promise<Database> {
  * (`deadline-guard.ts`): none starts past it, none is waited for past it, and a transaction ends
  * with the check in the database before it commits.
  */
-function preparing<T extends object>(client: T): T {
+function preparing<T extends object>(client: T, current: () => T = () => client): T {
   const forceful = { prepare: true };
   return new Proxy(client, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
+    get(_, property) {
+      const target = current();
+      const value = Reflect.get(target, property, target) as unknown;
       if (typeof value !== "function") return value;
       if (property === "unsafe") return (query: string, params?: unknown[], options?: object) => boundedQuery(value.call(target, query, params, { ...options, ...forceful }));
       // A transaction (or savepoint) hands its callback a client of its own: prepare there too.
@@ -108,6 +131,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     kind: "pglite",
     ping: (timeoutMs = 1_000) => withTimeout(db.execute(sql`select 1`), timeoutMs, "database"),
     listen: pgliteListener(client),
+    renewPool: () => {},
     close: () => client.close(),
   };
 }

@@ -68,7 +68,8 @@ export function errorsPlugin(logger: Logger, routes?: () => readonly RouteLike[]
   return new Elysia({ name: "vexil-errors" }).onError({ as: "global" }, ({ code, error, request }) => {
     const id = requestIdOf(request);
     const known = vexilErrorOf(error);
-    if (known) return errorResponse(known.status, known.code, known.message, id);
+    // A 503 (a dependency down, an outcome to check) is always worth retrying in a moment.
+    if (known) return errorResponse(known.status, known.code, known.message, id, known.status === 503 ? { "retry-after": "1" } : {});
     if (isDatabaseUnavailable(error)) {
       logger.warn("database unavailable", { id, error });
       return errorResponse(503, "service_unavailable", "The database is not reachable right now; try again shortly", id, { "retry-after": "1" });

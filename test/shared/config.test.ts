@@ -30,6 +30,7 @@ describe("loadConfig defaults", () => {
       sessionKeys: [],
       publicOrigin: "http://localhost:8080",
       authFailureLimit: 30,
+      trustedProxies: [],
       unleashProject: "default",
       unleashEnvironment: "production",
       streamLimit: 15_000,
@@ -65,6 +66,7 @@ describe("loadConfig defaults", () => {
       VEXIL_SESSION_KEYS: ` new:${"n".repeat(32)}, old : ${"o".repeat(32)} `,
       VEXIL_PUBLIC_ORIGIN: " https://flags.example.com/ ",
       VEXIL_AUTH_FAILURE_LIMIT: " 5 ",
+      VEXIL_TRUSTED_PROXIES: " 10.0.0.0/8, 127.0.0.1 ,::1 ",
       VEXIL_UNLEASH_PROJECT: "shop",
       VEXIL_UNLEASH_ENVIRONMENT: "staging",
       VEXIL_STREAM_LIMIT: "100",
@@ -91,6 +93,7 @@ describe("loadConfig defaults", () => {
       ],
       publicOrigin: "https://flags.example.com",
       authFailureLimit: 5,
+      trustedProxies: ["10.0.0.0/8", "127.0.0.1", "::1"],
       unleashProject: "shop",
       unleashEnvironment: "staging",
       streamLimit: 100,
@@ -294,6 +297,12 @@ describe("internal key, session keys, public origin and failure limit", () => {
     ["1000000", 1_000_000],
   ])("VEXIL_AUTH_FAILURE_LIMIT=%s is accepted", (raw, expected) => {
     expect(loadConfig({ VEXIL_AUTH_FAILURE_LIMIT: raw }).authFailureLimit).toBe(expected);
+  });
+
+  test.each(["10.0.0.0/33", "proxy.internal", "10.0.0.1, 300.1.1.1", "fd00::/200"])("VEXIL_TRUSTED_PROXIES=%s is refused", (raw) => {
+    const error = problemsOf({ VEXIL_TRUSTED_PROXIES: raw });
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toStartWith("VEXIL_TRUSTED_PROXIES must be comma-separated IP addresses or CIDR ranges");
   });
 
   test.each(["0", "1000001", "ten", "-1"])("VEXIL_AUTH_FAILURE_LIMIT=%s is out of range", (raw) => {

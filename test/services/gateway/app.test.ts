@@ -45,7 +45,7 @@ interface Echoed {
   assertion: string | null;
 }
 
-function setup(options: { authUp?: boolean; authSlow?: boolean; flags?: ServiceClient; ready?: () => Promise<void>; failures?: FailureLimiter } = {}) {
+function setup(options: { authUp?: boolean; authSlow?: boolean; flags?: ServiceClient; ready?: () => Promise<void>; failures?: FailureLimiter; trustedProxies?: string[] } = {}) {
   const bus = new MemoryBus();
   const asked: VerifyRequest[] = [];
   if (options.authUp !== false) {
@@ -78,6 +78,7 @@ function setup(options: { authUp?: boolean; authSlow?: boolean; flags?: ServiceC
     readiness: { checks: { bus: options.ready ?? (async () => {}) }, isShuttingDown: () => false },
     publicOrigin: ORIGIN,
     failures: options.failures,
+    trustedProxies: options.trustedProxies,
   });
   const call = (path: string, headers: Record<string, string> = {}, method = "GET", address?: string) =>
     gateway.handle(new Request(`http://localhost${path}`, { method, headers }), address);
@@ -251,24 +252,67 @@ describe("verdicts", () => {
 });
 
 describe("failed authentications", () => {
-  test("after N failures from one address, unknown credentials get 429 with Retry-After; known good ones still pass", async () => {
+  test("after N failures from one address, wrong credentials get 429 with Retry-After; valid ones, known here or not, still pass", async () => {
     const { call, asked } = setup({ failures: createFailureLimiter(3) });
     const from = (headers: Record<string, string>, address = "192.0.2.7") => call("/api/v2/projects", headers, "GET", address);
     expect((await from({ authorization: GOOD })).status).toBe(200);
     for (let i = 0; i < 3; i++) expect((await from({ authorization: `guess-${i}-0123456789abcdef` })).status).toBe(401);
-    const before = asked.length;
 
     const limited = await from({ authorization: "guess-4-0123456789abcdef" });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(Number(limited.headers.get("retry-after"))).toBeLessThanOrEqual(60);
     expect(((await limited.json()) as { code: string }).code).toBe("rate_limited");
-    // A good token not yet known here is limited too: the gateway cannot tell it from a guess without asking.
-    expect((await from({ authorization: OTHER_GOOD })).status).toBe(429);
-    expect(asked.length).toBe(before);
-
+    // A valid token whose verdict is not cached here is checked with auth and served, never refused by the limiter.
+    const before = asked.length;
+    expect((await from({ authorization: OTHER_GOOD })).status).toBe(200);
+    expect(asked.length).toBe(before + 1);
+    expect((await from({ cookie: `${SESSION_COOKIE}=${SESSION}`, origin: ORIGIN })).status).toBe(200);
     expect((await from({ authorization: GOOD })).status).toBe(200);
+    expect((await from({ authorization: "guess-5-0123456789abcdef" })).status).toBe(429);
     expect((await from({ authorization: "guess-5-0123456789abcdef" }, "198.51.100.1")).status).toBe(401);
+  });
+
+  test("a valid token whose cached verdict expired is served even while its address is over the limit", async () => {
+    const bus = new MemoryBus();
+    serveJson<VerifyRequest, Verdict>(bus, subjects.authVerify, "vexil-auth", silentLogger, async (request) =>
+      request.token === GOOD ? { v: 1, ok: true, caller: tokenCaller } : { v: 1, ok: false, reason: "Invalid access token" },
+    );
+    const assertions = createAssertions(crypto.getRandomValues(new Uint8Array(32)));
+    const verifier = busCallerVerifier(bus, { timeoutMs: 100, assertions, ttlMs: 20 });
+    stops.push(verifier.stop);
+    const ok: ServiceClient = { handle: async () => Response.json({}) };
+    const gateway = createGateway({ services: { auth: ok, flags: ok }, verifier, logger: silentLogger, readiness: { checks: {}, isShuttingDown: () => false }, publicOrigin: ORIGIN, failures: createFailureLimiter(2) });
+    const call = (token: string) => gateway.handle(new Request("http://localhost/api/v2/projects", { headers: { authorization: token } }), "10.0.0.1");
+    expect((await call(GOOD)).status).toBe(200);
+    for (let i = 0; i < 5; i++) await call(`wrong-token-${i}-0123456789`);
+    expect((await call("wrong-token-x-0123456789")).status).toBe(429);
+    await Bun.sleep(30);
+    expect(verifier.isKnownGood({ token: GOOD })).toBe(false);
+    expect((await call(GOOD)).status).toBe(200);
+  });
+
+  test("X-Forwarded-For names the caller only when the peer is a trusted proxy", async () => {
+    const { call } = setup({ failures: createFailureLimiter(2), trustedProxies: ["10.0.0.0/8"] });
+    const via = (peer: string, forwardedFor: string, token = "guess-0123456789abcdef") => call("/api/v2/projects", { authorization: token, "x-forwarded-for": forwardedFor }, "GET", peer);
+    // Through the trusted proxy: two callers behind it are counted apart.
+    expect((await via("10.1.1.1", "203.0.113.1")).status).toBe(401);
+    expect((await via("10.1.1.1", "203.0.113.1")).status).toBe(401);
+    expect((await via("10.1.1.1", "203.0.113.1")).status).toBe(429);
+    expect((await via("10.1.1.1", "203.0.113.2")).status).toBe(401);
+    // A spoofed entry left of the proxy's own is not believed: the nearest untrusted address counts.
+    expect((await via("10.1.1.1", "198.51.100.7, 203.0.113.1")).status).toBe(429);
+    // Not from a trusted proxy: the header is ignored and the peer is counted.
+    expect((await via("192.0.2.50", "198.51.100.8")).status).toBe(401);
+    expect((await via("192.0.2.50", "198.51.100.9")).status).toBe(401);
+    expect((await via("192.0.2.50", "198.51.100.10")).status).toBe(429);
+    expect((await via("192.0.2.50", "198.51.100.10", GOOD)).status).toBe(200);
+  });
+
+  test("without trusted proxies X-Forwarded-For is ignored", async () => {
+    const { call } = setup({ failures: createFailureLimiter(1) });
+    expect((await call("/api/v2/projects", { authorization: "guess-0123456789abcdef", "x-forwarded-for": "203.0.113.1" }, "GET", "127.0.0.1")).status).toBe(401);
+    expect((await call("/api/v2/projects", { authorization: "guess-0123456789abcdef", "x-forwarded-for": "203.0.113.2" }, "GET", "127.0.0.1")).status).toBe(429);
   });
 
   test("a missing credential is not counted as a failure", async () => {
