@@ -192,6 +192,9 @@ export interface Figures {
   /** Answers of the edge in the 5xx range by status, over every path (SDKs' included). */
   edge5xx: Record<string, number>;
   lost: number;
+  /** From the end of the fault (the server or process started again) until every writer had a write acknowledged. */
+  recoveryMs: number | undefined;
+  /** From the writers' last answer until every SDK served the committed values. */
   convergeMs: number;
 }
 
@@ -200,7 +203,7 @@ export interface Figures {
  * acknowledged write, or a later write whose answer did not say), every error answer well formed, and
  * every SDK converging on the committed values. Answers the case's figures.
  */
-export async function settle(suite: Suite, load: Load, fault: string, edgeFrom: number, options: { unanswered?: number } = {}): Promise<Figures> {
+export async function settle(suite: Suite, load: Load, fault: string, edgeFrom: number, options: { unanswered?: number; recoveryMs?: number } = {}): Promise<Figures> {
   await load.stop();
   const values = await committed(suite);
   const convergeMs = await converge(suite.sdks, values);
@@ -211,7 +214,7 @@ export async function settle(suite: Suite, load: Load, fault: string, edgeFrom: 
   for (const a of load.attempts) if (a.status !== 200) errors[a.status] = (errors[a.status] ?? 0) + 1;
   const edge5xx: Record<string, number> = {};
   for (const e of suite.cluster.edge!.requests().slice(edgeFrom)) if (e.status >= 500) edge5xx[e.status] = (edge5xx[e.status] ?? 0) + 1;
-  const figures: Figures = { fault, writes: load.attempts.length, acknowledged: load.attempts.filter((a) => a.status === 200).length, errors, edge5xx, lost, convergeMs };
+  const figures: Figures = { fault, writes: load.attempts.length, acknowledged: load.attempts.filter((a) => a.status === 200).length, errors, edge5xx, lost, recoveryMs: options.recoveryMs, convergeMs };
   console.log(`fault figures: ${JSON.stringify(figures)}`);
   // A write with no answer at all (its connection closed) is one that was in flight in a process
   // killed outright: at most one per writer, and only where the case allows it.
@@ -250,13 +253,14 @@ export function allowedByWrites(load: Load, values: Record<string, unknown>): st
   return wrong;
 }
 
-/** Waits until every SDK serves the same values; answers them. */
-export async function agree(sdks: LDClient[], ms = 30_000): Promise<Record<string, unknown>> {
+/** Waits until every SDK serves the same values, and values `ok` accepts; answers them. */
+export async function agree(sdks: LDClient[], ok: (values: Record<string, unknown>) => string[] = () => [], ms = 15_000): Promise<Record<string, unknown>> {
   const deadline = Date.now() + ms;
   for (;;) {
     const seen = await served(sdks);
-    if (seen.every((s) => JSON.stringify(s) === JSON.stringify(seen[0]))) return seen[0]!;
-    if (Date.now() > deadline) throw new Error(`the SDKs do not agree: ${JSON.stringify(seen)}`);
+    const wrong = ok(seen[0]!);
+    if (wrong.length === 0 && seen.every((s) => JSON.stringify(s) === JSON.stringify(seen[0]))) return seen[0]!;
+    if (Date.now() > deadline) throw new Error(`the SDKs do not serve the same acceptable values: ${JSON.stringify(seen)} ${wrong.join(", ")}`);
     await Bun.sleep(50);
   }
 }
