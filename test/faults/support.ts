@@ -203,7 +203,7 @@ export interface Figures {
  * acknowledged write, or a later write whose answer did not say), every error answer well formed, and
  * every SDK converging on the committed values. Answers the case's figures.
  */
-export async function settle(suite: Suite, load: Load, fault: string, edgeFrom: number, options: { unanswered?: number; recoveryMs?: number } = {}): Promise<Figures> {
+export async function settle(suite: Suite, load: Load, fault: string, edgeFrom: number, options: { unanswered?: number; unansweredBefore?: number; recoveryMs?: number } = {}): Promise<Figures> {
   await load.stop();
   const values = await committed(suite);
   const convergeMs = await converge(suite.sdks, values);
@@ -220,6 +220,8 @@ export async function settle(suite: Suite, load: Load, fault: string, edgeFrom: 
   // killed outright: at most one per writer, and only where the case allows it.
   const unanswered = load.attempts.filter((a) => a.status === 0);
   expect(unanswered.length).toBeLessThanOrEqual(options.unanswered ?? 0);
+  // ...sent before the kill.
+  expect(unanswered.filter((a) => a.at > (options.unansweredBefore ?? 0))).toEqual([]);
   const problems = load.attempts.filter((a) => a.problem && a.status !== 0).map((a) => `${a.flag} write ${a.n}: ${a.problem}`);
   expect(problems).toEqual([]);
   expect(lost).toBe(0);
