@@ -43,14 +43,16 @@ describe("faults under load, through the edge", () => {
       const victim = instance(kind);
       const restarts = victim.restarts;
       // Not through cluster.kill: a crash nobody asked for, as an orchestrator sees it.
-      const killedAt = Date.now();
-      victim.process.kill("SIGKILL");
+      const killed = victim.process;
+      killed.kill("SIGKILL");
+      await killed.exited;
+      const goneAt = Date.now();
       await suite.cluster.restarted(victim, restarts + 1, 60_000);
       const recoveryMs = await writesAgain(load, Date.now());
       await Bun.sleep(1_000);
       // A gateway killed outright drops the writes it holds: the edge closes their connections without
       // an answer (the outcome is unknown to the writer, as with a 504), one at most per writer.
-      await settle(suite, load, `SIGKILL ${kind}`, from, { unanswered: kind === "gateway" ? FLAGS.length : 0, unansweredBefore: killedAt, recoveryMs });
+      await settle(suite, load, `SIGKILL ${kind}`, from, { unanswered: kind === "gateway" ? FLAGS.length : 0, unansweredBefore: goneAt, recoveryMs });
     }, 120_000);
   }
 

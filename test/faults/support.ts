@@ -220,7 +220,7 @@ export async function settle(suite: Suite, load: Load, fault: string, edgeFrom: 
   // killed outright: at most one per writer, and only where the case allows it.
   const unanswered = load.attempts.filter((a) => a.status === 0);
   expect(unanswered.length).toBeLessThanOrEqual(options.unanswered ?? 0);
-  // ...sent before the kill.
+  // ...sent before the killed process was gone.
   expect(unanswered.filter((a) => a.at > (options.unansweredBefore ?? 0))).toEqual([]);
   const problems = load.attempts.filter((a) => a.problem && a.status !== 0).map((a) => `${a.flag} write ${a.n}: ${a.problem}`);
   expect(problems).toEqual([]);
