@@ -80,6 +80,8 @@ describe("faults under load, through the edge", () => {
         body: JSON.stringify({ instructions: [{ kind: "updateVariation", variationId: suite.variation.get("f0"), value: -2 }] }),
       });
       await expectJsonError(refused, [503, 504]);
+      // Long enough for writes sent in the outage to be answered (a write may wait 5 s for a 504).
+      await Bun.sleep(Math.max(0, stoppedAt + 7_000 - Date.now()));
     } finally {
       startedAt = Date.now();
       await suite.cluster.postgres!.start();
