@@ -226,6 +226,9 @@ export async function settle(suite: Suite, load: Load, fault: string, edgeFrom: 
   expect(problems).toEqual([]);
   expect(lost).toBe(0);
   expect(Object.keys(edge5xx).filter((s) => s !== "503" && s !== "504")).toEqual([]);
+  // The SDKs are never told their key is unknown or their path missing while instances come and go.
+  const refused = suite.cluster.edge!.requests().slice(edgeFrom).filter((e) => e.backend === "streaming" && (e.status === 401 || e.status === 404));
+  expect(refused).toEqual([]);
   return figures;
 }
 
