@@ -120,6 +120,8 @@ describe("faults under load, through the edge", () => {
       for (const flag of FLAGS) expect(during[flag]).toBeGreaterThanOrEqual(1);
       // An SDK request through the edge is refused with a JSON error.
       await expectJsonError(await fetch(`${suite.edge}/sdk/latest-all`, { headers: { authorization: suite.sdkKey } }), [503, 504]);
+      // Long enough for writes sent in the outage to be answered (one in flight at the stop waits 5 s for a 504).
+      await Bun.sleep(Math.max(0, stoppedAt + 7_000 - Date.now()));
     } finally {
       startedAt = Date.now();
       await suite.cluster.nats!.start();
