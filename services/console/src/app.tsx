@@ -14,6 +14,7 @@ import { ProjectsPage } from "./pages/projects.tsx";
 import { SegmentPage, SegmentsPage } from "./pages/segments.tsx";
 import { TokensPage } from "./pages/tokens.tsx";
 import { WebhooksPage } from "./pages/webhooks.tsx";
+import { CallError } from "./parts.tsx";
 
 interface Identity {
   authKind: string;
@@ -61,11 +62,7 @@ function SignIn() {
             </Title>
             <TextInput label="Email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.currentTarget.value)} />
             <PasswordInput label="Password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.currentTarget.value)} />
-            {signIn.error && (
-              <Alert color="red" role="alert">
-                {errorText(signIn.error)}
-              </Alert>
-            )}
+            <CallError error={signIn.error} />
             <Button type="submit" loading={signIn.isPending}>
               Sign in
             </Button>

@@ -7,6 +7,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link } from "wouter";
 import { api, enc, environmentsOf, errorText, type Environment, type Project } from "../api.ts";
+import { CallError, SubmitRow } from "../parts.tsx";
 
 const EXPIRIES = [
   { value: "0", label: "at once" },
@@ -85,11 +86,7 @@ export function EnvironmentsPage({ projectKey }: { projectKey: string }) {
           {shown.which.includes("_id") && <Secret label="Client-side ID" value={shown.env._id} />}
         </Alert>
       )}
-      {reset.error && (
-        <Alert color="red" role="alert">
-          {errorText(reset.error)}
-        </Alert>
-      )}
+      <CallError error={reset.error} />
       <NativeSelect label="When an SDK key is reset, the old one stops" w={280} value={expiry} data={EXPIRIES} onChange={(e) => setExpiry(e.currentTarget.value)} />
       <Table striped aria-label="Environments">
         <Table.Thead>
@@ -136,16 +133,8 @@ export function EnvironmentsPage({ projectKey }: { projectKey: string }) {
           <TextInput label="Environment key" required value={key} onChange={(e) => setKey(e.currentTarget.value)} />
           <TextInput label="Environment name" value={name} onChange={(e) => setName(e.currentTarget.value)} />
           <TextInput label="Color" description="Six hex digits" value={color} onChange={(e) => setColor(e.currentTarget.value)} />
-          {create.error && (
-            <Alert color="red" role="alert">
-              {errorText(create.error)}
-            </Alert>
-          )}
-          <Group>
-            <Button type="submit" loading={create.isPending}>
-              Create environment
-            </Button>
-          </Group>
+          <CallError error={create.error} />
+          <SubmitRow pending={create.isPending}>Create environment</SubmitRow>
         </Stack>
       </form>
     </Stack>

@@ -3,7 +3,7 @@
  * scheduled changes (delete), both made from the flag page's review of a change; and the delivery
  * receipts of its recent changes (how many SDK streams got each, and how fast).
  */
-import { Alert, Anchor, Badge, Button, Card, Code, Group, NativeSelect, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Anchor, Badge, Button, Card, Group, NativeSelect, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useSearchParams } from "wouter";

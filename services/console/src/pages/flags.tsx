@@ -1,11 +1,12 @@
 /** A project's flags in one environment: search, pages, an on/off switch each, and a new flag. */
-import { Alert, Anchor, Button, Code, Group, NativeSelect, Pagination, Stack, Switch, Table, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Anchor, Code, Group, NativeSelect, Pagination, Stack, Switch, Table, Text, TextInput, Title } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "wouter";
 import { api, enc, environmentsOf, errorText, type Flag, type Page, type Project } from "../api.ts";
 import { ReviewChange, type Instruction } from "../review.tsx";
+import { CallError, SubmitRow } from "../parts.tsx";
 
 const PAGE_SIZE = 20;
 
@@ -164,16 +165,8 @@ export function FlagsPage({ projectKey }: { projectKey: string }) {
           <TextInput label="Flag key" required value={key} onChange={(e) => setKey(e.currentTarget.value)} />
           <TextInput label="Flag name" value={name} onChange={(e) => setName(e.currentTarget.value)} />
           <TextInput label="Flag tags" description="Comma-separated" value={newTags} onChange={(e) => setNewTags(e.currentTarget.value)} />
-          {create.error && (
-            <Alert color="red" role="alert">
-              {errorText(create.error)}
-            </Alert>
-          )}
-          <Group>
-            <Button type="submit" loading={create.isPending}>
-              Create flag
-            </Button>
-          </Group>
+          <CallError error={create.error} />
+          <SubmitRow pending={create.isPending}>Create flag</SubmitRow>
         </Stack>
       </form>
       {change && <ReviewChange projectKey={projectKey} flag={change.flag} environmentKey={env} instructions={change.instructions} opened onClose={() => setChange(undefined)} onSaved={() => setChange(undefined)} />}

@@ -3,6 +3,7 @@ import { Alert, Button, Code, Group, NativeSelect, PasswordInput, Stack, Table, 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api, errorText, type Page } from "../api.ts";
+import { CallError, SubmitRow } from "../parts.tsx";
 
 interface Member {
   _id: string;
@@ -84,16 +85,8 @@ export function MembersPage() {
           <NativeSelect label="Member role" value={role} data={["reader", "writer", "admin", "no_access"]} onChange={(e) => setRole(e.currentTarget.value)} />
           <TextInput label="Custom roles" description="Role keys, comma-separated" value={customRoles} onChange={(e) => setCustomRoles(e.currentTarget.value)} />
           <PasswordInput label="Initial password" description="Optional: at least 8 characters; without one, set it later through the API" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.currentTarget.value)} />
-          {invite.error && (
-            <Alert color="red" role="alert">
-              {errorText(invite.error)}
-            </Alert>
-          )}
-          <Group>
-            <Button type="submit" loading={invite.isPending}>
-              Invite member
-            </Button>
-          </Group>
+          <CallError error={invite.error} />
+          <SubmitRow pending={invite.isPending}>Invite member</SubmitRow>
         </Stack>
       </form>
     </Stack>
@@ -176,11 +169,7 @@ export function RolesPage() {
             error={parsed.ok ? undefined : `Not JSON: ${parsed.message}`}
             onChange={(e) => setPolicy(e.currentTarget.value)}
           />
-          {create.error && (
-            <Alert color="red" role="alert">
-              {errorText(create.error)}
-            </Alert>
-          )}
+          <CallError error={create.error} />
           <Group>
             <Button type="submit" loading={create.isPending} disabled={!parsed.ok}>
               Create role

@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link } from "wouter";
 import { api, environmentsOf, errorText, type Page, type Project } from "../api.ts";
+import { CallError, SubmitRow } from "../parts.tsx";
 
 export function ProjectsPage() {
   const client = useQueryClient();
@@ -57,16 +58,8 @@ export function ProjectsPage() {
           </Title>
           <TextInput label="Project key" required value={key} onChange={(e) => setKey(e.currentTarget.value)} description="Letters, digits, dots, dashes and underscores" />
           <TextInput label="Project name" value={name} onChange={(e) => setName(e.currentTarget.value)} />
-          {create.error && (
-            <Alert color="red" role="alert">
-              {errorText(create.error)}
-            </Alert>
-          )}
-          <Group>
-            <Button type="submit" loading={create.isPending}>
-              Create project
-            </Button>
-          </Group>
+          <CallError error={create.error} />
+          <SubmitRow pending={create.isPending}>Create project</SubmitRow>
         </Stack>
       </form>
       {create.data && (

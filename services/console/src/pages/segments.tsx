@@ -10,6 +10,7 @@ import { Link, useSearchParams } from "wouter";
 import { SEMANTIC_PATCH, api, enc, environmentsOf, errorText, type Clause, type Page, type Project } from "../api.ts";
 import { clauseText, type Instruction } from "../review.tsx";
 import { OPERATORS } from "./flag.tsx";
+import { CallError } from "../parts.tsx";
 
 interface Segment {
   key: string;
@@ -105,11 +106,7 @@ export function SegmentsPage({ projectKey }: { projectKey: string }) {
           <TextInput label="Segment key" required value={key} onChange={(e) => setKey(e.currentTarget.value)} />
           <TextInput label="Segment name" value={name} onChange={(e) => setName(e.currentTarget.value)} />
           <TextInput label="Segment description" value={description} onChange={(e) => setDescription(e.currentTarget.value)} />
-          {create.error && (
-            <Alert color="red" role="alert">
-              {errorText(create.error)}
-            </Alert>
-          )}
+          <CallError error={create.error} />
           <Group>
             <Button type="submit" loading={create.isPending} disabled={env === ""}>
               Create segment

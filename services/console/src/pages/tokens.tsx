@@ -3,6 +3,7 @@ import { Alert, Button, Code, CopyButton, Group, NativeSelect, Stack, Table, Tex
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api, errorText, type Page } from "../api.ts";
+import { CallError, SubmitRow } from "../parts.tsx";
 
 interface Token {
   _id: string;
@@ -62,16 +63,8 @@ export function TokensPage() {
           </Title>
           <TextInput label="Token name" required value={name} onChange={(e) => setName(e.currentTarget.value)} />
           <NativeSelect label="Role" value={role} data={["reader", "writer", "admin"]} onChange={(e) => setRole(e.currentTarget.value)} />
-          {create.error && (
-            <Alert color="red" role="alert">
-              {errorText(create.error)}
-            </Alert>
-          )}
-          <Group>
-            <Button type="submit" loading={create.isPending}>
-              Create token
-            </Button>
-          </Group>
+          <CallError error={create.error} />
+          <SubmitRow pending={create.isPending}>Create token</SubmitRow>
         </Stack>
       </form>
       {create.data && (

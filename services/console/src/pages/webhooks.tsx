@@ -6,6 +6,7 @@ import { Alert, Badge, Button, Card, Checkbox, Code, CopyButton, Group, Stack, S
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api, enc, errorText, type Page } from "../api.ts";
+import { CallError, SubmitRow } from "../parts.tsx";
 
 interface Webhook {
   _id: string;
@@ -115,16 +116,8 @@ export function WebhooksPage() {
             onChange={(e) => setResources(e.currentTarget.value)}
           />
           <Checkbox label="Sign deliveries (a new secret is generated)" checked={sign} onChange={(e) => setSign(e.currentTarget.checked)} />
-          {create.error && (
-            <Alert color="red" role="alert">
-              {errorText(create.error)}
-            </Alert>
-          )}
-          <Group>
-            <Button type="submit" loading={create.isPending}>
-              Create webhook
-            </Button>
-          </Group>
+          <CallError error={create.error} />
+          <SubmitRow pending={create.isPending}>Create webhook</SubmitRow>
         </Stack>
       </form>
       {create.data && (
