@@ -25,6 +25,7 @@ import type { Creator } from "../../storage/schedule-store.ts";
 import type { FlagsContext } from "../context.ts";
 import { flagResource } from "../flags/access.ts";
 import { changeFlag, scheduleUpdate, type Scope, type Scoped } from "../flags/change.ts";
+import type { Decision } from "../unit-of-work.ts";
 import { copyActions, decideCopy } from "../flags/flags.ts";
 import type { FlagCopy } from "../flags/schemas.ts";
 import { decidePatch } from "../flags/patch-flag.ts";
@@ -120,6 +121,34 @@ function requestIn(stored: ApprovalRequestRecord | undefined, read: Scoped, env:
   return stored;
 }
 
+/**
+ * A step on an existing request (a review, the apply, the deletion) as one change of its flag: the
+ * request read with the flag, found in the environment named, and the step's action authorized there.
+ */
+function changeRequest<T>(
+  ctx: FlagsContext,
+  caller: Caller,
+  where: Where,
+  id: string,
+  action: string,
+  decide: (step: { read: Scoped; scope: Scope; env: EnvironmentRecord; request: ApprovalRequestRecord }) => Promise<Decision<FlagWrite, T>>,
+): Promise<T> {
+  authorizeRead(caller);
+  return changeFlag(
+    ctx,
+    caller,
+    where.projectKey,
+    where.flagKey,
+    async (read, scope, stored) => {
+      const env = environmentIn(scope, where.envKey);
+      const request = requestIn(stored, read, env, id);
+      authorize(caller, action, flagResource(scope.project, env, read.flag.doc));
+      return decide({ read, scope, env, request });
+    },
+    () => ctx.approvals.request(id),
+  );
+}
+
 const answer = (made: { request: ApprovalRequestRecord; env: EnvironmentRecord }, generic: boolean) => approvalRep(made.request, made.env, [], generic);
 
 type Own = Pick<ApprovalRequestRecord, "kind" | "instructions" | "source" | "copyActions" | "executionDate" | "operatingOnId" | "integrationConfig">;
@@ -197,98 +226,76 @@ export async function createCopyApproval(ctx: FlagsContext, caller: Caller, wher
 
 /** `POST …/reviews`: `approve`, `decline` or `comment`. */
 export async function reviewFlagApproval(ctx: FlagsContext, caller: Caller, where: Where, id: string, body: { kind: ReviewKind; comment?: string }, generic = false): Promise<ApprovalRep> {
-  authorizeRead(caller);
-  const made = await changeFlag(
-    ctx,
-    caller,
-    where.projectKey,
-    where.flagKey,
-    async (read, scope, stored) => {
-      const env = environmentIn(scope, where.envKey);
-      const request = requestIn(stored, read, env, id);
-      authorize(caller, "reviewApprovalRequest", flagResource(scope.project, env, read.flag.doc));
-      if (request.status !== "pending") throw invalidRequest(`The approval request is ${request.status}; it can no longer be reviewed`);
-      const settings = approvalSettingsOf(env);
-      if (body.kind !== "comment" && !settings.canReviewOwnRequest && actorId(caller) === actorId(request.requestor)) {
-        throw forbidden(`The environment "${env.key}" does not let a requestor review their own approval request (canReviewOwnRequest is false)`);
-      }
-      const now = ctx.now();
-      const review: ApprovalReview = {
-        _id: resourceId(),
-        kind: body.kind,
-        creationDate: now,
-        ...(body.comment !== undefined ? { comment: body.comment } : {}),
-        ...(caller.memberId ? { memberId: caller.memberId } : caller.tokenId ? { serviceTokenId: caller.tokenId } : {}),
-      };
-      const next: ApprovalRequestRecord = { ...request, reviews: [...request.reviews, review], version: request.version + 1 };
-      const verb = { approve: "approved a change to the flag", decline: "declined a change to the flag", comment: "commented on a requested change to the flag" }[body.kind];
-      return { write: requestWrite(read, stepAudit(caller, scope, env, read, now, verb, "reviewApprovalRequest", next, body.comment), [next]), result: { request: next, env } };
-    },
-    () => ctx.approvals.request(id),
-  );
+  const made = await changeRequest(ctx, caller, where, id, "reviewApprovalRequest", async ({ read, scope, env, request }) => {
+    if (request.status !== "pending") throw invalidRequest(`The approval request is ${request.status}; it can no longer be reviewed`);
+    const settings = approvalSettingsOf(env);
+    if (body.kind !== "comment" && !settings.canReviewOwnRequest && actorId(caller) === actorId(request.requestor)) {
+      throw forbidden(`The environment "${env.key}" does not let a requestor review their own approval request (canReviewOwnRequest is false)`);
+    }
+    const now = ctx.now();
+    const review: ApprovalReview = {
+      _id: resourceId(),
+      kind: body.kind,
+      creationDate: now,
+      ...(body.comment !== undefined ? { comment: body.comment } : {}),
+      ...(caller.memberId ? { memberId: caller.memberId } : caller.tokenId ? { serviceTokenId: caller.tokenId } : {}),
+    };
+    const next: ApprovalRequestRecord = { ...request, reviews: [...request.reviews, review], version: request.version + 1 };
+    const verb = { approve: "approved a change to the flag", decline: "declined a change to the flag", comment: "commented on a requested change to the flag" }[body.kind];
+    return { write: requestWrite(read, stepAudit(caller, scope, env, read, now, verb, "reviewApprovalRequest", next, body.comment), [next]), result: { request: next, env } };
+  });
   return answer(made, generic);
 }
 
 /** `POST …/apply`: applies an approved request, as one change of the flag through the write path. */
 export async function applyFlagApproval(ctx: FlagsContext, caller: Caller, where: Where, id: string, body: { comment?: string }, generic = false): Promise<ApprovalRep> {
-  authorizeRead(caller);
-  const made = await changeFlag(
-    ctx,
-    caller,
-    where.projectKey,
-    where.flagKey,
-    async (read, scope, stored) => {
-      const env = environmentIn(scope, where.envKey);
-      const request = requestIn(stored, read, env, id);
-      authorize(caller, "applyApprovalRequest", flagResource(scope.project, env, read.flag.doc));
-      if (request.status !== "pending") throw invalidRequest(`The approval request is already ${request.status}`);
-      const settings = approvalSettingsOf(env);
-      if (!applicable(request.reviews, settings)) {
-        const status = reviewStatusOf(request.reviews, settings);
-        throw invalidRequest(
-          status === "declined"
-            ? `The approval request was declined${settings.canApplyDeclinedChanges ? " and has no approval" : ", and the environment does not allow applying declined changes"}`
-            : `The approval request needs ${settings.minNumApprovals} approval(s) before it can be applied; it has ${approvers(request.reviews)}`,
-        );
-      }
-      const now = ctx.now();
-      const current = flagDocument(read.flag);
-      const conflicts = conflictsOf(request, current, scope.envs.map((e) => e.key), now);
-      if (conflicts.length > 0) {
-        throw invalidRequest(`The approval request conflicts with changes made since it was made: ${conflicts.map((c) => c.reason).join("; ")}. Nothing was applied; delete it and make a new one`);
-      }
-      const done: ApprovalRequestRecord = { ...request, version: request.version + 1, status: "completed", appliedDate: now, appliedBy: creatorOf(caller) };
-      const approved = { approved: { requestId: request.id } };
-      const comment = body.comment ?? request.comment;
-      const note = (audit: FlagWrite["audit"]) => ({
-        ...audit,
-        accesses: [...audit.accesses, { action: "applyApprovalRequest", resource: `proj/${scope.project.key}:env/${env.key}:flag/${read.flag.key}` }],
-        description: `Applied approval request ${request.id} of ${request.requestor.memberEmail ?? request.requestor.tokenName ?? actorId(request.requestor)}: ${request.description}`,
-      });
-      if (request.executionDate !== null) {
-        // An approved request for a scheduled change makes the scheduled change, which runs as it.
-        const item = newItem(
-          caller,
-          now,
-          { kind: "flagChange", projectId: scope.project.id, projectKey: scope.project.key, environmentId: env.id, environmentKey: env.key, flagId: read.flag.id, resourceKey: read.flag.key, dueAt: request.executionDate },
-          { instructions: request.instructions, comment: comment ?? null, approval: { requestId: request.id } },
-        );
-        const scheduled: ApprovalRequestRecord = { ...done, status: "scheduled", scheduledChangeId: item.id };
-        const audit = note(stepAudit(caller, scope, env, read, now, "applied an approval request, scheduling a change to the flag", "createScheduledChanges", scheduled, comment));
-        return { write: { ...scheduleUpdate(read, audit, { put: [item] }, approved), approvals: { put: [scheduled] } }, result: { request: scheduled, env, dueAt: item.dueAt } };
-      }
-      const decided =
-        request.kind === "copy"
-          ? await decideCopy(ctx, deciding(caller), read, scope, copyOf(request.source!.key, env.key, comment ?? undefined, request.copyActions ?? {}), { authorize: false, requireComments: false })
-          : await decidePatch(ctx, deciding(caller), read, scope, { format: "semantic", instructions: request.instructions, environmentKey: env.key, comment: comment ?? undefined }, { requireComments: false });
-      if (decided.write?.kind === "delete") throw invalidRequest("The approval request would delete the flag");
-      const write: FlagWrite = decided.write
-        ? { ...decided.write, audit: note(decided.write.audit), approvals: { put: [done] }, gate: approved }
-        : requestWrite(read, note(stepAudit(caller, scope, env, read, now, "applied an approval request that changed nothing, as it already was, in the flag", "applyApprovalRequest", done, comment)), [done]);
-      return { write, result: { request: done, env, dueAt: undefined as number | undefined } };
-    },
-    () => ctx.approvals.request(id),
-  );
+  const made = await changeRequest(ctx, caller, where, id, "applyApprovalRequest", async ({ read, scope, env, request }) => {
+    if (request.status !== "pending") throw invalidRequest(`The approval request is already ${request.status}`);
+    const settings = approvalSettingsOf(env);
+    if (!applicable(request.reviews, settings)) {
+      const status = reviewStatusOf(request.reviews, settings);
+      throw invalidRequest(
+        status === "declined"
+          ? `The approval request was declined${settings.canApplyDeclinedChanges ? " and has no approval" : ", and the environment does not allow applying declined changes"}`
+          : `The approval request needs ${settings.minNumApprovals} approval(s) before it can be applied; it has ${approvers(request.reviews)}`,
+      );
+    }
+    const now = ctx.now();
+    const current = flagDocument(read.flag);
+    const conflicts = conflictsOf(request, current, scope.envs.map((e) => e.key), now);
+    if (conflicts.length > 0) {
+      throw invalidRequest(`The approval request conflicts with changes made since it was made: ${conflicts.map((c) => c.reason).join("; ")}. Nothing was applied; delete it and make a new one`);
+    }
+    const done: ApprovalRequestRecord = { ...request, version: request.version + 1, status: "completed", appliedDate: now, appliedBy: creatorOf(caller) };
+    const approved = { approved: { requestId: request.id } };
+    const comment = body.comment ?? request.comment;
+    const note = (audit: FlagWrite["audit"]) => ({
+      ...audit,
+      accesses: [...audit.accesses, { action: "applyApprovalRequest", resource: `proj/${scope.project.key}:env/${env.key}:flag/${read.flag.key}` }],
+      description: `Applied approval request ${request.id} of ${request.requestor.memberEmail ?? request.requestor.tokenName ?? actorId(request.requestor)}: ${request.description}`,
+    });
+    if (request.executionDate !== null) {
+      // An approved request for a scheduled change makes the scheduled change, which runs as it.
+      const item = newItem(
+        caller,
+        now,
+        { kind: "flagChange", projectId: scope.project.id, projectKey: scope.project.key, environmentId: env.id, environmentKey: env.key, flagId: read.flag.id, resourceKey: read.flag.key, dueAt: request.executionDate },
+        { instructions: request.instructions, comment: comment ?? null, approval: { requestId: request.id } },
+      );
+      const scheduled: ApprovalRequestRecord = { ...done, status: "scheduled", scheduledChangeId: item.id };
+      const audit = note(stepAudit(caller, scope, env, read, now, "applied an approval request, scheduling a change to the flag", "createScheduledChanges", scheduled, comment));
+      return { write: { ...scheduleUpdate(read, audit, { put: [item] }, approved), approvals: { put: [scheduled] } }, result: { request: scheduled, env, dueAt: item.dueAt } };
+    }
+    const decided =
+      request.kind === "copy"
+        ? await decideCopy(ctx, deciding(caller), read, scope, copyOf(request.source!.key, env.key, comment ?? undefined, request.copyActions ?? {}), { authorize: false, requireComments: false })
+        : await decidePatch(ctx, deciding(caller), read, scope, { format: "semantic", instructions: request.instructions, environmentKey: env.key, comment: comment ?? undefined }, { requireComments: false });
+    if (decided.write?.kind === "delete") throw invalidRequest("The approval request would delete the flag");
+    const write: FlagWrite = decided.write
+      ? { ...decided.write, audit: note(decided.write.audit), approvals: { put: [done] }, gate: approved }
+      : requestWrite(read, note(stepAudit(caller, scope, env, read, now, "applied an approval request that changed nothing, as it already was, in the flag", "applyApprovalRequest", done, comment)), [done]);
+    return { write, result: { request: done, env, dueAt: undefined as number | undefined } };
+  });
   ctx.committed?.();
   if (made.dueAt !== undefined) ctx.scheduled?.(made.dueAt);
   return answer(made, generic);
@@ -296,18 +303,8 @@ export async function applyFlagApproval(ctx: FlagsContext, caller: Caller, where
 
 /** `DELETE …/approval-requests/{id}`. */
 export async function deleteFlagApproval(ctx: FlagsContext, caller: Caller, where: Where, id: string): Promise<void> {
-  authorizeRead(caller);
-  await changeFlag(
-    ctx,
-    caller,
-    where.projectKey,
-    where.flagKey,
-    async (read, scope, stored) => {
-      const env = environmentIn(scope, where.envKey);
-      const request = requestIn(stored, read, env, id);
-      authorize(caller, "deleteApprovalRequest", flagResource(scope.project, env, read.flag.doc));
-      return { write: requestWrite(read, stepAudit(caller, scope, env, read, ctx.now(), "deleted an approval request of the flag", "deleteApprovalRequest", request), [], [request.id]), result: undefined };
-    },
-    () => ctx.approvals.request(id),
-  );
+  await changeRequest(ctx, caller, where, id, "deleteApprovalRequest", async ({ read, scope, env, request }) => ({
+    write: requestWrite(read, stepAudit(caller, scope, env, read, ctx.now(), "deleted an approval request of the flag", "deleteApprovalRequest", request), [], [request.id]),
+    result: undefined,
+  }));
 }
