@@ -7,6 +7,8 @@ export type ServiceName = "gateway" | "auth" | "flags" | "streaming" | "webhooks
 export const subjects = {
   /** Flags → streaming: change events of one environment, in commit order. */
   changes: (environmentId: string) => `vexil.changes.${environmentId}`,
+  /** Flags → every gateway: a committed change of a flag, segment, project or environment, for the live feed (`shared/live.ts`). */
+  live: "vexil.live",
   /** Gateway → service: an HTTP request carried over request/reply (queue group = service name). */
   http: (service: Exclude<ServiceName, "gateway">) => `vexil.http.${service}`,
   /** Gateway → auth: verify a credential, reply with a verdict. */
