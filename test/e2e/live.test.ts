@@ -3,11 +3,14 @@
  * changes made through the API arrive as events naming what changed (never its contents), for a
  * token and for a session cookie; a project filter holds; a caller who may read nothing is refused,
  * and a member demoted to no access while the feed is open gets no more events and the feed ends.
+ * In a cluster of separate processes behind the edge, every gateway serves the feed, and a change
+ * heard by two flags instances is sent once.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { launchCluster, type Cluster } from "../../infra/launcher.ts";
 import { startNats, type NatsServer } from "../../infra/local/nats.ts";
 import { makeClient, type Client } from "../support/client.ts";
 import { freePort } from "../support/ports.ts";
@@ -148,5 +151,33 @@ describe("live feed", () => {
     await changeOf(watching, { key: "checkout", environment: "test" });
     await listening.waitEnded();
     expect(data(listening).filter((e) => e.key === "checkout" && e.environment === "test")).toHaveLength(1);
+  }, 30_000);
+});
+
+describe("live feed in a cluster", () => {
+  let cluster: Cluster;
+  const readers: SseReader[] = [];
+
+  beforeAll(async () => {
+    cluster = await launchCluster({ counts: { gateway: 2, auth: 1, flags: 2, streaming: 0 }, adminToken: TOKEN, edge: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const r of readers) r.close();
+    await cluster?.stop();
+  });
+
+  test("each gateway and the edge serve the feed; a change made through one gateway reaches all, once, though two flags instances hear it", async () => {
+    const urls = [...cluster.gateways, cluster.edge!.url];
+    for (const url of urls) {
+      const reader = await openSse(`${url}/api/v2/live?project=default`, { headers: { authorization: TOKEN } });
+      expect(reader.status).toBe(200);
+      readers.push(reader);
+    }
+    const admin = makeClient([cluster.gateways[0]!], TOKEN);
+    for (const key of ["one", "two"]) expect((await admin.call("POST", "/api/v2/flags/default", { body: { key, name: key, variations: [{ value: true }, { value: false }] } })).status).toBe(201);
+    for (const reader of readers) await reader.next((e) => e.event === "change" && JSON.parse(e.data).key === "two");
+    // "one" committed before "two" and went out first; each arrived once on every feed.
+    for (const reader of readers) expect(reader.events.filter((e) => e.event === "change").map((e) => JSON.parse(e.data).key)).toEqual(["one", "two"]);
   }, 30_000);
 });
