@@ -44,6 +44,8 @@ interface Feed {
   project: string | undefined;
   controller: ReadableStreamDefaultController<Uint8Array>;
   closed: boolean;
+  /** The feed's writes, one after another: a verification that takes longer never reorders events. */
+  queue: Promise<void>;
 }
 
 export interface LiveFeed {
@@ -82,8 +84,13 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     }
   }
 
+  /** Writes `bytes` after what the feed already has to write, if its caller may still read then. */
+  function deliver(feed: Feed, bytes: Uint8Array): void {
+    feed.queue = feed.queue.then(() => (feed.closed ? undefined : checkAndWrite(feed, bytes)));
+  }
+
   /** Writes `bytes` if the feed's caller may still read; ends the feed when its credential no longer works. */
-  async function deliver(feed: Feed, bytes: Uint8Array): Promise<void> {
+  async function checkAndWrite(feed: Feed, bytes: Uint8Array): Promise<void> {
     let allowed: boolean;
     try {
       const checked = await verifier.verify(feed.credential);
@@ -102,7 +109,7 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     seen.add(event.id);
     if (seen.size > SEEN) seen.delete(seen.values().next().value!);
     const bytes = encoder.encode(`event: change\nid: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`);
-    for (const feed of feeds) if (feed.project === undefined || feed.project === event.project) void deliver(feed, bytes);
+    for (const feed of feeds) if (feed.project === undefined || feed.project === event.project) deliver(feed, bytes);
   }
 
   const subscription = options.bus.subscribe(subjects.live, (message) => {
@@ -117,7 +124,7 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   });
 
   const heartbeat = setInterval(() => {
-    for (const feed of feeds) void deliver(feed, HEARTBEAT);
+    for (const feed of feeds) deliver(feed, HEARTBEAT);
   }, options.heartbeatMs ?? 15_000);
   heartbeat.unref?.();
 
@@ -125,13 +132,13 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     open(request, credential, caller, id) {
       authorizeRead(caller);
       const project = new URL(request.url).searchParams.get("project") ?? undefined;
-      if (project !== undefined && !/^[A-Za-z0-9._-]{1,256}$/.test(project)) return errorResponse(400, "invalid_request", "project must be a project key", id);
+      if (project !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/.test(project)) return errorResponse(400, "invalid_request", "project must be a project key", id);
       if (!accepting || feeds.size >= limit) return errorResponse(503, "service_unavailable", "No more live feeds are accepted here right now; try again shortly", id, { "retry-after": "1" });
       let feed: Feed | undefined;
       const body = new ReadableStream<Uint8Array>(
         {
           start(controller) {
-            feed = { credential, project, controller, closed: false };
+            feed = { credential, project, controller, closed: false, queue: Promise.resolve() };
             feeds.add(feed);
             controller.enqueue(PREAMBLE);
           },
