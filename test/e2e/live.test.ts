@@ -123,6 +123,21 @@ describe("live feed", () => {
     expect((await feed("?project=no%20such", { cookie })).status).toBe(400);
   }, 30_000);
 
+  test("a scheduled change, executed by the scheduler, arrives like any other", async () => {
+    const all = await feed("?project=live", { authorization: TOKEN });
+    const at = Date.now() + 1_000;
+    const scheduled = await admin.call("POST", "/api/v2/projects/live/flags/checkout/environments/production/scheduled-changes", { body: { executionDate: at, instructions: [{ kind: "turnFlagOff" }] } });
+    expect(scheduled.status).toBe(201);
+    // Scheduling is a change of its own (an audit entry of the flag); the execution comes after it.
+    const match = { kind: "flag", key: "checkout", environment: "production" };
+    const scheduling = await changeOf(all, match);
+    const change = await changeOf(all, match, all.events.findIndex((e) => e.id === scheduling.id) + 1);
+    expect(Date.now()).toBeGreaterThanOrEqual(at);
+    const flag = await admin.call("GET", "/api/v2/flags/live/checkout?env=production");
+    expect(flag.body.environments.production.on).toBe(false);
+    expect(change.version).toBe(flag.body._version);
+  }, 30_000);
+
   test("a caller who may read nothing is refused, and one demoted while listening hears nothing more", async () => {
     expect((await feed("", {})).status).toBe(401);
     expect((await feed("", { authorization: "api-not-a-token" })).status).toBe(401);
