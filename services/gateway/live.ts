@@ -16,6 +16,7 @@ import { decodeJson, type Bus } from "@vexil/shared/bus/bus";
 import { errorResponse } from "@vexil/shared/errors";
 import { liveEventOf, type LiveEvent } from "@vexil/shared/live";
 import type { Logger } from "@vexil/shared/logger";
+import { liveEvents, liveFeedsOpen } from "@vexil/shared/metrics";
 import { subjects } from "@vexil/shared/subjects";
 import type { CallerVerifier, Credential } from "./caller-verifier.ts";
 
@@ -66,7 +67,7 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   function end(feed: Feed): void {
     if (feed.closed) return;
     feed.closed = true;
-    feeds.delete(feed);
+    if (feeds.delete(feed)) liveFeedsOpen.dec();
     try {
       feed.controller.close();
     } catch {
@@ -100,8 +101,9 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
       // Authentication unreachable: nothing is sent that cannot be checked; the feed stays open.
       return;
     }
-    if (allowed) write(feed, bytes);
-    else end(feed);
+    if (!allowed) return end(feed);
+    write(feed, bytes);
+    if (bytes !== HEARTBEAT) liveEvents.inc();
   }
 
   function publish(event: LiveEvent): void {
@@ -140,12 +142,13 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
           start(controller) {
             feed = { credential, project, controller, closed: false, queue: Promise.resolve() };
             feeds.add(feed);
+            liveFeedsOpen.inc();
             controller.enqueue(PREAMBLE);
           },
           cancel() {
             if (feed) {
               feed.closed = true;
-              feeds.delete(feed);
+              if (feeds.delete(feed)) liveFeedsOpen.dec();
             }
           },
         },

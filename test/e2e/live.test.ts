@@ -104,6 +104,9 @@ describe("live feed", () => {
     // Each change once, though every flags instance hears it.
     const ids = data(all).map((e) => e.id);
     expect(new Set(ids).size).toBe(ids.length);
+    const metrics = await (await fetch(`${vexil.url}/metrics`)).text();
+    expect(Number(/^vexil_live_feeds_open (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/^vexil_live_events_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(ids.length);
   }, 30_000);
 
   test("a session cookie from the public origin works; the project filter holds", async () => {
