@@ -18,7 +18,7 @@ import { liveEventOf, type LiveEvent } from "@vexil/shared/live";
 import type { Logger } from "@vexil/shared/logger";
 import { liveEvents, liveFeedsOpen } from "@vexil/shared/metrics";
 import { subjects } from "@vexil/shared/subjects";
-import type { CallerVerifier, Credential } from "./caller-verifier.ts";
+import type { CallerVerifier, Checked, Credential } from "./caller-verifier.ts";
 
 export const LIVE_PATH = "/api/v2/live";
 
@@ -85,6 +85,18 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     }
   }
 
+  /** Verifications under way, by credential: the feeds of one token or session share one. */
+  const checking = new Map<string, Promise<Checked>>();
+  function check(credential: Credential): Promise<Checked> {
+    const key = "token" in credential ? `t:${credential.token}` : `s:${credential.session}`;
+    let pending = checking.get(key);
+    if (!pending) {
+      pending = verifier.verify(credential).finally(() => checking.delete(key));
+      checking.set(key, pending);
+    }
+    return pending;
+  }
+
   /** Writes `bytes` after what the feed already has to write, if its caller may still read then. */
   function deliver(feed: Feed, bytes: Uint8Array): void {
     feed.queue = feed.queue.then(() => (feed.closed ? undefined : checkAndWrite(feed, bytes)));
@@ -94,7 +106,7 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   async function checkAndWrite(feed: Feed, bytes: Uint8Array): Promise<void> {
     let allowed: boolean;
     try {
-      const checked = await verifier.verify(feed.credential);
+      const checked = await check(feed.credential);
       if (!checked.ok) return end(feed);
       allowed = canRead(checked.caller);
     } catch {

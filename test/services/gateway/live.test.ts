@@ -93,3 +93,20 @@ test("a caller who may read nothing is refused; a malformed project is a 400", (
   expect(() => feed!.open(new Request("http://vexil.test/api/v2/live"), credential, nothing, "req")).toThrow("Forbidden");
   expect(feed.open(new Request("http://vexil.test/api/v2/live?project=-x"), credential, reader, "req").status).toBe(400);
 });
+
+test("the feeds of one credential share a verification per event", async () => {
+  const bus = new MemoryBus();
+  let calls = 0;
+  verdict = async () => {
+    calls++;
+    await Bun.sleep(10);
+    return { ok: true, caller: reader, assertion: "a", cached: false };
+  };
+  feed = createLiveFeed({ bus, verifier, logger: silentLogger, heartbeatMs: 60_000 });
+  const bodies = [1, 2, 3].map(() => feed!.open(new Request("http://vexil.test/api/v2/live"), credential, reader, "req").body!.getReader());
+  for (const body of bodies) await body.read(); // the preamble
+  bus.publish(subjects.live, encodeJson(event("x")));
+  const texts = await Promise.all(bodies.map(async (body) => new TextDecoder().decode((await body.read()).value)));
+  for (const text of texts) expect(text).toContain("id: x");
+  expect(calls).toBe(1);
+});
