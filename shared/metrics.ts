@@ -110,6 +110,19 @@ export function pathOf(url: string): string {
   return query < 0 ? url.slice(start) : url.slice(start, query);
 }
 
+// The console's live feed
+
+export const liveFeedsOpen = new Gauge({
+  name: "vexil_live_feeds_open",
+  help: "Live feeds (GET /api/v2/live) open on this gateway",
+  registers: [registry],
+});
+export const liveEvents = new Counter({
+  name: "vexil_live_events_total",
+  help: "Change events written to live feeds (one per feed)",
+  registers: [registry],
+});
+
 // SDK streams and change delivery
 
 /** Distinct project/environment label pairs one process uses before further environments share `other`. */

@@ -13,6 +13,8 @@ export const subjects = {
    * burst (a bus node died with it) notices without waiting for the next change.
    */
   changeTips: "vexil.change-tips",
+  /** Flags → every gateway: a committed change of a flag, segment, project or environment, for the live feed (`shared/live.ts`). */
+  live: "vexil.live",
   /** Gateway → service: an HTTP request carried over request/reply (queue group = service name). */
   http: (service: Exclude<ServiceName, "gateway">) => `vexil.http.${service}`,
   /** Gateway → auth: verify a credential, reply with a verdict. */

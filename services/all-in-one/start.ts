@@ -9,6 +9,7 @@ import { busCallerVerifier } from "@vexil/gateway/caller-verifier";
 import { sessionKeysFrom, startAuthService } from "@vexil/auth/service";
 import { createFailureLimiter } from "@vexil/gateway/failure-limiter";
 import { createRateLimiter } from "@vexil/gateway/rate-limiter";
+import { createLiveFeed } from "@vexil/gateway/live";
 import { createAssertions, keyFrom } from "@vexil/shared/assertion";
 import { startFlagsService } from "@vexil/flags/service";
 import { ensureConsoleBuilt } from "@vexil/console/build";
@@ -109,6 +110,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
   const busVerifier = busCallerVerifier(bus, { timeoutMs: config.serviceTimeoutMs, assertions });
   const rateLimiter = config.rateLimitGlobal > 0 || config.rateLimitRoute > 0 ? createRateLimiter({ global: config.rateLimitGlobal, route: config.rateLimitRoute }, bus) : undefined;
   const verifier = overrides.verifier ? overrides.verifier(assertions) : busVerifier;
+  const live = createLiveFeed({ bus, verifier, logger });
   const gateway = createGateway({
     services: {
       auth: inProcessServiceClient("auth", auth.handle, config.serviceTimeoutMs),
@@ -121,6 +123,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
     corsOrigins: config.corsOrigins,
     rateLimiter,
     console: consoleHandler(await ensureConsoleBuilt()),
+    live,
     failures: createFailureLimiter(config.authFailureLimit),
     metricsToken: config.metricsToken,
     trustedProxies: config.trustedProxies,
@@ -136,6 +139,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
   shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
     // Open streams would hold the server's stop forever: close them first (SDKs reconnect).
     streaming.closeStreams();
+    live.close();
     await within(config.shutdownTimeoutMs, server.stop());
     busVerifier.stop();
     rateLimiter?.stop();

@@ -13,6 +13,7 @@ import { bootstrapDefaultProject } from "./domain/projects.ts";
 import { busKeyIssuer } from "./env-keys-client.ts";
 import { createDeliveryLedger, subscribeToReceipts } from "./delivery-ledger.ts";
 import { startOutboxRelay } from "./outbox-relay.ts";
+import { publishLiveChanges } from "./live-publisher.ts";
 import { executeItem } from "./domain/schedules/execute.ts";
 import { createScheduler } from "./scheduler.ts";
 import { DrizzleScheduleStore } from "./storage/drizzle-schedule-store.ts";
@@ -57,6 +58,8 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     now: Date.now,
     deliveries: ledger,
   };
+  // Committed changes for the console's live feed, through the gateways.
+  const unlistenLive = await publishLiveChanges(options.database, options.bus, options.logger);
   const relay = startOutboxRelay({ database: options.database, bus: options.bus, logger: options.logger });
   ctx.committed = relay.nudge;
   // Scheduled changes and expiring targets, executed by whichever instance claims them first. The
@@ -96,6 +99,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
       stopped = true;
       served.unsubscribe();
       await unlistenSchedules();
+      await unlistenLive();
       await scheduler.stop();
       evaluations.unsubscribe();
       receipts.unsubscribe();

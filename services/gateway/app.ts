@@ -3,7 +3,7 @@
  * it at the edge through the auth service, and forwards it to the owning service unchanged but
  * for the signed caller assertion (credentials stay here). Pure assembly: tests call `handle`.
  */
-import { CALLER_HEADER } from "@vexil/shared/caller";
+import { CALLER_HEADER, type Caller } from "@vexil/shared/caller";
 import { VexilError, errorResponse } from "@vexil/shared/errors";
 import { SESSION_COOKIE, cookieValue } from "@vexil/shared/http/cookies";
 import { presentedCredential } from "@vexil/shared/http/credentials";
@@ -19,6 +19,7 @@ import { createFailureLimiter, type FailureLimiter } from "./failure-limiter.ts"
 import { routeOf, type Route } from "./routes.ts";
 import { DOCUMENT_PATH, createDocs } from "./docs.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
+import { LIVE_PATH, type LiveFeed } from "./live.ts";
 import { apiVersionOf, betaCheck, checkedBody, corsHeaders, preflight, versionsBody, withMethodOverride, type CorsOptions } from "./conventions.ts";
 
 export interface GatewayDeps {
@@ -40,6 +41,8 @@ export interface GatewayDeps {
   metricsToken?: string;
   /** The web console's pages and assets (`@vexil/console/serve`); absent: none. */
   console?: (request: Request, pathname: string) => Promise<Response | undefined>;
+  /** `GET /api/v2/live`, the feed of changes (`live.ts`); absent: 503. */
+  live?: LiveFeed;
 }
 
 const link = (href: string) => ({ href, type: "application/json" });
@@ -60,7 +63,7 @@ const ROOT = {
 
 const CHALLENGE = { "www-authenticate": 'Bearer realm="vexil", charset="UTF-8"' };
 /** Paths the gateway answers itself, labelled as they are in its request metrics. */
-const OWN_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/api/v2", "/api/v2/versions", DOCUMENT_PATH]);
+const OWN_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/api/v2", "/api/v2/versions", LIVE_PATH, DOCUMENT_PATH]);
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** `Authorization: <token>` or `Authorization: Bearer <token>`. */
@@ -123,9 +126,10 @@ export function createGateway(deps: GatewayDeps) {
       return docs.answer(url.pathname);
     }
     let version = apiVersionOf(request);
-    const local = url.pathname === "/api/v2" || url.pathname === "/api/v2/versions";
+    const local = url.pathname === "/api/v2" || url.pathname === "/api/v2/versions" || url.pathname === LIVE_PATH;
     const route = local ? ({ service: "flags" } as Route) : routeOf(url.pathname, request.method);
     let limitHeaders: Record<string, string> = {};
+    let verified: { credential: Credential; caller: Caller } | undefined;
     if (!route) return (await deps.console?.(request, url.pathname)) ?? errorResponse(404, "not_found", `No resource at ${url.pathname}`, id);
     if (local && request.method !== "GET") return errorResponse(405, "method_not_allowed", `${request.method} is not allowed on ${url.pathname}`, id, { allow: "GET" });
 
@@ -171,6 +175,7 @@ export function createGateway(deps: GatewayDeps) {
         refusals.unauthorized.inc();
         return errorResponse(401, "unauthorized", checked.reason, id, CHALLENGE);
       }
+      verified = { credential, caller: checked.caller };
       headers.delete("authorization");
       headers.delete("cookie");
       headers.set(CALLER_HEADER, checked.assertion);
@@ -187,6 +192,12 @@ export function createGateway(deps: GatewayDeps) {
     // Answered here, for any authenticated caller.
     if (url.pathname === "/api/v2") return Response.json(ROOT, { headers: limitHeaders });
     if (url.pathname === "/api/v2/versions") return Response.json(versionsBody(version), { headers: limitHeaders });
+    if (url.pathname === LIVE_PATH) {
+      if (!deps.live) return errorResponse(503, "service_unavailable", "The live feed is not running here", id, { "retry-after": "1" });
+      const response = deps.live.open(request, verified!.credential, verified!.caller, id);
+      for (const [k, v] of Object.entries(limitHeaders)) response.headers.set(k, v);
+      return response;
+    }
     const body = await checkedBody(request);
     const response = await serviceOf(route).handle(new Request(body, { headers }));
     for (const [k, v] of Object.entries(limitHeaders)) response.headers.set(k, v);

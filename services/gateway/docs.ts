@@ -47,6 +47,38 @@ const Versions = T.Object(
 
 const op = (spec: OperationSpec) => operation(spec) as unknown as Record<string, unknown>;
 
+const LiveChange = T.Object(
+  {
+    v: T.Literal(1),
+    id: T.String({ description: "The change's audit entry id (also the event's `id:`)" }),
+    kind: T.Union([T.Literal("flag"), T.Literal("segment"), T.Literal("project"), T.Literal("environment")]),
+    project: T.String({ description: "The project's key" }),
+    environment: T.Union([T.String(), T.Null()], { description: "The environment's key: for an environment, a segment, and a flag change of one environment; else null" }),
+    key: T.Union([T.String(), T.Null()], { description: "The flag's or segment's key; null for a project or environment" }),
+    version: T.Union([T.Integer(), T.Null()], { description: "The resource's version after the change; null for a deletion" }),
+  },
+  { additionalProperties: false },
+);
+
+/** `GET /api/v2/live`: a stream of Server-Sent Events rather than one JSON body. */
+function liveOperation(): Record<string, unknown> {
+  const get = op({
+    id: "getLiveChanges",
+    tag: "Other",
+    summary: "Changes as they commit (Server-Sent Events)",
+    description: [
+      "A `text/event-stream` that stays open: an `event: change` for each committed change of a flag, segment, project or environment the caller may read,",
+      "with `data` naming it (never its contents: read the resource through the API), a comment line every 15 seconds, and `retry: 1000`.",
+      "For a session cookie (the console) or a token. A caller who may read nothing gets 403; a feed ends when its credential stops working.",
+    ].join(" "),
+    ok: { 200: LiveChange },
+    errors: [403, 503],
+  });
+  const responses = get.responses as Record<string, { content?: unknown }>;
+  responses["200"]!.content = { "text/event-stream": { schema: { type: "string", description: "`event: change` lines whose `data` is a LiveChange" }, example: 'event: change\nid: 01a24bf6e6980000b94b4f72\ndata: {"v":1,"id":"01a24bf6e6980000b94b4f72","kind":"flag","project":"default","environment":"production","key":"new-checkout","version":7}\n\n' } };
+  return { ...get, parameters: [{ name: "project", in: "query", required: false, description: "Only this project's changes", schema: { type: "string" } }] };
+}
+
 /** The operations the gateway answers itself. */
 function gatewayPart(): ServicePart {
   return {
@@ -55,11 +87,12 @@ function gatewayPart(): ServicePart {
       "/api/v2/versions": {
         get: op({ id: "getVersions", tag: "Other", summary: "The API versions", ok: { 200: "Versions" }, example: { validVersions: [...API_VERSIONS], latestVersion: API_VERSIONS.at(-1), currentVersion: API_VERSIONS.at(-1), beta: false } }),
       },
+      "/api/v2/live": { get: liveOperation() },
       [DOCUMENT_PATH]: {
         get: op({ id: "getOpenapiSpec", tag: "Other", summary: "This document", description: "Answered without a credential.", ok: { 200: T.Object({ openapi: T.String() }, { additionalProperties: true }) }, public: true }),
       },
     },
-    components: { schemas: { Root: plain(Root), Versions: plain(Versions) } },
+    components: { schemas: { Root: plain(Root), Versions: plain(Versions), LiveChange: plain(LiveChange) } },
   };
 }
 

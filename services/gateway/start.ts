@@ -12,6 +12,7 @@ import { createGateway } from "./app.ts";
 import { busCallerVerifier, type CallerVerifier } from "./caller-verifier.ts";
 import { createFailureLimiter } from "./failure-limiter.ts";
 import { createRateLimiter } from "./rate-limiter.ts";
+import { createLiveFeed } from "./live.ts";
 
 export interface GatewayOverrides {
   /** Replaces the credential check (benchmarks measure the cost of authentication with it). */
@@ -26,18 +27,21 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const busVerifier = busCallerVerifier(bus, { timeoutMs: config.serviceTimeoutMs, assertions });
   const rateLimiter = config.rateLimitGlobal > 0 || config.rateLimitRoute > 0 ? createRateLimiter({ global: config.rateLimitGlobal, route: config.rateLimitRoute }, bus) : undefined;
   let shutdown = { isShuttingDown: () => false };
+  const verifier = overrides.verifier ? overrides.verifier(assertions) : busVerifier;
+  const live = createLiveFeed({ bus, verifier, logger });
   const gateway = createGateway({
     services: {
       auth: busServiceClient(bus, "auth", config.serviceTimeoutMs),
       flags: busServiceClient(bus, "flags", config.serviceTimeoutMs),
       webhooks: busServiceClient(bus, "webhooks", config.serviceTimeoutMs),
     },
-    verifier: overrides.verifier ? overrides.verifier(assertions) : busVerifier,
+    verifier,
     logger,
     publicOrigin: config.publicOrigin,
     corsOrigins: config.corsOrigins,
     rateLimiter,
     console: consoleHandler(await ensureConsoleBuilt()),
+    live,
     failures: createFailureLimiter(config.authFailureLimit),
     metricsToken: config.metricsToken,
     trustedProxies: config.trustedProxies,
@@ -45,6 +49,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   });
   const server = listen({ port: config.port, host: config.host, logger, fetch: (r, s) => gateway.handle(r, () => s.requestIP(r)?.address) });
   shutdown = onShutdown(logger, config.shutdownTimeoutMs, async () => {
+    // Open feeds would hold the server's stop forever: end them first (browsers reconnect).
+    live.close();
     await within(config.shutdownTimeoutMs, server.stop());
     busVerifier.stop();
     rateLimiter?.stop();

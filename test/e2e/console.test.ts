@@ -4,7 +4,8 @@
  * and a flag, adds a rule with a 30/70 rollout and turns the flag on in production with a comment;
  * the LaunchDarkly server-side SDK connected to production sees it. A change made elsewhere while
  * editing is a 409 that the member re-applies on top; a token's secret is shown once; the audit
- * log shows the comment. Where production requires approval, a writer's save is a 405 that opens an
+ * log shows the comment. Another browser sees changes made in the first and through the API live,
+ * without a reload. Where production requires approval, a writer's save is a 405 that opens an
  * approval request with the same instructions, which an admin approves and applies from its page (a
  * refused scheduled change asks for approval at the same date); a change scheduled from the review
  * shows in the API and is deleted from its page; a webhook's signing secret is shown once, signs the
@@ -416,6 +417,44 @@ describe("console", () => {
     await waitFor("the switch to turn off", async () => !(await page.getByRole("switch", { name: "New checkout in production" }).isChecked()));
     await waitFor("the SDK to see it off", async () => (await sdk!.variationDetail("checkout", { kind: "user", key: "a" }, "absent")).reason.kind === "OFF");
   });
+
+  test("another browser sees the changes made in this one and through the API live, without a reload", async () => {
+    const other = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    other.setDefaultTimeout(8_000);
+    const second = await other.newPage();
+    watchCsp(second);
+    await second.goto(`${vexil.url}/projects/shop?env=production`);
+    await second.getByLabel("Email").fill("grace@example.com");
+    await second.getByRole("textbox", { name: "Password" }).fill(PASSWORD);
+    await second.getByRole("button", { name: "Sign in" }).click();
+    const checkout = second.getByRole("switch", { name: "New checkout in production" });
+    await checkout.waitFor();
+    expect(await checkout.isChecked()).toBe(false);
+    // Anything the page holds is lost on a reload: this marker tells one happened.
+    await second.evaluate(() => void ((globalThis as unknown as { kept: boolean }).kept = true));
+
+    // This browser turns the flag back on: the other one's switch follows.
+    await page.getByRole("switch", { name: "New checkout in production" }).click({ force: true });
+    await page.getByLabel("Comment").fill("Resume");
+    await page.getByRole("button", { name: /Save on version/ }).click();
+    await waitFor("the other browser to show it on", () => checkout.isChecked());
+
+    // A flag created through the API appears in the other browser's list.
+    await second.getByLabel("Search flags").fill("live-flag");
+    await second.getByText("No flags match.").waitFor();
+    const created = await admin.call("POST", "/api/v2/flags/shop", { body: { key: "live-flag", name: "Live flag", variations: [{ value: true }, { value: false }] } });
+    expect(created.status).toBe(201);
+    await second.getByRole("link", { name: "Live flag" }).click();
+    await second.getByRole("heading", { name: "Live flag" }).waitFor();
+    await second.getByText("version 1", { exact: true }).waitFor();
+    // And its page follows a change made through the API.
+    const on = await admin.call("PATCH", "/api/v2/flags/shop/live-flag", { headers: SEMANTIC, body: { environmentKey: "production", instructions: [{ kind: "turnFlagOn" }] } });
+    expect(on.status).toBe(200);
+    await second.getByText("version 2", { exact: true }).waitFor();
+    await second.getByRole("switch", { name: "Targeting on in production" }).waitFor();
+    expect(await second.evaluate(() => (globalThis as unknown as { kept?: boolean }).kept)).toBe(true);
+    await other.close();
+  }, 30_000);
 
   test("where production requires approval, a writer's save is a 405 that opens an approval request; an admin approves and applies it", async () => {
     expect((await admin.call("PATCH", "/api/v2/projects/shop/environments/production", { body: [{ op: "replace", path: "/approvalSettings/required", value: true }] })).status).toBe(200);

@@ -246,6 +246,15 @@ describe("the contract: every documented operation, called", () => {
     expect((await api.call("GET", "/api/v2/versions", { headers: { "ld-api-version": "19990101" } })).status).toBe(400);
     expect((await api.call("GET", "/api/v2/openapi.json", { token: null })).status).toBe(200);
     expect((await api.call("GET", "/api/v2", { token: "api-not-a-token" })).status).toBe(401);
+    // The live feed is a stream that does not end: its answer is checked from the headers, the body left unread.
+    const abort = new AbortController();
+    const live = await fetch(`${vexil.url}/api/v2/live?project=default`, { headers: { authorization: TOKEN }, signal: abort.signal });
+    expect(live.headers.get("content-type")).toContain("text/event-stream");
+    expect(Object.keys(document.paths["/api/v2/live"].get.responses["200"].content)).toEqual(["text/event-stream"]);
+    contract.check("GET", "/api/v2/live?project=default", { status: live.status, headers: live.headers, body: undefined, text: "" });
+    abort.abort();
+    expect((await api.call("GET", "/api/v2/live", { token: null })).status).toBe(401);
+    expect((await api.call("GET", "/api/v2/live?project=no%20such")).status).toBe(400);
   });
 
   test("projects and environments", async () => {

@@ -29,6 +29,7 @@ test("flags subjects", () => {
   expect(subjects.flagsEnvironmentData).toBe("vexil.flags.env-data");
   expect(subjects.streamingEvaluations).toBe("vexil.streaming.evaluations");
   expect(subjects.streamingReceipts).toBe("vexil.streaming.receipts");
+  expect(subjects.live).toBe("vexil.live");
 });
 
 test("no subject is added or removed without updating this test", () => {
@@ -46,6 +47,7 @@ test("no subject is added or removed without updating this test", () => {
     "flagsEnvironmentData",
     "gatewayRate",
     "http",
+    "live",
     "streamingEvaluations",
     "streamingReceipts",
   ]);

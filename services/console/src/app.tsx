@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link, Route, Switch, useLocation } from "wouter";
 import { ApiError, api, errorText } from "./api.ts";
+import { useLiveChanges } from "./live.ts";
 import { AuditLogPage } from "./pages/audit-log.tsx";
 import { EnvironmentsPage } from "./pages/environments.tsx";
 import { FlagPage } from "./pages/flag.tsx";
@@ -79,6 +80,7 @@ function SignIn() {
 function Shell({ identity }: { identity: Identity }) {
   const client = useQueryClient();
   const [location, navigate] = useLocation();
+  useLiveChanges();
   const signOut = useMutation({
     mutationFn: () => api("DELETE", "/api/v2/sessions"),
     onSettled: () => {

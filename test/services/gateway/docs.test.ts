@@ -39,7 +39,7 @@ describe("the API document at the gateway", () => {
     const docs = createDocs({ flags: flags.client, auth: auth.client }, silentLogger, () => now);
     const document = (await (await docs.answer("/api/v2/openapi.json")).json()) as { openapi: string; paths: object; components: { schemas: object }; tags: Array<{ name: string }> };
     expect(document.openapi).toBe("3.1.0");
-    expect(Object.keys(document.paths).sort()).toEqual(["/api/v2", "/api/v2/openapi.json", "/api/v2/people", "/api/v2/things", "/api/v2/versions"]);
+    expect(Object.keys(document.paths).sort()).toEqual(["/api/v2", "/api/v2/live", "/api/v2/openapi.json", "/api/v2/people", "/api/v2/things", "/api/v2/versions"]);
     expect(Object.keys(document.components.schemas)).toEqual(expect.arrayContaining(["Thing", "Person", "Root", "Versions"]));
     expect(document.tags.map((t) => t.name)).toEqual(["Other", "Person", "Thing"]);
     expect([flags.state.asked, auth.state.asked]).toEqual([1, 1]);

@@ -1,0 +1,112 @@
+/**
+ * The gateway's live feed over the in-process bus, with a verifier the test controls: events in the
+ * order they were heard even when a verification is slow, each change once, nothing once the
+ * credential stops working (and the feed ends), nothing unchecked while authentication is unreachable.
+ */
+import { afterEach, expect, test } from "bun:test";
+import { encodeJson } from "@vexil/shared/bus/bus";
+import { MemoryBus } from "@vexil/shared/bus/memory-bus";
+import type { Caller } from "@vexil/shared/caller";
+import type { LiveEvent } from "@vexil/shared/live";
+import { silentLogger } from "@vexil/shared/logger";
+import { subjects } from "@vexil/shared/subjects";
+import type { CallerVerifier, Checked, Credential } from "@vexil/gateway/caller-verifier";
+import { createLiveFeed, type LiveFeed } from "@vexil/gateway/live";
+
+const reader: Caller = { kind: "token", tokenId: "t1", tokenName: "t", memberId: null, memberEmail: null, role: "reader", serviceToken: true, grants: [{ base: "reader", statements: [] }] };
+const credential: Credential = { token: "api-x" };
+
+/** The answer of the next verifications: a verdict, a delay, or a failure to answer. */
+let verdict: () => Promise<Checked> = async () => ({ ok: true, caller: reader, assertion: "a", cached: true });
+const verifier: CallerVerifier = { verify: () => verdict(), isKnownGood: () => true };
+
+let feed: LiveFeed | undefined;
+afterEach(() => feed?.close());
+
+const event = (id: string, project = "shop"): LiveEvent => ({ v: 1, id, kind: "flag", project, environment: "production", key: `f-${id}`, version: 1 });
+
+async function open(bus: MemoryBus, query = "") {
+  feed = createLiveFeed({ bus, verifier, logger: silentLogger, heartbeatMs: 60_000 });
+  const response = feed.open(new Request(`http://vexil.test/api/v2/live${query}`), credential, reader, "req");
+  expect(response.status).toBe(200);
+  const body = response.body!.getReader();
+  let text = "";
+  const decoder = new TextDecoder();
+  const ids = () => [...text.matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
+  let ended = false;
+  (async () => {
+    for (;;) {
+      const { done, value } = await body.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    ended = true;
+  })();
+  const until = async (ok: () => boolean) => {
+    for (let i = 0; i < 400 && !ok(); i++) await Bun.sleep(5);
+    expect(ok()).toBe(true);
+  };
+  return { ids, until, ended: () => ended, publish: (e: LiveEvent) => bus.publish(subjects.live, encodeJson(e)) };
+}
+
+test("events keep the order they were heard in, though the first one's verification is slow; each change once", async () => {
+  const s = await open(new MemoryBus(), "?project=shop");
+  let first = true;
+  verdict = async () => {
+    if (first) {
+      first = false;
+      await Bun.sleep(100);
+    }
+    return { ok: true, caller: reader, assertion: "a", cached: false };
+  };
+  s.publish(event("a"));
+  s.publish(event("b"));
+  s.publish(event("a"));
+  s.publish(event("other", "elsewhere"));
+  s.publish(event("c"));
+  await s.until(() => s.ids().length >= 3);
+  await Bun.sleep(20);
+  expect(s.ids()).toEqual(["a", "b", "c"]);
+});
+
+test("once the credential stops working nothing more is sent and the feed ends; while auth is unreachable nothing is sent unchecked", async () => {
+  const s = await open(new MemoryBus());
+  verdict = async () => ({ ok: true, caller: reader, assertion: "a", cached: true });
+  s.publish(event("1"));
+  await s.until(() => s.ids().length === 1);
+  verdict = async () => {
+    throw new Error("auth is not answering");
+  };
+  s.publish(event("2"));
+  await Bun.sleep(20);
+  expect(s.ended()).toBe(false);
+  verdict = async () => ({ ok: false, reason: "revoked" });
+  s.publish(event("3"));
+  await s.until(() => s.ended());
+  expect(s.ids()).toEqual(["1"]);
+  expect(feed!.size).toBe(0);
+});
+
+test("a caller who may read nothing is refused; a malformed project is a 400", () => {
+  feed = createLiveFeed({ bus: new MemoryBus(), verifier, logger: silentLogger });
+  const nothing: Caller = { ...reader, grants: [{ base: "no_access", statements: [] }] };
+  expect(() => feed!.open(new Request("http://vexil.test/api/v2/live"), credential, nothing, "req")).toThrow("Forbidden");
+  expect(feed.open(new Request("http://vexil.test/api/v2/live?project=-x"), credential, reader, "req").status).toBe(400);
+});
+
+test("the feeds of one credential share a verification per event", async () => {
+  const bus = new MemoryBus();
+  let calls = 0;
+  verdict = async () => {
+    calls++;
+    await Bun.sleep(10);
+    return { ok: true, caller: reader, assertion: "a", cached: false };
+  };
+  feed = createLiveFeed({ bus, verifier, logger: silentLogger, heartbeatMs: 60_000 });
+  const bodies = [1, 2, 3].map(() => feed!.open(new Request("http://vexil.test/api/v2/live"), credential, reader, "req").body!.getReader());
+  for (const body of bodies) await body.read(); // the preamble
+  bus.publish(subjects.live, encodeJson(event("x")));
+  const texts = await Promise.all(bodies.map(async (body) => new TextDecoder().decode((await body.read()).value)));
+  for (const text of texts) expect(text).toContain("id: x");
+  expect(calls).toBe(1);
+});
