@@ -181,6 +181,11 @@ export async function createScheduledChange(ctx: FlagsContext, caller: Caller, p
  * as a new one is; a failed one edited is pending again. After `deleteScheduledChange` the answer
  * is the change as it was.
  */
+/** The write that deletes a scheduled change, audited (by `deleteScheduledChange` or the `deleteScheduledChange` instruction). */
+function deletion(caller: Caller, scope: Scope, env: EnvironmentRecord, read: Scoped, now: number, item: ScheduledItem, comment?: string) {
+  return scheduleUpdate(read, audited(caller, scope, env, read, now, "deleted a scheduled change of the flag", "deleteScheduledChanges", item, comment), { remove: [item.id] }, { environments: [env.key] });
+}
+
 export async function patchScheduledChange(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, envKey: string, id: string, body: unknown, contentType: string | null, ignoreConflicts: boolean): Promise<ScheduledChangeRep> {
   const request = parsePatchRequest(body, contentType);
   if (request.format !== "semantic") throw invalidRequest("A scheduled change is edited by semantic patch: send Content-Type: application/json; domain-model=launchdarkly.semanticpatch");
@@ -199,9 +204,7 @@ export async function patchScheduledChange(ctx: FlagsContext, caller: Caller, pr
       const now = ctx.now();
       const comment = request.comment;
       const gate = { environments: [env.key] };
-      if (draft.deleted) {
-        return { write: scheduleUpdate(read, audited(caller, scope, env, read, now, "deleted a scheduled change of the flag", "deleteScheduledChanges", item, comment), { remove: [item.id] }, gate), result: item };
-      }
+      if (draft.deleted) return { write: deletion(caller, scope, env, read, now, item, comment), result: item };
       const change = { executionDate: draft.executionDate, instructions: draft.instructions, comment: comment ?? item.comment ?? undefined };
       const conflicts = await check(ctx, caller, read, scope, env, change, others, item.id, ignoreConflicts);
       const approval = bypassing(caller, scope, env, read) ? { bypassed: true as const } : item.approval;
@@ -226,7 +229,7 @@ export async function deleteScheduledChange(ctx: FlagsContext, caller: Caller, p
       const item = others.find((i) => i.id === id);
       if (!item) throw notFound(`Scheduled change "${id}"`);
       authorize(caller, "deleteScheduledChanges", flagResource(scope.project, env, read.flag.doc));
-      return { write: scheduleUpdate(read, audited(caller, scope, env, read, ctx.now(), "deleted a scheduled change of the flag", "deleteScheduledChanges", item), { remove: [item.id] }, { environments: [env.key] }), result: undefined };
+      return { write: deletion(caller, scope, env, read, ctx.now(), item), result: undefined };
     },
     pendingIn(ctx, envKey),
   );
