@@ -234,9 +234,13 @@ describe("deliveries", () => {
     const first = r.of().find((g) => g.body._id === entries[0]!.id)!.body;
     expect(first).toMatchObject({ _id: entries[0]!.id, kind: "flag", accesses: [{ action: "updateOn", resource: entries[0]!.spec }], _links: { self: { href: `/api/v2/auditlog/${entries[0]!.id}` } }, currentVersion: { n: entries[0]!.currentVersion } });
 
-    const log = await call("GET", `/api/v2/webhooks/${hook._id}/deliveries?limit=50`);
-    expect(log.status).toBe(200);
-    const flagDeliveries = log.body.items.filter((d: any) => d.resource.includes(":flag/"));
+    // A receipt is recorded once the receiver's answer is back, a moment after the receiver saw the request.
+    const flagDeliveries = await until("10 recorded deliveries", async () => {
+      const log = await call("GET", `/api/v2/webhooks/${hook._id}/deliveries?limit=50`);
+      expect(log.status).toBe(200);
+      const items = log.body.items.filter((d: any) => d.resource.includes(":flag/"));
+      return items.length === 10 && items.every((d: any) => d.status !== "pending") ? items : null;
+    });
     expect(flagDeliveries).toHaveLength(10);
     for (const d of flagDeliveries) {
       expect(d.status).toBe("delivered");
