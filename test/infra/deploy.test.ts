@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { createRequire } from "node:module";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import Ajv from "ajv";
@@ -19,6 +19,7 @@ import { renderEdgeConfig, shippedEdgeConfig, streamingPathPattern } from "../..
 import { haproxyBinary } from "../../infra/edge/haproxy.ts";
 import { edgeConfigMap } from "../../infra/edge/render.ts";
 import { STREAMING_PATHS } from "../../services/streaming/paths.ts";
+import { freePort } from "../../infra/local/ports.ts";
 import { ROOT } from "../support/process.ts";
 
 const INFRA = join(ROOT, "infra");
@@ -94,6 +95,44 @@ describe("compose", () => {
     }
     expect(compose.services.streaming.deploy.replicas).toBeGreaterThanOrEqual(2);
   });
+
+  test("the bus: the three nats-servers, run with compose's own arguments, form one cluster with JetStream", async () => {
+    const nodes = ["nats-1", "nats-2", "nats-3"];
+    expect(compose.services.gateway.environment.NATS_URL).toBe(nodes.map((n) => `nats://${n}:4222`).join(","));
+    for (const service of ["auth", "flags", "gateway", "streaming", "webhooks"]) {
+      expect(Object.keys(compose.services[service].depends_on)).toEqual(expect.arrayContaining(nodes));
+    }
+    // Each node's command as compose runs it, with the other containers' names mapped to local ports.
+    const ports = Object.fromEntries(nodes.map((n) => [n, { client: freePort(), route: freePort(), monitor: freePort() }]));
+    const dir = mkdtempSync(join(tmpdir(), "vexil-compose-nats-"));
+    const servers = nodes.map((name) => {
+      const args = (compose.services[name].command as string[]).map((a) =>
+        a
+          .replace(/nats:\/\/(nats-\d):6222/g, (_, host: string) => `nats://127.0.0.1:${ports[host]!.route}`)
+          .replace("nats://0.0.0.0:6222", `nats://127.0.0.1:${ports[name]!.route}`)
+          .replace(/^\/data$/, join(dir, name)),
+      );
+      return Bun.spawn(["nats-server", ...args, "-a", "127.0.0.1", "-p", String(ports[name]!.client), "-m", String(ports[name]!.monitor)], { stdout: "ignore", stderr: "ignore" });
+    });
+    try {
+      const deadline = Date.now() + 20_000;
+      let cluster: { name?: string; leader?: string; cluster_size?: number } | undefined;
+      while (Date.now() < deadline) {
+        cluster = await fetch(`http://127.0.0.1:${ports["nats-1"]!.monitor}/jsz`).then((r) => r.json() as Promise<{ meta_cluster?: typeof cluster }>).then((j) => j.meta_cluster, () => undefined);
+        if (cluster?.leader && cluster.cluster_size === 3) break;
+        await Bun.sleep(200);
+      }
+      expect(cluster?.name).toBe("vexil");
+      expect(nodes).toContain(cluster?.leader);
+      expect(cluster?.cluster_size).toBe(3);
+      const routes = (await fetch(`http://127.0.0.1:${ports["nats-3"]!.monitor}/routez`).then((r) => r.json())) as { num_routes: number };
+      expect(routes.num_routes).toBeGreaterThanOrEqual(2);
+    } finally {
+      for (const server of servers) server.kill();
+      await Promise.all(servers.map((s) => s.exited));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
 
 describe("Kubernetes manifests", () => {
