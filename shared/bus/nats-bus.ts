@@ -2,6 +2,7 @@
 import { connect, ErrorCode, headers as natsHeaders, NatsError, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSubscription } from "nats";
 import { BusError, type Bus, type BusMessage, type Headers, type Reply, type SubscribeOptions, type Subscription } from "./bus.ts";
 import { OutgoingBatch } from "./outgoing-batch.ts";
+import { ReplyInbox, RequestFailed } from "./reply-inbox.ts";
 import type { Logger } from "../logger.ts";
 import { busDisconnects, busReconnects, busRequestFailed } from "../metrics.ts";
 
@@ -16,9 +17,6 @@ export async function connectNatsBus(url: string, name: string, logger: Logger):
     reconnectTimeWait: 250,
     pingInterval: 5_000,
     maxPingOut: 2,
-    // A stack trace captured for every request, only to decorate its timeout error, which the bus
-    // turns into its own error anyway.
-    noAsyncTraces: true,
   });
   return new NatsBus(nc, logger);
 }
@@ -54,12 +52,14 @@ export class NatsBus implements Bus {
    * what waits, so the server sees everything in the order it was asked for.
    */
   private readonly outgoing: OutgoingBatch;
+  private readonly replies: ReplyInbox;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly logger: Logger,
   ) {
     this.outgoing = new OutgoingBatch((error) => this.logger.error("bus send failed", { error }));
+    this.replies = new ReplyInbox(nc);
     void this.watch();
   }
 
@@ -130,25 +130,24 @@ export class NatsBus implements Bus {
       const msg = await this.sendRequest(subject, data, options.timeoutMs, toNatsHeaders(options.headers));
       return { subject, data: msg.data, headers: fromNatsHeaders(msg.headers) };
     } catch (e) {
-      const code = (e as NatsError).code;
-      const kind = code === ErrorCode.NoResponders ? "no_responders" : code === ErrorCode.ConnectionClosed || code === ErrorCode.ConnectionDraining ? "closed" : "timeout";
+      const kind = e instanceof RequestFailed ? e.kind : "timeout";
       busRequestFailed(subject, kind);
       throw new BusError(kind, subject);
     }
   }
 
-  /** The request, sent with this turn's batch; it waits no longer in all than `timeoutMs` from now. */
+  /** The request, sent with this turn's batch; its reply, waited for no longer than `timeoutMs` from now. */
   private sendRequest(subject: string, data: Uint8Array, timeoutMs: number, headers: MsgHdrs | undefined): Promise<Msg> {
-    const until = Date.now() + timeoutMs;
-    const { promise, resolve, reject } = Promise.withResolvers<Msg>();
+    const { replyTo, reply, fail } = this.replies.expect(timeoutMs);
     this.outgoing.add(() => {
       try {
-        this.nc.request(subject, data, { timeout: Math.max(1, until - Date.now()), headers }).then(resolve, reject);
+        this.nc.publish(subject, data, { reply: replyTo, headers });
       } catch (e) {
-        reject(e);
+        const code = (e as NatsError).code;
+        fail(code === ErrorCode.ConnectionClosed || code === ErrorCode.ConnectionDraining ? "closed" : "timeout");
       }
     });
-    return promise;
+    return reply;
   }
 
   async flush(): Promise<void> {
