@@ -1,6 +1,8 @@
 /** The bus over a real nats-server (core NATS: subjects, queue groups, request/reply). */
-import { connect, ErrorCode, headers as natsHeaders, type MsgHdrs, type NatsConnection, type NatsError, type Subscription as NatsSubscription } from "nats";
+import { connect, ErrorCode, headers as natsHeaders, NatsError, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSubscription } from "nats";
 import { BusError, type Bus, type BusMessage, type Headers, type Reply, type SubscribeOptions, type Subscription } from "./bus.ts";
+import { OutgoingBatch } from "./outgoing-batch.ts";
+import { ReplyInbox, RequestFailed } from "./reply-inbox.ts";
 import type { Logger } from "../logger.ts";
 import { busDisconnects, busReconnects, busRequestFailed } from "../metrics.ts";
 
@@ -44,11 +46,20 @@ export class NatsBus implements Bus {
    * fails at once, so `/readyz` and requests tell the same story.
    */
   private connected = true;
+  /**
+   * Publishes, requests and replies wait here for the end of the loop turn, to leave in one socket
+   * write. Anything else sent on the connection (subscribe, unsubscribe, flush, drain) first sends
+   * what waits, so the server sees everything in the order it was asked for.
+   */
+  private readonly outgoing: OutgoingBatch;
+  private readonly replies: ReplyInbox;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly logger: Logger,
   ) {
+    this.outgoing = new OutgoingBatch((error) => this.logger.error("bus send failed", { error }));
+    this.replies = new ReplyInbox(nc);
     void this.watch();
   }
 
@@ -70,10 +81,14 @@ export class NatsBus implements Bus {
 
   publish(subject: string, data: Uint8Array, headers?: Headers): void {
     if (this.nc.isClosed() || this.nc.isDraining()) throw new BusError("closed", subject);
-    this.nc.publish(subject, data, { headers: toNatsHeaders(headers) });
+    const max = this.nc.info?.max_payload;
+    if (max !== undefined && data.length > max) throw NatsError.errorForCode(ErrorCode.MaxPayloadExceeded);
+    const natsHeaders = toNatsHeaders(headers);
+    this.outgoing.add(() => this.nc.publish(subject, data, { headers: natsHeaders }));
   }
 
   subscribe(subject: string, handler: (msg: BusMessage) => void | Promise<void>, options: SubscribeOptions = {}): Subscription {
+    this.outgoing.sendNow();
     const sub = this.nc.subscribe(subject, {
       queue: options.queue,
       callback: (err, msg) => {
@@ -89,6 +104,7 @@ export class NatsBus implements Bus {
   }
 
   serve(subject: string, handler: (msg: BusMessage) => Promise<Reply> | Reply, options: SubscribeOptions = {}): Subscription {
+    this.outgoing.sendNow();
     const sub = this.nc.subscribe(subject, {
       queue: options.queue,
       callback: (err, msg) => {
@@ -97,7 +113,9 @@ export class NatsBus implements Bus {
           Promise.resolve()
             .then(() => handler({ subject: msg.subject, data: msg.data, headers: fromNatsHeaders(msg.headers) }))
             .then((reply) => {
-              if (msg.reply) msg.respond(reply.data, { headers: toNatsHeaders(reply.headers) });
+              if (!msg.reply) return;
+              const replyHeaders = toNatsHeaders(reply.headers);
+              this.outgoing.add(() => msg.respond(reply.data, { headers: replyHeaders }));
             })
             .catch((e: unknown) => this.logger.error("bus responder failed", { subject, error: e })),
         );
@@ -109,14 +127,27 @@ export class NatsBus implements Bus {
   async request(subject: string, data: Uint8Array, options: { timeoutMs: number; headers?: Headers }): Promise<BusMessage> {
     if (!this.connected) throw new BusError("disconnected", subject);
     try {
-      const msg = await this.nc.request(subject, data, { timeout: options.timeoutMs, headers: toNatsHeaders(options.headers) });
+      const msg = await this.sendRequest(subject, data, options.timeoutMs, toNatsHeaders(options.headers));
       return { subject, data: msg.data, headers: fromNatsHeaders(msg.headers) };
     } catch (e) {
-      const code = (e as NatsError).code;
-      const kind = code === ErrorCode.NoResponders ? "no_responders" : code === ErrorCode.ConnectionClosed || code === ErrorCode.ConnectionDraining ? "closed" : "timeout";
+      const kind = e instanceof RequestFailed ? e.kind : "timeout";
       busRequestFailed(subject, kind);
       throw new BusError(kind, subject);
     }
+  }
+
+  /** The request, sent with this turn's batch; its reply, waited for no longer than `timeoutMs` from now. */
+  private sendRequest(subject: string, data: Uint8Array, timeoutMs: number, headers: MsgHdrs | undefined): Promise<Msg> {
+    const { replyTo, reply, fail } = this.replies.expect(timeoutMs);
+    this.outgoing.add(() => {
+      try {
+        this.nc.publish(subject, data, { reply: replyTo, headers });
+      } catch (e) {
+        const code = (e as NatsError).code;
+        fail(code === ErrorCode.ConnectionClosed || code === ErrorCode.ConnectionDraining ? "closed" : "timeout");
+      }
+    });
+    return reply;
   }
 
   async flush(): Promise<void> {
@@ -126,6 +157,7 @@ export class NatsBus implements Bus {
   async ping(timeoutMs = 1_000): Promise<void> {
     if (this.nc.isClosed()) throw new BusError("closed", "ping");
     if (!this.connected) throw new BusError("disconnected", "ping");
+    this.outgoing.sendNow();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new BusError("timeout", "ping")), timeoutMs);
@@ -146,6 +178,7 @@ export class NatsBus implements Bus {
     if (this.nc.isClosed()) return;
     await Promise.allSettled([...this.subscriptions].map((s) => s.drain()));
     await Promise.allSettled([...this.inflight]);
+    this.outgoing.sendNow();
     await this.nc.drain().catch(() => this.nc.close());
   }
 
@@ -153,6 +186,7 @@ export class NatsBus implements Bus {
     this.subscriptions.add(sub);
     return {
       unsubscribe: () => {
+        this.outgoing.sendNow();
         this.subscriptions.delete(sub);
         sub.unsubscribe();
       },

@@ -12,6 +12,7 @@ import { errorResponse } from "../errors.ts";
 import { acceptRequestId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
 import { queueGroup, subjects, type ServiceName } from "../subjects.ts";
+import { TimeLimits } from "../time-limits.ts";
 
 /** What the gateway holds for each service: something that answers a Request. */
 export interface ServiceClient {
@@ -144,35 +145,6 @@ export function busServiceClient(bus: Bus, service: Exclude<ServiceName, "gatewa
       }
     },
   };
-}
-
-/**
- * The time limits of the requests this process is handling in process, checked together by one
- * timer that runs only while some are pending: a request costs no timer of its own.
- */
-class TimeLimits {
-  private readonly pending = new Set<{ at: number; expire(): void }>();
-  private timer: ReturnType<typeof setInterval> | undefined;
-  constructor(private readonly everyMs: number) {}
-  add(entry: { at: number; expire(): void }): void {
-    this.pending.add(entry);
-    this.timer ??= setInterval(() => this.sweep(), this.everyMs);
-  }
-  delete(entry: { at: number; expire(): void }): void {
-    this.pending.delete(entry);
-  }
-  private sweep(): void {
-    const now = Date.now();
-    for (const entry of this.pending) {
-      if (entry.at > now) continue;
-      this.pending.delete(entry);
-      entry.expire();
-    }
-    if (this.pending.size === 0) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
-  }
 }
 
 /**

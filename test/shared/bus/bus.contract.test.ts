@@ -219,6 +219,18 @@ for (const [name, make] of implementations) {
       expect(reply.headers).toEqual({});
     });
 
+    test("requests made together each get their own reply, whatever order the replies come in", async () => {
+      serving.serve(`${p}.shuffle`, async (m) => {
+        const n = Number(str(m.data));
+        await Bun.sleep((n * 7) % 5);
+        return { data: text(`reply to ${n}`) };
+      });
+      await serving.ping();
+      const asked = Array.from({ length: 40 }, (_, n) => n);
+      const replies = await Promise.all(asked.map((n) => requesting.request(`${p}.shuffle`, text(String(n)), { timeoutMs: 2_000 })));
+      expect(replies.map((r) => str(r.data))).toEqual(asked.map((n) => `reply to ${n}`));
+    });
+
     test("a wildcard responder answers concrete subjects", async () => {
       serving.serve(`${p}.svc.*`, (m) => ({ data: text(m.subject) }));
       await serving.ping();

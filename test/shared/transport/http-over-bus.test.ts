@@ -39,6 +39,14 @@ describe("request frames", () => {
     expect(new Uint8Array(await decoded.arrayBuffer())).toEqual(BINARY);
   });
 
+  test("a header value outside ASCII survives; a URL fragment is not part of the path", async () => {
+    const original = new Request("http://gateway.example/api/v2/flags/p?q=1#section", { headers: { "x-note": "café crème" } });
+    const decoded = decodeRequest(await encodeRequest(original));
+    const url = new URL(decoded.url);
+    expect(url.pathname + url.search + url.hash).toBe("/api/v2/flags/p?q=1");
+    expect(decoded.headers.get("x-note")).toBe("café crème");
+  });
+
   test("a body that holds newlines survives the newline-separated frame", async () => {
     const body = '{\n  "a": "line\\nbreak"\n}\n\n';
     const decoded = decodeRequest(await encodeRequest(new Request("http://x/p", { method: "POST", body, headers: { "content-type": "application/json" } })));
