@@ -123,7 +123,7 @@ describe("compose", () => {
         await Bun.sleep(200);
       }
       expect(cluster?.name).toBe("vexil");
-      expect(nodes).toContain(cluster?.leader);
+      expect(nodes).toContain(cluster?.leader ?? "no leader");
       expect(cluster?.cluster_size).toBe(3);
       const routes = (await fetch(`http://127.0.0.1:${ports["nats-3"]!.monitor}/routez`).then((r) => r.json())) as { num_routes: number };
       expect(routes.num_routes).toBeGreaterThanOrEqual(2);
