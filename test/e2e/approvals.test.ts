@@ -214,3 +214,37 @@ describe("LaunchDarkly's generated client, ApprovalsApi, unchanged", () => {
     expect((await asAlice.getApprovalRequests('status anyOf ["pending"]')).data.items).toEqual([]);
   });
 });
+
+describe("requests that edit or delete a scheduled change (operatingOnId)", () => {
+  const SCHEDULED = "/api/v2/projects/shop/flags/checkout/environments/production/scheduled-changes";
+  const api = (token: string) => new ApprovalsApi(new Configuration({ apiKey: token, basePath: vexil.url }));
+
+  test("a writer's direct edit or deletion is 405; a request through the generated client names it and its apply edits it, then deletes it", async () => {
+    const when = Date.now() + 3_600_000;
+    // The admin may bypass approvals: the scheduling is recorded as a bypass.
+    const made = await admin.call("POST", SCHEDULED, { body: { executionDate: when, instructions: [{ kind: "turnFlagOn" }] } });
+    expect(made.status).toBe(201);
+    const item = made.body._id;
+    expectError(await alice.call("PATCH", `${SCHEDULED}/${item}`, { headers: SEMANTIC, body: { instructions: [{ kind: "updateScheduledChangesExecutionDate", value: when + 60_000 }] } }), 405, "method_not_allowed");
+    expectError(await alice.call("DELETE", `${SCHEDULED}/${item}`), 405, "method_not_allowed");
+    expectError(await alice.call("POST", APPROVALS, { body: { description: "x", instructions: [{ kind: "deleteScheduledChange" }], operatingOnId: "nope" } }), 400, "invalid_request");
+
+    const asAlice = api(aliceToken);
+    const asBob = api(bobToken);
+    const move = (await asAlice.postApprovalRequestForFlag("shop", "checkout", "production", { description: "An hour later", instructions: [{ kind: "updateScheduledChangesExecutionDate", value: when + 3_600_000 }], operatingOnId: item })).data;
+    expect(move).toMatchObject({ operatingOnId: item, status: "pending", conflicts: [] });
+    await asBob.postApprovalRequestReviewForFlag("shop", "checkout", "production", move._id, { kind: "approve" });
+    expect((await asAlice.postApprovalRequestApplyForFlag("shop", "checkout", "production", move._id, {})).data.status).toBe("completed");
+    const moved = await alice.call("GET", `${SCHEDULED}/${item}`);
+    expect(moved.body).toMatchObject({ executionDate: when + 3_600_000, _version: 2 });
+    const log = await admin.call("GET", "/api/v2/auditlog?spec=proj/shop:env/production:flag/checkout&limit=1");
+    const entry = await admin.call("GET", `/api/v2/auditlog/${log.body.items[0]._id}`);
+    expect(entry.body.accesses.map((a: { action: string }) => a.action)).toEqual(["updateScheduledChanges", "applyApprovalRequest"]);
+
+    const drop = (await asAlice.postApprovalRequest({ resourceId: "proj/shop:env/production:flag/checkout", description: "Not at all", instructions: [{ kind: "deleteScheduledChange" }], operatingOnId: item } as Parameters<ApprovalsApi["postApprovalRequest"]>[0])).data;
+    expect(drop.operatingOnId).toBe(item);
+    await asBob.postApprovalRequestReview(drop._id, { kind: "approve" });
+    expect((await asBob.postApprovalRequestApply(drop._id, {})).data.status).toBe("completed");
+    expectError(await alice.call("GET", `${SCHEDULED}/${item}`), 404, "not_found");
+  });
+});

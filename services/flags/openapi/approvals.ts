@@ -20,9 +20,9 @@ const common = {
 
 const flagRequest = {
   ...common,
-  instructions: T.Array(FlagInstruction, { minItems: 1, maxItems: MAX_SCHEDULED_INSTRUCTIONS, description: "Flag semantic-patch instructions for the environment, checked against the flag when the request is made" }),
+  instructions: T.Array(FlagInstruction, { minItems: 1, maxItems: MAX_SCHEDULED_INSTRUCTIONS, description: "Flag semantic-patch instructions for the environment, checked against the flag when the request is made; with `operatingOnId`, scheduled-change instructions (`replaceScheduledChangesInstructions`, `updateScheduledChangesExecutionDate`, `deleteScheduledChange`)" }),
   executionDate: T.Optional(T.Integer({ minimum: 0, description: "Makes it a request for a scheduled change: applied, it schedules the instructions for this time (epoch milliseconds, in the future)" })),
-  operatingOnId: T.Optional(T.String({ maxLength: 64, description: "Not supported: refused with 400" })),
+  operatingOnId: T.Optional(T.String({ maxLength: 64, description: "A pending scheduled change of the flag in this environment that the instructions edit or delete (400 if there is none); applied, the edit is made and the change runs as approved" })),
   integrationConfig: T.Optional(T.Record(T.String(), T.Unknown(), { description: "Kept only" })),
 };
 
@@ -75,7 +75,7 @@ const fields = {
   conflicts: T.Array(T.Object({ instruction: T.Unknown(), reason: T.String() }, closed), { description: "What the request changes that has changed since it was made (pending requests); such a request is not applied" }),
   _links: Links,
   executionDate: T.Optional(T.Integer()),
-  operatingOnId: T.Optional(T.String()),
+  operatingOnId: T.Optional(T.String({ description: "The scheduled change the request edits or deletes" })),
   source: T.Optional(T.Object({ key: T.String(), version: T.Integer() }, closed)),
   _scheduledChangeId: T.Optional(T.String({ description: "The scheduled change an applied request with `executionDate` made" })),
 };

@@ -41,7 +41,10 @@ export interface ApprovalRequestRecord {
   notifyMemberIds: string[];
   notifyTeamKeys: string[];
   executionDate: number | null;
+  /** The scheduled change (of the flag, in the environment) whose edit or deletion this requests, by scheduled-change instructions. */
   operatingOnId: string | null;
+  /** Its version when the request was made. */
+  operatingOnVersion: number | null;
   integrationConfig: Record<string, unknown> | null;
   reviews: ApprovalReview[];
   status: ApprovalStatus;

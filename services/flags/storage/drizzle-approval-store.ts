@@ -38,6 +38,8 @@ export function requestRow(r: ApprovalRequestRecord): Record<string, unknown> {
 
 const columns = Object.values(getTableColumns(approvalRequests));
 const columnList = sql.join(columns.map((c) => sql.identifier(c.name)), sql`, `);
+/** The same columns of the populated record, named: the table's physical order (columns added later come last) need not be the schema's. */
+const recordColumns = sql.join(columns.map((c) => sql`r.${sql.identifier(c.name)}`), sql`, `);
 const replaced = sql.join(
   columns.filter((c) => c.name !== "id").map((c) => sql`${sql.identifier(c.name)} = excluded.${sql.identifier(c.name)}`),
   sql`, `,
@@ -50,7 +52,7 @@ const replaced = sql.join(
 export const approvalCtes = (written: SQL) => sql`
   approval_rows as (
     insert into ${approvalRequests} (${columnList})
-    select r.* from ${written}, jsonb_populate_recordset(null::${approvalRequests}, ${written}.approvals) r
+    select ${recordColumns} from ${written}, jsonb_populate_recordset(null::${approvalRequests}, ${written}.approvals) r
     on conflict (id) do update set ${replaced}),
   removed_approvals as (
     delete from ${approvalRequests} a using ${written}, jsonb_array_elements_text(${written}.remove_approvals) as r(id)

@@ -274,6 +274,8 @@ export const approvalRequests = pgTable(
     notifyTeamKeys: jsonb("notify_team_keys").$type<string[]>().notNull(),
     executionDate: bigint("execution_date", { mode: "number" }),
     operatingOnId: text("operating_on_id"),
+    /** The version of the scheduled change `operatingOnId` when the request was made: an edit since is a conflict. */
+    operatingOnVersion: integer("operating_on_version"),
     integrationConfig: jsonb("integration_config").$type<Record<string, unknown>>(),
     /** `allReviews`, oldest first. */
     reviews: jsonb("reviews").$type<Array<Record<string, unknown>>>().notNull(),

@@ -4,10 +4,12 @@
  * the flag as it was when the request was made (`baseline`); the fields it changes there (of the
  * request's environment, or flag-wide ones such as the variations) are compared between then and
  * now, and each that differs is named. A copy request conflicts on the fields it copies into the
- * target environment, and when the source environment is no longer at the version it named.
- * Requests already applied have none.
+ * target environment, and when the source environment is no longer at the version it named. A
+ * request that edits or deletes a scheduled change (`operatingOnId`) conflicts when that change
+ * is gone or was edited since. Requests already applied have none.
  */
 import type { ApprovalRequestRecord } from "../../storage/approval-store.ts";
+import type { ScheduledItem } from "../../storage/schedule-store.ts";
 import type { Flag, FlagEnvironment } from "../flags/model.ts";
 import { EMPTY_GRAPH } from "../flags/prerequisite-graph.ts";
 import { applyInstructions } from "../flags/semantic-patch.ts";
@@ -41,8 +43,21 @@ function valueAt(flag: Flag, field: string): unknown {
 
 const describe = (fields: string[]) => `${fields.map((f) => `"${f}"`).join(", ")} changed since the request was made`;
 
-export function conflictsOf(r: ApprovalRequestRecord, current: Flag, environments: string[], now: number): Conflict[] {
+/** What moved of the scheduled change a request edits or deletes: it is gone, or at another version. */
+function operatingOnConflicts(r: ApprovalRequestRecord, item: ScheduledItem | undefined): Conflict[] {
+  const reason =
+    item === undefined
+      ? `the scheduled change "${r.operatingOnId}" no longer exists`
+      : item.version !== r.operatingOnVersion
+        ? `the scheduled change "${r.operatingOnId}" was edited since the request was made (version ${r.operatingOnVersion}, now ${item.version})`
+        : undefined;
+  return reason === undefined ? [] : r.instructions.map((instruction) => ({ instruction, reason }));
+}
+
+/** `operatingOn`: the scheduled change the request names in `operatingOnId`, as it is now (undefined when gone). */
+export function conflictsOf(r: ApprovalRequestRecord, current: Flag, environments: string[], now: number, operatingOn?: ScheduledItem): Conflict[] {
   if (r.status !== "pending") return [];
+  if (r.operatingOnId !== null) return operatingOnConflicts(r, operatingOn);
   const baseline = r.baseline;
   const moved = (fields: string[]) => fields.filter((f) => !Bun.deepEquals(valueAt(baseline, f), valueAt(current, f), true));
   if (r.kind === "copy") {

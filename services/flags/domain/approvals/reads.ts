@@ -16,7 +16,7 @@ import { environmentRep, projectRep } from "../representations.ts";
 import { environmentIn } from "../schedules/flag-items.ts";
 import { conflictsOf } from "./conflicts.ts";
 import { APPROVALS_PATH, approvalRep, flagApprovalsPath, reviewStatusOf, type ApprovalRep, type ReviewStatus } from "./representation.ts";
-import { applyFlagApproval, createFlagApproval, deleteFlagApproval, reviewFlagApproval, type FlagApprovalPost, type Where } from "./requests.ts";
+import { applyFlagApproval, createFlagApproval, deleteFlagApproval, reviewFlagApproval, scheduledChangeOf, type FlagApprovalPost, type Where } from "./requests.ts";
 import { approvalSettingsOf } from "./settings.ts";
 import { link } from "@vexil/shared/http/links";
 
@@ -27,9 +27,10 @@ async function flagScope(ctx: FlagsContext, where: Pick<Where, "projectKey" | "f
   return found as ScopedFlag & { flag: NonNullable<ScopedFlag["flag"]> };
 }
 
-function repIn(found: ScopedFlag & { flag: NonNullable<ScopedFlag["flag"]> }, r: ApprovalRequestRecord, now: number, generic: boolean): ApprovalRep {
+async function repIn(ctx: FlagsContext, found: ScopedFlag & { flag: NonNullable<ScopedFlag["flag"]> }, r: ApprovalRequestRecord, now: number, generic: boolean): Promise<ApprovalRep> {
   const env = found.environments.find((e) => e.id === r.environmentId) ?? { approvalSettings: null };
-  const conflicts = conflictsOf(r, flagDocument(found.flag), found.environments.map((e) => e.key), now);
+  const operatingOn = r.status === "pending" ? await scheduledChangeOf(ctx, r) : undefined;
+  const conflicts = conflictsOf(r, flagDocument(found.flag), found.environments.map((e) => e.key), now, operatingOn);
   return approvalRep(r, env, conflicts, generic);
 }
 
@@ -39,7 +40,7 @@ export async function listFlagApprovals(ctx: FlagsContext, caller: Caller, where
   const env = environmentIn({ project: found.project, envs: found.environments }, where.envKey);
   const items = await ctx.approvals.flagRequests(found.flag.id, env.id);
   const now = ctx.now();
-  return { items: items.map((r) => repIn(found, r, now, false)), _links: { self: link(flagApprovalsPath(where.projectKey, where.flagKey, where.envKey)) } };
+  return { items: await Promise.all(items.map((r) => repIn(ctx, found, r, now, false))), _links: { self: link(flagApprovalsPath(where.projectKey, where.flagKey, where.envKey)) } };
 }
 
 export async function getFlagApproval(ctx: FlagsContext, caller: Caller, where: Where, id: string): Promise<ApprovalRep> {
@@ -48,7 +49,7 @@ export async function getFlagApproval(ctx: FlagsContext, caller: Caller, where: 
   const env = environmentIn({ project: found.project, envs: found.environments }, where.envKey);
   const r = await ctx.approvals.request(id);
   if (!r || r.flagId !== found.flag.id || r.environmentId !== env.id) throw notFound(`Approval request "${id}"`);
-  return repIn(found, r, ctx.now(), false);
+  return repIn(ctx, found, r, ctx.now(), false);
 }
 
 // The generic endpoints.
@@ -102,7 +103,7 @@ export async function getApproval(ctx: FlagsContext, caller: Caller, id: string,
   const wanted = expandParam(expand, ["flag", "project", "environments", "resource"]);
   const r = await recordOf(ctx, id);
   const found = await flagScope(ctx, whereOfRecord(r));
-  return { ...repIn(found, r, ctx.now(), true), ...expanded(found, r, wanted) };
+  return { ...(await repIn(ctx, found, r, ctx.now(), true)), ...expanded(found, r, wanted) };
 }
 
 export async function createApproval(ctx: FlagsContext, caller: Caller, post: FlagApprovalPost & { resourceId: string }) {
@@ -190,7 +191,7 @@ export async function listApprovals(ctx: FlagsContext, caller: Caller, params: {
   const kept = filters.reviewStatus
     ? withScope.filter(({ r, found }) => filters.reviewStatus!.includes(reviewStatusOf(r.reviews, approvalSettingsOf(found!.environments.find((e) => e.id === r.environmentId) ?? { approvalSettings: null }))))
     : withScope;
-  const items = kept.slice(offset, offset + limit).map(({ r, found }) => ({ ...repIn(found!, r, now, true), ...expanded(found!, r, expand as Set<Expand>) }));
+  const items = await Promise.all(kept.slice(offset, offset + limit).map(async ({ r, found }) => ({ ...(await repIn(ctx, found!, r, now, true)), ...expanded(found!, r, expand as Set<Expand>) })));
   return page(items, kept.length, params, limit, offset);
 }
 

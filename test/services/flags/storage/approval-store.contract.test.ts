@@ -37,6 +37,7 @@ function request(env: EnvironmentRecord, flag: FlagRecord, createdAt: number, ov
     notifyTeamKeys: [],
     executionDate: null,
     operatingOnId: null,
+    operatingOnVersion: null,
     integrationConfig: null,
     reviews: [],
     status: "pending",

@@ -8,7 +8,7 @@ import type { FlagsContext } from "@vexil/flags/domain/context";
 import { patchEnvironment, getEnvironment } from "@vexil/flags/domain/environments";
 import { copyFlagConfig, createFlag, getFlag, patchFlag } from "@vexil/flags/domain/flags/flags";
 import { patchFeatureProbeTargeting, unleashToggle } from "@vexil/flags/domain/compat/compat";
-import { createScheduledChange } from "@vexil/flags/domain/schedules/scheduled-changes";
+import { createScheduledChange, deleteScheduledChange, getScheduledChange, patchScheduledChange } from "@vexil/flags/domain/schedules/scheduled-changes";
 import { patchFlagExpiringTargets } from "@vexil/flags/domain/expiring/flag-expiring-targets";
 import { applyFlagApproval, createCopyApproval, createFlagApproval, deleteFlagApproval, reviewFlagApproval } from "@vexil/flags/domain/approvals/requests";
 import { applyApproval, getApproval, getFlagApproval, listApprovals, listFlagApprovals, reviewApproval, createApproval } from "@vexil/flags/domain/approvals/reads";
@@ -218,5 +218,76 @@ describe("requests", () => {
     expect((await getApproval(ctx, alice, r._id, "flag,project")) as Record<string, unknown>).toMatchObject({ flag: { key: "checkout" }, project: { key: "shop" } });
     expect((await applyApproval(ctx, bob, r._id, {})).status).toBe("completed");
     expect(await ids('status anyOf ["completed"]')).toEqual([r._id]);
+  });
+});
+
+describe("requests that edit or delete a scheduled change (operatingOnId)", () => {
+  const schedule = (env = "production", at = now + 60_000) => createScheduledChange(ctx, admin, "shop", "checkout", env, { executionDate: at, instructions: [{ kind: "turnFlagOn" }] }, false);
+
+  test("a direct edit or deletion is 405 where approvals are required; a request names the change, is checked when made, and its apply edits it once", async () => {
+    const item = await schedule();
+    await requireApprovals();
+    const expect405 = async (work: Promise<unknown>) => expect((await rejection(work)).status).toBe(405);
+    await expect405(patchScheduledChange(ctx, alice, "shop", "checkout", "production", item._id, { instructions: [{ kind: "updateScheduledChangesExecutionDate", value: now + 90_000 }] }, SEMANTIC, false));
+    await expect405(patchScheduledChange(ctx, alice, "shop", "checkout", "production", item._id, { instructions: [{ kind: "deleteScheduledChange" }] }, SEMANTIC, false));
+    await expect405(deleteScheduledChange(ctx, alice, "shop", "checkout", "production", item._id));
+
+    const variations = (await getFlag(ctx, admin, "shop", "checkout", {})).variations;
+    const instructions = [
+      { kind: "updateScheduledChangesExecutionDate", value: now + 120_000 },
+      { kind: "replaceScheduledChangesInstructions", value: [{ kind: "turnFlagOn" }, { kind: "updateOffVariation", variationId: variations[0]!._id }] },
+    ];
+    const made = await createFlagApproval(ctx, alice, where, { description: "Later, and off serves true", instructions, operatingOnId: item._id });
+    expect(made).toMatchObject({ operatingOnId: item._id, instructions, conflicts: [], status: "pending" });
+    expect((await getApproval(ctx, alice, made._id)).operatingOnId).toBe(item._id);
+
+    await reviewFlagApproval(ctx, bob, where, made._id, { kind: "approve" });
+    const auditBefore = (await store.listAudit({ limit: 100 })).length;
+    expect(await applyFlagApproval(ctx, alice, where, made._id, { comment: "moved" })).toMatchObject({ status: "completed", appliedByMemberId: "m-alice", operatingOnId: item._id });
+    const edited = await getScheduledChange(ctx, alice, "shop", "checkout", "production", item._id);
+    expect(edited).toMatchObject({ executionDate: now + 120_000, _version: 2, instructions: instructions[1]!.value });
+    const entries = await store.listAudit({ limit: 100 });
+    expect(entries.length).toBe(auditBefore + 1);
+    expect(entries[0]!.accesses.map((a) => a.action)).toEqual(["updateScheduledChanges", "applyApprovalRequest"]);
+    expect(entries[0]!.description).toContain(made._id);
+    // The flag itself is not changed until the scheduled change runs.
+    expect(await on()).toBe(false);
+  });
+
+  test("a request to delete: conflicts when the change was edited since, and deletes it when applied", async () => {
+    const item = await schedule();
+    await requireApprovals();
+    const first = await createFlagApproval(ctx, alice, where, { description: "Drop it", instructions: [{ kind: "deleteScheduledChange" }], operatingOnId: item._id });
+    await reviewFlagApproval(ctx, bob, where, first._id, { kind: "approve" });
+    // Someone who may bypass approvals moves the change meanwhile.
+    await patchScheduledChange(ctx, admin, "shop", "checkout", "production", item._id, { instructions: [{ kind: "updateScheduledChangesExecutionDate", value: now + 90_000 }] }, SEMANTIC, false);
+    const conflicted = await getFlagApproval(ctx, alice, where, first._id);
+    expect(conflicted.conflicts).toEqual([{ instruction: { kind: "deleteScheduledChange" }, reason: `the scheduled change "${item._id}" was edited since the request was made (version 1, now 2)` }]);
+    expect((await rejection(applyFlagApproval(ctx, bob, where, first._id, {}))).message).toContain("conflicts");
+    expect((await getScheduledChange(ctx, alice, "shop", "checkout", "production", item._id))._version).toBe(2);
+
+    const second = await createFlagApproval(ctx, alice, where, { description: "Drop it", instructions: [{ kind: "deleteScheduledChange" }], operatingOnId: item._id });
+    await reviewFlagApproval(ctx, bob, where, second._id, { kind: "approve" });
+    expect((await applyFlagApproval(ctx, bob, where, second._id, {})).status).toBe("completed");
+    expect((await rejection(getScheduledChange(ctx, alice, "shop", "checkout", "production", item._id))).status).toBe(404);
+    expect((await store.listAudit({ limit: 1 }))[0]!.accesses.map((a) => a.action)).toEqual(["deleteScheduledChanges", "applyApprovalRequest"]);
+    // The first request now names a change that is gone.
+    expect((await getFlagApproval(ctx, alice, where, first._id)).conflicts[0]!.reason).toBe(`the scheduled change "${item._id}" no longer exists`);
+  });
+
+  test("bad requests: no such change, one of another environment, flag instructions, an executionDate, a date in the past", async () => {
+    const item = await schedule();
+    const elsewhere = await schedule("test");
+    await requireApprovals();
+    const bad = [
+      { description: "x", instructions: [{ kind: "deleteScheduledChange" }], operatingOnId: "nope" },
+      { description: "x", instructions: [{ kind: "deleteScheduledChange" }], operatingOnId: elsewhere._id },
+      { description: "x", instructions: [{ kind: "turnFlagOn" }], operatingOnId: item._id },
+      { description: "x", instructions: [{ kind: "deleteScheduledChange" }], operatingOnId: item._id, executionDate: now + 1_000 },
+      { description: "x", instructions: [{ kind: "updateScheduledChangesExecutionDate", value: now - 1 }], operatingOnId: item._id },
+      { description: "x", instructions: [{ kind: "replaceScheduledChangesInstructions", value: [{ kind: "updateOffVariation", variationId: "nope" }] }], operatingOnId: item._id },
+    ];
+    for (const post of bad) expect((await rejection(createFlagApproval(ctx, alice, where, post))).status).toBe(400);
+    expect((await listFlagApprovals(ctx, alice, where)).items).toEqual([]);
   });
 });
