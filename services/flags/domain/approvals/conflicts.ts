@@ -15,6 +15,8 @@ import { EMPTY_GRAPH } from "../flags/prerequisite-graph.ts";
 import { applyInstructions } from "../flags/semantic-patch.ts";
 import { copiedFields, copyActions } from "../flags/flags.ts";
 import type { Conflict } from "./representation.ts";
+import type { Segment } from "../segments/model.ts";
+import { applySegmentInstructions } from "../segments/semantic-patch.ts";
 
 const IGNORED_ENV = new Set(["version", "lastModified", "salt", "sel"]);
 const IGNORED_FLAG = new Set(["environments", "_version"]);
@@ -58,7 +60,7 @@ function operatingOnConflicts(r: ApprovalRequestRecord, item: ScheduledItem | un
 export function conflictsOf(r: ApprovalRequestRecord, current: Flag, environments: string[], now: number, operatingOn?: ScheduledItem): Conflict[] {
   if (r.status !== "pending") return [];
   if (r.operatingOnId !== null) return operatingOnConflicts(r, operatingOn);
-  const baseline = r.baseline;
+  const baseline = r.baseline as Flag;
   const moved = (fields: string[]) => fields.filter((f) => !Bun.deepEquals(valueAt(baseline, f), valueAt(current, f), true));
   if (r.kind === "copy") {
     const conflicts: Conflict[] = [];
@@ -82,6 +84,32 @@ export function conflictsOf(r: ApprovalRequestRecord, current: Flag, environment
     }
     const fields = moved(changedFields(baseline, after, r.environmentKey));
     if (fields.length > 0) conflicts.push({ instruction, reason: describe(fields) });
+  }
+  return conflicts;
+}
+
+/** What SDKs evaluate of a segment and its name, description and tags: what a segment's instruction may change. */
+const SEGMENT_FIELDS = ["name", "description", "tags", "included", "excluded", "includedContexts", "excludedContexts", "rules"] as const;
+
+/**
+ * Conflicts of a segment's request: each instruction applied alone to the segment as it was when the
+ * request was made; each field it changes there that differs now is named.
+ */
+export function segmentConflictsOf(r: ApprovalRequestRecord, current: Segment): Conflict[] {
+  if (r.status !== "pending") return [];
+  const baseline = r.baseline as Segment;
+  const conflicts: Conflict[] = [];
+  let id = 0;
+  for (const instruction of r.instructions) {
+    let after: Segment;
+    try {
+      after = applySegmentInstructions(baseline, [instruction], { environmentKey: r.environmentKey, environment: r.environmentKey, newId: () => `conflict-check-${++id}` }).segment;
+    } catch {
+      continue;
+    }
+    const changed = SEGMENT_FIELDS.filter((f) => !Bun.deepEquals(baseline[f], after[f], true));
+    const moved = changed.filter((f) => !Bun.deepEquals(baseline[f], current[f], true));
+    if (moved.length > 0) conflicts.push({ instruction, reason: describe([...moved]) });
   }
   return conflicts;
 }

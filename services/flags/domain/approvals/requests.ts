@@ -42,7 +42,7 @@ import { executionDate as checkedDate, flagInstructions } from "../schedules/sch
 import { decideItemEdit, deletion, itemEditWrite } from "../schedules/scheduled-changes.ts";
 import { conflictsOf } from "./conflicts.ts";
 import { actorId, applicable, approvalRep, approvers, reviewStatusOf, type ApprovalRep } from "./representation.ts";
-import { approvalSettingsOf } from "./settings.ts";
+import { approvalSettingsOf, type ApprovalSettings } from "./settings.ts";
 
 const SEMANTIC = "application/json; domain-model=launchdarkly.semanticpatch";
 
@@ -79,12 +79,12 @@ export interface CopyApprovalPost {
  * who may not change the flag asks for it; the apply needs `applyApprovalRequest` only), and it
  * never bypasses approvals. The audit entry still names `caller`.
  */
-function deciding(caller: Caller): Caller {
+export function deciding(caller: Caller): Caller {
   const resources = ["proj/*", "proj/*:env/*", "proj/*:env/*:flag/*", "proj/*:env/*:segment/*"];
   return { ...caller, grants: [{ base: "reader", statements: [{ effect: "allow", resources, actions: ["*"] }, { effect: "deny", resources, actions: [BYPASS_REQUIRED_APPROVAL] }] }] };
 }
 
-const creatorOf = (caller: Caller): Creator => ({ memberId: caller.memberId, memberEmail: caller.memberEmail, tokenId: caller.tokenId, tokenName: caller.tokenName, serviceToken: caller.serviceToken });
+export const creatorOf = (caller: Caller): Creator => ({ memberId: caller.memberId, memberEmail: caller.memberEmail, tokenId: caller.tokenId, tokenName: caller.tokenName, serviceToken: caller.serviceToken });
 
 /** The copy a copy request asks for, as `decideCopy` takes it (its actions were checked by `copyActions`). */
 const copyOf = (from: string, to: string, comment: string | undefined, actions: { includedActions?: string[]; excludedActions?: string[] }): FlagCopy =>
@@ -195,6 +195,8 @@ async function create(ctx: FlagsContext, caller: Caller, where: Where, post: { d
       projectKey: scope.project.key,
       environmentKey: env.key,
       flagKey: read.flag.key,
+      segmentId: null,
+      segmentKey: null,
       ...own(),
       version: 1,
       createdAt: now,
@@ -261,23 +263,42 @@ export async function createCopyApproval(ctx: FlagsContext, caller: Caller, wher
   }, false);
 }
 
+/** The request with `caller`'s review added: the checks every review gets, whatever the resource. */
+export function reviewed(caller: Caller, env: Pick<EnvironmentRecord, "key">, settings: ApprovalSettings, request: ApprovalRequestRecord, body: { kind: ReviewKind; comment?: string }, now: number): ApprovalRequestRecord {
+  if (request.status !== "pending") throw invalidRequest(`The approval request is ${request.status}; it can no longer be reviewed`);
+  if (body.kind !== "comment" && !settings.canReviewOwnRequest && actorId(caller) === actorId(request.requestor)) {
+    throw forbidden(`The environment "${env.key}" does not let a requestor review their own approval request (canReviewOwnRequest is false)`);
+  }
+  const review: ApprovalReview = {
+    _id: resourceId(),
+    kind: body.kind,
+    creationDate: now,
+    ...(body.comment !== undefined ? { comment: body.comment } : {}),
+    ...(caller.memberId ? { memberId: caller.memberId } : caller.tokenId ? { serviceTokenId: caller.tokenId } : {}),
+  };
+  return { ...request, reviews: [...request.reviews, review], version: request.version + 1 };
+}
+
+/** Refuses an apply that was done, or that the request's reviews (under the settings as they are now) do not allow yet. */
+export function checkApplicable(request: ApprovalRequestRecord, settings: ApprovalSettings): void {
+  if (request.status !== "pending") throw invalidRequest(`The approval request is already ${request.status}`);
+  if (applicable(request.reviews, settings)) return;
+  const status = reviewStatusOf(request.reviews, settings);
+  throw invalidRequest(
+    status === "declined"
+      ? `The approval request was declined${settings.canApplyDeclinedChanges ? " and has no approval" : ", and the environment does not allow applying declined changes"}`
+      : `The approval request needs ${settings.minNumApprovals} approval(s) before it can be applied; it has ${approvers(request.reviews)}`,
+  );
+}
+
+/** The request as applied by `caller`. */
+export const appliedBy = (caller: Caller, request: ApprovalRequestRecord, now: number): ApprovalRequestRecord => ({ ...request, version: request.version + 1, status: "completed", appliedDate: now, appliedBy: creatorOf(caller) });
+
 /** `POST …/reviews`: `approve`, `decline` or `comment`. */
 export async function reviewFlagApproval(ctx: FlagsContext, caller: Caller, where: Where, id: string, body: { kind: ReviewKind; comment?: string }, generic = false): Promise<ApprovalRep> {
   const made = await changeRequest(ctx, caller, where, id, "reviewApprovalRequest", async ({ read, scope, env, request }) => {
-    if (request.status !== "pending") throw invalidRequest(`The approval request is ${request.status}; it can no longer be reviewed`);
-    const settings = approvalSettingsOf(env);
-    if (body.kind !== "comment" && !settings.canReviewOwnRequest && actorId(caller) === actorId(request.requestor)) {
-      throw forbidden(`The environment "${env.key}" does not let a requestor review their own approval request (canReviewOwnRequest is false)`);
-    }
     const now = ctx.now();
-    const review: ApprovalReview = {
-      _id: resourceId(),
-      kind: body.kind,
-      creationDate: now,
-      ...(body.comment !== undefined ? { comment: body.comment } : {}),
-      ...(caller.memberId ? { memberId: caller.memberId } : caller.tokenId ? { serviceTokenId: caller.tokenId } : {}),
-    };
-    const next: ApprovalRequestRecord = { ...request, reviews: [...request.reviews, review], version: request.version + 1 };
+    const next = reviewed(caller, env, approvalSettingsOf(env), request, body, now);
     const verb = { approve: "approved a change to the flag", decline: "declined a change to the flag", comment: "commented on a requested change to the flag" }[body.kind];
     return { write: requestWrite(read, stepAudit(caller, scope, env, read, now, verb, "reviewApprovalRequest", next, body.comment), [next]), result: { request: next, env } };
   });
@@ -287,16 +308,7 @@ export async function reviewFlagApproval(ctx: FlagsContext, caller: Caller, wher
 /** `POST …/apply`: applies an approved request, as one change of the flag through the write path. */
 export async function applyFlagApproval(ctx: FlagsContext, caller: Caller, where: Where, id: string, body: { comment?: string }, generic = false): Promise<ApprovalRep> {
   const made = await changeRequest(ctx, caller, where, id, "applyApprovalRequest", async ({ read, scope, env, request }) => {
-    if (request.status !== "pending") throw invalidRequest(`The approval request is already ${request.status}`);
-    const settings = approvalSettingsOf(env);
-    if (!applicable(request.reviews, settings)) {
-      const status = reviewStatusOf(request.reviews, settings);
-      throw invalidRequest(
-        status === "declined"
-          ? `The approval request was declined${settings.canApplyDeclinedChanges ? " and has no approval" : ", and the environment does not allow applying declined changes"}`
-          : `The approval request needs ${settings.minNumApprovals} approval(s) before it can be applied; it has ${approvers(request.reviews)}`,
-      );
-    }
+    checkApplicable(request, approvalSettingsOf(env));
     const now = ctx.now();
     const current = flagDocument(read.flag);
     const operatingOn = await scheduledChangeOf(ctx, request);
@@ -304,7 +316,7 @@ export async function applyFlagApproval(ctx: FlagsContext, caller: Caller, where
     if (conflicts.length > 0) {
       throw invalidRequest(`The approval request conflicts with changes made since it was made: ${conflicts.map((c) => c.reason).join("; ")}. Nothing was applied; delete it and make a new one`);
     }
-    const done: ApprovalRequestRecord = { ...request, version: request.version + 1, status: "completed", appliedDate: now, appliedBy: creatorOf(caller) };
+    const done = appliedBy(caller, request, now);
     const approved = { approved: { requestId: request.id } };
     const comment = body.comment ?? request.comment;
     const note = (audit: FlagWrite["audit"]) => ({

@@ -24,6 +24,8 @@ function request(env: EnvironmentRecord, flag: FlagRecord, createdAt: number, ov
     projectKey: "shop",
     environmentKey: env.key,
     flagKey: flag.key,
+    segmentId: null,
+    segmentKey: null,
     kind: "instructions",
     version: 1,
     createdAt,

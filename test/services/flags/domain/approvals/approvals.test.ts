@@ -13,6 +13,9 @@ import { patchFlagExpiringTargets } from "@vexil/flags/domain/expiring/flag-expi
 import { applyFlagApproval, createCopyApproval, createFlagApproval, deleteFlagApproval, reviewFlagApproval } from "@vexil/flags/domain/approvals/requests";
 import { applyApproval, getApproval, getFlagApproval, listApprovals, listFlagApprovals, reviewApproval, createApproval } from "@vexil/flags/domain/approvals/reads";
 import type { MemoryFlagStore } from "@vexil/flags/storage/memory-flag-store";
+import { createSegment, getSegment, patchSegment } from "@vexil/flags/domain/segments/segments";
+import { patchSegmentExpiringTargets } from "@vexil/flags/domain/expiring/segment-expiring-targets";
+import { deleteApproval } from "@vexil/flags/domain/approvals/reads";
 import { admin, memoryContext, rejection } from "../memory-context.ts";
 
 const SEMANTIC = "application/json; domain-model=launchdarkly.semanticpatch";
@@ -188,7 +191,8 @@ describe("requests", () => {
     expect((await rejection(listApprovals(ctx, alice, { filter: "colour equals red" }))).status).toBe(400);
     for (const limit of ["0", "201", "1e3", "-1", "x", ""]) expect((await rejection(listApprovals(ctx, alice, { limit }))).status).toBe(400);
     expect((await rejection(listApprovals(ctx, alice, { offset: "-1" }))).status).toBe(400);
-    expect((await rejection(createApproval(ctx, alice, { resourceId: "proj/shop:env/production:segment/s", description: "x", instructions: [{ kind: "turnFlagOn" }] }))).message).toContain("segments");
+    expect((await rejection(createApproval(ctx, alice, { resourceId: "proj/shop:env/production:segment/s", description: "x", instructions: [{ kind: "turnFlagOn" }] }))).status).toBe(404);
+    expect((await rejection(createApproval(ctx, alice, { resourceId: "proj/shop:env/production:aiConfig/s", description: "x", instructions: [{ kind: "turnFlagOn" }] }))).status).toBe(400);
   });
 
   test("a copy request copies the source's targeting when applied", async () => {
@@ -289,5 +293,122 @@ describe("requests that edit or delete a scheduled change (operatingOnId)", () =
     ];
     for (const post of bad) expect((await rejection(createFlagApproval(ctx, alice, where, post))).status).toBe(400);
     expect((await listFlagApprovals(ctx, alice, where)).items).toEqual([]);
+  });
+});
+
+describe("requests of segments", () => {
+  const SEGMENT = "proj/shop:env/production:segment/beta";
+  const included = async () => (await getSegment(ctx, admin, "shop", "production", "beta")).included;
+
+  async function requireSegmentApprovals(settings: Record<string, unknown> = {}) {
+    await patchEnvironment(ctx, admin, "shop", "production", [
+      { op: "replace", path: "/resourceApprovalSettings/segment/required", value: true },
+      ...Object.entries(settings).map(([k, value]) => ({ op: "replace", path: `/resourceApprovalSettings/segment/${k}`, value })),
+    ], "application/json");
+  }
+
+  beforeEach(async () => {
+    await createSegment(ctx, admin, "shop", "production", { key: "beta", name: "Beta", tags: ["early"] });
+    await createSegment(ctx, admin, "shop", "test", { key: "beta", name: "Beta" });
+  });
+
+  test("settings: resourceApprovalSettings.segment on every environment, patched like approvalSettings, audited, separate from flags'", async () => {
+    const env = await getEnvironment(ctx, admin, "shop", "production");
+    expect(env.resourceApprovalSettings).toEqual({ segment: { ...env.approvalSettings, resourceKind: "segment" } });
+    await requireSegmentApprovals({ minNumApprovals: 2 });
+    const after = await getEnvironment(ctx, admin, "shop", "production");
+    expect(after.resourceApprovalSettings.segment).toMatchObject({ required: true, minNumApprovals: 2, resourceKind: "segment" });
+    expect(after.approvalSettings.required).toBe(false);
+    expect((await store.listAudit({ limit: 1 }))[0]!.accesses).toEqual([{ action: "updateApprovalSettings", resource: "proj/shop:env/production" }]);
+    // Flags are not gated by the segments' settings.
+    await patchFlag(ctx, alice, "shop", "checkout", { environmentKey: "production", instructions: [{ kind: "turnFlagOn" }] }, SEMANTIC);
+    for (const bad of [{ path: "/resourceApprovalSettings/segment/resourceKind", value: "flag" }, { path: "/resourceApprovalSettings/segment/requiredApprovalTags", value: ["early"] }, { path: "/resourceApprovalSettings/flag", value: {} }]) {
+      expect((await rejection(patchEnvironment(ctx, admin, "shop", "production", [{ op: "add", ...bad }], "application/json"))).status).toBe(400);
+    }
+  });
+
+  test("the gate: a direct change of the segment's targeting is 405 unless bypassed; name, tags and other environments are not gated", async () => {
+    await requireSegmentApprovals();
+    const add = { environmentKey: "production", instructions: [{ kind: "addIncludedTargets", contextKind: "user", values: ["ann"] }] };
+    const e = await rejection(patchSegment(ctx, alice, "shop", "production", "beta", add, SEMANTIC));
+    expect({ status: e.status, code: e.code, message: e.message }).toEqual({ status: 405, code: "method_not_allowed", message: "Segment configuration updates require approval: action 'updateIncluded' not allowed" });
+    expect((await rejection(patchSegment(ctx, alice, "shop", "production", "beta", [{ op: "add", path: "/included/-", value: "ann" }], "application/json"))).status).toBe(405);
+    await patchSegment(ctx, alice, "shop", "production", "beta", [{ op: "replace", path: "/name", value: "Beta testers" }], "application/json");
+    await patchSegment(ctx, alice, "shop", "test", "beta", { ...add, environmentKey: "test" }, SEMANTIC);
+    expect(await included()).toEqual([]);
+    await patchSegment(ctx, admin, "shop", "production", "beta", add, SEMANTIC);
+    expect(await included()).toEqual(["ann"]);
+    const entry = (await store.listAudit({ limit: 1 }))[0]!;
+    expect(entry.accesses).toContainEqual({ action: "bypassRequiredApproval", resource: "proj/shop:env/production:segment/beta" });
+    // An expiring target is gated too: it will change the targeting.
+    expect((await rejection(patchSegmentExpiringTargets(ctx, alice, "shop", "beta", "production", { instructions: [{ kind: "addExpiringTarget", contextKind: "user", contextKey: "ann", targetType: "included", value: now + 1000 }] }, SEMANTIC, false))).status).toBe(405);
+  });
+
+  test("requiredApprovalTags gate only the segments with one of the tags", async () => {
+    await patchEnvironment(ctx, admin, "shop", "production", [{ op: "replace", path: "/resourceApprovalSettings/segment/requiredApprovalTags", value: ["early"] }], "application/json");
+    await createSegment(ctx, admin, "shop", "production", { key: "staff", name: "Staff" });
+    const add = (key: string) => patchSegment(ctx, alice, "shop", "production", key, { environmentKey: "production", instructions: [{ kind: "addIncludedTargets", contextKind: "user", values: ["ann"] }] }, SEMANTIC);
+    await add("staff");
+    expect((await rejection(add("beta"))).status).toBe(405);
+  });
+
+  test("request through the generic endpoint, self-review refused, approved, applied as one audited change of the segment", async () => {
+    await requireSegmentApprovals();
+    const made = await createApproval(ctx, alice, { resourceId: SEGMENT, description: "Let Ann in", instructions: [{ kind: "addIncludedTargets", contextKind: "user", values: ["ann"] }], notifyMemberIds: ["m-bob"] });
+    expect(made).toMatchObject({ resourceId: SEGMENT, requestorId: "m-alice", status: "pending", reviewStatus: "pending", conflicts: [], approvalSettings: { required: true, resourceKind: "segment" } });
+    expect(made._links.self!.href).toBe(`/api/v2/approval-requests/${made._id}`);
+    expect((await rejection(reviewApproval(ctx, alice, made._id, { kind: "approve" }))).status).toBe(403);
+    expect((await rejection(applyApproval(ctx, alice, made._id, {}))).message).toContain("needs 1 approval");
+    expect((await reviewApproval(ctx, bob, made._id, { kind: "approve" })).reviewStatus).toBe("approved");
+    expect(await included()).toEqual([]);
+    const versionBefore = (await getSegment(ctx, admin, "shop", "production", "beta")).version;
+    expect(await applyApproval(ctx, alice, made._id, { comment: "welcome" })).toMatchObject({ status: "completed", appliedByMemberId: "m-alice" });
+    const segment = await getSegment(ctx, admin, "shop", "production", "beta");
+    expect(segment.included).toEqual(["ann"]);
+    expect(segment.version).toBe(versionBefore + 1);
+    const entries = (await store.listAudit({ limit: 20 })).filter((e) => e.kind === "segment");
+    // The refused self-review wrote nothing.
+    expect(entries.slice(0, 3).map((e) => e.accesses.map((a) => a.action))).toEqual([["updateIncluded", "applyApprovalRequest"], ["reviewApprovalRequest"], ["createApprovalRequest"]]);
+    expect(entries[0]!.description).toContain(made._id);
+    // SDKs are told of the apply only.
+    expect((await rejection(applyApproval(ctx, alice, made._id, {}))).message).toContain("already completed");
+    // Listed and filtered with the flags' requests.
+    const flagRequest = await createFlagApproval(ctx, alice, where, { description: "on", instructions: [{ kind: "turnFlagOn" }] });
+    const ids = async (filter?: string) => (await listApprovals(ctx, alice, { filter })).items.map((i) => i._id);
+    expect(await ids("resourceKind equals segment")).toEqual([made._id]);
+    expect(await ids("resourceKind equals flag")).toEqual([flagRequest._id]);
+    expect(await ids(`resourceId equals ${SEGMENT}`)).toEqual([made._id]);
+    expect(await ids('status anyOf ["completed"]')).toEqual([made._id]);
+    expect((await getApproval(ctx, alice, made._id, "resource,project")) as Record<string, unknown>).toMatchObject({ resource: { key: "beta", included: ["ann"] }, project: { key: "shop" } });
+  });
+
+  test("a change of the segment since the request is a conflict: reported, the apply refused and nothing changed; deleted", async () => {
+    await requireSegmentApprovals();
+    const made = await createApproval(ctx, alice, { resourceId: SEGMENT, description: "Rules", instructions: [{ kind: "addIncludedTargets", contextKind: "user", values: ["ann"] }, { kind: "updateName", value: "Beta 2" }] });
+    await reviewApproval(ctx, bob, made._id, { kind: "approve" });
+    await patchSegment(ctx, admin, "shop", "production", "beta", { environmentKey: "production", instructions: [{ kind: "addIncludedTargets", contextKind: "user", values: ["zed"] }] }, SEMANTIC);
+    const seen = await getApproval(ctx, alice, made._id);
+    expect(seen.conflicts).toEqual([{ instruction: { kind: "addIncludedTargets", contextKind: "user", values: ["ann"] }, reason: '"included" changed since the request was made' }]);
+    const before = await getSegment(ctx, admin, "shop", "production", "beta");
+    const refused = await rejection(applyApproval(ctx, bob, made._id, {}));
+    expect(refused.status).toBe(400);
+    expect(refused.message).toContain("conflicts");
+    expect((await getSegment(ctx, admin, "shop", "production", "beta")).version).toBe(before.version);
+    expect((await getApproval(ctx, alice, made._id)).status).toBe("pending");
+    await deleteApproval(ctx, alice, made._id);
+    expect((await rejection(getApproval(ctx, alice, made._id))).status).toBe(404);
+  });
+
+  test("bad requests of segments: clear 400s and nothing written", async () => {
+    const bad = [
+      { resourceId: SEGMENT, description: "x", instructions: [{ kind: "turnFlagOn" }] },
+      { resourceId: SEGMENT, description: "x", instructions: [] },
+      { resourceId: SEGMENT, description: " ", instructions: [{ kind: "addIncludedTargets", contextKind: "user", values: ["a"] }] },
+      { resourceId: SEGMENT, description: "x", instructions: [{ kind: "addIncludedTargets", contextKind: "user", values: ["a"] }], executionDate: now + 1000 },
+      { resourceId: SEGMENT, description: "x", instructions: [{ kind: "addIncludedTargets", contextKind: "user", values: ["a"] }], operatingOnId: "x" },
+      { resourceId: SEGMENT, description: "x", instructions: [{ kind: "addIncludedTargets", contextKind: "user" }] },
+    ];
+    for (const post of bad) expect((await rejection(createApproval(ctx, alice, post))).status).toBe(400);
+    expect((await listApprovals(ctx, alice, {})).items).toEqual([]);
   });
 });
