@@ -82,15 +82,26 @@ type Expand = "flag" | "project" | "environments" | "resource";
 /** A request's resource as it is now: what its representation, its conflicts and its expansions are made from. */
 interface Resolved {
   env: EnvironmentRecord | undefined;
-  conflicts: Conflict[];
+  /** Found only for the requests shown (a list reads the resources of every request it filters). */
+  conflicts(): Promise<Conflict[]>;
   expanded(expand: Set<Expand>): Record<string, unknown>;
 }
 
-function flagResolved(found: ScopedFlag & { flag: NonNullable<ScopedFlag["flag"]> }, r: ApprovalRequestRecord, conflicts: Conflict[]): Resolved {
+/** Reads shared by the requests of one answer: each flag, project and segment is read once. */
+type Reads = Map<string, Promise<unknown>>;
+const once = <T>(reads: Reads, key: string, read: () => Promise<T>): Promise<T> => {
+  if (!reads.has(key)) reads.set(key, read());
+  return reads.get(key) as Promise<T>;
+};
+
+function flagResolved(ctx: FlagsContext, found: ScopedFlag & { flag: NonNullable<ScopedFlag["flag"]> }, r: ApprovalRequestRecord, now: number): Resolved {
   const env = found.environments.find((e) => e.id === r.environmentId);
   return {
     env,
-    conflicts,
+    conflicts: async () => {
+      const operatingOn = r.status === "pending" ? await scheduledChangeOf(ctx, r) : undefined;
+      return conflictsOf(r, flagDocument(found.flag), found.environments.map((e) => e.key), now, operatingOn);
+    },
     expanded: (expand) => {
       const out: Record<string, unknown> = {};
       if (expand.has("flag") || expand.has("resource")) {
@@ -106,15 +117,15 @@ function flagResolved(found: ScopedFlag & { flag: NonNullable<ScopedFlag["flag"]
 }
 
 /** The request's flag or segment as it is now; undefined when it is gone. */
-async function resolve(ctx: FlagsContext, r: ApprovalRequestRecord, now: number): Promise<Resolved | undefined> {
+async function resolve(ctx: FlagsContext, r: ApprovalRequestRecord, now: number, reads: Reads = new Map()): Promise<Resolved | undefined> {
   if (isSegmentRequest(r)) {
-    const scope = await ctx.flags.projectScope(r.projectKey);
+    const scope = await once(reads, `project\u0000${r.projectKey}`, () => ctx.flags.projectScope(r.projectKey));
     const env = scope?.environments.find((e) => e.id === r.environmentId);
-    const segment = scope && env ? await ctx.segments.segmentByKey(env.id, r.segmentKey) : undefined;
+    const segment = scope && env ? await once(reads, `segment\u0000${env.id}\u0000${r.segmentKey}`, () => ctx.segments.segmentByKey(env.id, r.segmentKey)) : undefined;
     if (!scope || !env || !segment || segment.id !== r.segmentId) return undefined;
     return {
       env,
-      conflicts: segmentConflictsOf(r, segment.doc),
+      conflicts: async () => segmentConflictsOf(r, segment.doc),
       expanded: (expand) => ({
         ...(expand.has("resource") ? { resource: segmentRep({ project: scope.project, env }, segment.doc) } : {}),
         ...(expand.has("project") ? { project: projectRep(scope.project) } : {}),
@@ -122,14 +133,12 @@ async function resolve(ctx: FlagsContext, r: ApprovalRequestRecord, now: number)
       }),
     };
   }
-  const found = await flagScope(ctx, whereOfRecord(r)).catch(() => undefined);
-  if (!found) return undefined;
-  const operatingOn = r.status === "pending" ? await scheduledChangeOf(ctx, r) : undefined;
-  return flagResolved(found, r, conflictsOf(r, flagDocument(found.flag), found.environments.map((e) => e.key), now, operatingOn));
+  const found = await once(reads, `flag\u0000${r.projectKey}\u0000${r.flagKey}`, () => flagScope(ctx, whereOfRecord(r)).catch(() => undefined));
+  return found && flagResolved(ctx, found, r, now);
 }
 
-const genericRep = (r: ApprovalRequestRecord, resolved: Resolved, expand: Set<Expand>) => ({
-  ...approvalRep(r, resolved.env ?? { approvalSettings: null, segmentApprovalSettings: null }, resolved.conflicts, true),
+const genericRep = async (r: ApprovalRequestRecord, resolved: Resolved, expand: Set<Expand>) => ({
+  ...approvalRep(r, resolved.env ?? { approvalSettings: null, segmentApprovalSettings: null }, await resolved.conflicts(), true),
   ...resolved.expanded(expand),
 });
 
@@ -228,11 +237,12 @@ export async function listApprovals(ctx: FlagsContext, caller: Caller, params: {
   if (filters.resourceId !== undefined) records = records.filter((r) => requestResourceId(r) === filters.resourceId);
   if (filters.notifyMemberIds) records = records.filter((r) => r.notifyMemberIds.some((m) => filters.notifyMemberIds!.includes(m)));
   const now = ctx.now();
-  const withResource = (await Promise.all(records.map(async (r) => ({ r, resolved: await resolve(ctx, r, now) })))).filter((x) => x.resolved !== undefined) as Array<{ r: ApprovalRequestRecord; resolved: Resolved }>;
+  const reads: Reads = new Map();
+  const withResource = (await Promise.all(records.map(async (r) => ({ r, resolved: await resolve(ctx, r, now, reads) })))).filter((x) => x.resolved !== undefined) as Array<{ r: ApprovalRequestRecord; resolved: Resolved }>;
   const kept = filters.reviewStatus
     ? withResource.filter(({ r, resolved }) => filters.reviewStatus!.includes(reviewStatusOf(r.reviews, settingsFor(r, resolved.env ?? { approvalSettings: null, segmentApprovalSettings: null }))))
     : withResource;
-  const items = kept.slice(offset, offset + limit).map(({ r, resolved }) => genericRep(r, resolved, expand as Set<Expand>));
+  const items = await Promise.all(kept.slice(offset, offset + limit).map(({ r, resolved }) => genericRep(r, resolved, expand as Set<Expand>)));
   return page(items, kept.length, params, limit, offset);
 }
 
