@@ -214,3 +214,91 @@ describe("LaunchDarkly's generated client, ApprovalsApi, unchanged", () => {
     expect((await asAlice.getApprovalRequests('status anyOf ["pending"]')).data.items).toEqual([]);
   });
 });
+
+describe("requests that edit or delete a scheduled change (operatingOnId)", () => {
+  const SCHEDULED = "/api/v2/projects/shop/flags/checkout/environments/production/scheduled-changes";
+  const api = (token: string) => new ApprovalsApi(new Configuration({ apiKey: token, basePath: vexil.url }));
+
+  test("a writer's direct edit or deletion is 405; a request through the generated client names it and its apply edits it, then deletes it", async () => {
+    const when = Date.now() + 3_600_000;
+    // The admin may bypass approvals: the scheduling is recorded as a bypass.
+    const made = await admin.call("POST", SCHEDULED, { body: { executionDate: when, instructions: [{ kind: "turnFlagOn" }] } });
+    expect(made.status).toBe(201);
+    const item = made.body._id;
+    expectError(await alice.call("PATCH", `${SCHEDULED}/${item}`, { headers: SEMANTIC, body: { instructions: [{ kind: "updateScheduledChangesExecutionDate", value: when + 60_000 }] } }), 405, "method_not_allowed");
+    expectError(await alice.call("DELETE", `${SCHEDULED}/${item}`), 405, "method_not_allowed");
+    expectError(await alice.call("POST", APPROVALS, { body: { description: "x", instructions: [{ kind: "deleteScheduledChange" }], operatingOnId: "nope" } }), 400, "invalid_request");
+
+    const asAlice = api(aliceToken);
+    const asBob = api(bobToken);
+    const move = (await asAlice.postApprovalRequestForFlag("shop", "checkout", "production", { description: "An hour later", instructions: [{ kind: "updateScheduledChangesExecutionDate", value: when + 3_600_000 }], operatingOnId: item })).data;
+    expect(move).toMatchObject({ operatingOnId: item, status: "pending", conflicts: [] });
+    await asBob.postApprovalRequestReviewForFlag("shop", "checkout", "production", move._id, { kind: "approve" });
+    expect((await asAlice.postApprovalRequestApplyForFlag("shop", "checkout", "production", move._id, {})).data.status).toBe("completed");
+    const moved = await alice.call("GET", `${SCHEDULED}/${item}`);
+    expect(moved.body).toMatchObject({ executionDate: when + 3_600_000, _version: 2 });
+    const log = await admin.call("GET", "/api/v2/auditlog?spec=proj/shop:env/production:flag/checkout&limit=1");
+    const entry = await admin.call("GET", `/api/v2/auditlog/${log.body.items[0]._id}`);
+    expect(entry.body.accesses.map((a: { action: string }) => a.action)).toEqual(["updateScheduledChanges", "applyApprovalRequest"]);
+
+    const drop = (await asAlice.postApprovalRequest({ resourceId: "proj/shop:env/production:flag/checkout", description: "Not at all", instructions: [{ kind: "deleteScheduledChange" }], operatingOnId: item } as Parameters<ApprovalsApi["postApprovalRequest"]>[0])).data;
+    expect(drop.operatingOnId).toBe(item);
+    await asBob.postApprovalRequestReview(drop._id, { kind: "approve" });
+    expect((await asBob.postApprovalRequestApply(drop._id, {})).data.status).toBe("completed");
+    expectError(await alice.call("GET", `${SCHEDULED}/${item}`), 404, "not_found");
+  });
+});
+
+describe("requests of segments", () => {
+  const SEGMENTS = "/api/v2/segments/shop/production";
+  const RESOURCE = "proj/shop:env/production:segment/beta";
+  const api = (token: string) => new ApprovalsApi(new Configuration({ apiKey: token, basePath: vexil.url }));
+
+  test("required by resourceApprovalSettings.segment; a writer's direct change is 405; a request through the generated client is approved and applied once", async () => {
+    expect((await admin.call("POST", SEGMENTS, { body: { key: "beta", name: "Beta" } })).status).toBe(201);
+    const env = await admin.call("PATCH", "/api/v2/projects/shop/environments/production", { body: [{ op: "replace", path: "/resourceApprovalSettings/segment/required", value: true }] });
+    expect(env.status).toBe(200);
+    expect(env.body.resourceApprovalSettings.segment).toMatchObject({ required: true, resourceKind: "segment" });
+    const add = { environmentKey: "production", instructions: [{ kind: "addIncludedTargets", contextKind: "user", values: ["ann"] }] };
+    const direct = await alice.call("PATCH", `${SEGMENTS}/beta`, { headers: SEMANTIC, body: add });
+    expectError(direct, 405, "method_not_allowed");
+    expect(direct.body.message).toBe("Segment configuration updates require approval: action 'updateIncluded' not allowed");
+    // Not gated: the name.
+    expect((await alice.call("PATCH", `${SEGMENTS}/beta`, { body: [{ op: "replace", path: "/name", value: "Beta testers" }] })).status).toBe(200);
+
+    const asAlice = api(aliceToken);
+    const asBob = api(bobToken);
+    const made = (await asAlice.postApprovalRequest({ resourceId: RESOURCE, description: "Let Ann in", instructions: add.instructions, comment: "she asked" })).data;
+    expect(made).toMatchObject({ resourceId: RESOURCE, status: "pending", reviewStatus: "pending", conflicts: [], approvalSettings: { required: true } });
+    const self = await alice.call("POST", `/api/v2/approval-requests/${made._id}/reviews`, { body: { kind: "approve" } });
+    expectError(self, 403, "forbidden");
+    expect((await asBob.postApprovalRequestReview(made._id, { kind: "approve" })).data.reviewStatus).toBe("approved");
+    expect((await admin.call("GET", `${SEGMENTS}/beta`)).body.included).toEqual([]);
+    const listed = (await asAlice.getApprovalRequests("resourceKind equals segment")).data;
+    expect(listed.items.map((r) => r._id)).toEqual([made._id]);
+    expect((await asAlice.postApprovalRequestApply(made._id, { comment: "welcome" })).data).toMatchObject({ status: "completed", appliedByMemberId: aliceId });
+    expect((await admin.call("GET", `${SEGMENTS}/beta`)).body.included).toEqual(["ann"]);
+    const log = await admin.call("GET", "/api/v2/auditlog?spec=proj/shop:env/production:segment/beta&limit=1");
+    const entry = await admin.call("GET", `/api/v2/auditlog/${log.body.items[0]._id}`);
+    expect(entry.body.accesses.map((a: { action: string }) => a.action)).toEqual(["updateIncluded", "applyApprovalRequest"]);
+    expect(entry.body.member.email).toBe("alice@example.com");
+    expectError(await bob.call("POST", `/api/v2/approval-requests/${made._id}/apply`, { body: {} }), 400, "invalid_request");
+    const expanded = (await asAlice.getApprovalRequest(made._id, "resource")).data as unknown as { resource: { key: string } };
+    expect(expanded.resource.key).toBe("beta");
+  });
+
+  test("a change of the segment since the request is a conflict; the apply is refused and nothing changes", async () => {
+    const made = await alice.call("POST", "/api/v2/approval-requests", { body: { resourceId: RESOURCE, description: "Zed out", instructions: [{ kind: "removeIncludedTargets", contextKind: "user", values: ["ann"] }] } });
+    expect(made.status).toBe(201);
+    await bob.call("POST", `/api/v2/approval-requests/${made.body._id}/reviews`, { body: { kind: "approve" } });
+    expect((await admin.call("PATCH", `${SEGMENTS}/beta`, { headers: SEMANTIC, body: { environmentKey: "production", instructions: [{ kind: "addIncludedTargets", contextKind: "user", values: ["zed"] }] } })).status).toBe(200);
+    const seen = await alice.call("GET", `/api/v2/approval-requests/${made.body._id}`);
+    expect(seen.body.conflicts).toEqual([{ instruction: { kind: "removeIncludedTargets", contextKind: "user", values: ["ann"] }, reason: '"included" changed since the request was made' }]);
+    const version = (await admin.call("GET", `${SEGMENTS}/beta`)).body.version;
+    expectError(await bob.call("POST", `/api/v2/approval-requests/${made.body._id}/apply`, { body: {} }), 400, "invalid_request");
+    expect((await admin.call("GET", `${SEGMENTS}/beta`)).body.version).toBe(version);
+    expect((await alice.call("DELETE", `/api/v2/approval-requests/${made.body._id}`)).status).toBe(204);
+    expectError(await alice.call("POST", "/api/v2/approval-requests", { body: { resourceId: RESOURCE, description: "x", instructions: [{ kind: "turnFlagOn" }] } }), 400, "invalid_request");
+    expectError(await alice.call("POST", "/api/v2/approval-requests", { body: { resourceId: "proj/shop:env/production:segment/nope", description: "x", instructions: [{ kind: "addIncludedTargets", contextKind: "user", values: ["a"] }] } }), 404, "not_found");
+  });
+});

@@ -882,7 +882,7 @@ function approvalBodies(w: World) {
   const REQUEST: ObjectRule = {
     fields: { ...common, instructions, executionDate },
     required: ["description", "instructions"],
-    extra: fc.constant({ value: o({ description: "d", instructions: [o({ kind: "turnFlagOn" })], operatingOnId: "x" }), why: "operatingOnId is not supported" }),
+    extra: fc.constant({ value: o({ description: "d", instructions: [o({ kind: "turnFlagOn" })], operatingOnId: "x" }), why: "operatingOnId names no scheduled change of the flag" }),
   };
   const GENERIC: ObjectRule = {
     fields: {

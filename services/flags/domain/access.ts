@@ -29,6 +29,7 @@ export const ENVIRONMENT_FIELD_ACTIONS: Record<string, string> = {
   tags: "updateTags",
   critical: "updateCritical",
   approvalSettings: "updateApprovalSettings",
+  resourceApprovalSettings: "updateApprovalSettings",
 };
 
 /** The actions a patch takes: one per changed field. */

@@ -37,6 +37,7 @@ export function newEnvironment(projectId: string, post: EnvironmentPost, now: nu
     tags: post.tags ?? [],
     critical: post.critical ?? false,
     approvalSettings: null,
+    segmentApprovalSettings: null,
     sdkKeyLast4: "",
     mobileKeyLast4: "",
     createdAt: now,
@@ -136,10 +137,13 @@ export async function patchEnvironment(
     const rep = environmentRep(current, project.key);
     const fields = checkPatchedDocument<EnvironmentEditable>(rep, applyPatch(rep, request), ENVIRONMENT_RULES);
     checkApprovalSettings(fields.approvalSettings);
+    checkApprovalSettings(fields.resourceApprovalSettings.segment, "resourceApprovalSettings.segment");
     const actions = changedActions(rep, { ...fields, color: fields.color.toUpperCase() }, ENVIRONMENT_FIELD_ACTIONS);
     if (actions.length === 0) return rep;
     authorize(caller, actions, environmentResource(project, current));
-    const next: EnvironmentRecord = { ...current, ...fields, color: (fields.color ?? current.color).toUpperCase(), version: current.version + 1 };
+    const { resourceApprovalSettings, ...stored } = fields;
+    const { resourceKind: _kind, ...segmentSettings } = resourceApprovalSettings.segment;
+    const next: EnvironmentRecord = { ...current, ...stored, segmentApprovalSettings: segmentSettings, color: (fields.color ?? current.color).toUpperCase(), version: current.version + 1 };
     const after = environmentRep(next, project.key);
     const audit = auditEntry({
       caller,

@@ -2,7 +2,7 @@
 import { link, type Link } from "@vexil/shared/http/links";
 import { maskCredential } from "@vexil/shared/secrets";
 import type { EnvironmentRecord, ProjectRecord } from "../storage/project-store.ts";
-import { approvalSettingsOf } from "./approvals/settings.ts";
+import { approvalSettingsOf, segmentApprovalSettingsOf } from "./approvals/settings.ts";
 
 export const projectPath = (projectKey: string) => `/api/v2/projects/${encodeURIComponent(projectKey)}`;
 export const environmentPath = (projectKey: string, envKey: string) => `${projectPath(projectKey)}/environments/${encodeURIComponent(envKey)}`;
@@ -42,6 +42,7 @@ export function environmentRep(env: EnvironmentRecord, projectKey: string, fresh
     tags: env.tags,
     critical: env.critical,
     approvalSettings: approvalSettingsOf(env),
+    resourceApprovalSettings: { segment: segmentApprovalSettingsOf(env) },
   };
 }
 export type EnvironmentRep = ReturnType<typeof environmentRep>;

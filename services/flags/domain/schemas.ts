@@ -3,7 +3,7 @@
  * bodies with them; patching validates the patched document with the same ones.
  */
 import { Type as T, type Static } from "@sinclair/typebox";
-import { ApprovalSettingsSchema } from "./approvals/settings.ts";
+import { ApprovalSettingsSchema, SegmentApprovalSettingsSchema } from "./approvals/settings.ts";
 
 export const KEY_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
 export const Key = T.String({ pattern: KEY_PATTERN, minLength: 1, maxLength: 140, description: "Letters, digits, '.', '_' and '-'; starts with a letter or digit" });
@@ -28,6 +28,7 @@ const environmentSettings = {
   tags: Tags,
   critical: T.Boolean(),
   approvalSettings: ApprovalSettingsSchema,
+  resourceApprovalSettings: T.Object({ segment: SegmentApprovalSettingsSchema }, { additionalProperties: false, description: "Approval settings per resource kind besides flags" }),
 };
 
 export const EnvironmentPost = T.Object(

@@ -1,7 +1,7 @@
 /** The documented bodies and answers of approval requests (`domain/approvals/` builds them). */
 import { Type as T } from "@sinclair/typebox";
 import { Links, Ref } from "@vexil/shared/http/openapi";
-import { ApprovalSettingsSchema } from "../domain/approvals/settings.ts";
+import { ApprovalSettingsSchema, SegmentApprovalSettingsSchema } from "../domain/approvals/settings.ts";
 import { MAX_SCHEDULED_INSTRUCTIONS } from "../domain/schedules/scheduled-change-patch.ts";
 
 const closed = { additionalProperties: false } as const;
@@ -20,14 +20,21 @@ const common = {
 
 const flagRequest = {
   ...common,
-  instructions: T.Array(FlagInstruction, { minItems: 1, maxItems: MAX_SCHEDULED_INSTRUCTIONS, description: "Flag semantic-patch instructions for the environment, checked against the flag when the request is made" }),
+  instructions: T.Array(FlagInstruction, { minItems: 1, maxItems: MAX_SCHEDULED_INSTRUCTIONS, description: "Flag semantic-patch instructions for the environment, checked against the flag when the request is made; with `operatingOnId`, scheduled-change instructions (`replaceScheduledChangesInstructions`, `updateScheduledChangesExecutionDate`, `deleteScheduledChange`)" }),
   executionDate: T.Optional(T.Integer({ minimum: 0, description: "Makes it a request for a scheduled change: applied, it schedules the instructions for this time (epoch milliseconds, in the future)" })),
-  operatingOnId: T.Optional(T.String({ maxLength: 64, description: "Not supported: refused with 400" })),
+  operatingOnId: T.Optional(T.String({ maxLength: 64, description: "A pending scheduled change of the flag in this environment that the instructions edit or delete (400 if there is none); applied, the edit is made and the change runs as approved" })),
   integrationConfig: T.Optional(T.Record(T.String(), T.Unknown(), { description: "Kept only" })),
 };
 
 export const FlagApprovalPost = T.Object(flagRequest, closed);
-export const ApprovalPost = T.Object({ resourceId: T.String({ maxLength: 500, description: "`proj/<project>:env/<environment>:flag/<flag>`" }), ...flagRequest }, closed);
+export const ApprovalPost = T.Object(
+  {
+    resourceId: T.String({ maxLength: 500, description: "`proj/<project>:env/<environment>:flag/<flag>`, or `proj/<project>:env/<environment>:segment/<segment>` for a segment" }),
+    ...flagRequest,
+    instructions: T.Array(FlagInstruction, { minItems: 1, maxItems: MAX_SCHEDULED_INSTRUCTIONS, description: "Semantic-patch instructions of the flag (see the flag-scoped request) or of the segment (`addIncludedTargets`, `addRule`, …, without `environmentKey`: the resourceId names the environment), checked against it when the request is made" }),
+  },
+  closed,
+);
 export const CopyApprovalPost = T.Object(
   {
     ...common,
@@ -75,7 +82,7 @@ const fields = {
   conflicts: T.Array(T.Object({ instruction: T.Unknown(), reason: T.String() }, closed), { description: "What the request changes that has changed since it was made (pending requests); such a request is not applied" }),
   _links: Links,
   executionDate: T.Optional(T.Integer()),
-  operatingOnId: T.Optional(T.String()),
+  operatingOnId: T.Optional(T.String({ description: "The scheduled change the request edits or deletes" })),
   source: T.Optional(T.Object({ key: T.String(), version: T.Integer() }, closed)),
   _scheduledChangeId: T.Optional(T.String({ description: "The scheduled change an applied request with `executionDate` made" })),
 };
@@ -83,12 +90,12 @@ const fields = {
 export const approvalComponents = {
   FlagConfigApprovalRequestResponse: T.Object(fields, closed),
   FlagConfigApprovalRequestsResponse: T.Object({ items: T.Array(Ref("FlagConfigApprovalRequestResponse"), { description: "Newest first" }), _links: Links }, closed),
-  ApprovalRequestResponse: T.Object({ ...fields, resourceId: T.String(), approvalSettings: ApprovalSettingsSchema }, closed),
+  ApprovalRequestResponse: T.Object({ ...fields, resourceId: T.String(), approvalSettings: T.Union([ApprovalSettingsSchema, SegmentApprovalSettingsSchema], { description: "The settings that govern the request: the environment's for flags, or its `resourceApprovalSettings.segment`" }) }, closed),
   ExpandableApprovalRequestResponse: T.Object(
     {
       ...fields,
       resourceId: T.String(),
-      approvalSettings: ApprovalSettingsSchema,
+      approvalSettings: T.Union([ApprovalSettingsSchema, SegmentApprovalSettingsSchema]),
       flag: T.Optional(T.Unknown()),
       resource: T.Optional(T.Unknown()),
       project: T.Optional(T.Unknown()),
@@ -111,5 +118,9 @@ export const APPROVAL_DOCS = {
     "A request whose flag changed since it was made in what it changes (`conflicts`), or whose instructions no longer apply, is 400 and nothing changes.",
   ].join(" "),
   delete: "Deletes the request (`deleteApprovalRequest`).",
-  list: "`filter`: `requestorId equals <id>`, `resourceId equals proj/<p>:env/<e>:flag/<f>`, `resourceKind equals flag`, `projectKey equals <key>`, `status anyOf [\"pending\",…]`, `reviewStatus anyOf [\"approved\",…]`, `notifyMemberIds anyOf [\"<id>\"]`, joined by commas. `expand`: `flag`, `project`, `environments`. `limit` 20 by default, at most 200. Newest first.",
+  generic: [
+    "A `resourceId` of a segment (`proj/<p>:env/<e>:segment/<s>`) makes a request of segment semantic-patch instructions, governed by the environment's `resourceApprovalSettings.segment`;",
+    "reviewed, applied (one change of the segment, audited) and deleted through these endpoints only. `executionDate` and `operatingOnId` are for flags.",
+  ].join(" "),
+  list: "`filter`: `requestorId equals <id>`, `resourceId equals proj/<p>:env/<e>:flag/<f>` (or `…:segment/<s>`), `resourceKind equals flag|segment|aiConfig`, `projectKey equals <key>`, `status anyOf [\"pending\",…]`, `reviewStatus anyOf [\"approved\",…]`, `notifyMemberIds anyOf [\"<id>\"]`, joined by commas. `expand`: `flag`, `project`, `environments` (`resource` on one request: the flag or segment). `limit` 20 by default, at most 200. Newest first.",
 };

@@ -2,7 +2,7 @@
 import { Type as T } from "@sinclair/typebox";
 import { Collection, Links, Ref } from "@vexil/shared/http/openapi";
 import { ClientSideAvailability } from "../domain/schemas.ts";
-import { ApprovalSettingsSchema } from "../domain/approvals/settings.ts";
+import { ApprovalSettingsSchema, SegmentApprovalSettingsSchema } from "../domain/approvals/settings.ts";
 
 export const EnvironmentRep = T.Object(
   {
@@ -21,6 +21,7 @@ export const EnvironmentRep = T.Object(
     tags: T.Array(T.String()),
     critical: T.Boolean(),
     approvalSettings: ApprovalSettingsSchema,
+    resourceApprovalSettings: T.Object({ segment: SegmentApprovalSettingsSchema }, { additionalProperties: false }),
   },
   { additionalProperties: false },
 );

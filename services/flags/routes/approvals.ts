@@ -119,7 +119,7 @@ export function approvalRoutes(ctx: FlagsContext, assertions: Assertions) {
             id: "postApprovalRequest",
             tag: TAG,
             summary: "Ask for approval of a change to a resource",
-            description: `${APPROVAL_DOCS.create} Only flags (\`resourceId\` \`proj/<p>:env/<e>:flag/<f>\`).`,
+            description: `${APPROVAL_DOCS.create} ${APPROVAL_DOCS.generic}`,
             ok: { 201: "ApprovalRequestResponse" },
             errors: [403, 404],
             requestExample: { resourceId: "proj/default:env/production:flag/new-checkout", description: "Turn on new checkout", instructions: [{ kind: "turnFlagOn" }] },

@@ -1,10 +1,12 @@
 /**
- * Storage of approval requests of flag changes, as the flags domain sees it. Requests are written
- * only with a change of their flag (`FlagWrite.approvals`), in the same statement, and every such
- * change raises the flag's version: a review, an apply or a deletion is decided on the flag and the
- * request as read and applies only if neither moved, like any other change of the flag.
+ * Storage of approval requests of flag and segment changes, as the flags domain sees it. Requests
+ * are written only with a change of their flag (`FlagWrite.approvals`) or segment
+ * (`SegmentWrite.approvals`), in the same write, and every such change raises the resource's
+ * version: a review, an apply or a deletion is decided on the resource and the request as read and
+ * applies only if neither moved, like any other change of it.
  */
 import type { Flag } from "../domain/flags/model.ts";
+import type { Segment } from "../domain/segments/model.ts";
 import type { Creator } from "./schedule-store.ts";
 
 export type ReviewKind = "approve" | "decline" | "comment";
@@ -24,11 +26,15 @@ export interface ApprovalRequestRecord {
   id: string;
   projectId: string;
   environmentId: string;
-  flagId: string;
+  /** A flag's request: the flag; null for a segment's. */
+  flagId: string | null;
   projectKey: string;
   environmentKey: string;
-  flagKey: string;
-  /** `instructions`: a semantic patch of the flag in the environment; `copy`: another environment's targeting copied here. */
+  flagKey: string | null;
+  /** A segment's request: the segment (of the environment); null for a flag's. */
+  segmentId: string | null;
+  segmentKey: string | null;
+  /** `instructions`: a semantic patch of the flag (or segment) in the environment; `copy`: another environment's targeting copied here. */
   kind: "instructions" | "copy";
   version: number;
   createdAt: number;
@@ -41,15 +47,18 @@ export interface ApprovalRequestRecord {
   notifyMemberIds: string[];
   notifyTeamKeys: string[];
   executionDate: number | null;
+  /** The scheduled change (of the flag, in the environment) whose edit or deletion this requests, by scheduled-change instructions. */
   operatingOnId: string | null;
+  /** Its version when the request was made. */
+  operatingOnVersion: number | null;
   integrationConfig: Record<string, unknown> | null;
   reviews: ApprovalReview[];
   status: ApprovalStatus;
   appliedDate: number | null;
   appliedBy: Creator | null;
   scheduledChangeId: string | null;
-  /** The flag when the request was made. */
-  baseline: Flag;
+  /** The flag (or segment) when the request was made. */
+  baseline: Flag | Segment;
 }
 
 /** What a change of a flag does to its approval requests, written with it. */
@@ -79,3 +88,11 @@ export interface ApprovalStore {
   /** Requests matching `q`, newest first, at most APPROVAL_LIST_CAP. */
   list(q: ApprovalQuery): Promise<ApprovalRequestRecord[]>;
 }
+
+/** A request of a flag change, with the flag's fields set. */
+export type FlagApprovalRecord = ApprovalRequestRecord & { flagId: string; flagKey: string; baseline: Flag };
+/** A request of a segment change, with the segment's fields set. */
+export type SegmentApprovalRecord = ApprovalRequestRecord & { segmentId: string; segmentKey: string; baseline: Segment };
+
+export const isSegmentRequest = (r: ApprovalRequestRecord): r is SegmentApprovalRecord => r.segmentId !== null;
+export const isFlagRequest = (r: ApprovalRequestRecord): r is FlagApprovalRecord => r.flagId !== null;

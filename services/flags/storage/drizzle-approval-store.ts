@@ -1,8 +1,8 @@
-/** Approval requests on Postgres (`approval_requests`); written by the flag store's statements (`approvalCtes`). */
+/** Approval requests on Postgres (`approval_requests`); written by the flag store's statements (`approvalCtes`) and the segment store's transactions (`writeApprovals`). */
 import { and, desc, eq, getTableColumns, inArray, sql, type SQL } from "drizzle-orm";
-import type { Db } from "@vexil/shared/db/connector";
+import type { Db, Tx } from "@vexil/shared/db/connector";
 import { rowObject } from "@vexil/shared/db/rows";
-import { APPROVAL_LIST_CAP, type ApprovalQuery, type ApprovalRequestRecord, type ApprovalStore } from "./approval-store.ts";
+import { APPROVAL_LIST_CAP, type ApprovalQuery, type ApprovalRequestRecord, type ApprovalStore, type ApprovalWrite } from "./approval-store.ts";
 import { approvalRequests } from "./schema.ts";
 
 type Row = typeof approvalRequests.$inferSelect;
@@ -38,6 +38,8 @@ export function requestRow(r: ApprovalRequestRecord): Record<string, unknown> {
 
 const columns = Object.values(getTableColumns(approvalRequests));
 const columnList = sql.join(columns.map((c) => sql.identifier(c.name)), sql`, `);
+/** The same columns of the populated record, named: the table's physical order (columns added later come last) need not be the schema's. */
+const recordColumns = sql.join(columns.map((c) => sql`r.${sql.identifier(c.name)}`), sql`, `);
 const replaced = sql.join(
   columns.filter((c) => c.name !== "id").map((c) => sql`${sql.identifier(c.name)} = excluded.${sql.identifier(c.name)}`),
   sql`, `,
@@ -50,11 +52,20 @@ const replaced = sql.join(
 export const approvalCtes = (written: SQL) => sql`
   approval_rows as (
     insert into ${approvalRequests} (${columnList})
-    select r.* from ${written}, jsonb_populate_recordset(null::${approvalRequests}, ${written}.approvals) r
+    select ${recordColumns} from ${written}, jsonb_populate_recordset(null::${approvalRequests}, ${written}.approvals) r
     on conflict (id) do update set ${replaced}),
   removed_approvals as (
     delete from ${approvalRequests} a using ${written}, jsonb_array_elements_text(${written}.remove_approvals) as r(id)
     where a.id = r.id)`;
+
+/** Writes a segment's approval requests in the transaction of its change. */
+export async function writeApprovals(tx: Tx, write: ApprovalWrite | undefined): Promise<void> {
+  if (write?.put && write.put.length > 0) {
+    const rows = JSON.stringify(write.put.map(requestRow));
+    await tx.execute(sql`insert into ${approvalRequests} (${columnList}) select ${recordColumns} from jsonb_populate_recordset(null::${approvalRequests}, ${rows}::jsonb) r on conflict (id) do update set ${replaced}`);
+  }
+  if (write?.remove && write.remove.length > 0) await tx.delete(approvalRequests).where(inArray(approvalRequests.id, write.remove));
+}
 
 const newestFirst = [desc(approvalRequests.createdAt), desc(approvalRequests.id)];
 

@@ -7,6 +7,7 @@ import { conflict } from "@vexil/shared/errors";
 import type { Segment } from "../domain/segments/model.ts";
 import { currentScope, refused, writeChanges } from "./drizzle-flag-store.ts";
 import { writeSegmentSchedule } from "./drizzle-schedule-store.ts";
+import { writeApprovals } from "./drizzle-approval-store.ts";
 import { scopeStamp, type ProjectScope } from "./flag-store.ts";
 import type { Listed } from "./project-store.ts";
 import { segments } from "./schema.ts";
@@ -79,7 +80,10 @@ export class DrizzleSegmentStore implements SegmentStore {
         if (rows.length !== 1) return false;
         await tx.insert(auditLog).values(write.audit);
         await writeChanges(tx, read.project.id, write.changes, write.audit.date, read.environments);
-        if (write.kind === "update") await writeSegmentSchedule(tx, segment.id, write.schedule);
+        if (write.kind === "update") {
+          await writeSegmentSchedule(tx, segment.id, write.schedule);
+          await writeApprovals(tx, write.approvals);
+        }
         return true;
       })
       .catch(refused(write.audit));

@@ -227,9 +227,11 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Se
     if (write.kind === "update") {
       this.segments.set(write.segment.id, structuredClone(write.segment));
       this.schedules.apply({ segmentId: read.segment.id }, write.schedule);
+      this.approvals.apply(write.approvals);
     } else {
       this.segments.delete(read.segment.id);
       this.schedules.removeWhere((i) => i.segmentId === read.segment.id);
+      this.approvals.removeWhere((r) => r.segmentId === read.segment.id);
     }
     this.audit.push(structuredClone(write.audit));
     this.record(read.project.id, write.changes);

@@ -29,6 +29,8 @@ export interface EnvironmentRecord {
   critical: boolean;
   /** `domain/approvals/settings.ts`; null: the defaults. */
   approvalSettings: Record<string, unknown> | null;
+  /** The approval settings of segments (`resourceApprovalSettings.segment`); null until first set. */
+  segmentApprovalSettings: Record<string, unknown> | null;
   sdkKeyLast4: string;
   mobileKeyLast4: string;
   createdAt: number;

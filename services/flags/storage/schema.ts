@@ -34,6 +34,8 @@ export const environments = pgTable(
     critical: boolean("critical").notNull(),
     /** LaunchDarkly's `approvalSettings` (`domain/approvals/settings.ts`); null until first set: the defaults, approvals not required. */
     approvalSettings: jsonb("approval_settings").$type<Record<string, unknown>>(),
+    /** LaunchDarkly's `resourceApprovalSettings.segment`: the approval settings of segments; null until first set. */
+    segmentApprovalSettings: jsonb("segment_approval_settings").$type<Record<string, unknown>>(),
     /** The last four characters of the SDK and mobile keys, for the masked display. */
     sdkKeyLast4: text("sdk_key_last4").notNull(),
     mobileKeyLast4: text("mobile_key_last4").notNull(),
@@ -239,10 +241,10 @@ export const flagUsage = pgTable(
 );
 
 /**
- * Approval requests of flag changes in one environment (`storage/approval-store.ts`). Written only
- * with a change of their flag (in its statement, raising its version), like scheduled items, so a
- * review, an apply or a deletion is decided on the flag and the request as read. Their flag or
- * environment going takes them along.
+ * Approval requests of flag or segment changes in one environment (`storage/approval-store.ts`).
+ * Written only with a change of their flag or segment (in its write, raising its version), like
+ * scheduled items, so a review, an apply or a deletion is decided on the resource and the request
+ * as read. Their flag, segment or environment going takes them along.
  */
 export const approvalRequests = pgTable(
   "approval_requests",
@@ -252,12 +254,14 @@ export const approvalRequests = pgTable(
     environmentId: text("environment_id")
       .notNull()
       .references(() => environments.id, { onDelete: "cascade" }),
-    flagId: text("flag_id")
-      .notNull()
-      .references(() => flags.id, { onDelete: "cascade" }),
+    /** The flag of a flag's request; null for a segment's. */
+    flagId: text("flag_id").references(() => flags.id, { onDelete: "cascade" }),
     projectKey: text("project_key").notNull(),
     environmentKey: text("environment_key").notNull(),
-    flagKey: text("flag_key").notNull(),
+    flagKey: text("flag_key"),
+    /** The segment of a segment's request (written with the segment); null for a flag's. */
+    segmentId: text("segment_id").references(() => segments.id, { onDelete: "cascade" }),
+    segmentKey: text("segment_key"),
     /** `instructions` (a semantic patch of the flag) or `copy` (another environment's targeting). */
     kind: text("kind").notNull(),
     version: integer("version").notNull(),
@@ -274,6 +278,8 @@ export const approvalRequests = pgTable(
     notifyTeamKeys: jsonb("notify_team_keys").$type<string[]>().notNull(),
     executionDate: bigint("execution_date", { mode: "number" }),
     operatingOnId: text("operating_on_id"),
+    /** The version of the scheduled change `operatingOnId` when the request was made: an edit since is a conflict. */
+    operatingOnVersion: integer("operating_on_version"),
     integrationConfig: jsonb("integration_config").$type<Record<string, unknown>>(),
     /** `allReviews`, oldest first. */
     reviews: jsonb("reviews").$type<Array<Record<string, unknown>>>().notNull(),
@@ -283,8 +289,8 @@ export const approvalRequests = pgTable(
     appliedBy: jsonb("applied_by").$type<Record<string, unknown>>(),
     /** The scheduled change an approved request with an `executionDate` made. */
     scheduledChangeId: text("scheduled_change_id"),
-    /** The flag as it was when the request was made: what conflicts are found against. */
+    /** The flag (or segment) as it was when the request was made: what conflicts are found against. */
     baseline: jsonb("baseline").$type<Record<string, unknown>>().notNull(),
   },
-  (t) => [index("approval_requests_flag_idx").on(t.flagId, t.environmentId), index("approval_requests_created_idx").on(t.createdAt, t.id)],
+  (t) => [index("approval_requests_flag_idx").on(t.flagId, t.environmentId), index("approval_requests_segment_idx").on(t.segmentId), index("approval_requests_created_idx").on(t.createdAt, t.id)],
 );

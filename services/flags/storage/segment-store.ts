@@ -5,6 +5,7 @@ import type { Segment } from "../domain/segments/model.ts";
 import type { ProjectScope, ReadOptions } from "./flag-store.ts";
 import type { Listed } from "./project-store.ts";
 import type { ScheduleWrite } from "./schedule-store.ts";
+import type { ApprovalWrite } from "./approval-store.ts";
 
 export interface SegmentRecord {
   id: string;
@@ -29,9 +30,13 @@ export interface SegmentQuery {
   sort: { field: SegmentSortField; descending: boolean };
 }
 
-/** What a change to a segment decided; written only if the segment and its scope are as read. */
+/**
+ * What a change to a segment decided; written only if the segment and its scope are as read. An
+ * update may also change the segment's approval requests (`approvals`); `gate` is read by the
+ * approval gate of the write path (`domain/segments/segments.ts`), not stored.
+ */
 export type SegmentWrite =
-  | { kind: "update"; segment: SegmentRecord; audit: AuditEntry; changes: PendingChange[]; schedule?: ScheduleWrite }
+  | { kind: "update"; segment: SegmentRecord; audit: AuditEntry; changes: PendingChange[]; schedule?: ScheduleWrite; approvals?: ApprovalWrite; gate?: SegmentApprovalGate }
   | { kind: "delete"; audit: AuditEntry; changes: PendingChange[] };
 
 export interface SegmentStore {
@@ -47,4 +52,12 @@ export interface SegmentStore {
    * before.
    */
   writeSegment(read: ProjectScope & { segment: SegmentRecord }, write: SegmentWrite): Promise<boolean>;
+}
+
+/** What a change of a segment tells the approval gate besides the targeting it changes. */
+export interface SegmentApprovalGate {
+  /** Gated although it changes no targeting now: an expiring target set. */
+  gated?: boolean;
+  /** It carries out this approved request, or it is the removal of an expiring target (whose setting was gated). */
+  approved?: { requestId: string } | { scheduledChangeId: string };
 }

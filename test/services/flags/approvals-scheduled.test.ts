@@ -101,3 +101,20 @@ test("a scheduled change made by a member who may bypass approvals runs at its t
   expect(a.outcomes.map((o) => o.outcome)).toEqual([{ kind: "applied" }]);
   expect(await isOn()).toBe(true);
 });
+
+test("a scheduled change made before approvals were required, moved by an approved request (operatingOnId), runs at its new time as approved", async () => {
+  const item = await createScheduledChange(a, alice, "shop", "checkout", "production", { executionDate: T + 1_000, instructions: [{ kind: "turnFlagOn" }] }, false);
+  await requireApprovals();
+  const made = await createFlagApproval(a, alice, where, { description: "Later", instructions: [{ kind: "updateScheduledChangesExecutionDate", value: T + 5_000 }], operatingOnId: item._id });
+  await reviewFlagApproval(a, bob, where, made._id, { kind: "approve" });
+  expect((await applyFlagApproval(a, alice, where, made._id, {})).status).toBe("completed");
+  const rows = rowsOf<{ operating_on_id: string; operating_on_version: number }>(await a.db.execute(sql`select operating_on_id, operating_on_version from approval_requests`));
+  expect(rows).toEqual([{ operating_on_id: item._id, operating_on_version: 1 }]);
+
+  clock.ms = T + 1_000;
+  expect(await a.scheduler.runDue()).toBe(0);
+  clock.ms = T + 5_000;
+  expect(await a.scheduler.runDue()).toBe(1);
+  expect(a.outcomes.map((o) => o.outcome)).toEqual([{ kind: "applied" }]);
+  expect(await isOn()).toBe(true);
+});

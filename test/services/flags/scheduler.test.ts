@@ -209,7 +209,7 @@ describe("executing due items", () => {
     const env = scope.environments.find((e) => e.key === "production")!;
     const segment = (await a.segments.segmentByKey(env.id, "beta", { consistent: true }))!;
     const item: ScheduledItem = { ...(await itemOf(a, "checkout", T + 1)), kind: "segmentExpiry", flagId: null, segmentId: segment.id, resourceKey: "beta", instructions: null, contextKind: "user", contextKey: "alice", targetType: "included" };
-    await changeSegment(a, "shop", "production", "beta", async (read) => ({ write: segmentScheduleUpdate(read, auditEntry({ caller: admin, kind: "segment", spec: "s", name: "beta", verb: "scheduled", actions: [] }), { put: [item] }), result: undefined }));
+    await changeSegment(a, admin, "shop", "production", "beta", async (read) => ({ write: segmentScheduleUpdate(read, auditEntry({ caller: admin, kind: "segment", spec: "s", name: "beta", verb: "scheduled", actions: [] }), { put: [item] }), result: undefined }));
     clock.ms = T + 1;
     expect(await a.scheduler.runDue()).toBe(1);
     expect(a.outcomes.map((o) => o.outcome)).toEqual([{ kind: "applied" }]);

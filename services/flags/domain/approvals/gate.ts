@@ -18,7 +18,10 @@ import type { FlagRecord, FlagWrite } from "../../storage/flag-store.ts";
 import type { EnvironmentRecord, ProjectRecord } from "../../storage/project-store.ts";
 import { ENVIRONMENT_ACTIONS, flagResource } from "../flags/access.ts";
 import type { FlagEnvironment } from "../flags/model.ts";
-import { approvalRequired } from "./settings.ts";
+import { approvalRequired, segmentApprovalRequired } from "./settings.ts";
+import type { SegmentWrite } from "../../storage/segment-store.ts";
+import type { Segment } from "../segments/model.ts";
+import { segmentResource, type SegmentRead } from "../segments/segments.ts";
 
 /** What approvals govern of an environment: all but its version and date, and `archived`, which mirrors the flag's (archiving is not gated). */
 const targeting = (env: FlagEnvironment | undefined) => {
@@ -67,6 +70,41 @@ export function approvalGate(caller: Caller, project: ProjectRecord, envs: reado
     audit: {
       ...write.audit,
       accesses: [...write.audit.accesses, ...bypassed.map((env) => ({ action: BYPASS_REQUIRED_APPROVAL, resource: spec(env) }))],
+      description: write.audit.description ? `${write.audit.description}\n\n${note}` : note,
+    },
+  };
+}
+
+/** What approvals govern of a segment: what SDKs evaluate of it (its name, description and tags are not gated, as in LaunchDarkly). */
+const segmentTargeting = (s: Segment) => [s.included, s.excluded, s.includedContexts, s.excludedContexts, s.rules];
+
+/** The error LaunchDarkly's wording gives a direct change of a segment where approvals are required. */
+export function segmentApprovalRequiredError(action: string): VexilError {
+  return new VexilError("method_not_allowed", `Segment configuration updates require approval: action '${action}' not allowed`);
+}
+
+/**
+ * The gate of a segment's change, run by `changeSegment` on every update, as `approvalGate` is for
+ * flags: where the environment's segment settings (`resourceApprovalSettings.segment`) require
+ * approvals for the segment, a change of its targeting (or a write that declares itself gated) is
+ * 405 unless it carries out an approved request or `caller` holds `bypassRequiredApproval` on the
+ * segment — and then the audit entry says so.
+ */
+export function segmentApprovalGate(caller: Caller, read: SegmentRead, write: SegmentWrite): SegmentWrite {
+  if (write.kind !== "update" || write.gate?.approved) return write;
+  const before = read.segment.doc;
+  const after = write.segment.doc;
+  if (!segmentApprovalRequired(read.env, before) && !segmentApprovalRequired(read.env, after)) return write;
+  if (!write.gate?.gated && Bun.deepEquals(segmentTargeting(before), segmentTargeting(after), true)) return write;
+  if (!can(caller, BYPASS_REQUIRED_APPROVAL, segmentResource(read, before))) throw segmentApprovalRequiredError(write.audit.accesses[0]?.action ?? "updateSegment");
+  const spec = `proj/${read.project.key}:env/${read.env.key}:segment/${before.key}`;
+  if (write.audit.accesses.some((a) => a.action === BYPASS_REQUIRED_APPROVAL && a.resource === spec)) return write;
+  const note = `Bypassed required approval in ${read.env.key}`;
+  return {
+    ...write,
+    audit: {
+      ...write.audit,
+      accesses: [...write.audit.accesses, { action: BYPASS_REQUIRED_APPROVAL, resource: spec }],
       description: write.audit.description ? `${write.audit.description}\n\n${note}` : note,
     },
   };

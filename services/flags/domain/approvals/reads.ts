@@ -1,22 +1,26 @@
 /**
  * Reading approval requests: a flag's in one environment, one by id, and the generic list of
- * `/api/v2/approval-requests` with LaunchDarkly's filters. Conflicts are found against the flag as
- * it is now (`conflicts.ts`). The generic endpoints that act on one request find its flag and
- * environment from the request and act as the flag-scoped ones do.
+ * `/api/v2/approval-requests` with LaunchDarkly's filters, flags' and segments' requests alike.
+ * Conflicts are found against the flag or segment as it is now (`conflicts.ts`). The generic
+ * endpoints that act on one request find its flag or segment and environment from the request and
+ * act as the flag-scoped ones do (or as `segment-requests.ts` does for segments).
  */
 import { authorizeRead, type Caller } from "@vexil/shared/caller";
 import { invalidRequest, notFound } from "@vexil/shared/errors";
 import { pageLinks } from "@vexil/shared/http/links";
 import { anyOfStrings, listQuery, type JsonFilter } from "@vexil/shared/http/list-query";
-import type { ApprovalRequestRecord, ApprovalStatus, ReviewKind } from "../../storage/approval-store.ts";
+import { isSegmentRequest, type ApprovalRequestRecord, type ApprovalStatus, type ReviewKind } from "../../storage/approval-store.ts";
 import type { ScopedFlag } from "../../storage/flag-store.ts";
 import type { FlagsContext } from "../context.ts";
 import { flagDocument, flagRep } from "../flags/representation.ts";
 import { environmentRep, projectRep } from "../representations.ts";
 import { environmentIn } from "../schedules/flag-items.ts";
-import { conflictsOf } from "./conflicts.ts";
-import { APPROVALS_PATH, approvalRep, flagApprovalsPath, reviewStatusOf, type ApprovalRep, type ReviewStatus } from "./representation.ts";
-import { applyFlagApproval, createFlagApproval, deleteFlagApproval, reviewFlagApproval, type FlagApprovalPost, type Where } from "./requests.ts";
+import { conflictsOf, segmentConflictsOf } from "./conflicts.ts";
+import { APPROVALS_PATH, approvalRep, flagApprovalsPath, requestResourceId, reviewStatusOf, settingsFor, type ApprovalRep, type Conflict, type ReviewStatus } from "./representation.ts";
+import { applySegmentApproval, createSegmentApproval, deleteSegmentApproval, reviewSegmentApproval, type SegmentWhere } from "./segment-requests.ts";
+import { segmentRep } from "../segments/segments.ts";
+import type { EnvironmentRecord } from "../../storage/project-store.ts";
+import { applyFlagApproval, createFlagApproval, deleteFlagApproval, reviewFlagApproval, scheduledChangeOf, type FlagApprovalPost, type Where } from "./requests.ts";
 import { approvalSettingsOf } from "./settings.ts";
 import { link } from "@vexil/shared/http/links";
 
@@ -27,9 +31,10 @@ async function flagScope(ctx: FlagsContext, where: Pick<Where, "projectKey" | "f
   return found as ScopedFlag & { flag: NonNullable<ScopedFlag["flag"]> };
 }
 
-function repIn(found: ScopedFlag & { flag: NonNullable<ScopedFlag["flag"]> }, r: ApprovalRequestRecord, now: number, generic: boolean): ApprovalRep {
-  const env = found.environments.find((e) => e.id === r.environmentId) ?? { approvalSettings: null };
-  const conflicts = conflictsOf(r, flagDocument(found.flag), found.environments.map((e) => e.key), now);
+async function repIn(ctx: FlagsContext, found: ScopedFlag & { flag: NonNullable<ScopedFlag["flag"]> }, r: ApprovalRequestRecord, now: number, generic: boolean): Promise<ApprovalRep> {
+  const env = found.environments.find((e) => e.id === r.environmentId) ?? { approvalSettings: null, segmentApprovalSettings: null };
+  const operatingOn = r.status === "pending" ? await scheduledChangeOf(ctx, r) : undefined;
+  const conflicts = conflictsOf(r, flagDocument(found.flag), found.environments.map((e) => e.key), now, operatingOn);
   return approvalRep(r, env, conflicts, generic);
 }
 
@@ -39,7 +44,7 @@ export async function listFlagApprovals(ctx: FlagsContext, caller: Caller, where
   const env = environmentIn({ project: found.project, envs: found.environments }, where.envKey);
   const items = await ctx.approvals.flagRequests(found.flag.id, env.id);
   const now = ctx.now();
-  return { items: items.map((r) => repIn(found, r, now, false)), _links: { self: link(flagApprovalsPath(where.projectKey, where.flagKey, where.envKey)) } };
+  return { items: await Promise.all(items.map((r) => repIn(ctx, found, r, now, false))), _links: { self: link(flagApprovalsPath(where.projectKey, where.flagKey, where.envKey)) } };
 }
 
 export async function getFlagApproval(ctx: FlagsContext, caller: Caller, where: Where, id: string): Promise<ApprovalRep> {
@@ -48,24 +53,23 @@ export async function getFlagApproval(ctx: FlagsContext, caller: Caller, where: 
   const env = environmentIn({ project: found.project, envs: found.environments }, where.envKey);
   const r = await ctx.approvals.request(id);
   if (!r || r.flagId !== found.flag.id || r.environmentId !== env.id) throw notFound(`Approval request "${id}"`);
-  return repIn(found, r, ctx.now(), false);
+  return repIn(ctx, found, r, ctx.now(), false);
 }
 
-// The generic endpoints.
+// The generic endpoints: flags' and segments' requests.
 
-const RESOURCE_ID = /^proj\/([^:/]+):env\/([^:/]+):flag\/([^:/]+)$/;
+const RESOURCE_ID = /^proj\/([^:/]+):env\/([^:/]+):(flag|segment)\/([^:/]+)$/;
 
-/** The flag and environment of a `resourceId` (`proj/p:env/e:flag/f`); only flags have approval requests here. */
-export function whereOf(resourceId: string): Where {
+export type Target = { kind: "flag"; where: Where } | { kind: "segment"; where: SegmentWhere };
+
+/** The flag or segment, and its environment, of a `resourceId` (`proj/p:env/e:flag/f` or `proj/p:env/e:segment/s`). */
+export function targetOf(resourceId: string): Target {
   const m = RESOURCE_ID.exec(resourceId);
-  if (!m) {
-    if (/^proj\/[^:]+:env\/[^:]+:segment\//.test(resourceId)) throw invalidRequest("resourceId: approval requests of segments are not supported; only of flags (proj/<project>:env/<environment>:flag/<flag>)");
-    throw invalidRequest(`resourceId: "${resourceId}" is not proj/<project>:env/<environment>:flag/<flag>`);
-  }
-  return { projectKey: m[1]!, envKey: m[2]!, flagKey: m[3]! };
+  if (!m) throw invalidRequest(`resourceId: "${resourceId}" is not proj/<project>:env/<environment>:flag/<flag> or proj/<project>:env/<environment>:segment/<segment>`);
+  return m[3] === "segment" ? { kind: "segment", where: { projectKey: m[1]!, envKey: m[2]!, segmentKey: m[4]! } } : { kind: "flag", where: { projectKey: m[1]!, envKey: m[2]!, flagKey: m[4]! } };
 }
 
-const whereOfRecord = (r: ApprovalRequestRecord): Where => ({ projectKey: r.projectKey, flagKey: r.flagKey, envKey: r.environmentKey });
+const whereOfRecord = (r: ApprovalRequestRecord): Where => ({ projectKey: r.projectKey, flagKey: r.flagKey ?? "", envKey: r.environmentKey });
 
 async function recordOf(ctx: FlagsContext, id: string): Promise<ApprovalRequestRecord> {
   const r = await ctx.approvals.request(id);
@@ -75,18 +79,68 @@ async function recordOf(ctx: FlagsContext, id: string): Promise<ApprovalRequestR
 
 type Expand = "flag" | "project" | "environments" | "resource";
 
-function expanded(found: ScopedFlag & { flag: NonNullable<ScopedFlag["flag"]> }, r: ApprovalRequestRecord, expand: Set<Expand>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const env = found.environments.find((e) => e.id === r.environmentId);
-  if (expand.has("flag") || expand.has("resource")) {
-    const flag = flagRep(flagDocument(found.flag), { projectKey: found.project.key, environments: found.environments, summary: false });
-    if (expand.has("flag")) out.flag = flag;
-    if (expand.has("resource")) out.resource = flag;
-  }
-  if (expand.has("project")) out.project = projectRep(found.project);
-  if (expand.has("environments")) out.environments = env ? [environmentRep(env, found.project.key)] : [];
-  return out;
+/** A request's resource as it is now: what its representation, its conflicts and its expansions are made from. */
+interface Resolved {
+  env: EnvironmentRecord | undefined;
+  /** Found only for the requests shown (a list reads the resources of every request it filters). */
+  conflicts(): Promise<Conflict[]>;
+  expanded(expand: Set<Expand>): Record<string, unknown>;
 }
+
+/** Reads shared by the requests of one answer: each flag, project and segment is read once. */
+type Reads = Map<string, Promise<unknown>>;
+const once = <T>(reads: Reads, key: string, read: () => Promise<T>): Promise<T> => {
+  if (!reads.has(key)) reads.set(key, read());
+  return reads.get(key) as Promise<T>;
+};
+
+function flagResolved(ctx: FlagsContext, found: ScopedFlag & { flag: NonNullable<ScopedFlag["flag"]> }, r: ApprovalRequestRecord, now: number): Resolved {
+  const env = found.environments.find((e) => e.id === r.environmentId);
+  return {
+    env,
+    conflicts: async () => {
+      const operatingOn = r.status === "pending" ? await scheduledChangeOf(ctx, r) : undefined;
+      return conflictsOf(r, flagDocument(found.flag), found.environments.map((e) => e.key), now, operatingOn);
+    },
+    expanded: (expand) => {
+      const out: Record<string, unknown> = {};
+      if (expand.has("flag") || expand.has("resource")) {
+        const flag = flagRep(flagDocument(found.flag), { projectKey: found.project.key, environments: found.environments, summary: false });
+        if (expand.has("flag")) out.flag = flag;
+        if (expand.has("resource")) out.resource = flag;
+      }
+      if (expand.has("project")) out.project = projectRep(found.project);
+      if (expand.has("environments")) out.environments = env ? [environmentRep(env, found.project.key)] : [];
+      return out;
+    },
+  };
+}
+
+/** The request's flag or segment as it is now; undefined when it is gone. */
+async function resolve(ctx: FlagsContext, r: ApprovalRequestRecord, now: number, reads: Reads = new Map()): Promise<Resolved | undefined> {
+  if (isSegmentRequest(r)) {
+    const scope = await once(reads, `project\u0000${r.projectKey}`, () => ctx.flags.projectScope(r.projectKey));
+    const env = scope?.environments.find((e) => e.id === r.environmentId);
+    const segment = scope && env ? await once(reads, `segment\u0000${env.id}\u0000${r.segmentKey}`, () => ctx.segments.segmentByKey(env.id, r.segmentKey)) : undefined;
+    if (!scope || !env || !segment || segment.id !== r.segmentId) return undefined;
+    return {
+      env,
+      conflicts: async () => segmentConflictsOf(r, segment.doc),
+      expanded: (expand) => ({
+        ...(expand.has("resource") ? { resource: segmentRep({ project: scope.project, env }, segment.doc) } : {}),
+        ...(expand.has("project") ? { project: projectRep(scope.project) } : {}),
+        ...(expand.has("environments") ? { environments: [environmentRep(env, scope.project.key)] } : {}),
+      }),
+    };
+  }
+  const found = await once(reads, `flag\u0000${r.projectKey}\u0000${r.flagKey}`, () => flagScope(ctx, whereOfRecord(r)).catch(() => undefined));
+  return found && flagResolved(ctx, found, r, now);
+}
+
+const genericRep = async (r: ApprovalRequestRecord, resolved: Resolved, expand: Set<Expand>) => ({
+  ...approvalRep(r, resolved.env ?? { approvalSettings: null, segmentApprovalSettings: null }, await resolved.conflicts(), true),
+  ...resolved.expanded(expand),
+});
 
 function expandParam(value: string | undefined, allowed: readonly Expand[]): Set<Expand> {
   const out = new Set<Expand>();
@@ -101,28 +155,33 @@ export async function getApproval(ctx: FlagsContext, caller: Caller, id: string,
   authorizeRead(caller);
   const wanted = expandParam(expand, ["flag", "project", "environments", "resource"]);
   const r = await recordOf(ctx, id);
-  const found = await flagScope(ctx, whereOfRecord(r));
-  return { ...repIn(found, r, ctx.now(), true), ...expanded(found, r, wanted) };
+  const resolved = await resolve(ctx, r, ctx.now());
+  if (!resolved) throw notFound(`Approval request "${id}"`);
+  return genericRep(r, resolved, wanted);
 }
 
 export async function createApproval(ctx: FlagsContext, caller: Caller, post: FlagApprovalPost & { resourceId: string }) {
   const { resourceId, ...rest } = post;
-  return createFlagApproval(ctx, caller, whereOf(resourceId), rest, true);
+  const target = targetOf(resourceId);
+  return target.kind === "segment" ? createSegmentApproval(ctx, caller, target.where, rest) : createFlagApproval(ctx, caller, target.where, rest, true);
 }
 
 export async function reviewApproval(ctx: FlagsContext, caller: Caller, id: string, body: { kind: ReviewKind; comment?: string }) {
   authorizeRead(caller);
-  return reviewFlagApproval(ctx, caller, whereOfRecord(await recordOf(ctx, id)), id, body, true);
+  const r = await recordOf(ctx, id);
+  return isSegmentRequest(r) ? reviewSegmentApproval(ctx, caller, r, body) : reviewFlagApproval(ctx, caller, whereOfRecord(r), id, body, true);
 }
 
 export async function applyApproval(ctx: FlagsContext, caller: Caller, id: string, body: { comment?: string }) {
   authorizeRead(caller);
-  return applyFlagApproval(ctx, caller, whereOfRecord(await recordOf(ctx, id)), id, body, true);
+  const r = await recordOf(ctx, id);
+  return isSegmentRequest(r) ? applySegmentApproval(ctx, caller, r, body) : applyFlagApproval(ctx, caller, whereOfRecord(r), id, body, true);
 }
 
 export async function deleteApproval(ctx: FlagsContext, caller: Caller, id: string) {
   authorizeRead(caller);
-  return deleteFlagApproval(ctx, caller, whereOfRecord(await recordOf(ctx, id)), id);
+  const r = await recordOf(ctx, id);
+  return isSegmentRequest(r) ? deleteSegmentApproval(ctx, caller, r) : deleteFlagApproval(ctx, caller, whereOfRecord(r), id);
 }
 
 const bareString: JsonFilter<string> = {
@@ -168,29 +227,22 @@ export async function listApprovals(ctx: FlagsContext, caller: Caller, params: {
   const offset = params.offset === undefined ? 0 : /^\d{1,9}$/.test(params.offset) ? Number(params.offset) : NaN;
   if (!(limit >= 1 && limit <= MAX_PAGE)) throw invalidRequest(`limit must be a whole number from 1 to ${MAX_PAGE}`);
   if (!(offset >= 0)) throw invalidRequest("offset must be a whole number, 0 or more");
-  if (filters.resourceKind !== undefined && filters.resourceKind !== "flag") {
-    if (filters.resourceKind === "segment" || filters.resourceKind === "aiConfig") return page([], 0, params, limit, offset);
-    throw invalidRequest(`The filter "resourceKind equals": "${filters.resourceKind}" is not one of flag, segment, aiConfig`);
-  }
-  const where = filters.resourceId !== undefined ? whereOf(filters.resourceId) : undefined;
-  if (where && filters.projectKey !== undefined && filters.projectKey !== where.projectKey) return page([], 0, params, limit, offset);
-  const projectKey = where?.projectKey ?? filters.projectKey;
+  const kinds = ["flag", "segment", "aiConfig"];
+  if (filters.resourceKind !== undefined && !kinds.includes(filters.resourceKind)) throw invalidRequest(`The filter "resourceKind equals": "${filters.resourceKind}" is not one of ${kinds.join(", ")}`);
+  const target = filters.resourceId !== undefined ? targetOf(filters.resourceId) : undefined;
+  if (target && filters.projectKey !== undefined && filters.projectKey !== target.where.projectKey) return page([], 0, params, limit, offset);
+  const projectKey = target?.where.projectKey ?? filters.projectKey;
   let records = await ctx.approvals.list({ projectKey, requestorId: filters.requestorId, statuses: filters.status });
-  if (where) records = records.filter((r) => r.flagKey === where.flagKey && r.environmentKey === where.envKey);
+  if (filters.resourceKind !== undefined) records = records.filter((r) => (isSegmentRequest(r) ? "segment" : "flag") === filters.resourceKind);
+  if (filters.resourceId !== undefined) records = records.filter((r) => requestResourceId(r) === filters.resourceId);
   if (filters.notifyMemberIds) records = records.filter((r) => r.notifyMemberIds.some((m) => filters.notifyMemberIds!.includes(m)));
-  // The flag and its environments, read once per flag.
-  const scopes = new Map<string, Promise<(ScopedFlag & { flag: NonNullable<ScopedFlag["flag"]> }) | undefined>>();
-  const scopeOf = (r: ApprovalRequestRecord) => {
-    const key = `${r.projectKey}\u0000${r.flagKey}`;
-    if (!scopes.has(key)) scopes.set(key, flagScope(ctx, whereOfRecord(r)).catch(() => undefined));
-    return scopes.get(key)!;
-  };
   const now = ctx.now();
-  const withScope = (await Promise.all(records.map(async (r) => ({ r, found: await scopeOf(r) })))).filter((x) => x.found !== undefined);
+  const reads: Reads = new Map();
+  const withResource = (await Promise.all(records.map(async (r) => ({ r, resolved: await resolve(ctx, r, now, reads) })))).filter((x) => x.resolved !== undefined) as Array<{ r: ApprovalRequestRecord; resolved: Resolved }>;
   const kept = filters.reviewStatus
-    ? withScope.filter(({ r, found }) => filters.reviewStatus!.includes(reviewStatusOf(r.reviews, approvalSettingsOf(found!.environments.find((e) => e.id === r.environmentId) ?? { approvalSettings: null }))))
-    : withScope;
-  const items = kept.slice(offset, offset + limit).map(({ r, found }) => ({ ...repIn(found!, r, now, true), ...expanded(found!, r, expand as Set<Expand>) }));
+    ? withResource.filter(({ r, resolved }) => filters.reviewStatus!.includes(reviewStatusOf(r.reviews, settingsFor(r, resolved.env ?? { approvalSettings: null, segmentApprovalSettings: null }))))
+    : withResource;
+  const items = await Promise.all(kept.slice(offset, offset + limit).map(({ r, resolved }) => genericRep(r, resolved, expand as Set<Expand>)));
   return page(items, kept.length, params, limit, offset);
 }
 

@@ -13,7 +13,7 @@ import { link } from "@vexil/shared/http/links";
 import type { ApprovalRequestRecord, ApprovalReview } from "../../storage/approval-store.ts";
 import type { EnvironmentRecord } from "../../storage/project-store.ts";
 import type { Creator } from "../../storage/schedule-store.ts";
-import { approvalSettingsOf, type ApprovalSettings } from "./settings.ts";
+import { approvalSettingsOf, segmentApprovalSettingsOf, type ApprovalSettings } from "./settings.ts";
 
 export type ReviewStatus = "pending" | "approved" | "declined";
 
@@ -21,8 +21,9 @@ export const flagApprovalsPath = (projectKey: string, flagKey: string, envKey: s
   `/api/v2/projects/${encodeURIComponent(projectKey)}/flags/${encodeURIComponent(flagKey)}/environments/${encodeURIComponent(envKey)}/approval-requests`;
 export const APPROVALS_PATH = "/api/v2/approval-requests";
 
-/** LaunchDarkly's `resourceId` of a flag in an environment. */
-export const flagResourceId = (r: Pick<ApprovalRequestRecord, "projectKey" | "environmentKey" | "flagKey">) => `proj/${r.projectKey}:env/${r.environmentKey}:flag/${r.flagKey}`;
+/** LaunchDarkly's `resourceId` of the request's flag or segment in its environment. */
+export const requestResourceId = (r: Pick<ApprovalRequestRecord, "projectKey" | "environmentKey" | "flagKey" | "segmentKey">) =>
+  r.segmentKey !== null ? `proj/${r.projectKey}:env/${r.environmentKey}:segment/${r.segmentKey}` : `proj/${r.projectKey}:env/${r.environmentKey}:flag/${r.flagKey}`;
 
 /** Who made a request or a review: a member, or a service token. */
 export const actorId = (who: Pick<Creator, "memberId" | "tokenId">) => who.memberId ?? who.tokenId ?? "";
@@ -82,10 +83,19 @@ export interface ApprovalRep {
 }
 
 /** The representation; `generic` for `/api/v2/approval-requests` (with `resourceId` and `approvalSettings`). */
-export function approvalRep(r: ApprovalRequestRecord, env: Pick<EnvironmentRecord, "approvalSettings">, conflicts: Conflict[], generic: boolean): ApprovalRep {
-  const settings = approvalSettingsOf(env);
-  const flagPath = flagApprovalsPath(r.projectKey, r.flagKey, r.environmentKey);
-  const self = generic ? `${APPROVALS_PATH}/${encodeURIComponent(r.id)}` : `${flagPath}/${encodeURIComponent(r.id)}`;
+/** The settings that govern the request: its environment's for flags, or for segments. */
+export const settingsFor = (r: Pick<ApprovalRequestRecord, "segmentId">, env: Pick<EnvironmentRecord, "approvalSettings" | "segmentApprovalSettings">): ApprovalSettings =>
+  r.segmentId !== null ? segmentApprovalSettingsOf(env) : approvalSettingsOf(env);
+
+/**
+ * The representation; `generic` for `/api/v2/approval-requests` (with `resourceId` and
+ * `approvalSettings`). A segment's request has only the generic endpoints, so it is always generic.
+ */
+export function approvalRep(r: ApprovalRequestRecord, env: Pick<EnvironmentRecord, "approvalSettings" | "segmentApprovalSettings">, conflicts: Conflict[], generic: boolean): ApprovalRep {
+  const settings = settingsFor(r, env);
+  if (r.flagKey === null) generic = true;
+  const parent = r.flagKey === null || generic ? APPROVALS_PATH : flagApprovalsPath(r.projectKey, r.flagKey, r.environmentKey);
+  const self = `${parent}/${encodeURIComponent(r.id)}`;
   return {
     _id: r.id,
     _version: r.version,
@@ -101,11 +111,11 @@ export function approvalRep(r: ApprovalRequestRecord, env: Pick<EnvironmentRecor
     status: r.status,
     instructions: r.instructions,
     conflicts,
-    _links: { self: link(self), parent: link(generic ? APPROVALS_PATH : flagPath) },
+    _links: { self: link(self), parent: link(parent) },
     ...(r.executionDate !== null ? { executionDate: r.executionDate } : {}),
     ...(r.operatingOnId !== null ? { operatingOnId: r.operatingOnId } : {}),
     ...(r.source ? { source: r.source } : {}),
-    ...(generic ? { resourceId: flagResourceId(r), approvalSettings: settings } : {}),
+    ...(generic ? { resourceId: requestResourceId(r), approvalSettings: settings } : {}),
     ...(r.scheduledChangeId ? { _scheduledChangeId: r.scheduledChangeId } : {}),
   };
 }

@@ -1,6 +1,7 @@
 /**
- * An environment's approval settings (LaunchDarkly's `approvalSettings`) and the one question the
- * write path asks of them: does a change to this flag's targeting here need an approved request?
+ * An environment's approval settings (LaunchDarkly's `approvalSettings` for flags, and
+ * `resourceApprovalSettings.segment` for segments) and the one question the write path asks of
+ * them: does a change to this flag's (or segment's) targeting here need an approved request?
  */
 import { Type as T, type Static } from "@sinclair/typebox";
 import { invalidRequest } from "@vexil/shared/errors";
@@ -39,10 +40,28 @@ export function approvalSettingsOf(env: { approvalSettings?: Record<string, unkn
   return env.approvalSettings ? { ...DEFAULT_APPROVAL_SETTINGS, ...(env.approvalSettings as Partial<ApprovalSettings>) } : DEFAULT_APPROVAL_SETTINGS;
 }
 
+/** The settings of segments (`resourceApprovalSettings.segment`): the same fields, and the kind they are for. */
+export const SegmentApprovalSettingsSchema = T.Object(
+  { ...ApprovalSettingsSchema.properties, resourceKind: T.Literal("segment", { description: "The kind of resource these settings are for" }) },
+  { additionalProperties: false },
+);
+export type SegmentApprovalSettings = Static<typeof SegmentApprovalSettingsSchema>;
+
+/** An environment's settings for segments (the defaults, approvals off, until it is given some). */
+export function segmentApprovalSettingsOf(env: { segmentApprovalSettings?: Record<string, unknown> | null }): SegmentApprovalSettings {
+  return { ...DEFAULT_APPROVAL_SETTINGS, ...((env.segmentApprovalSettings ?? {}) as Partial<ApprovalSettings>), resourceKind: "segment" };
+}
+
+/** True when changing this segment's targeting in the environment needs an approved request. */
+export function segmentApprovalRequired(env: { segmentApprovalSettings?: Record<string, unknown> | null }, segment: { tags: readonly string[] }): boolean {
+  const s = segmentApprovalSettingsOf(env);
+  return s.required || s.requiredApprovalTags.some((t) => segment.tags.includes(t));
+}
+
 /** Approvals apply to every flag or to tagged flags, not both (LaunchDarkly refuses both too). */
-export function checkApprovalSettings(settings: ApprovalSettings): void {
+export function checkApprovalSettings(settings: ApprovalSettings, name = "approvalSettings"): void {
   if (settings.required && settings.requiredApprovalTags.length > 0) {
-    throw invalidRequest("approvalSettings: set required or requiredApprovalTags, not both: approvals apply either to all flags or to tagged flags");
+    throw invalidRequest(`${name}: set required or requiredApprovalTags, not both: approvals apply either to all resources or to tagged ones`);
   }
 }
 

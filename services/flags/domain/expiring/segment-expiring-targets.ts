@@ -56,6 +56,7 @@ export async function patchSegmentExpiringTargets(ctx: FlagsContext, caller: Cal
   authorizeRead(caller);
   const applied = await changeSegment<{ items: ScheduledItem[]; errors: ReturnType<typeof runEach>["errors"]; earliest?: number }, ScheduledItem[]>(
     ctx,
+    caller,
     projectKey,
     envKey,
     segmentKey,
@@ -81,7 +82,8 @@ export async function patchSegmentExpiringTargets(ctx: FlagsContext, caller: Cal
         currentVersion: read.segment.version + 1,
         now,
       });
-      return { write: segmentScheduleUpdate(read, audit, { put, remove }), result };
+      // Gated where segments need approval, as a flag's expiring targets are: it will change targeting.
+      return { write: { ...segmentScheduleUpdate(read, audit, { put, remove }), gate: { gated: true } }, result };
     },
     (segment) => ctx.schedules.segmentItems(segment.id),
   );

@@ -201,7 +201,7 @@ async function applySegment(ctx: FlagsContext, caller: Caller, projectKey: strin
   }
   if (item.action === "delete") {
     // The version is checked just before the deletion, which has no version test of its own.
-    await changeSegment(ctx, projectKey, env, item.key, async (read) => {
+    await changeSegment(ctx, caller, projectKey, env, item.key, async (read) => {
       if (read.segment.version !== expected) throw new Stale(`Segment "${item.key}" in ${env}`, expected, read.segment.version);
       return { result: undefined };
     });
@@ -209,7 +209,7 @@ async function applySegment(ctx: FlagsContext, caller: Caller, projectKey: strin
     return undefined;
   }
   const request: PatchRequest = { format: "semantic", instructions: item.instructions, environmentKey: env, comment };
-  const rep = await changeSegment(ctx, projectKey, env, item.key, (read) => {
+  const rep = await changeSegment(ctx, caller, projectKey, env, item.key, (read) => {
     if (read.segment.version !== expected) throw new Stale(`Segment "${item.key}" in ${env}`, expected, read.segment.version);
     return decideSegmentPatch(ctx, caller, read, request);
   });

@@ -161,6 +161,7 @@ function failureAudit(caller: Caller, kind: "flag" | "segment", spec: string, na
 function executeSegmentItem(ctx: FlagsContext, item: ScheduledItem): Promise<Outcome> {
   return changeSegment<Outcome, ScheduledItem | undefined>(
     ctx,
+    scheduleCaller(item),
     item.projectKey,
     item.environmentKey,
     item.resourceKey,
@@ -172,6 +173,8 @@ function executeSegmentItem(ctx: FlagsContext, item: ScheduledItem): Promise<Out
       if (listedIn(read.segment.doc, side, item.contextKind!, item.contextKey!)) {
         const instructions = [{ kind: side === "included" ? "removeIncludedTargets" : "removeExcludedTargets", contextKind: item.contextKind, values: [item.contextKey] }];
         const decision = await decideSegmentPatch(ctx, caller, read, { format: "semantic", instructions, environmentKey: read.env.key }, by);
+        // The removal of an expiring target is not held up where approvals are required (setting it was gated).
+        if (decision.write?.kind === "update") return { write: { ...decision.write, gate: { approved: { scheduledChangeId: item.id } } }, result: applied };
         if (decision.write) return { write: decision.write, result: applied };
       }
       const reason = `${item.contextKind} "${item.contextKey}" is not ${side} any more`;

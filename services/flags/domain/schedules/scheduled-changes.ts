@@ -175,17 +175,39 @@ export async function createScheduledChange(ctx: FlagsContext, caller: Caller, p
   return scheduledChangeRep(item);
 }
 
+/** The write that deletes a scheduled change, audited (by `deleteScheduledChange` or the `deleteScheduledChange` instruction). */
+export function deletion(caller: Caller, scope: Scope, env: EnvironmentRecord, read: Scoped, now: number, item: ScheduledItem, comment?: string) {
+  return scheduleUpdate(read, audited(caller, scope, env, read, now, "deleted a scheduled change of the flag", "deleteScheduledChanges", item, comment), { remove: [item.id] }, { environments: [env.key] });
+}
+
+/** What edit instructions do to a scheduled change: delete it, or its next version (not yet given its `approval`). */
+export type ItemEdit = { deleted: true; actions: string[] } | { deleted: false; actions: string[]; next: ScheduledItem };
+
+/**
+ * Runs scheduled-change instructions on `item` and checks the result as a new change is checked
+ * (`check`): by `patchScheduledChange`, and by an approval request that names the item in
+ * `operatingOnId`, when it is made and when it is applied.
+ */
+export async function decideItemEdit(ctx: FlagsContext, caller: Caller, read: Scoped, scope: Scope, env: EnvironmentRecord, item: ScheduledItem, others: ScheduledItem[], instructions: unknown, comment: string | undefined, ignoreConflicts: boolean): Promise<ItemEdit> {
+  const { draft, actions } = applyScheduledChangeInstructions({ executionDate: item.dueAt, instructions: item.instructions ?? [] }, instructions);
+  if (draft.deleted) return { deleted: true, actions };
+  const change = { executionDate: draft.executionDate, instructions: draft.instructions, comment: comment ?? item.comment ?? undefined };
+  const conflicts = await check(ctx, caller, read, scope, env, change, others, item.id, ignoreConflicts);
+  const next: ScheduledItem = { ...item, dueAt: change.executionDate, instructions: change.instructions, version: item.version + 1, status: "pending", failure: null, conflicts: conflicts.length > 0 ? conflicts : null };
+  return { deleted: false, actions, next };
+}
+
+/** The write that edits a scheduled change, audited. */
+export function itemEditWrite(caller: Caller, scope: Scope, env: EnvironmentRecord, read: Scoped, now: number, next: ScheduledItem, comment?: string) {
+  return scheduleUpdate(read, audited(caller, scope, env, read, now, "updated a scheduled change of the flag", "updateScheduledChanges", next, comment), { put: [next] }, { environments: [env.key] });
+}
+
 /**
  * Edits a scheduled change by semantic patch (`replaceScheduledChangesInstructions`,
  * `updateScheduledChangesExecutionDate`, `deleteScheduledChange`). An edited change is checked
  * as a new one is; a failed one edited is pending again. After `deleteScheduledChange` the answer
  * is the change as it was.
  */
-/** The write that deletes a scheduled change, audited (by `deleteScheduledChange` or the `deleteScheduledChange` instruction). */
-function deletion(caller: Caller, scope: Scope, env: EnvironmentRecord, read: Scoped, now: number, item: ScheduledItem, comment?: string) {
-  return scheduleUpdate(read, audited(caller, scope, env, read, now, "deleted a scheduled change of the flag", "deleteScheduledChanges", item, comment), { remove: [item.id] }, { environments: [env.key] });
-}
-
 export async function patchScheduledChange(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, envKey: string, id: string, body: unknown, contentType: string | null, ignoreConflicts: boolean): Promise<ScheduledChangeRep> {
   const request = parsePatchRequest(body, contentType);
   if (request.format !== "semantic") throw invalidRequest("A scheduled change is edited by semantic patch: send Content-Type: application/json; domain-model=launchdarkly.semanticpatch");
@@ -199,17 +221,14 @@ export async function patchScheduledChange(ctx: FlagsContext, caller: Caller, pr
       const env = environmentIn(scope, envKey);
       const item = others.find((i) => i.id === id);
       if (!item) throw notFound(`Scheduled change "${id}"`);
-      const { draft, actions } = applyScheduledChangeInstructions({ executionDate: item.dueAt, instructions: item.instructions ?? [] }, request.instructions);
-      authorize(caller, actions, flagResource(scope.project, env, read.flag.doc));
+      // The actions are authorized before the edited instructions are checked against the flag.
+      authorize(caller, applyScheduledChangeInstructions({ executionDate: item.dueAt, instructions: item.instructions ?? [] }, request.instructions).actions, flagResource(scope.project, env, read.flag.doc));
       const now = ctx.now();
       const comment = request.comment;
-      const gate = { environments: [env.key] };
-      if (draft.deleted) return { write: deletion(caller, scope, env, read, now, item, comment), result: item };
-      const change = { executionDate: draft.executionDate, instructions: draft.instructions, comment: comment ?? item.comment ?? undefined };
-      const conflicts = await check(ctx, caller, read, scope, env, change, others, item.id, ignoreConflicts);
-      const approval = bypassing(caller, scope, env, read) ? { bypassed: true as const } : item.approval;
-      const next: ScheduledItem = { ...item, dueAt: change.executionDate, instructions: change.instructions, version: item.version + 1, status: "pending", failure: null, conflicts: conflicts.length > 0 ? conflicts : null, approval };
-      return { write: scheduleUpdate(read, audited(caller, scope, env, read, now, "updated a scheduled change of the flag", "updateScheduledChanges", next, comment), { put: [next] }, gate), result: next };
+      const edit = await decideItemEdit(ctx, caller, read, scope, env, item, others, request.instructions, comment, ignoreConflicts);
+      if (edit.deleted) return { write: deletion(caller, scope, env, read, now, item, comment), result: item };
+      const next: ScheduledItem = { ...edit.next, approval: bypassing(caller, scope, env, read) ? { bypassed: true as const } : item.approval };
+      return { write: itemEditWrite(caller, scope, env, read, now, next, comment), result: next };
     },
     pendingIn(ctx, envKey),
   );

@@ -24,6 +24,7 @@ import type { SegmentPost } from "./schemas.ts";
 import { applySegmentInstructions } from "./semantic-patch.ts";
 import { withSegmentIds } from "./ids.ts";
 import { validateSegment } from "./validate.ts";
+import { segmentApprovalGate } from "../approvals/gate.ts";
 
 interface Scope {
   project: ProjectRecord;
@@ -49,9 +50,11 @@ export type SegmentRead = Read & { segment: SegmentRecord };
  * project, the environment and the segment as read, and what it returns is written only if none
  * of them moved meanwhile. `also` reads more (the segment's scheduled items) after the segment:
  * whatever changes it also raises the segment's version, so a stale read of it fails the write.
+ * Every update decided passes the approval gate (`../approvals/gate.ts`) as `caller`'s.
  */
 export function changeSegment<T, X = undefined>(
   ctx: FlagsContext,
+  caller: Caller,
   projectKey: string,
   envKey: string,
   key: string,
@@ -66,7 +69,9 @@ export function changeSegment<T, X = undefined>(
     },
     decide: async (read) => {
       if (!read.segment) throw notFound(`Segment "${key}" in ${projectKey}/${envKey}`);
-      return decide(read as SegmentRead, read.more);
+      const decision = await decide(read as SegmentRead, read.more);
+      if (decision.write === undefined) return decision;
+      return { ...decision, write: segmentApprovalGate(caller, read as SegmentRead, decision.write) };
     },
     write: (read, write) => ctx.segments.writeSegment(read as SegmentRead, write),
   });
@@ -261,7 +266,7 @@ export async function decideSegmentPatch(ctx: FlagsContext, caller: Caller, scop
 export async function patchSegment(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, key: string, body: unknown, contentType: string | null): Promise<SegmentRep> {
   const request = parsePatchRequest(body, contentType);
   authorizeRead(caller);
-  const result = await changeSegment<SegmentRep>(ctx, projectKey, envKey, key, (scope) => decideSegmentPatch(ctx, caller, scope, request));
+  const result = await changeSegment<SegmentRep>(ctx, caller, projectKey, envKey, key, (scope) => decideSegmentPatch(ctx, caller, scope, request));
   ctx.committed?.();
   return result;
 }
@@ -271,14 +276,14 @@ export async function patchSegment(ctx: FlagsContext, caller: Caller, projectKey
  * raised so that every change of its items is decided on one version of the segment. SDKs are
  * told nothing: nothing they evaluate changed, and a later change has a higher version still.
  */
-export function segmentScheduleUpdate(read: SegmentRead, audit: SegmentWrite["audit"], schedule: ScheduleWrite): SegmentWrite {
+export function segmentScheduleUpdate(read: SegmentRead, audit: SegmentWrite["audit"], schedule: ScheduleWrite): SegmentWrite & { kind: "update" } {
   const version = read.segment.version + 1;
   return { kind: "update", segment: { ...read.segment, doc: { ...read.segment.doc, version }, version }, audit, changes: [], schedule };
 }
 
 export async function deleteSegment(ctx: FlagsContext, caller: Caller, projectKey: string, envKey: string, key: string): Promise<void> {
   authorizeRead(caller);
-  await changeSegment<void>(ctx, projectKey, envKey, key, async (scope) => {
+  await changeSegment<void>(ctx, caller, projectKey, envKey, key, async (scope) => {
     const record = scope.segment;
     authorize(caller, "deleteSegment", segmentResource(scope, record.doc));
     const audit = auditEntry({

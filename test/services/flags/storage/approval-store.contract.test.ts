@@ -2,13 +2,15 @@
  * One contract for every ApprovalStore (memory, drizzle on real Postgres, and drizzle under the
  * flag cache): requests are written with a change of their flag, all or nothing, read back by id,
  * by flag and environment and by query (newest first), replaced by a new version, removed by id,
- * and go with their flag or environment.
+ * and go with their flag or environment; a segment's are written with a change of the segment and
+ * go with it.
  */
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import type { ApprovalRequestRecord } from "@vexil/flags/storage/approval-store";
 import type { EnvironmentRecord } from "@vexil/flags/storage/project-store";
 import type { FlagRecord, FlagWrite, ScopedFlag } from "@vexil/flags/storage/flag-store";
-import { audit, closeClients, flagRecord, implementations, insertFlag, NOW, shop, targetWrite, type Shop, type Stores } from "./flag-stores.ts";
+import { audit, change, closeClients, flagRecord, implementations, insertFlag, NOW, segmentRecord, shop, targetWrite, type Shop, type Stores } from "./flag-stores.ts";
+import type { SegmentRecord, SegmentWrite } from "@vexil/flags/storage/segment-store";
 
 afterAll(closeClients);
 
@@ -24,6 +26,8 @@ function request(env: EnvironmentRecord, flag: FlagRecord, createdAt: number, ov
     projectKey: "shop",
     environmentKey: env.key,
     flagKey: flag.key,
+    segmentId: null,
+    segmentKey: null,
     kind: "instructions",
     version: 1,
     createdAt,
@@ -37,6 +41,7 @@ function request(env: EnvironmentRecord, flag: FlagRecord, createdAt: number, ov
     notifyTeamKeys: [],
     executionDate: null,
     operatingOnId: null,
+    operatingOnVersion: null,
     integrationConfig: null,
     reviews: [],
     status: "pending",
@@ -116,6 +121,37 @@ for (const [name, make] of implementations) {
       expect(await stores.flags.writeFlag(current, { kind: "delete", audit: audit("flag/checkout"), changes: [] })).toBe(true);
       expect(await stores.approvals.request(ofProduction.id)).toBeUndefined();
       expect((await stores.approvals.list({})).map((x) => x.flagKey)).toEqual(["banner"]);
+    });
+
+    test("a segment's requests are written with a change of the segment, only if it is as read, and go with it", async () => {
+      const record = segmentRecord(s.production, "beta");
+      await stores.segments.insertSegment(record, audit("segment/beta"), [change("production", "segment", "beta", 1)]);
+      const segmentRead = async () => {
+        const scope = (await stores.flags.projectScope("shop", { consistent: true }))!;
+        return { ...scope, segment: (await stores.segments.segmentByKey(s.production.id, "beta", { consistent: true }))! };
+      };
+      const segmentWrite = (segment: SegmentRecord, approvals: { put?: ApprovalRequestRecord[]; remove?: string[] }): SegmentWrite => ({
+        kind: "update",
+        segment: { ...segment, version: segment.version + 1, doc: { ...segment.doc, version: segment.version + 1 } },
+        audit: audit("segment/beta", segment.version + 1),
+        changes: [],
+        approvals,
+      });
+      const r = request(s.production, flag, NOW, { flagId: null, flagKey: null, segmentId: record.id, segmentKey: "beta", baseline: record.doc as unknown as ApprovalRequestRecord["baseline"] });
+      const first = await segmentRead();
+      expect(await stores.segments.writeSegment(first, segmentWrite(first.segment, { put: [r] }))).toBe(true);
+      expect(await stores.approvals.request(r.id)).toEqual(r);
+      // A write decided on the old version writes nothing.
+      expect(await stores.segments.writeSegment(first, segmentWrite(first.segment, { remove: [r.id] }))).toBe(false);
+      expect(await stores.approvals.request(r.id)).toEqual(r);
+      const reviewed = { ...r, version: 2, reviews: [{ _id: "rv1", kind: "approve" as const, creationDate: NOW + 1, memberId: "m-2" }] };
+      const second = await segmentRead();
+      expect(await stores.segments.writeSegment(second, segmentWrite(second.segment, { put: [reviewed] }))).toBe(true);
+      expect(await stores.approvals.request(r.id)).toEqual(reviewed);
+      expect(await stores.approvals.flagRequests(flag.id, s.production.id)).toEqual([]);
+      const third = await segmentRead();
+      expect(await stores.segments.writeSegment(third, { kind: "delete", audit: audit("segment/beta"), changes: [] })).toBe(true);
+      expect(await stores.approvals.request(r.id)).toBeUndefined();
     });
   });
 }

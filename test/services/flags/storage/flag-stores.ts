@@ -155,6 +155,7 @@ export const environment = (projectId: string, key: string, over: Partial<Enviro
   tags: [],
   critical: false,
   approvalSettings: null,
+  segmentApprovalSettings: null,
   sdkKeyLast4: "abcd",
   mobileKeyLast4: "efgh",
   createdAt: NOW,

@@ -36,6 +36,7 @@ const environment = (projectId: string, key: string, over: Partial<EnvironmentRe
   tags: [],
   critical: false,
   approvalSettings: null,
+  segmentApprovalSettings: null,
   sdkKeyLast4: "abcd",
   mobileKeyLast4: "efgh",
   createdAt: 2_000 + n,
