@@ -153,8 +153,8 @@ function errorProblem(res: Response, text: string): string | undefined {
 }
 
 /**
- * The flags' committed values, read from Postgres itself (retried until it answers). Not through the
- * REST API: after a fault a flags instance may serve an older version for a while (see docs/faults.md).
+ * The flags' committed values, read from Postgres itself (retried until it answers), to hold the
+ * REST API's reads to them.
  */
 export async function committed(suite: Suite, ms = 60_000): Promise<Map<string, number>> {
   const { url, socket } = socketOf(suite.cluster.databaseUrl);
@@ -173,6 +173,38 @@ export async function committed(suite: Suite, ms = 60_000): Promise<Map<string, 
     }
   } finally {
     await sql.end();
+  }
+}
+
+/** Reads of each flag through the edge: over the gateways and the flags instances the bus picks, enough to reach each. */
+const READS_PER_FLAG = 16;
+
+/** What REST reads of each flag through the edge answer where it is not `values` (the committed values). */
+export async function restReads(suite: Suite, values: Map<string, number>): Promise<string[]> {
+  const wrong = new Set<string>();
+  for (const flag of FLAGS) {
+    const reads = await Promise.all(Array.from({ length: READS_PER_FLAG }, () => suite.admin.call("GET", `/api/v2/flags/${PROJECT}/${flag}`)));
+    for (const r of reads) {
+      const value = r.status === 200 ? r.body.variations?.[1]?.value : `status ${r.status}`;
+      if (value !== values.get(flag)) wrong.add(`${flag}: ${value} (committed ${values.get(flag)})`);
+    }
+  }
+  return [...wrong];
+}
+
+/**
+ * Waits until every REST read of each flag through the edge shows `values`: a flags instance serves
+ * a flag from its memory, which a commit notice brings up to date within milliseconds of the commit
+ * elsewhere; one that missed a notice or kept an older version must not keep serving it. Answers
+ * how long that took.
+ */
+export async function restReadsAgree(suite: Suite, values: Map<string, number>, ms = 10_000): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    const wrong = await restReads(suite, values);
+    if (wrong.length === 0) return Date.now() - start;
+    if (Date.now() - start > ms) throw new Error(`REST reads do not show the committed values: ${wrong.join("; ")}`);
+    await Bun.sleep(100);
   }
 }
 
@@ -204,6 +236,8 @@ export interface Figures {
   recoveryMs: number | undefined;
   /** From the writers' last answer until every SDK served the committed values. */
   convergeMs: number;
+  /** From then until every REST read through the edge (16 a flag) showed them. */
+  readsMs: number;
 }
 
 /**
@@ -215,6 +249,7 @@ export async function settle(suite: Suite, load: Load, fault: string, edgeFrom: 
   await load.stop();
   const values = await committed(suite);
   const convergeMs = await converge(suite.sdks, values);
+  const readsMs = await restReadsAgree(suite, values);
   const wrong = allowedByWrites(load, Object.fromEntries(values));
   for (const w of wrong) console.error(`${fault}: ${w}`);
   const lost = wrong.length;
@@ -222,7 +257,7 @@ export async function settle(suite: Suite, load: Load, fault: string, edgeFrom: 
   for (const a of load.attempts) if (a.status !== 200) errors[a.status] = (errors[a.status] ?? 0) + 1;
   const edge5xx: Record<string, number> = {};
   for (const e of suite.cluster.edge!.requests().slice(edgeFrom)) if (e.status >= 500) edge5xx[e.status] = (edge5xx[e.status] ?? 0) + 1;
-  const figures: Figures = { fault, writes: load.attempts.length, acknowledged: load.attempts.filter((a) => a.status === 200).length, errors, edge5xx, lost, recoveryMs: options.recoveryMs, convergeMs };
+  const figures: Figures = { fault, writes: load.attempts.length, acknowledged: load.attempts.filter((a) => a.status === 200).length, errors, edge5xx, lost, recoveryMs: options.recoveryMs, convergeMs, readsMs };
   console.log(`fault figures: ${JSON.stringify(figures)}`);
   // A write with no answer at all (its connection closed) is one that was in flight in a process
   // killed outright: at most one per writer, and only where the case allows it.
