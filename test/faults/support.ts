@@ -196,13 +196,15 @@ export async function restReads(suite: Suite, values: Map<string, number>): Prom
  * Waits until every REST read of each flag through the edge shows `values`: a flags instance serves
  * a flag from its memory, which a commit notice brings up to date within milliseconds of the commit
  * elsewhere; one that missed a notice or kept an older version must not keep serving it. Answers
- * how long that took.
+ * how long that took, and what the reads answered before.
  */
-export async function restReadsAgree(suite: Suite, values: Map<string, number>, ms = 10_000): Promise<number> {
+export async function restReadsAgree(suite: Suite, values: Map<string, number>, ms = 10_000): Promise<{ readsMs: number; readsBefore: string[] }> {
   const start = Date.now();
+  const before = new Set<string>();
   for (;;) {
     const wrong = await restReads(suite, values);
-    if (wrong.length === 0) return Date.now() - start;
+    if (wrong.length === 0) return { readsMs: Date.now() - start, readsBefore: [...before] };
+    for (const w of wrong) before.add(w);
     if (Date.now() - start > ms) throw new Error(`REST reads do not show the committed values: ${wrong.join("; ")}`);
     await Bun.sleep(100);
   }
@@ -238,6 +240,8 @@ export interface Figures {
   convergeMs: number;
   /** From then until every REST read through the edge (16 a flag) showed them. */
   readsMs: number;
+  /** What reads answered before that, if anything (an older value, or an error status). */
+  readsBefore: string[];
 }
 
 /**
@@ -249,7 +253,7 @@ export async function settle(suite: Suite, load: Load, fault: string, edgeFrom: 
   await load.stop();
   const values = await committed(suite);
   const convergeMs = await converge(suite.sdks, values);
-  const readsMs = await restReadsAgree(suite, values);
+  const { readsMs, readsBefore } = await restReadsAgree(suite, values);
   const wrong = allowedByWrites(load, Object.fromEntries(values));
   for (const w of wrong) console.error(`${fault}: ${w}`);
   const lost = wrong.length;
@@ -257,7 +261,7 @@ export async function settle(suite: Suite, load: Load, fault: string, edgeFrom: 
   for (const a of load.attempts) if (a.status !== 200) errors[a.status] = (errors[a.status] ?? 0) + 1;
   const edge5xx: Record<string, number> = {};
   for (const e of suite.cluster.edge!.requests().slice(edgeFrom)) if (e.status >= 500) edge5xx[e.status] = (edge5xx[e.status] ?? 0) + 1;
-  const figures: Figures = { fault, writes: load.attempts.length, acknowledged: load.attempts.filter((a) => a.status === 200).length, errors, edge5xx, lost, recoveryMs: options.recoveryMs, convergeMs, readsMs };
+  const figures: Figures = { fault, writes: load.attempts.length, acknowledged: load.attempts.filter((a) => a.status === 200).length, errors, edge5xx, lost, recoveryMs: options.recoveryMs, convergeMs, readsMs, readsBefore };
   console.log(`fault figures: ${JSON.stringify(figures)}`);
   // A write with no answer at all (its connection closed) is one that was in flight in a process
   // killed outright: at most one per writer, and only where the case allows it.
