@@ -179,33 +179,41 @@ export async function committed(suite: Suite, ms = 60_000): Promise<Map<string, 
 /** Reads of each flag through the edge: over the gateways and the flags instances the bus picks, enough to reach each. */
 const READS_PER_FLAG = 16;
 
-/** What REST reads of each flag through the edge answer where it is not `values` (the committed values). */
+/** What REST reads of each flag through the edge answer where it is not `values` (the committed values): other values, and errors. */
 export async function restReads(suite: Suite, values: Map<string, number>): Promise<string[]> {
-  const wrong = new Set<string>();
+  const { stale, errors } = await restAnswers(suite, values);
+  return [...stale, ...errors];
+}
+
+async function restAnswers(suite: Suite, values: Map<string, number>): Promise<{ stale: string[]; errors: string[] }> {
+  const stale = new Set<string>();
+  const errors = new Set<string>();
   for (const flag of FLAGS) {
     const reads = await Promise.all(Array.from({ length: READS_PER_FLAG }, () => suite.admin.call("GET", `/api/v2/flags/${PROJECT}/${flag}`)));
     for (const r of reads) {
-      const value = r.status === 200 ? r.body.variations?.[1]?.value : `status ${r.status}`;
-      if (value !== values.get(flag)) wrong.add(`${flag}: ${value} (committed ${values.get(flag)})`);
+      if (r.status !== 200) errors.add(`${flag}: status ${r.status} ${r.body?.code}: ${r.body?.message}`);
+      else if (r.body.variations?.[1]?.value !== values.get(flag)) stale.add(`${flag}: ${r.body.variations?.[1]?.value} (committed ${values.get(flag)})`);
     }
   }
-  return [...wrong];
+  return { stale: [...stale], errors: [...errors] };
 }
 
 /**
  * Waits until every REST read of each flag through the edge shows `values`: a flags instance serves
  * a flag from its memory, which a commit notice brings up to date within milliseconds of the commit
- * elsewhere; one that missed a notice or kept an older version must not keep serving it. Answers
- * how long that took, and what the reads answered before.
+ * elsewhere; one that missed a notice or kept an older version must not keep serving it (`staleMs`).
+ * Reads answered with an error (503/504: an instance whose connections are still coming back after an
+ * outage) are waited for longer (`errorMs`). Answers how long that took, and what reads answered before.
  */
-export async function restReadsAgree(suite: Suite, values: Map<string, number>, ms = 10_000): Promise<{ readsMs: number; readsBefore: string[] }> {
+export async function restReadsAgree(suite: Suite, values: Map<string, number>, staleMs = 10_000, errorMs = 30_000): Promise<{ readsMs: number; readsBefore: string[] }> {
   const start = Date.now();
   const before = new Set<string>();
   for (;;) {
-    const wrong = await restReads(suite, values);
-    if (wrong.length === 0) return { readsMs: Date.now() - start, readsBefore: [...before] };
-    for (const w of wrong) before.add(w);
-    if (Date.now() - start > ms) throw new Error(`REST reads do not show the committed values: ${wrong.join("; ")}`);
+    const { stale, errors } = await restAnswers(suite, values);
+    if (stale.length === 0 && errors.length === 0) return { readsMs: Date.now() - start, readsBefore: [...before] };
+    for (const w of [...stale, ...errors]) before.add(w);
+    const waited = Date.now() - start;
+    if (waited > errorMs || (stale.length > 0 && waited > staleMs)) throw new Error(`REST reads do not show the committed values: ${[...stale, ...errors].join("; ")}`);
     await Bun.sleep(100);
   }
 }
