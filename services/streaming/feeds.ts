@@ -182,7 +182,13 @@ export class FeedHub {
     this.sweeper.unref?.();
   }
 
-  /** The environment's feed, loaded. Rejects with `not_found` for an environment that does not exist. */
+  /**
+   * The environment's feed, loaded. Rejects with `not_found` for an environment that does not exist,
+   * and with `service_unavailable` (503) when this instance holds nothing of it and cannot load it
+   * now (the flags service or its database out of reach): an instance that holds the environment
+   * may serve it from memory, so the SDK is told to try again, which sends it through the edge to
+   * another instance (a 504 would be final for the edge).
+   */
   async get(environmentId: string): Promise<Feed> {
     let feed = this.feeds.get(environmentId);
     if (!feed) {
@@ -196,7 +202,8 @@ export class FeedHub {
         await feed.loading;
       } catch (e) {
         if (this.feeds.get(environmentId) === feed && !feed.loaded) this.feeds.delete(environmentId);
-        throw e;
+        if (e instanceof VexilError && e.code === "not_found") throw e;
+        throw new VexilError("service_unavailable", "This instance cannot load the environment's flags right now; try again");
       }
     }
     return feed;

@@ -2,6 +2,12 @@
  * SDK keys and mobile keys, checked by the auth service over the bus and remembered briefly
  * (keyed by a SHA-256 digest, never the key). When auth announces that keys stop working, their
  * verdicts are dropped and whoever listens (the open streams) hears of it at the moment they stop.
+ *
+ * While auth cannot answer (its database or the service itself out of reach), a key this instance
+ * found working keeps working past its verdict's time, for `staleMs` at most: its revocation would
+ * have been heard. Not a verdict from before the bus last reconnected (a revocation may have gone by
+ * unheard), nor a refusal. A key checked for the first time then gets a 503, never a 401 (which SDKs
+ * take as final), so the SDK tries again, through the edge perhaps on an instance that knows the key.
  */
 import type { EnvironmentKeysRevokedEvent } from "@vexil/shared/auth-messages";
 import { decodeJson, type Bus } from "@vexil/shared/bus/bus";
@@ -32,6 +38,8 @@ export interface KeyVerifier {
 
 interface Entry {
   grant: KeyGrant | undefined;
+  /** The bus connection it was verified on (see `connection`). */
+  connection: number;
   expiresAt: number;
 }
 
@@ -40,6 +48,8 @@ export interface KeyVerifierOptions {
   ttlMs?: number;
   negativeTtlMs?: number;
   maxEntries?: number;
+  /** How long past its time a working key's verdict still serves while auth cannot answer. */
+  staleMs?: number;
 }
 
 const KIND_NAMES: Record<KeyKind, string> = { sdk: "SDK key", mob: "mobile key" };
@@ -67,6 +77,12 @@ export function busKeyVerifier(bus: Bus, options: KeyVerifierOptions): KeyVerifi
   const ttl = options.ttlMs ?? 30_000;
   const negativeTtl = options.negativeTtlMs ?? 2_000;
   const max = options.maxEntries ?? 20_000;
+  const staleMs = options.staleMs ?? 10 * 60_000;
+  /** Raised when the bus reconnects: revocations may have gone by unheard before. */
+  let connection = 0;
+  bus.onReconnect(() => {
+    connection++;
+  });
   const cache = new Map<string, Entry>();
   const listeners: Array<(environmentId: string, selectors: Set<string>) => void> = [];
   const timers = new Set<ReturnType<typeof setTimeout>>();
@@ -98,10 +114,20 @@ export function busKeyVerifier(bus: Bus, options: KeyVerifierOptions): KeyVerifi
       const now = Date.now();
       const hit = cache.get(key);
       if (hit && hit.expiresAt > now) return hit.grant;
-      const verdict = await requestJson<Verdict>(bus, subjects.authVerifyEnvironmentKey, { v: 1, key: presented }, options.timeoutMs);
+      const askedOn = connection;
+      let verdict: Verdict;
+      try {
+        verdict = await requestJson<Verdict>(bus, subjects.authVerifyEnvironmentKey, { v: 1, key: presented }, options.timeoutMs);
+      } catch (e) {
+        const known = cache.get(key);
+        if (known?.grant && known.connection === connection && Date.now() - known.expiresAt < staleMs) return known.grant;
+        if (e instanceof VexilError && e.code === "gateway_timeout") throw new VexilError("service_unavailable", "Keys cannot be checked right now; try again");
+        throw e;
+      }
       const grant = verdict.ok && verdict.kind === kind ? { environmentId: verdict.environmentId, kind, selector: parsed.selector } : undefined;
+      cache.delete(key);
       if (cache.size >= max) cache.delete(cache.keys().next().value!);
-      cache.set(key, { grant, expiresAt: now + (grant ? ttl : negativeTtl) });
+      cache.set(key, { grant, connection: askedOn, expiresAt: now + (grant ? ttl : negativeTtl) });
       return grant;
     },
     onRevoked(listener) {

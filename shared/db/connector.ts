@@ -40,13 +40,22 @@ export async function openDatabase(options: ConnectOptions): Promise<Database> {
   return options.url ? openPostgres(options.url, options.max ?? 10) : openPglite(options.dataDir);
 }
 
+/**
+ * Seconds before a connection that failed tries again. postgres.js's own delay grows with every
+ * failed attempt of the whole pool (3^n / 100 s, up to 20 s), and an outage of a few seconds under
+ * load fails dozens: its connections then waited up to 20 s after the server was back, and the
+ * statements queued on them ran out their deadlines (reads answered 504 for over 10 s after writes
+ * went through again). Here no connection waits more than half a second to try again.
+ */
+export const reconnectDelay = (attempts: number) => Math.min(0.05 * 2 ** attempts, 0.5);
+
 async function openPostgres(url: string, max: number): Promise<Database> {
   const { default: postgres } = await import("postgres");
   const { drizzle } = await import("drizzle-orm/postgres-js");
   // JIT compilation off: it pays for long analytical queries, and costs a short statement whose row
   // estimate is high (a recursive walk of prerequisites) a hundred milliseconds or more.
   const { url: address, socket } = socketOf(url);
-  const open = () => postgres(address, { ...socket, max, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true, connection: { jit: "off" } });
+  const open = () => postgres(address, { ...socket, max, onnotice: () => {}, connect_timeout: 5, backoff: reconnectDelay, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true, connection: { jit: "off" } });
   let client = open();
   // What the pool is asked for, for its metrics (postgres.js does not tell its own).
   const pool: PoolState = { size: max, inFlight: 0 };
@@ -57,7 +66,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   // Opened on the first `listen`; it idles between notifications, so neither timeout applies.
   // `onnotify` is the option postgres.js builds its own `listen` on; its types leave it out.
   const listener = postgresListener(({ onnotify, onclose }) =>
-    postgres(address, { ...socket, max: 1, onnotice: () => {}, onclose, connect_timeout: 5, idle_timeout: 0, max_lifetime: 0, fetch_types: false, ...{ onnotify } }),
+    postgres(address, { ...socket, max: 1, onnotice: () => {}, onclose, connect_timeout: 5, backoff: reconnectDelay, idle_timeout: 0, max_lifetime: 0, fetch_types: false, ...{ onnotify } }),
   );
   return {
     db,

@@ -153,8 +153,8 @@ function errorProblem(res: Response, text: string): string | undefined {
 }
 
 /**
- * The flags' committed values, read from Postgres itself (retried until it answers). Not through the
- * REST API: after a fault a flags instance may serve an older version for a while (see docs/faults.md).
+ * The flags' committed values, read from Postgres itself (retried until it answers), to hold the
+ * REST API's reads to them.
  */
 export async function committed(suite: Suite, ms = 60_000): Promise<Map<string, number>> {
   const { url, socket } = socketOf(suite.cluster.databaseUrl);
@@ -173,6 +173,48 @@ export async function committed(suite: Suite, ms = 60_000): Promise<Map<string, 
     }
   } finally {
     await sql.end();
+  }
+}
+
+/** Reads of each flag through the edge: over the gateways and the flags instances the bus picks, enough to reach each. */
+const READS_PER_FLAG = 16;
+
+/** What REST reads of each flag through the edge answer where it is not `values` (the committed values): other values, and errors. */
+export async function restReads(suite: Suite, values: Map<string, number>): Promise<string[]> {
+  const { stale, errors } = await restAnswers(suite, values);
+  return [...stale, ...errors];
+}
+
+async function restAnswers(suite: Suite, values: Map<string, number>): Promise<{ stale: string[]; errors: string[] }> {
+  const stale = new Set<string>();
+  const errors = new Set<string>();
+  for (const flag of FLAGS) {
+    const reads = await Promise.all(Array.from({ length: READS_PER_FLAG }, () => suite.admin.call("GET", `/api/v2/flags/${PROJECT}/${flag}`)));
+    for (const r of reads) {
+      if (r.status !== 200) errors.add(`${flag}: status ${r.status} ${r.body?.code}: ${r.body?.message}`);
+      else if (r.body.variations?.[1]?.value !== values.get(flag)) stale.add(`${flag}: ${r.body.variations?.[1]?.value} (committed ${values.get(flag)})`);
+    }
+  }
+  return { stale: [...stale], errors: [...errors] };
+}
+
+/**
+ * Waits until every REST read of each flag through the edge shows `values`: a flags instance serves
+ * a flag from its memory, which a commit notice brings up to date within milliseconds of the commit
+ * elsewhere; one that missed a notice or kept an older version must not keep serving it (`staleMs`).
+ * Reads answered with an error (503/504: an instance whose connections are still coming back after an
+ * outage) are waited for longer (`errorMs`). Answers how long that took, and what reads answered before.
+ */
+export async function restReadsAgree(suite: Suite, values: Map<string, number>, staleMs = 10_000, errorMs = 30_000): Promise<{ readsMs: number; readsBefore: string[] }> {
+  const start = Date.now();
+  const before = new Set<string>();
+  for (;;) {
+    const { stale, errors } = await restAnswers(suite, values);
+    if (stale.length === 0 && errors.length === 0) return { readsMs: Date.now() - start, readsBefore: [...before] };
+    for (const w of [...stale, ...errors]) before.add(w);
+    const waited = Date.now() - start;
+    if (waited > errorMs || (stale.length > 0 && waited > staleMs)) throw new Error(`REST reads do not show the committed values: ${[...stale, ...errors].join("; ")}`);
+    await Bun.sleep(100);
   }
 }
 
@@ -204,6 +246,10 @@ export interface Figures {
   recoveryMs: number | undefined;
   /** From the writers' last answer until every SDK served the committed values. */
   convergeMs: number;
+  /** From then until every REST read through the edge (16 a flag) showed them. */
+  readsMs: number;
+  /** What reads answered before that, if anything (an older value, or an error status). */
+  readsBefore: string[];
 }
 
 /**
@@ -215,6 +261,7 @@ export async function settle(suite: Suite, load: Load, fault: string, edgeFrom: 
   await load.stop();
   const values = await committed(suite);
   const convergeMs = await converge(suite.sdks, values);
+  const { readsMs, readsBefore } = await restReadsAgree(suite, values);
   const wrong = allowedByWrites(load, Object.fromEntries(values));
   for (const w of wrong) console.error(`${fault}: ${w}`);
   const lost = wrong.length;
@@ -222,7 +269,7 @@ export async function settle(suite: Suite, load: Load, fault: string, edgeFrom: 
   for (const a of load.attempts) if (a.status !== 200) errors[a.status] = (errors[a.status] ?? 0) + 1;
   const edge5xx: Record<string, number> = {};
   for (const e of suite.cluster.edge!.requests().slice(edgeFrom)) if (e.status >= 500) edge5xx[e.status] = (edge5xx[e.status] ?? 0) + 1;
-  const figures: Figures = { fault, writes: load.attempts.length, acknowledged: load.attempts.filter((a) => a.status === 200).length, errors, edge5xx, lost, recoveryMs: options.recoveryMs, convergeMs };
+  const figures: Figures = { fault, writes: load.attempts.length, acknowledged: load.attempts.filter((a) => a.status === 200).length, errors, edge5xx, lost, recoveryMs: options.recoveryMs, convergeMs, readsMs, readsBefore };
   console.log(`fault figures: ${JSON.stringify(figures)}`);
   // A write with no answer at all (its connection closed) is one that was in flight in a process
   // killed outright: at most one per writer, and only where the case allows it.

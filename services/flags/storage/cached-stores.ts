@@ -11,7 +11,14 @@
  *   the commit's NOTIFY and one delivery); if its notice connection dropped, it forgets everything
  *   when it is back, since notices may have been missed meanwhile;
  * - a load that began before a notice about its item does not fill the cache (per-item
- *   generations), so a late answer cannot bring an old version back.
+ *   generations), so a late answer cannot bring an old version back;
+ * - nothing older than the newest version a notice announced is kept (per item, until the next
+ *   reset), not even this instance's own write: another instance may commit the next change, and
+ *   its notice be handled here, before this instance's own commit comes back to it (a busy process
+ *   reads its sockets in no set order) — kept, that write would be served until the flag's next
+ *   change, however long that is;
+ * - its own write is not kept either past a reset that came while it was written (notices of
+ *   later changes may have been missed).
  * Reads that must see the database (`consistent`) go to it and refresh the cache. Changes are
  * written conditionally by the store, so a change decided on memory that proves out of date is
  * written nowhere and decided again (`../domain/unit-of-work.ts`).
@@ -115,6 +122,11 @@ export class CachedStores {
   private readonly keyIndexes: Lru<readonly string[]>;
   /** Per item (flag, segment, project scope, list owner): raised whenever it may have changed. */
   private readonly generations = new Map<string, number>();
+  /**
+   * Per flag and segment: the newest version a notice announced (Infinity once deleted, until a
+   * notice of the item made again). Nothing older is kept. Cleared with the generations.
+   */
+  private readonly noticed = new Map<string, number>();
   private epoch = 0;
   /** While notices are not heard, nothing is kept: every read goes to the store. */
   private deaf = false;
@@ -166,9 +178,11 @@ export class CachedStores {
   private bump(item: string): void {
     this.changes++;
     this.generations.set(item, (this.generations.get(item) ?? 0) + 1);
-    // Generations only need to outlive loads in flight; past a bound, a new epoch replaces them all.
+    // Generations only need to outlive loads and writes in flight; past a bound, a new epoch
+    // replaces them all (and what was written or loaded under the old one is not kept).
     if (this.generations.size > 100_000) {
       this.generations.clear();
+      this.noticed.clear();
       this.epoch++;
     }
   }
@@ -177,6 +191,7 @@ export class CachedStores {
     this.changes++;
     this.epoch++;
     this.generations.clear();
+    this.noticed.clear();
     this.scopes.clear();
     this.projectKeys.clear();
     this.flagRecords.clear();
@@ -192,16 +207,35 @@ export class CachedStores {
       this.forgetLiveKeys(notice.projectId);
     } else if (notice.kind === "flag") {
       const item = flagKeyOf(notice.projectId, notice.key);
+      this.announce(`flag${SEP}${item}`, notice.version);
       const held = this.flagRecords.get(item);
       // The instance's own writes come back as notices for what it already holds.
       if (!held || notice.version < 0 || held.version < notice.version) this.forgetFlag(notice.projectId, notice.key);
       else this.forgetLists(`flags${SEP}${notice.projectId}`);
     } else {
       const item = segmentKeyOf(notice.environmentId, notice.key);
+      this.announce(`segment${SEP}${item}`, notice.version);
       const held = this.segmentRecords.get(item);
       if (!held || notice.version < 0 || held.version < notice.version) this.forgetSegment(notice.environmentId, notice.key);
       else this.forgetLists(`segments${SEP}${notice.environmentId}`);
     }
+  }
+
+  /** Records the version a notice announced (-1: deleted). A version after a deletion is the item made again. */
+  private announce(item: string, version: number): void {
+    const known = this.noticed.get(item);
+    if (version < 0) this.noticed.set(item, Infinity);
+    else if (known === undefined || known === Infinity || known < version) this.noticed.set(item, version);
+  }
+
+  /** Whether a notice announced a newer version of the item than `version`. */
+  private overtaken(item: string, version: number): boolean {
+    return (this.noticed.get(item) ?? -1) > version;
+  }
+
+  /** The epoch now: a write that began in another one may have missed notices (see `keepOwnFlag`). */
+  get currentEpoch(): number {
+    return this.epoch;
   }
 
   // --- what changes drop ---
@@ -295,8 +329,14 @@ export class CachedStores {
   keepFlag(record: FlagRecord): void {
     if (this.deaf) return;
     const item = flagKeyOf(record.projectId, record.key);
+    if (this.overtaken(`flag${SEP}${item}`, record.version)) return;
     const held = this.flagRecords.get(item);
     if (!held || held.version <= record.version) this.flagRecords.set(item, record);
+  }
+
+  /** This instance's own write, begun in `epoch`: kept unless a reset or a newer version's notice came meanwhile. */
+  keepOwnFlag(record: FlagRecord, epoch: number): void {
+    if (epoch === this.epoch) this.keepFlag(record);
   }
 
   segment(environmentId: string, key: string): SegmentRecord | undefined {
@@ -306,6 +346,7 @@ export class CachedStores {
   keepSegment(record: SegmentRecord): void {
     if (this.deaf) return;
     const item = segmentKeyOf(record.environmentId, record.key);
+    if (this.overtaken(`segment${SEP}${item}`, record.version)) return;
     const held = this.segmentRecords.get(item);
     if (!held || held.version <= record.version) this.segmentRecords.set(item, record);
   }
@@ -313,6 +354,10 @@ export class CachedStores {
   list<T>(owner: string, query: unknown): { key: string; owner: string; held: Listed<T> | undefined } {
     const key = `${owner}${SEP}${JSON.stringify(query)}`;
     return { key, owner, held: this.lists.get(key) as Listed<T> | undefined };
+  }
+
+  keepOwnSegment(record: SegmentRecord, epoch: number): void {
+    if (epoch === this.epoch) this.keepSegment(record);
   }
 
   keepList(key: string, listed: Listed<FlagRecord> | Listed<SegmentRecord>): void {
@@ -399,13 +444,14 @@ function cachedFlags(cache: CachedStores, inner: FlagStore): FlagStore {
     },
 
     async writeFlag(read: ScopedFlag & { flag: FlagRecord }, write: FlagWrite): Promise<boolean> {
+      const epoch = cache.currentEpoch;
       const written = await inner.writeFlag(read, write);
       // Whether or not it was written, what was read may be out of date: forget it; then hold
       // what this instance itself just wrote, so its next read is of its own write.
       cache.forgetFlag(read.project.id, read.flag.key);
       if (written && (write.kind === "delete" || Boolean(write.flag.doc.archived) !== Boolean(read.flag.doc.archived))) cache.forgetLiveKeys(read.project.id);
       // The write is the store's once written: kept frozen as it is, not copied.
-      if (written && write.kind === "update") cache.keepFlag(frozen(write.flag));
+      if (written && write.kind === "update") cache.keepOwnFlag(frozen(write.flag), epoch);
       return written;
     },
 
@@ -443,9 +489,10 @@ function cachedSegments(cache: CachedStores, inner: SegmentStore): SegmentStore 
     },
 
     async writeSegment(read: ProjectScope & { segment: SegmentRecord }, write: SegmentWrite): Promise<boolean> {
+      const epoch = cache.currentEpoch;
       const written = await inner.writeSegment(read, write);
       cache.forgetSegment(read.segment.environmentId, read.segment.key);
-      if (written && write.kind === "update") cache.keepSegment(copyRecord(write.segment));
+      if (written && write.kind === "update") cache.keepOwnSegment(copyRecord(write.segment), epoch);
       return written;
     },
   };

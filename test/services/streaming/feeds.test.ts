@@ -170,6 +170,20 @@ describe("feeds", () => {
     expect((await hub.get(ENV)).flags.has("a")).toBe(true);
     hub.stop();
   });
+
+  test("a first load that the flags service does not answer in time is a 503 too, so the SDK tries again elsewhere", async () => {
+    const bus = new MemoryBus();
+    const flags = flagsService(bus, { seq: 1, flags: { a: flag("a", 1) } });
+    const held = Promise.withResolvers<void>();
+    flags.hold = held.promise;
+    const hub = new FeedHub(bus, silentLogger, { timeoutMs: 100 });
+    await expect(hub.get(ENV)).rejects.toMatchObject({ code: "service_unavailable", status: 503 });
+    expect(hub.size()).toBe(0);
+    held.resolve();
+    flags.hold = undefined;
+    expect((await hub.get(ENV)).flags.has("a")).toBe(true);
+    hub.stop();
+  });
 });
 
 describe("feed groups", () => {

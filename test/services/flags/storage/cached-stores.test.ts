@@ -185,6 +185,71 @@ describe("the flag cache", () => {
     expect(await cached.segments.segmentByKey(s.production.id, "beta")).toEqual(newer);
   });
 
+  test("its own write that a newer change's notice overtook stays out of memory", async () => {
+    // Another instance may commit the next change, and its notice be handled here, between this
+    // instance's commit and the moment its own write comes back to it (a busy process reads its
+    // sockets in no set order).
+    await insertFlag(cached, flagRecord(s.project.id, "checkout"));
+    const read = (await cached.flags.flagInScope("shop", "checkout")) as Read;
+    const mine = targetWrite(read, ["mine"]);
+    const pause = pauseNext("writeFlag");
+    const writing = cached.flags.writeFlag(read, mine);
+    await pause.reached;
+    const theirs = await elsewhere("checkout", "theirs");
+    cached.notices.send({ kind: "flag", projectId: s.project.id, key: "checkout", version: theirs.version });
+    cached.notices.send({ kind: "flag", projectId: s.project.id, key: "checkout", version: mine.flag.version });
+    pause.release();
+    expect(await writing).toBe(true);
+    expect(await cachedFlag("checkout")).toEqual(theirs);
+
+    // The same with a deletion elsewhere: the flag is gone here too.
+    const again = (await cached.flags.flagInScope("shop", "checkout")) as Read;
+    const next = targetWrite(again, ["next"]);
+    const paused = pauseNext("writeFlag");
+    const writingNext = cached.flags.writeFlag(again, next);
+    await paused.reached;
+    const found = (await inner.flags.flagInScope("shop", "checkout")) as Read;
+    expect(await inner.flags.writeFlag(found, { kind: "delete", audit: audit("flag/checkout"), changes: [] })).toBe(true);
+    cached.notices.send({ kind: "flag", projectId: s.project.id, key: "checkout", version: -1 });
+    paused.release();
+    expect(await writingNext).toBe(true);
+    expect(await cachedFlag("checkout")).toBeUndefined();
+    // Made again elsewhere, it is read and held afresh.
+    await insertFlag(inner, flagRecord(s.project.id, "checkout"));
+    cached.notices.send({ kind: "flag", projectId: s.project.id, key: "checkout", version: 1 });
+    expect((await cachedFlag("checkout"))?.version).toBe(1);
+    expect(cached.cache.size.flags).toBe(1);
+
+    // Notices lost while the write was under way (the newer change's missed): not kept either.
+    const current = (await cached.flags.flagInScope("shop", "checkout")) as Read;
+    const lastMine = targetWrite(current, ["last"]);
+    const pausedLast = pauseNext("writeFlag");
+    const writingLast = cached.flags.writeFlag(current, lastMine);
+    await pausedLast.reached;
+    cached.notices.lose();
+    const missed = await elsewhere("checkout", "missed");
+    cached.notices.reset();
+    pausedLast.release();
+    expect(await writingLast).toBe(true);
+    expect(await cachedFlag("checkout")).toEqual(missed);
+
+    // Segments likewise.
+    const segment = segmentRecord(s.production, "beta");
+    await cached.segments.insertSegment(segment, audit("segment/beta"), []);
+    const scope = (await cached.flags.projectScope("shop"))!;
+    const held = (await cached.segments.segmentByKey(s.production.id, "beta"))!;
+    const mySegment = { ...held, version: 2, doc: { ...held.doc, version: 2, name: "Mine" } };
+    const theirSegment = { ...held, version: 3, doc: { ...held.doc, version: 3, name: "Theirs" } };
+    const segmentPause = pauseNext("writeSegment");
+    const writingSegment = cached.segments.writeSegment({ ...scope, segment: held }, { kind: "update", segment: mySegment, audit: audit("segment/beta"), changes: [] });
+    await segmentPause.reached;
+    expect(await inner.segments.writeSegment({ ...scope, segment: mySegment }, { kind: "update", segment: theirSegment, audit: audit("segment/beta"), changes: [] })).toBe(true);
+    cached.notices.send({ kind: "segment", environmentId: s.production.id, key: "beta", version: 3 });
+    segmentPause.release();
+    expect(await writingSegment).toBe(true);
+    expect(await cached.segments.segmentByKey(s.production.id, "beta")).toEqual(theirSegment);
+  });
+
   test("a reset forgets everything", async () => {
     await insertFlag(cached, flagRecord(s.project.id, "checkout"));
     await cached.segments.insertSegment(segmentRecord(s.production, "beta"), audit("segment/beta"), []);
