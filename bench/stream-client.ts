@@ -16,8 +16,12 @@
  * arrived (milliseconds since the epoch, as `performance.timeOrigin + performance.now()`, so
  * processes compare). `exit` ends it.
  *
- * Input (argv[2], JSON): { streamUrl, streamUrls?, adminUrl, token, project, flag, rounds, putBytes?,
- *   coordinated?, readyTimeoutMs?, patchTimeoutMs?, environments: [{ key, sdkKey, connections }] }
+ * With `localAddress` (an address of 127.0.0.0/8) the connections leave from it: one source address
+ * reaches one destination (an edge's single port) through at most the ephemeral port range (about
+ * 28,000 ports), so load processes that share such a port between them take an address each.
+ *
+ * Input (argv[2], JSON): { streamUrl, streamUrls?, localAddress?, adminUrl, token, project, flag, rounds,
+ *   putBytes?, coordinated?, readyTimeoutMs?, patchTimeoutMs?, environments: [{ key, sdkKey, connections }] }
  */
 
 export {};
@@ -31,6 +35,7 @@ interface Config {
   rounds: number;
   putBytes?: number;
   streamUrls?: string[];
+  localAddress?: string;
   coordinated?: boolean;
   readyTimeoutMs?: number;
   patchTimeoutMs?: number;
@@ -62,9 +67,11 @@ function open(env: number, sdkKey: string): Promise<void> {
   const conn: Conn = { env, sawPut: false, gotPut: false, bytes: 0, patchAt: undefined, closed: false };
   conns.push(conn);
   return new Promise((resolve) => {
+    // `localAddress` binds the socket before it connects (Bun passes it on; its types do not list it).
     Bun.connect({
       hostname: stream.hostname,
       port: Number(stream.port),
+      ...(config.localAddress ? ({ localAddress: config.localAddress } as object) : {}),
       socket: {
         open(s) {
           s.write(`GET /all HTTP/1.1\r\nHost: ${stream.host}\r\nAuthorization: ${sdkKey}\r\nAccept: text/event-stream\r\n\r\n`);

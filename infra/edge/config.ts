@@ -110,6 +110,8 @@ export function renderEdgeConfig(options: EdgeConfigOptions): string {
         ]
       : []),
     "frontend vexil",
+    "  # Several edge processes may listen on this address at once: HAProxy binds with SO_REUSEPORT on",
+    "  # Linux (unless `noreuseport`) and the kernel spreads new connections over them; see infra/README.md.",
     `  bind ${options.bind}`,
     "  # A request is logged when its answer starts, so a stream's status shows while it runs.",
     "  option logasap",
