@@ -20,7 +20,11 @@
  * reaches one destination (an edge's single port) through at most the ephemeral port range (about
  * 28,000 ports), so load processes that share such a port between them take an address each.
  *
- * Input (argv[2], JSON): { streamUrl, streamUrls?, localAddress?, adminUrl, token, project, flag, rounds,
+ * With `paced` each batch of `batch` connections (default 250) waits for its `put`s before the next
+ * opens: at most that many streams are being set up at once per load process, as when SDKs start
+ * over minutes rather than all in one instant.
+ *
+ * Input (argv[2], JSON): { streamUrl, streamUrls?, localAddress?, paced?, batch?, adminUrl, token, project, flag, rounds,
  *   putBytes?, coordinated?, readyTimeoutMs?, patchTimeoutMs?, environments: [{ key, sdkKey, connections }] }
  */
 
@@ -36,6 +40,8 @@ interface Config {
   putBytes?: number;
   streamUrls?: string[];
   localAddress?: string;
+  paced?: boolean;
+  batch?: number;
   coordinated?: boolean;
   readyTimeoutMs?: number;
   patchTimeoutMs?: number;
@@ -121,7 +127,15 @@ const plan: Array<[number, string]> = [];
 const most = Math.max(...config.environments.map((e) => e.connections));
 for (let i = 0; i < most; i++) config.environments.forEach((e, env) => i < e.connections && plan.push([env, e.sdkKey]));
 const openStarted = performance.now();
-for (let i = 0; i < plan.length; i += 250) await Promise.all(plan.slice(i, i + 250).map(([env, key]) => open(env, key)));
+const batch = config.batch ?? 250;
+for (let i = 0; i < plan.length; i += batch) {
+  const from = conns.length;
+  await Promise.all(plan.slice(i, i + batch).map(([env, key]) => open(env, key)));
+  if (config.paced) {
+    const opened = conns.slice(from);
+    await until(() => opened.every((c) => c.gotPut || c.closed), config.readyTimeoutMs ?? 120_000, "a batch's puts");
+  }
+}
 await until(() => conns.every((c) => c.gotPut || c.closed), config.readyTimeoutMs ?? 120_000, "every put");
 const openMs = performance.now() - openStarted;
 process.stdout.write(`${JSON.stringify({ ready: true, open: conns.filter((c) => !c.closed).length, errors, openMs })}\n`);
