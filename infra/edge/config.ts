@@ -7,8 +7,9 @@
  *
  * What it does: every SDK path (`STREAMING_PATHS`, the same expression the all-in-one process routes
  * by) goes to the streaming instances, everything else (REST, the docs, health) to the gateways.
- * Each instance is checked on `/readyz` every second and leaves the rotation after two failures, so a
- * dead instance or one draining after SIGTERM (its `/readyz` says 503 at once) gets no new work.
+ * Each instance is checked on `/readyz` (gateways every second, streaming instances every 3 s, more
+ * patient with a slow answer) and leaves the rotation after two or three failures, so a dead instance
+ * or one draining after SIGTERM (its `/readyz` says 503 at once) gets no new work.
  * Streams are not buffered (HAProxy forwards each event as it comes, with `http-no-delay`), idle for
  * at most 10 minutes (heartbeats come every minute), and a new stream that reaches a draining or
  * dead instance is tried again on another one, so SDKs move without seeing an error.
