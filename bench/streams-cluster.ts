@@ -23,7 +23,12 @@
  * ephemeral port range (about 28,000 connections). Reported besides: the edge processes' memory and
  * how the kernel spread the streams over them.
  *
- *   bun bench/streams-cluster.ts --edge --connections 30000 --streaming 2 --clients 6 --environments 10 --rounds 2
+ *   bun bench/streams-cluster.ts --edge --paced 100 --connections 30000 --streaming 2 --clients 6 --environments 10 --rounds 2
+ *
+ * `--paced N`: each load process sets up N streams at a time, the next N once their `put`s are in
+ * (without it, all of its streams at once). Through the edge an unpaced burst of 30,000 on this
+ * two-core machine makes the instances answer their health checks late, and the edge then takes
+ * them out and closes their streams (BENCHMARKS.md); the edge's answers, printed at the end, show it.
  */
 import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
