@@ -16,8 +16,16 @@
  * arrived (milliseconds since the epoch, as `performance.timeOrigin + performance.now()`, so
  * processes compare). `exit` ends it.
  *
- * Input (argv[2], JSON): { streamUrl, streamUrls?, adminUrl, token, project, flag, rounds, putBytes?,
- *   coordinated?, readyTimeoutMs?, patchTimeoutMs?, environments: [{ key, sdkKey, connections }] }
+ * With `localAddress` (an address of 127.0.0.0/8) the connections leave from it: one source address
+ * reaches one destination (an edge's single port) through at most the ephemeral port range (about
+ * 28,000 ports), so load processes that share such a port between them take an address each.
+ *
+ * With `paced` each batch of `batch` connections (default 250) waits for its `put`s before the next
+ * opens: at most that many streams are being set up at once per load process, as when SDKs start
+ * over minutes rather than all in one instant.
+ *
+ * Input (argv[2], JSON): { streamUrl, streamUrls?, localAddress?, paced?, batch?, adminUrl, token, project, flag, rounds,
+ *   putBytes?, coordinated?, readyTimeoutMs?, patchTimeoutMs?, environments: [{ key, sdkKey, connections }] }
  */
 
 export {};
@@ -31,6 +39,9 @@ interface Config {
   rounds: number;
   putBytes?: number;
   streamUrls?: string[];
+  localAddress?: string;
+  paced?: boolean;
+  batch?: number;
   coordinated?: boolean;
   readyTimeoutMs?: number;
   patchTimeoutMs?: number;
@@ -62,9 +73,11 @@ function open(env: number, sdkKey: string): Promise<void> {
   const conn: Conn = { env, sawPut: false, gotPut: false, bytes: 0, patchAt: undefined, closed: false };
   conns.push(conn);
   return new Promise((resolve) => {
+    // `localAddress` binds the socket before it connects (Bun passes it on; its types do not list it).
     Bun.connect({
       hostname: stream.hostname,
       port: Number(stream.port),
+      ...(config.localAddress ? ({ localAddress: config.localAddress } as object) : {}),
       socket: {
         open(s) {
           s.write(`GET /all HTTP/1.1\r\nHost: ${stream.host}\r\nAuthorization: ${sdkKey}\r\nAccept: text/event-stream\r\n\r\n`);
@@ -114,7 +127,15 @@ const plan: Array<[number, string]> = [];
 const most = Math.max(...config.environments.map((e) => e.connections));
 for (let i = 0; i < most; i++) config.environments.forEach((e, env) => i < e.connections && plan.push([env, e.sdkKey]));
 const openStarted = performance.now();
-for (let i = 0; i < plan.length; i += 250) await Promise.all(plan.slice(i, i + 250).map(([env, key]) => open(env, key)));
+const batch = config.batch ?? 250;
+for (let i = 0; i < plan.length; i += batch) {
+  const from = conns.length;
+  await Promise.all(plan.slice(i, i + batch).map(([env, key]) => open(env, key)));
+  if (config.paced) {
+    const opened = conns.slice(from);
+    await until(() => opened.every((c) => c.gotPut || c.closed), config.readyTimeoutMs ?? 120_000, "a batch's puts");
+  }
+}
 await until(() => conns.every((c) => c.gotPut || c.closed), config.readyTimeoutMs ?? 120_000, "every put");
 const openMs = performance.now() - openStarted;
 process.stdout.write(`${JSON.stringify({ ready: true, open: conns.filter((c) => !c.closed).length, errors, openMs })}\n`);

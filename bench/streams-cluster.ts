@@ -15,7 +15,22 @@
  *   bun bench/streams-cluster.ts --url http://127.0.0.1:8080 --admin-url http://127.0.0.1:8080 --token … [--pids 123,456]
  *
  * (--pids: the streaming processes, to measure their memory; without them memory is not reported).
+ *
+ * Through the edge the launcher starts in front (HAProxy, `--edge`): every stream goes to the edge's
+ * one port, and the edge's processes (`--edge-processes N`; by default as many as --connections needs
+ * under the file limit, infra/edge/capacity.ts) share it. Each load process then connects from an
+ * address of its own in 127.0.1.0/24, since one source address reaches one port through at most the
+ * ephemeral port range (about 28,000 connections). Reported besides: the edge processes' memory and
+ * how the kernel spread the streams over them.
+ *
+ *   bun bench/streams-cluster.ts --edge --paced 100 --connections 30000 --streaming 2 --clients 6 --environments 10 --rounds 2
+ *
+ * `--paced N`: each load process sets up N streams at a time, the next N once their `put`s are in
+ * (without it, all of its streams at once). Through the edge an unpaced burst of 30,000 on this
+ * two-core machine makes the instances answer their health checks late, and the edge then takes
+ * them out and closes their streams (BENCHMARKS.md); the edge's answers, printed at the end, show it.
  */
+import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -35,10 +50,13 @@ const { values } = parseArgs({
     "admin-url": { type: "string" },
     token: { type: "string" },
     pids: { type: "string" },
+    edge: { type: "boolean", default: false },
+    "edge-processes": { type: "string" },
+    paced: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
-const USAGE = "usage: bun bench/streams-cluster.ts [--connections 30000] [--streaming 2] [--clients 6] [--environments 10] [--rounds 2] [--url U --admin-url A --token T [--pids p1,p2]]\n";
+const USAGE = "usage: bun bench/streams-cluster.ts [--connections 30000] [--streaming 2] [--clients 6] [--environments 10] [--rounds 2] [--edge [--edge-processes N]] [--paced N] [--url U --admin-url A --token T [--pids p1,p2]]\n";
 if (values.help) {
   process.stdout.write(USAGE);
   process.exit(0);
@@ -48,7 +66,11 @@ const streamingCount = Number(values.streaming);
 const clientCount = Number(values.clients);
 const environments = Number(values.environments);
 const rounds = Number(values.rounds);
-if (![total, streamingCount, clientCount, environments, rounds].every((n) => Number.isInteger(n) && n > 0) || (values.url !== undefined && (!values["admin-url"] || !values.token))) {
+/** Streams each load process sets up at once (`--paced N`: the next N only once their puts are in); without it, every stream at once. */
+const paced = values.paced === undefined ? undefined : Number(values.paced);
+const edgeProcesses = values["edge-processes"] === undefined ? undefined : Number(values["edge-processes"]);
+const badEdge = (paced !== undefined && (!Number.isInteger(paced) || paced < 1)) || (edgeProcesses !== undefined && (!values.edge || !Number.isInteger(edgeProcesses) || edgeProcesses < 1)) || (values.edge && values.url !== undefined) || (values.edge && clientCount > 250);
+if (badEdge || ![total, streamingCount, clientCount, environments, rounds].every((n) => Number.isInteger(n) && n > 0) || (values.url !== undefined && (!values["admin-url"] || !values.token))) {
   process.stderr.write(USAGE);
   process.exit(2);
 }
@@ -59,6 +81,12 @@ function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
 }
 
+/** An edge process's memory: its master's RSS and its workers' (the master's children). */
+function edgeRssKiB(masterPid: number): number {
+  const children = Bun.spawnSync(["cat", `/proc/${masterPid}/task/${masterPid}/children`]).stdout.toString().trim().split(/\s+/).filter(Boolean).map(Number);
+  return [masterPid, ...children].reduce((sum, pid) => sum + rssKiB(pid), 0);
+}
+
 const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
 
 let cluster: Cluster | undefined;
@@ -66,19 +94,35 @@ const token = values.token ?? `streams-cluster-${crypto.randomUUID()}`;
 let adminUrl: string;
 let streamUrls: string[];
 let pids: number[];
+let warmUrls: string[];
 if (values.url) {
   adminUrl = values["admin-url"]!;
   streamUrls = [values.url];
   pids = values.pids ? values.pids.split(",").map(Number) : [];
+  warmUrls = streamUrls;
 } else {
-  log(`launching 1 gateway, 1 auth, 1 flags, ${streamingCount} streaming`);
+  log(`launching 1 gateway, 1 auth, 1 flags, ${streamingCount} streaming${values.edge ? ", the edge in front" : ""}`);
   // Room for this benchmark's streams on each instance (the default limit is 15,000).
-  cluster = await launchCluster({ counts: { gateway: 1, auth: 1, flags: 1, streaming: streamingCount }, adminToken: token, logLevel: "warn", env: { VEXIL_STREAM_LIMIT: "19000" } });
+  cluster = await launchCluster({
+    counts: { gateway: 1, auth: 1, flags: 1, streaming: streamingCount },
+    adminToken: token,
+    logLevel: "warn",
+    env: { VEXIL_STREAM_LIMIT: "19000" },
+    edge: values.edge,
+    edgeProcesses,
+    expectedStreams: total,
+  });
   adminUrl = cluster.gateways[0]!;
   const streaming = cluster.instances.filter((i) => i.kind === "streaming");
-  streamUrls = streaming.map((i) => i.url);
+  warmUrls = streaming.map((i) => i.url);
+  streamUrls = cluster.edge ? [cluster.edge.url] : warmUrls;
   pids = streaming.map((i) => i.process.pid);
+  if (cluster.edge) log(`edge: ${cluster.edge.url}, ${cluster.edge.processes.length} processes`);
 }
+const edge = cluster?.edge;
+/** Streams each edge process holds to the streaming instances now (its current worker's count). */
+const edgeStreams = async () =>
+  edge ? Promise.all(edge.processes.map(async (p) => (await p.servers()).filter((s) => s.backend === "streaming").reduce((n, s) => n + s.current, 0))) : [];
 const clients: Array<Subprocess<"pipe", "pipe", "inherit">> = [];
 const stopAll = async () => {
   for (const c of clients) c.kill("SIGTERM");
@@ -119,12 +163,13 @@ try {
   await admin("POST", `/api/v2/flags/${project}`, { key: "bench", name: "Bench" });
   const envs = (created.environments as Array<{ key: string; apiKey: string }>).map((e) => ({ key: e.key, sdkKey: e.apiKey }));
   // Warm up every instance with every environment, then settle before the baseline.
-  for (const url of streamUrls) {
+  for (const url of warmUrls) {
     const warm = await Promise.all(envs.flatMap((e) => Array.from({ length: 10 }, () => fetch(`${url}/all`, { headers: { authorization: e.sdkKey } }))));
     for (const res of warm) await res.body?.cancel();
   }
   await Bun.sleep(3_000);
   const before = pids.map(rssKiB);
+  const edgeBefore = edge ? edge.processes.map((p) => edgeRssKiB(p.process.pid)) : [];
 
   // Each load process takes an even share, spread over the environments and (in turn) the instances.
   const started = performance.now();
@@ -134,6 +179,8 @@ try {
     const config = {
       streamUrl: streamUrls[0],
       streamUrls: streamUrls.map((_, i) => streamUrls[(i + c) % streamUrls.length]),
+      localAddress: edge ? `127.0.1.${c + 1}` : undefined,
+      ...(paced ? { paced: true, batch: paced } : {}),
       adminUrl,
       token,
       project,
@@ -155,6 +202,8 @@ try {
   log(`${held} of ${total} streams open, every put in, after ${openSeconds.toFixed(1)} s (${openErrors} connection errors)`);
   await Bun.sleep(5_000);
   const after = pids.map(rssKiB);
+  const edgeAfter = edge ? edge.processes.map((p) => edgeRssKiB(p.process.pid)) : [];
+  const spread = await edgeStreams();
   const load = loadavg();
   for (const c of clients) {
     c.stdin.write("go\n");
@@ -209,11 +258,24 @@ try {
   console.log(`| streams asked | held (every put in) | streaming instances | load processes | patch events | missing | p50 (ms) | p99 (ms) | max (ms) | memory per stream | time to open all |`);
   console.log(`| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
   console.log(
-    `| ${total.toLocaleString("en-US")} | ${held.toLocaleString("en-US")} | ${values.url ? `behind ${values.url}` : streamingCount} | ${clientCount} | ${delivery.length.toLocaleString("en-US")} | ${missing} | ${ms(percentile(delivery, 50))} | ${ms(percentile(delivery, 99))} | ${ms(delivery.at(-1) ?? NaN)} | ${Number.isFinite(kib) ? `${kib.toFixed(1)} KiB` : "—"} | ${openSeconds.toFixed(0)} s |`,
+    `| ${total.toLocaleString("en-US")} | ${held.toLocaleString("en-US")} | ${values.url ? `behind ${values.url}` : edge ? `${streamingCount} behind the edge (${edge.processes.length} processes)` : streamingCount} | ${clientCount} | ${delivery.length.toLocaleString("en-US")} | ${missing} | ${ms(percentile(delivery, 50))} | ${ms(percentile(delivery, 99))} | ${ms(delivery.at(-1) ?? NaN)} | ${Number.isFinite(kib) ? `${kib.toFixed(1)} KiB` : "—"} | ${openSeconds.toFixed(0)} s |`,
   );
   console.log("");
   console.log(`- delivery: every stream's \`patch\` event of every change, from the PATCH response (an event before it counts 0); ${environments} environments × ${rounds} rounds, one change per environment and round`);
   console.log(`- memory: the streaming processes' RSS with the streams open and idle, less their RSS before (after a warm-up), divided by the streams held${pids.length ? ` (per instance: ${after.map((x, i) => `${((x - before[i]!) / 1024).toFixed(0)} MiB`).join(", ")})` : ""}`);
+  if (edge) {
+    const edgeKiB = edgeAfter.reduce((s, x, i) => s + x - edgeBefore[i]!, 0) / held;
+    console.log(
+      `- edge: ${edge.processes.length} HAProxy processes on one port; streams each held (to the streaming instances): ${spread.map((n) => n.toLocaleString("en-US")).join(", ")}; their RSS with the streams open: ${edgeAfter.map((x) => `${(x / 1024).toFixed(0)} MiB`).join(", ")} (before: ${edgeBefore.map((x) => `${(x / 1024).toFixed(0)} MiB`).join(", ")}), ${edgeKiB.toFixed(1)} KiB per stream`,
+    );
+  }
+  if (edge) {
+    // How the edge answered the streams (status and HAProxy's termination flags) and what it took out of the rotation: why a stream closed.
+    const answers = new Map<string, number>();
+    for (const e of edge.requests()) if (e.path === "/all") answers.set(`${e.status} ${e.end}`, (answers.get(`${e.status} ${e.end}`) ?? 0) + 1);
+    const downs = edge.processes.flatMap((p) => readFileSync(p.logFile, "utf8").split("\n").filter((l) => l.startsWith("[WARNING]") && l.includes(" is DOWN")).map((l) => l.replace(/^.*Server /, "").replace(/\. \d+ active.*$/, "")));
+    console.log(`- edge answers to the streams (status, termination flags): ${[...answers].map(([k, n]) => `${k}: ${n.toLocaleString("en-US")}`).join(", ")}; instances taken out of a process's rotation: ${downs.length === 0 ? "none" : downs.join("; ")}`);
+  }
   console.log(`- streams closed by the end: ${closed} (the last round's count of one load process at most); connection errors while opening: ${openErrors}`);
   console.log(`- command: \`bun bench/streams-cluster.ts ${process.argv.slice(2).filter((a) => a !== values.token).join(" ")}\``.replace(/ `$/, "`"));
   console.log(`- machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${cpus()[0]?.model ?? "?"}, bun ${Bun.version}; load average with the streams open: ${load.map((x) => x.toFixed(2)).join(" ")}`);

@@ -8,6 +8,12 @@
  * With `--edge` (or `edge: true`) HAProxy runs in front (`infra/edge/`): one URL for the REST API and
  * every SDK endpoint. An instance that exits without being asked to is started again on its port,
  * after a pause that doubles with each quick exit, as an orchestrator would.
+ *
+ * One HAProxy process holds at most about half its open-file limit in streams (two descriptors
+ * each), so for many SDK streams the edge runs as several processes on the one port, the kernel
+ * spreading new connections over them: `--edge-processes N`, or `--streams N` to size it from the
+ * streams expected and the file limit (`infra/edge/capacity.ts`; without either, one process).
+ *   bun infra/launcher.ts --edge --streams 30000 --gateway 2 --auth 1 --flags 2 --streaming 2
  *   bun infra/launcher.ts --nats-nodes 3 --gateway 2 --auth 1 --flags 2 --streaming 2
  *
  * With `--nats-nodes N` (N > 1) the bus is a cluster of N nats-servers and the instances are
@@ -17,9 +23,11 @@ import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync 
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { edgeProcessesFor, openFileLimit } from "./edge/capacity.ts";
 import { startEdge, type Edge, type EdgeServers } from "./edge/haproxy.ts";
 import { startNats, startNatsCluster, type NatsCluster, type NatsServer } from "./local/nats.ts";
 import { freePort } from "./local/ports.ts";
+import { QUICK_EXIT_MS, restartDelay } from "./local/restarts.ts";
 import { startPostgres, type PgServer, type PostgresOptions } from "./local/postgres.ts";
 
 export type ServiceKind = "gateway" | "auth" | "flags" | "streaming" | "webhooks";
@@ -39,6 +47,10 @@ export interface ClusterOptions {
   postgres?: PostgresOptions;
   /** Run HAProxy in front of the gateways and streaming instances (`cluster.edge`). */
   edge?: boolean;
+  /** HAProxy processes of the edge, on the one port (default: enough for `expectedStreams`, at least one). */
+  edgeProcesses?: number;
+  /** SDK streams the edge should hold at once: sizes `edgeProcesses` when that is not given. */
+  expectedStreams?: number;
   /** Start an instance again when it exits without `kill` or `stop` asking it to (default true). */
   restart?: boolean;
 }
@@ -105,14 +117,9 @@ export async function waitReady(url: string, timeoutMs = 30_000, process?: Subpr
   }
 }
 
-/** An instance that exits within this long of starting counts as a quick exit: the next pause doubles. */
-const QUICK_EXIT_MS = 30_000;
-const FIRST_RESTART_DELAY_MS = 250;
-const MAX_RESTART_DELAY_MS = 15_000;
-
-/** The pause before starting an instance again after its `quickExits`-th exit in a row soon after starting (250 ms, 500 ms, … 15 s). */
-export function restartDelay(quickExits: number): number {
-  return Math.min(FIRST_RESTART_DELAY_MS * 2 ** Math.max(0, quickExits - 1), MAX_RESTART_DELAY_MS);
+/** The edge's processes: as asked, or as many as the expected streams need under this file limit. */
+export function edgeProcessCount(options: Pick<ClusterOptions, "edgeProcesses" | "expectedStreams">, fileLimit = openFileLimit()): number {
+  return options.edgeProcesses ?? edgeProcessesFor(options.expectedStreams ?? 0, fileLimit);
 }
 
 export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
@@ -225,7 +232,7 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
       ...Array.from({ length: options.counts.webhooks ?? 0 }, () => spawn("webhooks")),
       ...Array.from({ length: options.counts.gateway }, () => spawn("gateway")),
     ]);
-    if (options.edge) edge = await startEdge(edgeServers(), logDir);
+    if (options.edge) edge = await startEdge(edgeServers(), logDir, { processes: edgeProcessCount(options), restart });
   } catch (e) {
     const logs = instances.map((i) => { try { return readFileSync(`${i.logFile}.err`, "utf8").slice(-2000); } catch { return ""; } }).join("\n");
     await stopAll();
@@ -264,7 +271,7 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
       await waitReady(instance.url, Math.max(1, deadline - Date.now()), instance.process);
     },
     logs() {
-      return [...instances.flatMap((i) => [i.logFile, `${i.logFile}.err`]), ...(edge ? [edge.logFile] : [])]
+      return [...instances.flatMap((i) => [i.logFile, `${i.logFile}.err`]), ...(edge ? edge.processes.map((p) => p.logFile) : [])]
         .map((f) => {
           try {
             return readFileSync(f, "utf8");
@@ -279,33 +286,40 @@ export async function launchCluster(options: ClusterOptions): Promise<Cluster> {
   return cluster;
 }
 
-const USAGE = "usage: bun infra/launcher.ts [--edge] [--gateway N] [--auth N] [--flags N] [--streaming N] [--webhooks N] [--nats-nodes N]";
+const USAGE = "usage: bun infra/launcher.ts [--edge [--edge-processes N | --streams N]] [--gateway N] [--auth N] [--flags N] [--streaming N] [--webhooks N] [--nats-nodes N]";
 
-function parseArgs(argv: string[]): { counts: Record<ServiceKind, number>; edge: boolean; natsNodes: number } {
-  const counts: Record<ServiceKind, number> = { gateway: 1, auth: 1, flags: 1, streaming: 1, webhooks: 1 };
-  let edge = false;
-  let natsNodes = 1;
+interface LauncherArgs {
+  counts: Record<ServiceKind, number>;
+  edge: boolean;
+  natsNodes: number;
+  edgeProcesses?: number;
+  expectedStreams?: number;
+}
+
+export function parseLauncherArgs(argv: string[]): LauncherArgs {
+  const args: LauncherArgs = { counts: { gateway: 1, auth: 1, flags: 1, streaming: 1, webhooks: 1 }, edge: false, natsNodes: 1 };
+  const whole = (n: number, min: number, max: number) => {
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(USAGE);
+    return n;
+  };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--edge") {
-      edge = true;
+      args.edge = true;
       continue;
     }
     const option = argv[i]?.replace(/^--/, "");
     const n = Number(argv[++i]);
-    if (option === "nats-nodes") {
-      if (!Number.isInteger(n) || n < 1 || n > 7) throw new Error(USAGE);
-      natsNodes = n;
-      continue;
-    }
-    const kind = option as ServiceKind;
-    if (!(kind in counts) || !Number.isInteger(n) || n < 0 || n > 16) throw new Error(USAGE);
-    counts[kind] = n;
+    if (option === "nats-nodes") args.natsNodes = whole(n, 1, 7);
+    else if (option === "edge-processes") args.edgeProcesses = whole(n, 1, 32);
+    else if (option === "streams") args.expectedStreams = whole(n, 0, 1_000_000);
+    else if (option && option in args.counts) args.counts[option as ServiceKind] = whole(n, 0, 16);
+    else throw new Error(USAGE);
   }
-  return { counts, edge, natsNodes };
+  return args;
 }
 
 if (import.meta.main) {
-  const { counts, edge, natsNodes } = parseArgs(process.argv.slice(2));
+  const { counts, edge, natsNodes, edgeProcesses, expectedStreams } = parseLauncherArgs(process.argv.slice(2));
   const adminToken = process.env.VEXIL_ADMIN_TOKEN ?? `local-admin-${crypto.randomUUID()}`;
   const cluster = await launchCluster({
     counts,
@@ -313,13 +327,18 @@ if (import.meta.main) {
     databaseUrl: process.env.DATABASE_URL,
     natsUrl: process.env.NATS_URL,
     edge,
+    edgeProcesses,
+    expectedStreams,
     natsNodes,
     // A local cluster by hand favours speed: a crash of its throwaway Postgres may lose the last
     // acknowledged commits. Tests and fault runs keep the default (durable acknowledgements).
     postgres: { fastCommits: true },
   });
   console.log(`Vexil cluster running (logs in ${cluster.logDir})`);
-  if (cluster.edge) console.log(`  edge: ${cluster.edge.url}`);
+  if (cluster.edge) {
+    console.log(`  edge: ${cluster.edge.url}`);
+    console.log(`  edge processes: ${cluster.edge.processes.length} (status: ${cluster.edge.processes.map((p) => `${p.statsUrl}/stats`).join(", ")})`);
+  }
   for (const node of cluster.natsCluster?.nodes ?? []) console.log(`  nats: ${node.url}`);
   for (const url of cluster.gateways) console.log(`  gateway: ${url}`);
   console.log(`  admin token: ${process.env.VEXIL_ADMIN_TOKEN ? "(VEXIL_ADMIN_TOKEN)" : adminToken}`);
@@ -328,4 +347,4 @@ if (import.meta.main) {
   process.on("SIGTERM", stop);
 }
 
-export { freePort };
+export { freePort, restartDelay };

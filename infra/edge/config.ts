@@ -7,8 +7,9 @@
  *
  * What it does: every SDK path (`STREAMING_PATHS`, the same expression the all-in-one process routes
  * by) goes to the streaming instances, everything else (REST, the docs, health) to the gateways.
- * Each instance is checked on `/readyz` every second and leaves the rotation after two failures, so a
- * dead instance or one draining after SIGTERM (its `/readyz` says 503 at once) gets no new work.
+ * Each instance is checked on `/readyz` (gateways every second, streaming instances every 3 s, more
+ * patient with a slow answer) and leaves the rotation after two or three failures, so a dead instance
+ * or one draining after SIGTERM (its `/readyz` says 503 at once) gets no new work.
  * Streams are not buffered (HAProxy forwards each event as it comes, with `http-no-delay`), idle for
  * at most 10 minutes (heartbeats come every minute), and a new stream that reaches a draining or
  * dead instance is tried again on another one, so SDKs move without seeing an error.
@@ -95,6 +96,8 @@ export function renderEdgeConfig(options: EdgeConfigOptions): string {
     `  http-error status 504 content-type application/json lf-string '{"code":"gateway_timeout","message":"The instance that took this request did not answer in time","id":"%ID"}'`,
     "  # /readyz every second; two failures take an instance out, two successes bring it back.",
     "  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2",
+    "  # A check fails on an error answer or a refused connection at once, a slow answer only after 5 s.",
+    "  timeout check 5s",
     "",
     ...(dns
       ? [
@@ -110,6 +113,8 @@ export function renderEdgeConfig(options: EdgeConfigOptions): string {
         ]
       : []),
     "frontend vexil",
+    "  # Several edge processes may listen on this address at once: HAProxy binds with SO_REUSEPORT on",
+    "  # Linux (unless `noreuseport`) and the kernel spreads new connections over them; see infra/README.md.",
     `  bind ${options.bind}`,
     "  # A request is logged when its answer starts, so a stream's status shows while it runs.",
     "  option logasap",
@@ -145,8 +150,13 @@ export function renderEdgeConfig(options: EdgeConfigOptions): string {
     "  option http-no-delay",
     `  timeout server ${STREAM_IDLE_TIMEOUT}`,
     "  # An instance that leaves the rotation (not ready: bus lost, draining) has its streams",
-    "  # closed, so their SDKs reconnect to one that is.",
-    "  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2 on-marked-down shutdown-sessions",
+    "  # closed, so their SDKs reconnect to one that is. Taking one out by mistake would close every",
+    "  # stream it holds and send them all to the others at once, so a busy instance (thousands of",
+    "  # streams opening, a connect queued for a SYN resend) is given time: checks every 3 s, which",
+    "  # is also their connect timeout, 10 s for the answer, three failures; a 503 or a refused",
+    "  # connection still fails a check at once.",
+    "  default-server inter 3s fastinter 1s downinter 2s fall 3 rise 2 on-marked-down shutdown-sessions",
+    "  timeout check 10s",
     ...servers("streaming", options.streaming),
     "",
     "frontend edge-status",
