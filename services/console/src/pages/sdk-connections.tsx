@@ -3,7 +3,7 @@
  * instance and SDK, as `GET …/environments/{key}/sdk-connections` gathers them. Asked again every
  * five seconds while the page is open (connections come and go without any change to announce).
  */
-import { Alert, Anchor, Badge, Button, Code, Group, SimpleGrid, Paper, Stack, Table, Text, Title } from "@mantine/core";
+import { Alert, Anchor, Button, Code, Group, SimpleGrid, Paper, Stack, Table, Text, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "wouter";
 import { api, enc, errorText, type Project } from "../api.ts";
@@ -123,11 +123,7 @@ export function SdkConnectionsPage({ projectKey, envKey }: { projectKey: string;
               <Table.Tr key={`${g.instance}|${g.kind}|${named(g.sdk)}|${g.wrapper ? named(g.wrapper) : ""}`} data-testid="sdk-connection">
                 <Table.Td>{named(g.sdk)}</Table.Td>
                 <Table.Td>{g.wrapper ? named(g.wrapper) : "—"}</Table.Td>
-                <Table.Td>
-                  <Badge variant="light" color={g.kind.endsWith("-stream") ? "teal" : "gray"}>
-                    {KIND_LABELS[g.kind] ?? g.kind}
-                  </Badge>
-                </Table.Td>
+                <Table.Td>{KIND_LABELS[g.kind] ?? g.kind}</Table.Td>
                 <Table.Td>{g.kind.endsWith("-stream") ? g.count : `${g.count} ${g.count === 1 ? "request" : "requests"}, last ${when(g.lastSeen)}`}</Table.Td>
                 <Table.Td>{when(g.connectedSince)}</Table.Td>
                 <Table.Td>#{g.lastEventSeq}</Table.Td>
