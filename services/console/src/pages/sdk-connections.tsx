@@ -3,7 +3,7 @@
  * instance and SDK, as `GET …/environments/{key}/sdk-connections` gathers them. Asked again every
  * five seconds while the page is open (connections come and go without any change to announce).
  */
-import { Alert, Anchor, Button, Code, Group, SimpleGrid, Paper, Stack, Table, Text, Title } from "@mantine/core";
+import { Alert, Anchor, Button, Code, Group, Paper, Stack, Table, Text, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "wouter";
 import { api, enc, errorText, type Project } from "../api.ts";
@@ -48,7 +48,7 @@ const when = (ms: number) => new Date(ms).toLocaleString();
 
 function Figure({ label, value }: { label: string; value: number }) {
   return (
-    <Paper withBorder p="sm">
+    <Paper withBorder p="sm" miw={140}>
       <Text size="xs" c="dimmed">
         {label}
       </Text>
@@ -87,13 +87,13 @@ export function SdkConnectionsPage({ projectKey, envKey }: { projectKey: string;
       {connections.error && <Alert color="red">{errorText(connections.error)}</Alert>}
       {data && (
         <>
-          <SimpleGrid cols={{ base: 2, sm: 5 }} aria-label="Totals">
+          <Group aria-label="Totals" role="group">
             <Figure label="Streams" value={data.totals.streams} />
             <Figure label="Server-side" value={data.totals.serverStreams} />
             <Figure label="Client-side" value={data.totals.clientStreams} />
             <Figure label="Mobile" value={data.totals.mobileStreams} />
             <Figure label="Polling requests" value={data.totals.pollingRequests} />
-          </SimpleGrid>
+          </Group>
           <Text size="sm" data-testid="instances-answered">
             {data.instancesAnswered === 1 ? "1 streaming instance answered" : `${data.instancesAnswered} streaming instances answered`}
             {data.instances.length > 0 && `: ${data.instances.map((i) => `${i.instance} (${i.streams} ${i.streams === 1 ? "stream" : "streams"}${i.environmentSeq === null ? "" : `, data at #${i.environmentSeq}`})`).join("; ")}`}
