@@ -126,7 +126,10 @@ export class NatsBus implements Bus {
     const replies: BusMessage[] = [];
     return new Promise<BusMessage[]>((resolve) => {
       let quiet: ReturnType<typeof setTimeout> | undefined;
+      let done = false;
       const finish = () => {
+        if (done) return;
+        done = true;
         clearTimeout(limit);
         clearTimeout(quiet);
         sub.unsubscribe();
@@ -135,7 +138,7 @@ export class NatsBus implements Bus {
       const limit = setTimeout(finish, options.timeoutMs);
       const sub = this.nc.subscribe(inbox, {
         callback: (err, msg) => {
-          if (err) return;
+          if (err || done) return;
           // The server's "no responders" status: nobody serves the subject.
           if (msg.data.length === 0 && msg.headers?.code === 503) return finish();
           replies.push({ subject, data: msg.data, headers: fromNatsHeaders(msg.headers) });
