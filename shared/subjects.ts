@@ -37,6 +37,8 @@ export const subjects = {
   streamingEvaluations: "vexil.streaming.evaluations",
   /** Streaming → every flags instance: how many streams of an instance a flag's change reached, and when (delivery receipts). */
   streamingReceipts: "vexil.streaming.receipts",
+  /** Flags → every streaming instance (no queue group, scatter/gather): the SDK connections an instance serves for one environment. */
+  streamingConnections: "vexil.streaming.connections",
   /** Gateways → gateways: calls admitted per caller and route in the current rate-limit window. */
   gatewayRate: "vexil.gateway.rate",
   /** Gateways → auth (queue group): tokens last used, members last seen. */

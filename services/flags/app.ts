@@ -12,6 +12,7 @@ import { compatRoutes } from "./routes/compat.ts";
 import { environmentRoutes } from "./routes/environments.ts";
 import { flagStatusRoutes } from "./routes/flag-statuses.ts";
 import { deliveryRoutes } from "./routes/deliveries.ts";
+import { sdkConnectionRoutes } from "./routes/sdk-connections.ts";
 import { flagRoutes } from "./routes/flags.ts";
 import { flagsAsCodeRoutes } from "./routes/flags-as-code.ts";
 import { projectRoutes } from "./routes/projects.ts";
@@ -41,6 +42,7 @@ export function createFlagsApp(ctx: FlagsContext, assertions: Assertions, unleas
     .use(flagRoutes(ctx, assertions))
     .use(flagStatusRoutes(ctx, assertions))
     .use(deliveryRoutes(ctx, assertions))
+    .use(sdkConnectionRoutes(ctx, assertions))
     .use(segmentRoutes(ctx, assertions))
     .use(scheduledChangeRoutes(ctx, assertions))
     .use(approvalRoutes(ctx, assertions))

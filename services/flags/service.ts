@@ -13,6 +13,7 @@ import { bootstrapDefaultProject } from "./domain/projects.ts";
 import { busKeyIssuer } from "./env-keys-client.ts";
 import { createDeliveryLedger, subscribeToReceipts } from "./delivery-ledger.ts";
 import { startOutboxRelay } from "./outbox-relay.ts";
+import { busSdkConnections } from "./sdk-connections-client.ts";
 import { publishLiveChanges } from "./live-publisher.ts";
 import { executeItem } from "./domain/schedules/execute.ts";
 import { createScheduler } from "./scheduler.ts";
@@ -57,6 +58,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     logger: options.logger,
     now: Date.now,
     deliveries: ledger,
+    sdkConnections: busSdkConnections(options.bus),
   };
   // Committed changes for the console's live feed, through the gateways.
   const unlistenLive = await publishLiveChanges(options.database, options.bus, options.logger);

@@ -13,6 +13,7 @@ import type { KeyVerifier } from "./sdk-keys.ts";
 import { clientRoutes } from "./client-routes.ts";
 import type { ClientStreams } from "./client-sdk.ts";
 import { ofrepRoutes } from "./ofrep.ts";
+import type { SdkConnections } from "./sdk-connections.ts";
 import { matchesEtag, sdkGrant, type ServerStreams } from "./server-sdk.ts";
 
 export interface StreamingParts {
@@ -24,15 +25,22 @@ export interface StreamingParts {
   all: AllDataCache;
   clientStreams: ClientStreams;
   counts: EvaluationCounts;
+  /** This instance's SDK connections: streams register themselves, polling requests are noted here. */
+  connections: SdkConnections;
 }
 
 const Key = t.Object({ key: t.String({ maxLength: 256 }) });
 const json = (body: string | Uint8Array, headers: Record<string, string> = {}) => new Response(body, { headers: { "content-type": "application/json; charset=utf-8", ...headers } });
 
 export function createStreamingApp(parts: StreamingParts) {
-  const { keys, feeds, serverStreams, all, counts } = parts;
+  const { keys, feeds, serverStreams, all, counts, connections } = parts;
 
-  const feedOf = async (request: Request) => feeds.get((await sdkGrant(keys, request)).environmentId);
+  /** The feed a polling server-side SDK asks for, the request noted as that SDK's. */
+  const feedOf = async (request: Request) => {
+    const feed = await feeds.get((await sdkGrant(keys, request)).environmentId);
+    connections.polled(feed.environmentId, "server-polling", request.headers, feed.seq);
+    return feed;
+  };
   const item = async (request: Request, kind: "flags" | "segments", key: string) => {
     const feed = await feedOf(request);
     const found = (kind === "flags" ? feed.flags : feed.segments).get(key);
@@ -52,7 +60,7 @@ export function createStreamingApp(parts: StreamingParts) {
       .use(clientRoutes(parts))
       .use(ofrepRoutes({ keys, feeds, logger: parts.logger }))
       // Server-side SDKs: the stream of every flag and segment.
-      .get("/all", async ({ request }) => serverStreams.open(await sdkGrant(keys, request)))
+      .get("/all", async ({ request }) => serverStreams.open(await sdkGrant(keys, request), request.headers))
       // Polling: the same data, with an ETag.
       .get("/sdk/latest-all", async ({ request }) => {
         const { body, etag } = all.poll(await feedOf(request));

@@ -10,12 +10,14 @@ import type { FeedHub } from "./feeds.ts";
 import { clientFeed, contextFrom, evaluateAll, type ClientKind, type ClientStreams } from "./client-sdk.ts";
 import { presentedCredential } from "@vexil/shared/http/credentials";
 import { requireGrant, type KeyVerifier } from "./sdk-keys.ts";
+import type { SdkConnections } from "./sdk-connections.ts";
 
 export interface ClientRouteParts {
   keys: KeyVerifier;
   feeds: FeedHub;
   clientStreams: ClientStreams;
   counts: EvaluationCounts;
+  connections: SdkConnections;
 }
 
 /**
@@ -58,19 +60,20 @@ async function reportBody(request: Request): Promise<unknown> {
 const reasonsWanted = (request: Request) => new URL(request.url).searchParams.get("withReasons") === "true";
 
 export function clientRoutes(parts: ClientRouteParts) {
-  const { keys, feeds, clientStreams, counts } = parts;
+  const { keys, feeds, clientStreams, counts, connections } = parts;
 
   const mobileGrant = (request: Request) => requireGrant(keys, "mob", presentedCredential(request));
 
   const poll = async (environmentId: string, request: Request, kind: ClientKind, encoded: string | undefined) => {
     const context = contextFrom(encoded, encoded === undefined ? await reportBody(request) : undefined);
     const feed = await clientFeed(feeds, environmentId);
+    connections.polled(environmentId, kind === "client" ? "client-polling" : "mobile-polling", request.headers, feed.seq);
     return evaluateAll(feed, context, kind, reasonsWanted(request));
   };
   const stream = async (environmentId: string, selector: string, request: Request, kind: ClientKind, encoded: string | undefined) => {
     const context = contextFrom(encoded, encoded === undefined ? await reportBody(request) : undefined);
     await clientFeed(feeds, environmentId);
-    return clientStreams.open(environmentId, selector, context, kind, reasonsWanted(request));
+    return clientStreams.open(environmentId, selector, context, kind, reasonsWanted(request), request.headers);
   };
   const accepted = async (environmentId: string, request: Request) => {
     counts.accept(environmentId, new Uint8Array(await request.arrayBuffer()), (request.headers.get("content-encoding") ?? "").toLowerCase().includes("gzip"));

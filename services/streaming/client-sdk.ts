@@ -12,6 +12,7 @@ import { evaluateIn } from "./evaluations.ts";
 import { FeedGroups, type Feed, type FeedHub, type FeedUpdate } from "./feeds.ts";
 import type { StreamTag } from "./server-sdk.ts";
 import { unavailable } from "./server-sdk.ts";
+import type { SdkConnections, StreamConnection } from "./sdk-connections.ts";
 import { sseEvent, type Stream, type StreamHub } from "./streams.ts";
 
 export type ClientKind = "client" | "mobile";
@@ -131,6 +132,7 @@ function referencesSegments(item: SdkItem, segments: Set<string>): boolean {
 
 interface ClientStream {
   stream: Stream;
+  connection: StreamConnection;
   context: EvaluationContext;
   kind: ClientKind;
   withReasons: boolean;
@@ -141,6 +143,8 @@ export class ClientStreams {
   /** What a change affects is worked out once per environment; each stream then evaluates those flags for its context. */
   private readonly groups = new FeedGroups<ClientStream>((update, feed, streams) => {
     const count = { client: { put: 0, patch: 0, delete: 0 }, mobile: { put: 0, patch: 0, delete: 0 } };
+    // Each stream is up to date with the change once it was looked at for it, sent something or not.
+    for (const s of streams) s.connection.seq = feed.seq;
     if (update.type === "put") {
       for (const s of streams) {
         s.stream.send(sseEvent("put", evaluateAll(feed, s.context, s.kind, s.withReasons)));
@@ -174,28 +178,35 @@ export class ClientStreams {
   constructor(
     private readonly hub: StreamHub<StreamTag>,
     private readonly feeds: FeedHub,
+    private readonly connections: SdkConnections,
   ) {}
 
-  async open(environmentId: string, selector: string, context: EvaluationContext, kind: ClientKind, withReasons: boolean): Promise<Response> {
+  /** Opens an `eval`/`meval` stream; `headers` name the SDK (SDK connections). */
+  async open(environmentId: string, selector: string, context: EvaluationContext, kind: ClientKind, withReasons: boolean, headers: Headers): Promise<Response> {
     const feed = await this.feeds.get(environmentId);
     let leave = () => {};
     let uncount = () => {};
+    let forget = () => {};
     const opened = this.hub.open({
       initial: sseEvent("put", evaluateAll(feed, context, kind, withReasons)),
       tag: { environmentId, selector },
       onClose: () => {
         uncount();
         leave();
+        forget();
       },
     });
     if (!opened) throw unavailable();
     sent[kind]("put", 1);
     uncount = streamOpened(feed.environmentId, feed.projectKey, feed.environmentKey, kind);
-    leave = this.groups.join(feed, { stream: opened.stream, context, kind, withReasons });
+    const { connection, closed } = this.connections.opened(feed.environmentId, kind === "client" ? "client-stream" : "mobile-stream", headers, feed.seq);
+    forget = closed;
+    leave = this.groups.join(feed, { stream: opened.stream, connection, context, kind, withReasons });
     // Closed before it joined (the client went away at once): nothing will call leave later.
     if (opened.stream.closed) {
       uncount();
       leave();
+      forget();
     }
     return opened.response;
   }

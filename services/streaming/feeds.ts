@@ -209,6 +209,12 @@ export class FeedHub {
     return feed;
   }
 
+  /** The sequence number of the environment's data held here, without loading it; undefined when none is held. */
+  heldSeq(environmentId: string): number | undefined {
+    const feed = this.feeds.get(environmentId);
+    return feed?.loaded ? feed.seq : undefined;
+  }
+
   size(): number {
     return this.feeds.size;
   }

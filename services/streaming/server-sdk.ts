@@ -12,12 +12,18 @@ import type { AllDataCache } from "./all-data.ts";
 import { FeedGroups, type Feed, type FeedHub, type FeedUpdate } from "./feeds.ts";
 import { presentedCredential } from "@vexil/shared/http/credentials";
 import { requireGrant, type KeyGrant, type KeyVerifier } from "./sdk-keys.ts";
+import type { SdkConnections, StreamConnection } from "./sdk-connections.ts";
 import { sseEvent, type Stream, type StreamHub } from "./streams.ts";
 
 export interface StreamTag {
   environmentId: string;
   /** The credential's public part (an SDK key's or mobile key's selector); empty for client-side IDs. */
   selector: string;
+}
+
+interface ServerStream {
+  stream: Stream;
+  connection: StreamConnection;
 }
 
 const path = (kind: "flag" | "segment", key: string) => `/${kind === "flag" ? "flags" : "segments"}/${key}`;
@@ -36,40 +42,49 @@ function serverEvent(update: FeedUpdate, feed: Feed, all: AllDataCache): Uint8Ar
 
 export class ServerStreams {
   /** Each change is encoded once per environment and the same bytes go to all its streams. */
-  private readonly groups = new FeedGroups<Stream>((update, feed, streams) => {
+  private readonly groups = new FeedGroups<ServerStream>((update, feed, members) => {
     const bytes = serverEvent(update, feed, this.all);
-    for (const stream of streams) stream.send(bytes);
-    sent(update.type === "upsert" ? "patch" : update.type, streams.size);
-    return streams.size;
+    for (const member of members) {
+      member.stream.send(bytes);
+      member.connection.seq = feed.seq;
+    }
+    sent(update.type === "upsert" ? "patch" : update.type, members.size);
+    return members.size;
   });
 
   constructor(
     private readonly hub: StreamHub<StreamTag>,
     private readonly feeds: FeedHub,
     private readonly all: AllDataCache,
+    private readonly connections: SdkConnections,
   ) {}
 
-  /** Opens an `/all` stream for `grant`: the `put` now, then every change. */
-  async open(grant: KeyGrant): Promise<Response> {
+  /** Opens an `/all` stream for `grant`: the `put` now, then every change. `headers` name the SDK (SDK connections). */
+  async open(grant: KeyGrant, headers: Headers): Promise<Response> {
     const feed = await this.feeds.get(grant.environmentId);
     let leave = () => {};
     let uncount = () => {};
+    let forget = () => {};
     const opened = this.hub.open({
       initial: this.all.put(feed),
       tag: { environmentId: feed.environmentId, selector: grant.selector },
       onClose: () => {
         uncount();
         leave();
+        forget();
       },
     });
     if (!opened) throw unavailable();
     sent("put", 1);
     uncount = streamOpened(feed.environmentId, feed.projectKey, feed.environmentKey, "server");
-    leave = this.groups.join(feed, opened.stream);
+    const { connection, closed } = this.connections.opened(feed.environmentId, "server-stream", headers, feed.seq);
+    forget = closed;
+    leave = this.groups.join(feed, { stream: opened.stream, connection });
     // Closed before it joined (the client went away at once): nothing will call leave later.
     if (opened.stream.closed) {
       uncount();
       leave();
+      forget();
     }
     return opened.response;
   }

@@ -20,6 +20,12 @@ export interface SubscribeOptions {
   queue?: string;
 }
 
+export interface GatherOptions {
+  timeoutMs: number;
+  quietMs: number;
+  headers?: Headers;
+}
+
 export interface Subscription {
   unsubscribe(): void;
 }
@@ -44,6 +50,14 @@ export interface Bus {
   /** A request/reply responder; what the handler returns is the reply. */
   serve(subject: string, handler: (msg: BusMessage) => Promise<Reply> | Reply, options?: SubscribeOptions): Subscription;
   request(subject: string, data: Uint8Array, options: { timeoutMs: number; headers?: Headers }): Promise<BusMessage>;
+  /**
+   * Scatter/gather: one request to every responder of `subject` (plain subscribers, one member per
+   * queue group), answering every reply that came back — none when nobody serves it. Stops at
+   * `timeoutMs`, or `quietMs` after the latest reply (how many will answer is not known up front;
+   * replies of one request arrive close together), or once every responder answered where that is
+   * known (in process).
+   */
+  gather(subject: string, data: Uint8Array, options: GatherOptions): Promise<BusMessage[]>;
   /** Resolves once the server has everything published so far (so subscribers get it before any later reply). */
   flush(): Promise<void>;
   /** Resolves when the bus is reachable; rejects otherwise. */

@@ -5,7 +5,7 @@
  */
 import { withoutDeadline } from "../deadline.ts";
 import { busRequestFailed } from "../metrics.ts";
-import { BusError, subjectMatches, type Bus, type BusMessage, type Headers, type Reply, type SubscribeOptions, type Subscription } from "./bus.ts";
+import { BusError, subjectMatches, type Bus, type BusMessage, type GatherOptions, type Headers, type Reply, type SubscribeOptions, type Subscription } from "./bus.ts";
 
 interface Entry {
   pattern: string;
@@ -66,6 +66,26 @@ export class MemoryBus implements Bus {
         clearTimeout(timer);
         resolve({ subject, data: reply.data, headers: reply.headers ?? {} });
       });
+    });
+  }
+
+  gather(subject: string, data: Uint8Array, options: GatherOptions): Promise<BusMessage[]> {
+    if (this.closed) return Promise.reject(new BusError("closed", subject));
+    const targets = this.pick(subject, true);
+    const replies: BusMessage[] = [];
+    if (targets.length === 0) return Promise.resolve(replies);
+    // Every responder is known here: the answer is complete when each has replied, or at the time limit.
+    return new Promise<BusMessage[]>((resolve) => {
+      const timer = setTimeout(() => resolve(replies), options.timeoutMs);
+      for (const target of targets) {
+        target.deliver({ subject, data, headers: options.headers ?? {} }, (reply) => {
+          replies.push({ subject, data: reply.data, headers: reply.headers ?? {} });
+          if (replies.length === targets.length) {
+            clearTimeout(timer);
+            resolve(replies);
+          }
+        });
+      }
     });
   }
 

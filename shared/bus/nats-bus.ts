@@ -1,6 +1,6 @@
 /** The bus over a real nats-server (core NATS: subjects, queue groups, request/reply). */
-import { connect, ErrorCode, headers as natsHeaders, NatsError, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSubscription } from "nats";
-import { BusError, type Bus, type BusMessage, type Headers, type Reply, type SubscribeOptions, type Subscription } from "./bus.ts";
+import { connect, createInbox, ErrorCode, headers as natsHeaders, NatsError, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSubscription } from "nats";
+import { BusError, type Bus, type BusMessage, type GatherOptions, type Headers, type Reply, type SubscribeOptions, type Subscription } from "./bus.ts";
 import { OutgoingBatch } from "./outgoing-batch.ts";
 import { ReplyInbox, RequestFailed } from "./reply-inbox.ts";
 import type { Logger } from "../logger.ts";
@@ -148,6 +148,37 @@ export class NatsBus implements Bus {
       }
     });
     return reply;
+  }
+
+  async gather(subject: string, data: Uint8Array, options: GatherOptions): Promise<BusMessage[]> {
+    if (!this.connected) throw new BusError("disconnected", subject);
+    if (this.nc.isClosed() || this.nc.isDraining()) throw new BusError("closed", subject);
+    const inbox = createInbox();
+    const replies: BusMessage[] = [];
+    return new Promise<BusMessage[]>((resolve) => {
+      let quiet: ReturnType<typeof setTimeout> | undefined;
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(limit);
+        clearTimeout(quiet);
+        sub.unsubscribe();
+        resolve(replies);
+      };
+      const limit = setTimeout(finish, options.timeoutMs);
+      const sub = this.nc.subscribe(inbox, {
+        callback: (err, msg) => {
+          if (err || done) return;
+          // The server's "no responders" status: nobody serves the subject.
+          if (msg.data.length === 0 && msg.headers?.code === 503) return finish();
+          replies.push({ subject, data: msg.data, headers: fromNatsHeaders(msg.headers) });
+          clearTimeout(quiet);
+          quiet = setTimeout(finish, options.quietMs);
+        },
+      });
+      this.nc.publish(subject, data, { reply: inbox, headers: toNatsHeaders(options.headers) });
+    });
   }
 
   async flush(): Promise<void> {

@@ -12,7 +12,8 @@
  * deliveries its receiver gets, and its delivery log lists them; a segment gets targets and a rule; a
  * custom role and a member invited with it are made; the flag page edits settings, variation names,
  * other context kinds' targets and prerequisites, and a target's removal date; a flag's delivery
- * receipts show the SDK's stream. axe-core finds no
+ * receipts show the SDK's stream; an environment's SDK connections list the SDKs streaming to it and
+ * follow them while the page is open. axe-core finds no
  * serious or critical violations on the main pages, and
  * no page breaks the Content-Security-Policy. Screenshots of the pages go to a temporary directory, or
  * to `VEXIL_CONSOLE_SHOTS` (`docs/console` keeps them in the repository).
@@ -722,6 +723,57 @@ describe("console", () => {
     expect(first[2]).toBe(String(api[0].streams));
     await checkPage(page, "deliveries");
   });
+
+  test("an environment's SDK connections: the empty state, the SDKs connected with their kind and count, kept current while the page is open", async () => {
+    const project = await admin.call("POST", "/api/v2/projects", { body: { key: "conns", name: "Conns", environments: [{ key: "live", name: "Live", color: "00ff00" }, { key: "quiet", name: "Quiet", color: "aaaaaa" }] } });
+    expect(project.status).toBe(201);
+    const live = project.body.environments.find((e: { key: string }) => e.key === "live");
+    const { context: other, page: p } = await signedIn(EMAIL, "/projects/conns/environments");
+    const streams: AbortController[] = [];
+    /** An SDK stream of `live` opened over raw HTTP; answers once the `put` has started arriving. */
+    const openStream = async (path: string, headers: Record<string, string>) => {
+      const abort = new AbortController();
+      const res = await fetch(vexil.url + path, { headers, signal: abort.signal });
+      expect(res.status).toBe(200);
+      await res.body!.getReader().read();
+      streams.push(abort);
+      return abort;
+    };
+    try {
+      await p.getByRole("link", { name: "SDK connections of Quiet" }).click();
+      await p.getByTestId("no-connections").waitFor();
+      expect(await p.getByTestId("instances-answered").textContent()).toStartWith("1 streaming instance answered");
+      await checkPage(p, "sdk-connections-empty");
+
+      const go = await openStream("/all", { authorization: live.apiKey, "user-agent": "GoClient/7.1.0" });
+      await openStream("/all", { authorization: live.apiKey, "user-agent": "GoClient/7.1.0" });
+      await p.getByRole("link", { name: "Environments of Conns" }).click();
+      await p.getByRole("link", { name: "SDK connections of Live" }).click();
+      const rows = p.getByTestId("sdk-connection");
+      await rows.first().waitFor();
+      const api = (await admin.call("GET", "/api/v2/projects/conns/environments/live/sdk-connections")).body;
+      expect(api.totals.serverStreams).toBe(2);
+      const cells = await rows.first().locator("td").allTextContents();
+      // The date is in the browser's own format; the rest as the API has it.
+      expect([...cells.slice(0, 4), ...cells.slice(5)]).toEqual(["GoClient 7.1.0", "—", "Server-side stream", "2", `#${api.items[0].lastEventSeq}`, api.items[0].instance]);
+      expect(cells[4]).not.toBe("");
+      expect(await p.getByTestId("total-Streams").textContent()).toBe("2");
+
+      // While the page is open: a browser SDK's stream appears, the Go streams' going is seen, no reload.
+      const ctx = Buffer.from(JSON.stringify({ kind: "user", key: "ada" })).toString("base64url");
+      await openStream(`/eval/${live._id}/${ctx}`, { "x-launchdarkly-user-agent": "JSClient/3.4.0", "x-launchdarkly-wrapper": "react-client-sdk/3.0.1" });
+      const browserRow = rows.filter({ hasText: "JSClient 3.4.0" });
+      await browserRow.waitFor({ timeout: 20_000 });
+      expect(await browserRow.locator("td").nth(1).textContent()).toBe("react-client-sdk 3.0.1");
+      expect(await browserRow.locator("td").nth(2).textContent()).toBe("Client-side stream");
+      go.abort();
+      await waitFor("one Go stream left on the page", async () => (await p.getByTestId("total-Server-side").textContent()) === "1", 20_000);
+      await checkPage(p, "sdk-connections");
+    } finally {
+      for (const s of streams) s.abort();
+      await other.close();
+    }
+  }, 90_000);
 
   test("signing out ends the session: the cookie no longer works and the sign-in form is back", async () => {
     const [cookie] = await context.cookies();

@@ -641,6 +641,7 @@ function routes(w: World): Route[] {
     read(P, ["expand"]),
     read(`${P}/environments`, ["limit", "offset", "filter", "sort"]),
     read(E),
+    read(`${E}/sdk-connections`),
     read("/api/v2/flags/{project}", ["env", "tag", "limit", "offset", "archived", "summary", "filter", "sort", "expand"], 45),
     read("/api/v2/flags/{project}/{flag}", ["env", "summary"]),
     read("/api/v2/flag-statuses/{project}/{env}"),

@@ -20,6 +20,7 @@ import { exerciseAuth } from "./contract/auth.ts";
 import { exerciseCompat } from "./contract/compat.ts";
 import { exerciseFlagStatuses } from "./contract/flag-statuses.ts";
 import { exerciseDeliveries } from "./contract/deliveries.ts";
+import { exerciseSdkConnections } from "./contract/sdk-connections.ts";
 import { exerciseFlags } from "./contract/flags.ts";
 import { exerciseFlagsAsCode } from "./contract/flags-as-code.ts";
 import { exerciseProjects } from "./contract/projects.ts";
@@ -271,6 +272,10 @@ describe("the contract: every documented operation, called", () => {
 
   test("delivery receipts", async () => {
     await exerciseDeliveries(api, vexil.url);
+  });
+
+  test("SDK connections", async () => {
+    await exerciseSdkConnections(api, vexil.url);
   });
 
   test("segments", async () => {

@@ -29,6 +29,7 @@ test("flags subjects", () => {
   expect(subjects.flagsEnvironmentData).toBe("vexil.flags.env-data");
   expect(subjects.streamingEvaluations).toBe("vexil.streaming.evaluations");
   expect(subjects.streamingReceipts).toBe("vexil.streaming.receipts");
+  expect(subjects.streamingConnections).toBe("vexil.streaming.connections");
   expect(subjects.live).toBe("vexil.live");
 });
 
@@ -48,6 +49,7 @@ test("no subject is added or removed without updating this test", () => {
     "gatewayRate",
     "http",
     "live",
+    "streamingConnections",
     "streamingEvaluations",
     "streamingReceipts",
   ]);

@@ -12,6 +12,7 @@ import { ApprovalsPage, DeliveriesPage, ScheduledChangesPage } from "./pages/fla
 import { FlagsPage } from "./pages/flags.tsx";
 import { MembersPage, RolesPage } from "./pages/members.tsx";
 import { ProjectsPage } from "./pages/projects.tsx";
+import { SdkConnectionsPage } from "./pages/sdk-connections.tsx";
 import { SegmentPage, SegmentsPage } from "./pages/segments.tsx";
 import { TokensPage } from "./pages/tokens.tsx";
 import { WebhooksPage } from "./pages/webhooks.tsx";
@@ -123,6 +124,7 @@ function Shell({ identity }: { identity: Identity }) {
           <Route path="/projects/:project/flags/:flag">{(p) => <FlagPage projectKey={p.project} flagKey={p.flag} />}</Route>
           <Route path="/projects/:project/segments/:segment">{(p) => <SegmentPage projectKey={p.project} segmentKey={p.segment} />}</Route>
           <Route path="/projects/:project/segments">{(p) => <SegmentsPage projectKey={p.project} />}</Route>
+          <Route path="/projects/:project/environments/:env/sdk-connections">{(p) => <SdkConnectionsPage projectKey={p.project} envKey={p.env} />}</Route>
           <Route path="/projects/:project/environments">{(p) => <EnvironmentsPage projectKey={p.project} />}</Route>
           <Route path="/projects/:project">{(p) => <FlagsPage projectKey={p.project} />}</Route>
           <Route path="/audit" component={AuditLogPage} />

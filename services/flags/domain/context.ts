@@ -8,6 +8,7 @@ import type { SegmentStore } from "../storage/segment-store.ts";
 import type { ProjectStore } from "../storage/project-store.ts";
 import type { ScheduleStore } from "../storage/schedule-store.ts";
 import type { DeliveryReceipts } from "./flags/deliveries.ts";
+import type { SdkConnectionSource } from "./sdk-connections.ts";
 import type { ApprovalStore } from "../storage/approval-store.ts";
 
 export interface EnvironmentKeyIssuer {
@@ -39,4 +40,6 @@ export interface FlagsContext {
   scheduled?: (dueAt: number) => void;
   /** Delivery receipts of recent changes, as the streaming instances reported them; absent: none known. */
   deliveries?: DeliveryReceipts;
+  /** The streaming instances' SDK connections of an environment, asked for at once; absent: none. */
+  sdkConnections?: SdkConnectionSource;
 }

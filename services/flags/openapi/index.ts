@@ -2,6 +2,7 @@
 import { auditLogComponents } from "./audit-log.ts";
 import { compatComponents } from "./compat.ts";
 import { deliveryComponents } from "./deliveries.ts";
+import { sdkConnectionComponents } from "./sdk-connections.ts";
 import { flagStatusComponents } from "./flag-statuses.ts";
 import { flagComponents } from "./flags.ts";
 import { projectComponents } from "./projects.ts";
@@ -16,6 +17,7 @@ export const flagsComponents = {
   ...flagComponents,
   ...flagStatusComponents,
   ...deliveryComponents,
+  ...sdkConnectionComponents,
   ...segmentComponents,
   ...scheduledChangeComponents,
   ...expiringTargetComponents,

@@ -13,6 +13,7 @@ import { subjects } from "@vexil/shared/subjects";
 import { AllDataCache, allData } from "@vexil/streaming/all-data";
 import { Feed, FeedHub } from "@vexil/streaming/feeds";
 import { ServerStreams, type StreamTag } from "@vexil/streaming/server-sdk";
+import { SdkConnections } from "@vexil/streaming/sdk-connections";
 import { StreamHub, type StreamOptions } from "@vexil/streaming/streams";
 
 const ENV = "env-1";
@@ -104,11 +105,13 @@ describe("server-side streams", () => {
     const feeds = new FeedHub(bus, silentLogger, { timeoutMs: 1_000 });
     const hub = new RecordingHub({ heartbeatMs: 60_000, limit: 10 });
     const cache = new AllDataCache();
-    const streams = new ServerStreams(hub, feeds, cache);
+    const connections = new SdkConnections();
+    const streams = new ServerStreams(hub, feeds, cache, connections);
     const grant = { environmentId: ENV, kind: "sdk" as const, selector: "sel" };
+    const sdk = new Headers({ "user-agent": "NodeJSClient/9.7.1" });
 
-    const first = eventReader(await streams.open(grant));
-    const second = eventReader(await streams.open(grant));
+    const first = eventReader(await streams.open(grant, sdk));
+    const second = eventReader(await streams.open(grant, sdk));
     const feed = await feeds.get(ENV);
     const put = cache.put(feed);
     expect(hub.initials).toEqual([put, put]);
@@ -126,12 +129,18 @@ describe("server-side streams", () => {
     expect(reloadedSecond).toEqual(reloaded);
     expect(Object.keys(JSON.parse(text(reloaded).slice("event: put\ndata: ".length)).data.flags)).toEqual(["a", "b"]);
 
-    const third = eventReader(await streams.open(grant));
+    const third = eventReader(await streams.open(grant, new Headers({ "user-agent": "GoClient/7.0.0", "x-launchdarkly-wrapper": "OpenFeature/1.2" })));
     expect(hub.initials[2]).toBe(reloaded);
     expect(await third()).toEqual(reloaded);
     expect(hub.size).toBe(3);
+    // The SDK connections name each stream's SDK and the data every stream is up to date with.
+    expect(connections.report(ENV).map(({ kind, sdk, wrapper, count, lastEventSeq }) => ({ kind, sdk, wrapper, count, lastEventSeq }))).toEqual([
+      { kind: "server-stream", sdk: { name: "NodeJSClient", version: "9.7.1" }, wrapper: null, count: 2, lastEventSeq: 3 },
+      { kind: "server-stream", sdk: { name: "GoClient", version: "7.0.0" }, wrapper: { name: "OpenFeature", version: "1.2" }, count: 1, lastEventSeq: 3 },
+    ]);
     hub.shutdown();
     expect(hub.size).toBe(0);
+    expect(connections.report(ENV)).toEqual([]);
     feeds.stop();
   });
 });

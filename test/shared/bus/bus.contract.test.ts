@@ -316,6 +316,36 @@ for (const [name, make] of implementations) {
       expect(str(reply.data)).toBe("done:x");
     });
 
+    test("gather asks every responder, one per queue group, and answers every reply", async () => {
+      serving.serve(`${p}.many`, (m) => ({ data: text(`a:${str(m.data)}`) }));
+      serving.serve(`${p}.many`, (m) => ({ data: text(`b:${str(m.data)}`), headers: { "x-from": "b" } }));
+      serving.serve(`${p}.many`, () => ({ data: text("q1") }), { queue: "group" });
+      serving.serve(`${p}.many`, () => ({ data: text("q2") }), { queue: "group" });
+      await serving.ping();
+      const replies = await requesting.gather(`${p}.many`, text("x"), { timeoutMs: 5_000, quietMs: 1_000 });
+      const bodies = replies.map((r) => str(r.data)).sort();
+      expect(bodies).toHaveLength(3);
+      expect(bodies.slice(0, 2)).toEqual(["a:x", "b:x"]);
+      expect(["q1", "q2"]).toContain(bodies[2]!);
+      expect(replies.find((r) => str(r.data) === "b:x")!.headers["x-from"]).toBe("b");
+    });
+
+    test("gather with nobody serving answers no replies, without waiting for the limit", async () => {
+      // The limit is past this test's own: waiting for it would fail the test.
+      expect(await requesting.gather(`${p}.nobody`, text("x"), { timeoutMs: 120_000, quietMs: 120_000 })).toEqual([]);
+    }, 10_000);
+
+    test("gather leaves out a responder that answers after the time limit", async () => {
+      serving.serve(`${p}.slow`, () => ({ data: text("fast") }));
+      serving.serve(`${p}.slow`, async () => {
+        await Bun.sleep(1_500);
+        return { data: text("slow") };
+      });
+      await serving.ping();
+      const replies = await requesting.gather(`${p}.slow`, text("x"), { timeoutMs: 500, quietMs: 400 });
+      expect(replies.map((r) => str(r.data))).toEqual(["fast"]);
+    });
+
     test("a drained bus refuses publish, request and ping with closed", async () => {
       await requesting.drain();
       expect(() => requesting.publish(`${p}.closed`, text("x"))).toThrow(BusError);

@@ -96,6 +96,7 @@ export function EnvironmentsPage({ projectKey }: { projectKey: string }) {
             <Table.Th>Client-side ID</Table.Th>
             <Table.Th>SDK key</Table.Th>
             <Table.Th>Keys</Table.Th>
+            <Table.Th>SDKs</Table.Th>
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
@@ -120,6 +121,11 @@ export function EnvironmentsPage({ projectKey }: { projectKey: string }) {
                     Reset the mobile key of {e.name}
                   </Button>
                 </Group>
+              </Table.Td>
+              <Table.Td>
+                <Anchor component={Link} size="sm" href={`/projects/${projectKey}/environments/${e.key}/sdk-connections`}>
+                  SDK connections of {e.name}
+                </Anchor>
               </Table.Td>
             </Table.Tr>
           ))}
