@@ -1,6 +1,7 @@
 /** The bus over a real nats-server (core NATS: subjects, queue groups, request/reply). */
 import { connect, ErrorCode, headers as natsHeaders, type MsgHdrs, type NatsConnection, type NatsError, type Subscription as NatsSubscription } from "nats";
 import { BusError, type Bus, type BusMessage, type Headers, type Reply, type SubscribeOptions, type Subscription } from "./bus.ts";
+import { NatsDurableStreams } from "./nats-durable-streams.ts";
 import type { Logger } from "../logger.ts";
 import { busDisconnects, busReconnects, busRequestFailed } from "../metrics.ts";
 
@@ -35,6 +36,7 @@ function fromNatsHeaders(h: MsgHdrs | undefined): Headers {
 
 export class NatsBus implements Bus {
   readonly kind = "nats" as const;
+  readonly streams: NatsDurableStreams;
   private reconnectListeners: Array<() => void> = [];
   private subscriptions = new Set<NatsSubscription>();
   private inflight = new Set<Promise<unknown>>();
@@ -49,6 +51,7 @@ export class NatsBus implements Bus {
     private readonly nc: NatsConnection,
     private readonly logger: Logger,
   ) {
+    this.streams = new NatsDurableStreams(nc);
     void this.watch();
   }
 

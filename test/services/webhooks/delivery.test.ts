@@ -114,6 +114,7 @@ beforeAll(async () => {
   database = await openDatabase({ url: await testDatabaseUrl(), dataDir: "" });
   service = await startWebhooksService({
     database,
+    bus: {},
     assertions,
     logger: silentLogger,
     secretsKey: "s".repeat(32),
