@@ -22,6 +22,12 @@ export interface ConsumerSpec {
   durable: string;
   /** Redelivery of a message not acknowledged in time: after each of these in turn, the last repeated. */
   ackWaitsMs: number[];
+  /**
+   * The bus stops handing out a message after this many deliveries; a consumer that decides itself
+   * when a message has failed for good sets it well beyond that (a message the bus gave up on would
+   * otherwise sit in a work-queue stream, unseen).
+   */
+  maxDeliveries: number;
   /** Messages handed out and not yet acknowledged, across all instances. */
   maxAckPending: number;
 }

@@ -61,9 +61,7 @@ export class NatsDurableStreams implements DurableStreams {
     const config = {
       ack_wait: nanos(spec.ackWaitsMs[0]!),
       backoff: spec.ackWaitsMs.length > 1 ? spec.ackWaitsMs.map(nanos) : undefined,
-      // Never given up on by the bus: a message it stopped handing out would stay in a work-queue
-      // stream for good. How many times a message may fail is the consumer's own decision.
-      max_deliver: -1,
+      max_deliver: spec.maxDeliveries,
       max_ack_pending: spec.maxAckPending,
     };
     const exists = await jsm.consumers.info(stream, spec.durable).then(

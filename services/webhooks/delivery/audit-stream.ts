@@ -40,6 +40,9 @@ export const AUDIT_CONSUMER: ConsumerSpec = {
   durable: streamNames.auditWebhooksConsumer,
   // Exponential: a message whose instance died comes back after 10 s, then 20 s, … up to 5 min.
   ackWaitsMs: [10_000, 20_000, 40_000, 80_000, 160_000, 300_000],
+  // A backstop only (days of failures at `STREAM_RETRY.maxMs`): a message is dead-lettered after
+  // `STREAM_RETRY.maxAttempts`, and one the bus gave up on would hold the cursor.
+  maxDeliveries: 10_000,
   maxAckPending: 2_000,
 };
 
