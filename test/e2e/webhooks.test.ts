@@ -276,8 +276,8 @@ describe("webhooks across processes", () => {
       const [entries] = await sql<{ n: number }[]>`select count(*)::int as n from audit_log`;
       await until("every message acknowledged", async () => (await jsm.consumers.info("VEXIL_AUDIT", "vexil-webhooks")).num_ack_pending === 0 && (await jsm.streams.info("VEXIL_AUDIT")).state.messages === 0);
       const consumer = await jsm.consumers.info("VEXIL_AUDIT", "vexil-webhooks");
-      // Every entry since the first webhook was turned on, and nothing left waiting in the feed.
-      expect(consumer.delivered.stream_seq).toBeGreaterThanOrEqual(400);
+      // At least the 320 flag changes made while a webhook was on; nothing left waiting in the feed.
+      expect(consumer.delivered.stream_seq).toBeGreaterThanOrEqual(320);
       expect(consumer.delivered.stream_seq).toBeLessThanOrEqual(entries!.n);
       expect(consumer.num_pending).toBe(0);
       const [feed] = await sql<{ n: number }[]>`select count(*)::int as n from webhook_feed`;
