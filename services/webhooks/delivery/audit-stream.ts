@@ -54,6 +54,7 @@ export const AUDIT_ID_HEADER = "Vexil-Audit-Id";
 const RELAY_BATCH = 500;
 const ROUND = 100;
 const PLAN_BATCH = 500;
+const PLANNERS = 4;
 const PUBLISH_TIMEOUT_MS = 5_000;
 /** A larger entry travels as a reference: the bus's payload limit (1 MiB by default) must never stop the relay. */
 const MAX_BODY_BYTES = 256 * 1024;
@@ -69,7 +70,7 @@ export interface AuditStreamOptions {
 }
 
 export interface AuditStream {
-  /** Publishes what waits in the feed; one relay across instances at a time. */
+  /** Starts publishing what waits in the feed (one relay across instances at a time) and returns. */
   relay(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -123,34 +124,52 @@ export async function startAuditStream(options: AuditStreamOptions): Promise<Aud
     return relayed;
   }
 
-  async function relay(): Promise<void> {
-    let relayed: number;
-    do relayed = await queue.relayFeed(RELAY_BATCH, publish);
-    while (relayed === RELAY_BATCH && !stopped);
+  let relaying: Promise<void> | undefined;
+  let relayAgain = false;
+  /** Runs beside the claims, not before them: a bus that is away holds up publishing, never attempts. */
+  function relay(): Promise<void> {
+    if (relaying) {
+      relayAgain = true;
+      return Promise.resolve();
+    }
+    relaying = (async () => {
+      do {
+        relayAgain = false;
+        try {
+          let relayed: number;
+          do relayed = await queue.relayFeed(RELAY_BATCH, publish);
+          while (relayed === RELAY_BATCH && !stopped);
+        } catch (e) {
+          logger.warn("webhook feed not relayed; trying again", { error: String(e) });
+        }
+      } while (relayAgain && !stopped);
+    })().finally(() => {
+      relaying = undefined;
+    });
+    return Promise.resolve();
   }
 
   let stopped = false;
   const waiting: StreamMessage[] = [];
-  let planning = false;
+  let planning = 0;
   let gapTimer: ReturnType<typeof setTimeout> | undefined;
 
   function take(message: StreamMessage) {
     waiting.push(message);
-    if (planning) return;
-    planning = true;
-    void planWaiting().finally(() => {
-      planning = false;
-    });
+    plan();
   }
 
-  async function planWaiting(): Promise<void> {
-    while (waiting.length > 0 && !stopped) {
+  /** A few batches at once (the cursor keeps their order): a message waits for a free planner, and then for nothing. */
+  function plan() {
+    while (planning < PLANNERS && waiting.length > 0 && !stopped) {
       const batch = waiting.splice(0, PLAN_BATCH);
-      try {
-        await planBatch(batch);
-      } catch (e) {
-        logger.error("audit stream batch crashed", { error: String(e) });
-      }
+      planning++;
+      void planBatch(batch)
+        .catch((e: unknown) => logger.error("audit stream batch crashed", { error: String(e) }))
+        .finally(() => {
+          planning--;
+          plan();
+        });
     }
   }
 
@@ -235,7 +254,8 @@ export async function startAuditStream(options: AuditStreamOptions): Promise<Aud
       await consumption.stop();
       // Taken and not planned: back to the stream for another instance now, not after the ack wait.
       for (const m of waiting.splice(0)) m.nak(0);
-      while (planning) await Bun.sleep(10);
+      while (planning > 0) await Bun.sleep(10);
+      await relaying;
     },
   };
 }

@@ -179,34 +179,32 @@ export class DrizzleWebhookStore implements WebhookStore, DeliveryQueue {
 
   async planStream(items: StreamItem[], plan: Plan, now: number): Promise<{ waiting: boolean }> {
     return this.db.transaction(async (tx) => {
-      await insertPlanned(tx, items, plan, now);
-      await tx
-        .insert(webhookStreamPlanned)
-        .values(items.map((i) => ({ seq: i.seq })))
-        .onConflictDoNothing();
-      return advanceCursor(tx);
+      // The deliveries before the cursor's lock (see `advanceCursor`), sent together: the
+      // transaction costs three round trips to the database whatever the batch.
+      await insertPlanned(tx, items, plan, now, () => lockCursor(tx));
+      return advanceCursor(tx, items.map((i) => i.seq));
     });
   }
 
   async deadLetter(item: { seq: number; auditId: string | null }, error: string, deliveries: number, now: number): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.insert(webhookStreamDead).values({ seq: item.seq, auditId: item.auditId, error, deliveries, at: now }).onConflictDoNothing();
-      await tx.insert(webhookStreamPlanned).values({ seq: item.seq }).onConflictDoNothing();
-      await advanceCursor(tx);
+      await lockCursor(tx);
+      await advanceCursor(tx, [item.seq]);
     });
   }
 
   async skipLost(firstSeq: number): Promise<{ lost: number; waiting: boolean }> {
     return this.db.transaction(async (tx) => {
       const through = await lockCursor(tx);
-      if (firstSeq - 1 <= through) return { lost: 0, ...(await advanceCursor(tx)) };
+      if (firstSeq - 1 <= through) return { lost: 0, ...(await advanceCursor(tx, [])) };
       const [planned] = await tx
         .select({ n: count() })
         .from(webhookStreamPlanned)
         .where(and(gt(webhookStreamPlanned.seq, through), lte(webhookStreamPlanned.seq, firstSeq - 1)));
       await tx.update(webhookStreamCursor).set({ plannedThrough: firstSeq - 1 }).where(eq(webhookStreamCursor.id, 1));
       const lost = firstSeq - 1 - through - Number(planned?.n ?? 0);
-      return { lost, ...(await advanceCursor(tx)) };
+      return { lost, ...(await advanceCursor(tx, [])) };
     });
   }
 
@@ -304,7 +302,7 @@ export class DrizzleWebhookStore implements WebhookStore, DeliveryQueue {
 }
 
 /** Writes the deliveries `plan` makes of these entries (read from the log; gone ones plan nothing); one per webhook and entry however often planned. */
-async function insertPlanned(tx: Executor, items: ReadonlyArray<{ seq: number; auditId: string }>, plan: Plan, now: number): Promise<void> {
+async function insertPlanned(tx: Executor, items: ReadonlyArray<{ seq: number; auditId: string }>, plan: Plan, now: number, then?: () => Promise<unknown>): Promise<void> {
   const [entries, hooks] = await Promise.all([
     tx.select().from(auditLog).where(inArray(auditLog.id, [...new Set(items.map((t) => t.auditId))])),
     tx.select().from(webhooks).where(eq(webhooks.on, true)),
@@ -315,40 +313,55 @@ async function insertPlanned(tx: Executor, items: ReadonlyArray<{ seq: number; a
     return entry ? [{ seq: t.seq, entry }] : [];
   });
   const deliveries = plan(feedItems, hooks);
+  // Sent at once and run in order on the transaction's connection, `then` last.
+  const statements: Array<Promise<unknown>> = [];
   for (let i = 0; i < deliveries.length; i += 500) {
-    await tx
-      .insert(webhookDeliveries)
-      .values(deliveries.slice(i, i + 500).map((d) => ({ ...d, state: "pending" as const, attempts: 0, nextAttemptAt: now, createdAt: now })))
-      .onConflictDoNothing();
+    statements.push(
+      tx
+        .insert(webhookDeliveries)
+        .values(deliveries.slice(i, i + 500).map((d) => ({ ...d, state: "pending" as const, attempts: 0, nextAttemptAt: now, createdAt: now })))
+        .onConflictDoNothing()
+        .then(() => undefined),
+    );
   }
+  if (then) statements.push(then());
+  await Promise.all(statements);
 }
 
 /** The cursor, locked until the transaction ends (planners meet here, one after another). */
 async function lockCursor(tx: Executor): Promise<number> {
-  await tx.insert(webhookStreamCursor).values({ id: 1, plannedThrough: 0 }).onConflictDoNothing();
-  const [row] = await tx.select({ through: webhookStreamCursor.plannedThrough }).from(webhookStreamCursor).where(eq(webhookStreamCursor.id, 1)).for("update");
-  return Number(row!.through);
+  const rows = rowsOf<{ through: number | string }>(
+    await tx.execute(sql`
+      insert into ${webhookStreamCursor} (id, planned_through) values (1, 0)
+      on conflict (id) do update set planned_through = ${webhookStreamCursor.plannedThrough}
+      returning planned_through as through`),
+  );
+  return Number(rows[0]!.through);
 }
 
 /**
- * Moves the cursor over the planned messages that follow it without a gap. Run after this
- * transaction's own marks, with the cursor locked: whichever planner of two adjacent batches
- * commits last sees the other's marks and closes the gap.
+ * Marks `seqs` planned and moves the cursor over the planned messages that follow it without a gap,
+ * in one statement run after the cursor's lock was taken (so its snapshot holds every mark committed
+ * before): whichever planner of two adjacent batches takes the lock second sees the other's marks
+ * and closes the gap. A run without a gap from the cursor is the marks whose sequence minus their
+ * rank equals the cursor.
  */
-async function advanceCursor(tx: Executor): Promise<{ waiting: boolean }> {
-  let through = await lockCursor(tx);
-  const start = through;
-  const beyond = await tx
-    .select({ seq: webhookStreamPlanned.seq })
-    .from(webhookStreamPlanned)
-    .where(gt(webhookStreamPlanned.seq, through))
-    .orderBy(webhookStreamPlanned.seq)
-    .limit(10_000);
-  let i = 0;
-  while (i < beyond.length && Number(beyond[i]!.seq) === through + 1) through = Number(beyond[i++]!.seq);
-  if (through !== start) {
-    await tx.update(webhookStreamCursor).set({ plannedThrough: through }).where(eq(webhookStreamCursor.id, 1));
-  }
-  await tx.delete(webhookStreamPlanned).where(lte(webhookStreamPlanned.seq, through));
-  return { waiting: i < beyond.length || beyond.length === 10_000 };
+async function advanceCursor(tx: Executor, seqs: number[]): Promise<{ waiting: boolean }> {
+  const marks = seqs.length === 0 ? sql`select null::bigint as seq where false` : sql`select unnest(${sql.raw(`'{${seqs.map(Math.trunc).join(",")}}'::bigint[]`)}) as seq`;
+  const rows = rowsOf<{ waiting: boolean }>(
+    await tx.execute(sql`
+      with c as (select planned_through as t from ${webhookStreamCursor} where id = 1),
+      added as (
+        insert into ${webhookStreamPlanned} (seq) select m.seq from (${marks}) m, c where m.seq > c.t
+        on conflict do nothing returning seq),
+      beyond as (
+        select distinct p.seq from (select seq from ${webhookStreamPlanned} union select seq from added) p, c where p.seq > c.t),
+      ranked as (select seq, seq - row_number() over (order by seq) as k from beyond),
+      moved as (select coalesce(max(r.seq), c.t) as t from c left join ranked r on r.k = c.t group by c.t),
+      updated as (update ${webhookStreamCursor} set planned_through = (select t from moved) where id = 1 and planned_through < (select t from moved)),
+      -- Marks this statement added under the new cursor go with the next one.
+      pruned as (delete from ${webhookStreamPlanned} where seq <= (select t from moved))
+      select exists (select 1 from beyond where seq > (select t from moved)) as waiting`),
+  );
+  return { waiting: Boolean(rows[0]?.waiting) };
 }
