@@ -86,8 +86,10 @@ function bodyOf(row: FeedRow & { entry: NonNullable<FeedRow["entry"]> }): Uint8A
 /** Creates the stream and the consumer (or brings them to this version's settings) and starts planning. */
 export async function startAuditStream(options: AuditStreamOptions): Promise<AuditStream> {
   const { streams, queue, logger } = options;
-  await streams.ensureStream(AUDIT_STREAM);
-  await streams.ensureConsumer(AUDIT_STREAM.name, AUDIT_CONSUMER);
+  await ensureWithin(30_000, async () => {
+    await streams.ensureStream(AUDIT_STREAM);
+    await streams.ensureConsumer(AUDIT_STREAM.name, AUDIT_CONSUMER);
+  }, logger);
 
   let relayFailing = false;
   async function publish(rows: FeedRow[]): Promise<number[]> {
@@ -258,4 +260,18 @@ export async function startAuditStream(options: AuditStreamOptions): Promise<Aud
       await relaying;
     },
   };
+}
+
+/** A JetStream cluster that has just started answers "temporarily unavailable" until it has a leader: tried again, for a while. */
+async function ensureWithin(ms: number, ensure: () => Promise<void>, logger: Logger): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (let tries = 1; ; tries++) {
+    try {
+      return await ensure();
+    } catch (e) {
+      if (Date.now() >= deadline) throw new Error(`the audit stream ${AUDIT_STREAM.name} cannot be set up (is JetStream on? nats-server -js): ${String(e)}`);
+      if (tries === 1) logger.warn("the audit stream cannot be set up yet; trying again", { error: String(e) });
+      await Bun.sleep(Math.min(2_000, 100 * 2 ** tries));
+    }
+  }
 }
