@@ -20,7 +20,10 @@ export interface StreamSpec {
 export interface ConsumerSpec {
   /** Shared by every instance: each message goes to one of them. */
   durable: string;
-  /** Redelivery of a message not acknowledged in time: after each of these in turn, the last repeated. */
+  /**
+   * Redelivery of a message not acknowledged in time: after each of these in turn, the last repeated.
+   * On NATS, more than one also times the return of a nak'd message, whatever delay the nak gave.
+   */
   ackWaitsMs: number[];
   /**
    * The bus stops handing out a message after this many deliveries; a consumer that decides itself

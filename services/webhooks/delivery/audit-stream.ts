@@ -14,7 +14,7 @@
  * message's stream sequence) and is acknowledged after the commit. A batch that fails is tried
  * message by message; a message that fails is handed out again after a backoff with jitter, and
  * after `STREAM_RETRY.maxAttempts` it is recorded as a dead letter. A message not acknowledged in
- * time (its instance died) comes back after the consumer's ack waits.
+ * time (its instance died) comes back after the consumer's ack wait.
  *
  * Order: instances plan in any order, so the store keeps a cursor — the stream sequence up to
  * which every message is planned — and a delivery is attempted only when the cursor covers it.
@@ -38,8 +38,10 @@ export const AUDIT_STREAM: StreamSpec = {
 
 export const AUDIT_CONSUMER: ConsumerSpec = {
   durable: streamNames.auditWebhooksConsumer,
-  // Exponential: a message whose instance died comes back after 10 s, then 20 s, … up to 5 min.
-  ackWaitsMs: [10_000, 20_000, 40_000, 80_000, 160_000, 300_000],
+  // A message whose instance died comes back after 10 s. One wait, no JetStream BackOff list: with
+  // one, the server times a nak'd message's return by the list and ignores the delay given with the
+  // nak, which is where the backoff with jitter of a failed message comes from.
+  ackWaitsMs: [10_000],
   // A backstop only (days of failures at `STREAM_RETRY.maxMs`): a message is dead-lettered after
   // `STREAM_RETRY.maxAttempts`, and one the bus gave up on would hold the cursor.
   maxDeliveries: 10_000,
@@ -67,6 +69,8 @@ export interface AuditStreamOptions {
   now: () => number;
   /** Deliveries were planned (or the cursor moved): look for due ones. */
   onPlanned(): void;
+  /** When a message that failed comes back, and how often before it is a dead letter; default `STREAM_RETRY`. */
+  retry?: RetryPolicy;
 }
 
 export interface AuditStream {
@@ -86,6 +90,7 @@ function bodyOf(row: FeedRow & { entry: NonNullable<FeedRow["entry"]> }): Uint8A
 /** Creates the stream and the consumer (or brings them to this version's settings) and starts planning. */
 export async function startAuditStream(options: AuditStreamOptions): Promise<AuditStream> {
   const { streams, queue, logger } = options;
+  const retry = options.retry ?? STREAM_RETRY;
   await ensureWithin(30_000, async () => {
     await streams.ensureStream(AUDIT_STREAM);
     await streams.ensureConsumer(AUDIT_STREAM.name, AUDIT_CONSUMER);
@@ -187,7 +192,7 @@ export async function startAuditStream(options: AuditStreamOptions): Promise<Aud
     }
     // One message alone tells a database that is away (all back off) from one message that cannot be planned.
     if (!(await planOne(batch[0]!))) {
-      for (const m of batch.slice(1)) m.nak(retryDelay(STREAM_RETRY, m.deliveries));
+      for (const m of batch.slice(1)) m.nak(retryDelay(retry, m.deliveries));
       return;
     }
     for (const m of batch.slice(1)) await planOne(m);
@@ -205,7 +210,7 @@ export async function startAuditStream(options: AuditStreamOptions): Promise<Aud
   }
 
   async function failed(m: StreamMessage, error: unknown): Promise<void> {
-    if (m.deliveries >= STREAM_RETRY.maxAttempts) {
+    if (m.deliveries >= retry.maxAttempts) {
       try {
         await queue.deadLetter({ seq: m.seq, auditId: m.headers[AUDIT_ID_HEADER] ?? null }, String(error), m.deliveries, options.now());
         m.term();
@@ -217,7 +222,7 @@ export async function startAuditStream(options: AuditStreamOptions): Promise<Aud
       }
     }
     if (m.deliveries === 1) logger.warn("audit stream message not planned; it comes back after a backoff", { seq: m.seq, error: String(error) });
-    m.nak(retryDelay(STREAM_RETRY, m.deliveries));
+    m.nak(retryDelay(retry, m.deliveries));
   }
 
   function planned(result: { waiting: boolean }) {
