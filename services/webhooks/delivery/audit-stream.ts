@@ -12,8 +12,9 @@
  * Planning: every instance consumes from one durable consumer (each message to one instance). A
  * batch of messages becomes deliveries in one transaction (`planDeliveries`, a delivery's `seq` the
  * message's stream sequence) and is acknowledged after the commit. A batch that fails is tried
- * message by message; a message that fails is handed out again after a backoff with jitter, and
- * after `STREAM_RETRY.maxAttempts` it is recorded as a dead letter. A message not acknowledged in
+ * message by message (after two failures in a row, the rest backs off); a message that fails is
+ * handed out again after a backoff with jitter, and after `STREAM_RETRY.maxAttempts` it is
+ * recorded as a dead letter. A message not acknowledged in
  * time (its instance died) comes back after the consumer's ack wait.
  *
  * Order: instances plan in any order, so the store keeps a cursor — the stream sequence up to
@@ -91,6 +92,7 @@ function bodyOf(row: FeedRow & { entry: NonNullable<FeedRow["entry"]> }): Uint8A
 export async function startAuditStream(options: AuditStreamOptions): Promise<AuditStream> {
   const { streams, queue, logger } = options;
   const retry = options.retry ?? STREAM_RETRY;
+  let stopped = false;
   await ensureWithin(30_000, async () => {
     await streams.ensureStream(AUDIT_STREAM);
     await streams.ensureConsumer(AUDIT_STREAM.name, AUDIT_CONSUMER);
@@ -156,7 +158,6 @@ export async function startAuditStream(options: AuditStreamOptions): Promise<Aud
     return Promise.resolve();
   }
 
-  let stopped = false;
   const waiting: StreamMessage[] = [];
   let planning = 0;
   let gapTimer: ReturnType<typeof setTimeout> | undefined;
@@ -190,12 +191,13 @@ export async function startAuditStream(options: AuditStreamOptions): Promise<Aud
     } catch (e) {
       if (batch.length === 1) return failed(batch[0]!, e);
     }
-    // One message alone tells a database that is away (all back off) from one message that cannot be planned.
-    if (!(await planOne(batch[0]!))) {
-      for (const m of batch.slice(1)) m.nak(retryDelay(retry, m.deliveries));
-      return;
+    // Message by message tells one message that cannot be planned from a database that is away:
+    // after two failures in a row, the rest of the batch backs off too.
+    let failuresInRow = 0;
+    for (const m of batch) {
+      if (failuresInRow >= 2) m.nak(retryDelay(retry, m.deliveries));
+      else failuresInRow = (await planOne(m)) ? 0 : failuresInRow + 1;
     }
-    for (const m of batch.slice(1)) await planOne(m);
   }
 
   async function planOne(m: StreamMessage): Promise<boolean> {
