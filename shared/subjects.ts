@@ -41,9 +41,19 @@ export const subjects = {
   streamingConnections: "vexil.streaming.connections",
   /** Gateways → gateways: calls admitted per caller and route in the current rate-limit window. */
   gatewayRate: "vexil.gateway.rate",
+  /**
+   * Webhooks → the audit stream (JetStream `VEXIL_AUDIT`): a committed audit entry, by its kind,
+   * published once from the webhook feed, consumed by the webhooks instances.
+   */
+  audit: (kind: string) => `vexil.audit.${kind.replace(/[^A-Za-z0-9_-]/g, "_") || "_"}`,
+  /** Every subject of the audit stream. */
+  auditAll: "vexil.audit.>",
   /** Gateways → auth (queue group): tokens last used, members last seen. */
   authUsage: "vexil.auth.usage",
 } as const;
+
+/** JetStream names: the stream of committed audit entries and the webhooks' durable consumer of it. */
+export const streams = { audit: "VEXIL_AUDIT", auditWebhooksConsumer: "vexil-webhooks" } as const;
 
 /** The queue group shared by every instance of a service. */
 export const queueGroup = (service: ServiceName) => `vexil-${service}`;

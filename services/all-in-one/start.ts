@@ -94,6 +94,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
   });
   const webhooks = await startWebhooksService({
     database,
+    bus,
     assertions,
     logger: logger.child({ component: "webhooks" }),
     secretsKey: secretsKeyFrom(config) ?? storedKey(config.dataDir, "secrets.key"),

@@ -5,9 +5,10 @@ import { secretsKeyFrom, startWebhooksService } from "./service.ts";
 await runStandalone({
   name: "webhooks",
   usesDatabase: true,
-  start: ({ config, logger, database, assertions }) =>
+  start: ({ config, logger, database, bus, assertions }) =>
     startWebhooksService({
       database: database!,
+      bus,
       assertions,
       logger,
       secretsKey: secretsKeyFrom(config)!,

@@ -2,6 +2,8 @@
  * The one small interface every service uses to talk to the others. Two implementations:
  * NATS (`nats-bus.ts`) and in-process (`memory-bus.ts`); nothing else knows which it has.
  */
+import type { DurableStreams } from "./durable-stream.ts";
+
 export type Headers = Record<string, string>;
 
 export interface BusMessage {
@@ -66,6 +68,8 @@ export interface Bus {
   onReconnect(listener: () => void): void;
   /** Stop taking messages, let in-flight handlers finish, then close. */
   drain(): Promise<void>;
+  /** Streams that keep messages until they are acknowledged, where the bus has them. */
+  readonly streams?: DurableStreams;
 }
 
 const encoder = new TextEncoder();

@@ -1,6 +1,7 @@
 /** The bus over a real nats-server (core NATS: subjects, queue groups, request/reply). */
 import { connect, createInbox, ErrorCode, headers as natsHeaders, NatsError, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSubscription } from "nats";
 import { BusError, type Bus, type BusMessage, type GatherOptions, type Headers, type Reply, type SubscribeOptions, type Subscription } from "./bus.ts";
+import { NatsDurableStreams } from "./nats-durable-streams.ts";
 import { OutgoingBatch } from "./outgoing-batch.ts";
 import { ReplyInbox, RequestFailed } from "./reply-inbox.ts";
 import type { Logger } from "../logger.ts";
@@ -37,6 +38,7 @@ function fromNatsHeaders(h: MsgHdrs | undefined): Headers {
 
 export class NatsBus implements Bus {
   readonly kind = "nats" as const;
+  readonly streams: NatsDurableStreams;
   private reconnectListeners: Array<() => void> = [];
   private subscriptions = new Set<NatsSubscription>();
   private inflight = new Set<Promise<unknown>>();
@@ -60,6 +62,7 @@ export class NatsBus implements Bus {
   ) {
     this.outgoing = new OutgoingBatch((error) => this.logger.error("bus send failed", { error }));
     this.replies = new ReplyInbox(nc);
+    this.streams = new NatsDurableStreams(nc);
     void this.watch();
   }
 

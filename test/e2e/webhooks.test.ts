@@ -4,8 +4,10 @@
  * receiver (Bun.serve) that checks every signature, in commit order per flag, none missing — with
  * the receiver down while 200 changes are made, with the two instances sharing the work, and with
  * one of them killed (SIGKILL) mid-delivery, where the only duplicates carry the same delivery id.
+ * The entries travel through the audit stream (JetStream), as in every deployment over NATS.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connect } from "nats";
 import postgres from "postgres";
 import { launchCluster, type Cluster } from "../../infra/launcher.ts";
 import { ldSignature, standardSignature } from "@vexil/webhooks/domain/signing";
@@ -265,4 +267,26 @@ describe("webhooks across processes", () => {
       await sql.end();
     }
   }, 180_000);
+
+  test("the entries travelled through the audit stream: its durable consumer handed them out and every one was acknowledged", async () => {
+    const nc = await connect({ servers: cluster.natsUrl });
+    const sql = postgres(cluster.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      const jsm = await nc.jetstreamManager();
+      const [entries] = await sql<{ n: number }[]>`select count(*)::int as n from audit_log`;
+      await until("every message acknowledged", async () => (await jsm.consumers.info("VEXIL_AUDIT", "vexil-webhooks")).num_ack_pending === 0 && (await jsm.streams.info("VEXIL_AUDIT")).state.messages === 0);
+      const consumer = await jsm.consumers.info("VEXIL_AUDIT", "vexil-webhooks");
+      // At least the 320 flag changes made while a webhook was on; nothing left waiting in the feed.
+      expect(consumer.delivered.stream_seq).toBeGreaterThanOrEqual(320);
+      expect(consumer.delivered.stream_seq).toBeLessThanOrEqual(entries!.n);
+      expect(consumer.num_pending).toBe(0);
+      const [feed] = await sql<{ n: number }[]>`select count(*)::int as n from webhook_feed`;
+      expect(feed!.n).toBe(0);
+      const [cursor] = await sql<{ through: string }[]>`select planned_through::text as through from webhook_stream_cursor`;
+      expect(Number(cursor!.through)).toBe(consumer.delivered.stream_seq);
+    } finally {
+      await nc.close();
+      await sql.end();
+    }
+  });
 });

@@ -1,6 +1,6 @@
 /** The subject strings are the wire protocol between running versions: a change here must be deliberate. */
 import { expect, test } from "bun:test";
-import { queueGroup, subjects } from "@vexil/shared/subjects";
+import { queueGroup, streams, subjects } from "@vexil/shared/subjects";
 
 test("HTTP-over-bus subjects", () => {
   expect(subjects.http("auth")).toBe("vexil.http.auth");
@@ -35,6 +35,8 @@ test("flags subjects", () => {
 
 test("no subject is added or removed without updating this test", () => {
   expect(Object.keys(subjects).sort()).toEqual([
+    "audit",
+    "auditAll",
     "authDeleteEnvironmentKeys",
     "authEnvironmentKeysRevoked",
     "authIssueEnvironmentKeys",
@@ -60,4 +62,11 @@ test("queue groups", () => {
   expect(queueGroup("auth")).toBe("vexil-auth");
   expect(queueGroup("flags")).toBe("vexil-flags");
   expect(queueGroup("streaming")).toBe("vexil-streaming");
+});
+
+test("the audit stream", () => {
+  expect(subjects.audit("flag")).toBe("vexil.audit.flag");
+  expect(subjects.audit("a.b*>")).toBe("vexil.audit.a_b__");
+  expect(subjects.auditAll).toBe("vexil.audit.>");
+  expect(streams).toEqual({ audit: "VEXIL_AUDIT", auditWebhooksConsumer: "vexil-webhooks" });
 });

@@ -1,6 +1,7 @@
 /**
- * The delivery loop every webhooks instance runs. A pass feeds (committed audit entries become
- * deliveries, one feeder at a time), then claims due deliveries up to its free slots and attempts
+ * The delivery loop every webhooks instance runs. A pass takes in committed audit entries (`intake`:
+ * the feed becomes deliveries, one feeder at a time, or is relayed to the audit stream, see
+ * `audit-stream.ts`), then claims due deliveries up to its free slots and attempts
  * each; a slot freed, a notification (`vexil_webhooks`, sent at the commit of an audited change)
  * or a local nudge starts the next pass, and a timer polls: quickly while deliveries are pending
  * (retries come due, leases of crashed instances run out), slowly otherwise.
@@ -31,6 +32,8 @@ const LEASE_MARGIN_MS = 5_000;
 
 export interface WorkerOptions {
   queue: DeliveryQueue;
+  /** Takes in what the feed holds; a failure here is logged and does not hold up the attempts. */
+  intake(): Promise<void>;
   database: Pick<Database, "listen" | "kind">;
   secrets: SecretBox;
   send(url: string, body: string, headers: Record<string, string>): Promise<AttemptResult>;
@@ -52,6 +55,15 @@ export interface DeliveryWorker {
   nudge(): void;
   /** Stops claiming; waits for attempts in flight (each bounded by the timeout). */
   stop(): Promise<void>;
+}
+
+/** The feed turned straight into deliveries (a bus without durable streams). */
+export function feedIntake(queue: DeliveryQueue, now: () => number = Date.now): () => Promise<void> {
+  return async () => {
+    let fed: number;
+    do fed = await queue.feed(FEED_BATCH, planDeliveries, now());
+    while (fed === FEED_BATCH);
+  };
 }
 
 export async function startDeliveryWorker(options: WorkerOptions): Promise<DeliveryWorker> {
@@ -126,9 +138,11 @@ export async function startDeliveryWorker(options: WorkerOptions): Promise<Deliv
       prunedAt = now();
       while ((await queue.prune(now() - LOG_KEPT_MS, 1_000)) === 1_000 && !stopped);
     }
-    let fed: number;
-    do fed = await queue.feed(FEED_BATCH, planDeliveries, now());
-    while (fed === FEED_BATCH && !stopped);
+    try {
+      await options.intake();
+    } catch (e) {
+      logger.warn("webhook feed not taken in; trying again", { error: String(e) });
+    }
     while (!stopped) {
       const free = options.concurrency - inFlight.size;
       if (free <= 0) return;

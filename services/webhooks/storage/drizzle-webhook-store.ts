@@ -1,10 +1,10 @@
 /** The webhooks, their deliveries and the delivery queue on Postgres (or PGlite). */
-import { and, count, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, count, desc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog } from "@vexil/shared/audit/schema";
 import type { Db, Executor } from "@vexil/shared/db/connector";
 import { LOCK_NAMESPACE, rowsOf } from "@vexil/shared/db/migrate";
-import { webhookAttempts, webhookDeliveries, webhookFeed, webhooks } from "./schema.ts";
+import { webhookAttempts, webhookDeliveries, webhookFeed, webhooks, webhookStreamCursor, webhookStreamDead, webhookStreamPlanned } from "./schema.ts";
 import type {
   AttemptOutcome,
   ClaimShare,
@@ -14,7 +14,9 @@ import type {
   DeliveryQueue,
   DeliveryRecord,
   FeedItem,
+  FeedRow,
   NewDelivery,
+  StreamItem,
   WebhookRecord,
   WebhookStore,
 } from "./webhook-store.ts";
@@ -39,8 +41,19 @@ const deliveryColumns = {
   completedAt: webhookDeliveries.completedAt,
 };
 
+/**
+ * Where deliveries come from: the feed, turned into deliveries one batch at a time in commit order;
+ * or the audit stream, planned by any instance in any order, so a claim waits for the cursor.
+ */
+export type DeliverySource = "feed" | "stream";
+
+type Plan = (items: FeedItem[], hooks: WebhookRecord[]) => NewDelivery[];
+
 export class DrizzleWebhookStore implements WebhookStore, DeliveryQueue {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly source: DeliverySource = "feed",
+  ) {}
 
   async listWebhooks(): Promise<WebhookRecord[]> {
     return this.db.select().from(webhooks).orderBy(webhooks.createdAt, webhooks.id);
@@ -141,28 +154,64 @@ export class DrizzleWebhookStore implements WebhookStore, DeliveryQueue {
         .map((r) => ({ seq: Number(r.id), auditId: r.audit_id }))
         .sort((a, b) => a.seq - b.seq);
       if (taken.length === 0) return 0;
-      const [entries, hooks] = await Promise.all([
-        tx.select().from(auditLog).where(inArray(auditLog.id, [...new Set(taken.map((t) => t.auditId))])),
-        tx.select().from(webhooks).where(eq(webhooks.on, true)),
-      ]);
-      const byId = new Map(entries.map((e) => [e.id, e as AuditEntry]));
-      const items = taken.flatMap((t) => {
-        const entry = byId.get(t.auditId);
-        return entry ? [{ seq: t.seq, entry }] : [];
-      });
-      const deliveries = plan(items, hooks);
-      for (let i = 0; i < deliveries.length; i += 500) {
-        await tx
-          .insert(webhookDeliveries)
-          .values(deliveries.slice(i, i + 500).map((d) => ({ ...d, state: "pending" as const, attempts: 0, nextAttemptAt: now, createdAt: now })))
-          .onConflictDoNothing();
-      }
+      await insertPlanned(tx, taken, plan, now);
       return taken.length;
+    });
+  }
+
+  async relayFeed(limit: number, publish: (rows: FeedRow[]) => Promise<number[]>): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      // Not waited for: the relaying instance is woken by the same notifications and goes again.
+      const [lock] = rowsOf<{ ok: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, ${FEED_LOCK}) as ok`));
+      if (!lock?.ok) return -1;
+      const rows = await tx
+        .select({ feedId: webhookFeed.id, auditId: webhookFeed.auditId, entry: auditLog })
+        .from(webhookFeed)
+        .leftJoin(auditLog, eq(auditLog.id, webhookFeed.auditId))
+        .orderBy(webhookFeed.id)
+        .limit(limit);
+      if (rows.length === 0) return 0;
+      const relayed = await publish(rows.map((r) => ({ feedId: Number(r.feedId), auditId: r.auditId, entry: (r.entry as AuditEntry | null) ?? null })));
+      for (let i = 0; i < relayed.length; i += 1_000) await tx.delete(webhookFeed).where(inArray(webhookFeed.id, relayed.slice(i, i + 1_000)));
+      return relayed.length;
+    });
+  }
+
+  async planStream(items: StreamItem[], plan: Plan, now: number): Promise<{ waiting: boolean }> {
+    return this.db.transaction(async (tx) => {
+      // The deliveries before the cursor's lock (see `advanceCursor`), sent together: the
+      // transaction costs three round trips to the database whatever the batch.
+      await insertPlanned(tx, items, plan, now, () => lockCursor(tx));
+      return advanceCursor(tx, items.map((i) => i.seq));
+    });
+  }
+
+  async deadLetter(item: { seq: number; auditId: string | null }, error: string, deliveries: number, now: number): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.insert(webhookStreamDead).values({ seq: item.seq, auditId: item.auditId, error, deliveries, at: now }).onConflictDoNothing();
+      await lockCursor(tx);
+      await advanceCursor(tx, [item.seq]);
+    });
+  }
+
+  async skipLost(firstSeq: number): Promise<{ lost: number; waiting: boolean }> {
+    return this.db.transaction(async (tx) => {
+      const through = await lockCursor(tx);
+      if (firstSeq - 1 <= through) return { lost: 0, ...(await advanceCursor(tx, [])) };
+      const [planned] = await tx
+        .select({ n: count() })
+        .from(webhookStreamPlanned)
+        .where(and(gt(webhookStreamPlanned.seq, through), lte(webhookStreamPlanned.seq, firstSeq - 1)));
+      await tx.update(webhookStreamCursor).set({ plannedThrough: firstSeq - 1 }).where(eq(webhookStreamCursor.id, 1));
+      const lost = firstSeq - 1 - through - Number(planned?.n ?? 0);
+      return { lost, ...(await advanceCursor(tx, [])) };
     });
   }
 
   async claim(leaseToken: string, now: number, leaseMs: number, limit: number, share: ClaimShare): Promise<ClaimedDelivery[]> {
     const skip = share.skip.length === 0 ? sql`` : sql`and h.webhook_id not in (${sql.join(share.skip.map((id) => sql`${id}`), sql`, `)})`;
+    // From the stream, a head beyond the cursor may have an earlier delivery still to be planned.
+    const covered = this.source === "stream" ? sql`and h.seq <= (select planned_through from ${webhookStreamCursor} where id = 1)` : sql``;
     // The oldest pending delivery of each webhook and resource is its head; a head that is due, held
     // by no one (or by a claim whose lease ran out) and whose webhook is on is leased here. The
     // state and lease are checked again on the row locked (a claim that committed meanwhile is seen),
@@ -170,14 +219,14 @@ export class DrizzleWebhookStore implements WebhookStore, DeliveryQueue {
     const rows = rowsOf<Record<string, unknown>>(
       await this.db.execute(sql`
         with heads as (
-          select distinct on (d.webhook_id, d.resource) d.id, d.webhook_id, d.next_attempt_at, d.lease_until
+          select distinct on (d.webhook_id, d.resource) d.id, d.webhook_id, d.seq, d.next_attempt_at, d.lease_until
           from ${webhookDeliveries} d
           where d.state = 'pending'
           order by d.webhook_id, d.resource, d.seq),
         due as (
           select h.id, row_number() over (partition by h.webhook_id order by h.next_attempt_at, h.id) as n
           from heads h join ${webhooks} w on w.id = h.webhook_id
-          where w."on" and h.next_attempt_at <= ${now} and (h.lease_until is null or h.lease_until < ${now}) ${skip}),
+          where w."on" and h.next_attempt_at <= ${now} and (h.lease_until is null or h.lease_until < ${now}) ${covered} ${skip}),
         fair as (select id from due where n <= ${share.perWebhook} order by n limit ${limit}),
         locked as (
           select d.id from ${webhookDeliveries} d
@@ -250,4 +299,69 @@ export class DrizzleWebhookStore implements WebhookStore, DeliveryQueue {
     );
     return Boolean(rows[0]?.busy);
   }
+}
+
+/** Writes the deliveries `plan` makes of these entries (read from the log; gone ones plan nothing); one per webhook and entry however often planned. */
+async function insertPlanned(tx: Executor, items: ReadonlyArray<{ seq: number; auditId: string }>, plan: Plan, now: number, then?: () => Promise<unknown>): Promise<void> {
+  const [entries, hooks] = await Promise.all([
+    tx.select().from(auditLog).where(inArray(auditLog.id, [...new Set(items.map((t) => t.auditId))])),
+    tx.select().from(webhooks).where(eq(webhooks.on, true)),
+  ]);
+  const byId = new Map(entries.map((e) => [e.id, e as AuditEntry]));
+  const feedItems = items.flatMap((t) => {
+    const entry = byId.get(t.auditId);
+    return entry ? [{ seq: t.seq, entry }] : [];
+  });
+  const deliveries = plan(feedItems, hooks);
+  // Sent at once and run in order on the transaction's connection, `then` last.
+  const statements: Array<Promise<unknown>> = [];
+  for (let i = 0; i < deliveries.length; i += 500) {
+    statements.push(
+      tx
+        .insert(webhookDeliveries)
+        .values(deliveries.slice(i, i + 500).map((d) => ({ ...d, state: "pending" as const, attempts: 0, nextAttemptAt: now, createdAt: now })))
+        .onConflictDoNothing()
+        .then(() => undefined),
+    );
+  }
+  if (then) statements.push(then());
+  await Promise.all(statements);
+}
+
+/** The cursor, locked until the transaction ends (planners meet here, one after another). */
+async function lockCursor(tx: Executor): Promise<number> {
+  const rows = rowsOf<{ through: number | string }>(
+    await tx.execute(sql`
+      insert into ${webhookStreamCursor} (id, planned_through) values (1, 0)
+      on conflict (id) do update set planned_through = ${webhookStreamCursor.plannedThrough}
+      returning planned_through as through`),
+  );
+  return Number(rows[0]!.through);
+}
+
+/**
+ * Marks `seqs` planned and moves the cursor over the planned messages that follow it without a gap,
+ * in one statement run after the cursor's lock was taken (so its snapshot holds every mark committed
+ * before): whichever planner of two adjacent batches takes the lock second sees the other's marks
+ * and closes the gap. A run without a gap from the cursor is the marks whose sequence minus their
+ * rank equals the cursor.
+ */
+async function advanceCursor(tx: Executor, seqs: number[]): Promise<{ waiting: boolean }> {
+  const marks = seqs.length === 0 ? sql`select null::bigint as seq where false` : sql`select unnest(${sql.raw(`'{${seqs.map(Math.trunc).join(",")}}'::bigint[]`)}) as seq`;
+  const rows = rowsOf<{ waiting: boolean }>(
+    await tx.execute(sql`
+      with c as (select planned_through as t from ${webhookStreamCursor} where id = 1),
+      added as (
+        insert into ${webhookStreamPlanned} (seq) select m.seq from (${marks}) m, c where m.seq > c.t
+        on conflict do nothing returning seq),
+      beyond as (
+        select distinct p.seq from (select seq from ${webhookStreamPlanned} union select seq from added) p, c where p.seq > c.t),
+      ranked as (select seq, seq - row_number() over (order by seq) as k from beyond),
+      moved as (select coalesce(max(r.seq), c.t) as t from c left join ranked r on r.k = c.t group by c.t),
+      updated as (update ${webhookStreamCursor} set planned_through = (select t from moved) where id = 1 and planned_through < (select t from moved)),
+      -- Marks this statement added under the new cursor go with the next one.
+      pruned as (delete from ${webhookStreamPlanned} where seq <= (select t from moved))
+      select exists (select 1 from beyond where seq > (select t from moved)) as waiting`),
+  );
+  return { waiting: Boolean(rows[0]?.waiting) };
 }

@@ -1,7 +1,7 @@
 /**
  * Tables owned by the webhooks service: the webhooks, the feed of committed audit entries (filled
- * by a trigger on `audit_log`, migration `webhooks_feed_trigger`), the deliveries owed to each
- * webhook, and every attempt made.
+ * by a trigger on `audit_log`, migration `webhooks_feed_trigger`), how far the audit stream has
+ * been planned, the deliveries owed to each webhook, and every attempt made.
  */
 import { sql } from "drizzle-orm";
 import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
@@ -30,6 +30,31 @@ export const webhookFeed = pgTable("webhook_feed", {
   auditId: text("audit_id").notNull(),
 });
 
+/**
+ * How far the stream of committed audit entries (NATS JetStream, `delivery/audit-stream.ts`) has
+ * been planned: every message up to `plannedThrough` has its deliveries. Instances plan messages
+ * at once and in any order; a delivery is attempted only once its sequence is covered, so one
+ * resource's deliveries still go out in stream order. One row (id 1).
+ */
+export const webhookStreamCursor = pgTable("webhook_stream_cursor", {
+  id: integer("id").primaryKey(),
+  plannedThrough: bigint("planned_through", { mode: "number" }).notNull(),
+});
+
+/** Stream messages planned beyond the cursor (an earlier one is still with another instance). */
+export const webhookStreamPlanned = pgTable("webhook_stream_planned", {
+  seq: bigint("seq", { mode: "number" }).primaryKey(),
+});
+
+/** Stream messages that could not be planned in their attempts (the dead letters of the stream); the cursor passes them. */
+export const webhookStreamDead = pgTable("webhook_stream_dead", {
+  seq: bigint("seq", { mode: "number" }).primaryKey(),
+  auditId: text("audit_id"),
+  error: text("error").notNull(),
+  deliveries: integer("deliveries").notNull(),
+  at: bigint("at", { mode: "number" }).notNull(),
+});
+
 export type DeliveryState = "pending" | "delivered" | "failed";
 
 export const webhookDeliveries = pgTable(
@@ -43,7 +68,7 @@ export const webhookDeliveries = pgTable(
     auditId: text("audit_id").notNull(),
     /** The audit entry's resource specifier: deliveries of one webhook and resource go out one at a time, in `seq` order. */
     resource: text("resource").notNull(),
-    /** The feed row's id: commit order within a resource. */
+    /** Commit order within a resource: the feed row's id, or the entry's sequence in the audit stream. */
     seq: bigint("seq", { mode: "number" }).notNull(),
     state: text("state").$type<DeliveryState>().notNull(),
     attempts: integer("attempts").notNull(),

@@ -64,6 +64,19 @@ export interface FeedItem {
   entry: AuditEntry;
 }
 
+/** A feed row on its way to the audit stream; `entry` is null if the entry is gone from the log. */
+export interface FeedRow {
+  feedId: number;
+  auditId: string;
+  entry: AuditEntry | null;
+}
+
+/** A message of the audit stream: an entry's id and its place in the stream. */
+export interface StreamItem {
+  seq: number;
+  auditId: string;
+}
+
 export interface NewDelivery {
   id: string;
   webhookId: string;
@@ -102,9 +115,25 @@ export interface DeliveryQueue {
    */
   feed(limit: number, plan: (items: FeedItem[], webhooks: WebhookRecord[]) => NewDelivery[], now: number): Promise<number>;
   /**
+   * Hands up to `limit` of the oldest feed rows to `publish`, which gives back the feed ids it got
+   * stored elsewhere; those leave the feed. One relay at a time: -1 when another instance was relaying.
+   */
+  relayFeed(limit: number, publish: (rows: FeedRow[]) => Promise<number[]>): Promise<number>;
+  /**
+   * Writes the deliveries `plan` makes of these stream messages and marks them planned, in one
+   * transaction; a message planned again (redelivered) adds nothing. Gives whether planned messages
+   * wait beyond the cursor for an earlier one.
+   */
+  planStream(items: StreamItem[], plan: (items: FeedItem[], webhooks: WebhookRecord[]) => NewDelivery[], now: number): Promise<{ waiting: boolean }>;
+  /** Records a stream message that could not be planned, and lets the cursor pass it. */
+  deadLetter(item: { seq: number; auditId: string | null }, error: string, deliveries: number, now: number): Promise<void>;
+  /** Moves the cursor to just before `firstSeq` (messages below it are gone from the stream); gives how many of them were never planned. */
+  skipLost(firstSeq: number): Promise<{ lost: number; waiting: boolean }>;
+  /**
    * Leases up to `limit` deliveries due by `now`: of each webhook and resource only the oldest
    * pending one, and only if no one holds it and its webhook is on; at most `share.perWebhook` of
-   * one webhook, none of those in `share.skip`.
+   * one webhook, none of those in `share.skip`. Fed from the audit stream, only deliveries the
+   * cursor covers.
    */
   claim(leaseToken: string, now: number, leaseMs: number, limit: number, share: ClaimShare): Promise<ClaimedDelivery[]>;
   /** Records an attempt; moves the delivery on if `leaseToken` still holds it. */

@@ -2,7 +2,9 @@
  * The webhooks service over a real Postgres, with receivers on Bun.serve: audit entries written to
  * the log (as any service writes them) reach the webhooks that want them, signed, in commit order
  * per resource; failures are retried and end failed; the log and redelivery; destinations checked
- * at creation and at every attempt; redirects, slow and talkative receivers.
+ * at creation and at every attempt; redirects, slow and talkative receivers. The bus is a real
+ * nats-server, so entries travel through the audit stream (JetStream) as in a distributed
+ * deployment; the embedded mode's feed is covered by the store's tests and `test/e2e/api-client.test.ts`.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { auditEntry } from "@vexil/shared/audit/audit";
@@ -13,6 +15,8 @@ import { openDatabase, type Database } from "@vexil/shared/db/connector";
 import { silentLogger } from "@vexil/shared/logger";
 import { ldSignature, standardSignature } from "@vexil/webhooks/domain/signing";
 import { startWebhooksService } from "@vexil/webhooks/service";
+import { connectNatsBus, type NatsBus } from "@vexil/shared/bus/nats-bus";
+import { startNats, type NatsServer } from "../../support/nats.ts";
 import { testDatabaseUrl } from "../../support/postgres.ts";
 
 const admin: Caller = {
@@ -71,6 +75,8 @@ function receiver() {
 }
 
 let database: Database;
+let nats: NatsServer;
+let bus: NatsBus;
 let service: Awaited<ReturnType<typeof startWebhooksService>>;
 const assertions = createAssertions(new TextEncoder().encode("x".repeat(32)));
 const names: Record<string, string[]> = {};
@@ -112,8 +118,11 @@ async function until<T>(what: string, f: () => T | Promise<T>, timeoutMs = 20_00
 
 beforeAll(async () => {
   database = await openDatabase({ url: await testDatabaseUrl(), dataDir: "" });
+  nats = await startNats();
+  bus = await connectNatsBus(nats.url, "test-webhooks", silentLogger);
   service = await startWebhooksService({
     database,
+    bus,
     assertions,
     logger: silentLogger,
     secretsKey: "s".repeat(32),
@@ -138,7 +147,9 @@ afterEach(async () => {
 
 afterAll(async () => {
   await service.stop();
+  await bus.drain();
   await database.close();
+  await nats.destroy();
 });
 
 function listen() {

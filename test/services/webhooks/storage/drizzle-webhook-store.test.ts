@@ -2,7 +2,8 @@
  * The delivery queue on Postgres, with the clock in the test's hands: the feed taken only with its
  * deliveries, heads per webhook and resource, concurrent claimers taking different heads, leases that
  * run out, outcomes written only under the claim that holds the delivery, off webhooks skipped, a
- * webhook's share of a claim.
+ * webhook's share of a claim; from the audit stream, messages planned in any order by concurrent
+ * planners, claims that wait for the cursor, dead letters and messages lost from the stream.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
@@ -10,6 +11,7 @@ import { auditEntry } from "@vexil/shared/audit/audit";
 import { auditLog } from "@vexil/shared/audit/schema";
 import type { Caller } from "@vexil/shared/caller";
 import { openDatabase, type Database } from "@vexil/shared/db/connector";
+import { rowsOf } from "@vexil/shared/db/migrate";
 import { planDeliveries } from "@vexil/webhooks/domain/deliveries";
 import { DrizzleWebhookStore } from "@vexil/webhooks/storage/drizzle-webhook-store";
 import type { AttemptRecord, WebhookRecord } from "@vexil/webhooks/storage/webhook-store";
@@ -53,6 +55,9 @@ beforeAll(async () => {
 beforeEach(async () => {
   await database.db.execute(sql`delete from webhooks`);
   await database.db.execute(sql`delete from webhook_feed`);
+  await database.db.execute(sql`delete from webhook_stream_cursor`);
+  await database.db.execute(sql`delete from webhook_stream_planned`);
+  await database.db.execute(sql`delete from webhook_stream_dead`);
 });
 
 afterAll(async () => {
@@ -198,5 +203,58 @@ describe("claims", () => {
     expect(again).toMatchObject({ state: "pending", attempts: 0, nextAttemptAt: 5 });
     expect((await store.claim("d", 5, LEASE, 10, share))[0]!.delivery.id).toBe(c!.delivery.id);
     expect(await store.redeliver(w.id, "nope", 5)).toBeUndefined();
+  });
+});
+
+describe("from the audit stream", () => {
+  let streamed: DrizzleWebhookStore;
+  const through = async () => Number(rowsOf<{ planned_through: string }>(await database.db.execute(sql`select planned_through from webhook_stream_cursor`))[0]?.planned_through ?? 0);
+  const claimAll = async (token: string, now = 0) => (await streamed.claim(token, now, LEASE, 100, share)).map((c) => c.entry!.id).sort();
+  beforeAll(() => {
+    streamed = new DrizzleWebhookStore(database.db, "stream");
+  });
+
+  test("messages planned out of order wait for the cursor; a message planned again adds nothing", async () => {
+    const w = await addWebhook();
+    await database.db.execute(sql`delete from webhook_feed`);
+    const [a1, b1, a2] = [await change("proj/p:env/e:flag/a"), await change("proj/p:env/e:flag/b"), await change("proj/p:env/e:flag/a")];
+    expect(await streamed.planStream([{ seq: 3, auditId: a2!.id }], planDeliveries, 0)).toEqual({ waiting: true });
+    expect(await claimAll("c1")).toEqual([]);
+    expect(await streamed.planStream([{ seq: 2, auditId: b1!.id }], planDeliveries, 0)).toEqual({ waiting: true });
+    expect(await claimAll("c2")).toEqual([]);
+    expect(await streamed.planStream([{ seq: 1, auditId: a1!.id }], planDeliveries, 0)).toEqual({ waiting: false });
+    expect(await through()).toBe(3);
+    // a2 stays behind a1, its resource's head.
+    expect(await claimAll("c3")).toEqual([a1!.id, b1!.id].sort());
+    await streamed.planStream([{ seq: 3, auditId: a2!.id }], planDeliveries, 0);
+    expect((await streamed.listDeliveries(w.id, { limit: 50, offset: 0 })).total).toBe(3);
+  });
+
+  test("a dead letter lets the cursor pass; messages gone from the stream are skipped and counted", async () => {
+    await addWebhook();
+    await database.db.execute(sql`delete from webhook_feed`);
+    const [x, y] = [await change("proj/p:env/e:flag/x"), await change("proj/p:env/e:flag/y")];
+    await streamed.planStream([{ seq: 2, auditId: x!.id }], planDeliveries, 0);
+    expect(await claimAll("c1")).toEqual([]);
+    await streamed.deadLetter({ seq: 1, auditId: "gone" }, "cannot be planned", 25, 0);
+    expect(await claimAll("c2")).toEqual([x!.id]);
+    const dead = rowsOf<{ seq: string; audit_id: string; deliveries: number }>(await database.db.execute(sql`select seq, audit_id, deliveries from webhook_stream_dead`));
+    expect(dead.map((r) => [Number(r.seq), r.audit_id, r.deliveries])).toEqual([[1, "gone", 25]]);
+    await streamed.planStream([{ seq: 5, auditId: y!.id }], planDeliveries, 0);
+    expect(await streamed.skipLost(2)).toEqual({ lost: 0, waiting: true });
+    expect(await streamed.skipLost(5)).toEqual({ lost: 2, waiting: false });
+    expect(await through()).toBe(5);
+    expect(await claimAll("c3")).toEqual([y!.id]);
+  });
+
+  test("planners of adjacent batches at once, in any order, leave the cursor at the end", async () => {
+    await addWebhook();
+    await database.db.execute(sql`delete from webhook_feed`);
+    const entries: Array<{ id: string }> = [];
+    for (let i = 0; i < 120; i++) entries.push(await change(`proj/p:env/e:flag/f${i % 6}`));
+    const batches = [3, 0, 5, 1, 4, 2].map((k) => entries.slice(k * 20, k * 20 + 20).map((e, j) => ({ seq: k * 20 + j + 1, auditId: e.id })));
+    await Promise.all(batches.map((b) => streamed.planStream(b, planDeliveries, 0)));
+    expect(await through()).toBe(120);
+    expect(await claimAll("c1")).toEqual(entries.slice(0, 6).map((e) => e.id).sort());
   });
 });
