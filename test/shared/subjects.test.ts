@@ -30,6 +30,8 @@ test("flags subjects", () => {
   expect(subjects.streamingEvaluations).toBe("vexil.streaming.evaluations");
   expect(subjects.streamingReceipts).toBe("vexil.streaming.receipts");
   expect(subjects.live).toBe("vexil.live");
+  expect(subjects.liveReset).toBe("vexil.live.reset");
+  expect(subjects.liveReplay).toBe("vexil.live.replay");
 });
 
 test("no subject is added or removed without updating this test", () => {
@@ -48,6 +50,8 @@ test("no subject is added or removed without updating this test", () => {
     "gatewayRate",
     "http",
     "live",
+    "liveReplay",
+    "liveReset",
     "streamingEvaluations",
     "streamingReceipts",
   ]);
