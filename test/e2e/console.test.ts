@@ -723,6 +723,166 @@ describe("console", () => {
     await checkPage(page, "deliveries");
   });
 
+  /** A project of its own for a test, with a flag `rules` whose production environment has one rule of two clauses. */
+  async function projectWithRule(project: string) {
+    expect((await admin.call("POST", "/api/v2/projects", { body: { key: project, name: project } })).status).toBe(201);
+    expect((await admin.call("POST", `/api/v2/flags/${project}`, { body: { key: "rules", name: "Rules", variations: [{ value: true, name: "yes" }, { value: false, name: "no" }] } })).status).toBe(201);
+    const flag = await admin.call("GET", `/api/v2/flags/${project}/rules`);
+    const added = await admin.call("PATCH", `/api/v2/flags/${project}/rules`, {
+      headers: SEMANTIC,
+      body: {
+        environmentKey: "production",
+        instructions: [
+          {
+            kind: "addRule",
+            description: "EU",
+            variationId: flag.body.variations[0]._id,
+            clauses: [
+              { contextKind: "user", attribute: "country", op: "in", values: ["de", "fr"], negate: false },
+              { contextKind: "user", attribute: "plan", op: "in", values: ["pro"], negate: false },
+            ],
+          },
+        ],
+      },
+    });
+    expect(added.status).toBe(200);
+    return added.body.environments.production.rules[0] as { _id: string; clauses: Array<{ _id: string }> };
+  }
+
+  test("a rule is edited in place: its clauses, what it serves and its description become clause and rule instructions in one change with a comment", async () => {
+    const before = await projectWithRule("edits");
+    const { context: c, page: p } = await signedIn(EMAIL, "/projects/edits/flags/rules?env=production");
+    try {
+      await p.getByRole("button", { name: "Edit rule 1" }).click();
+      await p.getByLabel("Rule 1 description").fill("Europe");
+      await p.getByLabel("Rule 1 clause 1 values").fill("de, at");
+      await p.getByLabel("Rule 1 clause 2 operator").selectOption("startsWith");
+      await p.getByRole("button", { name: "Add clause to rule 1" }).click();
+      await p.getByLabel("Rule 1 clause 3 attribute").fill("email");
+      await p.getByLabel("Rule 1 clause 3 operator").selectOption("endsWith");
+      await p.getByLabel("Rule 1 clause 3 values").fill("@example.com");
+      await p.getByLabel("Rule 1 serves").selectOption({ label: "no" });
+      await p.getByRole("button", { name: /Review and save \(6 changes\)/ }).click();
+      const dialog = p.getByRole("dialog");
+      expect(await dialog.getByTestId("change-preview").locator("li").allTextContents()).toEqual([
+        'Rule 1 (EU): describe it as "Europe"',
+        'Rule 1 (EU): remove fr from the clause "country in de, fr"',
+        'Rule 1 (EU): add at to the clause "country in de, fr"',
+        'Rule 1 (EU): change the clause "plan in pro" to "plan startsWith pro"',
+        'Rule 1 (EU): add the clause "email endsWith @example.com"',
+        "Rule 1 (EU): serve no",
+      ]);
+      const sent = JSON.parse((await dialog.getByLabel("Instructions as sent").textContent())!);
+      const [country, plan] = before.clauses.map((x) => x._id);
+      expect(sent).toEqual([
+        { kind: "updateRuleDescription", ruleId: before._id, description: "Europe" },
+        { kind: "removeValuesFromClause", ruleId: before._id, clauseId: country, values: ["fr"] },
+        { kind: "addValuesToClause", ruleId: before._id, clauseId: country, values: ["at"] },
+        { kind: "updateClause", ruleId: before._id, clauseId: plan, clause: { contextKind: "user", attribute: "plan", op: "startsWith", negate: false, values: ["pro"] } },
+        { kind: "addClauses", ruleId: before._id, clauses: [{ contextKind: "user", attribute: "email", op: "endsWith", negate: false, values: ["@example.com"] }] },
+        { kind: "updateRuleVariationOrRollout", ruleId: before._id, variationId: expect.any(String) },
+      ]);
+      await dialog.getByLabel("Comment").fill("Europe, not France");
+      await checkPage(p, "rule-edit", false);
+      await dialog.getByRole("button", { name: /Save on version/ }).click();
+      await p.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+      const flag = (await admin.call("GET", "/api/v2/flags/edits/rules?env=production&summary=0")).body;
+      const rule = flag.environments.production.rules[0];
+      expect(rule).toMatchObject({ _id: before._id, description: "Europe", variation: 1 });
+      expect(rule.clauses).toMatchObject([
+        { _id: country, attribute: "country", op: "in", values: ["de", "at"] },
+        { _id: plan, attribute: "plan", op: "startsWith", values: ["pro"] },
+        { attribute: "email", op: "endsWith", values: ["@example.com"] },
+      ]);
+      await p.getByTestId("rule").filter({ hasText: "Rule 1 (Europe): if country in de, at and plan startsWith pro and email endsWith @example.com, serve no" }).waitFor();
+      const audit = (await admin.call("GET", "/api/v2/auditlog?spec=proj/edits:env/production:flag/rules&limit=1")).body.items[0];
+      expect(audit.comment).toBe("Europe, not France");
+
+      // Removing a clause, and a percentage rollout, in place.
+      await p.getByRole("button", { name: "Edit rule 1" }).click();
+      await p.getByRole("button", { name: "Remove clause 3 of rule 1" }).click();
+      await p.getByLabel("Rule 1 serves").selectOption("rollout");
+      await p.getByLabel("Rule 1 serves: % yes").fill("25");
+      await p.getByLabel("Rule 1 serves: % no").fill("75");
+      await p.getByRole("button", { name: /Review and save \(2 changes\)/ }).click();
+      expect(JSON.parse((await dialog.getByLabel("Instructions as sent").textContent())!)).toEqual([
+        { kind: "removeClauses", ruleId: before._id, clauseIds: [rule.clauses[2]._id] },
+        { kind: "updateRuleVariationOrRollout", ruleId: before._id, rolloutWeights: { [flag.variations[0]._id]: 25_000, [flag.variations[1]._id]: 75_000 } },
+      ]);
+      await dialog.getByRole("button", { name: /Save on version/ }).click();
+      await p.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+      const after = (await admin.call("GET", "/api/v2/flags/edits/rules?env=production&summary=0")).body.environments.production.rules[0];
+      expect(after.clauses).toHaveLength(2);
+      expect(after.rollout.variations).toEqual([
+        { variation: 0, weight: 25_000 },
+        { variation: 1, weight: 75_000 },
+      ]);
+    } finally {
+      await c.close();
+    }
+  }, 40_000);
+
+  test("a segment's rule is edited in place; deleting the segment asks first, names the flags that use it, and removes it", async () => {
+    expect((await admin.call("POST", "/api/v2/projects", { body: { key: "segs", name: "Segs" } })).status).toBe(201);
+    expect((await admin.call("POST", "/api/v2/segments/segs/production", { body: { key: "vip", name: "VIP" } })).status).toBe(201);
+    const seeded = await admin.call("PATCH", "/api/v2/segments/segs/production/vip", {
+      headers: SEMANTIC,
+      body: { environmentKey: "production", instructions: [{ kind: "addRule", clauses: [{ contextKind: "user", attribute: "tier", op: "in", values: ["gold"], negate: false }] }] },
+    });
+    expect(seeded.status).toBe(200);
+    const ruleId = seeded.body.rules[0]._id;
+    expect((await admin.call("POST", "/api/v2/flags/segs", { body: { key: "perks", name: "Perks", variations: [{ value: true }, { value: false }] } })).status).toBe(201);
+    const perks = await admin.call("GET", "/api/v2/flags/segs/perks");
+    const uses = await admin.call("PATCH", "/api/v2/flags/segs/perks", {
+      headers: SEMANTIC,
+      body: { environmentKey: "production", instructions: [{ kind: "addRule", variationId: perks.body.variations[0]._id, clauses: [{ attribute: "segmentMatch", op: "segmentMatch", values: ["vip"], negate: false }] }] },
+    });
+    expect(uses.status).toBe(200);
+
+    const { context: c, page: p } = await signedIn(EMAIL, "/projects/segs/segments/vip?env=production");
+    try {
+      await p.getByRole("button", { name: "Edit rule 1" }).click();
+      await p.getByLabel("Rule 1 description").fill("Gold and platinum");
+      await p.getByLabel("Rule 1 clause 1 values").fill("gold, platinum");
+      await p.getByLabel("Rule 1: % of matching contexts").fill("50");
+      await p.getByRole("button", { name: /Review and save \(3 changes\)/ }).click();
+      expect(await p.getByTestId("segment-preview").locator("li").allTextContents()).toEqual([
+        'Rule 1: describe it as "Gold and platinum"',
+        'Rule 1: add platinum to the clause "tier in gold"',
+        "Rule 1: 50% of the matching contexts",
+      ]);
+      await p.getByLabel("Comment").fill("more tiers");
+      await p.getByRole("button", { name: "Save the segment" }).click();
+      await p.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+      const segment = (await admin.call("GET", "/api/v2/segments/segs/production/vip")).body;
+      expect(segment.rules).toMatchObject([{ _id: ruleId, description: "Gold and platinum", weight: 50_000, clauses: [{ attribute: "tier", values: ["gold", "platinum"] }] }]);
+
+      await p.getByRole("button", { name: "Delete segment" }).click();
+      const dialog = p.getByRole("dialog", { name: "Delete the segment VIP in production?" });
+      await dialog.getByTestId("segment-used-by").getByRole("link", { name: "Perks" }).waitFor();
+      await checkPage(p, "segment-delete", false);
+      // Kept: nothing is deleted without the confirmation.
+      await dialog.getByRole("button", { name: "Keep the segment" }).click();
+      await dialog.waitFor({ state: "hidden" });
+      expect((await admin.call("GET", "/api/v2/segments/segs/production/vip")).status).toBe(200);
+      // A refusal is shown in the dialog: the segment is deleted elsewhere first.
+      await p.getByRole("button", { name: "Delete segment" }).click();
+      expect((await admin.call("DELETE", "/api/v2/segments/segs/production/vip")).status).toBe(204);
+      await dialog.getByRole("button", { name: "Delete vip" }).click();
+      await dialog.getByRole("alert").filter({ hasText: "not found" }).waitFor();
+      await dialog.getByRole("button", { name: "Keep the segment" }).click();
+
+      expect((await admin.call("POST", "/api/v2/segments/segs/production", { body: { key: "vip", name: "VIP" } })).status).toBe(201);
+      await p.reload();
+      await p.getByRole("button", { name: "Delete segment" }).click();
+      await dialog.getByRole("button", { name: "Delete vip" }).click();
+      await p.getByRole("heading", { name: "Segs: segments" }).waitFor();
+      expect((await admin.call("GET", "/api/v2/segments/segs/production/vip")).status).toBe(404);
+    } finally {
+      await c.close();
+    }
+  }, 40_000);
+
   test("signing out ends the session: the cookie no longer works and the sign-in form is back", async () => {
     const [cookie] = await context.cookies();
     await page.getByRole("button", { name: "Sign out" }).click();
