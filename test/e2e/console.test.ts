@@ -883,6 +883,123 @@ describe("console", () => {
     }
   }, 40_000);
 
+  test("keyboard only: sign in, open a project's flags, find a flag, turn it on in production, review and confirm; focus is always visible, held in the dialog and given back", async () => {
+    expect((await admin.call("POST", "/api/v2/projects", { body: { key: "kbd", name: "Kbd" } })).status).toBe(201);
+    for (const [key, name] of [["keyboard-flag", "Keyboard flag"], ["other-flag", "Other flag"]]) {
+      expect((await admin.call("POST", "/api/v2/flags/kbd", { body: { key, name, variations: [{ value: true }, { value: false }] } })).status).toBe(201);
+    }
+    const c = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    c.setDefaultTimeout(8_000);
+    const p = await c.newPage();
+    watchCsp(p);
+    try {
+      // The page the keyboard types into is the one in front (the other tests' pages stay open).
+      await p.bringToFront();
+      await p.goto(`${vexil.url}/`);
+      await p.getByLabel("Email").waitFor();
+      /** What has focus: its name, whether a focus indicator is drawn, whether it is in a dialog. */
+      const focused = () =>
+        p.evaluate(() => {
+          const doc = (globalThis as unknown as { document: { activeElement: unknown; body: unknown } }).document;
+          const el = doc.activeElement as {
+            id: string;
+            tagName: string;
+            innerText?: string;
+            labels?: Array<{ innerText: string }>;
+            nextElementSibling: unknown;
+            getAttribute(n: string): string | null;
+            matches(s: string): boolean;
+            closest(s: string): unknown;
+          } | null;
+          if (!el || el === doc.body) return { name: "", id: "", visible: false, inDialog: false };
+          const style = (e: unknown) => (globalThis as unknown as { getComputedStyle(e: unknown): { outlineStyle: string; outlineWidth: string; boxShadow: string } }).getComputedStyle(e);
+          const ring = (e: unknown) => {
+            if (!e) return false;
+            const s = style(e);
+            return (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) || (s.boxShadow !== "none" && s.boxShadow !== "");
+          };
+          const name = el.getAttribute("aria-label") ?? el.labels?.[0]?.innerText ?? el.innerText ?? "";
+          // A switch or checkbox hides its input and rings the control drawn right after it.
+          // A date field's focus is in its parts, which Chromium highlights itself (out of the page's reach).
+          const dateField = (el as unknown as { type?: string }).type === "datetime-local";
+          return { name: name.trim(), id: el.id, visible: dateField || ring(el) || ring(el.nextElementSibling), inDialog: el.closest("[role=dialog]") !== null };
+        });
+      /** Tab (or Shift+Tab) until `name` has focus; its focus must be visible. */
+      async function tabTo(name: string | RegExp, shift = false) {
+        for (let i = 0; i < 80; i++) {
+          await p.keyboard.press(shift ? "Shift+Tab" : "Tab");
+          const f = await focused();
+          if (typeof name === "string" ? f.name.startsWith(name) : name.test(f.name)) {
+            expect({ name: f.name, visible: f.visible }).toEqual({ name: f.name, visible: true });
+            return f;
+          }
+        }
+        throw new Error(`no focus stop named ${String(name)}`);
+      }
+
+      await tabTo("Email");
+      await p.keyboard.type(EMAIL);
+      await tabTo("Password");
+      await p.keyboard.type(PASSWORD);
+      await p.keyboard.press("Enter");
+      await p.getByRole("heading", { name: "Projects" }).waitFor();
+
+      // The first stop is the skip link, shown while focused; it moves focus to the page's content.
+      await p.keyboard.press("Tab");
+      expect(await focused()).toMatchObject({ name: "Skip to content", visible: true });
+      await p.keyboard.press("Enter");
+      expect((await focused()).id).toBe("main");
+      await tabTo("Kbd");
+      await p.keyboard.press("Enter");
+      await p.getByRole("heading", { name: "Kbd: flags" }).waitFor();
+      // After following a link, focus is at the new page's content, not lost at the top of the document.
+      expect((await focused()).id).toBe("main");
+
+      await tabTo("Search flags");
+      await p.keyboard.type("keyboard");
+      const rows = p.getByRole("table", { name: "Flags" }).getByRole("link");
+      await waitFor("the search", async () => (await rows.allTextContents()).join() === "Keyboard flag");
+      await tabTo("Keyboard flag in production");
+      await p.keyboard.press("Space");
+      const dialog = p.getByRole("dialog", { name: "Review changes to Keyboard flag in production" });
+      await dialog.waitFor();
+      await waitFor("focus in the dialog", async () => (await focused()).inDialog);
+      // Focus stays in the dialog both ways round, and Escape gives it back to the switch.
+      for (let i = 0; i < 20; i++) {
+        await p.keyboard.press("Tab");
+        expect(await focused()).toMatchObject({ inDialog: true, visible: true });
+      }
+      for (let i = 0; i < 5; i++) {
+        await p.keyboard.press("Shift+Tab");
+        expect(await focused()).toMatchObject({ inDialog: true, visible: true });
+      }
+      await p.keyboard.press("Escape");
+      await dialog.waitFor({ state: "hidden" });
+      await waitFor("focus back on the switch", async () => (await focused()).name === "Keyboard flag in production");
+      expect((await focused()).visible).toBe(true);
+
+      await p.keyboard.press("Space");
+      await dialog.waitFor();
+      expect(await dialog.getByTestId("change-preview").textContent()).toBe("Turn targeting on");
+      await tabTo("Comment");
+      await p.keyboard.type("on, by keyboard");
+      await tabTo(/^Save on version/);
+      await p.keyboard.press("Enter");
+      await dialog.waitFor({ state: "hidden" });
+      await waitFor("focus back on the switch", async () => (await focused()).name === "Keyboard flag in production");
+      await waitFor("the switch to show on", () => p.getByRole("switch", { name: "Keyboard flag in production" }).isChecked());
+
+      const flag = (await admin.call("GET", "/api/v2/flags/kbd/keyboard-flag?env=production")).body;
+      expect(flag.environments.production.on).toBe(true);
+      const entry = (await admin.call("GET", "/api/v2/auditlog?spec=proj/kbd:env/production:flag/keyboard-flag&limit=1")).body.items[0];
+      expect(entry.comment).toBe("on, by keyboard");
+      expect((await admin.call("GET", "/api/v2/flags/kbd/other-flag?env=production")).body.environments.production.on).toBe(false);
+      await checkPage(p, "keyboard");
+    } finally {
+      await c.close();
+    }
+  }, 60_000);
+
   test("signing out ends the session: the cookie no longer works and the sign-in form is back", async () => {
     const [cookie] = await context.cookies();
     await page.getByRole("button", { name: "Sign out" }).click();

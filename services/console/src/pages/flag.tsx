@@ -7,7 +7,7 @@
  */
 import { Alert, Anchor, Badge, Button, Card, Checkbox, Code, Fieldset, Group, NativeSelect, NumberInput, Stack, Switch, Text, TextInput, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useSearchParams } from "wouter";
 import { api, enc, environmentsOf, errorText, type Flag, type FlagEnvironment, type Project, type Rollout, type Rule } from "../api.ts";
 import { ReviewChange, clauseText, type Instruction } from "../review.tsx";
@@ -275,6 +275,11 @@ export function FlagPage({ projectKey, flagKey }: { projectKey: string; flagKey:
   const [saved, setSaved] = useState(false);
   /** The rules whose editor is open (by id); closing one keeps its edits in the draft. */
   const [editing, setEditing] = useState<string[]>([]);
+  // After a save the button that opened the review is disabled (nothing left to save): focus goes to the outcome.
+  const savedNotice = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (saved) savedNotice.current?.focus();
+  }, [saved]);
   if (flag.error) return <Alert color="red">{errorText(flag.error)}</Alert>;
   if (!flag.data || !config || !original) return <Text>Loading…</Text>;
   const f = flag.data;
@@ -434,7 +439,7 @@ export function FlagPage({ projectKey, flagKey }: { projectKey: string; flagKey:
         </Stack>
       </Card>
       {saved && (
-        <Alert color="green" role="status">
+        <Alert color="green" role="status" ref={savedNotice} tabIndex={-1}>
           Saved: the flag is at version {f._version}.
         </Alert>
       )}
