@@ -12,7 +12,10 @@
  * deliveries its receiver gets, and its delivery log lists them; a segment gets targets and a rule; a
  * custom role and a member invited with it are made; the flag page edits settings, variation names,
  * other context kinds' targets and prerequisites, and a target's removal date; a flag's delivery
- * receipts show the SDK's stream. axe-core finds no
+ * receipts show the SDK's stream. A flag's rule and a segment's rule are edited in place (clause and
+ * rule instructions); a segment is deleted after a confirmation naming the flags that use it. A
+ * keyboard-only member signs in, finds a flag and turns it on, with focus visible, held in the dialog
+ * and given back. axe-core finds no
  * serious or critical violations on the main pages, and
  * no page breaks the Content-Security-Policy. Screenshots of the pages go to a temporary directory, or
  * to `VEXIL_CONSOLE_SHOTS` (`docs/console` keeps them in the repository).
