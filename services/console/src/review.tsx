@@ -11,12 +11,12 @@ import { Alert, Anchor, Button, Code, Group, List, Modal, Stack, Text, TextInput
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { Link } from "wouter";
-import { ApiError, SEMANTIC_PATCH, api, enc, errorText, type Clause, type Flag } from "./api.ts";
+import { ApiError, SEMANTIC_PATCH, api, enc, errorText, type Clause, type Flag, type Instruction } from "./api.ts";
 import { clauseText, describeRuleEdit } from "./rule-edits.ts";
 
 export { clauseText };
 
-export type Instruction = Record<string, unknown> & { kind: string };
+export type { Instruction };
 
 export interface ReviewProps {
   projectKey: string;

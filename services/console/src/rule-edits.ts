@@ -6,8 +6,7 @@
  * added and removed, which keeps values someone else added meanwhile; any other change replaces
  * the clause (`updateClause`).
  */
-import type { Clause } from "./api.ts";
-import type { Instruction } from "./review.tsx";
+import type { Clause, Instruction } from "./api.ts";
 
 const NUMERIC = new Set(["lessThan", "lessThanOrEqual", "greaterThan", "greaterThanOrEqual"]);
 
