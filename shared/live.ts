@@ -32,7 +32,9 @@ export interface LiveEvent {
   version: number | null;
 }
 
-const KINDS = new Set<string>(["flag", "segment", "project", "environment"]);
+/** The audit entry kinds the feed names. */
+export const LIVE_KINDS: readonly LiveKind[] = ["flag", "segment", "project", "environment"];
+const KINDS = new Set<string>(LIVE_KINDS);
 const scope = (part: string | undefined, type: string) => (part?.startsWith(`${type}/`) ? part.slice(type.length + 1) : undefined);
 
 /** A `vexil_live` payload (`<id>:<kind>:<version>:<spec>`) read back; undefined for anything else. */
