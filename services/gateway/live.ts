@@ -134,7 +134,11 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   /** Read everything again, from here on. */
   const resetBytes = () => encoder.encode(`event: reset\nid: ${livePosition(now())}\ndata: {}\n\n`);
 
+  /** The newest position heard on the bus: ids of one length in lower-case hex compare as text. */
+  let lastHeard = livePosition(now());
+
   function publish(event: LiveEvent): void {
+    if (event.id > lastHeard) lastHeard = event.id;
     if (seen.has(event.id)) return;
     seen.add(event.id);
     if (seen.size > SEEN) seen.delete(seen.values().next().value!);
@@ -172,9 +176,22 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     if (event) publish(event);
     else logger.debug("live: message ignored");
   });
-  const resets = bus.subscribe(subjects.liveReset, () => {
+  const resetAll = () => {
     const bytes = resetBytes();
     for (const feed of feeds) deliver(feed, bytes);
+  };
+  const resets = bus.subscribe(subjects.liveReset, resetAll);
+  // Events published while this gateway's bus connection was down never reach it: once it is back,
+  // what was committed since the last one it heard is asked for and sent like any other (repeats dropped by id).
+  bus.onReconnect(() => {
+    if (!accepting) return;
+    void requestJson<LiveReplay>(bus, subjects.liveReplay, { after: lastHeard }, options.replayTimeoutMs ?? 5_000).then(
+      (replay) => ("reset" in replay ? resetAll() : replay.events.forEach(publish)),
+      (e) => {
+        logger.debug("live: changes missed while the bus was away not read; feeds read everything again", { error: e });
+        resetAll();
+      },
+    );
   });
 
   const heartbeat = setInterval(() => {

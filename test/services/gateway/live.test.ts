@@ -4,7 +4,7 @@
  * credential stops working (and the feed ends), nothing unchecked while authentication is unreachable.
  */
 import { afterEach, expect, test } from "bun:test";
-import { encodeJson } from "@vexil/shared/bus/bus";
+import { encodeJson, type Bus } from "@vexil/shared/bus/bus";
 import { MemoryBus } from "@vexil/shared/bus/memory-bus";
 import { serveJson } from "@vexil/shared/bus/rpc";
 import type { Caller } from "@vexil/shared/caller";
@@ -26,7 +26,7 @@ afterEach(() => feed?.close());
 
 const event = (id: string, project = "shop"): LiveEvent => ({ v: 1, id, kind: "flag", project, environment: "production", key: `f-${id}`, version: 1 });
 
-async function open(bus: MemoryBus, query = "", headers: Record<string, string> = {}) {
+async function open(bus: Bus, query = "", headers: Record<string, string> = {}) {
   feed = createLiveFeed({ bus, verifier, logger: silentLogger, heartbeatMs: 60_000, replayTimeoutMs: 500 });
   const response = feed.open(new Request(`http://vexil.test/api/v2/live${query}`, { headers }), credential, reader, "req");
   expect(response.status).toBe(200);
@@ -113,7 +113,7 @@ test("the feeds of one credential share a verification per event", async () => {
 });
 
 /** A flags instance answering replays with `answer`, recording what it was asked. */
-function replaying(bus: MemoryBus, answer: (request: LiveReplayRequest) => Promise<LiveReplay>) {
+function replaying(bus: Bus, answer: (request: LiveReplayRequest) => Promise<LiveReplay>) {
   const asked: LiveReplayRequest[] = [];
   serveJson(bus, subjects.liveReplay, "flags", silentLogger, async (request: LiveReplayRequest) => {
     asked.push(request);
@@ -176,4 +176,33 @@ test("reset, to read everything again: beyond the bound, for a position that is 
   missed.publish(subjects.liveReset, encodeJson({ v: 1 }));
   await s.until(() => s.text().includes("event: reset\n"));
   expect(s.ended()).toBe(false);
+});
+
+/** An in-process bus whose reconnection the test makes happen. */
+function reconnectingBus() {
+  const listeners: Array<() => void> = [];
+  const bus: Bus = Object.assign(new MemoryBus(), { onReconnect: (listener: () => void) => void listeners.push(listener) });
+  return { bus, reconnected: () => listeners.forEach((listener) => listener()) };
+}
+
+test("after the gateway's own bus connection comes back, what was committed since the last event it heard is sent, repeats dropped; or reset", async () => {
+  const { bus, reconnected } = reconnectingBus();
+  const heard = livePosition(Date.now()).slice(0, 12) + "00000000000a";
+  const missed = livePosition(Date.now() + 1).slice(0, 12) + "00000000000b";
+  const asked = replaying(bus, async () => ({ events: [event(heard), event(missed)] }));
+  const s = await open(bus);
+  s.publish(event(heard));
+  await s.until(() => s.ids().length === 1);
+  reconnected();
+  await s.until(() => s.ids().length === 2);
+  await Bun.sleep(20);
+  expect(s.ids()).toEqual([heard, missed]);
+  expect(asked).toEqual([{ after: heard }]);
+  feed!.close();
+
+  const lost = reconnectingBus();
+  replaying(lost.bus, async () => ({ reset: true }));
+  const r = await open(lost.bus);
+  lost.reconnected();
+  await r.until(() => r.text().includes("event: reset\n"));
 });
