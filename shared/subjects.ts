@@ -15,6 +15,10 @@ export const subjects = {
   changeTips: "vexil.change-tips",
   /** Flags → every gateway: a committed change of a flag, segment, project or environment, for the live feed (`shared/live.ts`). */
   live: "vexil.live",
+  /** Flags → every gateway: changes may have been missed beyond what can be replayed; every feed tells its browser to read everything again. */
+  liveReset: "vexil.live.reset",
+  /** Gateway → flags (queue group): the live events committed since a feed position, for a feed that reconnects (`shared/live.ts`). */
+  liveReplay: "vexil.live.replay",
   /** Gateway → service: an HTTP request carried over request/reply (queue group = service name). */
   http: (service: Exclude<ServiceName, "gateway">) => `vexil.http.${service}`,
   /** Gateway → auth: verify a credential, reply with a verdict. */

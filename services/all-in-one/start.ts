@@ -111,7 +111,7 @@ export async function startAllInOne(config: Config, overrides: AllInOneOverrides
   const busVerifier = busCallerVerifier(bus, { timeoutMs: config.serviceTimeoutMs, assertions });
   const rateLimiter = config.rateLimitGlobal > 0 || config.rateLimitRoute > 0 ? createRateLimiter({ global: config.rateLimitGlobal, route: config.rateLimitRoute }, bus) : undefined;
   const verifier = overrides.verifier ? overrides.verifier(assertions) : busVerifier;
-  const live = createLiveFeed({ bus, verifier, logger });
+  const live = createLiveFeed({ bus, verifier, logger, replayTimeoutMs: config.serviceTimeoutMs });
   const gateway = createGateway({
     services: {
       auth: inProcessServiceClient("auth", auth.handle, config.serviceTimeoutMs),

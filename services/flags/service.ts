@@ -61,7 +61,7 @@ export async function startFlagsService(options: FlagsServiceOptions) {
     sdkConnections: busSdkConnections(options.bus),
   };
   // Committed changes for the console's live feed, through the gateways.
-  const unlistenLive = await publishLiveChanges(options.database, options.bus, options.logger);
+  const unlistenLive = await publishLiveChanges({ database: options.database, audit: ctx.audit, bus: options.bus, logger: options.logger });
   const relay = startOutboxRelay({ database: options.database, bus: options.bus, logger: options.logger });
   ctx.committed = relay.nudge;
   // Scheduled changes and expiring targets, executed by whichever instance claims them first. The

@@ -70,13 +70,22 @@ function liveOperation(): Record<string, unknown> {
       "A `text/event-stream` that stays open: an `event: change` for each committed change of a flag, segment, project or environment the caller may read,",
       "with `data` naming it (never its contents: read the resource through the API), a comment line every 15 seconds, and `retry: 1000`.",
       "For a session cookie (the console) or a token. A caller who may read nothing gets 403; a feed ends when its credential stops working.",
+      "Resumable: each event's `id` is a feed position, and a new feed starts with one (an `id:` line without an event). Reconnecting with `Last-Event-ID` (or `?lastEventId=`)",
+      "first sends the changes committed since then (some may come twice), or an `event: reset` when they are too many or too old to replay: then read everything again.",
     ].join(" "),
     ok: { 200: LiveChange },
     errors: [403, 503],
   });
   const responses = get.responses as Record<string, { content?: unknown }>;
   responses["200"]!.content = { "text/event-stream": { schema: { type: "string", description: "`event: change` lines whose `data` is a LiveChange" }, example: 'event: change\nid: 01a24bf6e6980000b94b4f72\ndata: {"v":1,"id":"01a24bf6e6980000b94b4f72","kind":"flag","project":"default","environment":"production","key":"new-checkout","version":7}\n\n' } };
-  return { ...get, parameters: [{ name: "project", in: "query", required: false, description: "Only this project's changes", schema: { type: "string" } }] };
+  return {
+    ...get,
+    parameters: [
+      { name: "project", in: "query", required: false, description: "Only this project's changes", schema: { type: "string" } },
+      { name: "Last-Event-ID", in: "header", required: false, description: "The last event's id: resume after it", schema: { type: "string" } },
+      { name: "lastEventId", in: "query", required: false, description: "As `Last-Event-ID`, for a client that cannot set the header", schema: { type: "string" } },
+    ],
+  };
 }
 
 /** The operations the gateway answers itself. */

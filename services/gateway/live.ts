@@ -10,11 +10,19 @@
  * caller's credential is verified again (the gateway's cached verdict, dropped on revocation) before
  * each event and at each heartbeat, so a revoked token, a signed-out session or a member demoted to
  * no access stops getting events and the stream ends.
+ *
+ * The feed is resumable (`shared/live.ts`): each event's `id` is a feed position, and a new feed
+ * starts with one (`id:` with no event). A browser's EventSource sends the last it had as
+ * `Last-Event-ID` when it reconnects (a page that opens a new EventSource passes it as
+ * `?lastEventId=`): the gateway asks a flags instance for the changes since then and sends them
+ * before anything newer, or `reset` (read everything again) when they are beyond the bound or
+ * cannot be read. A flags instance that missed notices sends `reset` through every feed too.
  */
 import { authorizeRead, canRead, type Caller } from "@vexil/shared/caller";
 import { decodeJson, type Bus } from "@vexil/shared/bus/bus";
 import { errorResponse } from "@vexil/shared/errors";
-import { liveEventOf, type LiveEvent } from "@vexil/shared/live";
+import { liveEventOf, livePosition, positionDate, type LiveEvent, type LiveReplay } from "@vexil/shared/live";
+import { requestJson } from "@vexil/shared/bus/rpc";
 import type { Logger } from "@vexil/shared/logger";
 import { liveEvents, liveFeedsOpen } from "@vexil/shared/metrics";
 import { subjects } from "@vexil/shared/subjects";
@@ -36,6 +44,9 @@ export interface LiveFeedOptions {
   verifier: CallerVerifier;
   logger: Logger;
   heartbeatMs?: number;
+  /** How long a replay from the flags service may take before the feed sends `reset` instead. */
+  replayTimeoutMs?: number;
+  now?: () => number;
   /** Open feeds this gateway accepts; beyond it, 503. */
   limit?: number;
 }
@@ -58,7 +69,8 @@ export interface LiveFeed {
 }
 
 export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
-  const { verifier, logger } = options;
+  const { verifier, logger, bus } = options;
+  const now = options.now ?? Date.now;
   const limit = options.limit ?? 10_000;
   const feeds = new Set<Feed>();
   const seen = new Set<string>();
@@ -118,12 +130,40 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     if (bytes !== HEARTBEAT) liveEvents.inc();
   }
 
+  const changeBytes = (event: LiveEvent) => encoder.encode(`event: change\nid: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`);
+  /** Read everything again, from here on. */
+  const resetBytes = () => encoder.encode(`event: reset\nid: ${livePosition(now())}\ndata: {}\n\n`);
+
+  /** The newest position heard on the bus: ids of one length in lower-case hex compare as text. */
+  let lastHeard = livePosition(now());
+
   function publish(event: LiveEvent): void {
+    if (event.id > lastHeard) lastHeard = event.id;
     if (seen.has(event.id)) return;
     seen.add(event.id);
     if (seen.size > SEEN) seen.delete(seen.values().next().value!);
-    const bytes = encoder.encode(`event: change\nid: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`);
+    const bytes = changeBytes(event);
     for (const feed of feeds) if (feed.project === undefined || feed.project === event.project) deliver(feed, bytes);
+  }
+
+  /** What a reconnecting feed missed since `position`, as bytes to send: its changes, or `reset`. */
+  async function replayBytes(position: string, project: string | undefined): Promise<Uint8Array> {
+    if (positionDate(position) === undefined) return resetBytes();
+    try {
+      const replay = await requestJson<LiveReplay>(bus, subjects.liveReplay, { after: position, project }, options.replayTimeoutMs ?? 5_000);
+      if ("reset" in replay) return resetBytes();
+      const parts = replay.events.map(changeBytes);
+      const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const part of parts) {
+        bytes.set(part, at);
+        at += part.length;
+      }
+      return bytes;
+    } catch (e) {
+      logger.debug("live: replay not read; the feed reads everything again", { error: e });
+      return resetBytes();
+    }
   }
 
   const subscription = options.bus.subscribe(subjects.live, (message) => {
@@ -136,6 +176,23 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     if (event) publish(event);
     else logger.debug("live: message ignored");
   });
+  const resetAll = () => {
+    const bytes = resetBytes();
+    for (const feed of feeds) deliver(feed, bytes);
+  };
+  const resets = bus.subscribe(subjects.liveReset, resetAll);
+  // Events published while this gateway's bus connection was down never reach it: once it is back,
+  // what was committed since the last one it heard is asked for and sent like any other (repeats dropped by id).
+  bus.onReconnect(() => {
+    if (!accepting) return;
+    void requestJson<LiveReplay>(bus, subjects.liveReplay, { after: lastHeard }, options.replayTimeoutMs ?? 5_000).then(
+      (replay) => ("reset" in replay ? resetAll() : replay.events.forEach(publish)),
+      (e) => {
+        logger.debug("live: changes missed while the bus was away not read; feeds read everything again", { error: e });
+        resetAll();
+      },
+    );
+  });
 
   const heartbeat = setInterval(() => {
     for (const feed of feeds) deliver(feed, HEARTBEAT);
@@ -145,9 +202,11 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   return {
     open(request, credential, caller, id) {
       authorizeRead(caller);
-      const project = new URL(request.url).searchParams.get("project") ?? undefined;
+      const url = new URL(request.url);
+      const project = url.searchParams.get("project") ?? undefined;
       if (project !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/.test(project)) return errorResponse(400, "invalid_request", "project must be a project key", id);
       if (!accepting || feeds.size >= limit) return errorResponse(503, "service_unavailable", "No more live feeds are accepted here right now; try again shortly", id, { "retry-after": "1" });
+      const resumeFrom = request.headers.get("last-event-id") ?? url.searchParams.get("lastEventId") ?? undefined;
       let feed: Feed | undefined;
       const body = new ReadableStream<Uint8Array>(
         {
@@ -155,7 +214,15 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
             feed = { credential, project, controller, closed: false, queue: Promise.resolve() };
             feeds.add(feed);
             liveFeedsOpen.inc();
-            controller.enqueue(PREAMBLE);
+            if (resumeFrom === undefined) {
+              // A first feed starts at the present: a browser that loses it before any change resumes from here.
+              controller.enqueue(encoder.encode(`retry: 1000\nid: ${livePosition(now())}\n\n`));
+            } else {
+              controller.enqueue(PREAMBLE);
+              // Events heard meanwhile queue behind the replay: the missed changes come first.
+              const opened = feed;
+              opened.queue = replayBytes(resumeFrom, project).then((bytes) => (opened.closed || bytes.length === 0 ? undefined : checkAndWrite(opened, bytes)));
+            }
           },
           cancel() {
             if (feed) {
@@ -182,6 +249,7 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
       accepting = false;
       clearInterval(heartbeat);
       subscription.unsubscribe();
+      resets.unsubscribe();
       for (const feed of [...feeds]) end(feed);
     },
   };

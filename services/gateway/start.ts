@@ -28,7 +28,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const rateLimiter = config.rateLimitGlobal > 0 || config.rateLimitRoute > 0 ? createRateLimiter({ global: config.rateLimitGlobal, route: config.rateLimitRoute }, bus) : undefined;
   let shutdown = { isShuttingDown: () => false };
   const verifier = overrides.verifier ? overrides.verifier(assertions) : busVerifier;
-  const live = createLiveFeed({ bus, verifier, logger });
+  const live = createLiveFeed({ bus, verifier, logger, replayTimeoutMs: config.serviceTimeoutMs });
   const gateway = createGateway({
     services: {
       auth: busServiceClient(bus, "auth", config.serviceTimeoutMs),

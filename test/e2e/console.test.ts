@@ -13,7 +13,10 @@
  * custom role and a member invited with it are made; the flag page edits settings, variation names,
  * other context kinds' targets and prerequisites, and a target's removal date; a flag's delivery
  * receipts show the SDK's stream; an environment's SDK connections list the SDKs streaming to it and
- * follow them while the page is open. axe-core finds no
+ * follow them while the page is open. A flag's rule and a segment's rule are edited in place (clause and
+ * rule instructions); a segment is deleted after a confirmation naming the flags that use it. A
+ * keyboard-only member signs in, finds a flag and turns it on, with focus visible, held in the dialog
+ * and given back. axe-core finds no
  * serious or critical violations on the main pages, and
  * no page breaks the Content-Security-Policy. Screenshots of the pages go to a temporary directory, or
  * to `VEXIL_CONSOLE_SHOTS` (`docs/console` keeps them in the repository).
@@ -491,7 +494,8 @@ describe("console", () => {
     const card = page.getByTestId("approval-request").filter({ hasText: "Add carol to the new checkout" });
     await card.waitFor();
     expect(await card.textContent()).toContain("Serve true to carol");
-    expect(await card.textContent()).toContain("by grace@example.com");
+    // The requester is named once the members list has been read.
+    await card.filter({ hasText: "by grace@example.com" }).waitFor();
     await card.getByLabel("Review comment on Add carol to the new checkout").fill("fine by me");
     await card.getByRole("button", { name: "Approve" }).click();
     await card.getByRole("cell", { name: "fine by me" }).waitFor();
@@ -774,6 +778,282 @@ describe("console", () => {
       await other.close();
     }
   }, 90_000);
+  /** A project of its own for a test, with a flag `rules` whose production environment has one rule of two clauses. */
+  async function projectWithRule(project: string) {
+    expect((await admin.call("POST", "/api/v2/projects", { body: { key: project, name: project } })).status).toBe(201);
+    expect((await admin.call("POST", `/api/v2/flags/${project}`, { body: { key: "rules", name: "Rules", variations: [{ value: true, name: "yes" }, { value: false, name: "no" }] } })).status).toBe(201);
+    const flag = await admin.call("GET", `/api/v2/flags/${project}/rules`);
+    const added = await admin.call("PATCH", `/api/v2/flags/${project}/rules`, {
+      headers: SEMANTIC,
+      body: {
+        environmentKey: "production",
+        instructions: [
+          {
+            kind: "addRule",
+            description: "EU",
+            variationId: flag.body.variations[0]._id,
+            clauses: [
+              { contextKind: "user", attribute: "country", op: "in", values: ["de", "fr"], negate: false },
+              { contextKind: "user", attribute: "plan", op: "in", values: ["pro"], negate: false },
+            ],
+          },
+        ],
+      },
+    });
+    expect(added.status).toBe(200);
+    return added.body.environments.production.rules[0] as { _id: string; clauses: Array<{ _id: string }> };
+  }
+
+  test("a rule is edited in place: its clauses, what it serves and its description become clause and rule instructions in one change with a comment", async () => {
+    const before = await projectWithRule("edits");
+    const { context: c, page: p } = await signedIn(EMAIL, "/projects/edits/flags/rules?env=production");
+    try {
+      await p.getByRole("button", { name: "Edit rule 1" }).click();
+      await p.getByLabel("Rule 1 description").fill("Europe");
+      await p.getByLabel("Rule 1 clause 1 values").fill("de, at");
+      await p.getByLabel("Rule 1 clause 2 operator").selectOption("startsWith");
+      await p.getByRole("button", { name: "Add clause to rule 1" }).click();
+      await p.getByLabel("Rule 1 clause 3 attribute").fill("email");
+      await p.getByLabel("Rule 1 clause 3 operator").selectOption("endsWith");
+      await p.getByLabel("Rule 1 clause 3 values").fill("@example.com");
+      await p.getByLabel("Rule 1 serves").selectOption({ label: "no" });
+      await p.getByRole("button", { name: /Review and save \(6 changes\)/ }).click();
+      const dialog = p.getByRole("dialog");
+      expect(await dialog.getByTestId("change-preview").locator("li").allTextContents()).toEqual([
+        'Rule 1 (EU): describe it as "Europe"',
+        'Rule 1 (EU): remove fr from the clause "country in de, fr"',
+        'Rule 1 (EU): add at to the clause "country in de, fr"',
+        'Rule 1 (EU): change the clause "plan in pro" to "plan startsWith pro"',
+        'Rule 1 (EU): add the clause "email endsWith @example.com"',
+        "Rule 1 (EU): serve no",
+      ]);
+      const sent = JSON.parse((await dialog.getByLabel("Instructions as sent").textContent())!);
+      const [country, plan] = before.clauses.map((x) => x._id);
+      expect(sent).toEqual([
+        { kind: "updateRuleDescription", ruleId: before._id, description: "Europe" },
+        { kind: "removeValuesFromClause", ruleId: before._id, clauseId: country, values: ["fr"] },
+        { kind: "addValuesToClause", ruleId: before._id, clauseId: country, values: ["at"] },
+        { kind: "updateClause", ruleId: before._id, clauseId: plan, clause: { contextKind: "user", attribute: "plan", op: "startsWith", negate: false, values: ["pro"] } },
+        { kind: "addClauses", ruleId: before._id, clauses: [{ contextKind: "user", attribute: "email", op: "endsWith", negate: false, values: ["@example.com"] }] },
+        { kind: "updateRuleVariationOrRollout", ruleId: before._id, variationId: expect.any(String) },
+      ]);
+      await dialog.getByLabel("Comment").fill("Europe, not France");
+      await checkPage(p, "rule-edit", false);
+      await dialog.getByRole("button", { name: /Save on version/ }).click();
+      await p.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+      const flag = (await admin.call("GET", "/api/v2/flags/edits/rules?env=production&summary=0")).body;
+      const rule = flag.environments.production.rules[0];
+      expect(rule).toMatchObject({ _id: before._id, description: "Europe", variation: 1 });
+      expect(rule.clauses).toMatchObject([
+        { _id: country, attribute: "country", op: "in", values: ["de", "at"] },
+        { _id: plan, attribute: "plan", op: "startsWith", values: ["pro"] },
+        { attribute: "email", op: "endsWith", values: ["@example.com"] },
+      ]);
+      await p.getByTestId("rule").filter({ hasText: "Rule 1 (Europe): if country in de, at and plan startsWith pro and email endsWith @example.com, serve no" }).waitFor();
+      const audit = (await admin.call("GET", "/api/v2/auditlog?spec=proj/edits:env/production:flag/rules&limit=1")).body.items[0];
+      expect(audit.comment).toBe("Europe, not France");
+
+      // Removing a clause, and a percentage rollout, in place.
+      await p.getByRole("button", { name: "Edit rule 1" }).click();
+      await p.getByRole("button", { name: "Remove clause 3 of rule 1" }).click();
+      await p.getByLabel("Rule 1 serves").selectOption("rollout");
+      await p.getByLabel("Rule 1 serves: % yes").fill("25");
+      await p.getByLabel("Rule 1 serves: % no").fill("75");
+      await p.getByRole("button", { name: /Review and save \(2 changes\)/ }).click();
+      expect(JSON.parse((await dialog.getByLabel("Instructions as sent").textContent())!)).toEqual([
+        { kind: "removeClauses", ruleId: before._id, clauseIds: [rule.clauses[2]._id] },
+        { kind: "updateRuleVariationOrRollout", ruleId: before._id, rolloutWeights: { [flag.variations[0]._id]: 25_000, [flag.variations[1]._id]: 75_000 } },
+      ]);
+      await dialog.getByRole("button", { name: /Save on version/ }).click();
+      await p.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+      const after = (await admin.call("GET", "/api/v2/flags/edits/rules?env=production&summary=0")).body.environments.production.rules[0];
+      expect(after.clauses).toHaveLength(2);
+      expect(after.rollout.variations).toEqual([
+        { variation: 0, weight: 25_000 },
+        { variation: 1, weight: 75_000 },
+      ]);
+    } finally {
+      await c.close();
+    }
+  }, 40_000);
+
+  test("a segment's rule is edited in place; deleting the segment asks first, names the flags that use it, and removes it", async () => {
+    expect((await admin.call("POST", "/api/v2/projects", { body: { key: "segs", name: "Segs" } })).status).toBe(201);
+    expect((await admin.call("POST", "/api/v2/segments/segs/production", { body: { key: "vip", name: "VIP" } })).status).toBe(201);
+    const seeded = await admin.call("PATCH", "/api/v2/segments/segs/production/vip", {
+      headers: SEMANTIC,
+      body: { environmentKey: "production", instructions: [{ kind: "addRule", clauses: [{ contextKind: "user", attribute: "tier", op: "in", values: ["gold"], negate: false }] }] },
+    });
+    expect(seeded.status).toBe(200);
+    const ruleId = seeded.body.rules[0]._id;
+    expect((await admin.call("POST", "/api/v2/flags/segs", { body: { key: "perks", name: "Perks", variations: [{ value: true }, { value: false }] } })).status).toBe(201);
+    const perks = await admin.call("GET", "/api/v2/flags/segs/perks");
+    const uses = await admin.call("PATCH", "/api/v2/flags/segs/perks", {
+      headers: SEMANTIC,
+      body: { environmentKey: "production", instructions: [{ kind: "addRule", variationId: perks.body.variations[0]._id, clauses: [{ attribute: "segmentMatch", op: "segmentMatch", values: ["vip"], negate: false }] }] },
+    });
+    expect(uses.status).toBe(200);
+
+    const { context: c, page: p } = await signedIn(EMAIL, "/projects/segs/segments/vip?env=production");
+    try {
+      await p.getByRole("button", { name: "Edit rule 1" }).click();
+      await p.getByLabel("Rule 1 description").fill("Gold and platinum");
+      await p.getByLabel("Rule 1 clause 1 values").fill("gold, platinum");
+      await p.getByLabel("Rule 1: % of matching contexts").fill("50");
+      await p.getByRole("button", { name: /Review and save \(3 changes\)/ }).click();
+      expect(await p.getByTestId("segment-preview").locator("li").allTextContents()).toEqual([
+        'Rule 1: describe it as "Gold and platinum"',
+        'Rule 1: add platinum to the clause "tier in gold"',
+        "Rule 1: 50% of the matching contexts",
+      ]);
+      await p.getByLabel("Comment").fill("more tiers");
+      await p.getByRole("button", { name: "Save the segment" }).click();
+      await p.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+      const segment = (await admin.call("GET", "/api/v2/segments/segs/production/vip")).body;
+      expect(segment.rules).toMatchObject([{ _id: ruleId, description: "Gold and platinum", weight: 50_000, clauses: [{ attribute: "tier", values: ["gold", "platinum"] }] }]);
+
+      await p.getByRole("button", { name: "Delete segment" }).click();
+      const dialog = p.getByRole("dialog", { name: "Delete the segment VIP in production?" });
+      await dialog.getByTestId("segment-used-by").getByRole("link", { name: "Perks" }).waitFor();
+      await checkPage(p, "segment-delete", false);
+      // Kept: nothing is deleted without the confirmation.
+      await dialog.getByRole("button", { name: "Keep the segment" }).click();
+      await dialog.waitFor({ state: "hidden" });
+      expect((await admin.call("GET", "/api/v2/segments/segs/production/vip")).status).toBe(200);
+      // A refusal is shown in the dialog: the segment is deleted elsewhere first.
+      await p.getByRole("button", { name: "Delete segment" }).click();
+      expect((await admin.call("DELETE", "/api/v2/segments/segs/production/vip")).status).toBe(204);
+      await dialog.getByRole("button", { name: "Delete vip" }).click();
+      await dialog.getByRole("alert").filter({ hasText: "not found" }).waitFor();
+      await dialog.getByRole("button", { name: "Keep the segment" }).click();
+
+      expect((await admin.call("POST", "/api/v2/segments/segs/production", { body: { key: "vip", name: "VIP" } })).status).toBe(201);
+      await p.reload();
+      await p.getByRole("button", { name: "Delete segment" }).click();
+      await dialog.getByRole("button", { name: "Delete vip" }).click();
+      await p.getByRole("heading", { name: "Segs: segments" }).waitFor();
+      expect((await admin.call("GET", "/api/v2/segments/segs/production/vip")).status).toBe(404);
+    } finally {
+      await c.close();
+    }
+  }, 40_000);
+
+  test("keyboard only: sign in, open a project's flags, find a flag, turn it on in production, review and confirm; focus is always visible, held in the dialog and given back", async () => {
+    expect((await admin.call("POST", "/api/v2/projects", { body: { key: "kbd", name: "Kbd" } })).status).toBe(201);
+    for (const [key, name] of [["keyboard-flag", "Keyboard flag"], ["other-flag", "Other flag"]]) {
+      expect((await admin.call("POST", "/api/v2/flags/kbd", { body: { key, name, variations: [{ value: true }, { value: false }] } })).status).toBe(201);
+    }
+    const c = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    c.setDefaultTimeout(8_000);
+    const p = await c.newPage();
+    watchCsp(p);
+    try {
+      // The page the keyboard types into is the one in front (the other tests' pages stay open).
+      await p.bringToFront();
+      await p.goto(`${vexil.url}/`);
+      await p.getByLabel("Email").waitFor();
+      /** What has focus: its name, whether a focus indicator is drawn, whether it is in a dialog. */
+      const focused = () =>
+        p.evaluate(() => {
+          const doc = (globalThis as unknown as { document: { activeElement: unknown; body: unknown } }).document;
+          const el = doc.activeElement as {
+            id: string;
+            tagName: string;
+            innerText?: string;
+            labels?: Array<{ innerText: string }>;
+            nextElementSibling: unknown;
+            getAttribute(n: string): string | null;
+            matches(s: string): boolean;
+            closest(s: string): unknown;
+          } | null;
+          if (!el || el === doc.body) return { name: "", id: "", visible: false, inDialog: false };
+          const style = (e: unknown) => (globalThis as unknown as { getComputedStyle(e: unknown): { outlineStyle: string; outlineWidth: string; boxShadow: string } }).getComputedStyle(e);
+          const ring = (e: unknown) => {
+            if (!e) return false;
+            const s = style(e);
+            return (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) || (s.boxShadow !== "none" && s.boxShadow !== "");
+          };
+          const name = el.getAttribute("aria-label") ?? el.labels?.[0]?.innerText ?? el.innerText ?? "";
+          // A switch or checkbox hides its input and rings the control drawn right after it.
+          // A date field's focus is in its parts, which Chromium highlights itself (out of the page's reach).
+          const dateField = (el as unknown as { type?: string }).type === "datetime-local";
+          return { name: name.trim(), id: el.id, visible: dateField || ring(el) || ring(el.nextElementSibling), inDialog: el.closest("[role=dialog]") !== null };
+        });
+      /** Tab (or Shift+Tab) until `name` has focus; its focus must be visible. */
+      async function tabTo(name: string | RegExp, shift = false) {
+        for (let i = 0; i < 80; i++) {
+          await p.keyboard.press(shift ? "Shift+Tab" : "Tab");
+          const f = await focused();
+          if (typeof name === "string" ? f.name.startsWith(name) : name.test(f.name)) {
+            expect({ name: f.name, visible: f.visible }).toEqual({ name: f.name, visible: true });
+            return f;
+          }
+        }
+        throw new Error(`no focus stop named ${String(name)}`);
+      }
+
+      await tabTo("Email");
+      await p.keyboard.type(EMAIL);
+      await tabTo("Password");
+      await p.keyboard.type(PASSWORD);
+      await p.keyboard.press("Enter");
+      await p.getByRole("heading", { name: "Projects" }).waitFor();
+
+      // The first stop is the skip link, shown while focused; it moves focus to the page's content.
+      await p.keyboard.press("Tab");
+      expect(await focused()).toMatchObject({ name: "Skip to content", visible: true });
+      await p.keyboard.press("Enter");
+      expect((await focused()).id).toBe("main");
+      await tabTo("Kbd");
+      await p.keyboard.press("Enter");
+      await p.getByRole("heading", { name: "Kbd: flags" }).waitFor();
+      // After following a link, focus is at the new page's content, not lost at the top of the document.
+      expect((await focused()).id).toBe("main");
+
+      await tabTo("Search flags");
+      await p.keyboard.type("keyboard");
+      const rows = p.getByRole("table", { name: "Flags" }).getByRole("link");
+      await waitFor("the search", async () => (await rows.allTextContents()).join() === "Keyboard flag");
+      await tabTo("Keyboard flag in production");
+      await p.keyboard.press("Space");
+      const dialog = p.getByRole("dialog", { name: "Review changes to Keyboard flag in production" });
+      await dialog.waitFor();
+      await waitFor("focus in the dialog", async () => (await focused()).inDialog);
+      // Focus stays in the dialog both ways round, and Escape gives it back to the switch.
+      for (let i = 0; i < 20; i++) {
+        await p.keyboard.press("Tab");
+        expect(await focused()).toMatchObject({ inDialog: true, visible: true });
+      }
+      for (let i = 0; i < 5; i++) {
+        await p.keyboard.press("Shift+Tab");
+        expect(await focused()).toMatchObject({ inDialog: true, visible: true });
+      }
+      await p.keyboard.press("Escape");
+      await dialog.waitFor({ state: "hidden" });
+      await waitFor("focus back on the switch", async () => (await focused()).name === "Keyboard flag in production");
+      expect((await focused()).visible).toBe(true);
+
+      await p.keyboard.press("Space");
+      await dialog.waitFor();
+      expect(await dialog.getByTestId("change-preview").textContent()).toBe("Turn targeting on");
+      await tabTo("Comment");
+      await p.keyboard.type("on, by keyboard");
+      await tabTo(/^Save on version/);
+      await p.keyboard.press("Enter");
+      await dialog.waitFor({ state: "hidden" });
+      await waitFor("focus back on the switch", async () => (await focused()).name === "Keyboard flag in production");
+      await waitFor("the switch to show on", () => p.getByRole("switch", { name: "Keyboard flag in production" }).isChecked());
+
+      const flag = (await admin.call("GET", "/api/v2/flags/kbd/keyboard-flag?env=production")).body;
+      expect(flag.environments.production.on).toBe(true);
+      const entry = (await admin.call("GET", "/api/v2/auditlog?spec=proj/kbd:env/production:flag/keyboard-flag&limit=1")).body.items[0];
+      expect(entry.comment).toBe("on, by keyboard");
+      expect((await admin.call("GET", "/api/v2/flags/kbd/other-flag?env=production")).body.environments.production.on).toBe(false);
+      await checkPage(p, "keyboard");
+    } finally {
+      await c.close();
+    }
+  }, 60_000);
 
   test("signing out ends the session: the cookie no longer works and the sign-in form is back", async () => {
     const [cookie] = await context.cookies();

@@ -4,9 +4,12 @@
  * token and for a session cookie; a project filter holds; a caller who may read nothing is refused,
  * and a member demoted to no access while the feed is open gets no more events and the feed ends.
  * In a cluster of separate processes behind the edge, every gateway serves the feed, and a change
- * heard by two flags instances is sent once.
+ * heard by two flags instances is sent once. The feed is resumable: a feed that reconnects with
+ * `Last-Event-ID` gets what it missed, and changes committed while the server's own listening
+ * connection to Postgres was being renewed arrive all the same.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import postgres from "postgres";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,6 +32,7 @@ describe("live feed", () => {
   let admin: Client;
   let dataDir: string;
   let origin: string;
+  let databaseUrl: string;
   const readers: SseReader[] = [];
 
   const feed = async (query: string, headers: Record<string, string>) => {
@@ -54,7 +58,7 @@ describe("live feed", () => {
     vexil = await startEntry("services/all-in-one/main.ts", port, {
       VEXIL_ADMIN_TOKEN: TOKEN,
       VEXIL_DATA_DIR: dataDir,
-      DATABASE_URL: await testDatabaseUrl(),
+      DATABASE_URL: (databaseUrl = await testDatabaseUrl()),
       NATS_URL: nats.url,
       VEXIL_PUBLIC_ORIGIN: origin,
     });
@@ -140,6 +144,44 @@ describe("live feed", () => {
     expect(flag.body.environments.production.on).toBe(false);
     expect(change.version).toBe(flag.body._version);
   }, 30_000);
+
+  const createFlag = async (key: string) => expect((await admin.call("POST", "/api/v2/flags/live", { body: { key, name: key, variations: [{ value: true }, { value: false }] } })).status).toBe(201);
+
+  test("a feed that reconnects with Last-Event-ID first gets the changes it missed", async () => {
+    const first = await feed("?project=live", { authorization: TOKEN });
+    await createFlag("resume-a");
+    const seen = await first.next((e) => e.event === "change" && JSON.parse(e.data).key === "resume-a");
+    first.close();
+    await createFlag("resume-b");
+    await createFlag("resume-c");
+    const again = await feed("?project=live", { authorization: TOKEN, "last-event-id": seen.id! });
+    expect(again.status).toBe(200);
+    await changeOf(again, { key: "resume-c" });
+    const keys = data(again).map((e) => e.key);
+    expect(keys.indexOf("resume-b")).toBeGreaterThanOrEqual(0);
+    expect(keys.indexOf("resume-b")).toBeLessThan(keys.indexOf("resume-c"));
+    // A position from long ago is beyond what is replayed: read everything again.
+    const stale = await feed("?project=live", { authorization: TOKEN, "last-event-id": "0".repeat(24) });
+    await stale.next((e) => e.event === "reset");
+  }, 30_000);
+
+  test("changes committed while the server's listening connection to Postgres is renewed all arrive", async () => {
+    const all = await feed("?project=live", { authorization: TOKEN });
+    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      const keys: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        // The connection that LISTENs is ended; the change is made before (or while) the server listens again.
+        const ended = await sql`select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = current_database() and query ilike 'listen %' and pid <> pg_backend_pid()`;
+        if (i === 0) expect(ended.length).toBeGreaterThan(0);
+        keys.push(`gap-${i}`);
+        await createFlag(`gap-${i}`);
+      }
+      for (const key of keys) await changeOf(all, { key }, 0);
+    } finally {
+      await sql.end();
+    }
+  }, 60_000);
 
   test("a caller who may read nothing is refused, and one demoted while listening hears nothing more", async () => {
     expect((await feed("", {})).status).toBe(401);

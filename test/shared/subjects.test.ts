@@ -31,6 +31,8 @@ test("flags subjects", () => {
   expect(subjects.streamingReceipts).toBe("vexil.streaming.receipts");
   expect(subjects.streamingConnections).toBe("vexil.streaming.connections");
   expect(subjects.live).toBe("vexil.live");
+  expect(subjects.liveReset).toBe("vexil.live.reset");
+  expect(subjects.liveReplay).toBe("vexil.live.replay");
 });
 
 test("no subject is added or removed without updating this test", () => {
@@ -51,6 +53,8 @@ test("no subject is added or removed without updating this test", () => {
     "gatewayRate",
     "http",
     "live",
+    "liveReplay",
+    "liveReset",
     "streamingConnections",
     "streamingEvaluations",
     "streamingReceipts",

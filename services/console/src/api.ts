@@ -103,6 +103,9 @@ export interface Flag {
   tags: string[];
   environments: Record<string, FlagEnvironment>;
 }
+/** One semantic patch instruction. */
+export type Instruction = Record<string, unknown> & { kind: string };
+
 export interface Page<T> {
   items: T[];
   totalCount?: number;

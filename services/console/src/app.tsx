@@ -1,7 +1,7 @@
 /** The console's frame: who is signed in (else the sign-in form), the navigation and the pages. */
 import { Alert, Button, Group, NavLink, PasswordInput, Paper, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, Route, Switch, useLocation } from "wouter";
 import { ApiError, api, errorText } from "./api.ts";
 import { useLiveChanges } from "./live.ts";
@@ -78,10 +78,27 @@ function SignIn() {
   );
 }
 
+/**
+ * After a move to another page, focus goes to the page's content, as a page load would put it at
+ * its start: the link that was followed is gone, and a keyboard user would otherwise start again
+ * from the top of the document.
+ */
+function useFocusOnNavigation(location: string): void {
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById("main")?.focus();
+  }, [location]);
+}
+
 function Shell({ identity }: { identity: Identity }) {
   const client = useQueryClient();
   const [location, navigate] = useLocation();
   useLiveChanges();
+  useFocusOnNavigation(location);
   const signOut = useMutation({
     mutationFn: () => api("DELETE", "/api/v2/sessions"),
     onSettled: () => {
@@ -99,6 +116,16 @@ function Shell({ identity }: { identity: Identity }) {
   ];
   return (
     <div className="vx-shell">
+      <a
+        className="vx-skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById("main")?.focus();
+        }}
+      >
+        Skip to content
+      </a>
       <header className="vx-header">
         <Text fw={700} size="lg">
           Vexil
@@ -115,7 +142,7 @@ function Shell({ identity }: { identity: Identity }) {
           <NavLink key={n.href} component={Link} href={n.href} label={n.label} active={n.active} aria-current={n.active ? "page" : undefined} />
         ))}
       </nav>
-      <main className="vx-main">
+      <main className="vx-main" id="main" tabIndex={-1}>
         <Switch>
           <Route path="/" component={ProjectsPage} />
           <Route path="/projects/:project/flags/:flag/approvals">{(p) => <ApprovalsPage projectKey={p.project} flagKey={p.flag} />}</Route>

@@ -11,9 +11,12 @@ import { Alert, Anchor, Button, Code, Group, List, Modal, Stack, Text, TextInput
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { Link } from "wouter";
-import { ApiError, SEMANTIC_PATCH, api, enc, errorText, type Clause, type Flag } from "./api.ts";
+import { ApiError, SEMANTIC_PATCH, api, enc, errorText, type Clause, type Flag, type Instruction } from "./api.ts";
+import { clauseText, describeRuleEdit } from "./rule-edits.ts";
 
-export type Instruction = Record<string, unknown> & { kind: string };
+export { clauseText };
+
+export type { Instruction };
 
 export interface ReviewProps {
   projectKey: string;
@@ -38,12 +41,20 @@ const serveText = (flag: Flag, i: Instruction) => {
   return `roll out ${parts.join(" / ")}${i.rolloutBucketBy ? ` by ${String(i.rolloutBucketBy)}` : ""}`;
 };
 
-export const clauseText = (c: Pick<Clause, "attribute" | "op" | "values" | "negate">) => `${c.attribute} ${c.negate ? "not " : ""}${c.op} ${c.values.map(String).join(", ")}`;
 
 const kindText = (i: Instruction) => (i.contextKind && i.contextKind !== "user" ? `${String(i.contextKind)} ` : "");
 
-/** One instruction in words. */
-export function describe(flag: Flag, i: Instruction): string {
+/** The rule an instruction names, by its number in the environment's rules. */
+const ruleName = (flag: Flag, environmentKey: string | undefined, ruleId: unknown) => {
+  const rules = (environmentKey && flag.environments[environmentKey]?.rules) || [];
+  const at = rules.findIndex((r) => r._id === ruleId);
+  return at < 0 ? `the rule ${String(ruleId)}` : `rule ${at + 1}${rules[at]!.description ? ` (${rules[at]!.description})` : ""}`;
+};
+
+/** One instruction in words; `environmentKey` names the rules the instructions refer to. */
+export function describe(flag: Flag, i: Instruction, environmentKey?: string): string {
+  const ruleEdit = describeRuleEdit(i, (environmentKey && flag.environments[environmentKey]?.rules) || []);
+  if (ruleEdit) return ruleEdit;
   switch (i.kind) {
     case "turnFlagOn":
       return "Turn targeting on";
@@ -72,7 +83,9 @@ export function describe(flag: Flag, i: Instruction): string {
     case "addRule":
       return `Add a rule: if ${(i.clauses as Clause[]).map(clauseText).join(" and ")}, ${serveText(flag, i)}`;
     case "removeRule":
-      return `Remove the rule ${String(i.ruleId)}`;
+      return `Remove ${ruleName(flag, environmentKey, i.ruleId)}`;
+    case "updateRuleVariationOrRollout":
+      return `${ruleName(flag, environmentKey, i.ruleId).replace(/^r/, "R")}: ${serveText(flag, i)}`;
     case "updateFallthroughVariationOrRollout":
       return `Default rule: ${serveText(flag, i)}`;
     case "updateOffVariation":
@@ -149,7 +162,7 @@ export function ReviewChange({ projectKey, flag, environmentKey, instructions, o
         <Text size="sm">These instructions will be sent as one change:</Text>
         <List size="sm" data-testid="change-preview">
           {instructions.map((i, n) => (
-            <List.Item key={n}>{describe(flag, i)}</List.Item>
+            <List.Item key={n}>{describe(flag, i, environmentKey)}</List.Item>
           ))}
         </List>
         <Code block aria-label="Instructions as sent">

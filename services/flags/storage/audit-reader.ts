@@ -18,8 +18,13 @@ export interface AuditQuery {
   limit: number;
 }
 
+/** What the live feed needs of an audit entry: which resource changed, never how. */
+export type ChangeHead = Pick<AuditEntry, "id" | "date" | "kind" | "spec" | "currentVersion">;
+
 export interface AuditReader {
   /** Newest first: by date, then by id (byte order), both descending. */
   listAudit(q: AuditQuery): Promise<AuditEntry[]>;
+  /** The entries of these kinds dated strictly after `after` (unix ms), oldest first (date, then id in byte order), at most `limit`. */
+  changesSince(after: number, kinds: readonly string[], limit: number): Promise<ChangeHead[]>;
   auditById(id: string): Promise<AuditEntry | undefined>;
 }

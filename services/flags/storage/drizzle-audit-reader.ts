@@ -1,8 +1,8 @@
-import { and, desc, eq, gt, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog } from "@vexil/shared/audit/schema";
 import { likePattern, type Db } from "@vexil/shared/db/connector";
-import type { AuditQuery, AuditReader } from "./audit-reader.ts";
+import type { AuditQuery, AuditReader, ChangeHead } from "./audit-reader.ts";
 
 /** The audit log on Postgres; ids sort in byte order (`collate "C"`), as in the memory store. */
 export class DrizzleAuditReader implements AuditReader {
@@ -28,6 +28,15 @@ export class DrizzleAuditReader implements AuditReader {
       .orderBy(desc(auditLog.date), desc(sql`${auditLog.id} collate "C"`))
       .limit(q.limit);
     return rows as AuditEntry[];
+  }
+
+  async changesSince(after: number, kinds: readonly string[], limit: number): Promise<ChangeHead[]> {
+    return this.db
+      .select({ id: auditLog.id, date: auditLog.date, kind: auditLog.kind, spec: auditLog.spec, currentVersion: auditLog.currentVersion })
+      .from(auditLog)
+      .where(and(gt(auditLog.date, after), inArray(auditLog.kind, [...kinds])))
+      .orderBy(asc(auditLog.date), asc(sql`${auditLog.id} collate "C"`))
+      .limit(limit);
   }
 
   async auditById(id: string): Promise<AuditEntry | undefined> {

@@ -82,6 +82,14 @@ export class MemoryFlagStore extends MemoryProjectStore implements FlagStore, Se
       .map((e) => structuredClone(e));
   }
 
+  async changesSince(after: number, kinds: readonly string[], limit: number) {
+    return this.audit
+      .filter((e) => e.date > after && kinds.includes(e.kind))
+      .sort((a, b) => a.date - b.date || byteCompare(a.id, b.id))
+      .slice(0, limit)
+      .map(({ id, date, kind, spec, currentVersion }) => ({ id, date, kind, spec, currentVersion }));
+  }
+
   async auditById(id: string) {
     const e = this.audit.find((x) => x.id === id);
     return e && structuredClone(e);

@@ -224,7 +224,7 @@ export function ScheduledChangesPage({ projectKey, flagKey }: { projectKey: stri
               <Table.Tr key={c._id} data-testid="scheduled-change">
                 <Table.Td>{when(c.executionDate)}</Table.Td>
                 <Table.Td>
-                  {c.instructions.map((i) => describe(flag.data, i)).join("; ")}
+                  {c.instructions.map((i) => describe(flag.data, i, env)).join("; ")}
                   {c._failure && <Text c="red" size="sm">Failed: {c._failure.reason}</Text>}
                 </Table.Td>
                 <Table.Td>

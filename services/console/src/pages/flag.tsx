@@ -1,15 +1,17 @@
 /**
  * A flag in one environment: its settings and variations; targeting on or off, individual targets
  * (users and other context kinds), prerequisites, rules (a clause editor and a variation or
- * percentage rollout each), the default rule and the off variation. Edits stay a draft until
+ * percentage rollout each; a rule is added, removed, or edited in place: its clauses, what it
+ * serves, its description), the default rule and the off variation. Edits stay a draft until
  * "Review and save", which turns the difference into semantic patch instructions.
  */
 import { Alert, Anchor, Badge, Button, Card, Checkbox, Code, Fieldset, Group, NativeSelect, NumberInput, Stack, Switch, Text, TextInput, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useSearchParams } from "wouter";
 import { api, enc, environmentsOf, errorText, type Flag, type FlagEnvironment, type Project, type Rollout, type Rule } from "../api.ts";
 import { ReviewChange, clauseText, type Instruction } from "../review.tsx";
+import { clauseBody, clauseEdits, draftClauseOf, listOf, newClause, type DraftClause } from "../rule-edits.ts";
 import { ContextTargetsEditor, ExpiringTargetsCard, PrerequisitesEditor, SettingsEditor, type ContextTargetDraft, type PrerequisiteDraft, type SettingsDraft } from "./flag-editors.tsx";
 
 export const OPERATORS = [
@@ -29,7 +31,6 @@ export const OPERATORS = [
   "semVerLessThan",
   "semVerGreaterThan",
 ];
-const NUMERIC = new Set(["lessThan", "lessThanOrEqual", "greaterThan", "greaterThanOrEqual"]);
 
 /** What a rule or the default rule serves: a variation, or percentages of each. */
 interface Serve {
@@ -39,19 +40,14 @@ interface Serve {
   weights: number[];
   bucketBy: string;
 }
-/** Comma-separated values, as typed. */
-const listOf = (text: string) => text.split(",").map((v) => v.trim()).filter((v) => v !== "");
-
-interface DraftClause {
-  attribute: string;
-  op: string;
-  /** Comma-separated, as typed. */
-  values: string;
-  negate: boolean;
-}
 interface DraftRule {
   clauses: DraftClause[];
   serve: Serve;
+}
+/** A rule the environment has, as the form edits it in place. */
+interface ExistingRule extends DraftRule {
+  id: string;
+  description: string;
 }
 interface Draft {
   settings: SettingsDraft;
@@ -62,6 +58,8 @@ interface Draft {
   on: boolean;
   /** Per variation, comma-separated context keys as typed. */
   targets: string[];
+  /** The environment's rules, in order, as edited. */
+  rules: ExistingRule[];
   removedRules: string[];
   newRules: DraftRule[];
   fallthrough: Serve;
@@ -87,6 +85,7 @@ const draftOf = (flag: Flag, env: FlagEnvironment): Draft => ({
   newPrereqs: [],
   on: env.on,
   targets: flag.variations.map((_, i) => (env.targets ?? []).filter((t) => t.variation === i).flatMap((t) => t.values).join(", ")),
+  rules: (env.rules ?? []).filter((r) => r._id !== undefined).map((r) => ({ id: r._id!, description: r.description ?? "", clauses: r.clauses.map(draftClauseOf), serve: serveOf(flag, r) })),
   removedRules: [],
   newRules: [],
   fallthrough: serveOf(flag, env.fallthrough),
@@ -146,12 +145,23 @@ export function instructionsOf(flag: Flag, before: Draft, after: Draft): Instruc
     if (added.length > 0) out.push({ kind: "addTargets", contextKind: t.kind, variationId, values: added });
   }
   for (const ruleId of after.removedRules) out.push({ kind: "removeRule", ruleId });
-  for (const r of after.newRules) {
-    const clauses = r.clauses.map((c) => ({ contextKind: "user", attribute: c.attribute, op: c.op, negate: c.negate, values: NUMERIC.has(c.op) ? listOf(c.values).map(Number) : listOf(c.values) }));
-    out.push({ kind: "addRule", clauses, ...serveParams(flag, r.serve) });
-  }
+  out.push(...ruleEditsOf(flag, before, after));
+  for (const r of after.newRules) out.push({ kind: "addRule", clauses: r.clauses.map(clauseBody), ...serveParams(flag, r.serve) });
   if (!sameServe(before.fallthrough, after.fallthrough)) out.push({ kind: "updateFallthroughVariationOrRollout", ...serveParams(flag, after.fallthrough) });
   if (before.offVariation !== after.offVariation) out.push({ kind: "updateOffVariation", variationId: flag.variations[after.offVariation]!._id });
+  return out;
+}
+
+/** The edits of the rules kept, each rule's in the order description, clauses, what it serves. */
+function ruleEditsOf(flag: Flag, before: Draft, after: Draft): Instruction[] {
+  const out: Instruction[] = [];
+  for (const now of after.rules) {
+    const was = before.rules.find((r) => r.id === now.id);
+    if (!was || after.removedRules.includes(now.id)) continue;
+    if (now.description !== was.description) out.push({ kind: "updateRuleDescription", ruleId: now.id, description: now.description });
+    out.push(...clauseEdits(now.id, was.clauses, now.clauses));
+    if (!sameServe(was.serve, now.serve)) out.push({ kind: "updateRuleVariationOrRollout", ruleId: now.id, ...serveParams(flag, now.serve) });
+  }
   return out;
 }
 
@@ -201,30 +211,43 @@ function ServeEditor({ flag, label, value, onChange }: { flag: Flag; label: stri
   );
 }
 
-function RuleEditor({ flag, n, rule, onChange, onRemove }: { flag: Flag; n: number; rule: DraftRule; onChange(r: DraftRule): void; onRemove(): void }) {
+interface RuleEditorProps<R extends DraftRule> {
+  flag: Flag;
+  n: number;
+  legend: string;
+  rule: R;
+  onChange(r: R): void;
+  /** The button that ends the editor: discards a new rule, or stops editing one in place. */
+  close: { label: string; onClick(): void };
+}
+
+function RuleEditor<R extends DraftRule & { description?: string }>({ flag, n, legend, rule, onChange, close }: RuleEditorProps<R>) {
   const setClause = (i: number, c: Partial<DraftClause>) => onChange({ ...rule, clauses: rule.clauses.map((x, j) => (j === i ? { ...x, ...c } : x)) });
   return (
-    <Fieldset legend={`New rule ${n}`}>
+    <Fieldset legend={legend}>
       <Stack gap="xs">
+        {rule.description !== undefined && (
+          <TextInput label={`Rule ${n} description`} value={rule.description} onChange={(e) => onChange({ ...rule, description: e.currentTarget.value })} />
+        )}
         {rule.clauses.map((c, i) => (
           <Group key={i} align="end">
             <TextInput label="Attribute" aria-label={`Rule ${n} clause ${i + 1} attribute`} value={c.attribute} onChange={(e) => setClause(i, { attribute: e.currentTarget.value })} />
             <NativeSelect label="Operator" aria-label={`Rule ${n} clause ${i + 1} operator`} value={c.op} data={OPERATORS} onChange={(e) => setClause(i, { op: e.currentTarget.value })} />
             <TextInput label="Values" aria-label={`Rule ${n} clause ${i + 1} values`} description="Comma-separated" value={c.values} onChange={(e) => setClause(i, { values: e.currentTarget.value })} w={260} />
-            <Checkbox label="Negate" checked={c.negate} onChange={(e) => setClause(i, { negate: e.currentTarget.checked })} mb={8} />
+            <Checkbox label="Negate" aria-label={`Rule ${n} clause ${i + 1} negate`} checked={c.negate} onChange={(e) => setClause(i, { negate: e.currentTarget.checked })} mb={8} />
             {rule.clauses.length > 1 && (
               <Button variant="subtle" color="red" size="xs" onClick={() => onChange({ ...rule, clauses: rule.clauses.filter((_, j) => j !== i) })}>
-                Remove clause {i + 1}
+                Remove clause {i + 1} of rule {n}
               </Button>
             )}
           </Group>
         ))}
         <Group>
-          <Button variant="default" size="xs" onClick={() => onChange({ ...rule, clauses: [...rule.clauses, { attribute: "key", op: "in", values: "", negate: false }] })}>
-            Add clause
+          <Button variant="default" size="xs" onClick={() => onChange({ ...rule, clauses: [...rule.clauses, newClause()] })}>
+            Add clause to rule {n}
           </Button>
-          <Button variant="subtle" color="red" size="xs" onClick={onRemove}>
-            Discard rule {n}
+          <Button variant="subtle" color="red" size="xs" onClick={close.onClick}>
+            {close.label}
           </Button>
         </Group>
         <ServeEditor flag={flag} label={`Rule ${n} serves`} value={rule.serve} onChange={(serve) => onChange({ ...rule, serve })} />
@@ -250,6 +273,13 @@ export function FlagPage({ projectKey, flagKey }: { projectKey: string; flagKey:
   const [edit, setEdit] = useState<{ env: string; base: Draft; version: number; draft: Draft } | undefined>();
   const [reviewing, setReviewing] = useState(false);
   const [saved, setSaved] = useState(false);
+  /** The rules whose editor is open (by id); closing one keeps its edits in the draft. */
+  const [editing, setEditing] = useState<string[]>([]);
+  // After a save the button that opened the review is disabled (nothing left to save): focus goes to the outcome.
+  const savedNotice = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (saved) savedNotice.current?.focus();
+  }, [saved]);
   if (flag.error) return <Alert color="red">{errorText(flag.error)}</Alert>;
   if (!flag.data || !config || !original) return <Text>Loading…</Text>;
   const f = flag.data;
@@ -328,38 +358,64 @@ export function FlagPage({ projectKey, flagKey }: { projectKey: string; flagKey:
         <Stack gap="xs">
           {(config.rules ?? []).map((r, i) => {
             const removed = r._id !== undefined && draft.removedRules.includes(r._id);
+            const edited = draft.rules.find((x) => x.id === r._id);
+            const open = edited !== undefined && !removed && editing.includes(edited.id);
             return (
-              <Group key={r._id ?? i} justify="space-between" data-testid="rule">
-                <Text size="sm" td={removed ? "line-through" : undefined}>
-                  Rule {i + 1}: if {r.clauses.map(clauseText).join(" and ")}, serve {ruleServeText(f, r)}
-                </Text>
-                <Button
-                  size="xs"
-                  variant="subtle"
-                  color={removed ? "gray" : "red"}
-                  onClick={() => update({ removedRules: removed ? draft.removedRules.filter((x) => x !== r._id) : [...draft.removedRules, r._id!] })}
-                >
-                  {removed ? `Keep rule ${i + 1}` : `Remove rule ${i + 1}`}
-                </Button>
-              </Group>
+              <Stack key={r._id ?? i} gap={4}>
+                <Group justify="space-between" data-testid="rule">
+                  <Text size="sm" td={removed ? "line-through" : undefined}>
+                    Rule {i + 1}
+                    {r.description ? ` (${r.description})` : ""}: if {r.clauses.map(clauseText).join(" and ")}, serve {ruleServeText(f, r)}
+                  </Text>
+                  <Group gap="xs">
+                    {edited && !removed && !open && (
+                      <Button size="xs" variant="default" onClick={() => setEditing([...editing, edited.id])}>
+                        Edit rule {i + 1}
+                      </Button>
+                    )}
+                    <Button
+                      size="xs"
+                      variant="subtle"
+                      color={removed ? "gray" : "red"}
+                      onClick={() => update({ removedRules: removed ? draft.removedRules.filter((x) => x !== r._id) : [...draft.removedRules, r._id!] })}
+                    >
+                      {removed ? `Keep rule ${i + 1}` : `Remove rule ${i + 1}`}
+                    </Button>
+                  </Group>
+                </Group>
+                {open && (
+                  <RuleEditor
+                    flag={f}
+                    n={i + 1}
+                    legend={`Edit rule ${i + 1}`}
+                    rule={edited}
+                    onChange={(rule) => update({ rules: draft.rules.map((x) => (x.id === rule.id ? rule : x)) })}
+                    close={{ label: `Done editing rule ${i + 1}`, onClick: () => setEditing(editing.filter((x) => x !== edited.id)) }}
+                  />
+                )}
+              </Stack>
             );
           })}
-          {draft.newRules.map((r, i) => (
-            <RuleEditor
-              key={i}
-              flag={f}
-              n={(config.rules?.length ?? 0) + i + 1}
-              rule={r}
-              onChange={(rule) => update({ newRules: draft.newRules.map((x, j) => (j === i ? rule : x)) })}
-              onRemove={() => update({ newRules: draft.newRules.filter((_, j) => j !== i) })}
-            />
-          ))}
+          {draft.newRules.map((r, i) => {
+            const n = (config.rules?.length ?? 0) + i + 1;
+            return (
+              <RuleEditor
+                key={i}
+                flag={f}
+                n={n}
+                legend={`New rule ${n}`}
+                rule={r}
+                onChange={(rule) => update({ newRules: draft.newRules.map((x, j) => (j === i ? rule : x)) })}
+                close={{ label: `Discard rule ${n}`, onClick: () => update({ newRules: draft.newRules.filter((_, j) => j !== i) }) }}
+              />
+            );
+          })}
           <Group>
             <Button
               variant="default"
               size="xs"
               onClick={() =>
-                update({ newRules: [...draft.newRules, { clauses: [{ attribute: "key", op: "in", values: "", negate: false }], serve: { kind: "variation", variation: 0, weights: f.variations.map(() => 0), bucketBy: "" } }] })
+                update({ newRules: [...draft.newRules, { clauses: [newClause()], serve: { kind: "variation", variation: 0, weights: f.variations.map(() => 0), bucketBy: "" } }] })
               }
             >
               Add rule
@@ -383,7 +439,7 @@ export function FlagPage({ projectKey, flagKey }: { projectKey: string; flagKey:
         </Stack>
       </Card>
       {saved && (
-        <Alert color="green" role="status">
+        <Alert color="green" role="status" ref={savedNotice} tabIndex={-1}>
           Saved: the flag is at version {f._version}.
         </Alert>
       )}
@@ -391,7 +447,14 @@ export function FlagPage({ projectKey, flagKey }: { projectKey: string; flagKey:
         <Button onClick={() => setReviewing(true)} disabled={instructions.length === 0}>
           Review and save ({instructions.length} change{instructions.length === 1 ? "" : "s"})
         </Button>
-        <Button variant="default" onClick={() => setEdit(undefined)} disabled={!current}>
+        <Button
+          variant="default"
+          onClick={() => {
+            setEdit(undefined);
+            setEditing([]);
+          }}
+          disabled={!current}
+        >
           Discard changes
         </Button>
       </Group>
@@ -406,6 +469,7 @@ export function FlagPage({ projectKey, flagKey }: { projectKey: string; flagKey:
           setReviewing(false);
           setSaved(true);
           setEdit(undefined);
+          setEditing([]);
         }}
       />
     </Stack>

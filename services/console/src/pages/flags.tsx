@@ -2,7 +2,7 @@
 import { Alert, Anchor, Code, Group, NativeSelect, Pagination, Stack, Switch, Table, Text, TextInput, Title } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "wouter";
 import { api, enc, environmentsOf, errorText, type Flag, type Page, type Project } from "../api.ts";
 import { ReviewChange, type Instruction } from "../review.tsx";
@@ -32,6 +32,13 @@ export function FlagsPage({ projectKey }: { projectKey: string }) {
     placeholderData: keepPreviousData,
   });
   const [change, setChange] = useState<{ flag: Flag; instructions: Instruction[] } | undefined>();
+  /** The switch that opened the review: focus goes back to it when the review closes. */
+  const opener = useRef<HTMLElement | null>(null);
+  const endReview = () => {
+    setChange(undefined);
+    const back = opener.current;
+    setTimeout(() => back?.isConnected && back.focus());
+  };
   const [key, setKey] = useState("");
   const [name, setName] = useState("");
   const [newTags, setNewTags] = useState("");
@@ -144,7 +151,10 @@ export function FlagsPage({ projectKey }: { projectKey: string }) {
                     checked={on}
                     label={on ? "On" : "Off"}
                     aria-label={`${f.name} in ${env}`}
-                    onChange={() => setChange({ flag: f, instructions: [{ kind: on ? "turnFlagOff" : "turnFlagOn" }] })}
+                    onChange={(e) => {
+                      opener.current = e.currentTarget;
+                      setChange({ flag: f, instructions: [{ kind: on ? "turnFlagOff" : "turnFlagOn" }] });
+                    }}
                   />
                 </Table.Td>
               </Table.Tr>
@@ -169,7 +179,7 @@ export function FlagsPage({ projectKey }: { projectKey: string }) {
           <SubmitRow pending={create.isPending}>Create flag</SubmitRow>
         </Stack>
       </form>
-      {change && <ReviewChange projectKey={projectKey} flag={change.flag} environmentKey={env} instructions={change.instructions} opened onClose={() => setChange(undefined)} onSaved={() => setChange(undefined)} />}
+      {change && <ReviewChange projectKey={projectKey} flag={change.flag} environmentKey={env} instructions={change.instructions} opened onClose={endReview} onSaved={endReview} />}
     </Stack>
   );
 }

@@ -1,14 +1,17 @@
 /**
  * Segments of one environment: the list (with a new segment form) and a segment's page — included
- * and excluded context keys and rules — whose edits are sent, after a preview, as one semantic patch
- * with a comment.
+ * and excluded context keys and rules (added, removed, or edited in place: clauses, share of
+ * matching contexts, description) — whose edits are sent, after a preview, as one semantic patch
+ * with a comment; and deleting the segment, after a confirmation that names the flags whose rules
+ * refer to it in that environment.
  */
-import { Alert, Anchor, Button, Card, Checkbox, Code, Fieldset, Group, List, NativeSelect, NumberInput, Stack, Table, Text, TextInput, Textarea, Title } from "@mantine/core";
+import { Alert, Anchor, Button, Card, Checkbox, Code, Fieldset, Group, List, Modal, NativeSelect, NumberInput, Stack, Table, Text, TextInput, Textarea, Title } from "@mantine/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { Link, useSearchParams } from "wouter";
-import { SEMANTIC_PATCH, api, enc, environmentsOf, errorText, type Clause, type Page, type Project } from "../api.ts";
+import { Link, useLocation, useSearchParams } from "wouter";
+import { SEMANTIC_PATCH, api, enc, environmentsOf, errorText, type Clause, type Flag, type Page, type Project } from "../api.ts";
 import { clauseText, type Instruction } from "../review.tsx";
+import { clauseBody, clauseEdits, describeRuleEdit, draftClauseOf, listOf, newClause, type DraftClause } from "../rule-edits.ts";
 import { OPERATORS } from "./flag.tsx";
 import { CallError } from "../parts.tsx";
 
@@ -22,11 +25,8 @@ interface Segment {
   excluded: string[];
   includedContexts?: Array<{ contextKind: string; values: string[] }>;
   excludedContexts?: Array<{ contextKind: string; values: string[] }>;
-  rules: Array<{ _id: string; clauses: Clause[]; weight?: number; bucketBy?: string }>;
+  rules: Array<{ _id: string; clauses: Clause[]; weight?: number; bucketBy?: string; rolloutContextKind?: string; description?: string }>;
 }
-
-const listOf = (text: string) => text.split(",").map((v) => v.trim()).filter((v) => v !== "");
-const NUMERIC = new Set(["lessThan", "lessThanOrEqual", "greaterThan", "greaterThanOrEqual"]);
 
 function useEnvironment(projectKey: string) {
   const project = useQuery({ queryKey: ["project", projectKey], queryFn: () => api<Project>("GET", `/api/v2/projects/${enc(projectKey)}?expand=environments`) });
@@ -118,20 +118,31 @@ export function SegmentsPage({ projectKey }: { projectKey: string }) {
   );
 }
 
-interface DraftClause {
-  attribute: string;
-  op: string;
-  values: string;
-  negate: boolean;
+/** A rule's share of matching contexts in percent; empty: all of them. */
+type Share = number | "";
+interface ExistingRule {
+  id: string;
+  description: string;
+  clauses: DraftClause[];
+  weight: Share;
+  contextKind: string;
 }
 interface Draft {
   included: string;
   excluded: string;
+  /** The segment's rules, in order, as edited in place. */
+  rules: ExistingRule[];
   removedRules: string[];
-  newRules: Array<{ clauses: DraftClause[]; weight: number | "" }>;
+  newRules: Array<{ clauses: DraftClause[]; weight: Share }>;
 }
 
-const draftOf = (s: Segment): Draft => ({ included: s.included.join(", "), excluded: s.excluded.join(", "), removedRules: [], newRules: [] });
+const draftOf = (s: Segment): Draft => ({
+  included: s.included.join(", "),
+  excluded: s.excluded.join(", "),
+  rules: s.rules.map((r) => ({ id: r._id, description: r.description ?? "", clauses: r.clauses.map(draftClauseOf), weight: r.weight === undefined ? "" : r.weight / 1000, contextKind: r.rolloutContextKind ?? "user" })),
+  removedRules: [],
+  newRules: [],
+});
 
 function instructionsOf(before: Draft, after: Draft): Instruction[] {
   const out: Instruction[] = [];
@@ -145,14 +156,21 @@ function instructionsOf(before: Draft, after: Draft): Instruction[] {
     if (added.length > 0) out.push({ kind: `add${Side}Targets`, contextKind: "user", values: added });
   }
   for (const ruleId of after.removedRules) out.push({ kind: "removeRule", ruleId });
-  for (const r of after.newRules) {
-    const clauses = r.clauses.map((c) => ({ contextKind: "user", attribute: c.attribute, op: c.op, negate: c.negate, values: NUMERIC.has(c.op) ? listOf(c.values).map(Number) : listOf(c.values) }));
-    out.push({ kind: "addRule", clauses, ...(r.weight === "" ? {} : { weight: Math.round(r.weight * 1000) }) });
+  for (const now of after.rules) {
+    const was = before.rules.find((r) => r.id === now.id);
+    if (!was || after.removedRules.includes(now.id)) continue;
+    if (now.description !== was.description) out.push({ kind: "updateRuleDescription", ruleId: now.id, description: now.description });
+    out.push(...clauseEdits(now.id, was.clauses, now.clauses));
+    // No share is all of them: 100%.
+    if (now.weight !== was.weight) out.push({ kind: "updateRuleRolloutAndContextKind", ruleId: now.id, weight: now.weight === "" ? 100_000 : Math.round(now.weight * 1000), contextKind: now.contextKind });
   }
+  for (const r of after.newRules) out.push({ kind: "addRule", clauses: r.clauses.map(clauseBody), ...(r.weight === "" ? {} : { weight: Math.round(r.weight * 1000) }) });
   return out;
 }
 
-function describe(i: Instruction): string {
+function describe(s: Segment, i: Instruction): string {
+  const edit = describeRuleEdit(i, s.rules);
+  if (edit) return edit;
   switch (i.kind) {
     case "addIncludedTargets":
       return `Include ${(i.values as string[]).join(", ")}`;
@@ -162,13 +180,156 @@ function describe(i: Instruction): string {
       return `Exclude ${(i.values as string[]).join(", ")}`;
     case "removeExcludedTargets":
       return `Stop excluding ${(i.values as string[]).join(", ")}`;
-    case "removeRule":
-      return `Remove the rule ${String(i.ruleId)}`;
+    case "removeRule": {
+      const at = s.rules.findIndex((r) => r._id === i.ruleId);
+      return `Remove ${at < 0 ? `the rule ${String(i.ruleId)}` : `rule ${at + 1}`}`;
+    }
+    case "updateRuleRolloutAndContextKind": {
+      const at = s.rules.findIndex((r) => r._id === i.ruleId);
+      return `Rule ${at + 1}: ${Number(i.weight) / 1000}% of the matching contexts`;
+    }
     case "addRule":
       return `Add a rule: if ${(i.clauses as Clause[]).map(clauseText).join(" and ")}${i.weight !== undefined ? `, ${Number(i.weight) / 1000}% of them` : ""}`;
     default:
       return i.kind;
   }
+}
+
+interface SegmentRuleEditorProps<R extends { clauses: DraftClause[]; weight: Share; description?: string }> {
+  n: number;
+  legend: string;
+  rule: R;
+  onChange(rule: R): void;
+  /** The button that ends the editor: discards a new rule, or stops editing one in place. */
+  close: { label: string; onClick(): void };
+}
+
+function SegmentRuleEditor<R extends { clauses: DraftClause[]; weight: Share; description?: string }>({ n, legend, rule, onChange, close }: SegmentRuleEditorProps<R>) {
+  const setClause = (k: number, c: Partial<DraftClause>) => onChange({ ...rule, clauses: rule.clauses.map((x, j) => (j === k ? { ...x, ...c } : x)) });
+  return (
+    <Fieldset legend={legend}>
+      <Stack gap="xs">
+        {rule.description !== undefined && <TextInput label={`Rule ${n} description`} value={rule.description} onChange={(e) => onChange({ ...rule, description: e.currentTarget.value })} />}
+        {rule.clauses.map((c, k) => (
+          <Group key={k} align="end">
+            <TextInput label="Attribute" aria-label={`Rule ${n} clause ${k + 1} attribute`} value={c.attribute} onChange={(e) => setClause(k, { attribute: e.currentTarget.value })} />
+            <NativeSelect label="Operator" aria-label={`Rule ${n} clause ${k + 1} operator`} value={c.op} data={OPERATORS.filter((o) => o !== "segmentMatch")} onChange={(e) => setClause(k, { op: e.currentTarget.value })} />
+            <TextInput label="Values" aria-label={`Rule ${n} clause ${k + 1} values`} description="Comma-separated" w={240} value={c.values} onChange={(e) => setClause(k, { values: e.currentTarget.value })} />
+            <Checkbox label="Negate" aria-label={`Rule ${n} clause ${k + 1} negate`} checked={c.negate} onChange={(e) => setClause(k, { negate: e.currentTarget.checked })} mb={8} />
+            {rule.clauses.length > 1 && (
+              <Button variant="subtle" color="red" size="xs" onClick={() => onChange({ ...rule, clauses: rule.clauses.filter((_, j) => j !== k) })}>
+                Remove clause {k + 1} of rule {n}
+              </Button>
+            )}
+          </Group>
+        ))}
+        <NumberInput
+          w={260}
+          label={`Rule ${n}: % of matching contexts`}
+          description="Empty: all of them"
+          min={0}
+          max={100}
+          decimalScale={3}
+          hideControls
+          value={rule.weight}
+          onChange={(v) => onChange({ ...rule, weight: v === "" ? "" : Number(v) })}
+        />
+        <Group>
+          <Button size="xs" variant="default" onClick={() => onChange({ ...rule, clauses: [...rule.clauses, newClause()] })}>
+            Add clause to rule {n}
+          </Button>
+          <Button size="xs" variant="subtle" color="red" onClick={close.onClick}>
+            {close.label}
+          </Button>
+        </Group>
+      </Stack>
+    </Fieldset>
+  );
+}
+
+const FLAGS_PAGE = 100;
+
+/** The flags whose rules in `env` match the segment (a `segmentMatch` clause naming it), read page by page. */
+async function flagsUsing(projectKey: string, env: string, segmentKey: string): Promise<Flag[]> {
+  const using: Flag[] = [];
+  for (let offset = 0; ; offset += FLAGS_PAGE) {
+    const page = await api<Page<Flag>>("GET", `/api/v2/flags/${enc(projectKey)}?env=${enc(env)}&summary=0&limit=${FLAGS_PAGE}&offset=${offset}`);
+    for (const flag of page.items) {
+      const rules = flag.environments[env]?.rules ?? [];
+      if (rules.some((r) => r.clauses.some((c) => c.op === "segmentMatch" && c.values.includes(segmentKey)))) using.push(flag);
+    }
+    if (page.items.length < FLAGS_PAGE) return using;
+  }
+}
+
+/**
+ * Deleting the segment, after a confirmation in a dialog that names the flags whose rules in this
+ * environment match it (those clauses then match no one). A refusal is shown in the dialog.
+ */
+function DeleteSegment({ projectKey, env, segment, path }: { projectKey: string; env: string; segment: Segment; path: string }) {
+  const client = useQueryClient();
+  const [, navigate] = useLocation();
+  const [opened, setOpened] = useState(false);
+  const using = useQuery({ queryKey: ["segment-users", projectKey, env, segment.key], queryFn: () => flagsUsing(projectKey, env, segment.key), enabled: opened });
+  const remove = useMutation({
+    mutationFn: () => api("DELETE", path),
+    onSuccess: () => {
+      setOpened(false);
+      void client.invalidateQueries({ queryKey: ["segments", projectKey, env] });
+      navigate(`/projects/${projectKey}/segments?env=${env}`);
+    },
+  });
+  return (
+    <>
+      <Group>
+        <Button
+          color="red"
+          variant="outline"
+          onClick={() => {
+            remove.reset();
+            setOpened(true);
+          }}
+        >
+          Delete segment
+        </Button>
+      </Group>
+      <Modal opened={opened} onClose={() => setOpened(false)} lockScroll={false} closeButtonProps={{ "aria-label": "Close without deleting" }} title={`Delete the segment ${segment.name} in ${env}?`}>
+        <Stack>
+          <Text size="sm">The segment and its targets and rules are deleted from {env}; the audit log keeps the record.</Text>
+          {using.isPending && <Text size="sm">Looking for flags that use it…</Text>}
+          {using.error && <CallError error={using.error} />}
+          {using.data && using.data.length === 0 && <Text size="sm">No flag's rules in {env} match this segment.</Text>}
+          {using.data && using.data.length > 0 && (
+            <Alert color="yellow" title={`Used by ${using.data.length} flag(s) in ${env}`}>
+              <Text size="sm">Their rules' clauses that match this segment will match no one:</Text>
+              <List size="sm" data-testid="segment-used-by">
+                {using.data.map((f) => (
+                  <List.Item key={f.key}>
+                    <Anchor component={Link} href={`/projects/${projectKey}/flags/${f.key}?env=${env}`}>
+                      {f.name}
+                    </Anchor>
+                  </List.Item>
+                ))}
+              </List>
+            </Alert>
+          )}
+          {remove.error && (
+            <Alert color="red" role="alert" title="Not deleted">
+              {errorText(remove.error)}
+            </Alert>
+          )}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={() => setOpened(false)}>
+              Keep the segment
+            </Button>
+            <Button color="red" onClick={() => remove.mutate()} loading={remove.isPending}>
+              Delete {segment.key}
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
+    </>
+  );
 }
 
 export function SegmentPage({ projectKey, segmentKey }: { projectKey: string; segmentKey: string }) {
@@ -179,11 +340,14 @@ export function SegmentPage({ projectKey, segmentKey }: { projectKey: string; se
   const [edit, setEdit] = useState<{ env: string; base: Draft; draft: Draft } | undefined>();
   const [comment, setComment] = useState("");
   const [reviewing, setReviewing] = useState(false);
+  /** The rules whose editor is open (by id). */
+  const [editing, setEditing] = useState<string[]>([]);
   const instructionsFor = () => (edit && edit.env === env ? instructionsOf(edit.base, edit.draft) : []);
   const save = useMutation({
     mutationFn: () => api<Segment>("PATCH", path, { environmentKey: env, instructions: instructionsFor(), ...(comment ? { comment } : {}) }, { "content-type": SEMANTIC_PATCH }),
     onSuccess: () => {
       setEdit(undefined);
+      setEditing([]);
       setComment("");
       setReviewing(false);
       void client.invalidateQueries({ queryKey: ["segment", projectKey, env, segmentKey] });
@@ -232,57 +396,54 @@ export function SegmentPage({ projectKey, segmentKey }: { projectKey: string; se
         <Stack gap="xs">
           {s.rules.map((r, i) => {
             const removed = draft.removedRules.includes(r._id);
+            const edited = draft.rules.find((x) => x.id === r._id);
+            const open = edited !== undefined && !removed && editing.includes(r._id);
             return (
-              <Group key={r._id} justify="space-between" data-testid="segment-rule">
-                <Text size="sm" td={removed ? "line-through" : undefined}>
-                  Rule {i + 1}: {r.clauses.map(clauseText).join(" and ")}
-                  {r.weight !== undefined ? ` (${r.weight / 1000}% of them)` : ""}
-                </Text>
-                <Button size="xs" variant="subtle" color={removed ? "gray" : "red"} onClick={() => update({ removedRules: removed ? draft.removedRules.filter((x) => x !== r._id) : [...draft.removedRules, r._id] })}>
-                  {removed ? `Keep rule ${i + 1}` : `Remove rule ${i + 1}`}
-                </Button>
-              </Group>
+              <Stack key={r._id} gap={4}>
+                <Group justify="space-between" data-testid="segment-rule">
+                  <Text size="sm" td={removed ? "line-through" : undefined}>
+                    Rule {i + 1}
+                    {r.description ? ` (${r.description})` : ""}: {r.clauses.map(clauseText).join(" and ")}
+                    {r.weight !== undefined ? ` (${r.weight / 1000}% of them)` : ""}
+                  </Text>
+                  <Group gap="xs">
+                    {edited && !removed && !open && (
+                      <Button size="xs" variant="default" onClick={() => setEditing([...editing, r._id])}>
+                        Edit rule {i + 1}
+                      </Button>
+                    )}
+                    <Button size="xs" variant="subtle" color={removed ? "gray" : "red"} onClick={() => update({ removedRules: removed ? draft.removedRules.filter((x) => x !== r._id) : [...draft.removedRules, r._id] })}>
+                      {removed ? `Keep rule ${i + 1}` : `Remove rule ${i + 1}`}
+                    </Button>
+                  </Group>
+                </Group>
+                {open && (
+                  <SegmentRuleEditor
+                    n={i + 1}
+                    legend={`Edit rule ${i + 1}`}
+                    rule={edited}
+                    onChange={(rule) => update({ rules: draft.rules.map((x) => (x.id === rule.id ? rule : x)) })}
+                    close={{ label: `Done editing rule ${i + 1}`, onClick: () => setEditing(editing.filter((x) => x !== r._id)) }}
+                  />
+                )}
+              </Stack>
             );
           })}
           {draft.newRules.map((r, i) => {
             const n = s.rules.length + i + 1;
-            const setClause = (k: number, c: Partial<DraftClause>) => setRule(i, { ...r, clauses: r.clauses.map((x, j) => (j === k ? { ...x, ...c } : x)) });
             return (
-              <Fieldset key={i} legend={`New rule ${n}`}>
-                <Stack gap="xs">
-                  {r.clauses.map((c, k) => (
-                    <Group key={k} align="end">
-                      <TextInput label="Attribute" aria-label={`Rule ${n} clause ${k + 1} attribute`} value={c.attribute} onChange={(e) => setClause(k, { attribute: e.currentTarget.value })} />
-                      <NativeSelect label="Operator" aria-label={`Rule ${n} clause ${k + 1} operator`} value={c.op} data={OPERATORS.filter((o) => o !== "segmentMatch")} onChange={(e) => setClause(k, { op: e.currentTarget.value })} />
-                      <TextInput label="Values" aria-label={`Rule ${n} clause ${k + 1} values`} description="Comma-separated" w={240} value={c.values} onChange={(e) => setClause(k, { values: e.currentTarget.value })} />
-                      <Checkbox label="Negate" aria-label={`Rule ${n} clause ${k + 1} negate`} checked={c.negate} onChange={(e) => setClause(k, { negate: e.currentTarget.checked })} mb={8} />
-                    </Group>
-                  ))}
-                  <NumberInput
-                    w={260}
-                    label={`Rule ${n}: % of matching contexts`}
-                    description="Empty: all of them"
-                    min={0}
-                    max={100}
-                    decimalScale={3}
-                    hideControls
-                    value={r.weight}
-                    onChange={(v) => setRule(i, { ...r, weight: v === "" ? "" : Number(v) })}
-                  />
-                  <Group>
-                    <Button size="xs" variant="default" onClick={() => setRule(i, { ...r, clauses: [...r.clauses, { attribute: "key", op: "in", values: "", negate: false }] })}>
-                      Add clause to rule {n}
-                    </Button>
-                    <Button size="xs" variant="subtle" color="red" onClick={() => update({ newRules: draft.newRules.filter((_, j) => j !== i) })}>
-                      Discard rule {n}
-                    </Button>
-                  </Group>
-                </Stack>
-              </Fieldset>
+              <SegmentRuleEditor
+                key={i}
+                n={n}
+                legend={`New rule ${n}`}
+                rule={r}
+                onChange={(rule) => setRule(i, rule)}
+                close={{ label: `Discard rule ${n}`, onClick: () => update({ newRules: draft.newRules.filter((_, j) => j !== i) }) }}
+              />
             );
           })}
           <Group>
-            <Button size="xs" variant="default" onClick={() => update({ newRules: [...draft.newRules, { clauses: [{ attribute: "key", op: "in", values: "", negate: false }], weight: "" }] })}>
+            <Button size="xs" variant="default" onClick={() => update({ newRules: [...draft.newRules, { clauses: [newClause()], weight: "" }] })}>
               Add rule
             </Button>
           </Group>
@@ -296,7 +457,7 @@ export function SegmentPage({ projectKey, segmentKey }: { projectKey: string; se
             </Title>
             <List size="sm" data-testid="segment-preview">
               {instructions.map((i, n) => (
-                <List.Item key={n}>{describe(i)}</List.Item>
+                <List.Item key={n}>{describe(s, i)}</List.Item>
               ))}
             </List>
             <Textarea label="Comment" description="Recorded in the audit log with the change" value={comment} onChange={(e) => setComment(e.currentTarget.value)} autosize minRows={2} />
@@ -325,10 +486,18 @@ export function SegmentPage({ projectKey, segmentKey }: { projectKey: string; se
         <Button onClick={() => setReviewing(true)} disabled={instructions.length === 0}>
           Review and save ({instructions.length} change{instructions.length === 1 ? "" : "s"})
         </Button>
-        <Button variant="default" onClick={() => setEdit(undefined)} disabled={!current}>
+        <Button
+          variant="default"
+          onClick={() => {
+            setEdit(undefined);
+            setEditing([]);
+          }}
+          disabled={!current}
+        >
           Discard changes
         </Button>
       </Group>
+      <DeleteSegment projectKey={projectKey} env={env} segment={s} path={path} />
     </Stack>
   );
 }

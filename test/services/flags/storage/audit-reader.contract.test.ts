@@ -75,6 +75,15 @@ for (const [name, make] of implementations) {
 
     const ids = async (q: AuditQuery) => (await reader.listAudit(q)).map((e) => e.id);
 
+    test("changes since a date: strictly after it, oldest first (date, then id in byte order), of the kinds asked, bounded", async () => {
+      const oldestFirst = [...sorted].reverse().filter((e) => e.date > T - 1);
+      const heads = await reader.changesSince(T - 1, ["segment", "flag"], 100);
+      expect(heads.map((e) => e.id)).toEqual(oldestFirst.map((e) => e.id));
+      expect(heads[0]).toEqual({ id: oldestFirst[0]!.id, date: oldestFirst[0]!.date, kind: "segment", spec: oldestFirst[0]!.spec, currentVersion: oldestFirst[0]!.currentVersion ?? null });
+      expect((await reader.changesSince(T - 1, ["segment"], 7)).map((e) => e.id)).toEqual(oldestFirst.slice(0, 7).map((e) => e.id));
+      expect(await reader.changesSince(T - 100, ["flag", "project"], 100)).toEqual([]);
+    });
+
     test("newest first: by date, then by id in byte order", async () => {
       expect(await ids({ limit: 100 })).toEqual(sorted.map((e) => e.id));
       expect(await ids({ limit: 7 })).toEqual(sorted.slice(0, 7).map((e) => e.id));
