@@ -52,6 +52,8 @@ export function droppedRows(dropped: DroppedTarget[] | undefined) {
 
 const columns = Object.values(getTableColumns(scheduledItems));
 const columnList = sql.join(columns.map((c) => sql.identifier(c.name)), sql`, `);
+/** The populated record's columns by name, in `columnList`'s order (not the table's, which migrations decide). */
+const recordColumns = sql.join(columns.map((c) => sql`r.${sql.identifier(c.name)}`), sql`, `);
 const replaced = sql.join(
   columns.filter((c) => c.name !== "id").map((c) => sql`${sql.identifier(c.name)} = excluded.${sql.identifier(c.name)}`),
   sql`, `,
@@ -66,7 +68,7 @@ const replaced = sql.join(
 export const scheduleCtes = (written: SQL) => sql`
   item_rows as (
     insert into ${scheduledItems} (${columnList})
-    select r.* from ${written}, jsonb_populate_recordset(null::${scheduledItems}, ${written}.items) r
+    select ${recordColumns} from ${written}, jsonb_populate_recordset(null::${scheduledItems}, ${written}.items) r
     on conflict (id) do update set ${replaced}),
   removed_items as (
     delete from ${scheduledItems} s using ${written}, jsonb_array_elements_text(${written}.remove_items) as r(id)
@@ -82,7 +84,7 @@ export async function writeSegmentSchedule(tx: Executor, segmentId: string, writ
   if (!write) return;
   for (const item of write.put ?? []) {
     const row = itemRow(item);
-    await tx.execute(sql`insert into ${scheduledItems} (${columnList}) select r.* from jsonb_populate_record(null::${scheduledItems}, ${JSON.stringify(row)}::jsonb) r on conflict (id) do update set ${replaced}`);
+    await tx.execute(sql`insert into ${scheduledItems} (${columnList}) select ${recordColumns} from jsonb_populate_record(null::${scheduledItems}, ${JSON.stringify(row)}::jsonb) r on conflict (id) do update set ${replaced}`);
   }
   if (write.remove?.length) await tx.delete(scheduledItems).where(inArray(scheduledItems.id, write.remove));
   for (const d of write.dropped ?? []) {

@@ -198,7 +198,6 @@ export const scheduledItems = pgTable(
     /**
      * Scheduled changes: why it may run where approvals are required: the approval request it
      * carries out (`{requestId}`), or its maker's right to bypass them when it was made (`{bypassed: true}`).
-     * Last, as the migration added it: `scheduleCtes` writes rows with `r.*`, in the table's column order.
      */
     approval: jsonb("approval").$type<{ requestId: string } | { bypassed: true }>(),
   },
