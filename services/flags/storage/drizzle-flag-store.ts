@@ -105,7 +105,7 @@ const auditAndEvents = sql`
   event_rows as (
     insert into ${outbox} (environment_id, payload, created_at)
     select e.environment_id, e.payload, e.created_at
-    from changed, jsonb_to_recordset(${sql.placeholder("events")}::jsonb) as e(environment_id text, payload jsonb, created_at bigint))`;
+    from changed, json_to_recordset(${sql.placeholder("events")}::json) as e(environment_id text, payload json, created_at bigint))`;
 
 /**
  * Updates of several flags, each with its changed targeting rows, audit entry, change events and
@@ -115,11 +115,15 @@ const auditAndEvents = sql`
  * Postgres's clock has passed the earliest request deadline among the flags it updated by the time
  * every update is done: checked last, so no write commits late after waiting for a row lock. (Group
  * commit then writes each flag alone, and only the late one fails.)
+ *
+ * The writes come as `json`, not `jsonb`: most of their bytes (the audit entry's representation,
+ * the change events) go to `json` columns as the text they are, and only the flag's document and
+ * targeting, which queries look into, are converted to `jsonb`.
  */
 const updateFlags = compiledStatement(sql`
   with input as (
-    select * from jsonb_to_recordset(${sql.placeholder("writes")}::jsonb)
-      as w(id text, read_version int, version int, doc jsonb, scope text, project_id text, audit jsonb, events jsonb, configs jsonb,
+    select * from json_to_recordset(${sql.placeholder("writes")}::json)
+      as w(id text, read_version int, version int, doc jsonb, scope text, project_id text, audit json, events json, configs json,
         items jsonb, remove_items jsonb, dropped jsonb, approvals jsonb, remove_approvals jsonb, deadline float8)),
   changed as (
     update ${flags} f set doc = i.doc, version = i.version
@@ -131,11 +135,11 @@ const updateFlags = compiledStatement(sql`
   event_rows as (
     insert into ${outbox} (environment_id, payload, created_at)
     select e.environment_id, e.payload, e.created_at
-    from written, jsonb_to_recordset(written.events) as e(environment_id text, payload jsonb, created_at bigint)),
+    from written, json_to_recordset(written.events) as e(environment_id text, payload json, created_at bigint)),
   config_rows as (
     insert into ${flagConfigs} (flag_id, environment_id, config)
     select written.id, c.environment_id, c.config
-    from written, jsonb_to_recordset(written.configs) as c(environment_id text, config jsonb)
+    from written, json_to_recordset(written.configs) as c(environment_id text, config jsonb)
     on conflict (flag_id, environment_id) do update set config = excluded.config),
   ${scheduleCtes(sql`written`)},
   ${approvalCtes(sql`written`)}
