@@ -63,13 +63,13 @@ function ordering(q: FlagQuery): SQL[] {
 
 type EnvIds = Array<{ id: string; key: string }>;
 
-/** The outbox rows of `changes`: the events without their sequence numbers, which the relay gives as it publishes. */
+/** The outbox rows of `changes`: the events without their sequence numbers, which the relay adds as it publishes. */
 function outboxRows(changes: PendingChange[], envs: EnvIds, now: number) {
   return changes.flatMap((change) => {
     const env = envs.find((e) => e.key === change.environmentKey);
     if (!env) return [];
     const { environmentKey: _, ...rest } = change;
-    const payload: ChangeEvent = { v: 1, environmentId: env.id, seq: 0, ...rest };
+    const payload: Omit<ChangeEvent, "seq"> = { v: 1, environmentId: env.id, ...rest };
     return [{ environmentId: env.id, payload: payload as unknown as Record<string, unknown>, createdAt: now }];
   });
 }

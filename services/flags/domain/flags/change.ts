@@ -143,10 +143,13 @@ export function deletionAudit(caller: Caller, scope: Scope, flag: Flag, comment:
 /** The individual targets of `current` that `next` no longer has, per environment, by variation id. */
 export function droppedTargets(scope: Scope, current: Flag, next: Flag): DroppedTarget[] {
   const dropped: DroppedTarget[] = [];
+  // Most changes leave the targets and the variations' ids alone: nothing can have been dropped.
+  const sameIds = Bun.deepEquals(current.variations.map((v) => v._id), next.variations.map((v) => v._id));
   for (const env of scope.envs) {
     const before = current.environments[env.key];
     if (!before) continue;
     const after = next.environments[env.key];
+    if (sameIds && after && Bun.deepEquals(before.targets, after.targets, true) && Bun.deepEquals(before.contextTargets, after.contextTargets, true)) continue;
     const kept = new Set(after ? allTargets(after).flatMap((t) => t.values.map((v) => `${kindOf(t)}\u0000${v}\u0000${next.variations[t.variation]?._id}`)) : []);
     for (const t of allTargets(before)) {
       const variationId = current.variations[t.variation]?._id;
