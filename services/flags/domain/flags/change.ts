@@ -96,9 +96,9 @@ export function stamp(current: Flag, next: Flag, now: number): string[] {
   const changed: string[] = [];
   for (const [key, env] of Object.entries(next.environments)) {
     const before = current.environments[key];
-    if (before && (wideChanged || !Bun.deepEquals(env, before, true))) {
-      env.version = before.version + 1;
-      env.lastModified = now;
+    if (before && (wideChanged || (env !== before && !Bun.deepEquals(env, before, true)))) {
+      // A new object: an environment the change left alone may be shared with `current` (frozen).
+      next.environments[key] = { ...env, version: before.version + 1, lastModified: now };
       changed.push(key);
     }
   }
