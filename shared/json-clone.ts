@@ -19,10 +19,12 @@ export function cloneJson<T>(value: T): T {
 
 /**
  * Freezes JSON data and everything in it, in place, and returns it: a value kept and handed out to
- * many readers (a cached record, an answer built once per version) that nobody can change.
+ * many readers (a cached record, an answer built once per version) that nobody can change. A part
+ * already frozen is passed over: JSON data is frozen only here, children before their parent, so
+ * whatever is frozen is frozen all through (a changed flag shares its unchanged parts this way).
  */
 export function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null) {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     for (const item of Object.values(value)) deepFreeze(item);
     Object.freeze(value);
   }

@@ -1,5 +1,6 @@
 /** Audit entries as the services write them, in the same transaction as the change they record. */
 import { cloneJson } from "../json-clone.ts";
+import { jsonDiff } from "../json-diff.ts";
 import type { Caller } from "../caller.ts";
 import { sortableId } from "../ids.ts";
 import jsonPatch, { type Operation } from "fast-json-patch";
@@ -69,7 +70,7 @@ const isObject = (v: unknown): v is object => typeof v === "object" && v !== nul
  */
 function before(previous: unknown, current: unknown): Pick<AuditEntry, "previous" | "previousDelta"> {
   if (!isObject(previous) || !isObject(current)) return { previous: previous ?? null, previousDelta: null };
-  return { previous: null, previousDelta: jsonPatch.compare(current, previous) };
+  return { previous: null, previousDelta: jsonDiff(current, previous) };
 }
 
 /** The representation before the change an entry records, however the entry keeps it. */

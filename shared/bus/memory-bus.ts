@@ -18,6 +18,12 @@ export class MemoryBus implements Bus {
   readonly kind = "memory" as const;
   private entries = new Set<Entry>();
   private rotation = new Map<string, number>();
+  /**
+   * Per subject (and kind of subscriber): the subscribers matching it, plain ones and queue groups,
+   * found once while the subscriptions stay as they are; every message of a request goes through
+   * here, and matching each subscription's pattern every time was most of a publish.
+   */
+  private matching = new Map<string, { plain: Entry[]; groups: Array<[string, Entry[]]> }>();
   private inflight = new Set<Promise<unknown>>();
   private closed = false;
 
@@ -110,7 +116,13 @@ export class MemoryBus implements Bus {
 
   private add(entry: Entry): Subscription {
     this.entries.add(entry);
-    return { unsubscribe: () => void this.entries.delete(entry) };
+    this.matching.clear();
+    return {
+      unsubscribe: () => {
+        this.entries.delete(entry);
+        this.matching.clear();
+      },
+    };
   }
 
   private track(work: Promise<unknown>): void {
@@ -121,11 +133,25 @@ export class MemoryBus implements Bus {
 
   /** Every plain subscriber, plus one member per queue group (round robin). */
   private pick(subject: string, respondersOnly: boolean): Entry[] {
-    const chosen: Entry[] = [];
+    const { plain, groups } = this.matches(subject, respondersOnly);
+    const chosen = [...plain];
+    for (const [key, group] of groups) {
+      const turn = this.rotation.get(key) ?? 0;
+      this.rotation.set(key, turn + 1);
+      chosen.push(group[turn % group.length]!);
+    }
+    return chosen;
+  }
+
+  private matches(subject: string, respondersOnly: boolean): { plain: Entry[]; groups: Array<[string, Entry[]]> } {
+    const id = `${respondersOnly ? "r" : "s"}${subject}`;
+    const known = this.matching.get(id);
+    if (known) return known;
+    const plain: Entry[] = [];
     const groups = new Map<string, Entry[]>();
     for (const entry of this.entries) {
       if (entry.responder !== respondersOnly || !subjectMatches(entry.pattern, subject)) continue;
-      if (entry.queue === undefined) chosen.push(entry);
+      if (entry.queue === undefined) plain.push(entry);
       else {
         const key = `${entry.pattern}\u0000${entry.queue}`;
         const group = groups.get(key) ?? [];
@@ -133,11 +159,10 @@ export class MemoryBus implements Bus {
         groups.set(key, group);
       }
     }
-    for (const [key, group] of groups) {
-      const turn = this.rotation.get(key) ?? 0;
-      this.rotation.set(key, turn + 1);
-      chosen.push(group[turn % group.length]!);
-    }
-    return chosen;
+    const found = { plain, groups: [...groups] };
+    // Subjects name environments and items: a bound keeps a stream of new ones from growing it.
+    if (this.matching.size >= 10_000) this.matching.clear();
+    this.matching.set(id, found);
+    return found;
   }
 }

@@ -23,17 +23,19 @@ export function rowObject<T extends PgTable>(table: T, values: Partial<T["$infer
 /**
  * `insert into <table> select the row from <source>`: one row per row of `source`, the row given as
  * JSON (`rowJson`) by `json`, typically a placeholder, so the statement has one shape whatever the
- * row holds. Every column is written; one the JSON leaves out takes its default, or null.
+ * row holds. Every column is written; one the JSON leaves out takes its default, or null. The row
+ * is read as `json`, not `jsonb`: a `json` column takes its value's text as it is, unconverted.
+ * `given`: columns whose values come from elsewhere in the statement, by property name.
  */
-export function insertRowFrom<T extends PgTable>(table: T, source: SQL, json: SQL | Placeholder): SQL {
+export function insertRowFrom<T extends PgTable>(table: T, source: SQL, json: SQL | Placeholder, given: Partial<Record<keyof T["$inferInsert"], SQL>> = {}): SQL {
   const name = sql.identifier(getTableName(table));
-  const columns = Object.values(getTableColumns(table));
-  const list = sql.join(columns.map((c) => sql.identifier(c.name)), sql`, `);
-  const values = columns.map((c) => {
-    const value = sql`r.${sql.identifier(c.name)}`;
+  const columns = Object.entries(getTableColumns(table));
+  const list = sql.join(columns.map(([, c]) => sql.identifier(c.name)), sql`, `);
+  const values = columns.map(([property, c]) => {
+    const value = (given as Record<string, SQL | undefined>)[property] ?? sql`r.${sql.identifier(c.name)}`;
     return c.default === undefined ? value : sql`coalesce(${value}, ${c.default})`;
   });
-  return sql`insert into ${name} (${list}) select ${sql.join(values, sql`, `)} from ${source}, jsonb_populate_record(null::${name}, ${json}::jsonb) as r`;
+  return sql`insert into ${name} (${list}) select ${sql.join(values, sql`, `)} from ${source}, json_populate_record(null::${name}, ${json}::json) as r`;
 }
 
 /** The reverse of `rowJson`: a row read as JSON (e.g. `to_jsonb(t)`), keyed by property name. */

@@ -63,13 +63,13 @@ function ordering(q: FlagQuery): SQL[] {
 
 type EnvIds = Array<{ id: string; key: string }>;
 
-/** The outbox rows of `changes`: the events without their sequence numbers, which the relay gives as it publishes. */
+/** The outbox rows of `changes`: the events without their sequence numbers, which the relay adds as it publishes. */
 function outboxRows(changes: PendingChange[], envs: EnvIds, now: number) {
   return changes.flatMap((change) => {
     const env = envs.find((e) => e.key === change.environmentKey);
     if (!env) return [];
     const { environmentKey: _, ...rest } = change;
-    const payload: ChangeEvent = { v: 1, environmentId: env.id, seq: 0, ...rest };
+    const payload: Omit<ChangeEvent, "seq"> = { v: 1, environmentId: env.id, ...rest };
     return [{ environmentId: env.id, payload: payload as unknown as Record<string, unknown>, createdAt: now }];
   });
 }
@@ -105,7 +105,7 @@ const auditAndEvents = sql`
   event_rows as (
     insert into ${outbox} (environment_id, payload, created_at)
     select e.environment_id, e.payload, e.created_at
-    from changed, jsonb_to_recordset(${sql.placeholder("events")}::jsonb) as e(environment_id text, payload jsonb, created_at bigint))`;
+    from changed, json_to_recordset(${sql.placeholder("events")}::json) as e(environment_id text, payload json, created_at bigint))`;
 
 /**
  * Updates of several flags, each with its changed targeting rows, audit entry, change events and
@@ -115,31 +115,57 @@ const auditAndEvents = sql`
  * Postgres's clock has passed the earliest request deadline among the flags it updated by the time
  * every update is done: checked last, so no write commits late after waiting for a row lock. (Group
  * commit then writes each flag alone, and only the late one fails.)
+ *
+ * Postgres reads JSON text once per layer it is nested in, and once more as it stores a `json` or
+ * `jsonb` value: the large documents of a write (the audit entry's representation, the change
+ * events, the targeting rows) come apart from the writes, one per line of `documents`, each read
+ * once as it is stored; the writes name them by line (see `batchParams`).
  */
 const updateFlags = compiledStatement(sql`
   with input as (
-    select * from jsonb_to_recordset(${sql.placeholder("writes")}::jsonb)
-      as w(id text, read_version int, version int, doc jsonb, scope text, project_id text, audit jsonb, events jsonb, configs jsonb,
+    select * from json_to_recordset(${sql.placeholder("writes")}::json)
+      as w(id text, read_version int, version int, doc jsonb, scope text, project_id text, audit json, current int, events json, configs json,
         items jsonb, remove_items jsonb, dropped jsonb, approvals jsonb, remove_approvals jsonb, deadline float8)),
+  documents as (select d.text, d.line from unnest(string_to_array(${sql.placeholder("documents")}::text, chr(10))) with ordinality as d(text, line)),
   changed as (
     update ${flags} f set doc = i.doc, version = i.version
     from input i
     where f.id = i.id and f.version = i.read_version and i.scope = ${currentScope(sql`i.project_id`)}
     returning f.id),
   written as (select i.* from changed join input i using (id)),
-  audit_rows as (${insertRowFrom(auditLog, sql`written`, sql`written.audit`)}),
+  audit_rows as (${insertRowFrom(auditLog, sql`written left join documents current on current.line = written.current`, sql`written.audit`, { current: sql`current.text::json` })}),
   event_rows as (
     insert into ${outbox} (environment_id, payload, created_at)
-    select e.environment_id, e.payload, e.created_at
-    from written, jsonb_to_recordset(written.events) as e(environment_id text, payload jsonb, created_at bigint)),
+    select e.environment_id, d.text::json, e.created_at
+    from written cross join lateral json_to_recordset(written.events) as e(environment_id text, payload int, created_at bigint)
+      join documents d on d.line = e.payload),
   config_rows as (
     insert into ${flagConfigs} (flag_id, environment_id, config)
-    select written.id, c.environment_id, c.config
-    from written, jsonb_to_recordset(written.configs) as c(environment_id text, config jsonb)
+    select written.id, c.environment_id, d.text::jsonb
+    from written cross join lateral json_to_recordset(written.configs) as c(environment_id text, config int)
+      join documents d on d.line = c.config
     on conflict (flag_id, environment_id) do update set config = excluded.config),
   ${scheduleCtes(sql`written`)},
   ${approvalCtes(sql`written`)}
   select coalesce(jsonb_agg(id), '[]'::jsonb) as ids, ${deadlineCheck(sql`min(deadline)`)} as in_time from written`);
+
+/**
+ * `updateFlags`'s parameters for `rows`: the large documents as lines of JSON text (JSON text has
+ * no line breaks: strings escape them), and the writes naming them by line number (from 1; no line
+ * for a representation that is null).
+ */
+function batchParams(rows: UpdateRow[]): { writes: string; documents: string } {
+  const lines: string[] = [];
+  const line = (value: unknown) => (value === null || value === undefined ? null : lines.push(JSON.stringify(value)));
+  const writes = rows.map((row) => ({
+    ...row,
+    audit: { ...row.audit, current: undefined },
+    current: line(row.audit.current),
+    events: row.events.map((e) => ({ environment_id: e.environment_id, payload: line(e.payload), created_at: e.created_at })),
+    configs: row.configs.map((c) => ({ environment_id: c.environment_id, config: line(c.config) })),
+  }));
+  return { writes: JSON.stringify(writes), documents: lines.join("\n") };
+}
 
 /** One flag's update as `updateFlags` takes it. */
 interface UpdateRow {
@@ -211,7 +237,7 @@ export class DrizzleFlagStore implements FlagStore {
     // A batch whose answer was lost may have committed: trying its rows alone would hide that.
     final: isOutcomeUnknown,
     // A batch serves several requests: it runs under none of their deadlines, each row carries its own.
-    writeBatch: async (rows) => new Set(rowsOf<{ ids: string[] | string }>(await withoutDeadline(() => updateFlags(this.db, { writes: JSON.stringify(rows) }))).flatMap((r) => parsedJson<string[]>(r.ids))),
+    writeBatch: async (rows) => new Set(rowsOf<{ ids: string[] | string }>(await withoutDeadline(() => updateFlags(this.db, batchParams(rows)))).flatMap((r) => parsedJson<string[]>(r.ids))),
   });
 
   constructor(private readonly db: Db) {

@@ -1,6 +1,6 @@
 /** Tables owned by the flags service. */
 import { sql } from "drizzle-orm";
-import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, bigserial, boolean, index, integer, json, jsonb, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
 
 export const projects = pgTable("projects", {
   id: text("id").primaryKey(),
@@ -121,7 +121,8 @@ export const outbox = pgTable(
     id: bigserial("id", { mode: "number" }).primaryKey(),
     environmentId: text("environment_id").notNull(),
     seq: bigint("seq", { mode: "number" }),
-    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    /** `json`, kept as written: published as it is, never searched inside (see the audit log's columns). */
+    payload: json("payload").$type<Record<string, unknown>>().notNull(),
     createdAt: bigint("created_at", { mode: "number" }).notNull(),
     publishedAt: bigint("published_at", { mode: "number" }),
   },

@@ -13,7 +13,7 @@ import type { ChangeEvent } from "@vexil/shared/change-events";
 import { openDatabase, type Database, type Db } from "@vexil/shared/db/connector";
 import { withDeadline } from "@vexil/shared/deadline";
 import { silentLogger } from "@vexil/shared/logger";
-import { startOutboxRelay } from "@vexil/flags/outbox-relay";
+import { eventJson, startOutboxRelay } from "@vexil/flags/outbox-relay";
 import { writeChanges } from "@vexil/flags/storage/drizzle-flag-store";
 import { environments, projects } from "@vexil/flags/storage/schema";
 import { testDatabaseUrl } from "../../support/postgres.ts";
@@ -249,3 +249,18 @@ describe("outbox relay", () => {
     expect(seen.map((e) => [e.seq, e.version])).toEqual(Array.from({ length: 40 }, (_, i) => [i + 1, i + 1]));
   });
 });
+
+describe("an event as published", () => {
+  const stored = { v: 1, environmentId: "e", kind: "flag", key: "f", version: 3, deleted: false, data: { on: true } };
+
+  test("is the stored payload with its sequence number and commit time", () => {
+    expect(JSON.parse(eventJson(JSON.stringify(stored), 7, 1234))).toEqual({ ...stored, seq: 7, committedAt: 1234 });
+    expect(JSON.parse(eventJson(stored as unknown as ChangeEvent, 7, 1234))).toEqual({ ...stored, seq: 7, committedAt: 1234 });
+    expect(JSON.parse(eventJson(" {} ", 1, 2))).toEqual({ seq: 1, committedAt: 2 });
+  });
+
+  test("a payload stored with a sequence number of its own gets the relay's", () => {
+    expect(JSON.parse(eventJson(JSON.stringify({ ...stored, seq: 0 }), 9, 1)).seq).toBe(9);
+  });
+});
+

@@ -96,9 +96,9 @@ export function stamp(current: Flag, next: Flag, now: number): string[] {
   const changed: string[] = [];
   for (const [key, env] of Object.entries(next.environments)) {
     const before = current.environments[key];
-    if (before && (wideChanged || !Bun.deepEquals(env, before, true))) {
-      env.version = before.version + 1;
-      env.lastModified = now;
+    if (before && (wideChanged || (env !== before && !Bun.deepEquals(env, before, true)))) {
+      // A new object: an environment the change left alone may be shared with `current` (frozen).
+      next.environments[key] = { ...env, version: before.version + 1, lastModified: now };
       changed.push(key);
     }
   }
@@ -143,10 +143,13 @@ export function deletionAudit(caller: Caller, scope: Scope, flag: Flag, comment:
 /** The individual targets of `current` that `next` no longer has, per environment, by variation id. */
 export function droppedTargets(scope: Scope, current: Flag, next: Flag): DroppedTarget[] {
   const dropped: DroppedTarget[] = [];
+  // Most changes leave the targets and the variations' ids alone: nothing can have been dropped.
+  const sameIds = Bun.deepEquals(current.variations.map((v) => v._id), next.variations.map((v) => v._id));
   for (const env of scope.envs) {
     const before = current.environments[env.key];
     if (!before) continue;
     const after = next.environments[env.key];
+    if (sameIds && after && Bun.deepEquals(before.targets, after.targets, true) && Bun.deepEquals(before.contextTargets, after.contextTargets, true)) continue;
     const kept = new Set(after ? allTargets(after).flatMap((t) => t.values.map((v) => `${kindOf(t)}\u0000${v}\u0000${next.variations[t.variation]?._id}`)) : []);
     for (const t of allTargets(before)) {
       const variationId = current.variations[t.variation]?._id;

@@ -126,7 +126,7 @@ export async function decidePatch(ctx: FlagsContext, caller: Caller, read: Scope
   if (after.length > 0) graph = await graphAround(ctx.flags, scope.project.id, current.key, [...named, ...prerequisiteKeys(next)], needsDependents(request));
   // The whole result is checked before anything else reads it: a patch may leave any field misshapen.
   next = withFlagIds(next);
-  validateFlag(next, graph.lookup);
+  validateFlag(next, graph.lookup, current);
   const changedEnvs = stamp(current, next, now);
   const envKeys = request.format === "semantic" && request.environmentKey ? [request.environmentKey] : changedEnvs;
   if (changedEnvs.length === 0 && Bun.deepEquals({ ...next, _version: current._version }, current, true)) {

@@ -31,14 +31,19 @@ const serves = (v: VariationOrRollout, index: number) => v.variation === index;
 
 /** Counts per variation: how many rules and targets serve it, and whether it is the fallthrough or off variation. */
 export function environmentSummary(flag: Flag, env: FlagEnvironment) {
+  // One pass over the rules and targets, counting into each variation's entry (an index that names
+  // no variation counts nowhere).
+  const summaries: VariationSummary[] = flag.variations.map(() => ({ rules: 0, nullRules: 0, targets: 0, contextTargets: 0 }));
+  for (const r of env.rules) {
+    const s = r.variation === undefined ? undefined : summaries[r.variation];
+    if (!s) continue;
+    s.rules++;
+    if (r.clauses.length === 0) s.nullRules++;
+  }
+  for (const t of env.targets) if (summaries[t.variation]) summaries[t.variation]!.targets += t.values.length;
+  for (const t of env.contextTargets) if (summaries[t.variation]) summaries[t.variation]!.contextTargets += t.values.length;
   const variations: Record<string, VariationSummary> = {};
-  flag.variations.forEach((_, i) => {
-    const s: VariationSummary = {
-      rules: env.rules.filter((r) => serves(r, i)).length,
-      nullRules: env.rules.filter((r) => serves(r, i) && r.clauses.length === 0).length,
-      targets: env.targets.filter((t) => t.variation === i).reduce((n, t) => n + t.values.length, 0),
-      contextTargets: env.contextTargets.filter((t) => t.variation === i).reduce((n, t) => n + t.values.length, 0),
-    };
+  summaries.forEach((s, i) => {
     if (serves(env.fallthrough, i)) s.isFallthrough = true;
     const weight = env.fallthrough.rollout?.variations.find((w) => w.variation === i)?.weight;
     if (weight !== undefined) {

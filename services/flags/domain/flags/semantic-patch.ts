@@ -47,9 +47,34 @@ interface Draft {
 type Kind = InstructionKind<Draft>;
 
 export function applyInstructions(flag: Flag, instructions: unknown, ctx: SemanticContext): SemanticResult {
-  const draft: Draft = { flag: cloneJson(flag), ctx, deleted: false };
+  const draft: Draft = { flag: draftOf(flag, instructions, ctx), ctx, deleted: false };
   const actions = runInstructions(instructions, KINDS, draft);
   return { flag: draft.flag, actions, deleted: draft.deleted };
+}
+
+/**
+ * The copy the instructions change. Instructions that each change one environment (most requests:
+ * `turnFlagOn`, targets, rules) copy the flag's own fields and the environments they name; the
+ * other environments are the input's own objects, shared, not copied, since nothing changes them
+ * (they stay frozen when the input came from the cache, and later steps find them unchanged by
+ * identity). Anything else copies the whole flag.
+ */
+function draftOf(flag: Flag, instructions: unknown, ctx: SemanticContext): Flag {
+  const named = Array.isArray(instructions) ? instructions.map((i) => environmentOf(i, ctx)) : [];
+  if (named.length === 0 || named.some((key) => key === undefined)) return cloneJson(flag);
+  const { environments, ...rest } = flag;
+  const copy: Flag = { ...cloneJson(rest), environments: { ...environments } };
+  for (const key of new Set(named as string[])) if (Object.hasOwn(environments, key)) copy.environments[key] = cloneJson(environments[key]!);
+  return copy;
+}
+
+/** The environment an instruction of one environment changes; undefined for any other instruction. */
+function environmentOf(instruction: unknown, ctx: SemanticContext): string | undefined {
+  if (typeof instruction !== "object" || instruction === null) return undefined;
+  const { kind, environmentKey } = instruction as { kind?: unknown; environmentKey?: unknown };
+  if (typeof kind !== "string" || !Object.hasOwn(KINDS, kind) || !ENVIRONMENT_KINDS.has(KINDS[kind]!)) return undefined;
+  const key = environmentKey ?? ctx.environmentKey;
+  return typeof key === "string" && key !== "" && key !== "__proto__" ? key : undefined;
 }
 
 // Variations, environments, rules.
@@ -166,7 +191,13 @@ function customProperty(d: Draft, key: string) {
 
 // The instruction kinds.
 
-const onEnv = (action: string, run: (env: FlagEnvironment, p: Params, d: Draft) => void): Kind => ({ action, run: (d, p) => run(environment(d, p), p, d) });
+/** The kinds made by `onEnv`: each changes the one environment it names and nothing else. */
+const ENVIRONMENT_KINDS = new WeakSet<Kind>();
+const onEnv = (action: string, run: (env: FlagEnvironment, p: Params, d: Draft) => void): Kind => {
+  const kind: Kind = { action, run: (d, p) => run(environment(d, p), p, d) };
+  ENVIRONMENT_KINDS.add(kind);
+  return kind;
+};
 const onFlag = (action: string, run: (d: Draft, p: Params) => void): Kind => ({ action, run });
 
 const KINDS: InstructionTable<Draft> = {

@@ -5,7 +5,7 @@
  * and the only error is a 400 naming the first problem by its path. Ids are assigned, and refused
  * when duplicated, by `ids.ts` just before; here an `_id` need only be a non-empty string.
  */
-import { TOTAL_WEIGHT, type Flag } from "./model.ts";
+import { TOTAL_WEIGHT, type Flag, type FlagEnvironment } from "./model.ts";
 import { CLAUSE_FIELDS, KEY_AND_TAG_LIMITS, array, boolean, checkClauses, checkKey, checkTags, fail, integer, isRecord, jsonEqual, knownFields, optional, record, string, type Json } from "../validation.ts";
 
 /** Other flags of the same project, for prerequisites. */
@@ -40,7 +40,13 @@ function index(v: unknown, path: string, count: number, of = ""): number {
   return v;
 }
 
-export function validateFlag(flag: Flag, lookup: FlagLookup): void {
+/**
+ * Checks the whole flag. `checked`: the flag it was changed from, valid as stored: an environment
+ * the change left as the very same object (shared, not copied: see `applyInstructions`) is not
+ * checked field by field again while the number of variations its indexes count is the same; its
+ * prerequisites are, since the flags they name may have changed.
+ */
+export function validateFlag(flag: Flag, lookup: FlagLookup, checked?: Flag): void {
   const f = record(flag as unknown, "flag");
   knownFields(f, "", FLAG_FIELDS.flag);
   const key = checkKey(f.key);
@@ -66,8 +72,12 @@ export function validateFlag(flag: Flag, lookup: FlagLookup): void {
   checkCustomProperties(f.customProperties);
   integer(f.creationDate, "creationDate");
   integer(f._version, "_version");
+  const same = checked !== undefined && checked.variations.length === count ? checked.environments : undefined;
   for (const [envKey, env] of Object.entries(record(f.environments, "environments"))) {
-    checkEnvironment(key, envKey, env, count, lookup);
+    if (same && Object.hasOwn(same, envKey) && same[envKey] === env) {
+      const prerequisites = (env as FlagEnvironment).prerequisites;
+      checkPrerequisites(key, envKey, prerequisites, `environments.${envKey}.prerequisites`, lookup);
+    } else checkEnvironment(key, envKey, env, count, lookup);
   }
 }
 

@@ -5,6 +5,8 @@
  * entry, change events.
  */
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
+import { auditEntry, previousOf } from "@vexil/shared/audit/audit";
+import { admin } from "../domain/memory-context.ts";
 import { VexilError } from "@vexil/shared/errors";
 import { decideAndWrite } from "@vexil/flags/domain/unit-of-work";
 import type { FlagQuery, FlagRecord, FlagWrite, ScopedFlag } from "@vexil/flags/storage/flag-store";
@@ -111,6 +113,20 @@ for (const [name, make] of implementations) {
       const byKeys = await stores.flags.flagsByKeys(s.project.id, ["gamma", "delta", "nope"]);
       expect(byKeys.sort((a, b) => (a.key < b.key ? -1 : 1))).toEqual([records[3]!, records[2]!]);
       expect(await stores.flags.flagsByKeys(s.project.id, [])).toEqual([]);
+    });
+
+    test("a change's audit entry is stored whole: the representation after it, the patch back to the one before, the change itself", async () => {
+      await insertFlag(stores, flagRecord(s.project.id, "checkout"));
+      const before = await read("checkout");
+      const write = targetWrite(before, ["u1", "u2"]);
+      const rep = (flag: FlagRecord) => ({ ...flag.doc, environments: flag.configs, _links: { self: { href: `/api/v2/flags/shop/${flag.key}` } }, note: "line\nbreak \u2028 \"quoted\"" });
+      const previous = rep(before.flag);
+      write.audit = auditEntry({ caller: admin, kind: "flag", spec: "proj/shop:env/production:flag/checkout", name: "checkout", verb: "updated the flag", actions: ["updateTargets"], comment: "two targets", delta: { instructions: [{ kind: "addTargets", values: ["u1", "u2"] }] }, previous, current: rep(write.flag), previousVersion: 1, currentVersion: 2, now: NOW });
+      expect(await stores.flags.writeFlag(before, write)).toBe(true);
+      const stored = (await stores.auditEntries()).find((e) => e.id === write.audit.id)!;
+      expect(stored).toEqual(write.audit);
+      expect(previousOf(stored)).toEqual(previous);
+      expect(await stores.flags.flagByKey(s.project.id, "checkout")).toEqual(write.flag);
     });
 
     test("a taken key is a conflict and writes nothing", async () => {

@@ -1013,3 +1013,29 @@ describe("fuzz: damaged instructions", () => {
     expect(ok).toBeGreaterThan(100);
   });
 });
+
+describe("what a change copies", () => {
+  test("instructions of one environment copy the flag's fields and that environment, and share the others unchanged", () => {
+    const flag = booleanFlag("f", { environments: { production: environment(), test: environment({ on: true }) } });
+    const frozen = structuredClone(flag);
+    Object.freeze(frozen.environments.test!);
+    const result = applyInstructions(frozen, [{ kind: "turnFlagOn" }, { kind: "addTargets", variationId: "on", values: ["u1"] }], semanticContext());
+    expect(result.flag.environments.test).toBe(frozen.environments.test);
+    expect(result.flag.environments.production).not.toBe(frozen.environments.production);
+    expect(result.flag.variations).not.toBe(frozen.variations);
+    expect(result.flag.environments.production!.on).toBe(true);
+    expect(frozen).toEqual(flag);
+  });
+
+  test("an instruction that names another environment copies that one too; a flag-wide one copies everything", () => {
+    const flag = booleanFlag("f", { environments: { production: environment(), test: environment() } });
+    const both = applyInstructions(flag, [{ kind: "turnFlagOn" }, { kind: "turnFlagOn", environmentKey: "test" }], semanticContext());
+    expect(both.flag.environments.test).not.toBe(flag.environments.test);
+    expect(both.flag.environments.test!.on).toBe(true);
+    const wide = applyInstructions(flag, [{ kind: "turnFlagOn" }, { kind: "updateName", value: "New" }], semanticContext());
+    expect(wide.flag.environments.test).not.toBe(flag.environments.test);
+    expect(wide.flag.environments.test).toEqual(flag.environments.test);
+    expect(flag.environments.production!.on).toBe(false);
+  });
+});
+

@@ -565,3 +565,30 @@ describe("fuzz: random damage to a valid flag", () => {
     }
   });
 });
+
+describe("an environment the change left as the same object", () => {
+  test("is not checked field by field again, but its prerequisites are", () => {
+    const before = rich();
+    // Damaged as stored data never is, to show it is not looked at again: the same object, shared.
+    (before.environments.test as Doc).unknownField = 1;
+    const after: Doc = { ...structuredClone(before), environments: { ...before.environments, production: structuredClone(before.environments.production) } };
+    after.environments.production.on = false;
+    after.environments.production.prerequisites = [];
+    expect(() => validateFlag(after, lookupOf(gate), before)).not.toThrow();
+    expect(thrownBy(() => validateFlag(after, lookupOf(gate))).message).toContain("environments.test.unknownField");
+    // A copy of it is checked as any other environment.
+    const copied = { ...after, environments: { ...after.environments, test: structuredClone(before.environments.test) } };
+    expect(thrownBy(() => validateFlag(copied, lookupOf(gate), before)).message).toContain("environments.test.unknownField");
+    // The flags its prerequisites name may have changed: checked still.
+    before.environments.test!.prerequisites = [{ key: "gate", variation: 0 }];
+    expect(thrownBy(() => validateFlag(after, lookupOf(), before)).message).toContain("environments.test.prerequisites");
+  });
+
+  test("is checked again when the flag's variations are not as many as they were", () => {
+    const before = rich();
+    const after: Doc = { ...structuredClone(before), environments: { ...before.environments } };
+    after.variations = after.variations.slice(0, 2);
+    after.defaults = { onVariation: 0, offVariation: 1 };
+    expect(thrownBy(() => validateFlag(after, lookupOf(gate), before)).message).toContain("environments.production");
+  });
+});
