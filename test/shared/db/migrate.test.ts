@@ -49,6 +49,9 @@ const EXPECTED_TABLES = [
   "webhook_attempts",
   "webhook_deliveries",
   "webhook_feed",
+  "webhook_stream_cursor",
+  "webhook_stream_dead",
+  "webhook_stream_planned",
   "webhooks",
 ];
 
