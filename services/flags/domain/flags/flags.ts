@@ -18,7 +18,7 @@ import type { FlagWrite } from "../../storage/flag-store.ts";
 import type { Decision } from "../unit-of-work.ts";
 import { defaultEnvironment, newId, type Flag, type FlagEnvironment } from "./model.ts";
 import { withFlagIds } from "./ids.ts";
-import { flagDocument, flagRep, flagsPath, type FlagRep } from "./representation.ts";
+import { flagDocument, flagRep, flagsPath, heldAnswers, type FlagRep } from "./representation.ts";
 import type { FlagCopy, FlagPost } from "./schemas.ts";
 import { validateFlag } from "./validate.ts";
 import { graphAround, prerequisiteKeys } from "./prerequisite-graph.ts";
@@ -90,7 +90,7 @@ export async function getFlag(ctx: FlagsContext, caller: Caller, projectKey: str
   if (!flag) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
   // A record from the cache is the same frozen object until the flag changes, and so are the
   // project's environments: its answer is built once per version, not per read.
-  const memo = Object.isFrozen(flag) && Object.isFrozen(found.environments) ? answers(flag, found.environments) : undefined;
+  const memo = Object.isFrozen(flag) && Object.isFrozen(found.environments) ? heldAnswers(flag, found.environments) : undefined;
   const key = only ? [...only].join(",") : "";
   const known = memo?.get(key);
   if (known && known.projectKey === scope.project.key) return known.rep;
@@ -99,17 +99,6 @@ export async function getFlag(ctx: FlagsContext, caller: Caller, projectKey: str
   // Kept for every later read of this version: frozen, so that its JSON is made once as well.
   memo.set(key, { projectKey: scope.project.key, rep: deepFreeze(rep) });
   return rep;
-}
-
-/** Answers built from one frozen flag record and one frozen list of environments, by `env` filter. */
-const built = new WeakMap<FlagRecord, WeakMap<object, Map<string, { projectKey: string; rep: FlagRep }>>>();
-
-function answers(flag: FlagRecord, environments: object): Map<string, { projectKey: string; rep: FlagRep }> {
-  let byScope = built.get(flag);
-  if (!byScope) built.set(flag, (byScope = new WeakMap()));
-  let byFilter = byScope.get(environments);
-  if (!byFilter) byScope.set(environments, (byFilter = new Map()));
-  return byFilter;
 }
 
 function isBooleanPair(values: unknown[]): boolean {

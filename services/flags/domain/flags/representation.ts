@@ -90,3 +90,25 @@ export function flagRep(flag: Flag, o: RepresentationOptions) {
   };
 }
 export type FlagRep = ReturnType<typeof flagRep>;
+
+/** An answer kept for a flag record: the project it was built for (a project's key can change). */
+export interface HeldAnswer {
+  projectKey: string;
+  rep: FlagRep;
+}
+
+/** Answers built from one flag record and one list of environments, by `env` filter ("" for all). */
+const held = new WeakMap<FlagRecord, WeakMap<object, Map<string, HeldAnswer>>>();
+
+/**
+ * The answers kept for `flag` with `environments`. Read only for a frozen record and frozen
+ * environments (the cache's: the same objects until the flag or the project changes), so an
+ * answer kept is the answer for as long as it can be found.
+ */
+export function heldAnswers(flag: FlagRecord, environments: object): Map<string, HeldAnswer> {
+  let byScope = held.get(flag);
+  if (!byScope) held.set(flag, (byScope = new WeakMap()));
+  let byFilter = byScope.get(environments);
+  if (!byFilter) byScope.set(environments, (byFilter = new Map()));
+  return byFilter;
+}
