@@ -139,14 +139,15 @@ export async function decidePatch(ctx: FlagsContext, caller: Caller, read: Scope
   if (options.requireComments !== false) requireComments(scope, changedEnvs, request.comment);
   // Kept frozen with the cache's records: its JSON is then encoded once, for the audit entry and
   // the HTTP answer, and it is the next change's representation before.
-  const answer = kept ? deepFreeze(rep(next)) : rep(next);
+  const before = kept?.answerOf(read.flag);
+  const answer = kept ? deepFreeze(flagRep(next, { projectKey: scope.project.key, environments: scope.envs, summary: false }, before && { flag: current, rep: before })) : rep(next);
   const audit = auditEntry({
     caller,
     kind: "flag",
     spec: `proj/${scope.project.key}:env/${changedEnvs.length === 1 ? changedEnvs[0] : "*"}:flag/${current.key}`,
     name: next.name,
     actions: [...actions],
-    ...patchChange(request, "flag", { previous: kept?.answerOf(read.flag) ?? rep(current), current: answer }, { previous: current._version, current: next._version }, now),
+    ...patchChange(request, "flag", { previous: before ?? rep(current), current: answer }, { previous: current._version, current: next._version }, now),
     ...by,
   });
   const write = flagUpdate(read, scope, current, next, audit, changesOf(next, changedEnvs), options.schedule);
