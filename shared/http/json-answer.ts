@@ -4,6 +4,8 @@
  * every later use shares that text (a flag's answer to a change is also its audit entry's current
  * representation, and the answer to reads of that version).
  */
+import { deepFreeze } from "../json-clone.ts";
+
 const texts = new WeakMap<object, string>();
 const bodies = new WeakMap<object, Blob>();
 const JSON_TYPE = "application/json";
@@ -17,6 +19,17 @@ export function jsonText(value: unknown): string {
     if (Object.isFrozen(value)) texts.set(value, text);
   }
   return text;
+}
+
+/**
+ * Freezes a value to be kept and served many times (`deepFreeze`), its JSON encoded first:
+ * `JSON.stringify` takes a slower path through frozen objects.
+ */
+export function keptJson<T extends object>(value: T): T {
+  const text = JSON.stringify(value);
+  deepFreeze(value);
+  texts.set(value, text);
+  return value;
 }
 
 export function jsonAnswer(value: object, status = 200): Response {

@@ -3,7 +3,8 @@
  * `patch-flag.ts`. Every write ends in one validation of the whole document and one audit entry,
  * written with the change.
  */
-import { cloneJson, deepFreeze } from "@vexil/shared/json-clone";
+import { cloneJson } from "@vexil/shared/json-clone";
+import { keptJson } from "@vexil/shared/http/json-answer";
 import { auditEntry } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
@@ -97,7 +98,7 @@ export async function getFlag(ctx: FlagsContext, caller: Caller, projectKey: str
   const rep = flagRep(flagDocument(flag), { projectKey: scope.project.key, environments: scope.envs, only, summary: false });
   if (!memo) return rep;
   // Kept for every later read of this version: frozen, so that its JSON is made once as well.
-  memo.set(key, { projectKey: scope.project.key, rep: deepFreeze(rep) });
+  memo.set(key, { projectKey: scope.project.key, rep: keptJson(rep) });
   return rep;
 }
 

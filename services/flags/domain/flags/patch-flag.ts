@@ -6,7 +6,7 @@ import { auditEntry, patchChange } from "@vexil/shared/audit/audit";
 import type { Caller } from "@vexil/shared/caller";
 import { authorizeRead } from "@vexil/shared/caller";
 import { VexilError, invalidRequest } from "@vexil/shared/errors";
-import { deepFreeze } from "@vexil/shared/json-clone";
+import { keptJson } from "@vexil/shared/http/json-answer";
 import { applyPatch, parsePatchRequest, type PatchRequest } from "@vexil/shared/patch";
 import type { FlagRecord, FlagWrite } from "../../storage/flag-store.ts";
 import type { ScheduleWrite } from "../../storage/schedule-store.ts";
@@ -140,7 +140,7 @@ export async function decidePatch(ctx: FlagsContext, caller: Caller, read: Scope
   // Kept frozen with the cache's records: its JSON is then encoded once, for the audit entry and
   // the HTTP answer, and it is the next change's representation before.
   const before = kept?.answerOf(read.flag);
-  const answer = kept ? deepFreeze(flagRep(next, { projectKey: scope.project.key, environments: scope.envs, summary: false }, before && { flag: current, rep: before })) : rep(next);
+  const answer = kept ? keptJson(flagRep(next, { projectKey: scope.project.key, environments: scope.envs, summary: false }, before && { flag: current, rep: before })) : rep(next);
   const audit = auditEntry({
     caller,
     kind: "flag",
