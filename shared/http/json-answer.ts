@@ -32,6 +32,15 @@ export function keptJson<T extends object>(value: T): T {
   return value;
 }
 
+/**
+ * `keptJson` for a value whose parts are frozen elsewhere, or changed by nobody: only its top level
+ * is frozen (freezing an answer of kilobytes all through costs more than encoding it).
+ */
+export function keptJsonShallow<T extends object>(value: T): T {
+  texts.set(value, JSON.stringify(value));
+  return Object.freeze(value);
+}
+
 export function jsonAnswer(value: object, status = 200): Response {
   let body = bodies.get(value);
   if (body === undefined) {

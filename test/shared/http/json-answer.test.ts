@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { jsonAnswer, jsonText, keptJson } from "@vexil/shared/http/json-answer";
+import { jsonAnswer, jsonText, keptJson, keptJsonShallow } from "@vexil/shared/http/json-answer";
 import { deepFreeze } from "@vexil/shared/json-clone";
 
 describe("jsonAnswer", () => {
@@ -50,5 +50,13 @@ describe("jsonText and keptJson", () => {
     const text = '{"key":"f","environments":{"test":{"on":true,"targets":[{"values":["a","b"]}]}}}';
     expect(jsonText(value)).toBe(text);
     expect(await jsonAnswer(value).text()).toBe(text);
+  });
+
+  test("keptJsonShallow freezes the top level and keeps the text as encoded then", async () => {
+    const value = keptJsonShallow({ key: "f", tags: ["a"] });
+    expect(Object.isFrozen(value)).toBe(true);
+    expect(Object.isFrozen(value.tags)).toBe(false);
+    expect(jsonText(value)).toBe('{"key":"f","tags":["a"]}');
+    expect(await jsonAnswer(value).text()).toBe('{"key":"f","tags":["a"]}');
   });
 });

@@ -6,7 +6,7 @@ import { auditEntry, patchChange } from "@vexil/shared/audit/audit";
 import type { Caller } from "@vexil/shared/caller";
 import { authorizeRead } from "@vexil/shared/caller";
 import { VexilError, invalidRequest } from "@vexil/shared/errors";
-import { keptJson } from "@vexil/shared/http/json-answer";
+import { keptJsonShallow } from "@vexil/shared/http/json-answer";
 import { applyPatch, parsePatchRequest, type PatchRequest } from "@vexil/shared/patch";
 import type { FlagRecord, FlagWrite } from "../../storage/flag-store.ts";
 import type { ScheduleWrite } from "../../storage/schedule-store.ts";
@@ -137,10 +137,12 @@ export async function decidePatch(ctx: FlagsContext, caller: Caller, read: Scope
   }
   authorizeActions(caller, scope, current, actions, envKeys);
   if (options.requireComments !== false) requireComments(scope, changedEnvs, request.comment);
-  // Kept frozen with the cache's records: its JSON is then encoded once, for the audit entry and
-  // the HTTP answer, and it is the next change's representation before.
+  // Kept with the cache's records: its JSON is encoded once, for the audit entry and the HTTP
+  // answer, and it is the next change's representation before. Frozen at its top only: its
+  // targeting and fields are the written record's, which the cache freezes once written, and
+  // nobody changes the representation's own parts.
   const before = kept?.answerOf(read.flag);
-  const answer = kept ? keptJson(flagRep(next, { projectKey: scope.project.key, environments: scope.envs, summary: false }, before && { flag: current, rep: before })) : rep(next);
+  const answer = kept ? keptJsonShallow(flagRep(next, { projectKey: scope.project.key, environments: scope.envs, summary: false }, before && { flag: current, rep: before })) : rep(next);
   const audit = auditEntry({
     caller,
     kind: "flag",
