@@ -80,8 +80,11 @@ export function flagRoutes(ctx: FlagsContext, assertions: Assertions) {
       "/api/v2/flags/:projectKey/:flagKey",
       async ({ request, params, body, set }) => {
         const patched = await patchFlag(ctx, await caller(request), params.projectKey, params.flagKey, body, request.headers.get("content-type"), request.headers.get("if-match"));
-        if (patched === undefined) set.status = 204;
-        return patched;
+        if (patched === undefined) {
+          set.status = 204;
+          return undefined;
+        }
+        return jsonAnswer(patched);
       },
       {
         params: FlagParams,

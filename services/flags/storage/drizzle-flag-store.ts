@@ -2,6 +2,7 @@ import { and, asc, count, desc, eq, getTableColumns, inArray, or, sql, type SQL,
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog, OPERATION_ID_INDEX } from "@vexil/shared/audit/schema";
 import { rowsOf } from "@vexil/shared/db/migrate";
+import { jsonText } from "@vexil/shared/http/json-answer";
 import { insertRowFrom, rowFromJson, rowJson, rowObject } from "@vexil/shared/db/rows";
 import { compiledStatement, likePattern, isUniqueViolation, isUniqueViolationOf, isOutcomeUnknown, type Db, type Executor } from "@vexil/shared/db/connector";
 import { commitDeadlineValue, deadlineCheck, refusedPastDeadline } from "@vexil/shared/db/deadline-guard";
@@ -160,7 +161,8 @@ function batchParams(rows: UpdateRow[]): { writes: string; documents: string } {
   const writes = rows.map((row) => ({
     ...row,
     audit: { ...row.audit, current: undefined },
-    current: line(row.audit.current),
+    // The change's answer, whose text the HTTP answer shares when it is kept frozen.
+    current: row.audit.current === null || row.audit.current === undefined ? null : lines.push(jsonText(row.audit.current)),
     events: row.events.map((e) => ({ environment_id: e.environment_id, payload: line(e.payload), created_at: e.created_at })),
     configs: row.configs.map((c) => ({ environment_id: c.environment_id, config: line(c.config) })),
   }));

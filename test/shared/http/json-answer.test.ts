@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { jsonAnswer } from "@vexil/shared/http/json-answer";
+import { jsonAnswer, jsonText, keptJson, keptJsonShallow } from "@vexil/shared/http/json-answer";
 import { deepFreeze } from "@vexil/shared/json-clone";
 
 describe("jsonAnswer", () => {
@@ -26,5 +26,37 @@ describe("jsonAnswer", () => {
     expect(await first.text()).toBe(JSON.stringify(value));
     expect(await second.text()).toBe(JSON.stringify(value));
     expect(Object.isFrozen(value.environments.test)).toBe(true);
+  });
+});
+
+describe("jsonText and keptJson", () => {
+  test("jsonText encodes any JSON value; an object not frozen is encoded as it is now", () => {
+    expect(jsonText(null)).toBe("null");
+    expect(jsonText("a\nb")).toBe('"a\\nb"');
+    const value: { n: number } = { n: 1 };
+    expect(jsonText(value)).toBe('{"n":1}');
+    value.n = 2;
+    expect(jsonText(value)).toBe('{"n":2}');
+  });
+
+  test("keptJson freezes the value all through and its text is the one jsonText and jsonAnswer give", async () => {
+    const shared = { values: ["a", "b"] };
+    const value = keptJson({ key: "f", environments: { test: { on: true, targets: [shared] } } });
+    expect(Object.isFrozen(value)).toBe(true);
+    expect(Object.isFrozen(value.environments.test.targets[0]!.values)).toBe(true);
+    expect(() => {
+      (value.environments.test as { on: boolean }).on = false;
+    }).toThrow();
+    const text = '{"key":"f","environments":{"test":{"on":true,"targets":[{"values":["a","b"]}]}}}';
+    expect(jsonText(value)).toBe(text);
+    expect(await jsonAnswer(value).text()).toBe(text);
+  });
+
+  test("keptJsonShallow freezes the top level and keeps the text as encoded then", async () => {
+    const value = keptJsonShallow({ key: "f", tags: ["a"] });
+    expect(Object.isFrozen(value)).toBe(true);
+    expect(Object.isFrozen(value.tags)).toBe(false);
+    expect(jsonText(value)).toBe('{"key":"f","tags":["a"]}');
+    expect(await jsonAnswer(value).text()).toBe('{"key":"f","tags":["a"]}');
   });
 });

@@ -3,7 +3,8 @@
  * `patch-flag.ts`. Every write ends in one validation of the whole document and one audit entry,
  * written with the change.
  */
-import { cloneJson, deepFreeze } from "@vexil/shared/json-clone";
+import { cloneJson } from "@vexil/shared/json-clone";
+import { keptJson } from "@vexil/shared/http/json-answer";
 import { auditEntry } from "@vexil/shared/audit/audit";
 import { authorize, authorizeRead, type Caller } from "@vexil/shared/caller";
 import { VexilError, invalidRequest, notFound } from "@vexil/shared/errors";
@@ -18,7 +19,7 @@ import type { FlagWrite } from "../../storage/flag-store.ts";
 import type { Decision } from "../unit-of-work.ts";
 import { defaultEnvironment, newId, type Flag, type FlagEnvironment } from "./model.ts";
 import { withFlagIds } from "./ids.ts";
-import { flagDocument, flagRep, flagsPath, type FlagRep } from "./representation.ts";
+import { flagDocument, flagRep, flagsPath, heldAnswers, type FlagRep } from "./representation.ts";
 import type { FlagCopy, FlagPost } from "./schemas.ts";
 import { validateFlag } from "./validate.ts";
 import { graphAround, prerequisiteKeys } from "./prerequisite-graph.ts";
@@ -90,26 +91,15 @@ export async function getFlag(ctx: FlagsContext, caller: Caller, projectKey: str
   if (!flag) throw notFound(`Flag "${flagKey}" in project "${scope.project.key}"`);
   // A record from the cache is the same frozen object until the flag changes, and so are the
   // project's environments: its answer is built once per version, not per read.
-  const memo = Object.isFrozen(flag) && Object.isFrozen(found.environments) ? answers(flag, found.environments) : undefined;
+  const memo = Object.isFrozen(flag) && Object.isFrozen(found.environments) ? heldAnswers(flag, found.environments) : undefined;
   const key = only ? [...only].join(",") : "";
   const known = memo?.get(key);
   if (known && known.projectKey === scope.project.key) return known.rep;
   const rep = flagRep(flagDocument(flag), { projectKey: scope.project.key, environments: scope.envs, only, summary: false });
   if (!memo) return rep;
   // Kept for every later read of this version: frozen, so that its JSON is made once as well.
-  memo.set(key, { projectKey: scope.project.key, rep: deepFreeze(rep) });
+  memo.set(key, { projectKey: scope.project.key, rep: keptJson(rep) });
   return rep;
-}
-
-/** Answers built from one frozen flag record and one frozen list of environments, by `env` filter. */
-const built = new WeakMap<FlagRecord, WeakMap<object, Map<string, { projectKey: string; rep: FlagRep }>>>();
-
-function answers(flag: FlagRecord, environments: object): Map<string, { projectKey: string; rep: FlagRep }> {
-  let byScope = built.get(flag);
-  if (!byScope) built.set(flag, (byScope = new WeakMap()));
-  let byFilter = byScope.get(environments);
-  if (!byFilter) byScope.set(environments, (byFilter = new Map()));
-  return byFilter;
 }
 
 function isBooleanPair(values: unknown[]): boolean {

@@ -6,8 +6,9 @@ import { auditEntry, patchChange } from "@vexil/shared/audit/audit";
 import type { Caller } from "@vexil/shared/caller";
 import { authorizeRead } from "@vexil/shared/caller";
 import { VexilError, invalidRequest } from "@vexil/shared/errors";
+import { keptJsonShallow } from "@vexil/shared/http/json-answer";
 import { applyPatch, parsePatchRequest, type PatchRequest } from "@vexil/shared/patch";
-import type { FlagWrite } from "../../storage/flag-store.ts";
+import type { FlagRecord, FlagWrite } from "../../storage/flag-store.ts";
 import type { ScheduleWrite } from "../../storage/schedule-store.ts";
 import type { FlagsContext } from "../context.ts";
 import type { Decision } from "../unit-of-work.ts";
@@ -16,7 +17,7 @@ import { authorizeActions, changeFlag, changesOf, deletionAudit, deletionsOf, fl
 import { withFlagIds } from "./ids.ts";
 import { newId, type Flag } from "./model.ts";
 import { EMPTY_GRAPH, graphAround, prerequisiteKeys } from "./prerequisite-graph.ts";
-import { flagDocument, flagRep, type FlagRep } from "./representation.ts";
+import { flagDocument, flagRep, heldAnswers, type FlagRep } from "./representation.ts";
 import { applyInstructions } from "./semantic-patch.ts";
 import { validateFlag } from "./validate.ts";
 
@@ -101,6 +102,7 @@ export async function decidePatch(ctx: FlagsContext, caller: Caller, read: Scope
   const rep = (flag: Flag) => flagRep(flag, { projectKey: scope.project.key, environments: scope.envs, summary: false });
   const by = { actor: options.actor, operationId: options.operationId };
   const current = flagDocument(read.flag);
+  const kept = keptAnswers(read, scope);
   if (options.expectedVersion !== undefined && current._version !== options.expectedVersion) {
     throw new VexilError("optimistic_locking_error", `The flag is at version ${current._version}, not ${options.expectedVersion}: someone else changed it; review their change and apply yours again`);
   }
@@ -131,21 +133,48 @@ export async function decidePatch(ctx: FlagsContext, caller: Caller, read: Scope
   const envKeys = request.format === "semantic" && request.environmentKey ? [request.environmentKey] : changedEnvs;
   if (changedEnvs.length === 0 && Bun.deepEquals({ ...next, _version: current._version }, current, true)) {
     if (options.authorizeAlways) authorizeActions(caller, scope, current, actions, envKeys);
-    return { result: rep(current) };
+    return { result: kept?.answerOf(read.flag) ?? rep(current) };
   }
   authorizeActions(caller, scope, current, actions, envKeys);
   if (options.requireComments !== false) requireComments(scope, changedEnvs, request.comment);
-  const answer = rep(next);
+  // Kept with the cache's records: its JSON is encoded once, for the audit entry and the HTTP
+  // answer, and it is the next change's representation before. Frozen at its top only: its
+  // targeting and fields are the written record's, which the cache freezes once written, and
+  // nobody changes the representation's own parts.
+  const before = kept?.answerOf(read.flag);
+  const answer = kept ? keptJsonShallow(flagRep(next, { projectKey: scope.project.key, environments: scope.envs, summary: false }, before && { flag: current, rep: before })) : rep(next);
   const audit = auditEntry({
     caller,
     kind: "flag",
     spec: `proj/${scope.project.key}:env/${changedEnvs.length === 1 ? changedEnvs[0] : "*"}:flag/${current.key}`,
     name: next.name,
     actions: [...actions],
-    ...patchChange(request, "flag", { previous: rep(current), current: answer }, { previous: current._version, current: next._version }, now),
+    ...patchChange(request, "flag", { previous: before ?? rep(current), current: answer }, { previous: current._version, current: next._version }, now),
     ...by,
   });
-  return { write: flagUpdate(read, scope, current, next, audit, changesOf(next, changedEnvs), options.schedule), result: answer };
+  const write = flagUpdate(read, scope, current, next, audit, changesOf(next, changedEnvs), options.schedule);
+  kept?.keep(write.kind === "update" ? write.flag : undefined, answer);
+  return { write, result: answer };
+}
+
+/**
+ * The representations of a flag's versions, when the flag and its environments come from the
+ * cache (frozen: the same objects until they change). A write's answer is the representation of
+ * the record it writes, which the cache keeps, frozen, once written: the next change of the flag
+ * finds its representation before there instead of building it again, and so do reads.
+ */
+function keptAnswers(read: Scoped, scope: Scope) {
+  if (!Object.isFrozen(read.flag) || !Object.isFrozen(scope.envs)) return undefined;
+  const projectKey = scope.project.key;
+  return {
+    answerOf(record: FlagRecord): FlagRep | undefined {
+      const held = heldAnswers(record, scope.envs).get("");
+      return held?.projectKey === projectKey ? held.rep : undefined;
+    },
+    keep(record: FlagRecord | undefined, rep: FlagRep): void {
+      if (record) heldAnswers(record, scope.envs).set("", { projectKey, rep });
+    },
+  };
 }
 
 /** The `_version` an `If-Match` header names (`"12"`, `W/"12"` or `12`); `*` or none: any. */

@@ -65,11 +65,22 @@ export interface RepresentationOptions {
   summary: boolean;
 }
 
-export function flagRep(flag: Flag, o: RepresentationOptions) {
+/**
+ * `before`: the representation of an earlier version of the flag, built with the same options.
+ * An environment whose targeting is the same object there (a change shares the environments it
+ * leaves alone) keeps its part of it: that part is built from the targeting, the flag's key and its
+ * number of variations only.
+ */
+export function flagRep(flag: Flag, o: RepresentationOptions, before?: { flag: Flag; rep: FlagRep }): FlagRep {
   const envs: Record<string, unknown> = {};
+  const reusable = before !== undefined && before.flag.key === flag.key && before.flag.variations.length === flag.variations.length;
   for (const env of o.environments) {
     const config = flag.environments[env.key];
     if (!config || (o.only && !o.only.has(env.key))) continue;
+    if (reusable && before.flag.environments[env.key] === config && before.rep.environments[env.key] !== undefined) {
+      envs[env.key] = before.rep.environments[env.key];
+      continue;
+    }
     const { targets, contextTargets, rules, prerequisites, ...rest } = config;
     envs[env.key] = {
       ...rest,
@@ -89,4 +100,32 @@ export function flagRep(flag: Flag, o: RepresentationOptions) {
     environments: envs,
   };
 }
-export type FlagRep = ReturnType<typeof flagRep>;
+export interface FlagRep extends Omit<Flag, "environments"> {
+  includeInSnippet: boolean;
+  goalIds: string[];
+  experiments: { baselineIdx: number; items: unknown[] };
+  _links: { parent: ReturnType<typeof link>; self: ReturnType<typeof link> };
+  environments: Record<string, unknown>;
+}
+
+/** An answer kept for a flag record: the project it was built for (a project's key can change). */
+export interface HeldAnswer {
+  projectKey: string;
+  rep: FlagRep;
+}
+
+/** Answers built from one flag record and one list of environments, by `env` filter ("" for all). */
+const held = new WeakMap<FlagRecord, WeakMap<object, Map<string, HeldAnswer>>>();
+
+/**
+ * The answers kept for `flag` with `environments`. Read only for a frozen record and frozen
+ * environments (the cache's: the same objects until the flag or the project changes), so an
+ * answer kept is the answer for as long as it can be found.
+ */
+export function heldAnswers(flag: FlagRecord, environments: object): Map<string, HeldAnswer> {
+  let byScope = held.get(flag);
+  if (!byScope) held.set(flag, (byScope = new WeakMap()));
+  let byFilter = byScope.get(environments);
+  if (!byFilter) byScope.set(environments, (byFilter = new Map()));
+  return byFilter;
+}
