@@ -4,6 +4,7 @@
  * bus that really does not answer (the server frozen) still fails the ping.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
 import { BusError } from "@vexil/shared/bus/bus";
 import { connectNatsBus, type NatsBus } from "@vexil/shared/bus/nats-bus";
 import { silentLogger } from "@vexil/shared/logger";
@@ -46,10 +47,22 @@ function serverPid(port: number): number {
   return pid;
 }
 
+/** Resolves once every thread of the process is stopped (state `T` in /proc). */
+async function stopped(pid: number): Promise<void> {
+  const state = (task: string) => /\) (\S)/.exec(readFileSync(`/proc/${pid}/task/${task}/stat`, "utf8"))?.[1];
+  for (let i = 0; i < 200; i++) {
+    if (readdirSync(`/proc/${pid}/task`).every((task) => state(task) === "T")) return;
+    await Bun.sleep(10);
+  }
+  throw new Error(`process ${pid} did not stop`);
+}
+
 test("a ping to a frozen server, with the loop free, still times out", async () => {
   const pid = serverPid(nats.port);
   process.kill(pid, "SIGSTOP");
   try {
+    // A signal reaches every thread of the server a moment later; until then one may still answer.
+    await stopped(pid);
     const error = await bus.ping(200).then(
       () => undefined,
       (e: unknown) => e,
