@@ -7,7 +7,7 @@ import { sql, type Query, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import { pgliteListener, postgresListener, type Listen } from "./notifications.ts";
-import { boundedQuery, guardedPglite, guardedTransaction, postgresGuard } from "./deadline-guard.ts";
+import { boundedQuery, guardedPglite, guardedTransaction, postgresGuard, settledOnAwait } from "./deadline-guard.ts";
 import { watchPool, type PoolState } from "../metrics.ts";
 
 export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
@@ -148,28 +148,10 @@ function preparing<T extends object>(client: T, current: () => T = () => client,
 
 /** A postgres.js query counted in `pool` from when it is first awaited (when it runs) until it settles; its own methods keep working. */
 function countedQuery<Q extends PromiseLike<unknown>>(query: Q, pool: PoolState): Q {
-  let outcome: Promise<unknown> | undefined;
-  const settle = () => {
-    if (!outcome) {
-      pool.inFlight++;
-      outcome = Promise.resolve(query).finally(() => void pool.inFlight--);
-    }
-    return outcome;
-  };
-  const counted: Q = new Proxy(query, {
-    get(target, property) {
-      if (property === "then") return (ok?: (v: unknown) => unknown, failed?: (e: unknown) => unknown) => settle().then(ok, failed);
-      if (property === "catch") return (failed?: (e: unknown) => unknown) => settle().catch(failed);
-      if (property === "finally") return (done?: () => void) => settle().finally(done);
-      const value = Reflect.get(target, property, target) as unknown;
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        const out = (value as (...a: unknown[]) => unknown).apply(target, args);
-        return out === target ? counted : out;
-      };
-    },
+  return settledOnAwait(query, () => {
+    pool.inFlight++;
+    return Promise.resolve(query).finally(() => void pool.inFlight--);
   });
-  return counted;
 }
 
 async function openPglite(dataDir: string): Promise<Database> {

@@ -83,25 +83,33 @@ export function guardedTransaction<Tx, T>(
  */
 export function boundedQuery<Q extends PromiseLike<unknown>>(query: Q): Q {
   if (callerDeadline() === undefined) return query;
+  return settledOnAwait(query, () => (remainingMs() > 0 ? untilCallerDeadline(query) : Promise.reject(deadlinePassed())));
+}
+
+/**
+ * A postgres.js query (which runs when first awaited) whose awaiting goes through `settle`, called
+ * once, at the first `then`/`catch`/`finally`; its own methods (drizzle calls `values()`) keep
+ * working and return the wrapped query where they returned the query.
+ */
+export function settledOnAwait<Q extends PromiseLike<unknown>>(query: Q, settle: () => Promise<unknown>): Q {
   let outcome: Promise<unknown> | undefined;
-  const settle = () => (outcome ??= remainingMs() > 0 ? untilCallerDeadline(query) : Promise.reject(deadlinePassed()));
-  const bounded: Q = new Proxy(query, {
+  const settled = () => (outcome ??= settle());
+  const wrapped: Q = new Proxy(query, {
     get(target, property) {
-      if (property === "then") return (ok?: (v: unknown) => unknown, failed?: (e: unknown) => unknown) => settle().then(ok, failed);
-      if (property === "catch") return (failed?: (e: unknown) => unknown) => settle().catch(failed);
-      if (property === "finally") return (done?: () => void) => settle().finally(done);
+      if (property === "then") return (ok?: (v: unknown) => unknown, failed?: (e: unknown) => unknown) => settled().then(ok, failed);
+      if (property === "catch") return (failed?: (e: unknown) => unknown) => settled().catch(failed);
+      if (property === "finally") return (done?: () => void) => settled().finally(done);
       const value = Reflect.get(target, property, target) as unknown;
       if (typeof value !== "function") return value;
       return (...args: unknown[]) => {
         const out = (value as (...a: unknown[]) => unknown).apply(target, args);
-        return out === target ? bounded : out;
+        return out === target ? wrapped : out;
       };
     },
   });
-  return bounded;
+  return wrapped;
 }
 
-/** The transaction guard for postgres.js (`tx.unsafe`). */
 export const postgresGuard = (tx: { unsafe(query: string, params: unknown[], options: object): PromiseLike<unknown> }, deadline: number) =>
   tx.unsafe(GUARD, [deadline], { prepare: true });
 
