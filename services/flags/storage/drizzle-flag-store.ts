@@ -191,8 +191,11 @@ interface UpdateRow {
   deadline: number | null;
 }
 
-/** Concurrent updates written together, two batches in flight at most (see group-commit.ts). */
-const GROUP_COMMIT = { concurrency: 2, maxBatch: 256 };
+/**
+ * Concurrent updates written together (see group-commit.ts): one batch in flight, a second beside
+ * it once the first has run 50 ms (a statement of 256 rows takes a few ms; longer is a lock wait).
+ */
+const GROUP_COMMIT = { concurrency: 2, stallMs: 50, maxBatch: 256 };
 
 /** A deletion (targeting rows go with the flag), on the same conditions and the same deadline check as an update. */
 const deleteFlag = compiledStatement(sql`

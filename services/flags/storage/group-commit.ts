@@ -3,6 +3,12 @@
  * WAL flush) instead of one each. A write joins the next batch while earlier ones are in flight;
  * each caller is answered with its own row's outcome only once its batch has committed.
  *
+ * One batch is in flight at a time: the writes that arrive meanwhile make the next one, so the batch
+ * grows with the load and a statement's fixed cost is shared by more rows (two batches at once halve
+ * each and cost Postgres more per row). A batch that runs longer than `stallMs` (waiting on a row
+ * lock another writer holds, say) stops holding the others back: another batch may start beside it,
+ * up to `concurrency` in flight.
+ *
  * Two writes of one item never share a batch (a statement updates a row once, whichever of two
  * inputs it picked): the later one waits for the next batch. If a batch's statement fails, its
  * writes are tried one by one, so one bad write fails alone.
@@ -12,8 +18,10 @@ export interface GroupCommitOptions<R> {
   writeBatch(rows: R[]): Promise<Set<string>>;
   /** The item a row writes (no two rows of one item share a batch). */
   keyOf(row: R): string;
-  /** Batches in flight at once (each on its own connection). */
+  /** Batches in flight at once at most (each on its own connection), counting stalled ones. */
   concurrency: number;
+  /** How long a batch runs before another may start beside it (ms). */
+  stallMs: number;
   /** Rows in one batch at most. */
   maxBatch: number;
   /** A batch error that is every row's answer as it is (trying rows alone would hide it). */
@@ -29,6 +37,8 @@ interface Pending<R> {
 export class GroupCommit<R> {
   private queue: Pending<R>[] = [];
   private inFlight = 0;
+  /** Batches in flight that have not yet run for `stallMs`. */
+  private fresh = 0;
 
   constructor(private readonly options: GroupCommitOptions<R>) {}
 
@@ -41,11 +51,20 @@ export class GroupCommit<R> {
   }
 
   private pump(): void {
-    while (this.inFlight < this.options.concurrency && this.queue.length > 0) {
+    while (this.fresh === 0 && this.inFlight < this.options.concurrency && this.queue.length > 0) {
       const batch = this.take();
       this.inFlight++;
+      this.fresh++;
+      let stalled = false;
+      const timer = setTimeout(() => {
+        stalled = true;
+        this.fresh--;
+        this.pump();
+      }, this.options.stallMs);
       void this.run(batch).finally(() => {
+        clearTimeout(timer);
         this.inFlight--;
+        if (!stalled) this.fresh--;
         this.pump();
       });
     }

@@ -8,11 +8,12 @@ interface Row {
 }
 
 /** A writer that records its batches and answers when told to. */
-function recorder(options: { concurrency?: number; maxBatch?: number; refuse?: (row: Row) => boolean; fail?: (row: Row) => boolean; final?: (error: unknown) => boolean } = {}) {
+function recorder(options: { concurrency?: number; stallMs?: number; maxBatch?: number; refuse?: (row: Row) => boolean; fail?: (row: Row) => boolean; final?: (error: unknown) => boolean } = {}) {
   const batches: Row[][] = [];
   const gate: Array<() => void> = [];
   const group = new GroupCommit<Row>({
     concurrency: options.concurrency ?? 1,
+    stallMs: options.stallMs ?? 60_000,
     maxBatch: options.maxBatch ?? 100,
     keyOf: (row) => row.item,
     final: options.final,
@@ -86,13 +87,33 @@ describe("group commit", () => {
     expect(batches.map((b) => b.map((r) => r.item))).toEqual([["z"], ["good", "bad"]]);
   });
 
-  test("up to `concurrency` batches are in flight at once", async () => {
+  test("one batch is in flight while it runs in time: the writes meanwhile wait and go together", async () => {
     const { group, batches, release } = recorder({ concurrency: 2 });
     const all = ["a", "b", "c", "d"].map((item, n) => group.write({ item, n }));
-    expect(batches.map((b) => b.map((r) => r.item))).toEqual([["a"], ["b"]]);
+    await Bun.sleep(20);
+    expect(batches.map((b) => b.map((r) => r.item))).toEqual([["a"]]);
     await release();
-    expect(batches.map((b) => b.map((r) => r.item))).toEqual([["a"], ["b"], ["c", "d"]]);
+    expect(batches.map((b) => b.map((r) => r.item))).toEqual([["a"], ["b", "c", "d"]]);
     await release();
     expect(await Promise.all(all)).toEqual([true, true, true, true]);
+  });
+
+  test("a batch that runs past stallMs lets another start beside it, up to `concurrency` in flight", async () => {
+    const { group, batches, release } = recorder({ concurrency: 2, stallMs: 10 });
+    const first = group.write({ item: "a", n: 0 });
+    const second = group.write({ item: "b", n: 1 });
+    expect(batches.map((b) => b.map((r) => r.item))).toEqual([["a"]]);
+    await Bun.sleep(30);
+    // The first stalled: the second batch started beside it.
+    expect(batches.map((b) => b.map((r) => r.item))).toEqual([["a"], ["b"]]);
+    const third = group.write({ item: "c", n: 2 });
+    await Bun.sleep(30);
+    // Both in flight have stalled, and two is the most: the third waits.
+    expect(batches.map((b) => b.map((r) => r.item))).toEqual([["a"], ["b"]]);
+    await release();
+    expect(await Promise.all([first, second])).toEqual([true, true]);
+    expect(batches.map((b) => b.map((r) => r.item))).toEqual([["a"], ["b"], ["c"]]);
+    await release();
+    expect(await third).toBe(true);
   });
 });
