@@ -9,8 +9,12 @@ import { completeEach, IdScope, withId, withRuleIds } from "../rule-ids.ts";
 import { isRecord, type Json } from "../validation.ts";
 import { newId, type Flag } from "./model.ts";
 
-/** The flag with every id it lacks assigned and its rule defaults filled in; duplicate ids refused. Pure. */
-export function withFlagIds(flag: Flag, id: () => string = newId): Flag {
+/**
+ * The flag with every id it lacks assigned and its rule defaults filled in; duplicate ids refused. Pure.
+ * `checked`: the flag it was changed from, as stored; rules that are the very same array as there
+ * are complete already.
+ */
+export function withFlagIds(flag: Flag, id: () => string = newId, checked?: Flag): Flag {
   const f: unknown = flag;
   if (!isRecord(f)) return flag;
   const variationIds = new IdScope();
@@ -23,7 +27,8 @@ export function withFlagIds(flag: Flag, id: () => string = newId): Flag {
   if (isRecord(environments)) {
     let copy: Json | undefined;
     for (const [key, env] of Object.entries(environments)) {
-      if (!isRecord(env)) continue;
+      const stored = checked && Object.hasOwn(checked.environments, key) ? checked.environments[key] : undefined;
+      if (!isRecord(env) || (stored !== undefined && env.rules === stored.rules)) continue;
       const rules = withRuleIds(env.rules, `environments.${key}.rules`, { trackEvents: true }, id);
       if (rules !== env.rules) (copy ??= { ...environments })[key] = { ...env, rules };
     }

@@ -127,7 +127,7 @@ export async function decidePatch(ctx: FlagsContext, caller: Caller, read: Scope
   const after = prerequisiteKeys(next).filter((k) => k !== current.key && !graph.lookup.get(k));
   if (after.length > 0) graph = await graphAround(ctx.flags, scope.project.id, current.key, [...named, ...prerequisiteKeys(next)], needsDependents(request));
   // The whole result is checked before anything else reads it: a patch may leave any field misshapen.
-  next = withFlagIds(next);
+  next = withFlagIds(next, undefined, current);
   validateFlag(next, graph.lookup, current);
   const changedEnvs = stamp(current, next, now);
   const envKeys = request.format === "semantic" && request.environmentKey ? [request.environmentKey] : changedEnvs;

@@ -64,7 +64,13 @@ function draftOf(flag: Flag, instructions: unknown, ctx: SemanticContext): Flag 
   if (named.length === 0 || named.some((key) => key === undefined)) return cloneJson(flag);
   const { environments, ...rest } = flag;
   const copy: Flag = { ...cloneJson(rest), environments: { ...environments } };
-  for (const key of new Set(named as string[])) if (Object.hasOwn(environments, key)) copy.environments[key] = cloneJson(environments[key]!);
+  // Instructions that only set an environment's own fields (on, off variation, fallthrough) leave
+  // its targets, rules and prerequisites the read's objects: later steps find them unchanged by
+  // identity (validation, the audit entry's patch back, freezing) instead of comparing copies.
+  const fieldsOnly = (instructions as unknown[]).every((i) => FIELD_KINDS.has(KINDS[(i as { kind: string }).kind]!));
+  for (const key of new Set(named as string[])) {
+    if (Object.hasOwn(environments, key)) copy.environments[key] = fieldsOnly ? { ...environments[key]! } : cloneJson(environments[key]!);
+  }
   return copy;
 }
 
@@ -198,11 +204,18 @@ const onEnv = (action: string, run: (env: FlagEnvironment, p: Params, d: Draft) 
   ENVIRONMENT_KINDS.add(kind);
   return kind;
 };
+/** The kinds made by `onEnvField`: each sets fields of its environment, never changes a part of one. */
+const FIELD_KINDS = new WeakSet<Kind>();
+const onEnvField = (action: string, run: (env: FlagEnvironment, p: Params, d: Draft) => void): Kind => {
+  const kind = onEnv(action, run);
+  FIELD_KINDS.add(kind);
+  return kind;
+};
 const onFlag = (action: string, run: (d: Draft, p: Params) => void): Kind => ({ action, run });
 
 const KINDS: InstructionTable<Draft> = {
-  turnFlagOn: onEnv("updateOn", (env) => void (env.on = true)),
-  turnFlagOff: onEnv("updateOn", (env) => void (env.on = false)),
+  turnFlagOn: onEnvField("updateOn", (env) => void (env.on = true)),
+  turnFlagOff: onEnvField("updateOn", (env) => void (env.on = false)),
 
   addTargets: onEnv("updateTargets", (env, p, d) => addTargets(d.flag, env, targetKind(p), variationIndex(d.flag, p), strings(p, "values"))),
   removeTargets: onEnv("updateTargets", (env, p, d) => {
@@ -252,8 +265,8 @@ const KINDS: InstructionTable<Draft> = {
   addValuesToClause: onEnv("updateRules", (env, p) => CLAUSE_EDITS.addValuesToClause(ruleOf(env, p), p)),
   removeValuesFromClause: onEnv("updateRules", (env, p) => CLAUSE_EDITS.removeValuesFromClause(ruleOf(env, p), p)),
 
-  updateFallthroughVariationOrRollout: onEnv("updateFallthrough", (env, p, d) => void (env.fallthrough = serveFrom(d.flag, p))),
-  updateOffVariation: onEnv("updateOffVariation", (env, p, d) => void (env.offVariation = variationIndex(d.flag, p))),
+  updateFallthroughVariationOrRollout: onEnvField("updateFallthrough", (env, p, d) => void (env.fallthrough = serveFrom(d.flag, p))),
+  updateOffVariation: onEnvField("updateOffVariation", (env, p, d) => void (env.offVariation = variationIndex(d.flag, p))),
 
   addPrerequisite: onEnv("updatePrerequisites", (env, p, d) => {
     const prerequisite = prerequisiteFrom(d, p);
@@ -277,8 +290,8 @@ const KINDS: InstructionTable<Draft> = {
     env.prerequisites = prerequisites;
   }),
 
-  updateTrackEvents: onEnv("updateTrackEvents", (env, p) => void (env.trackEvents = bool(p, "trackEvents"))),
-  updateTrackEventsFallthrough: onEnv("updateFlagFallthroughTrackEvents", (env, p) => void (env.trackEventsFallthrough = bool(p, "trackEvents"))),
+  updateTrackEvents: onEnvField("updateTrackEvents", (env, p) => void (env.trackEvents = bool(p, "trackEvents"))),
+  updateTrackEventsFallthrough: onEnvField("updateFlagFallthroughTrackEvents", (env, p) => void (env.trackEventsFallthrough = bool(p, "trackEvents"))),
 
   addVariation: onFlag("updateFlagVariations", (d, p) => {
     if (p.value === undefined) refuse("value is required");

@@ -44,7 +44,8 @@ function index(v: unknown, path: string, count: number, of = ""): number {
  * Checks the whole flag. `checked`: the flag it was changed from, valid as stored: an environment
  * the change left as the very same object (shared, not copied: see `applyInstructions`) is not
  * checked field by field again while the number of variations its indexes count is the same; its
- * prerequisites are, since the flags they name may have changed.
+ * prerequisites are, since the flags they name may have changed. Nor are the targets, rules or
+ * fallthrough of a changed environment that are the very same objects as there.
  */
 export function validateFlag(flag: Flag, lookup: FlagLookup, checked?: Flag): void {
   const f = record(flag as unknown, "flag");
@@ -77,7 +78,7 @@ export function validateFlag(flag: Flag, lookup: FlagLookup, checked?: Flag): vo
     if (same && Object.hasOwn(same, envKey) && same[envKey] === env) {
       const prerequisites = (env as FlagEnvironment).prerequisites;
       checkPrerequisites(key, envKey, prerequisites, `environments.${envKey}.prerequisites`, lookup);
-    } else checkEnvironment(key, envKey, env, count, lookup);
+    } else checkEnvironment(key, envKey, env, count, lookup, same && Object.hasOwn(same, envKey) ? same[envKey] : undefined);
   }
 }
 
@@ -136,7 +137,7 @@ function checkCustomProperties(v: unknown) {
   }
 }
 
-function checkEnvironment(flagKey: string, envKey: string, v: unknown, count: number, lookup: FlagLookup) {
+function checkEnvironment(flagKey: string, envKey: string, v: unknown, count: number, lookup: FlagLookup, checked?: FlagEnvironment) {
   const path = `environments.${envKey}`;
   const env = record(v, path);
   knownFields(env, path, FLAG_FIELDS.environment);
@@ -146,11 +147,15 @@ function checkEnvironment(flagKey: string, envKey: string, v: unknown, count: nu
   string(env.sel, `${path}.sel`, 1);
   integer(env.lastModified, `${path}.lastModified`);
   integer(env.version, `${path}.version`);
-  checkTargets(env, path, count);
-  checkRules(env.rules, `${path}.rules`, count);
-  const fallthrough = record(env.fallthrough, `${path}.fallthrough`);
-  knownFields(fallthrough, `${path}.fallthrough`, FLAG_FIELDS.fallthrough);
-  checkServe(fallthrough, `${path}.fallthrough`, count);
+  // A part is the very same object as in the checked environment only if there is one.
+  const fresh = (part: keyof FlagEnvironment) => checked === undefined || env[part] !== checked[part];
+  if (fresh("targets") || fresh("contextTargets")) checkTargets(env, path, count);
+  if (fresh("rules")) checkRules(env.rules, `${path}.rules`, count);
+  if (fresh("fallthrough")) {
+    const fallthrough = record(env.fallthrough, `${path}.fallthrough`);
+    knownFields(fallthrough, `${path}.fallthrough`, FLAG_FIELDS.fallthrough);
+    checkServe(fallthrough, `${path}.fallthrough`, count);
+  }
   optional(env.offVariation, (o) => index(o, `${path}.offVariation`, count));
   checkPrerequisites(flagKey, envKey, env.prerequisites, `${path}.prerequisites`, lookup);
   boolean(env.trackEvents, `${path}.trackEvents`);

@@ -166,3 +166,17 @@ describe("misshapen documents are left for validation to name", () => {
     expect(thrownBy(() => validateFlag(completed(odd[4]), lookupOf())).message).toBe("environments.production.rules[0]: must be an object");
   });
 });
+
+describe("the flag a change was made from", () => {
+  test("rules that are the very same array as there are complete already; other rules are completed", () => {
+    const stored = withRules(rule());
+    const next: Doc = { ...stored, environments: { ...stored.environments, production: { ...stored.environments.production, on: true } } };
+    // Shared with the stored flag: passed over (stored data has its ids; this shows it is not looked at).
+    next.environments.production.rules[0].clauses[0]._id = "";
+    expect(withFlagIds(next, counter(), stored)).toBe(next);
+    // Without the stored flag, or once the rules are a new array, they are completed.
+    expect(withFlagIds(next, counter()).environments.production.rules[0].clauses[0]._id).toBe("n1");
+    const copied = { ...next, environments: { ...next.environments, production: { ...next.environments.production, rules: structuredClone(next.environments.production.rules) } } };
+    expect(withFlagIds(copied, counter(), stored).environments.production.rules[0].clauses[0]._id).toBe("n1");
+  });
+});

@@ -1027,6 +1027,25 @@ describe("what a change copies", () => {
     expect(frozen).toEqual(flag);
   });
 
+  test("instructions that only set an environment's fields share its targets, rules and prerequisites; others copy them", () => {
+    const flag = booleanFlag("f", { environments: { production: environment({ targets: [{ values: ["u0"], variation: 0 }] }), test: environment() } });
+    const frozen = structuredClone(flag);
+    const production = frozen.environments.production!;
+    for (const part of [production.targets, production.rules, production.prerequisites, production.fallthrough]) Object.freeze(part);
+    const fields = applyInstructions(frozen, [{ kind: "turnFlagOn" }, { kind: "updateOffVariation", variationId: "on" }, { kind: "updateFallthroughVariationOrRollout", variationId: "off" }], semanticContext());
+    const changed = fields.flag.environments.production!;
+    expect(changed).not.toBe(production);
+    expect(changed.targets).toBe(production.targets);
+    expect(changed.rules).toBe(production.rules);
+    expect(changed.prerequisites).toBe(production.prerequisites);
+    expect([changed.on, changed.offVariation, changed.fallthrough]).toEqual([true, 0, { variation: 1 }]);
+    expect(production.fallthrough).toEqual(flag.environments.production!.fallthrough);
+    const targeted = applyInstructions(frozen, [{ kind: "turnFlagOn" }, { kind: "addTargets", variationId: "on", values: ["u1"] }], semanticContext());
+    expect(targeted.flag.environments.production!.targets).not.toBe(production.targets);
+    expect(targeted.flag.environments.production!.rules).not.toBe(production.rules);
+    expect(frozen).toEqual(flag);
+  });
+
   test("an instruction that names another environment copies that one too; a flag-wide one copies everything", () => {
     const flag = booleanFlag("f", { environments: { production: environment(), test: environment() } });
     const both = applyInstructions(flag, [{ kind: "turnFlagOn" }, { kind: "turnFlagOn", environmentKey: "test" }], semanticContext());

@@ -584,6 +584,22 @@ describe("an environment the change left as the same object", () => {
     expect(thrownBy(() => validateFlag(after, lookupOf(), before)).message).toContain("environments.test.prerequisites");
   });
 
+  test("a changed environment's targets, rules and fallthrough are not checked again when they are the very same objects", () => {
+    const before = rich();
+    // Damaged as stored data never is, to show which parts are looked at again.
+    const stored = before.environments.production as Doc;
+    stored.rules[0].unknownField = 1;
+    stored.targets[0].unknownField = 1;
+    stored.fallthrough.unknownField = 1;
+    const after: Doc = { ...structuredClone(before), environments: { ...before.environments, production: { ...stored, on: !stored.on } } };
+    expect(() => validateFlag(after, lookupOf(gate), before)).not.toThrow();
+    for (const part of ["rules", "targets", "fallthrough"]) {
+      const copied: Doc = { ...after, environments: { ...after.environments, production: { ...after.environments.production, [part]: structuredClone(stored[part]) } } };
+      expect(thrownBy(() => validateFlag(copied, lookupOf(gate), before)).message).toContain(`environments.production.${part}`);
+    }
+    expect(thrownBy(() => validateFlag(after, lookupOf(gate))).message).toContain("environments.production");
+  });
+
   test("is checked again when the flag's variations are not as many as they were", () => {
     const before = rich();
     const after: Doc = { ...structuredClone(before), environments: { ...before.environments } };
