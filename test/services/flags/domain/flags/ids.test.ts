@@ -175,8 +175,8 @@ describe("the flag a change was made from", () => {
     next.environments.production.rules[0].clauses[0]._id = "";
     expect(withFlagIds(next, counter(), stored)).toBe(next);
     // Without the stored flag, or once the rules are a new array, they are completed.
-    expect(withFlagIds(next, counter()).environments.production.rules[0].clauses[0]._id).toBe("n1");
+    expect((withFlagIds(next, counter()) as Doc).environments.production.rules[0].clauses[0]._id).toBe("n1");
     const copied = { ...next, environments: { ...next.environments, production: { ...next.environments.production, rules: structuredClone(next.environments.production.rules) } } };
-    expect(withFlagIds(copied, counter(), stored).environments.production.rules[0].clauses[0]._id).toBe("n1");
+    expect((withFlagIds(copied, counter(), stored) as Doc).environments.production.rules[0].clauses[0]._id).toBe("n1");
   });
 });
