@@ -33,11 +33,64 @@ export function keptJson<T extends object>(value: T): T {
 }
 
 /**
+ * `JSON.stringify(value)` put together from the texts of its parts: down to `depth` levels of plain
+ * objects, a field whose value is a frozen object or array is written as its kept text (encoded
+ * once, the first time: `jsonText`), anything else as `JSON.stringify` writes it. A change shares
+ * the parts it leaves alone with the version before (a flag's rules and targets, a representation's
+ * other environments), so their text is not encoded again for each version, nor for each document
+ * that holds them (the answer, the targeting row, the audit entry).
+ */
+export function composedJson(value: unknown, depth: number): string {
+  if (typeof value !== "object" || value === null) return JSON.stringify(value);
+  const kept = texts.get(value);
+  if (kept !== undefined) return kept;
+  if (Object.isFrozen(value)) return jsonText(value);
+  if (depth === 0 || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return JSON.stringify(value);
+  let text = "{";
+  for (const key of Object.keys(value)) {
+    const field = (value as Record<string, unknown>)[key];
+    let part: string;
+    switch (typeof field) {
+      case "boolean":
+        part = field ? "true" : "false";
+        break;
+      case "number":
+        part = Number.isFinite(field) ? String(field) : "null";
+        break;
+      case "object":
+        part = composedJson(field, depth - 1);
+        break;
+      case "string":
+      case "bigint":
+        part = JSON.stringify(field);
+        break;
+      default:
+        continue;
+    }
+    text += `${text.length > 1 ? "," : ""}${keyText(key)}:${part}`;
+  }
+  return `${text}}`;
+}
+
+/** Object keys as JSON strings: the same few keys are written over and over. */
+const keyTexts = new Map<string, string>();
+function keyText(key: string): string {
+  let text = keyTexts.get(key);
+  if (text === undefined) {
+    text = JSON.stringify(key);
+    if (keyTexts.size < 10_000) keyTexts.set(key, text);
+  }
+  return text;
+}
+
+/**
  * `keptJson` for a value whose parts are frozen elsewhere, or changed by nobody: only its top level
- * is frozen (freezing an answer of kilobytes all through costs more than encoding it).
+ * is frozen (freezing an answer of kilobytes all through costs more than encoding it). Its text is
+ * put together from its frozen parts' (`composedJson`, three levels down: a flag's representation,
+ * its environments, each environment's fields).
  */
 export function keptJsonShallow<T extends object>(value: T): T {
-  texts.set(value, JSON.stringify(value));
+  texts.set(value, composedJson(value, 3));
   return Object.freeze(value);
 }
 

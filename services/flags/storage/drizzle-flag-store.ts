@@ -2,7 +2,7 @@ import { and, asc, count, desc, eq, getTableColumns, inArray, or, sql, type SQL,
 import type { AuditEntry } from "@vexil/shared/audit/audit";
 import { auditLog, OPERATION_ID_INDEX } from "@vexil/shared/audit/schema";
 import { rowsOf } from "@vexil/shared/db/migrate";
-import { jsonText } from "@vexil/shared/http/json-answer";
+import { composedJson, jsonText } from "@vexil/shared/http/json-answer";
 import { insertRowFrom, rowFromJson, rowJson, rowObject } from "@vexil/shared/db/rows";
 import { compiledStatement, likePattern, isUniqueViolation, isUniqueViolationOf, isOutcomeUnknown, type Db, type Executor } from "@vexil/shared/db/connector";
 import { commitDeadlineValue, deadlineCheck, refusedPastDeadline } from "@vexil/shared/db/deadline-guard";
@@ -157,7 +157,8 @@ const updateFlags = compiledStatement(sql`
  */
 function batchParams(rows: UpdateRow[]): { writes: string; documents: string } {
   const lines: string[] = [];
-  const line = (value: unknown) => (value === null || value === undefined ? null : lines.push(JSON.stringify(value)));
+  // Targeting and change events share their rules and targets with the version before: their text is kept.
+  const line = (value: unknown) => (value === null || value === undefined ? null : lines.push(composedJson(value, 2)));
   const writes = rows.map((row) => ({
     ...row,
     audit: { ...row.audit, current: undefined },

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { jsonAnswer, jsonText, keptJson, keptJsonShallow } from "@vexil/shared/http/json-answer";
+import { composedJson, jsonAnswer, jsonText, keptJson, keptJsonShallow } from "@vexil/shared/http/json-answer";
 import { deepFreeze } from "@vexil/shared/json-clone";
 
 describe("jsonAnswer", () => {
@@ -58,5 +58,54 @@ describe("jsonText and keptJson", () => {
     expect(Object.isFrozen(value.tags)).toBe(false);
     expect(jsonText(value)).toBe('{"key":"f","tags":["a"]}');
     expect(await jsonAnswer(value).text()).toBe('{"key":"f","tags":["a"]}');
+  });
+});
+
+describe("composedJson", () => {
+  test("gives JSON.stringify's text for any JSON value, at any depth", () => {
+    const values: unknown[] = [
+      null,
+      0,
+      "a\u2028\"b",
+      [1, [2, { x: undefined }]],
+      { a: undefined, b: () => 1, c: null, "2": "two", "1": "one", d: { "e\n": [{ f: 1 }], g: undefined }, __proto__x: 1 },
+      JSON.parse('{"__proto__": {"x": 1}, "y": [true]}'),
+      { date: new Date(0), nested: { deeper: { deepest: { n: 1 } } } },
+    ];
+    for (const value of values) for (const depth of [0, 1, 2, 3, 5]) expect(composedJson(value, depth)).toBe(JSON.stringify(value));
+  });
+
+  test("a frozen part is written as the text kept for it: encoded once, whoever holds it", () => {
+    const rules = deepFreeze([{ _id: "r1", clauses: [] as unknown[] }]);
+    const first = { key: "f", environments: { production: { on: true, rules } } };
+    expect(composedJson(first, 3)).toBe(JSON.stringify(first));
+    const second = { key: "f", environments: { production: { on: false, rules } }, config: { rules } };
+    const encoded: unknown[] = [];
+    const stringify = JSON.stringify;
+    JSON.stringify = ((value: unknown, ...rest: []) => {
+      encoded.push(value);
+      return stringify(value, ...rest);
+    }) as typeof JSON.stringify;
+    let text: string;
+    try {
+      text = composedJson(second, 3);
+    } finally {
+      JSON.stringify = stringify;
+    }
+    expect(text).toBe(JSON.stringify(second));
+    // Written twice, encoded by nobody this time: the text kept the first time.
+    expect(encoded.length).toBeGreaterThan(0);
+    expect(encoded.some((v) => v === rules || v === rules[0])).toBe(false);
+    // Parts that are not frozen are encoded as they are now.
+    const open = { rules: [{ _id: "r1" }] };
+    expect(composedJson(open, 2)).toBe('{"rules":[{"_id":"r1"}]}');
+    open.rules[0]!._id = "r2";
+    expect(composedJson(open, 2)).toBe('{"rules":[{"_id":"r2"}]}');
+  });
+
+  test("keptJsonShallow keeps the composed text", () => {
+    const rules = deepFreeze([{ _id: "r1" }]);
+    const value = keptJsonShallow({ key: "f", environments: { test: { rules, on: true } } });
+    expect(jsonText(value)).toBe(JSON.stringify(value));
   });
 });

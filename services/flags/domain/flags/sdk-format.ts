@@ -2,7 +2,8 @@
  * A flag as SDKs receive it: one environment's view of the document, in the server-side SDK
  * flag format (variations as values, `id` for rules, `clientSide`, `debugEventsUntilDate`).
  */
-import type { Flag, Rollout, VariationOrRollout } from "./model.ts";
+import { deepFreeze } from "@vexil/shared/json-clone";
+import type { Flag, Rollout, Rule, Target, VariationOrRollout } from "./model.ts";
 
 export type SdkFlag = ReturnType<typeof sdkFlag>;
 
@@ -29,6 +30,31 @@ function sdkContextTargets(env: Flag["environments"][string]) {
 
 const serve = (v: VariationOrRollout) => (v.rollout ? { rollout: rollout(v.rollout) } : { variation: v.variation });
 
+const sdkRule = (r: Rule) => ({
+  id: r._id,
+  clauses: r.clauses.map((c) => ({ contextKind: c.contextKind ?? "user", attribute: c.attribute, op: c.op, values: c.values, negate: c.negate })),
+  trackEvents: r.trackEvents,
+  ...serve(r),
+});
+
+/**
+ * `convert` of a part of the targeting, kept with it when the part is frozen (a stored version's,
+ * shared by the versions after it that leave it alone): built and frozen once, so its JSON text is
+ * encoded once too (`composedJson`).
+ */
+function keptWith<A extends object, B extends object>(convert: (part: A) => B): (part: A) => B {
+  const converted = new WeakMap<A, B>();
+  return (part) => {
+    if (!Object.isFrozen(part)) return convert(part);
+    let result = converted.get(part);
+    if (result === undefined) converted.set(part, (result = deepFreeze(convert(part))));
+    return result;
+  };
+}
+
+const sdkRules = keptWith((rules: Rule[]) => rules.map(sdkRule));
+const sdkTargets = keptWith((targets: Target[]) => targets.filter((t) => (t.contextKind ?? "user") === "user").map((t) => ({ values: t.values, variation: t.variation })));
+
 /** The environment `envKey` of `flag`; undefined when the flag has no such environment. */
 export function sdkFlag(flag: Flag, envKey: string) {
   const env = flag.environments[envKey];
@@ -40,14 +66,9 @@ export function sdkFlag(flag: Flag, envKey: string) {
     salt: env.salt,
     variations: flag.variations.map((v) => v.value),
     offVariation: env.offVariation,
-    targets: env.targets.filter((t) => (t.contextKind ?? "user") === "user").map((t) => ({ values: t.values, variation: t.variation })),
+    targets: sdkTargets(env.targets),
     contextTargets: sdkContextTargets(env),
-    rules: env.rules.map((r) => ({
-      id: r._id,
-      clauses: r.clauses.map((c) => ({ contextKind: c.contextKind ?? "user", attribute: c.attribute, op: c.op, values: c.values, negate: c.negate })),
-      trackEvents: r.trackEvents,
-      ...serve(r),
-    })),
+    rules: sdkRules(env.rules),
     fallthrough: serve(env.fallthrough),
     prerequisites: env.prerequisites.map((p) => ({ key: p.key, variation: p.variation })),
     trackEvents: env.trackEvents,
