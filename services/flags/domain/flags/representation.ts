@@ -1,5 +1,6 @@
 /** The flag JSON the API returns: the document plus `_links`, `_site`, `_summary` and friends. */
 import { link } from "@vexil/shared/http/links";
+import { deepFreeze } from "@vexil/shared/json-clone";
 import type { EnvironmentRecord } from "../../storage/project-store.ts";
 import type { FlagRecord } from "../../storage/flag-store.ts";
 import type { Flag, FlagEnvironment, VariationOrRollout } from "./model.ts";
@@ -56,6 +57,14 @@ export function environmentSummary(flag: Flag, env: FlagEnvironment) {
   return { prerequisites: env.prerequisites.length, variations };
 }
 
+/** An environment's `_site`: the one before when it links the same page. */
+function site(before: unknown, href: string) {
+  return (before as { href?: string } | undefined)?.href === href ? before : Object.freeze({ href, type: "text/html" });
+}
+
+/** What an environment's `_summary` is counted from (with the number of variations). */
+const SUMMARY_PARTS = ["rules", "targets", "contextTargets", "fallthrough", "offVariation", "prerequisites"] as const;
+
 export interface RepresentationOptions {
   projectKey: string;
   environments: EnvironmentRecord[];
@@ -82,12 +91,17 @@ export function flagRep(flag: Flag, o: RepresentationOptions, before?: { flag: F
       continue;
     }
     const { targets, contextTargets, rules, prerequisites, ...rest } = config;
+    // An environment changed in its own fields only (turned on, say) keeps the parts of its
+    // representation before that those fields do not count in.
+    const earlier = reusable ? (before.rep.environments[env.key] as { _site?: unknown; _summary?: unknown } | undefined) : undefined;
+    const was = reusable ? before.flag.environments[env.key] : undefined;
+    const sameCounts = was !== undefined && earlier?._summary !== undefined && SUMMARY_PARTS.every((part) => was[part] === config[part]);
     envs[env.key] = {
       ...rest,
       ...(o.summary ? {} : { targets, contextTargets, rules, prerequisites }),
       _environmentName: env.name,
-      _site: { href: `/${o.projectKey}/${env.key}/features/${flag.key}`, type: "text/html" },
-      _summary: environmentSummary(flag, config),
+      _site: site(earlier?._site, `/${o.projectKey}/${env.key}/features/${flag.key}`),
+      _summary: sameCounts ? earlier._summary : deepFreeze(environmentSummary(flag, config)),
     };
   }
   const { environments: _, ...doc } = flag;

@@ -1,6 +1,8 @@
 /** The per-variation summary of an environment that every flag representation carries. */
 import { expect, test } from "bun:test";
-import { environmentSummary } from "@vexil/flags/domain/flags/representation";
+import { environmentSummary, flagRep, type FlagRep } from "@vexil/flags/domain/flags/representation";
+import { applyInstructions } from "@vexil/flags/domain/flags/semantic-patch";
+import { booleanFlag, environment, semanticContext } from "./flag-fixtures.ts";
 import { defaultEnvironment, type Flag, type FlagEnvironment } from "@vexil/flags/domain/flags/model";
 
 const flag = { variations: [{ _id: "a", value: 1 }, { _id: "b", value: 2 }, { _id: "c", value: 3 }], defaults: { onVariation: 0, offVariation: 2 } } as unknown as Flag;
@@ -36,4 +38,25 @@ test("a fallthrough to one variation marks it", () => {
     "1": { rules: 0, nullRules: 0, targets: 0, contextTargets: 0 },
     "2": { rules: 0, nullRules: 0, targets: 0, contextTargets: 0, isOff: true },
   });
+});
+
+test("a representation built on the one before keeps the summary and page link of an environment changed in fields they do not count", () => {
+  const stored = booleanFlag("f", { environments: { production: environment({ targets: [{ values: ["u1"], variation: 0 }] }), test: environment() } });
+  const options = { projectKey: "p", environments: [{ key: "production", name: "Production" }, { key: "test", name: "Test" }] as never, summary: false };
+  const before = flagRep(stored, options);
+  const turnedOn = applyInstructions(stored, [{ kind: "turnFlagOn" }], semanticContext()).flag;
+  const after = flagRep(turnedOn, options, { flag: stored, rep: before });
+  const production = (rep: FlagRep) => rep.environments.production as { _summary: unknown; _site: unknown; on: boolean };
+  expect(production(after).on).toBe(true);
+  expect(production(after)._summary).toBe(production(before)._summary);
+  expect(production(after)._site).toBe(production(before)._site);
+  expect(after).toEqual(flagRep(turnedOn, options));
+  // Targets counted in the summary: counted again.
+  const targeted = applyInstructions(stored, [{ kind: "addTargets", variationId: "on", values: ["u2"] }], semanticContext()).flag;
+  const recounted = flagRep(targeted, options, { flag: stored, rep: before });
+  expect(production(recounted)._summary).not.toBe(production(before)._summary);
+  expect(recounted).toEqual(flagRep(targeted, options));
+  // In another project the page is another one.
+  const moved = flagRep(turnedOn, { ...options, projectKey: "q" }, { flag: stored, rep: before });
+  expect(production(moved)._site).toEqual({ href: "/q/production/features/f", type: "text/html" });
 });
