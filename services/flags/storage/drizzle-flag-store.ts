@@ -194,9 +194,10 @@ interface UpdateRow {
 
 /**
  * Concurrent updates written together (see group-commit.ts): one batch in flight, a second beside
- * it once the first has run 50 ms (a statement of 256 rows takes a few ms; longer is a lock wait).
+ * it once 16 updates wait, or once the first has run 50 ms (a batch's statement takes a few ms;
+ * longer is a lock wait).
  */
-const GROUP_COMMIT = { concurrency: 2, stallMs: 50, maxBatch: 256 };
+const GROUP_COMMIT = { concurrency: 2, fullBatch: 16, stallMs: 50, maxBatch: 256 };
 
 /** A deletion (targeting rows go with the flag), on the same conditions and the same deadline check as an update. */
 const deleteFlag = compiledStatement(sql`

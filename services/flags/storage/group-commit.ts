@@ -3,11 +3,12 @@
  * WAL flush) instead of one each. A write joins the next batch while earlier ones are in flight;
  * each caller is answered with its own row's outcome only once its batch has committed.
  *
- * One batch is in flight at a time: the writes that arrive meanwhile make the next one, so the batch
- * grows with the load and a statement's fixed cost is shared by more rows (two batches at once halve
- * each and cost Postgres more per row). A batch that runs longer than `stallMs` (waiting on a row
- * lock another writer holds, say) stops holding the others back: another batch may start beside it,
- * up to `concurrency` in flight.
+ * One batch is in flight at a time while few writes wait: the writes that arrive meanwhile make the
+ * next one, so the batch grows with the load and a statement's fixed cost is shared by more rows
+ * (batches started as soon as there is a row to write stay small and cost Postgres more per row).
+ * Another batch starts beside the one in flight, up to `concurrency`, once `fullBatch` writes wait
+ * (the database then works on one while the service prepares the next), or once the one in flight
+ * has run longer than `stallMs` (waiting on a row lock another writer holds, say).
  *
  * Two writes of one item never share a batch (a statement updates a row once, whichever of two
  * inputs it picked): the later one waits for the next batch. If a batch's statement fails, its
@@ -22,6 +23,8 @@ export interface GroupCommitOptions<R> {
   concurrency: number;
   /** How long a batch runs before another may start beside it (ms). */
   stallMs: number;
+  /** How many waiting writes make a batch worth starting beside one in flight. */
+  fullBatch: number;
   /** Rows in one batch at most. */
   maxBatch: number;
   /** A batch error that is every row's answer as it is (trying rows alone would hide it). */
@@ -51,7 +54,7 @@ export class GroupCommit<R> {
   }
 
   private pump(): void {
-    while (this.fresh === 0 && this.inFlight < this.options.concurrency && this.queue.length > 0) {
+    while (this.inFlight < this.options.concurrency && this.queue.length > 0 && (this.fresh === 0 || this.queue.length >= this.options.fullBatch)) {
       const batch = this.take();
       this.inFlight++;
       this.fresh++;

@@ -8,12 +8,13 @@ interface Row {
 }
 
 /** A writer that records its batches and answers when told to. */
-function recorder(options: { concurrency?: number; stallMs?: number; maxBatch?: number; refuse?: (row: Row) => boolean; fail?: (row: Row) => boolean; final?: (error: unknown) => boolean } = {}) {
+function recorder(options: { concurrency?: number; stallMs?: number; fullBatch?: number; maxBatch?: number; refuse?: (row: Row) => boolean; fail?: (row: Row) => boolean; final?: (error: unknown) => boolean } = {}) {
   const batches: Row[][] = [];
   const gate: Array<() => void> = [];
   const group = new GroupCommit<Row>({
     concurrency: options.concurrency ?? 1,
     stallMs: options.stallMs ?? 60_000,
+    fullBatch: options.fullBatch ?? 1_000,
     maxBatch: options.maxBatch ?? 100,
     keyOf: (row) => row.item,
     final: options.final,
@@ -96,6 +97,22 @@ describe("group commit", () => {
     expect(batches.map((b) => b.map((r) => r.item))).toEqual([["a"], ["b", "c", "d"]]);
     await release();
     expect(await Promise.all(all)).toEqual([true, true, true, true]);
+  });
+
+  test("once fullBatch writes wait, a batch starts beside the one in flight, up to `concurrency`", async () => {
+    const { group, batches, release } = recorder({ concurrency: 2, fullBatch: 3 });
+    const all = ["a", "b", "c"].map((item, n) => group.write({ item, n }));
+    // Two wait: fewer than a full batch, so they wait for the first.
+    expect(batches.map((b) => b.map((r) => r.item))).toEqual([["a"]]);
+    all.push(group.write({ item: "d", n: 3 }));
+    expect(batches.map((b) => b.map((r) => r.item))).toEqual([["a"], ["b", "c", "d"]]);
+    // Two in flight is the most, however many wait.
+    all.push(...["e", "f", "g"].map((item, n) => group.write({ item, n: 4 + n })));
+    expect(batches).toHaveLength(2);
+    await release();
+    expect(batches.map((b) => b.map((r) => r.item))).toEqual([["a"], ["b", "c", "d"], ["e", "f", "g"]]);
+    await release();
+    expect(await Promise.all(all)).toEqual([true, true, true, true, true, true, true]);
   });
 
   test("a batch that runs past stallMs lets another start beside it, up to `concurrency` in flight", async () => {
