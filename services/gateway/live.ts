@@ -142,8 +142,8 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     if (seen.has(event.id)) return;
     seen.add(event.id);
     if (seen.size > SEEN) seen.delete(seen.values().next().value!);
-    const bytes = changeBytes(event);
-    for (const feed of feeds) if (feed.project === undefined || feed.project === event.project) deliver(feed, bytes);
+    let bytes: Uint8Array | undefined;
+    for (const feed of feeds) if (feed.project === undefined || feed.project === event.project) deliver(feed, (bytes ??= changeBytes(event)));
   }
 
   /** What a reconnecting feed missed since `position`, as bytes to send: its changes, or `reset`. */
