@@ -6,9 +6,7 @@ import { authorizeRead, type Caller } from "@vexil/shared/caller";
 import { notFound } from "@vexil/shared/errors";
 import { link } from "@vexil/shared/http/links";
 import type { FlagsContext } from "../context.ts";
-import { flagPath } from "./representation.ts";
-
-const site = (projectKey: string, envKey: string, flagKey: string) => ({ href: `/${projectKey}/${envKey}/features/${flagKey}`, type: "text/html" });
+import { flagPath, flagSite as site } from "./representation.ts";
 
 export async function dependentFlags(ctx: FlagsContext, caller: Caller, projectKey: string, flagKey: string, envKey?: string) {
   authorizeRead(caller);

@@ -57,9 +57,13 @@ export function environmentSummary(flag: Flag, env: FlagEnvironment) {
   return { prerequisites: env.prerequisites.length, variations };
 }
 
+/** The console page of a flag in an environment (`_site`). */
+export const flagSite = (projectKey: string, envKey: string, flagKey: string) => ({ href: `/${projectKey}/${envKey}/features/${flagKey}`, type: "text/html" });
+
 /** An environment's `_site`: the one before when it links the same page. */
-function site(before: unknown, href: string) {
-  return (before as { href?: string } | undefined)?.href === href ? before : Object.freeze({ href, type: "text/html" });
+function site(before: unknown, projectKey: string, envKey: string, flagKey: string) {
+  const fresh = flagSite(projectKey, envKey, flagKey);
+  return (before as { href?: string } | undefined)?.href === fresh.href ? before : Object.freeze(fresh);
 }
 
 /** What an environment's `_summary` is counted from (with the number of variations). */
@@ -100,7 +104,7 @@ export function flagRep(flag: Flag, o: RepresentationOptions, before?: { flag: F
       ...rest,
       ...(o.summary ? {} : { targets, contextTargets, rules, prerequisites }),
       _environmentName: env.name,
-      _site: site(earlier?._site, `/${o.projectKey}/${env.key}/features/${flag.key}`),
+      _site: site(earlier?._site, o.projectKey, env.key, flag.key),
       _summary: sameCounts ? earlier._summary : deepFreeze(environmentSummary(flag, config)),
     };
   }
