@@ -73,7 +73,10 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   const now = options.now ?? Date.now;
   const limit = options.limit ?? 10_000;
   const feeds = new Set<Feed>();
+  /** The ids of the last SEEN events, in the order heard (a ring: the oldest is overwritten). */
   const seen = new Set<string>();
+  const seenOrder: string[] = [];
+  let seenAt = 0;
   let accepting = true;
 
   function end(feed: Feed): void {
@@ -140,8 +143,13 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   function publish(event: LiveEvent): void {
     if (event.id > lastHeard) lastHeard = event.id;
     if (seen.has(event.id)) return;
+    // Forgetting the oldest through the ring, not the set's first entry: finding that walks past
+    // every entry deleted before it, microseconds an event once the set is full.
+    const oldest = seenOrder[seenAt];
+    if (oldest !== undefined) seen.delete(oldest);
+    seenOrder[seenAt] = event.id;
+    seenAt = (seenAt + 1) % SEEN;
     seen.add(event.id);
-    if (seen.size > SEEN) seen.delete(seen.values().next().value!);
     let bytes: Uint8Array | undefined;
     for (const feed of feeds) if (feed.project === undefined || feed.project === event.project) deliver(feed, (bytes ??= changeBytes(event)));
   }

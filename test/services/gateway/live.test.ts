@@ -70,6 +70,22 @@ test("events keep the order they were heard in, though the first one's verificat
   expect(s.ids()).toEqual(["a", "b", "c"]);
 });
 
+test("repeats are dropped among the last 4,096 events heard; an event older than that is news again", async () => {
+  const s = await open(new MemoryBus(), "?project=shop");
+  const ids = Array.from({ length: 4_100 }, (_, i) => `e${i}`);
+  for (const id of ids) s.publish(event(id));
+  // Repeats of the newest 4,096 are dropped, however many events came since the set filled.
+  for (const id of ids.slice(-4_096)) s.publish(event(id));
+  // The first four were forgotten to make room: heard again, one is sent again, and the oldest
+  // remembered (e4) is forgotten for it, while the next (e5) is still a repeat.
+  s.publish(event("e0"));
+  s.publish(event("e5"));
+  s.publish(event("e4"));
+  await s.until(() => s.ids().length >= 4_102);
+  await Bun.sleep(20);
+  expect(s.ids()).toEqual([...ids, "e0", "e4"]);
+});
+
 test("once the credential stops working nothing more is sent and the feed ends; while auth is unreachable nothing is sent unchecked", async () => {
   const s = await open(new MemoryBus());
   verdict = async () => ({ ok: true, caller: reader, assertion: "a", cached: true });
