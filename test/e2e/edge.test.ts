@@ -174,19 +174,23 @@ describe("through the edge", () => {
   }, 30_000);
 
   test("server-side SDKs spread over both streaming instances receive the flags and a change", async () => {
+    // The edge sends a stream to the instance holding fewest: with both in the rotation, SDKs started
+    // one after another alternate (started at once, or while one instance's check is late on a busy
+    // machine, they may all land on one).
+    await edge.waitServer("streaming-0", "UP");
+    await edge.waitServer("streaming-1", "UP");
     for (let i = 0; i < 4; i++) {
-      sdks.push(
-        init(sdkKey, {
-          baseUri: edge.url,
-          streamUri: edge.url,
-          eventsUri: edge.url,
-          logger: basicLogger({ level: "warn", destination: (line: string) => sdkLog.push(line) }),
-          streamInitialReconnectDelay: 0.2,
-          flushInterval: 0.5,
-        }),
-      );
+      const sdk = init(sdkKey, {
+        baseUri: edge.url,
+        streamUri: edge.url,
+        eventsUri: edge.url,
+        logger: basicLogger({ level: "warn", destination: (line: string) => sdkLog.push(line) }),
+        streamInitialReconnectDelay: 0.2,
+        flushInterval: 0.5,
+      });
+      sdks.push(sdk);
+      await sdk.waitForInitialization({ timeout: 15 });
     }
-    await Promise.all(sdks.map((c) => c.waitForInitialization({ timeout: 15 })));
     await allSee(false);
     expect((await toggle("turnFlagOn")).status).toBe(200);
     await allSee(true);
