@@ -194,10 +194,11 @@ interface UpdateRow {
 
 /**
  * Concurrent updates written together (see group-commit.ts): one batch in flight, a second beside
- * it once 16 updates wait, or once the first has run 50 ms (a batch's statement takes a few ms;
- * longer is a lock wait).
+ * it once 32 updates wait, or once the first has run 50 ms (a batch's statement takes a few ms;
+ * longer is a lock wait). At 64 connections a second batch at 16 waiting split the writes into
+ * smaller batches that cost more per row (BENCHMARKS.md, "The write path, fifth round").
  */
-const GROUP_COMMIT = { concurrency: 2, fullBatch: 16, stallMs: 50, maxBatch: 256 };
+const GROUP_COMMIT = { concurrency: 2, fullBatch: 32, stallMs: 50, maxBatch: 256 };
 
 /** A deletion (targeting rows go with the flag), on the same conditions and the same deadline check as an update. */
 const deleteFlag = compiledStatement(sql`
