@@ -265,12 +265,14 @@ export function isOutcomeUnknown(error: unknown): boolean {
 
 /**
  * libpq's `?host=/directory` names the directory of the server's Unix socket (a server on the same
- * machine, reached without TCP); postgres.js takes that as its `host` option, not in the URL.
+ * machine, reached without TCP); postgres.js takes that as its `host` option, not in the URL, and
+ * the socket's port (its file `.s.PGSQL.<port>`) as its `port` option: given a `host` option, it
+ * reads no port from the URL (5432 then, as libpq's default).
  */
-export function socketOf(url: string): { url: string; socket: { host?: string } } {
+export function socketOf(url: string): { url: string; socket: { host?: string; port?: number } } {
   const parsed = new URL(url);
   const dir = parsed.searchParams.get("host");
   if (!dir?.startsWith("/")) return { url, socket: {} };
   parsed.searchParams.delete("host");
-  return { url: parsed.toString(), socket: { host: dir } };
+  return { url: parsed.toString(), socket: { host: dir, port: Number(parsed.port || 5432) } };
 }

@@ -97,7 +97,7 @@ describe("openDatabase with a URL: Postgres server", () => {
     const server = await startPostgres();
     try {
       const url = server.socketUrl!();
-      expect(socketOf(url)).toEqual({ url: `postgres://postgres@localhost:${server.port}/postgres`, socket: { host: new URL(url).searchParams.get("host")! } });
+      expect(socketOf(url)).toEqual({ url: `postgres://postgres@localhost:${server.port}/postgres`, socket: { host: new URL(url).searchParams.get("host")!, port: server.port } });
       const database = await openDatabase({ url, dataDir: "/nonexistent-unused", max: 1 });
       try {
         // A Unix-socket connection has no server address.
