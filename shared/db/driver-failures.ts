@@ -1,9 +1,10 @@
 /**
- * Containment of the Postgres driver's own failures. postgres.js can throw from its socket
- * callbacks, outside any query's promise, when a connection closes with a write still queued
- * (`TypeError: null is not an object (evaluating 'socket.write')` in `nextWrite`, an open upstream
- * bug: porsager/postgres#1066, #1154, #1208). Nothing can catch that where it happens, so it
- * reaches the process as an uncaught exception, and would end it during any database outage.
+ * Containment of the Postgres driver's own failures. A driver can throw from its socket callbacks
+ * or timers, outside any query's promise: postgres.js 3.x did when a connection closed with a write
+ * still queued (`TypeError: null is not an object (evaluating 'socket.write')` in `nextWrite`:
+ * porsager/postgres#1066, #1154, #1208; 4.x, in use now, rejects the statement instead). Nothing can
+ * catch such an error where it happens, so it reaches the process as an uncaught exception, and
+ * would end it during a database outage.
  *
  * `containDriverFailures` is installed by a process's composition root: an error raised in the
  * driver's own source is logged and the process lives on (after a fault, `onFailure` renews the
