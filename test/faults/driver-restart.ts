@@ -1,9 +1,10 @@
 /**
- * A diagnostic, not a test: postgres.js alone (no Vexil code) over a throwaway Postgres stopped
- * (immediate shutdown) and started again several times, under reads, transactions and a large
- * statement, with the pool settings of `shared/db/connector.ts`. Counts the statements begun well
- * after a restart (1.5 s, when the pool answers again) that are still unanswered 5 s later — the
- * statements a request loses to its deadline (docs/faults.md, open findings).
+ * postgres.js alone (no Vexil code) over a throwaway Postgres stopped (immediate shutdown) and
+ * started again several times, under reads, transactions and a large statement, with the pool
+ * settings of `shared/db/connector.ts`. Counts the statements begun well after a restart (1.5 s,
+ * when the pool answers again) that are still unanswered 5 s later — the statements a request loses
+ * to its deadline (postgres.js 3.x lost 1 to 24 a run: docs/faults.md, *Findings fixed*). Prints
+ * the counts after each restart, one JSON object a line; `driver-restart.test.ts` runs it.
  *
  *   bun test/faults/driver-restart.ts [rounds]
  */
@@ -54,7 +55,7 @@ for (let round = 1; round <= rounds; round++) {
   await pg.start();
   restartedAt = Date.now();
   await Bun.sleep(10_000);
-  console.log(`after restart ${round}: ${JSON.stringify(counts)}`);
+  console.log(JSON.stringify({ round, ...counts }));
 }
 stopped = true;
 await Promise.race([load, Bun.sleep(6_000)]);
