@@ -23,6 +23,7 @@ describe("containDriverFailures", () => {
     const result = JSON.parse(stdout.trim().split("\n").at(-1)!);
     expect(result.txError).toBe("CONNECTION_CLOSED");
     expect(result.after).toBe(42);
+    expect(result.types).toEqual({ at: "string", doc: "object" });
   }, 30_000);
 
   test("an error raised in the driver's source outside any query is contained, the pool renewed, queries answered again", async () => {
@@ -31,6 +32,7 @@ describe("containDriverFailures", () => {
     const result = JSON.parse(stdout.trim().split("\n").at(-1)!);
     expect(result.contained).toBe(1);
     expect(result.after).toBe(42);
+    expect(result.types).toEqual({ at: "string", doc: "object" });
     expect(stderr).toContain("database driver failure contained");
   }, 30_000);
 
