@@ -148,9 +148,13 @@ describe("a change decided on an instance's memory", () => {
 
   test("two instances changing one flag in turns and at once lose nothing", async () => {
     const values = Array.from({ length: 24 }, (_, i) => `user-${i}`);
-    const variationId = (await getFlag(a, admin, "shop", "checkout", {})).variations[0]!._id;
+    const before = await getFlag(a, admin, "shop", "checkout", {});
+    const variationId = before.variations[0]!._id;
     await Promise.all(values.map((v, i) => semantic(i % 2 === 0 ? a : b, [{ kind: "addTargets", variationId, values: [v] }])));
+    // The last change may be b's: a serves it once its notice has arrived. One version per change.
+    await until(5_000, async () => (await getFlag(a, admin, "shop", "checkout", {}))._version >= before._version + values.length);
     const stored = await getFlag(a, admin, "shop", "checkout", {});
+    expect(stored._version).toBe(before._version + values.length);
     expect([...config(stored).targets[0]!.values].sort()).toEqual([...values].sort());
     const audit = (await a.db.execute(sql`select count(*)::int as n from audit_log where kind = 'flag'`)) as unknown as Array<{ n: number }>;
     // creation, the first change, and one entry per target added
