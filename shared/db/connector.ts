@@ -49,13 +49,20 @@ export async function openDatabase(options: ConnectOptions): Promise<Database> {
  */
 export const reconnectDelay = (attempts: number) => Math.min(0.05 * 2 ** attempts, 0.5);
 
+/** What every postgres.js client of Vexil's is opened with: no notices, a short connect, quick retries. */
+const CONNECTION = { onnotice: () => {}, connect_timeout: 5, backoff: reconnectDelay };
+
+/**
+ * The pool's settings. JIT compilation off: it pays for long analytical queries, and costs a short
+ * statement whose row estimate is high (a recursive walk of prerequisites) a hundred milliseconds or more.
+ */
+export const poolOptions = (max: number) => ({ ...CONNECTION, max, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true, connection: { jit: "off" } });
+
 async function openPostgres(url: string, max: number): Promise<Database> {
   const { default: postgres } = await import("postgres");
   const { drizzle } = await import("drizzle-orm/postgres-js");
-  // JIT compilation off: it pays for long analytical queries, and costs a short statement whose row
-  // estimate is high (a recursive walk of prerequisites) a hundred milliseconds or more.
   const { url: address, socket } = socketOf(url);
-  const open = () => postgres(address, { ...socket, max, onnotice: () => {}, connect_timeout: 5, backoff: reconnectDelay, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true, connection: { jit: "off" } });
+  const open = () => postgres(address, { ...socket, ...poolOptions(max) });
   let client = open();
   // What the pool is asked for, for its metrics (postgres.js does not tell its own).
   const pool: PoolState = { size: max, inFlight: 0 };
@@ -66,7 +73,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   // Opened on the first `listen`; it idles between notifications, so neither timeout applies.
   // `onnotify` is the option postgres.js builds its own `listen` on; its types leave it out.
   const listener = postgresListener(({ onnotify, onclose }) =>
-    postgres(address, { ...socket, max: 1, onnotice: () => {}, onclose, connect_timeout: 5, backoff: reconnectDelay, idle_timeout: 0, max_lifetime: 0, fetch_types: false, ...{ onnotify } }),
+    postgres(address, { ...socket, ...CONNECTION, max: 1, onclose, idle_timeout: 0, max_lifetime: 0, fetch_types: false, ...{ onnotify } }),
   );
   return {
     db,

@@ -10,11 +10,11 @@
  */
 import postgres from "postgres";
 import { startPostgres } from "../../infra/local/postgres.ts";
-import { reconnectDelay } from "../../shared/db/connector.ts";
+import { poolOptions } from "../../shared/db/connector.ts";
 
 const rounds = Number(process.argv[2] ?? 5);
 const pg = await startPostgres();
-const sql = postgres(pg.url(), { max: 10, onnotice: () => {}, connect_timeout: 5, backoff: reconnectDelay, idle_timeout: 30, max_lifetime: 30 * 60, prepare: true, connection: { jit: "off" } });
+const sql = postgres(pg.url(), poolOptions(10));
 await sql`create table t (id int primary key, v text)`;
 await sql`insert into t select g, 'x' || g from generate_series(1, 100) g`;
 
