@@ -103,7 +103,15 @@ describe("compose", () => {
       expect(Object.keys(compose.services[service].depends_on)).toEqual(expect.arrayContaining(nodes));
     }
     // Each node's command as compose runs it, with the other containers' names mapped to local ports.
-    const ports = Object.fromEntries(nodes.map((n) => [n, { client: freePort(), route: freePort(), monitor: freePort() }]));
+    // Nine distinct ports (a port just freed may be handed out again).
+    const taken = new Set<number>();
+    const port = (): number => {
+      for (;;) {
+        const p = freePort();
+        if (!taken.has(p)) return taken.add(p), p;
+      }
+    };
+    const ports = Object.fromEntries(nodes.map((n) => [n, { client: port(), route: port(), monitor: port() }]));
     const dir = mkdtempSync(join(tmpdir(), "vexil-compose-nats-"));
     const servers = nodes.map((name) => {
       const args = (compose.services[name].command as string[]).map((a) =>
@@ -112,16 +120,19 @@ describe("compose", () => {
           .replace("nats://0.0.0.0:6222", `nats://127.0.0.1:${ports[name]!.route}`)
           .replace(/^\/data$/, join(dir, name)),
       );
-      return Bun.spawn(["nats-server", ...args, "-a", "127.0.0.1", "-p", String(ports[name]!.client), "-m", String(ports[name]!.monitor)], { stdout: "ignore", stderr: "ignore" });
+      return Bun.spawn(["nats-server", ...args, "-a", "127.0.0.1", "-p", String(ports[name]!.client), "-m", String(ports[name]!.monitor)], { stdout: "ignore", stderr: Bun.file(join(dir, `${name}.log`)) });
     });
     try {
-      const deadline = Date.now() + 20_000;
+      // A meta cluster forms within seconds; a busy machine may take longer.
+      const deadline = Date.now() + 40_000;
       let cluster: { name?: string; leader?: string; cluster_size?: number } | undefined;
       while (Date.now() < deadline) {
         cluster = await fetch(`http://127.0.0.1:${ports["nats-1"]!.monitor}/jsz`).then((r) => r.json() as Promise<{ meta_cluster?: typeof cluster }>).then((j) => j.meta_cluster, () => undefined);
         if (cluster?.leader && cluster.cluster_size === 3) break;
         await Bun.sleep(200);
       }
+      // Each node's log, to tell why one did not join.
+      if (cluster?.cluster_size !== 3) for (const name of nodes) console.error(`${name}:\n${await Bun.file(join(dir, `${name}.log`)).text().catch(() => "")}`);
       expect(cluster?.name).toBe("vexil");
       expect(nodes).toContain(cluster?.leader ?? "no leader");
       expect(cluster?.cluster_size).toBe(3);
@@ -132,7 +143,7 @@ describe("compose", () => {
       await Promise.all(servers.map((s) => s.exited));
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 30_000);
+  }, 60_000);
 });
 
 describe("Kubernetes manifests", () => {
