@@ -39,12 +39,13 @@
  * --connections takes a list (`8,64`): every target is then measured at each count, and each
  * row's ratio is to the hello row of the same count.
  *
- * Two benchmarks of their own run only when --only names them (after any targets above), each
+ * Benchmarks of their own run only when --only names them (after any targets above), each
  * given the arguments after `--` and printing its own tables:
  *   project-size   bench/project-size.ts: single admin calls against the number of flags in a project
  *   streams        bench/streams.ts: change → SDK `patch` latency over many SDK streams
  *   scheduler      bench/scheduler.ts: lateness of K scheduled items due in the same second
  *   webhooks       bench/webhooks.ts: commit → webhook delivery latency at a rate of changes, backlog drain
+ *   bus-hop        bench/bus-hop.ts: the bus hop alone (no service work) next to a direct answer
  *   bun run bench --only project-size -- --sizes 100,1000,5000,20000
  *   bun run bench --only streams -- --connections 300 --only distributed,distributed-2flags
  *   bun run bench --only scheduler -- --items 1000,10000
@@ -94,7 +95,7 @@ const DESCRIPTIONS: Record<TargetName, string> = {
 };
 
 /** Benchmarks of their own, run (after the targets above) only when --only names them. */
-const SCRIPTS = { "project-size": "bench/project-size.ts", streams: "bench/streams.ts", scheduler: "bench/scheduler.ts", webhooks: "bench/webhooks.ts" } as const;
+const SCRIPTS = { "project-size": "bench/project-size.ts", streams: "bench/streams.ts", scheduler: "bench/scheduler.ts", webhooks: "bench/webhooks.ts", "bus-hop": "bench/bus-hop.ts" } as const;
 type ScriptName = keyof typeof SCRIPTS;
 const SCRIPT_NAMES = Object.keys(SCRIPTS) as ScriptName[];
 
@@ -166,7 +167,7 @@ function isSeededFlag(body: unknown): boolean {
 
 const USAGE = `usage: bun run bench [--duration S] [--connections N] [--warmup S] [--rounds N]
                      [--only ${TARGETS.join(",")}] [--json FILE] [--profile DIR]
-       bun run bench --only project-size|streams|scheduler|webhooks [-- script options]
+       bun run bench --only project-size|streams|scheduler|webhooks|bus-hop [-- script options]
 
   --duration S      measured seconds per target and round (default 10)
   --connections N   concurrent connections of the load client (default 32); a list (8,64)
@@ -175,8 +176,8 @@ const USAGE = `usage: bun run bench [--duration S] [--connections N] [--warmup S
   --rounds N        measure every target N times, interleaved; the table shows medians (default 1)
   --only LIST       comma-separated targets (default: all of the above); project-size
                     (bench/project-size.ts), streams (bench/streams.ts), scheduler
-                    (bench/scheduler.ts) and webhooks (bench/webhooks.ts) run their own
-                    benchmarks afterwards, given the
+                    (bench/scheduler.ts), webhooks (bench/webhooks.ts) and bus-hop
+                    (bench/bus-hop.ts) run their own benchmarks afterwards, given the
                     arguments after --
   --json FILE       also write every raw measurement to FILE
   --postgres tcp|socket

@@ -4,6 +4,7 @@
  * for the signed caller assertion (credentials stay here). Pure assembly: tests call `handle`.
  */
 import { CALLER_HEADER, type Caller } from "@vexil/shared/caller";
+import { DEADLINE_HEADER } from "@vexil/shared/deadline";
 import { VexilError, errorResponse } from "@vexil/shared/errors";
 import { SESSION_COOKIE, cookieValue } from "@vexil/shared/http/cookies";
 import { presentedCredential } from "@vexil/shared/http/credentials";
@@ -12,7 +13,7 @@ import { ROUTE_HEADER, UNMATCHED } from "@vexil/shared/http/measured";
 import { acceptRequestId } from "@vexil/shared/ids";
 import { httpRecorder, metricsResponse, pathOf, refusals } from "@vexil/shared/metrics";
 import type { Logger } from "@vexil/shared/logger";
-import type { ServiceClient } from "@vexil/shared/transport/http-over-bus";
+import { forwardedOf, type ServiceClient } from "@vexil/shared/transport/http-over-bus";
 import type { CallerVerifier, Credential } from "./caller-verifier.ts";
 import { clientAddressOf } from "./client-address.ts";
 import { createFailureLimiter, type FailureLimiter } from "./failure-limiter.ts";
@@ -65,6 +66,10 @@ const CHALLENGE = { "www-authenticate": 'Bearer realm="vexil", charset="UTF-8"' 
 /** Paths the gateway answers itself, labelled as they are in its request metrics. */
 const OWN_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/api/v2", "/api/v2/versions", LIVE_PATH, DOCUMENT_PATH]);
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** Headers only the gateway sets: a caller's own never reach a service. */
+const GATEWAY_HEADERS = new Set([CALLER_HEADER, "x-request-id", DEADLINE_HEADER]);
+/** Once the caller is verified, its credentials stay here too: services get the verified caller. */
+const WITHHELD_WHEN_VERIFIED = new Set([...GATEWAY_HEADERS, "authorization", "cookie"]);
 
 /** `Authorization: <token>` or `Authorization: Bearer <token>`. */
 export const presentedToken = presentedCredential;
@@ -93,10 +98,12 @@ export function createGateway(deps: GatewayDeps) {
     return routeOf(pathname) ? "gateway" : UNMATCHED;
   }
   const addressOf = clientAddressOf(deps.trustedProxies ?? []);
-  const missing: ServiceClient = {
-    handle: async (request) => errorResponse(503, "service_unavailable", "This part of the API is not running here", request.headers.get("x-request-id") ?? "", { "retry-after": "1" }),
-  };
-  const serviceOf = (route: Route): ServiceClient => deps.services[route.service] ?? missing;
+  /** The request, forwarded to its route's service (503 when this deployment runs none). */
+  function sent(route: Route, id: string, request: Request, body: Uint8Array | undefined, withheld: ReadonlySet<string>, added: [string, string][]): Promise<Response> {
+    const service = deps.services[route.service];
+    if (!service) return Promise.resolve(errorResponse(503, "service_unavailable", "This part of the API is not running here", id, { "retry-after": "1" }));
+    return service.handle(forwardedOf(request, body, withheld, added));
+  }
 
   /** The request's credential; a session cookie only from the public origin. */
   function credentialOf(request: Request, id: string): Credential | Response {
@@ -133,10 +140,7 @@ export function createGateway(deps: GatewayDeps) {
     if (!route) return (await deps.console?.(request, url.pathname)) ?? errorResponse(404, "not_found", `No resource at ${url.pathname}`, id);
     if (local && request.method !== "GET") return errorResponse(405, "method_not_allowed", `${request.method} is not allowed on ${url.pathname}`, id, { allow: "GET" });
 
-    // Services get the verified caller, never the credential itself.
-    const headers = new Headers(request.headers);
-    headers.delete(CALLER_HEADER);
-    headers.set("x-request-id", id);
+    let assertion: string;
     if (route.public) {
       // Signing in is guessing a password: it counts against the address like a wrong token.
       const wait = failures.retryAfter(address());
@@ -144,7 +148,7 @@ export function createGateway(deps: GatewayDeps) {
         refusals.authFailureLimited.inc();
         return errorResponse(429, "rate_limited", "Too many failed authentications from this address; try again later", id, { "retry-after": String(wait) });
       }
-      const response = await serviceOf(route).handle(new Request(await checkedBody(request), { headers }));
+      const response = await sent(route, id, request, await checkedBody(request), GATEWAY_HEADERS, [["x-request-id", id]]);
       if (response.status === 401) {
         refusals.unauthorized.inc();
         failures.fail(address());
@@ -176,9 +180,7 @@ export function createGateway(deps: GatewayDeps) {
         return errorResponse(401, "unauthorized", checked.reason, id, CHALLENGE);
       }
       verified = { credential, caller: checked.caller };
-      headers.delete("authorization");
-      headers.delete("cookie");
-      headers.set(CALLER_HEADER, checked.assertion);
+      assertion = checked.assertion;
       const rate = deps.rateLimiter?.check(checked.caller.tokenId ?? `member:${checked.caller.memberId}`, request.method, url.pathname);
       if (rate && !rate.ok) {
         refusals.rateLimited.inc();
@@ -198,8 +200,11 @@ export function createGateway(deps: GatewayDeps) {
       for (const [k, v] of Object.entries(limitHeaders)) response.headers.set(k, v);
       return response;
     }
-    const body = await checkedBody(request);
-    const response = await serviceOf(route).handle(new Request(body, { headers }));
+    // Services get the verified caller, never the credential itself.
+    const response = await sent(route, id, request, await checkedBody(request), WITHHELD_WHEN_VERIFIED, [
+      ["x-request-id", id],
+      [CALLER_HEADER, assertion],
+    ]);
     for (const [k, v] of Object.entries(limitHeaders)) response.headers.set(k, v);
     if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", id);
     return response;

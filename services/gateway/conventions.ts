@@ -81,18 +81,17 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json(?:\s*;.*)?$/i;
  * The body of a call, checked: at most 1 MiB (413) and JSON when there is one (415). An empty body is
  * never refused for its content type (clients send body-less POSTs labelled as forms).
  */
-export async function checkedBody(request: Request): Promise<Request> {
-  if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS") return request;
+export async function checkedBody(request: Request): Promise<Uint8Array | undefined> {
+  if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS") return undefined;
   const declared = Number(request.headers.get("content-length") ?? NaN);
   if (declared > MAX_BODY_BYTES) throw new VexilError("payload_too_large", `A request body is at most ${MAX_BODY_BYTES} bytes`);
   const body = new Uint8Array(await request.arrayBuffer());
   if (body.byteLength > MAX_BODY_BYTES) throw new VexilError("payload_too_large", `A request body is at most ${MAX_BODY_BYTES} bytes`);
-  if (body.byteLength > 0) {
-    const type = request.headers.get("content-type") ?? "";
-    if (!JSON_TYPE.test(type.trim())) throw new VexilError("unsupported_media_type", `Send JSON (Content-Type: application/json), not "${type.slice(0, 80) || "no content type"}"`);
-    if (jsonDepth(body) > MAX_JSON_DEPTH) throw invalidRequest(`The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`);
-  }
-  return new Request(request.url, { method: request.method, headers: request.headers, body: body.byteLength > 0 ? body : undefined });
+  if (body.byteLength === 0) return undefined;
+  const type = request.headers.get("content-type") ?? "";
+  if (!JSON_TYPE.test(type.trim())) throw new VexilError("unsupported_media_type", `Send JSON (Content-Type: application/json), not "${type.slice(0, 80) || "no content type"}"`);
+  if (jsonDepth(body) > MAX_JSON_DEPTH) throw invalidRequest(`The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  return body;
 }
 
 export interface CorsOptions {

@@ -159,7 +159,7 @@ export function createDocs(services: Record<string, ServiceClient>, logger: Logg
   let dir: string | undefined;
 
   async function part(name: string, client: ServiceClient) {
-    const response = await client.handle(new Request(`http://vexil.internal${PART_PATH}`, { headers: { accept: "application/json" } }));
+    const response = await client.handle({ method: "GET", path: PART_PATH, headers: [["accept", "application/json"]] });
     if (response.status !== 200) throw new Error(`${name} answered ${response.status} for its part of the document`);
     return (await response.json()) as ServicePart;
   }

@@ -36,12 +36,23 @@ function fromNatsHeaders(h: MsgHdrs | undefined): Headers {
   return out;
 }
 
+/**
+ * How a subscription's messages reach its handler. A subject without wildcards is every message's
+ * own, so it is not decoded again from each message's bytes.
+ */
+function messageOf(subscribed: string): (msg: Msg) => BusMessage {
+  const exact = !subscribed.split(".").some((token) => token === "*" || token === ">");
+  return (msg) => ({ subject: exact ? subscribed : msg.subject, data: msg.data, headers: fromNatsHeaders(msg.headers) });
+}
+
 export class NatsBus implements Bus {
   readonly kind = "nats" as const;
   readonly streams: NatsDurableStreams;
   private reconnectListeners: Array<() => void> = [];
   private subscriptions = new Set<NatsSubscription>();
-  private inflight = new Set<Promise<unknown>>();
+  /** Handlers still running, and `drain`'s wait for there to be none. */
+  private running = 0;
+  private idle: Array<() => void> = [];
   /**
    * False from the moment the connection is known lost until it is back. Requests are then refused at
    * once (503 to a caller) rather than buffered until their timeout (504 seconds later), and `ping`
@@ -92,15 +103,18 @@ export class NatsBus implements Bus {
 
   subscribe(subject: string, handler: (msg: BusMessage) => void | Promise<void>, options: SubscribeOptions = {}): Subscription {
     this.outgoing.sendNow();
+    const message = messageOf(subject);
     const sub = this.nc.subscribe(subject, {
       queue: options.queue,
       callback: (err, msg) => {
         if (err) return;
-        this.track(
-          Promise.resolve()
-            .then(() => handler({ subject: msg.subject, data: msg.data, headers: fromNatsHeaders(msg.headers) }))
-            .catch((e: unknown) => this.logger.error("bus handler failed", { subject, error: e })),
-        );
+        void this.run(async () => {
+          try {
+            await handler(message(msg));
+          } catch (e) {
+            this.logger.error("bus handler failed", { subject, error: e });
+          }
+        });
       },
     });
     return this.keep(sub);
@@ -108,20 +122,21 @@ export class NatsBus implements Bus {
 
   serve(subject: string, handler: (msg: BusMessage) => Promise<Reply> | Reply, options: SubscribeOptions = {}): Subscription {
     this.outgoing.sendNow();
+    const message = messageOf(subject);
     const sub = this.nc.subscribe(subject, {
       queue: options.queue,
       callback: (err, msg) => {
         if (err) return;
-        this.track(
-          Promise.resolve()
-            .then(() => handler({ subject: msg.subject, data: msg.data, headers: fromNatsHeaders(msg.headers) }))
-            .then((reply) => {
-              if (!msg.reply) return;
-              const replyHeaders = toNatsHeaders(reply.headers);
-              this.outgoing.add(() => msg.respond(reply.data, { headers: replyHeaders }));
-            })
-            .catch((e: unknown) => this.logger.error("bus responder failed", { subject, error: e })),
-        );
+        void this.run(async () => {
+          try {
+            const reply = await handler(message(msg));
+            if (!msg.reply) return;
+            const replyHeaders = toNatsHeaders(reply.headers);
+            this.outgoing.add(() => msg.respond(reply.data, { headers: replyHeaders }));
+          } catch (e) {
+            this.logger.error("bus responder failed", { subject, error: e });
+          }
+        });
       },
     });
     return this.keep(sub);
@@ -219,7 +234,7 @@ export class NatsBus implements Bus {
   async drain(): Promise<void> {
     if (this.nc.isClosed()) return;
     await Promise.allSettled([...this.subscriptions].map((s) => s.drain()));
-    await Promise.allSettled([...this.inflight]);
+    while (this.running > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
     this.outgoing.sendNow();
     await this.nc.drain().catch(() => this.nc.close());
   }
@@ -235,8 +250,13 @@ export class NatsBus implements Bus {
     };
   }
 
-  private track(work: Promise<unknown>): void {
-    this.inflight.add(work);
-    void work.finally(() => this.inflight.delete(work));
+  /** Runs a handler's work, counted until it ends, so that `drain` can wait for it. */
+  private async run(work: () => Promise<void>): Promise<void> {
+    this.running++;
+    try {
+      await work();
+    } finally {
+      if (--this.running === 0) for (const resolve of this.idle.splice(0)) resolve();
+    }
   }
 }

@@ -14,10 +14,21 @@ import type { Logger } from "../logger.ts";
 import { queueGroup, subjects, type ServiceName } from "../subjects.ts";
 import { TimeLimits } from "../time-limits.ts";
 
-/** What the gateway holds for each service: something that answers a Request. */
+/**
+ * A request as the gateway hands it to a service: nothing of the caller's connection, only what the
+ * service sees. Plain data, so that over the bus it is framed as it is, with no Request built for it.
+ */
+export interface Forwarded {
+  method: string;
+  /** Path and query string. */
+  path: string;
+  headers: [string, string][];
+  body?: Uint8Array;
+}
+
+/** What the gateway holds for each service: something that answers a forwarded request. */
 export interface ServiceClient {
-  /** Answers `request`, which is the client's from then on (it may set headers on it). */
-  handle(request: Request): Promise<Response>;
+  handle(request: Forwarded): Promise<Response>;
 }
 
 type Handle = (request: Request) => Response | Promise<Response>;
@@ -25,13 +36,16 @@ type Handle = (request: Request) => Response | Promise<Response>;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const INTERNAL_ORIGIN = "http://vexil.internal";
+const EMPTY = new Uint8Array(0);
 
 function frame(meta: unknown, body: Uint8Array): Uint8Array {
-  const head = encoder.encode(JSON.stringify(meta) + "\n");
-  const out = new Uint8Array(head.length + body.length);
-  out.set(head, 0);
-  out.set(body, head.length);
-  return out;
+  const head = JSON.stringify(meta);
+  // Encoded in place: UTF-8 takes at most three bytes for each UTF-16 unit.
+  const out = new Uint8Array(head.length * 3 + 1 + body.length);
+  const { written } = encoder.encodeInto(head, out);
+  out[written] = 10;
+  out.set(body, written + 1);
+  return out.subarray(0, written + 1 + body.length);
 }
 
 function unframe<T>(data: Uint8Array): { meta: T; body: Uint8Array } {
@@ -51,23 +65,54 @@ interface ResponseMeta {
   headers: [string, string][];
 }
 
-/** The request's frame; `deadline` (unix ms), when given, replaces any deadline header the request had. */
-export async function encodeRequest(request: Request, deadline?: number): Promise<Uint8Array> {
-  const url = new URL(request.url);
-  const body = request.body ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array(0);
-  const headers = [...request.headers];
-  const framed = deadline === undefined ? headers : [...headers.filter(([name]) => name !== DEADLINE_HEADER), [DEADLINE_HEADER, String(deadline)] as [string, string]];
-  return frame({ method: request.method, path: url.pathname + url.search, headers: framed } satisfies RequestMeta, body);
+const NOTHING_WITHHELD: ReadonlySet<string> = new Set();
+
+/**
+ * `request` as it is forwarded: its method, its path and query (a fragment is the client's own), its
+ * headers but those named in `withheld`, then `added`, and `body`.
+ */
+export function forwardedOf(request: Request, body?: Uint8Array, withheld = NOTHING_WITHHELD, added: [string, string][] = []): Forwarded {
+  const headers: [string, string][] = [];
+  for (const header of request.headers) if (!withheld.has(header[0])) headers.push(header);
+  for (const header of added) headers.push(header);
+  const url = request.url;
+  const start = url.indexOf("/", url.indexOf("://") + 3);
+  const fragment = url.indexOf("#", start);
+  return { method: request.method, path: fragment < 0 ? url.slice(start) : url.slice(start, fragment), headers, body };
+}
+
+/** The value of a forwarded request's header (names are lower case, as `Headers` gives them). */
+function headerOf(request: Forwarded, name: string): string | null {
+  for (const [key, value] of request.headers) if (key === name) return value;
+  return null;
+}
+
+/** Its headers with `deadline` (unix ms) as the deadline, in place of any it had. */
+function withDeadlineHeader(request: Forwarded, deadline: number): [string, string][] {
+  const headers = request.headers.filter(([name]) => name !== DEADLINE_HEADER);
+  headers.push([DEADLINE_HEADER, String(deadline)]);
+  return headers;
+}
+
+/** The Request a service handles for a forwarded one, with `headers` in place of the request's own. */
+function requestOf(request: Forwarded, headers = request.headers): Request {
+  const hasBody = request.method !== "GET" && request.method !== "HEAD" && request.body !== undefined && request.body.length > 0;
+  return new Request(INTERNAL_ORIGIN + request.path, { method: request.method, headers, body: hasBody ? request.body : undefined });
+}
+
+/** The request's frame, with `deadline` (unix ms) as its deadline. */
+export function encodeRequest(request: Forwarded, deadline: number): Uint8Array {
+  const meta: RequestMeta = { method: request.method, path: request.path, headers: withDeadlineHeader(request, deadline) };
+  return frame(meta, request.body ?? EMPTY);
 }
 
 export function decodeRequest(data: Uint8Array): Request {
   const { meta, body } = unframe<RequestMeta>(data);
-  const hasBody = meta.method !== "GET" && meta.method !== "HEAD" && body.length > 0;
-  return new Request(INTERNAL_ORIGIN + meta.path, { method: meta.method, headers: meta.headers, body: hasBody ? body : undefined });
+  return requestOf({ ...meta, body });
 }
 
 export async function encodeResponse(response: Response): Promise<Uint8Array> {
-  const body = new Uint8Array(await response.arrayBuffer());
+  const body = await response.bytes();
   return frame({ status: response.status, headers: [...response.headers] } satisfies ResponseMeta, body);
 }
 
@@ -135,9 +180,9 @@ function timedOut(service: string, id: string): Response {
 export function busServiceClient(bus: Bus, service: Exclude<ServiceName, "gateway">, timeoutMs: number): ServiceClient {
   return {
     async handle(request) {
-      const id = acceptRequestId(request.headers.get("x-request-id"));
+      const id = acceptRequestId(headerOf(request, "x-request-id"));
       try {
-        const reply = await bus.request(subjects.http(service), await encodeRequest(request, Date.now() + timeoutMs), { timeoutMs });
+        const reply = await bus.request(subjects.http(service), encodeRequest(request, Date.now() + timeoutMs), { timeoutMs });
         return decodeResponse(reply.data);
       } catch (e) {
         if (e instanceof BusError && e.kind === "timeout") return timedOut(service, id);
@@ -148,23 +193,23 @@ export function busServiceClient(bus: Bus, service: Exclude<ServiceName, "gatewa
 }
 
 /**
- * Gateway side, all-in-one mode: the app's `handle` in this process, with the same time limit,
- * given to the service as a deadline exactly as over the bus. The request is the caller's to give:
- * its headers get the deadline.
+ * Gateway side, all-in-one mode: the app's `handle` in this process, given the Request it would get
+ * over the bus, with the same time limit as its deadline.
  */
 export function inProcessServiceClient(service: string, handle: Handle, timeoutMs: number): ServiceClient {
   const handleInTime = handleWithDeadline(handle);
   // The caller's limit is met within a twentieth of it (at most 50 ms late).
   const limits = new TimeLimits(Math.max(1, Math.min(50, Math.floor(timeoutMs / 20))));
   return {
-    handle(request) {
+    handle(forwarded) {
       const at = Date.now() + timeoutMs;
-      request.headers.set(DEADLINE_HEADER, String(at));
+      const request = requestOf(forwarded, withDeadlineHeader(forwarded, at));
+      const id = () => acceptRequestId(headerOf(forwarded, "x-request-id"));
       const { promise, resolve } = Promise.withResolvers<Response>();
-      const entry = { at, expire: () => resolve(timedOut(service, acceptRequestId(request.headers.get("x-request-id")))) };
+      const entry = { at, expire: () => resolve(timedOut(service, id())) };
       const failed = () => {
         limits.delete(entry);
-        resolve(errorResponse(500, "internal_error", `The ${service} service failed to answer`, acceptRequestId(request.headers.get("x-request-id"))));
+        resolve(errorResponse(500, "internal_error", `The ${service} service failed to answer`, id()));
       };
       limits.add(entry);
       try {

@@ -9,7 +9,7 @@ import { CALLER_HEADER, type Caller } from "@vexil/shared/caller";
 import { SESSION_COOKIE } from "@vexil/shared/http/cookies";
 import { silentLogger } from "@vexil/shared/logger";
 import { subjects } from "@vexil/shared/subjects";
-import type { ServiceClient } from "@vexil/shared/transport/http-over-bus";
+import { inProcessServiceClient, type ServiceClient } from "@vexil/shared/transport/http-over-bus";
 import { createGateway, presentedToken } from "@vexil/gateway/app";
 import { busCallerVerifier } from "@vexil/gateway/caller-verifier";
 import { createFailureLimiter, type FailureLimiter } from "@vexil/gateway/failure-limiter";
@@ -59,8 +59,10 @@ function setup(options: { authUp?: boolean; authSlow?: boolean; flags?: ServiceC
     });
   }
   const assertions = createAssertions(crypto.getRandomValues(new Uint8Array(32)));
-  const echo: ServiceClient = {
-    handle: async (r) =>
+  // A service as it runs in the all-in-one process: it sees the Request the gateway forwards.
+  const echo = inProcessServiceClient(
+    "flags",
+    async (r) =>
       Response.json({
         caller: await assertions.callerOf(r).catch((e: Error) => ({ error: e.message })),
         requestId: r.headers.get("x-request-id"),
@@ -68,7 +70,8 @@ function setup(options: { authUp?: boolean; authSlow?: boolean; flags?: ServiceC
         cookie: r.headers.get("cookie"),
         assertion: r.headers.get(CALLER_HEADER),
       } satisfies Echoed),
-  };
+    5_000,
+  );
   const verifier = busCallerVerifier(bus, { timeoutMs: 100, assertions });
   stops.push(verifier.stop);
   const gateway = createGateway({

@@ -7,7 +7,7 @@ import { serveJson } from "@vexil/shared/bus/rpc";
 import type { Caller } from "@vexil/shared/caller";
 import { silentLogger } from "@vexil/shared/logger";
 import { subjects } from "@vexil/shared/subjects";
-import type { ServiceClient } from "@vexil/shared/transport/http-over-bus";
+import { inProcessServiceClient } from "@vexil/shared/transport/http-over-bus";
 import { createGateway } from "@vexil/gateway/app";
 import { busCallerVerifier } from "@vexil/gateway/caller-verifier";
 import { API_VERSIONS, CURRENT_VERSION, MAX_BODY_BYTES, jsonDepth } from "@vexil/gateway/conventions";
@@ -36,13 +36,15 @@ function gateway(corsOrigins: string[] = []) {
   serveJson<VerifyRequest, Verdict>(bus, subjects.authVerify, "vexil-auth", silentLogger, async (r) => (r.token === TOKEN ? { v: 1, ok: true, caller } : { v: 1, ok: false, reason: "Invalid access token" }));
   const assertions = createAssertions(crypto.getRandomValues(new Uint8Array(32)));
   const seen: Seen[] = [];
-  const echo: ServiceClient = {
-    handle: async (r) => {
+  const echo = inProcessServiceClient(
+    "flags",
+    async (r) => {
       const s = { method: r.method, body: await r.text(), contentType: r.headers.get("content-type") };
       seen.push(s);
       return Response.json(s);
     },
-  };
+    5_000,
+  );
   const gw = createGateway({
     services: { auth: echo, flags: echo },
     verifier: busCallerVerifier(bus, { timeoutMs: 200, assertions }),
