@@ -6,10 +6,11 @@ import { encodeJson } from "@vexil/shared/bus/bus";
 import { MemoryBus } from "@vexil/shared/bus/memory-bus";
 import { serveJson } from "@vexil/shared/bus/rpc";
 import { CALLER_HEADER, type Caller } from "@vexil/shared/caller";
+import { DEADLINE_HEADER } from "@vexil/shared/deadline";
 import { SESSION_COOKIE } from "@vexil/shared/http/cookies";
 import { silentLogger } from "@vexil/shared/logger";
 import { subjects } from "@vexil/shared/subjects";
-import { inProcessServiceClient, type ServiceClient } from "@vexil/shared/transport/http-over-bus";
+import { inProcessServiceClient, type Forwarded, type ServiceClient } from "@vexil/shared/transport/http-over-bus";
 import { createGateway, presentedToken } from "@vexil/gateway/app";
 import { busCallerVerifier } from "@vexil/gateway/caller-verifier";
 import { createFailureLimiter, type FailureLimiter } from "@vexil/gateway/failure-limiter";
@@ -151,6 +152,29 @@ describe("forwarding", () => {
     const request = new Request("http://svc", { headers: { [CALLER_HEADER]: body.assertion! } });
     expect(await assertions.callerOf(request)).toEqual(tokenCaller);
     await expect(createAssertions(crypto.getRandomValues(new Uint8Array(32))).callerOf(request)).rejects.toThrow();
+  });
+
+  test("the service gets each header only the gateway sets once, with the gateway's value, and the rest of the request as sent", async () => {
+    const seen: Forwarded[] = [];
+    const { call } = setup({ flags: { handle: async (forwarded) => (seen.push(forwarded), Response.json({})) } });
+    const res = await call(
+      "/api/v2/projects?limit=5#top",
+      { authorization: `Bearer ${GOOD}`, cookie: "a=b", [CALLER_HEADER]: "forged", [DEADLINE_HEADER]: "99999999999999", "x-request-id": "bad id!", "x-note": "kept" },
+      "GET",
+    );
+    expect(res.status).toBe(200);
+    const [forwarded] = seen;
+    expect(forwarded).toMatchObject({ method: "GET", path: "/api/v2/projects?limit=5", body: undefined });
+    const names = forwarded!.headers.map(([name]) => name);
+    for (const name of [CALLER_HEADER, "x-request-id"]) expect(names.filter((n) => n === name)).toHaveLength(1);
+    expect(names).not.toContain(DEADLINE_HEADER);
+    expect(names).not.toContain("authorization");
+    expect(names).not.toContain("cookie");
+    const header = (name: string) => forwarded!.headers.find(([n]) => n === name)?.[1];
+    expect(header("x-request-id")).toBe(res.headers.get("x-request-id")!);
+    expect(header("x-request-id")).not.toBe("bad id!");
+    expect(header(CALLER_HEADER)).not.toBe("forged");
+    expect(header("x-note")).toBe("kept");
   });
 
   test("a missing or refused token is a JSON 401 with a challenge, and the service is not called", async () => {
