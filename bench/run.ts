@@ -511,6 +511,8 @@ async function startDistributed(): Promise<{ target: Target; cluster: Cluster }>
     stop: () =>
       (stopped ??= Promise.all(
         cluster.instances.map(async (i) => {
+          // Through the launcher first, so that it does not start the instance again.
+          void cluster.kill(i);
           const code = await stopProcess(i.process);
           return code === 0 ? undefined : `distributed ${i.kind}-${i.index}: exited with ${code ?? i.process.signalCode} after SIGTERM`;
         }),
