@@ -1,9 +1,24 @@
-/** A TCP port nobody listens on right now. */
+/**
+ * Ports this process has handed out. The kernel may hand a port just freed out again, and between
+ * `freePort()` and the moment its server listens nothing holds it: two servers started one after the
+ * other (a cluster's instances) could be given the same one, and the second would find it taken
+ * while the first answered for both.
+ */
+const handedOut = new Set<number>();
+/** Far fewer than the ephemeral range holds; past it the oldest are long in use or long gone. */
+const REMEMBERED = 10_000;
+
+/** A TCP port nobody listens on right now, and none this process has handed out before. */
 export function freePort(): number {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
+  for (;;) {
+    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = server.port;
+    server.stop(true);
+    if (handedOut.has(port)) continue;
+    if (handedOut.size >= REMEMBERED) handedOut.clear();
+    handedOut.add(port);
+    return port;
+  }
 }
 
 /** Resolves once something accepts connections on the port. */

@@ -103,15 +103,7 @@ describe("compose", () => {
       expect(Object.keys(compose.services[service].depends_on)).toEqual(expect.arrayContaining(nodes));
     }
     // Each node's command as compose runs it, with the other containers' names mapped to local ports.
-    // Nine distinct ports (a port just freed may be handed out again).
-    const taken = new Set<number>();
-    const port = (): number => {
-      for (;;) {
-        const p = freePort();
-        if (!taken.has(p)) return taken.add(p), p;
-      }
-    };
-    const ports = Object.fromEntries(nodes.map((n) => [n, { client: port(), route: port(), monitor: port() }]));
+    const ports = Object.fromEntries(nodes.map((n) => [n, { client: freePort(), route: freePort(), monitor: freePort() }]));
     const dir = mkdtempSync(join(tmpdir(), "vexil-compose-nats-"));
     const servers = nodes.map((name) => {
       const args = (compose.services[name].command as string[]).map((a) =>
