@@ -21,9 +21,9 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { connectNatsBus } from "@vexil/shared/bus/nats-bus";
 import { CALLER_HEADER } from "@vexil/shared/caller";
-import { DEADLINE_HEADER } from "@vexil/shared/deadline";
 import { silentLogger } from "@vexil/shared/logger";
 import { busServiceClient, forwardedOf, serveHttpOverBus } from "@vexil/shared/transport/http-over-bus";
+import { WITHHELD_WHEN_VERIFIED } from "@vexil/gateway/app";
 import { freePort } from "../infra/local/ports.ts";
 import { startNats } from "../infra/local/nats.ts";
 
@@ -34,9 +34,8 @@ const BARE_SUBJECT = "bench.bus-hop.bare";
 /** A JSON body of a flag's size. */
 const BODY = new TextEncoder().encode(JSON.stringify({ data: "x".repeat(3_995 - 11) }));
 const HEADERS = { "content-type": "application/json", etag: '"bench-1"' };
-/** As the gateway withholds and adds them (`services/gateway/app.ts`). */
-const WITHHELD = new Set([CALLER_HEADER, "x-request-id", DEADLINE_HEADER, "authorization", "cookie"]);
-const ASSERTION = `v1.${"a".repeat(200)}.${"b".repeat(43)}`;
+/** The size of an admin token's caller assertion (a signed JWT of 475 characters). */
+const ASSERTION = `${"h".repeat(36)}.${"p".repeat(394)}.${"s".repeat(43)}`;
 
 const log = (m: string) => process.stderr.write(`[bus-hop] ${m}\n`);
 
@@ -51,7 +50,7 @@ async function role(name: string, port: number): Promise<void> {
     if (name === "bare-back") bus.serve(BARE_SUBJECT, () => ({ data: BODY }), { queue: "bench" });
     if (name === "framed-front") {
       const client = busServiceClient(bus, "flags", 5_000);
-      serve((request) => client.handle(forwardedOf(request, undefined, WITHHELD, [["x-request-id", crypto.randomUUID()], [CALLER_HEADER, ASSERTION]])));
+      serve((request) => client.handle(forwardedOf(request, undefined, WITHHELD_WHEN_VERIFIED, [["x-request-id", crypto.randomUUID()], [CALLER_HEADER, ASSERTION]])));
     }
     // The body kept as a Blob, as the flags service keeps a flag's answer (`jsonAnswer`).
     const kept = new Blob([BODY], { type: "application/json" });

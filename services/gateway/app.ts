@@ -69,7 +69,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** Headers only the gateway sets: a caller's own never reach a service. */
 const GATEWAY_HEADERS = new Set([CALLER_HEADER, "x-request-id", DEADLINE_HEADER]);
 /** Once the caller is verified, its credentials stay here too: services get the verified caller. */
-const WITHHELD_WHEN_VERIFIED = new Set([...GATEWAY_HEADERS, "authorization", "cookie"]);
+export const WITHHELD_WHEN_VERIFIED: ReadonlySet<string> = new Set([...GATEWAY_HEADERS, "authorization", "cookie"]);
 
 /** `Authorization: <token>` or `Authorization: Bearer <token>`. */
 export const presentedToken = presentedCredential;
