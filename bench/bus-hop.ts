@@ -50,7 +50,7 @@ async function role(name: string, port: number): Promise<void> {
     if (name === "bare-back") bus.serve(BARE_SUBJECT, () => ({ data: BODY }), { queue: "bench" });
     if (name === "framed-front") {
       const client = busServiceClient(bus, "flags", 5_000);
-      serve((request) => client.handle(forwardedOf(request, undefined, WITHHELD_WHEN_VERIFIED, [["x-request-id", crypto.randomUUID()], [CALLER_HEADER, ASSERTION]])));
+      serve((request) => client.handle(forwardedOf(request, new URL(request.url).pathname, undefined, WITHHELD_WHEN_VERIFIED, [["x-request-id", crypto.randomUUID()], [CALLER_HEADER, ASSERTION]])));
     }
     // The body kept as a Blob, as the flags service keeps a flag's answer (`jsonAnswer`).
     const kept = new Blob([BODY], { type: "application/json" });

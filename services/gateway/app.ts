@@ -13,7 +13,7 @@ import { ROUTE_HEADER, UNMATCHED } from "@vexil/shared/http/measured";
 import { acceptRequestId } from "@vexil/shared/ids";
 import { httpRecorder, metricsResponse, pathOf, refusals } from "@vexil/shared/metrics";
 import type { Logger } from "@vexil/shared/logger";
-import { forwardedOf, type ServiceClient } from "@vexil/shared/transport/http-over-bus";
+import { forwardedOf, type Forwarded, type ServiceClient } from "@vexil/shared/transport/http-over-bus";
 import type { CallerVerifier, Credential } from "./caller-verifier.ts";
 import { clientAddressOf } from "./client-address.ts";
 import { createFailureLimiter, type FailureLimiter } from "./failure-limiter.ts";
@@ -99,10 +99,10 @@ export function createGateway(deps: GatewayDeps) {
   }
   const addressOf = clientAddressOf(deps.trustedProxies ?? []);
   /** The request, forwarded to its route's service (503 when this deployment runs none). */
-  function sent(route: Route, id: string, request: Request, body: Uint8Array | undefined, withheld: ReadonlySet<string>, added: [string, string][]): Promise<Response> {
+  function sent(route: Route, id: string, forwarded: Forwarded): Promise<Response> {
     const service = deps.services[route.service];
     if (!service) return Promise.resolve(errorResponse(503, "service_unavailable", "This part of the API is not running here", id, { "retry-after": "1" }));
-    return service.handle(forwardedOf(request, body, withheld, added));
+    return service.handle(forwarded);
   }
 
   /** The request's credential; a session cookie only from the public origin. */
@@ -148,7 +148,7 @@ export function createGateway(deps: GatewayDeps) {
         refusals.authFailureLimited.inc();
         return errorResponse(429, "rate_limited", "Too many failed authentications from this address; try again later", id, { "retry-after": String(wait) });
       }
-      const response = await sent(route, id, request, await checkedBody(request), GATEWAY_HEADERS, [["x-request-id", id]]);
+      const response = await sent(route, id, forwardedOf(request, url.pathname + url.search, await checkedBody(request), GATEWAY_HEADERS, [["x-request-id", id]]));
       if (response.status === 401) {
         refusals.unauthorized.inc();
         failures.fail(address());
@@ -201,10 +201,14 @@ export function createGateway(deps: GatewayDeps) {
       return response;
     }
     // Services get the verified caller, never the credential itself.
-    const response = await sent(route, id, request, await checkedBody(request), WITHHELD_WHEN_VERIFIED, [
-      ["x-request-id", id],
-      [CALLER_HEADER, assertion],
-    ]);
+    const response = await sent(
+      route,
+      id,
+      forwardedOf(request, url.pathname + url.search, await checkedBody(request), WITHHELD_WHEN_VERIFIED, [
+        ["x-request-id", id],
+        [CALLER_HEADER, assertion],
+      ]),
+    );
     for (const [k, v] of Object.entries(limitHeaders)) response.headers.set(k, v);
     if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", id);
     return response;

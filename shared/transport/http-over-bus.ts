@@ -67,18 +67,12 @@ interface ResponseMeta {
 
 const NOTHING_WITHHELD: ReadonlySet<string> = new Set();
 
-/**
- * `request` as it is forwarded: its method, its path and query (a fragment is the client's own), its
- * headers but those named in `withheld`, then `added`, and `body`.
- */
-export function forwardedOf(request: Request, body?: Uint8Array, withheld = NOTHING_WITHHELD, added: [string, string][] = []): Forwarded {
+/** `request` as it is forwarded to `path` (path and query): its headers but those named in `withheld`, then `added`, and `body`. */
+export function forwardedOf(request: Request, path: string, body?: Uint8Array, withheld = NOTHING_WITHHELD, added: [string, string][] = []): Forwarded {
   const headers: [string, string][] = [];
   for (const header of request.headers) if (!withheld.has(header[0])) headers.push(header);
   for (const header of added) headers.push(header);
-  const url = request.url;
-  const start = url.indexOf("/", url.indexOf("://") + 3);
-  const fragment = url.indexOf("#", start);
-  return { method: request.method, path: fragment < 0 ? url.slice(start) : url.slice(start, fragment), headers, body };
+  return { method: request.method, path, headers, body };
 }
 
 /** The value of a forwarded request's header (names are lower case, as `Headers` gives them). */

@@ -22,7 +22,8 @@ const LATER = 4_000_000_000_000;
 
 /** `request` as the gateway forwards it, with its whole body. */
 async function forwarded(request: Request) {
-  return forwardedOf(request, request.body ? new Uint8Array(await request.arrayBuffer()) : undefined);
+  const url = new URL(request.url);
+  return forwardedOf(request, url.pathname + url.search, request.body ? new Uint8Array(await request.arrayBuffer()) : undefined);
 }
 
 async function json(response: Response): Promise<Record<string, unknown>> {
