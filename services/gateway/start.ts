@@ -22,7 +22,8 @@ export interface GatewayOverrides {
 export async function startGateway(config: Config, overrides: GatewayOverrides = {}) {
   const logger = createLogger(config.logLevel, { service: "gateway", pid: process.pid });
   collectProcessMetrics();
-  const bus = await connectNatsBus(config.natsUrl!, "vexil-gateway", logger);
+  // Nothing the gateway publishes is for itself: its rate counts are for the other gateways.
+  const bus = await connectNatsBus(config.natsUrl!, "vexil-gateway", logger, { echo: false });
   const assertions = createAssertions(keyFrom(config.internalKey!));
   const busVerifier = busCallerVerifier(bus, { timeoutMs: config.serviceTimeoutMs, assertions });
   const rateLimiter = config.rateLimitGlobal > 0 || config.rateLimitRoute > 0 ? createRateLimiter({ global: config.rateLimitGlobal, route: config.rateLimitRoute }, bus) : undefined;

@@ -7,10 +7,20 @@ import { ReplyInbox, RequestFailed } from "./reply-inbox.ts";
 import type { Logger } from "../logger.ts";
 import { busDisconnects, busReconnects, busRequestFailed } from "../metrics.ts";
 
-export async function connectNatsBus(url: string, name: string, logger: Logger): Promise<NatsBus> {
+export interface NatsBusOptions {
+  /**
+   * Whether this connection hears what it publishes itself (default true). A process that serves
+   * nothing to itself and drops its own messages anyway (the gateway: its rate counts) turns it off,
+   * so the server does not send them back to be decoded and dropped.
+   */
+  echo?: boolean;
+}
+
+export async function connectNatsBus(url: string, name: string, logger: Logger, options: NatsBusOptions = {}): Promise<NatsBus> {
   const nc = await connect({
     servers: url.split(",").map((s) => s.trim()),
     name,
+    noEcho: options.echo === false,
     // The servers in the order given: an instance's own node first, the others to fail over to.
     noRandomize: true,
     reconnect: true,

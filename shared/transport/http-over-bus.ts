@@ -40,12 +40,13 @@ const EMPTY = new Uint8Array(0);
 
 function frame(meta: unknown, body: Uint8Array): Uint8Array {
   const head = JSON.stringify(meta);
-  // Encoded in place: UTF-8 takes at most three bytes for each UTF-16 unit.
-  const out = new Uint8Array(head.length * 3 + 1 + body.length);
-  const { written } = encoder.encodeInto(head, out);
-  out[written] = 10;
-  out.set(body, written + 1);
-  return out.subarray(0, written + 1 + body.length);
+  // One buffer of the exact size, the head encoded in place: no view of a larger one.
+  const headBytes = Buffer.byteLength(head);
+  const out = new Uint8Array(headBytes + 1 + body.length);
+  encoder.encodeInto(head, out);
+  out[headBytes] = 10;
+  out.set(body, headBytes + 1);
+  return out;
 }
 
 function unframe<T>(data: Uint8Array): { meta: T; body: Uint8Array } {
@@ -107,7 +108,9 @@ export function decodeRequest(data: Uint8Array): Request {
 
 export async function encodeResponse(response: Response): Promise<Uint8Array> {
   const body = await response.bytes();
-  return frame({ status: response.status, headers: [...response.headers] } satisfies ResponseMeta, body);
+  const headers: [string, string][] = [];
+  response.headers.forEach((value, name) => headers.push([name, value]));
+  return frame({ status: response.status, headers } satisfies ResponseMeta, body);
 }
 
 export function decodeResponse(data: Uint8Array): Response {

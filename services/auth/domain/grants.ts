@@ -68,6 +68,15 @@ export function tokenGrant(token: TokenRecord, roles: RoleRecord[]): Grant {
 /** The role a token reports: its built-in role, or `custom` for custom and inline policies. */
 export const tokenRole = (token: TokenRecord) => (token.inlineRole || token.customRoleIds.length > 0 ? "custom" : token.role);
 
+/**
+ * A personal token's grants: its own and its member's, both of which must allow an action; the same
+ * grant twice (an admin's admin token) is carried once, as it allows nothing the one does not. Every
+ * request forwarded by the gateway carries the caller, so it is kept no larger than it needs to be.
+ */
+function bothGrants(own: Grant, member: Grant): Grant[] {
+  return JSON.stringify(own) === JSON.stringify(member) ? [own] : [own, member];
+}
+
 export function tokenCaller(token: TokenRecord, member: MemberRecord | undefined, roles: { token: RoleRecord[]; member: RoleRecord[] }): Caller {
   const own = tokenGrant(token, roles.token);
   const personal = !token.serviceToken;
@@ -80,7 +89,7 @@ export function tokenCaller(token: TokenRecord, member: MemberRecord | undefined
     memberEmail: personal ? (member?.email ?? null) : null,
     role,
     serviceToken: token.serviceToken,
-    grants: personal && member ? [own, memberGrant(member, roles.member)] : [own],
+    grants: personal && member ? bothGrants(own, memberGrant(member, roles.member)) : [own],
     apiVersion: token.defaultApiVersion,
   };
 }

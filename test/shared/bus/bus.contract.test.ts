@@ -372,6 +372,28 @@ for (const [name, make] of implementations) {
   });
 }
 
+describe("NatsBus without echo", () => {
+  test("a connection without echo does not hear its own messages; others hear them, and it hears theirs and its replies", async () => {
+    const quiet = await connectNatsBus(nats!.url, "no-echo", silentLogger, { echo: false });
+    const other = await connectNatsBus(nats!.url, "echo", silentLogger);
+    try {
+      const heard = { quiet: [] as string[], other: [] as string[] };
+      quiet.subscribe("echo.test", (m) => void heard.quiet.push(str(m.data)));
+      other.subscribe("echo.test", (m) => void heard.other.push(str(m.data)));
+      other.serve("echo.answer", (m) => ({ data: m.data }));
+      await Promise.all([quiet.ping(), other.ping()]);
+      quiet.publish("echo.test", text("from quiet"));
+      other.publish("echo.test", text("from other"));
+      expect(str((await quiet.request("echo.answer", text("asked"), { timeoutMs: 2_000 })).data)).toBe("asked");
+      await waitFor(() => heard.other.length === 2 && heard.quiet.length === 1, "both messages to arrive", 2_000);
+      await Promise.all([quiet.ping(), other.ping()]);
+      expect(heard).toEqual({ quiet: ["from other"], other: ["from quiet", "from other"] });
+    } finally {
+      await Promise.allSettled([quiet.drain(), other.drain()]);
+    }
+  });
+});
+
 describe("NatsBus across a server restart", () => {
   test("reconnect listeners fire and request/reply works again", async () => {
     const server = nats!;

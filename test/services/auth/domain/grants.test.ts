@@ -191,6 +191,19 @@ describe("tokenCaller", () => {
     expect(can(caller, "deleteMember", R.member)).toBe(false);
   });
 
+  test("a personal token whose grant is its member's carries it once, and allows what it did with two", () => {
+    const member = memberRecord({ id: ME, role: "admin" });
+    const caller = tokenCaller(tokenRecord(ME, { role: "admin" }).record, member, { token: [], member: [] });
+    expect(caller.grants).toEqual([builtInGrant("admin", ME)]);
+    const twice = { ...caller, grants: [builtInGrant("admin", ME), builtInGrant("admin", ME)] };
+    for (const resource of Object.values(R)) for (const action of ["updateOn", "deleteMember", "createRole", "viewProject"]) expect(can(caller, action, resource)).toBe(can(twice, action, resource));
+    // A member's custom role makes the two differ: both are kept.
+    const ops = roleRecord({ key: "ops", policy: [deny(["proj/a:env/*:flag/*"], ["updateOn"])] });
+    const limited = tokenCaller(tokenRecord(ME, { role: "admin" }).record, member, { token: [], member: [ops] });
+    expect(limited.grants).toHaveLength(2);
+    expect(can(limited, "updateOn", R.flag)).toBe(false);
+  });
+
   test("an admin token of a member demoted to reader cannot write, and reports the member's role", () => {
     const member = memberRecord({ id: ME, role: "reader" });
     const { record } = tokenRecord(ME, { role: "admin" });
