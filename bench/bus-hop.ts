@@ -26,6 +26,7 @@ import { busServiceClient, forwardedOf, serveHttpOverBus } from "@vexil/shared/t
 import { WITHHELD_WHEN_VERIFIED } from "@vexil/gateway/app";
 import { freePort } from "../infra/local/ports.ts";
 import { startNats } from "../infra/local/nats.ts";
+import { median, type LoadResult } from "./load-result.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const TARGETS = ["direct", "bare", "framed"] as const;
@@ -61,15 +62,6 @@ async function role(name: string, port: number): Promise<void> {
   process.on("SIGTERM", () => process.exit(0));
 }
 
-interface Load {
-  requests: { perSecond: number };
-  latencyMs: { p50: number; p99: number };
-  status: { "2xx": number; non2xx: number };
-  errors: number;
-  cpu: { busyCores: number; msPerRequest: { client: number; total: number; byLabel: Record<string, number> } };
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number, digits: number) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 async function main(): Promise<void> {
@@ -99,7 +91,7 @@ async function main(): Promise<void> {
       const servers: Array<[string, number]> = name === "direct" ? [["front", await start("direct", port)]] : [["responder", await start(`${name}-back`)], ["front", await start(`${name}-front`, port)]];
       targets.push({ name, port, servers });
     }
-    const runs = new Map<TargetName, Load[]>(TARGETS.map((t) => [t, []]));
+    const runs = new Map<TargetName, LoadResult[]>(TARGETS.map((t) => [t, []]));
     for (let round = 1; round <= Number(values.rounds); round++) {
       for (const target of targets) {
         const args = ["bench/load.mjs", "--url", `http://127.0.0.1:${target.port}/`, "--connections", values.connections!, "--duration", values.duration!, "--warmup", values.warmup!];
@@ -107,14 +99,14 @@ async function main(): Promise<void> {
         if (natsPid && target.name !== "direct") args.push("--infra", `nats-server:${natsPid}`);
         const load = Bun.spawnSync(["node", ...args], { cwd: ROOT, stderr: "inherit" });
         if (load.exitCode !== 0) throw new Error(`the load client failed on ${target.name}`);
-        const result = JSON.parse(load.stdout.toString()) as Load;
+        const result = JSON.parse(load.stdout.toString()) as LoadResult;
         if (result.status.non2xx > 0 || result.errors > 0) throw new Error(`${target.name}: ${result.status.non2xx} non-2xx answers, ${result.errors} errors`);
         runs.get(target.name)!.push(result);
         log(`round ${round}: ${target.name} ${fmt(result.requests.perSecond, 0)} req/s`);
       }
     }
     const direct = median(runs.get("direct")!.map((r) => r.requests.perSecond));
-    const part = (rs: Load[], label: string) => median(rs.map((r) => r.cpu.msPerRequest.byLabel[label] ?? 0));
+    const part = (rs: LoadResult[], label: string) => median(rs.map((r) => r.cpu.msPerRequest.byLabel[label] ?? 0));
     const lines = [
       `### The bus hop alone — ${date}`,
       "",

@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import { freePort, waitReady } from "../infra/launcher.ts";
 import { buildConsole } from "../services/console/build.ts";
+import { median } from "./load-result.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const { values } = parseArgs({ options: { flags: { type: "string", default: "5000" }, samples: { type: "string", default: "10" }, "fill-connections": { type: "string", default: "16" } } });
@@ -90,7 +91,6 @@ try {
     await context.close();
   }
   await browser.close();
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const row = (name: string, xs: number[]) => `| ${name} | ${FLAGS.toLocaleString("en")} | ${xs.length} | ${median(xs).toFixed(0)} ms | ${Math.max(...xs).toFixed(0)} ms |`;
   console.log(["| browser cache | flags | samples | median | max |", "| --- | ---: | ---: | ---: | ---: |", row("cold", cold), row("warm", warm)].join("\n"));
 } finally {

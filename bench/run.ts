@@ -63,6 +63,7 @@ import type { Subprocess } from "bun";
 import postgres from "postgres";
 import { freePort, launchCluster, waitReady, type Cluster } from "../infra/launcher.ts";
 import { startPostgres, type PgServer } from "../infra/local/postgres.ts";
+import { median, type LoadResult } from "./load-result.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const TARGETS = [
@@ -584,28 +585,6 @@ async function checkTarget(target: Target): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 // Load
 
-interface LoadResult {
-  autocannon: string;
-  node: string;
-  url: string;
-  connections: number;
-  duration: number;
-  warmup?: { duration: number; requests: number; non2xx: number; errors: number; timeouts: number };
-  requests: { total: number; sent: number; perSecond: number; perSecondMean: number; perSecondStddev: number };
-  latencyMs: { count: number; mean: number; p50: number; p90: number; p99: number; max: number };
-  cpu: {
-    wallSeconds: number;
-    busyCores: number;
-    stolenCores: number;
-    msPerRequest: { servers: number; infra: number; client: number; rest: number; total: number; byLabel: Record<string, number> };
-  };
-  bytesPerResponse: number;
-  status: { "2xx": number; non2xx: number; codes: Record<string, { count: number }> };
-  errors: number;
-  timeouts: number;
-  resets: number;
-  mismatches: number;
-}
 
 async function load(target: Target, options: Options, connections: number): Promise<LoadResult> {
   const args = [
@@ -669,12 +648,6 @@ function machine() {
     commit: sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]) + (sh(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench"]) ? " with uncommitted changes" : ""),
   };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const fmtInt = (n: number) => Math.round(n).toLocaleString("en-US");
 const fmtMs = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(1));
